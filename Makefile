@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: MIT
+# bedtrace build. `make` builds ./bedtrace; `make test` installs dependencies, builds and runs
+# every test; `make demo` traces the bundled demo app; `make fuzz` runs each fuzzer briefly.
+
+OUT        := build
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION    := 0.1.0
+
+CFLAGS     ?= -O2 -g
+CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -MMD -MP -Iinclude -Iuser -I$(OUT) \
+	      -DBT_VERSION=\"$(VERSION)\"
+LDLIBS     := -lbpf -lelf -lz -lcjson -lnghttp2 -lcurl -lstdc++
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(OUT) -Iinclude
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_OBJS   := $(patsubst user/%.c,$(OUT)/user/%.o,$(LIB_SRCS))
+LIB        := $(OUT)/libbedtrace.a
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS  := $(patsubst user/%.c,$(OUT)/fuzz-obj/%.o,$(LIB_SRCS))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuser -I$(OUT) \
+	      -DBT_VERSION=\"$(VERSION)\" -DBT_FUZZING
+
+PREFIX     ?= /usr/local
+
+.PHONY: all deps test unit integration demo fuzz bench install clean format lint
+.DELETE_ON_ERROR:
+
+all: bedtrace
+
+deps:
+	@bash scripts/deps.sh
+
+$(OUT) $(OUT)/user $(OUT)/tests $(OUT)/fuzz $(OUT)/fuzz-obj:
+	@mkdir -p $@
+
+$(OUT)/vmlinux.h: | $(OUT)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h | $(OUT)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(OUT)/user/%.o: user/%.c | $(OUT)/user $(SKELS)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(OUT)/bedtrace: $(OUT)/user/main.o $(LIB)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+bedtrace: $(OUT)/bedtrace
+	cp $< $@
+
+$(OUT)/tests/%: tests/unit/%.c $(LIB) | $(OUT)/tests
+	$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -lcmocka -o $@
+
+$(OUT)/fuzz-obj/%.o: user/%.c | $(OUT)/fuzz-obj $(SKELS)
+	$(CLANG) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
+
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) | $(OUT)/fuzz
+	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_OBJS) $(LDLIBS) -o $@
+
+unit-bins: $(UNIT_BINS)
+fuzz-bins: $(FUZZ_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit-bins fuzz-bins test-fixtures
+	@bash scripts/run-tests.sh
+
+test-fixtures:
+	@$(MAKE) --no-print-directory -C tests/data
+
+fuzz: fuzz-bins
+	@bash scripts/fuzz.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/demo.sh
+
+bench: all
+	@bash scripts/bench/run-all.sh
+
+install: bedtrace
+	install -D -m 0755 bedtrace $(DESTDIR)$(PREFIX)/bin/bedtrace
+
+format:
+	clang-format -i bpf/*.c include/*.h user/*.c user/*.h tests/unit/*.c tests/fuzz/*.c
+
+lint: $(SKELS)
+	clang-format --dry-run --Werror bpf/*.c include/*.h user/*.c user/*.h
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--suppress=missingIncludeSystem -Iinclude -Iuser user/
+
+clean:
+	rm -rf $(OUT) bedtrace
+	@$(MAKE) --no-print-directory -C tests/data clean
+
+-include $(wildcard $(OUT)/*.d $(OUT)/user/*.d $(OUT)/tests/*.d $(OUT)/fuzz-obj/*.d $(OUT)/fuzz/*.d)

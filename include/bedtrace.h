@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ABI shared by the BPF programs and userspace: ring-buffer event layouts, counters and
+ * limits. Fixed-width types only, largest fields first; userspace static-asserts the sizes.
+ */
+#ifndef BEDTRACE_H
+#define BEDTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Deepest traced-call nesting kept per thread; deeper calls are counted and not traced. */
+#define BT_MAX_DEPTH 64
+/* Threads with open traced calls at once (per-thread stack map size). */
+#define BT_MAX_THREADS 8192
+/* Saved return addresses per thread while an exception unwinds through traced frames. */
+#define BT_MAX_RESTORE 32
+/* Probe ids: bpf cookie values; the entry-stop probe of launch mode uses BT_PROBE_ENTRY_STOP. */
+#define BT_PROBE_ENTRY_STOP 0xffffffffu
+
+enum bt_event_type {
+	BT_EV_CALL = 1,  /* struct bt_call_event: a traced call ended */
+	BT_EV_DATA = 2,  /* struct bt_data_event: bytes read or written (TLS or socket) */
+	BT_EV_CLOSE = 3, /* struct bt_conn_event: connection closed / SSL object freed */
+	BT_EV_MMAP = 4,  /* struct bt_mmap_event: target mapped new executable code */
+};
+
+/* Why a traced call ended. */
+enum bt_end_reason {
+	BT_END_RETURN = 0,
+	BT_END_EXCEPTION = 1,    /* unwound by a C++ exception (or _Unwind_ForcedUnwind) */
+	BT_END_LONGJMP = 2,      /* left by longjmp/siglongjmp */
+	BT_END_UNWOUND = 3,      /* left without returning, cause not seen */
+	BT_END_THREAD_EXIT = 4,  /* thread exited while the call was open */
+	BT_END_PROCESS_EXIT = 5, /* process exited (exit_group, fatal signal) while open */
+};
+
+struct bt_call_event {
+	__u64 entry_ns; /* CLOCK_MONOTONIC */
+	__u64 exit_ns;
+	__u64 retval;    /* raw return register, meaningful only for BT_END_RETURN */
+	__u64 call_id;   /* unique per call: tid << 32 | per-thread sequence */
+	__u64 parent_id; /* call_id of the innermost enclosing traced call, 0 for none */
+	__u64 root_id;   /* call_id of the outermost enclosing traced call (itself if outermost) */
+	__u32 type;      /* BT_EV_CALL */
+	__u32 pid;
+	__u32 tid;
+	__u32 probe_id;
+	__u16 depth; /* 0 for an outermost call */
+	__u16 reason; /* enum bt_end_reason */
+	__u32 pad;
+};
+
+/* A frame of the per-thread stack kept by BPF. */
+struct bt_frame {
+	__u64 call_id;
+	__u64 entry_ns;
+	__u64 sp; /* stack pointer at entry: where the return address lives */
+	__u32 probe_id;
+	__u32 pad;
+};
+
+struct bt_stack {
+	struct bt_frame frames[BT_MAX_DEPTH];
+	__u64 restore_sp[BT_MAX_RESTORE]; /* return-address slots restored while unwinding */
+	__u64 tramp;                      /* uretprobe trampoline address seen in those slots */
+	__u32 depth;
+	__u32 seq;
+	__u32 n_restore;
+	__u32 pending; /* enum bt_end_reason of an unwind in progress (longjmp/exception) */
+};
+
+/* Counters of everything that was dropped or went wrong in BPF; userspace reports them. */
+enum bt_counter {
+	BT_CNT_CALL_RB_FULL,    /* call events lost: ring buffer full */
+	BT_CNT_DEPTH_OVERFLOW,  /* calls deeper than BT_MAX_DEPTH, not traced */
+	BT_CNT_STACK_FULL,      /* threads beyond BT_MAX_THREADS, calls not traced */
+	BT_CNT_UNMATCHED_RET,   /* returns with no matching entry (attached mid-call) */
+	BT_CNT_UNWIND_FIXUP,    /* return addresses restored for exception unwinding */
+	BT_CNT_UNWIND_FAIL,     /* return-address restore/re-arm failures */
+	BT_CNT_DATA_RB_FULL,    /* data chunks lost: ring buffer full */
+	BT_CNT_DATA_READ_FAIL,  /* data chunks lost: user memory unreadable */
+	BT_CNT_DATA_LOST_BYTES, /* bytes in the lost chunks */
+	BT_CNT_DATA_TOO_LONG,   /* bytes past the per-call capture limit */
+	BT_CNT_CONN_FULL,       /* connection-tracking map full */
+	BT_CNT_OTHER_RB_FULL,   /* close/mmap events lost */
+	BT_CNT_MAX,
+};
+
+#endif

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The span model every producer (function probes, HTTP, Bedrock) fills in and every exporter
+ * reads: OpenTelemetry spans with typed attributes, events and a shared per-process resource.
+ * A span owns its strings and attributes; bt_span_free() releases all of it.
+ */
+#ifndef BT_SPAN_H
+#define BT_SPAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Values are the OTLP enum numbers (SpanKind, Status.StatusCode). */
+enum bt_span_kind {
+	BT_KIND_UNSPECIFIED = 0,
+	BT_KIND_INTERNAL = 1,
+	BT_KIND_SERVER = 2,
+	BT_KIND_CLIENT = 3,
+	BT_KIND_PRODUCER = 4,
+	BT_KIND_CONSUMER = 5,
+};
+
+enum bt_status_code {
+	BT_STATUS_UNSET = 0,
+	BT_STATUS_OK = 1,
+	BT_STATUS_ERROR = 2,
+};
+
+enum bt_attr_type {
+	BT_ATTR_STR,
+	BT_ATTR_INT,
+	BT_ATTR_DOUBLE,
+	BT_ATTR_BOOL,
+	BT_ATTR_STR_ARRAY,
+};
+
+struct bt_attr {
+	char *key;
+	enum bt_attr_type type;
+	union {
+		char *s;
+		int64_t i;
+		double d;
+		bool b;
+		struct {
+			char **v;
+			size_t n;
+		} arr;
+	};
+};
+
+/* An ordered set of attributes with unique keys; setting a key again replaces its value. */
+struct bt_attrs {
+	struct bt_attr *v;
+	size_t n, cap;
+};
+
+struct bt_span_event {
+	char *name;
+	uint64_t time_ns; /* unix epoch */
+	struct bt_attrs attrs;
+};
+
+/* Resource of one traced process, shared by its spans (reference counted). */
+struct bt_resource {
+	struct bt_attrs attrs;
+	int refcnt;
+};
+
+#define BT_TRACE_ID_LEN 16
+#define BT_SPAN_ID_LEN 8
+
+struct bt_span {
+	uint8_t trace_id[BT_TRACE_ID_LEN];
+	uint8_t span_id[BT_SPAN_ID_LEN];
+	uint8_t parent_span_id[BT_SPAN_ID_LEN]; /* all zero: root span */
+	char *name;
+	enum bt_span_kind kind;
+	uint64_t start_ns, end_ns; /* unix epoch nanoseconds */
+	enum bt_status_code status;
+	char *status_message; /* NULL or owned */
+	struct bt_attrs attrs;
+	struct bt_span_event *events;
+	size_t n_events;
+	struct bt_resource *resource; /* counted reference or NULL */
+};
+
+/* Attribute sets. Setters return 0 or -ENOMEM; @val is copied. */
+int bt_attrs_set_str(struct bt_attrs *a, const char *key, const char *val);
+int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size_t len);
+int bt_attrs_set_int(struct bt_attrs *a, const char *key, int64_t val);
+int bt_attrs_set_double(struct bt_attrs *a, const char *key, double val);
+int bt_attrs_set_bool(struct bt_attrs *a, const char *key, bool val);
+int bt_attrs_set_str_array(struct bt_attrs *a, const char *key, const char *const *vals, size_t n);
+/* Returns the attribute named @key or NULL; owned by @a. */
+const struct bt_attr *bt_attrs_get(const struct bt_attrs *a, const char *key);
+/* Removes @key if present; returns true when something was removed. */
+bool bt_attrs_del(struct bt_attrs *a, const char *key);
+void bt_attrs_clear(struct bt_attrs *a);
+
+/* Returns a new span named @name with fresh random span id, or NULL (errno set). Caller frees. */
+struct bt_span *bt_span_new(const char *name, enum bt_span_kind kind);
+void bt_span_free(struct bt_span *s);
+int bt_span_set_name(struct bt_span *s, const char *name);
+/* Sets status; @msg may be NULL. Returns 0 or -ENOMEM. */
+int bt_span_set_status(struct bt_span *s, enum bt_status_code code, const char *msg);
+/* Appends an event; returns it (owned by @s) or NULL on ENOMEM. */
+struct bt_span_event *bt_span_add_event(struct bt_span *s, const char *name, uint64_t time_ns);
+/* Makes @child a child of @parent: same trace id, parent span id = parent's span id. */
+void bt_span_set_parent(struct bt_span *child, const struct bt_span *parent);
+/* Takes a new reference on @r (may be NULL) and drops the span's previous one. */
+void bt_span_set_resource(struct bt_span *s, struct bt_resource *r);
+
+/* Returns a new resource with refcnt 1, or NULL. */
+struct bt_resource *bt_resource_new(void);
+struct bt_resource *bt_resource_get(struct bt_resource *r);
+void bt_resource_put(struct bt_resource *r);
+
+/* Fills @buf with random bytes from getrandom(), never all zero (valid OTLP ids). */
+void bt_random_id(void *buf, size_t len);
+/* Writes lowercase hex of @len bytes plus NUL into @out (2*len+1 bytes). */
+void bt_hex(const uint8_t *in, size_t len, char *out);
+
+/* Realtime (unix epoch) nanoseconds for a CLOCK_MONOTONIC timestamp such as bpf_ktime_get_ns(). */
+uint64_t bt_mono_to_unix_ns(uint64_t mono_ns);
+uint64_t bt_now_mono_ns(void);
+
+#endif
