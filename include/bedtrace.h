@@ -24,6 +24,28 @@ enum bt_event_type {
 	BT_EV_DATA = 2,  /* struct bt_data_event: bytes read or written (TLS or socket) */
 	BT_EV_CLOSE = 3, /* struct bt_conn_event: connection closed / SSL object freed */
 	BT_EV_MMAP = 4,  /* struct bt_mmap_event: target mapped new executable code */
+	BT_EV_UNWIND = 5, /* struct bt_unwind_event: rewrite return slots, then SIGCONT the target */
+};
+
+enum bt_unwind_kind {
+	BT_UNWIND_RAISE = 1, /* exception raised: put the original return addresses back */
+	BT_UNWIND_CATCH = 2, /* exception caught: re-arm the uretprobes of surviving frames */
+};
+
+/*
+ * The BPF side cannot write user memory (kernel lockdown), so it stops the process and asks
+ * userspace to store values[i] at slots[i] wherever the slot still holds expect[i].
+ */
+struct bt_unwind_event {
+	__u32 type; /* BT_EV_UNWIND */
+	__u32 pid;
+	__u64 slots[BT_MAX_RESTORE];
+	__u64 values[BT_MAX_RESTORE];
+	__u64 expect[BT_MAX_RESTORE];
+	__u32 tid;
+	__u32 n;
+	__u32 kind;
+	__u32 pad;
 };
 
 /* Why a traced call ended. */
@@ -34,17 +56,19 @@ enum bt_end_reason {
 	BT_END_UNWOUND = 3,      /* left without returning, cause not seen */
 	BT_END_THREAD_EXIT = 4,  /* thread exited while the call was open */
 	BT_END_PROCESS_EXIT = 5, /* process exited (exit_group, fatal signal) while open */
+	BT_END_OPEN = 6,         /* userspace only: still running when tracing stopped */
 };
 
+/* Every event starts with its type (enum bt_event_type) and the process it concerns. */
 struct bt_call_event {
+	__u32 type; /* BT_EV_CALL */
+	__u32 pid;
 	__u64 entry_ns; /* CLOCK_MONOTONIC */
 	__u64 exit_ns;
 	__u64 retval;    /* raw return register, meaningful only for BT_END_RETURN */
 	__u64 call_id;   /* unique per call: tid << 32 | per-thread sequence */
 	__u64 parent_id; /* call_id of the innermost enclosing traced call, 0 for none */
 	__u64 root_id;   /* call_id of the outermost enclosing traced call (itself if outermost) */
-	__u32 type;      /* BT_EV_CALL */
-	__u32 pid;
 	__u32 tid;
 	__u32 probe_id;
 	__u16 depth; /* 0 for an outermost call */
@@ -64,11 +88,15 @@ struct bt_frame {
 struct bt_stack {
 	struct bt_frame frames[BT_MAX_DEPTH];
 	__u64 restore_sp[BT_MAX_RESTORE]; /* return-address slots restored while unwinding */
+	__u64 restore_ret[BT_MAX_RESTORE]; /* the original return addresses put back there */
 	__u64 tramp;                      /* uretprobe trampoline address seen in those slots */
+	__u64 pending_ns;                 /* when that unwind started (0: unknown) */
 	__u32 depth;
 	__u32 seq;
 	__u32 n_restore;
 	__u32 pending; /* enum bt_end_reason of an unwind in progress (longjmp/exception) */
+	__u32 pid;     /* thread group of the thread owning this stack */
+	__u32 pad;
 };
 
 /* Counters of everything that was dropped or went wrong in BPF; userspace reports them. */

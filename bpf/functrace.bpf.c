@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Function-call tracing: one uprobe + uretprobe pair per traced function, a per-thread stack of
+ * open calls, and one ring-buffer event per call that ended (returned, unwound or cut by exit).
+ *
+ * Calls that never return through their uretprobe are detected by stack pointer: a frame whose
+ * return-address slot lies at or below the stack pointer of a later entry/return on the same thread
+ * is dead. C++ exceptions need help: the unwinder cannot step over the uretprobe trampoline address
+ * the kernel put in each hijacked return slot, so at _Unwind_RaiseException the original return
+ * addresses are written back, and at __cxa_begin_catch the slots of frames that survived are armed
+ * again, letting their uretprobes fire.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "bedtrace.h"
+#include "common.bpf.h"
+
+#define SIGSTOP 19
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+const volatile __u32 stop_pid = 0; /* launch mode: process to stop at its entry point */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_THREADS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct bt_stack);
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bt_stack);
+} zero_stack SEC(".maps");
+
+static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
+{
+	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	__u32 zero = 0;
+	void *init;
+
+	if (st || !create)
+		return st;
+	init = bpf_map_lookup_elem(&zero_stack, &zero);
+	if (!init)
+		return NULL;
+	/* EEXIST cannot happen (one thread, one stack); a full map shows as a failed lookup */
+	bpf_map_update_elem(&stacks, &tid, init, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&stacks, &tid);
+	if (!st)
+		count(BT_CNT_STACK_FULL, 1);
+	else
+		st->pid = bpf_get_current_pid_tgid() >> 32;
+	return st;
+}
+
+static __always_inline void emit_call(struct bt_stack *st, __u32 idx, __u64 exit_ns, __u16 reason,
+				      __u64 retval, __u64 pid_tgid)
+{
+	struct bt_call_event *e;
+	struct bt_frame *f;
+
+	if (idx >= BT_MAX_DEPTH)
+		return;
+	f = &st->frames[idx];
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(BT_CNT_CALL_RB_FULL, 1);
+		return;
+	}
+	e->type = BT_EV_CALL;
+	e->entry_ns = f->entry_ns;
+	e->exit_ns = exit_ns;
+	e->retval = retval;
+	e->call_id = f->call_id;
+	e->parent_id = idx ? st->frames[(idx - 1) & (BT_MAX_DEPTH - 1)].call_id : 0;
+	e->root_id = st->frames[0].call_id;
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->probe_id = f->probe_id;
+	e->depth = idx;
+	e->reason = reason;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Closes every open frame whose return slot is at or below @sp (it can no longer return), newest
+ * first, as abandoned for the pending unwind reason.
+ */
+static __always_inline void pop_dead(struct bt_stack *st, __u64 sp, __u64 now, __u64 pid_tgid)
+{
+	__u16 reason = st->pending ? st->pending : BT_END_UNWOUND;
+	__u64 end = st->pending_ns ? st->pending_ns : now;
+	int i;
+
+	for (i = 0; i < BT_MAX_DEPTH; i++) {
+		__u32 top = st->depth;
+
+		if (top == 0 || top > BT_MAX_DEPTH)
+			break;
+		if (st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].sp > sp)
+			break;
+		emit_call(st, top - 1, end, reason, 0, pid_tgid);
+		st->depth = top - 1;
+	}
+	st->pending = 0;
+	st->pending_ns = 0;
+}
+
+SEC("uprobe")
+int BPF_UPROBE(func_entry)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	__u64 sp = PT_REGS_SP(ctx);
+	struct bt_stack *st;
+	struct bt_frame *f;
+	__u32 d;
+
+	st = stack_get((__u32)pid_tgid, true);
+	if (!st)
+		return 0;
+	pop_dead(st, sp, now, pid_tgid);
+	d = st->depth;
+	if (d >= BT_MAX_DEPTH) {
+		count(BT_CNT_DEPTH_OVERFLOW, 1);
+		return 0;
+	}
+	f = &st->frames[d];
+	f->call_id = ((__u64)(__u32)pid_tgid << 32) | ++st->seq;
+	f->entry_ns = now;
+	f->sp = sp;
+	f->probe_id = (__u32)bpf_get_attach_cookie(ctx);
+	st->depth = d + 1;
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_URETPROBE(func_return, long rc)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	/* after `ret`, sp is one slot above where the return address was at entry */
+	__u64 slot = PT_REGS_SP(ctx) - 8;
+	struct bt_stack *st;
+	__u32 top;
+
+	st = stack_get((__u32)pid_tgid, false);
+	if (!st) {
+		count(BT_CNT_UNMATCHED_RET, 1);
+		return 0;
+	}
+	/* frames opened deeper than the returning one were left without returning */
+	pop_dead(st, slot - 1, now, pid_tgid);
+	top = st->depth;
+	if (top == 0 || top > BT_MAX_DEPTH ||
+	    st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].sp != slot) {
+		count(BT_CNT_UNMATCHED_RET, 1);
+		return 0;
+	}
+	emit_call(st, top - 1, now, BT_END_RETURN, rc, pid_tgid);
+	st->depth = top - 1;
+	return 0;
+}
+
+/* Launch mode: stop the new process at its entry point until userspace has attached. */
+SEC("uprobe")
+int BPF_UPROBE(entry_stop)
+{
+	if (stop_pid && (bpf_get_current_pid_tgid() >> 32) == stop_pid)
+		bpf_send_signal(SIGSTOP);
+	return 0;
+}
+
+/* longjmp family: the frames it leaves die at the next traced entry/return; say why and when. */
+SEC("uprobe")
+int BPF_UPROBE(longjmp_entry)
+{
+	struct bt_stack *st = stack_get((__u32)bpf_get_current_pid_tgid(), false);
+
+	if (st && st->depth) {
+		st->pending = BT_END_LONGJMP;
+		st->pending_ns = bpf_ktime_get_ns();
+	}
+	return 0;
+}
+
+struct restore_ctx {
+	struct bt_unwind_event *e;
+	struct bt_stack *st;
+	struct return_instance *ri;
+	__u64 tramp, last;
+	__u32 n;
+};
+
+/* One pending return instance: note its slot if it still holds the trampoline address. */
+static long restore_one(__u64 i, void *data)
+{
+	struct restore_ctx *c = data;
+	struct return_instance *ri = c->ri;
+	__u64 slot, orig, val;
+	__u32 n = c->n;
+
+	if (!ri || n >= BT_MAX_RESTORE)
+		return 1;
+	slot = BPF_CORE_READ(ri, stack);
+	orig = BPF_CORE_READ(ri, orig_ret_vaddr);
+	c->ri = BPF_CORE_READ(ri, next);
+	/* chained instances (tail calls) are adjacent and share one slot */
+	if (slot == c->last || bpf_probe_read_user(&val, sizeof(val), (void *)slot) ||
+	    val != c->tramp)
+		return 0;
+	c->last = slot;
+	c->e->slots[n] = slot;
+	c->e->values[n] = orig;
+	c->e->expect[n] = c->tramp;
+	c->st->restore_sp[n] = slot;
+	c->st->restore_ret[n] = orig;
+	c->n = n + 1;
+	return 0;
+}
+
+/*
+ * _Unwind_RaiseException & co: the unwinder needs the real return addresses back. Lockdown keeps
+ * BPF from writing them, so the process is stopped here and userspace writes them (BT_EV_UNWIND).
+ */
+SEC("uprobe")
+int BPF_UPROBE(unwind_raise)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct restore_ctx c = {};
+	struct bt_stack *st;
+
+	st = stack_get((__u32)pid_tgid, false);
+	if (!st || !st->depth)
+		return 0;
+	c.e = bpf_ringbuf_reserve(&events, sizeof(*c.e), 0);
+	if (!c.e) {
+		count(BT_CNT_UNWIND_FAIL, 1);
+		return 0;
+	}
+	c.st = st;
+	c.tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	c.ri = BPF_CORE_READ(task, utask, return_instances);
+	bpf_loop(BT_MAX_RESTORE, restore_one, &c, 0);
+	st->n_restore = c.n;
+	st->tramp = c.tramp;
+	st->pending = BT_END_EXCEPTION;
+	st->pending_ns = 0;
+	if (!c.n) {
+		bpf_ringbuf_discard(c.e, 0);
+		return 0;
+	}
+	c.e->type = BT_EV_UNWIND;
+	c.e->kind = BT_UNWIND_RAISE;
+	c.e->pid = pid_tgid >> 32;
+	c.e->tid = (__u32)pid_tgid;
+	c.e->n = c.n;
+	bpf_ringbuf_submit(c.e, 0);
+	bpf_send_signal(SIGSTOP);
+	count(BT_CNT_UNWIND_FIXUP, c.n);
+	return 0;
+}
+
+struct rearm_ctx {
+	struct bt_unwind_event *e;
+	struct bt_stack *st;
+	__u64 sp;
+	__u32 n, k;
+};
+
+/* One restored slot: frames above the catching one survived and get their uretprobe back. */
+static long rearm_one(__u64 i, void *data)
+{
+	struct rearm_ctx *c = data;
+	__u32 k = c->k;
+	__u64 slot;
+
+	if (i >= c->n || i >= BT_MAX_RESTORE || k >= BT_MAX_RESTORE)
+		return 1;
+	slot = c->st->restore_sp[i];
+	/* frames below the catching one are gone: their slots are free stack now */
+	if (slot <= c->sp)
+		return 0;
+	c->e->slots[k] = slot;
+	c->e->values[k] = c->st->tramp;
+	c->e->expect[k] = c->st->restore_ret[i];
+	c->k = k + 1;
+	return 0;
+}
+
+/* __cxa_begin_catch: the exception stopped here; re-arm the frames that are still alive. */
+SEC("uprobe")
+int BPF_UPROBE(unwind_catch)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	struct rearm_ctx c = {};
+	struct bt_stack *st;
+
+	st = stack_get((__u32)pid_tgid, false);
+	if (!st)
+		return 0;
+	c.n = st->n_restore;
+	st->n_restore = 0;
+	c.sp = PT_REGS_SP(ctx);
+	if (st->pending == BT_END_EXCEPTION)
+		st->pending_ns = now;
+	pop_dead(st, c.sp, now, pid_tgid);
+	if (!c.n)
+		return 0;
+	c.e = bpf_ringbuf_reserve(&events, sizeof(*c.e), 0);
+	if (!c.e) {
+		count(BT_CNT_UNWIND_FAIL, 1);
+		return 0;
+	}
+	c.st = st;
+	bpf_loop(BT_MAX_RESTORE, rearm_one, &c, 0);
+	if (!c.k) {
+		bpf_ringbuf_discard(c.e, 0);
+		return 0;
+	}
+	c.e->type = BT_EV_UNWIND;
+	c.e->kind = BT_UNWIND_CATCH;
+	c.e->pid = pid_tgid >> 32;
+	c.e->tid = (__u32)pid_tgid;
+	c.e->n = c.k;
+	bpf_ringbuf_submit(c.e, 0);
+	bpf_send_signal(SIGSTOP);
+	return 0;
+}
+
+/* tp_btf attaches by BTF id: no tracefs needed (it is not mounted at boot here) */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(thread_exit)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)pid_tgid;
+	struct bt_stack *st;
+	__u16 reason;
+	int i;
+
+	st = stack_get(tid, false);
+	if (!st)
+		return 0;
+	reason = BPF_CORE_READ(task, signal, live.counter) == 0 ||
+				 (BPF_CORE_READ(task, signal, flags) & 0x4 /* SIGNAL_GROUP_EXIT */)
+			 ? BT_END_PROCESS_EXIT
+			 : BT_END_THREAD_EXIT;
+	for (i = 0; i < BT_MAX_DEPTH; i++) {
+		__u32 top = st->depth;
+
+		if (top == 0 || top > BT_MAX_DEPTH)
+			break;
+		emit_call(st, top - 1, now, reason, 0, pid_tgid);
+		st->depth = top - 1;
+	}
+	bpf_map_delete_elem(&stacks, &tid);
+	return 0;
+}

@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "elf_sym.h"
+#include "functrace.h"
+#include "functrace.skel.h"
+#include "log.h"
+#include "symmatch.h"
+
+/* Not in the 6.1 uapi headers Debian 12 builds against; stable kernel ABI values. */
+#define BT_TRACE_UPROBE_MULTI 48
+#define BT_F_UPROBE_MULTI_RETURN 1U
+#define BT_BPF_LINK_CREATE 28
+
+struct func_tracer {
+	struct functrace *skel;
+	struct probe_info *probes;
+	size_t n_probes, cap_probes;
+	int *link_fds;
+	size_t n_links, cap_links;
+	struct bpf_link **links; /* perf-event links (helpers, entry stop) */
+	size_t n_plinks, cap_plinks;
+	struct bpf_link *entry_stop;
+	struct bpf_link *exit_link; /* sched_process_exit: calls cut by thread/process exit */
+};
+
+/* The BPF_LINK_CREATE attribute for uprobe_multi, laid out as in the kernel's union bpf_attr. */
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+int func_spec_parse(const char *spec, struct func_spec *out)
+{
+	const char *p, *sep = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!spec || !*spec)
+		return -EINVAL;
+	/* the object separator is a lone ':'; "::" belongs to C++ names */
+	for (p = spec; *p; p++) {
+		if (*p != ':')
+			continue;
+		if (p[1] == ':') {
+			p++;
+			continue;
+		}
+		sep = p;
+		break;
+	}
+	if (sep) {
+		if (sep == spec || !sep[1])
+			return -EINVAL;
+		out->object = strndup(spec, (size_t)(sep - spec));
+		out->glob = strdup(sep + 1);
+	} else {
+		out->glob = strdup(spec);
+	}
+	if (!out->glob || (sep && !out->object)) {
+		func_spec_free(out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void func_spec_free(struct func_spec *s)
+{
+	free(s->object);
+	free(s->glob);
+	s->object = s->glob = NULL;
+}
+
+struct func_tracer *functrace_load(uint32_t stop_pid, int events_fd, int counters_fd)
+{
+	struct func_tracer *ft = calloc(1, sizeof(*ft));
+	int err;
+
+	if (!ft)
+		return NULL;
+	ft->skel = functrace__open();
+	if (!ft->skel) {
+		err = -errno;
+		goto fail;
+	}
+	ft->skel->rodata->stop_pid = stop_pid;
+	if (events_fd >= 0 && (err = bpf_map__reuse_fd(ft->skel->maps.events, events_fd)))
+		goto fail;
+	if (counters_fd >= 0 && (err = bpf_map__reuse_fd(ft->skel->maps.counters, counters_fd)))
+		goto fail;
+	bpf_program__set_expected_attach_type(ft->skel->progs.func_entry, BT_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(ft->skel->progs.func_return, BT_TRACE_UPROBE_MULTI);
+	err = functrace__load(ft->skel);
+	if (err)
+		goto fail;
+	ft->exit_link = bpf_program__attach(ft->skel->progs.thread_exit);
+	if (!ft->exit_link) {
+		err = -errno;
+		goto fail;
+	}
+	return ft;
+fail:
+	functrace_destroy(ft);
+	errno = -err;
+	return NULL;
+}
+
+void functrace_detach_all(struct func_tracer *ft)
+{
+	size_t i;
+
+	for (i = 0; i < ft->n_links; i++)
+		close(ft->link_fds[i]);
+	for (i = 0; i < ft->n_plinks; i++)
+		bpf_link__destroy(ft->links[i]);
+	ft->n_links = ft->n_plinks = 0;
+	functrace_detach_entry_stop(ft);
+}
+
+void functrace_destroy(struct func_tracer *ft)
+{
+	size_t i;
+
+	if (!ft)
+		return;
+	functrace_detach_all(ft);
+	bpf_link__destroy(ft->exit_link);
+	functrace__destroy(ft->skel);
+	for (i = 0; i < ft->n_probes; i++) {
+		free(ft->probes[i].name);
+		free(ft->probes[i].symbol);
+		free(ft->probes[i].object);
+	}
+	free(ft->probes);
+	free(ft->link_fds);
+	free(ft->links);
+	free(ft);
+}
+
+int functrace_events_fd(const struct func_tracer *ft)
+{
+	return bpf_map__fd(ft->skel->maps.events);
+}
+
+int functrace_counters_fd(const struct func_tracer *ft)
+{
+	return bpf_map__fd(ft->skel->maps.counters);
+}
+
+int functrace_stacks_fd(const struct func_tracer *ft)
+{
+	return bpf_map__fd(ft->skel->maps.stacks);
+}
+
+const struct probe_info *functrace_probe(const struct func_tracer *ft, uint32_t id)
+{
+	return id < ft->n_probes ? &ft->probes[id] : NULL;
+}
+
+size_t functrace_n_probes(const struct func_tracer *ft)
+{
+	return ft->n_probes;
+}
+
+size_t functrace_n_links(const struct func_tracer *ft)
+{
+	return ft->n_links + ft->n_plinks;
+}
+
+static int add_probe(struct func_tracer *ft, const struct elf_sym *s, const char *object,
+		     uint32_t *id)
+{
+	struct probe_info *p;
+	size_t i;
+
+	for (i = 0; i < ft->n_probes; i++) {
+		if (ft->probes[i].offset == s->offset && strcmp(ft->probes[i].object, object) == 0) {
+			*id = (uint32_t)i;
+			return 0;
+		}
+	}
+	if (ft->n_probes == ft->cap_probes) {
+		size_t cap = ft->cap_probes ? ft->cap_probes * 2 : 64;
+
+		p = realloc(ft->probes, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		ft->probes = p;
+		ft->cap_probes = cap;
+	}
+	p = &ft->probes[ft->n_probes];
+	p->name = strdup(sym_display_name(s));
+	p->symbol = strdup(s->name);
+	p->object = strdup(object);
+	p->offset = s->offset;
+	if (!p->name || !p->symbol || !p->object) {
+		free(p->name);
+		free(p->symbol);
+		free(p->object);
+		return -ENOMEM;
+	}
+	*id = (uint32_t)ft->n_probes++;
+	return 0;
+}
+
+static int keep_link_fd(struct func_tracer *ft, int fd)
+{
+	if (ft->n_links == ft->cap_links) {
+		size_t cap = ft->cap_links ? ft->cap_links * 2 : 16;
+		int *v = realloc(ft->link_fds, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ft->link_fds = v;
+		ft->cap_links = cap;
+	}
+	ft->link_fds[ft->n_links++] = fd;
+	return 0;
+}
+
+static int keep_plink(struct func_tracer *ft, struct bpf_link *l)
+{
+	if (ft->n_plinks == ft->cap_plinks) {
+		size_t cap = ft->cap_plinks ? ft->cap_plinks * 2 : 16;
+		struct bpf_link **v = realloc(ft->links, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ft->links = v;
+		ft->cap_plinks = cap;
+	}
+	ft->links[ft->n_plinks++] = l;
+	return 0;
+}
+
+/* One uprobe_multi link: all @cnt offsets of @path, entry or return, for process @pid only. */
+static int link_uprobe_multi(struct bpf_program *prog, const char *path, const uint64_t *offsets,
+			     const uint64_t *cookies, size_t cnt, bool ret, pid_t pid)
+{
+	struct uprobe_multi_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_fd = (__u32)bpf_program__fd(prog);
+	attr.attach_type = BT_TRACE_UPROBE_MULTI;
+	attr.path = (__u64)(uintptr_t)path;
+	attr.offsets = (__u64)(uintptr_t)offsets;
+	attr.cookies = (__u64)(uintptr_t)cookies;
+	attr.cnt = (__u32)cnt;
+	attr.multi_flags = ret ? BT_F_UPROBE_MULTI_RETURN : 0;
+	attr.pid = (__u32)pid;
+	fd = (int)syscall(__NR_bpf, BT_BPF_LINK_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
+
+/* Where @spec's object lives in @t: its path as the target sees it. */
+static int spec_object(const struct func_spec *spec, struct target *t, char **target_path)
+{
+	struct target_map *maps = NULL;
+	const char *found;
+	size_t n = 0;
+	int err;
+
+	if (!spec->object) {
+		*target_path = strdup(t->exe);
+		return *target_path ? 0 : -ENOMEM;
+	}
+	err = target_read_maps(t->pid, &maps, &n);
+	if (err)
+		return err;
+	found = target_maps_find(maps, n, spec->object);
+	if (found) {
+		*target_path = strdup(found);
+		err = *target_path ? 0 : -ENOMEM;
+	} else if (strchr(spec->object, '/')) {
+		/* not mapped (yet): a path is still probed; the kernel arms it when it is mapped */
+		*target_path = strdup(spec->object);
+		err = *target_path ? 0 : -ENOMEM;
+	} else {
+		pr_warn("%s: no object named '%s' is mapped in process %d; give its path instead "
+			"(-f /path/to/%s.so:GLOB)\n",
+			spec->object, spec->object, (int)t->pid, spec->object);
+		err = -ENOENT;
+	}
+	target_maps_free(maps, n);
+	return err;
+}
+
+static void report_no_match(const struct elf_file *f, const struct func_spec *spec, pid_t pid)
+{
+	const char *near[5];
+	size_t n, i;
+	char list[512] = "";
+
+	if (f->stripped && f->n_syms == 0) {
+		pr_warn("%s: '%s' is stripped (no symbol table) and exports no functions; cannot "
+			"resolve '%s'\n",
+			spec->glob, f->path, spec->glob);
+		return;
+	}
+	n = sym_suggest(f, spec->glob, near, 5);
+	for (i = 0; i < n; i++) {
+		strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+		strncat(list, near[i], sizeof(list) - strlen(list) - 1);
+	}
+	pr_warn("no function matches '%s%s%s' in %s (process %d)%s%s%s\n",
+		spec->object ? spec->object : "", spec->object ? ":" : "", spec->glob, f->path,
+		(int)pid, f->stripped ? " [stripped: only exported functions are visible]" : "",
+		n ? "; closest: " : "", list);
+}
+
+int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struct func_spec *specs,
+			   size_t n_specs)
+{
+	size_t i, j, k, n_idx = 0, total = 0;
+	uint64_t *offsets = NULL, *cookies = NULL;
+	struct elf_file *f = NULL;
+	char *obj = NULL, *host = NULL;
+	size_t *idx = NULL;
+	int err = 0, fd;
+
+	for (i = 0; i < n_specs; i++) {
+		size_t cnt = 0;
+
+		err = spec_object(&specs[i], t, &obj);
+		if (err)
+			goto cleanup;
+		host = specs[i].object || !t->exe_host ? target_host_path(t->pid, obj)
+							 : strdup(t->exe_host);
+		if (!host) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		err = elf_file_open(host, &f);
+		if (err) {
+			pr_warn("cannot read %s: %s\n", obj,
+				err == -ENOEXEC ? "not a valid ELF object" : strerror(-err));
+			goto cleanup;
+		}
+		err = sym_find(f, specs[i].glob, &idx, &n_idx);
+		if (err)
+			goto cleanup;
+		offsets = calloc(n_idx ? n_idx : 1, sizeof(*offsets));
+		cookies = calloc(n_idx ? n_idx : 1, sizeof(*cookies));
+		if (!offsets || !cookies) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		for (j = 0; j < n_idx; j++) {
+			const struct elf_sym *s = &f->syms[idx[j]];
+			uint32_t id;
+			bool dup = false;
+
+			if (s->ifunc || !s->offset)
+				continue;
+			for (k = 0; k < cnt; k++)
+				dup = dup || offsets[k] == s->offset;
+			if (dup)
+				continue;
+			err = add_probe(ft, s, obj, &id);
+			if (err)
+				goto cleanup;
+			offsets[cnt] = s->offset;
+			cookies[cnt] = id;
+			cnt++;
+		}
+		if (cnt == 0) {
+			report_no_match(f, &specs[i], t->pid);
+			err = -ENOENT;
+			goto cleanup;
+		}
+		for (k = 0; k < 2; k++) {
+			fd = link_uprobe_multi(k ? ft->skel->progs.func_return
+						 : ft->skel->progs.func_entry,
+					       host, offsets, cookies, cnt, k == 1, t->pid);
+			if (fd < 0) {
+				err = fd;
+				pr_warn("cannot attach %zu probe(s) to %s in process %d: %s\n", cnt,
+					obj, (int)t->pid, strerror(-err));
+				goto cleanup;
+			}
+			err = keep_link_fd(ft, fd);
+			if (err) {
+				close(fd);
+				goto cleanup;
+			}
+		}
+		pr_debug("%s%s%s: %zu function(s) in %s\n", specs[i].object ? specs[i].object : "",
+			 specs[i].object ? ":" : "", specs[i].glob, cnt, obj);
+		total += cnt;
+		free(offsets);
+		free(cookies);
+		free(idx);
+		free(obj);
+		free(host);
+		elf_file_free(f);
+		offsets = cookies = NULL;
+		idx = NULL;
+		obj = host = NULL;
+		f = NULL;
+	}
+	pr_debug("process %d: %zu function(s) probed\n", (int)t->pid, total);
+cleanup:
+	free(offsets);
+	free(cookies);
+	free(idx);
+	free(obj);
+	free(host);
+	elf_file_free(f);
+	return err;
+}
+
+/* Attaches @prog at every symbol in @names that @host_path defines. Returns probes attached. */
+static int attach_named(struct func_tracer *ft, struct bpf_program *prog, const char *host_path,
+			const struct elf_file *f, const char *const *names, pid_t pid)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
+	int attached = 0;
+	size_t i, j;
+
+	for (i = 0; names[i]; i++) {
+		for (j = 0; j < f->n_syms; j++) {
+			struct bpf_link *l;
+
+			if (strcmp(f->syms[j].name, names[i]) || !f->syms[j].offset)
+				continue;
+			l = bpf_program__attach_uprobe_opts(prog, pid, host_path,
+							    f->syms[j].offset, &opts);
+			if (!l) {
+				pr_debug("helper probe %s in %s: %s\n", names[i], host_path,
+					 strerror(errno));
+				break;
+			}
+			if (keep_plink(ft, l)) {
+				bpf_link__destroy(l);
+				return -ENOMEM;
+			}
+			attached++;
+			break;
+		}
+	}
+	return attached;
+}
+
+int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
+{
+	static const char *const raise[] = { "_Unwind_RaiseException", "_Unwind_Resume_or_Rethrow",
+					     "_Unwind_ForcedUnwind", NULL };
+	static const char *const catch[] = { "__cxa_begin_catch", NULL };
+	static const char *const jumps[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
+					     NULL };
+	struct target_map *maps = NULL;
+	size_t n = 0, i, j;
+	int err;
+
+	err = target_read_maps(t->pid, &maps, &n);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		struct elf_file *f = NULL;
+		char *host;
+		bool seen = false;
+
+		if (!maps[i].path || !maps[i].exec)
+			continue;
+		for (j = 0; j < i; j++)
+			seen = seen || (maps[j].exec && maps[j].path &&
+					strcmp(maps[j].path, maps[i].path) == 0);
+		if (seen)
+			continue;
+		host = target_host_path(t->pid, maps[i].path);
+		if (!host) {
+			err = -ENOMEM;
+			break;
+		}
+		if (elf_file_open(host, &f) == 0) {
+			attach_named(ft, ft->skel->progs.unwind_raise, host, f, raise, t->pid);
+			attach_named(ft, ft->skel->progs.unwind_catch, host, f, catch, t->pid);
+			attach_named(ft, ft->skel->progs.longjmp_entry, host, f, jumps, t->pid);
+			elf_file_free(f);
+		}
+		free(host);
+	}
+	target_maps_free(maps, n);
+	return err;
+}
+
+int functrace_attach_entry_stop(struct func_tracer *ft, struct target *t)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
+	struct elf_file *f = NULL;
+	int err;
+
+	err = elf_file_open(t->exe_host, &f);
+	if (err) {
+		pr_warn("cannot read %s: %s\n", t->exe,
+			err == -ENOEXEC ? "not a valid ELF executable" : strerror(-err));
+		return err;
+	}
+	if (!f->entry_offset) {
+		pr_warn("%s: entry point is not in a loadable segment\n", t->exe);
+		elf_file_free(f);
+		return -ENOEXEC;
+	}
+	ft->entry_stop = bpf_program__attach_uprobe_opts(ft->skel->progs.entry_stop, t->pid,
+							 t->exe_host, f->entry_offset, &opts);
+	err = ft->entry_stop ? 0 : -errno;
+	elf_file_free(f);
+	return err;
+}
+
+void functrace_detach_entry_stop(struct func_tracer *ft)
+{
+	bpf_link__destroy(ft->entry_stop);
+	ft->entry_stop = NULL;
+}
+
+int functrace_apply_unwind(const struct bt_unwind_event *e)
+{
+	int written = 0, err = 0;
+	__u32 i;
+
+	for (i = 0; i < e->n && i < BT_MAX_RESTORE; i++) {
+		__u64 cur = 0;
+		struct iovec local = { &cur, sizeof(cur) };
+		struct iovec remote = { (void *)(uintptr_t)e->slots[i], sizeof(cur) };
+
+		if (process_vm_readv((pid_t)e->pid, &local, 1, &remote, 1, 0) != sizeof(cur)) {
+			err = -errno;
+			continue;
+		}
+		/* anything else there means the frame is gone and the slot was reused */
+		if (cur != e->expect[i])
+			continue;
+		local.iov_base = (void *)&e->values[i];
+		if (process_vm_writev((pid_t)e->pid, &local, 1, &remote, 1, 0) != sizeof(cur)) {
+			err = -errno;
+			continue;
+		}
+		written++;
+	}
+	if (kill((pid_t)e->pid, SIGCONT) && !err)
+		err = -errno;
+	if (err)
+		pr_debug("process %u: unwind fix-up incomplete: %s\n", e->pid, strerror(-err));
+	return err ? err : written;
+}

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bedtrace: command line, lifecycle and the event loop. Targets are opened or launched, probes
+ * attached, then ring-buffer events flow into the stitcher (function spans) and the connection
+ * tracker (HTTP and Bedrock spans) until every target has exited, a signal arrives or --duration
+ * ends; in-flight spans are closed and everything is flushed before exit.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bedtrace.h"
+#include "export.h"
+#include "functrace.h"
+#include "log.h"
+#include "stitch.h"
+#include "target.h"
+#include "tracer.h"
+
+_Static_assert(sizeof(struct bt_call_event) == 72, "bt_call_event layout is ABI");
+_Static_assert(sizeof(struct bt_frame) == 32, "bt_frame layout is ABI");
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+const char *argp_program_version = "bedtrace " BT_VERSION;
+const char *argp_program_bug_address = "<https://github.com/bedtrace/bedtrace/issues>";
+
+static const char doc[] =
+	"bedtrace: zero-instrumentation tracing of LLM-backed services, exported as OTLP JSON.\n"
+	"\n"
+	"  bedtrace [OPTIONS] -p PID [-p PID ...]     attach to running processes\n"
+	"  bedtrace [OPTIONS] -- COMMAND [ARG ...]    start COMMAND, trace from its first "
+	"instruction\n"
+	"\n"
+	"Examples:\n"
+	"  bedtrace -f handle_request -f 'libfoo:retrieve*' -p 4242 -o out.jsonl\n"
+	"  bedtrace -f 'ns::Cls::*' -- ./app --port 8080\n"
+	"  bedtrace -p 4242 --otlp-endpoint http://127.0.0.1:4318/v1/traces\n"
+	"  bedtrace -f main -d 10 -p 4242 -o -\n"
+	"\n"
+	"Options:";
+
+enum {
+	OPT_NO_TLS = 0x100,
+	OPT_OTLP,
+	OPT_SERVICE,
+	OPT_CAPTURE,
+	OPT_PRICES,
+	OPT_DUMP,
+	OPT_MAX_BODY,
+};
+
+static const struct argp_option options[] = {
+	{ "pid", 'p', "PID", 0, "Attach to process PID (repeatable)", 0 },
+	{ "func", 'f', "SPEC", 0,
+	  "Probe functions: [OBJECT:]GLOB; OBJECT is a path or a library name as mapped in the "
+	  "target (libfoo.so.1, libfoo), default the executable; GLOB matches mangled or "
+	  "demangled names (repeatable)",
+	  0 },
+	{ "exe", 'e', "EXE", 0, "Every process running EXE (planned; not available yet)", 0 },
+	{ "no-tls", OPT_NO_TLS, NULL, 0, "Do not capture TLS traffic", 0 },
+	{ "output", 'o', "FILE", 0, "Write OTLP JSON Lines to FILE ('-' is stdout)", 0 },
+	{ "otlp-endpoint", OPT_OTLP, "URL", 0,
+	  "Export over OTLP/HTTP JSON to URL (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then "
+	  "OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces)",
+	  0 },
+	{ "service-name", OPT_SERVICE, "NAME", 0,
+	  "service.name (default: OTEL_SERVICE_NAME, then the process name)", 0 },
+	{ "capture-content", OPT_CAPTURE, NULL, 0,
+	  "Export prompts and completions (gen_ai.input.messages / gen_ai.output.messages)", 0 },
+	{ "prices", OPT_PRICES, "FILE", 0, "Model price table (JSON) for bedtrace.cost.usd", 0 },
+	{ "dump-bodies", OPT_DUMP, "DIR", 0,
+	  "Debug: write every reassembled HTTP body to DIR (contains payloads; mode 0600)", 0 },
+	{ "max-body", OPT_MAX_BODY, "BYTES", 0,
+	  "Largest HTTP body kept per message for parsing (default 64 MiB)", 0 },
+	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds", 0 },
+	{ "verbose", 'v', NULL, 0, "Debug output", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	struct tracer_opts *o = state->input;
+	char *end;
+	long v;
+
+	switch (key) {
+	case 'p':
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v <= 0 || v > INT_MAX)
+			argp_error(state, "invalid PID '%s'", arg);
+		if (o->n_pids == TRACER_MAX_PIDS)
+			argp_error(state, "at most %d -p options", TRACER_MAX_PIDS);
+		o->pids[o->n_pids++] = (pid_t)v;
+		break;
+	case 'f':
+		if (o->n_specs == TRACER_MAX_SPECS)
+			argp_error(state, "at most %d -f options", TRACER_MAX_SPECS);
+		if (func_spec_parse(arg, &o->specs[o->n_specs]))
+			argp_error(state, "invalid SPEC '%s' (expected [OBJECT:]GLOB)", arg);
+		o->n_specs++;
+		break;
+	case 'e':
+		argp_failure(state, 2, 0,
+			     "-e EXE is planned for fleet operation and not available yet; use -p "
+			     "PID or -- COMMAND");
+		break;
+	case OPT_NO_TLS:
+		o->no_tls = true;
+		break;
+	case 'o':
+		o->output = arg;
+		break;
+	case OPT_OTLP:
+		o->otlp_endpoint = arg;
+		break;
+	case OPT_SERVICE:
+		o->service_name = arg;
+		break;
+	case OPT_CAPTURE:
+		o->capture_content = true;
+		break;
+	case OPT_PRICES:
+		o->prices = arg;
+		break;
+	case OPT_DUMP:
+		o->dump_dir = arg;
+		break;
+	case OPT_MAX_BODY:
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v < 1024)
+			argp_error(state, "invalid --max-body '%s' (bytes, at least 1024)", arg);
+		o->max_body = (size_t)v;
+		break;
+	case 'd':
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v <= 0)
+			argp_error(state, "invalid duration '%s' (whole seconds > 0)", arg);
+		o->duration_s = (int)v;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s' (a command goes after --)", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !log_enabled(BT_LOG_DEBUG))
+		return 0;
+	if (level == LIBBPF_INFO && !log_enabled(BT_LOG_DEBUG))
+		return 0;
+	log_vprint(level == LIBBPF_WARN ? BT_LOG_DEBUG : BT_LOG_DEBUG, fmt, ap);
+	return 0;
+}
+
+/* Root, or at least the capabilities loading BPF and creating uprobes needs. */
+static bool have_privileges(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f;
+
+	if (geteuid() == 0)
+		return true;
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return eff & (1ull << 21); /* CAP_SYS_ADMIN */
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct tracer_opts opts;
+	const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int i, split = argc, err;
+
+	if (argc > 1 && strcmp(argv[1], "report") == 0) {
+		fprintf(stderr, "bedtrace: 'report' is planned for fleet operation and not "
+				"available yet\n");
+		return 2;
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			split = i;
+			break;
+		}
+	}
+	opts.max_body = 64u << 20;
+	if (argp_parse(&argp, split, argv, 0, NULL, &opts))
+		return 2;
+	if (split < argc - 1)
+		opts.command = &argv[split + 1];
+	else if (split == argc - 1) {
+		fprintf(stderr, "bedtrace: '--' must be followed by a command\n");
+		return 2;
+	}
+	if (!opts.command && opts.n_pids == 0) {
+		fprintf(stderr, "bedtrace: nothing to trace: give -p PID or -- COMMAND (see "
+				"--help)\n");
+		return 2;
+	}
+	if (opts.command && opts.n_pids) {
+		fprintf(stderr, "bedtrace: use either -p PID or -- COMMAND, not both\n");
+		return 2;
+	}
+	if (opts.no_tls && opts.n_specs == 0) {
+		fprintf(stderr, "bedtrace: --no-tls without -f leaves nothing to trace; add -f "
+				"SPEC\n");
+		return 2;
+	}
+	log_set_level(opts.verbose ? BT_LOG_DEBUG : BT_LOG_INFO);
+	if (!have_privileges()) {
+		fprintf(stderr, "bedtrace: must run as root (loading BPF and uprobes needs "
+				"CAP_SYS_ADMIN, CAP_BPF and CAP_PERFMON); try: sudo %s ...\n",
+			argv[0]);
+		return 1;
+	}
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	libbpf_set_print(libbpf_log);
+	raise_fd_limit();
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	err = tracer_run(&opts, &exiting);
+	for (i = 0; i < (int)opts.n_specs; i++)
+		func_spec_free(&opts.specs[i]);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bedtrace.h"
+#include "export.h"
+#include "functrace.h"
+#include "log.h"
+#include "stitch.h"
+#include "target.h"
+#include "tracer.h"
+
+#define BATCH_MAX 512
+#define FLUSH_INTERVAL_NS (500ull * 1000000ull)
+
+struct session {
+	const struct tracer_opts *opts;
+	struct target targets[TRACER_MAX_PIDS];
+	size_t n_targets;
+	struct func_tracer *ft;
+	struct stitcher *stitcher;
+	struct bt_exporter *exporters[2];
+	size_t n_exporters;
+	struct bt_span *batch[BATCH_MAX];
+	size_t n_batch;
+	uint64_t last_flush_ns;
+	uint64_t spans_total;
+	uint64_t export_failures;
+};
+
+static void flush_batch(struct session *s)
+{
+	size_t i;
+
+	if (s->n_batch == 0)
+		return;
+	for (i = 0; i < s->n_exporters; i++)
+		if (exporter_write(s->exporters[i], s->batch, s->n_batch))
+			s->export_failures++;
+	for (i = 0; i < s->n_batch; i++)
+		bt_span_free(s->batch[i]);
+	s->n_batch = 0;
+	s->last_flush_ns = bt_now_mono_ns();
+}
+
+static void sink_span(void *ctx, struct bt_span *span)
+{
+	struct session *s = ctx;
+
+	s->batch[s->n_batch++] = span;
+	s->spans_total++;
+	if (s->n_batch == BATCH_MAX)
+		flush_batch(s);
+}
+
+static struct bt_resource *resource_of(void *ctx, uint32_t pid)
+{
+	struct session *s = ctx;
+	size_t i;
+
+	for (i = 0; i < s->n_targets; i++)
+		if ((uint32_t)s->targets[i].pid == pid)
+			return s->targets[i].resource;
+	return NULL;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	__u32 type;
+
+	if (size < sizeof(type))
+		return 0;
+	type = *(__u32 *)data;
+	switch (type) {
+	case BT_EV_CALL: {
+		const struct bt_call_event *e = data;
+
+		if (size < sizeof(*e))
+			break;
+		stitcher_call(s->stitcher, e, functrace_probe(s->ft, e->probe_id));
+		break;
+	}
+	case BT_EV_UNWIND:
+		if (size >= sizeof(struct bt_unwind_event))
+			functrace_apply_unwind(data);
+		break;
+	default:
+		pr_debug("unknown event type %u (%zu bytes)\n", type, size);
+		break;
+	}
+	return 0;
+}
+
+static int open_exporters(struct session *s)
+{
+	const struct tracer_opts *o = s->opts;
+	const char *endpoint = o->otlp_endpoint;
+	char *from_base = NULL;
+	struct bt_exporter *e;
+
+	if (!endpoint)
+		endpoint = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+	if (!endpoint && getenv("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+		const char *base = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+		size_t len = strlen(base);
+
+		if (asprintf(&from_base, "%.*s/v1/traces", (int)(len && base[len - 1] == '/' ? len - 1 : len),
+			     base) < 0)
+			return -ENOMEM;
+		endpoint = from_base;
+	}
+	if (o->output || !endpoint) {
+		e = exporter_open_file(o->output ? o->output : "-");
+		if (!e) {
+			pr_warn("cannot open output %s: %s\n", o->output, strerror(errno));
+			free(from_base);
+			return -errno;
+		}
+		s->exporters[s->n_exporters++] = e;
+	}
+	if (endpoint) {
+		e = exporter_open_otlp_http(endpoint);
+		if (!e) {
+			pr_warn("cannot use OTLP endpoint %s: %s\n", endpoint, strerror(errno));
+			free(from_base);
+			return -errno;
+		}
+		s->exporters[s->n_exporters++] = e;
+	}
+	free(from_base);
+	return 0;
+}
+
+static int open_targets(struct session *s)
+{
+	const struct tracer_opts *o = s->opts;
+	size_t i;
+	int err;
+
+	if (o->command) {
+		err = target_launch(&s->targets[0], o->command);
+		if (err) {
+			pr_warn("cannot start %s: %s\n", o->command[0],
+				err == -ENOENT ? "command not found" : strerror(-err));
+			return err;
+		}
+		s->n_targets = 1;
+		return 0;
+	}
+	for (i = 0; i < o->n_pids; i++) {
+		err = target_open_pid(&s->targets[i], o->pids[i]);
+		if (err) {
+			pr_warn("cannot attach to process %d: %s\n", (int)o->pids[i],
+				err == -ESRCH ? "no such process" : strerror(-err));
+			target_close(&s->targets[i]);
+			return err;
+		}
+		s->n_targets = i + 1;
+	}
+	return 0;
+}
+
+static int attach_target(struct session *s, struct target *t)
+{
+	int err;
+
+	err = target_refresh(t, s->opts->service_name ? s->opts->service_name
+						       : getenv("OTEL_SERVICE_NAME"));
+	if (err) {
+		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
+		return err;
+	}
+	if (s->opts->n_specs) {
+		err = functrace_attach_specs(s->ft, t, s->opts->specs, s->opts->n_specs);
+		if (err)
+			return err;
+		err = functrace_attach_unwind(s->ft, t);
+		if (err)
+			pr_warn("process %d: exceptions/longjmp through traced calls will be "
+				"reported late: %s\n",
+				(int)t->pid, strerror(-err));
+	}
+	return 0;
+}
+
+static int start_launched(struct session *s)
+{
+	struct target *t = &s->targets[0];
+	int err;
+
+	err = functrace_attach_entry_stop(s->ft, t);
+	if (err) {
+		pr_warn("cannot hold %s at its entry point: %s\n", t->exe, strerror(-err));
+		return err;
+	}
+	err = target_release(t);
+	if (!err)
+		err = target_wait_stopped(t, 10000);
+	functrace_detach_entry_stop(s->ft);
+	if (err) {
+		pr_warn("%s did not reach its entry point: %s\n", t->exe,
+			err == -ESRCH ? "it exited first" : strerror(-err));
+		return err;
+	}
+	err = attach_target(s, t);
+	if (err)
+		return err;
+	if (kill(t->pid, SIGCONT)) {
+		err = -errno;
+		pr_warn("cannot resume %s: %s\n", t->exe, strerror(errno));
+	}
+	return err;
+}
+
+/* Calls still open at shutdown are exported too, marked incomplete. */
+static void flush_open_calls(struct session *s)
+{
+	int fd = functrace_stacks_fd(s->ft);
+	uint64_t now = bt_now_mono_ns();
+	__u32 key, next, *prev = NULL;
+	struct bt_stack st;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		for (int i = (int)(st.depth > BT_MAX_DEPTH ? BT_MAX_DEPTH : st.depth) - 1; i >= 0;
+		     i--) {
+			struct bt_call_event e = {
+				.type = BT_EV_CALL,
+				.entry_ns = st.frames[i].entry_ns,
+				.exit_ns = now,
+				.call_id = st.frames[i].call_id,
+				.parent_id = i ? st.frames[i - 1].call_id : 0,
+				.root_id = st.frames[0].call_id,
+				.pid = st.pid,
+				.tid = key,
+				.probe_id = st.frames[i].probe_id,
+				.depth = (__u16)i,
+				.reason = BT_END_OPEN,
+			};
+
+			stitcher_call(s->stitcher, &e, functrace_probe(s->ft, e.probe_id));
+		}
+	}
+}
+
+static void report_counters(struct session *s)
+{
+	static const char *const what[BT_CNT_MAX] = {
+		[BT_CNT_CALL_RB_FULL] = "call events lost (ring buffer full)",
+		[BT_CNT_DEPTH_OVERFLOW] = "calls not traced (nesting deeper than 64)",
+		[BT_CNT_STACK_FULL] = "calls not traced (too many threads)",
+		[BT_CNT_UNMATCHED_RET] = "returns without a traced entry (attached mid-call)",
+		[BT_CNT_UNWIND_FIXUP] = NULL,
+		[BT_CNT_UNWIND_FAIL] = "return-address fix-ups failed during unwinding",
+		[BT_CNT_DATA_RB_FULL] = "data chunks lost (ring buffer full)",
+		[BT_CNT_DATA_READ_FAIL] = "data chunks lost (unreadable user memory)",
+		[BT_CNT_DATA_LOST_BYTES] = "captured bytes lost",
+		[BT_CNT_DATA_TOO_LONG] = "bytes beyond the per-call capture limit",
+		[BT_CNT_CONN_FULL] = "connections not tracked (table full)",
+		[BT_CNT_OTHER_RB_FULL] = "connection events lost (ring buffer full)",
+	};
+	int ncpu = libbpf_num_possible_cpus(), fd = functrace_counters_fd(s->ft);
+	bool any = false;
+	__u64 *vals;
+
+	if (ncpu <= 0)
+		return;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	for (__u32 k = 0; k < BT_CNT_MAX; k++) {
+		__u64 sum = 0;
+
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		if (k == BT_CNT_UNWIND_FIXUP) {
+			if (sum)
+				pr_debug("%llu return addresses restored for exception unwinding\n",
+					 (unsigned long long)sum);
+			continue;
+		}
+		if (sum && what[k]) {
+			pr_info("dropped: %llu %s\n", (unsigned long long)sum, what[k]);
+			any = true;
+		}
+	}
+	free(vals);
+	for (size_t i = 0; i < s->n_exporters; i++) {
+		struct exporter_stats st;
+
+		exporter_get_stats(s->exporters[i], &st);
+		if (st.spans_dropped) {
+			pr_info("dropped: %llu spans the exporter could not deliver\n",
+				(unsigned long long)st.spans_dropped);
+			any = true;
+		}
+	}
+	pr_info("%llu spans exported%s\n", (unsigned long long)s->spans_total,
+		any ? "" : "; nothing dropped");
+}
+
+static bool all_exited(struct session *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->n_targets; i++)
+		n += target_check_exited(&s->targets[i]);
+	return n == s->n_targets;
+}
+
+int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	struct ring_buffer *rb = NULL;
+	uint64_t deadline = 0;
+	size_t i;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->opts = opts;
+	err = open_targets(s);
+	if (err)
+		goto cleanup;
+	err = open_exporters(s);
+	if (err)
+		goto cleanup;
+	s->stitcher = stitcher_new(sink_span, resource_of, s);
+	if (!s->stitcher) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	s->ft = functrace_load(opts->command ? (uint32_t)s->targets[0].pid : 0, -1, -1);
+	if (!s->ft) {
+		err = -errno;
+		pr_warn("cannot load BPF programs: %s (kernel with BTF, uprobes and uprobe_multi "
+			"links needed)\n",
+			strerror(errno));
+		goto cleanup;
+	}
+	rb = ring_buffer__new(functrace_events_fd(s->ft), handle_event, s, NULL);
+	if (!rb) {
+		err = -errno;
+		pr_warn("cannot open the event ring buffer: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	if (opts->command) {
+		err = start_launched(s);
+	} else {
+		for (i = 0; i < s->n_targets && !err; i++)
+			err = attach_target(s, &s->targets[i]);
+	}
+	if (err)
+		goto cleanup;
+	pr_debug("tracing %zu process(es), %zu function(s), %zu link(s)\n", s->n_targets,
+		 functrace_n_probes(s->ft), functrace_n_links(s->ft));
+
+	s->last_flush_ns = bt_now_mono_ns();
+	if (opts->duration_s)
+		deadline = s->last_flush_ns + (uint64_t)opts->duration_s * 1000000000ull;
+	while (!*stop) {
+		uint64_t now;
+
+		err = ring_buffer__poll(rb, 100);
+		if (err == -EINTR) {
+			err = 0;
+			break;
+		}
+		if (err < 0) {
+			pr_warn("reading events failed: %s\n", strerror(-err));
+			break;
+		}
+		err = 0;
+		now = bt_now_mono_ns();
+		if (now - s->last_flush_ns >= FLUSH_INTERVAL_NS) {
+			flush_batch(s);
+			stitcher_tick(s->stitcher, now);
+		}
+		if (deadline && now >= deadline)
+			break;
+		if (all_exited(s)) {
+			/* events the exiting threads produced are already queued */
+			ring_buffer__consume(rb);
+			break;
+		}
+	}
+	functrace_detach_all(s->ft);
+	ring_buffer__consume(rb);
+	flush_open_calls(s);
+	flush_batch(s);
+	report_counters(s);
+
+cleanup:
+	if (err && opts->command && s->n_targets && !s->targets[0].exited) {
+		/* a launched child that never ran its code is not left behind */
+		kill(s->targets[0].pid, SIGKILL);
+		waitpid(s->targets[0].pid, NULL, 0);
+	}
+	ring_buffer__free(rb);
+	functrace_destroy(s->ft);
+	for (i = 0; i < s->n_exporters; i++)
+		exporter_close(s->exporters[i]);
+	stitcher_free(s->stitcher);
+	for (i = 0; i < s->n_batch; i++)
+		bt_span_free(s->batch[i]);
+	for (i = 0; i < s->n_targets; i++)
+		target_close(&s->targets[i]);
+	free(s);
+	return err;
+}

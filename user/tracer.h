@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One tracing session: options from the command line, targets, BPF objects, the event loop and
+ * the orderly shutdown that closes and flushes every span.
+ */
+#ifndef BT_TRACER_H
+#define BT_TRACER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "functrace.h"
+
+#define TRACER_MAX_PIDS 64
+#define TRACER_MAX_SPECS 256
+
+struct tracer_opts {
+	pid_t pids[TRACER_MAX_PIDS];
+	size_t n_pids;
+	struct func_spec specs[TRACER_MAX_SPECS];
+	size_t n_specs;
+	char **command; /* argv after --, NULL-terminated */
+	const char *output;
+	const char *otlp_endpoint;
+	const char *service_name;
+	const char *prices;
+	const char *dump_dir;
+	size_t max_body;
+	bool no_tls;
+	bool capture_content;
+	bool verbose;
+	int duration_s;
+};
+
+/* Runs a session until targets exit, *@stop is set or the duration ends. Returns 0 or -errno
+ * (the cause already printed as one line). */
+int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop);
+
+#endif
