@@ -188,6 +188,8 @@ struct bt_span *bt_span_new(const char *name, enum bt_span_kind kind)
 		return NULL;
 	}
 	s->kind = kind;
+	/* a valid root by default; bt_span_set_parent() and the stitcher replace the trace id */
+	bt_random_id(s->trace_id, sizeof(s->trace_id));
 	bt_random_id(s->span_id, sizeof(s->span_id));
 	return s;
 }
@@ -246,7 +248,7 @@ struct bt_span_event *bt_span_add_event(struct bt_span *s, const char *name, uin
 	s->events = v;
 	ev = &v[s->n_events];
 	memset(ev, 0, sizeof(*ev));
-	ev->name = strdup(name);
+	ev->name = strdup(name ? name : "");
 	if (!ev->name)
 		return NULL;
 	ev->time_ns = time_ns;
