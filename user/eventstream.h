@@ -54,16 +54,16 @@ struct es_message {
 
 /*
  * Called for each complete, CRC-valid message. Return 0 to continue, nonzero to stop
- * (es_decode then returns that value).
+ * (see es_decode for what it then returns).
  */
 typedef int (*es_message_cb)(void *ctx, const struct es_message *msg);
 
 /*
- * Decodes every complete message in @buf[0..@len). Returns the number of bytes consumed
- * (a trailing partial frame is left unconsumed), a positive callback stop value is not possible:
- * a callback's nonzero return is returned negated only if negative, else bytes consumed so far.
- * Returns -EBADMSG when a frame is corrupt (bad length, bad CRC, bad header) and sets *@err to
- * a static one-line description; decoding of that stream must end there.
+ * Decodes every complete message in @buf[0..@len). Returns bytes consumed >= 0 (a trailing
+ * partial frame is left unconsumed); if a callback returns nonzero, decoding stops and es_decode
+ * returns bytes consumed up to and including that message. Returns -EBADMSG on corruption (bad
+ * length, bad CRC, bad header) and sets *@err (if @err) to a static one-line description, else
+ * to NULL; decoding of that stream must end there.
  */
 ssize_t es_decode(const uint8_t *buf, size_t len, size_t base_offset, es_message_cb cb, void *ctx,
 		  const char **err);
