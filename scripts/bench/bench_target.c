@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Benchmark target. f_push starts with `push %rbp` (the kernel emulates it on a uprobe hit),
+ * f_sub with `sub $0x18,%rsp` (single-stepped out of line): the two costs a uprobe can have.
+ *   bench_target loop push|sub N    rounds of N calls, one "ns/call" line per round, forever
+ *   bench_target rate push R SEC     R calls per second for SEC seconds
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int f_push(int x);
+int f_sub(int x);
+__asm__(".text\n"
+	".globl f_push\n.type f_push,@function\n"
+	"f_push:\n push %rbp\n mov %rsp,%rbp\n mov %edi,%eax\n pop %rbp\n ret\n"
+	".size f_push, .-f_push\n"
+	".globl f_sub\n.type f_sub,@function\n"
+	"f_sub:\n sub $0x18,%rsp\n mov %edi,%eax\n add $0x18,%rsp\n ret\n"
+	".size f_sub, .-f_sub\n");
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	int (*fn)(int);
+	volatile int sink = 0;
+
+	if (argc < 4)
+		return 2;
+	fn = strcmp(argv[2], "sub") == 0 ? f_sub : f_push;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(argv[1], "loop") == 0) {
+		long n = atol(argv[3]);
+
+		for (;;) {
+			double t0 = now_ns();
+
+			for (long i = 0; i < n; i++)
+				sink += fn((int)i);
+			printf("%.1f\n", (now_ns() - t0) / n);
+		}
+	} else {
+		long rate = atol(argv[3]), secs = argc > 4 ? atol(argv[4]) : 5, done = 0;
+		double t0 = now_ns();
+
+		printf("ready\n");
+		while (now_ns() - t0 < secs * 1e9) {
+			long due = (long)((now_ns() - t0) / 1e9 * rate);
+
+			for (; done < due; done++)
+				sink += fn((int)done);
+			usleep(200);
+		}
+		printf("calls %ld\n", done);
+	}
+	return sink == 42;
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Cost per traced call (entry + return), side by side in one run, for a function whose first
+instruction the kernel emulates (push %rbp) and one it must single-step (sub $0x18,%rsp):
+  baseline (no probes) | floor: empty BPF programs on uprobe+uretprobe (bpftrace, body {})
+  | bedtrace | bpftrace timing entry->return into a histogram.
+Then attach time for 1 and 1,000 functions, and bedtrace CPU/RSS/drops at 100,000 calls/s.
+Usage: sudo scripts/bench/functrace_bench.py [--rounds N]"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BEDTRACE = os.path.join(ROOT, "bedtrace")
+WORK = tempfile.mkdtemp(prefix="bt-bench-")
+TARGET = os.path.join(WORK, "bench_target")
+CALLS = 200000
+ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
+
+
+def build():
+    subprocess.check_call(["gcc", "-O2", "-o", TARGET,
+                           os.path.join(os.path.dirname(__file__), "bench_target.c")])
+    src = os.path.join(WORK, "many.c")
+    with open(src, "w") as f:
+        for i in range(1000):
+            f.write("__attribute__((noinline)) int f%04d(int x) { return x + %d; }\n" % (i, i))
+        f.write("#include <unistd.h>\nint main(void) { sleep(30); return f0000(0); }\n")
+    subprocess.check_call(["gcc", "-O0", "-o", os.path.join(WORK, "many"), src])
+
+
+def measure(fn, tool):
+    """Median ns/call over ROUNDS rounds with @tool (None, or a callable starting it)."""
+    t = subprocess.Popen([TARGET, "loop", fn, str(CALLS)], stdout=subprocess.PIPE, text=True)
+    proc = None
+    try:
+        t.stdout.readline()  # warm up
+        if tool:
+            proc = tool(t.pid, fn)
+        t.stdout.readline()  # a round that may straddle the attach
+        vals = [float(t.stdout.readline()) for _ in range(ROUNDS)]
+        return statistics.median(vals), proc
+    finally:
+        t.kill()
+        t.wait()
+        if proc and proc.poll() is None:
+            proc.terminate()
+        if proc:
+            try:
+                _, err = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, err = proc.communicate()
+            proc.stderr_text = err
+
+
+def wait_line(proc, pattern, timeout=30):
+    deadline = time.time() + timeout
+    buf = ""
+    while time.time() < deadline:
+        line = proc.stderr.readline() if proc.stderr else ""
+        buf += line
+        if re.search(pattern, line):
+            return buf
+        if proc.poll() is not None:
+            break
+    raise RuntimeError("tool did not get ready: " + buf)
+
+
+def bpftrace(prog_fmt):
+    def start(pid, fn):
+        prog = prog_fmt.replace("BIN", TARGET).replace("FN", "f_" + fn)
+        p = subprocess.Popen(["bpftrace", "-p", str(pid), "-e", prog], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            line = p.stdout.readline()
+            if "Attaching" in line:
+                time.sleep(0.3)
+                return p
+        raise RuntimeError("bpftrace did not attach")
+    return start
+
+
+def bedtrace(pid, fn):
+    p = subprocess.Popen([BEDTRACE, "-v", "--no-tls", "-f", "f_" + fn, "-p", str(pid), "-o",
+                          "/dev/null"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_line(p, r"ready in")
+    return p
+
+
+FLOOR = "uprobe:BIN:FN {} uretprobe:BIN:FN {}"
+HIST = ("uprobe:BIN:FN { @s[tid] = nsecs; } "
+        "uretprobe:BIN:FN /@s[tid]/ { @h = hist(nsecs - @s[tid]); delete(@s[tid]); }")
+
+
+def attach_time(n_funcs):
+    many = os.path.join(WORK, "many")
+    t = subprocess.Popen([many])
+    try:
+        time.sleep(0.2)
+        glob = "f0000" if n_funcs == 1 else "f*"
+        p = subprocess.run([BEDTRACE, "-v", "--no-tls", "-f", glob, "-p", str(t.pid), "-d", "1",
+                            "-o", "/dev/null"], capture_output=True, text=True, timeout=60)
+        m = re.search(r"(\d+) function\(s\), \d+ link\(s\); ready in ([0-9.]+) ms", p.stderr)
+        if not m:
+            raise RuntimeError(p.stderr)
+        return int(m.group(1)), float(m.group(2))
+    finally:
+        t.kill()
+        t.wait()
+
+
+def load_test(rate=100000, secs=5):
+    t = subprocess.Popen([TARGET, "rate", "push", str(rate), str(secs + 2)],
+                         stdout=subprocess.PIPE, text=True)
+    t.stdout.readline()
+    p = subprocess.Popen([BEDTRACE, "-v", "--no-tls", "-f", "f_push", "-p", str(t.pid), "-o",
+                          os.path.join(WORK, "load.jsonl")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_line(p, r"ready in")
+
+    def cpu():
+        with open("/proc/%d/stat" % p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    c0, t0 = cpu(), time.time()
+    time.sleep(secs)
+    c1, t1 = cpu(), time.time()
+    with open("/proc/%d/status" % p.pid) as f:
+        rss = [l for l in f if l.startswith("VmHWM")][0].split()[1]
+    calls = t.stdout.readline()
+    t.wait()
+    _, err = p.communicate(timeout=60)
+    spans = sum(1 for _ in open(os.path.join(WORK, "load.jsonl")))
+    dropped = [l for l in err.splitlines() if "dropped" in l or "exported" in l]
+    return (c1 - c0) / (t1 - t0) * 100, int(rss) / 1024, calls.strip(), dropped, spans
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("run as root")
+    if not os.path.exists("/sys/kernel/tracing/uprobe_events"):
+        # bpftrace creates its uprobes through tracefs, which is not mounted at boot here
+        subprocess.check_call(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+    build()
+    print("# bedtrace function-tracing benchmark (%d calls/round, median of %d rounds)" %
+          (CALLS, ROUNDS))
+    print("%-6s %10s %10s %10s %10s %12s %12s" % ("first", "baseline", "floor", "bedtrace",
+                                                 "bpftrace", "bt/floor", "bt/bpftrace"))
+    for fn, label in (("push", "push"), ("sub", "sub")):
+        base, _ = measure(fn, None)
+        floor, _ = measure(fn, bpftrace(FLOOR))
+        bt, _ = measure(fn, bedtrace)
+        bpft, _ = measure(fn, bpftrace(HIST))
+        cost = lambda v: v - base  # noqa: E731
+        print("%-6s %8.1fns %8.1fns %8.1fns %8.1fns %11.2fx %11.2fx" % (
+            label, base, floor, bt, bpft, cost(bt) / cost(floor), cost(bt) / cost(bpft)))
+        print("       per traced call (entry+return) over baseline: floor %.2f us, bedtrace "
+              "%.2f us, bpftrace %.2f us" % (cost(floor) / 1e3, cost(bt) / 1e3, cost(bpft) / 1e3))
+    for n in (1, 1000):
+        got, ms = attach_time(n)
+        print("attach: %4d function(s) ready in %.1f ms (BPF load included)" % (got, ms))
+    cpu, rss, calls, dropped, lines = load_test()
+    print("load: target at 100,000 calls/s for 5 s (%s): bedtrace CPU %.1f%% of one core, "
+          "max RSS %.1f MiB; %s" % (calls, cpu, rss, "; ".join(d.replace("bedtrace: ", "")
+                                                              for d in dropped)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Every benchmark, one after the other; each prints its own figures.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+/usr/bin/python3 scripts/bench/functrace_bench.py "$@"
