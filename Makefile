@@ -61,7 +61,7 @@ $(OUT)/bedtrace: $(OUT)/user/main.o $(LIB)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 bedtrace: $(OUT)/bedtrace
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(OUT)/tests/%: tests/unit/%.c $(LIB) | $(OUT)/tests
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -lcmocka -o $@

@@ -25,6 +25,70 @@ enum bt_event_type {
 	BT_EV_CLOSE = 3, /* struct bt_conn_event: connection closed / SSL object freed */
 	BT_EV_MMAP = 4,  /* struct bt_mmap_event: target mapped new executable code */
 	BT_EV_UNWIND = 5, /* struct bt_unwind_event: rewrite return slots, then SIGCONT the target */
+	BT_EV_CONN = 6,   /* struct bt_conn_event: socket and peer of a connection learned */
+};
+
+/* Payload bytes per data event; a larger read or write becomes several events. */
+#define BT_DATA_CHUNK 16384
+/* Largest single I/O call captured in full (bytes beyond are counted in BT_CNT_DATA_TOO_LONG). */
+#define BT_DATA_MAX_CALL (64u << 20)
+
+enum bt_data_src {
+	BT_SRC_TLS = 1,    /* plaintext at SSL_read/SSL_write (and _ex) */
+	BT_SRC_SOCKET = 2, /* plain TCP socket syscalls */
+};
+
+enum bt_data_flags {
+	/* call_id names a SERVER frame this request just opened on the thread (plain sockets) */
+	BT_DATA_F_SERVER_START = 1,
+};
+
+/*
+ * One chunk of a read or write. Chunks of one connection and direction arrive in order; pos is
+ * the stream offset of data[0], so a jump in pos is a gap of lost bytes (counted in BPF too).
+ */
+struct bt_data_event {
+	__u32 type; /* BT_EV_DATA */
+	__u32 pid;
+	__u64 ts_ns;
+	__u64 conn_id; /* SSL* for TLS; (generation << 32 | fd) for sockets; unique within pid */
+	__u64 pos;
+	__u64 call_id;   /* innermost open traced call on the thread, 0 for none */
+	__u64 parent_id; /* the call below call_id on the thread, 0 for none */
+	__u64 root_id;   /* outermost open traced call on the thread */
+	__u32 tid;
+	__u32 len;      /* bytes in data[] */
+	__u32 call_len; /* bytes the whole I/O call moved */
+	__u16 dir;      /* 0: sent by the process, 1: received (enum bt_dir in user/http.h) */
+	__u16 src;      /* enum bt_data_src */
+	__u32 flags;    /* enum bt_data_flags */
+	__u32 pad;
+	__u8 data[BT_DATA_CHUNK];
+};
+
+/* BT_EV_CONN: the socket behind a connection; BT_EV_CLOSE: the connection ended. */
+struct bt_conn_event {
+	__u32 type;
+	__u32 pid;
+	__u64 ts_ns;
+	__u64 conn_id;
+	__u64 send_pos; /* close: bytes the process sent in total (later chunks lost if beyond) */
+	__u64 recv_pos; /* close: bytes received in total */
+	__u8 saddr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
+	__u8 daddr[16];
+	__u32 tid;
+	__s32 fd;
+	__u16 family; /* AF_INET, AF_INET6, 0 unknown */
+	__u16 sport;  /* host byte order */
+	__u16 dport;
+	__u16 src; /* enum bt_data_src */
+};
+
+/* BT_EV_MMAP: the target mapped new executable code (a library it loaded late, e.g. libssl). */
+struct bt_mmap_event {
+	__u32 type;
+	__u32 pid;
+	__u64 ts_ns;
 };
 
 enum bt_unwind_kind {

@@ -82,6 +82,28 @@ int stitcher_parent(struct stitcher *s, struct bt_span *span, uint64_t call_id, 
 	return 0;
 }
 
+int stitcher_adopt(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t parent_id,
+		   uint64_t root_id)
+{
+	struct id_entry *self = idmap_get(s->calls, call_id);
+	int err;
+
+	if (!self)
+		return -ENOMEM;
+	err = stitcher_parent(s, span, parent_id, root_id ? root_id : call_id);
+	if (err)
+		return err;
+	if (!parent_id) {
+		struct id_entry *t = idmap_get(s->traces, root_id ? root_id : call_id);
+
+		if (!t)
+			return -ENOMEM;
+		memcpy(span->trace_id, t->trace_id, sizeof(span->trace_id));
+	}
+	memcpy(span->span_id, self->span_id, sizeof(span->span_id));
+	return 0;
+}
+
 static bool span_usage(const struct bt_span *span, int64_t *in, int64_t *out, double *cost,
 		       bool *has_usage, bool *has_cost)
 {

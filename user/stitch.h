@@ -31,6 +31,13 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
  * that call. @call_id 0 → @span starts a new trace. Returns 0 or -ENOMEM.
  */
 int stitcher_parent(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t root_id);
+/*
+ * Gives @span the identity of traced call @call_id itself (a SERVER span that BPF opened as a frame
+ * so that the handler's calls nest under it): span id of @call_id, parent @parent_id (0: none),
+ * trace of @root_id. Returns 0 or -ENOMEM.
+ */
+int stitcher_adopt(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t parent_id,
+		   uint64_t root_id);
 /* Adds @span's gen_ai usage and cost to the totals of the trace rooted at call @root_id. */
 void stitcher_add_usage(struct stitcher *s, uint64_t root_id, const struct bt_span *span);
 /* Sets a trace's totals on @root (a root span) from @span's own usage and cost. */

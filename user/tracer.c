@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bedrock.h"
 #include "bedtrace.h"
+#include "conn.h"
 #include "export.h"
 #include "functrace.h"
 #include "log.h"
 #include "stitch.h"
+#include "prices.h"
 #include "target.h"
+#include "tlscap.h"
 #include "tracer.h"
 
 #define BATCH_MAX 512
@@ -29,6 +34,10 @@ struct session {
 	struct target targets[TRACER_MAX_PIDS];
 	size_t n_targets;
 	struct func_tracer *ft;
+	struct tls_capture *tls;
+	struct conn_tracker *conns;
+	struct bedrock_ctx *bedrock;
+	struct price_table *prices;
 	struct stitcher *stitcher;
 	struct bt_exporter *exporters[2];
 	size_t n_exporters;
@@ -92,6 +101,20 @@ static int handle_event(void *ctx, void *data, size_t size)
 		stitcher_call(s->stitcher, e, functrace_probe(s->ft, e->probe_id));
 		break;
 	}
+	case BT_EV_DATA:
+		if (s->conns && size >= offsetof(struct bt_data_event, data) &&
+		    size >= offsetof(struct bt_data_event, data) + ((struct bt_data_event *)data)->len)
+			conn_tracker_data(s->conns, data);
+		break;
+	case BT_EV_CONN:
+	case BT_EV_CLOSE:
+		if (s->conns && size >= sizeof(struct bt_conn_event))
+			conn_tracker_conn(s->conns, data);
+		break;
+	case BT_EV_MMAP:
+		if (s->tls && size >= sizeof(struct bt_mmap_event))
+			tlscap_rescan(s->tls, (pid_t)((struct bt_mmap_event *)data)->pid);
+		break;
 	case BT_EV_UNWIND:
 		if (size >= sizeof(struct bt_unwind_event))
 			functrace_apply_unwind(data);
@@ -124,7 +147,8 @@ static int open_exporters(struct session *s)
 	if (o->output || !endpoint) {
 		e = exporter_open_file(o->output ? o->output : "-");
 		if (!e) {
-			pr_warn("cannot open output %s: %s\n", o->output, strerror(errno));
+			pr_warn("cannot open output %s: %s\n", o->output ? o->output : "stdout",
+				strerror(errno));
 			free(from_base);
 			return -errno;
 		}
@@ -140,6 +164,39 @@ static int open_exporters(struct session *s)
 		s->exporters[s->n_exporters++] = e;
 	}
 	free(from_base);
+	return 0;
+}
+
+static int open_tls(struct session *s)
+{
+	const struct tracer_opts *o = s->opts;
+	struct bedrock_opts bo = { .capture_content = o->capture_content };
+	struct conn_opts co = { .max_body = o->max_body, .dump_dir = o->dump_dir };
+
+	if (o->prices) {
+		s->prices = price_table_load(o->prices);
+		if (!s->prices) {
+			pr_warn("cannot use price table %s: %s\n", o->prices, strerror(errno));
+			return -errno;
+		}
+		bo.prices = s->prices;
+	}
+	s->bedrock = bedrock_ctx_new(&bo);
+	if (!s->bedrock)
+		return -ENOMEM;
+	co.bedrock = s->bedrock;
+	s->conns = conn_tracker_new(&co, s->stitcher, sink_span, resource_of, s);
+	if (!s->conns)
+		return -ENOMEM;
+	s->tls = tlscap_load(functrace_events_fd(s->ft), functrace_counters_fd(s->ft),
+			     functrace_stacks_fd(s->ft));
+	if (!s->tls) {
+		int err = -errno;
+
+		pr_warn("cannot load the TLS capture programs: %s%s\n", strerror(errno),
+			o->n_specs ? " (continuing with function probes; --no-tls hides this)" : "");
+		return o->n_specs ? 0 : err;
+	}
 	return 0;
 }
 
@@ -181,6 +238,15 @@ static int attach_target(struct session *s, struct target *t)
 	if (err) {
 		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
 		return err;
+	}
+	if (s->tls) {
+		err = tlscap_add_process(s->tls, t->pid);
+		if (err < 0)
+			pr_warn("process %d: TLS capture unavailable: %s\n", (int)t->pid,
+				strerror(-err));
+		else if (err == 0)
+			pr_debug("process %d: no OpenSSL mapped yet; watching for it\n", (int)t->pid);
+		err = 0;
 	}
 	if (s->opts->n_specs) {
 		err = functrace_attach_specs(s->ft, t, s->opts->specs, s->opts->n_specs);
@@ -312,6 +378,20 @@ static void report_counters(struct session *s)
 			any = true;
 		}
 	}
+	if (s->conns) {
+		struct conn_stats cs;
+
+		conn_tracker_stats(s->conns, &cs);
+		pr_debug("captured %llu bytes on %llu connection(s), %llu HTTP exchange(s)\n",
+			 (unsigned long long)cs.bytes, (unsigned long long)cs.connections,
+			 (unsigned long long)cs.exchanges);
+		if (cs.lost_bytes || cs.truncated) {
+			pr_info("dropped: %llu captured bytes lost; %llu HTTP message(s) marked "
+				"truncated\n",
+				(unsigned long long)cs.lost_bytes, (unsigned long long)cs.truncated);
+			any = true;
+		}
+	}
 	pr_info("%llu spans exported%s\n", (unsigned long long)s->spans_total,
 		any ? "" : "; nothing dropped");
 }
@@ -328,8 +408,8 @@ static bool all_exited(struct session *s)
 int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 {
 	struct session *s = calloc(1, sizeof(*s));
+	uint64_t t_start = bt_now_mono_ns(), deadline = 0;
 	struct ring_buffer *rb = NULL;
-	uint64_t deadline = 0;
 	size_t i;
 	int err;
 
@@ -355,6 +435,11 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 			strerror(errno));
 		goto cleanup;
 	}
+	if (!opts->no_tls) {
+		err = open_tls(s);
+		if (err)
+			goto cleanup;
+	}
 	rb = ring_buffer__new(functrace_events_fd(s->ft), handle_event, s, NULL);
 	if (!rb) {
 		err = -errno;
@@ -369,8 +454,9 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 	}
 	if (err)
 		goto cleanup;
-	pr_debug("tracing %zu process(es), %zu function(s), %zu link(s)\n", s->n_targets,
-		 functrace_n_probes(s->ft), functrace_n_links(s->ft));
+	pr_debug("tracing %zu process(es), %zu function(s), %zu link(s); ready in %.1f ms\n",
+		 s->n_targets, functrace_n_probes(s->ft), functrace_n_links(s->ft),
+		 (double)(bt_now_mono_ns() - t_start) / 1e6);
 
 	s->last_flush_ns = bt_now_mono_ns();
 	if (opts->duration_s)
@@ -402,8 +488,12 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 		}
 	}
 	functrace_detach_all(s->ft);
+	if (s->tls)
+		tlscap_detach_all(s->tls);
 	ring_buffer__consume(rb);
 	flush_open_calls(s);
+	if (s->conns)
+		conn_tracker_flush(s->conns, bt_now_mono_ns());
 	flush_batch(s);
 	report_counters(s);
 
@@ -414,9 +504,13 @@ cleanup:
 		waitpid(s->targets[0].pid, NULL, 0);
 	}
 	ring_buffer__free(rb);
+	tlscap_destroy(s->tls);
 	functrace_destroy(s->ft);
 	for (i = 0; i < s->n_exporters; i++)
 		exporter_close(s->exporters[i]);
+	conn_tracker_free(s->conns);
+	bedrock_ctx_free(s->bedrock);
+	price_table_free(s->prices);
 	stitcher_free(s->stitcher);
 	for (i = 0; i < s->n_batch; i++)
 		bt_span_free(s->batch[i]);

@@ -33,14 +33,33 @@ def build():
     subprocess.check_call(["gcc", "-O0", "-o", os.path.join(WORK, "many"), src])
 
 
+def drain(pipe):
+    """Discards whatever the target printed so far (unprobed rounds are fast)."""
+    fd = pipe.fileno()
+    os.set_blocking(fd, False)
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+    finally:
+        os.set_blocking(fd, True)
+    # a partial line may remain: finish it
+    pipe.readline()
+
+
 def measure(fn, tool):
     """Median ns/call over ROUNDS rounds with @tool (None, or a callable starting it)."""
-    t = subprocess.Popen([TARGET, "loop", fn, str(CALLS)], stdout=subprocess.PIPE, text=True)
+    t = subprocess.Popen([TARGET, "loop", fn, str(CALLS)], stdout=subprocess.PIPE, bufsize=0)
     proc = None
     try:
         t.stdout.readline()  # warm up
         if tool:
             proc = tool(t.pid, fn)
+        drain(t.stdout)  # rounds printed before the tool was attached
         t.stdout.readline()  # a round that may straddle the attach
         vals = [float(t.stdout.readline()) for _ in range(ROUNDS)]
         return statistics.median(vals), proc

@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * TLS plaintext capture: uprobes on OpenSSL's SSL_write/SSL_read (and _ex forms) copy every byte
+ * the call moved into the shared ring buffer, in BT_DATA_CHUNK pieces with stream positions so
+ * userspace can tell a gap from the end of a message. The socket behind an SSL object is learned
+ * from the read/write syscalls made inside the SSL call (raw syscall tracepoints: this kernel has
+ * no kprobes). New executable mappings of target processes are reported so that a libssl loaded
+ * late (Python imports ssl lazily) is probed too.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "bedtrace.h"
+#include "common.bpf.h"
+
+#define PROT_EXEC 0x4
+#define AF_INET 2
+#define AF_INET6 10
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* x86-64 syscall numbers of the calls that carry a socket fd in their first argument */
+#define NR_read 0
+#define NR_write 1
+#define NR_mmap 9
+#define NR_readv 19
+#define NR_writev 20
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+
+/* The same per-thread stacks functrace keeps: the open traced calls a request belongs to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_THREADS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct bt_stack);
+} stacks SEC(".maps");
+
+/* Processes whose syscalls matter (mmap watch); filled by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct ssl_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 len_ptr; /* _ex: size_t *written / *readbytes */
+	__u64 ts;
+	__u32 dir;
+	__u32 ex;
+};
+
+/* SSL call in progress per thread, from entry to return. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct ssl_call);
+} ssl_calls SEC(".maps");
+
+struct conn_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 id;
+};
+
+struct conn_state {
+	__u64 pos[2];
+	__s32 fd;
+	__u32 announced;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct conn_key);
+	__type(value, struct conn_state);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bt_data_event);
+} scratch SEC(".maps");
+
+static __always_inline struct conn_state *conn_get(struct conn_key *k)
+{
+	struct conn_state *c = bpf_map_lookup_elem(&conns, k);
+	struct conn_state init = { .fd = -1 };
+
+	if (c)
+		return c;
+	/* EEXIST from a racing thread is fine: the lookup below finds its entry */
+	bpf_map_update_elem(&conns, k, &init, BPF_NOEXIST);
+	c = bpf_map_lookup_elem(&conns, k);
+	if (!c)
+		count(BT_CNT_CONN_FULL, 1);
+	return c;
+}
+
+struct emit_ctx {
+	struct bt_data_event *ev;
+	__u64 buf;
+	__u32 total;
+	__u32 off;
+	__u64 pos;
+};
+
+/* One chunk: copy into the per-CPU scratch event and push it to the ring buffer. */
+static long emit_chunk(__u64 i, void *data)
+{
+	struct emit_ctx *c = data;
+	struct bt_data_event *ev = c->ev;
+	__u64 len;
+
+	if (c->off >= c->total)
+		return 1;
+	len = (__u64)c->total - c->off;
+	if (len > BT_DATA_CHUNK)
+		len = BT_DATA_CHUNK;
+	/* keep the verifier's bounds on len: [1, BT_DATA_CHUNK] */
+	asm volatile("%0 &= 0x7fff" : "+r"(len));
+	if (len > BT_DATA_CHUNK)
+		return 1;
+	ev->pos = c->pos + c->off;
+	ev->len = len;
+	if (bpf_probe_read_user(ev->data, len, (void *)(c->buf + c->off))) {
+		count(BT_CNT_DATA_READ_FAIL, 1);
+		count(BT_CNT_DATA_LOST_BYTES, len);
+	} else if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data) + len, 0)) {
+		count(BT_CNT_DATA_RB_FULL, 1);
+		count(BT_CNT_DATA_LOST_BYTES, len);
+	}
+	c->off += (__u32)len;
+	return 0;
+}
+
+static __always_inline void fill_calls(struct bt_data_event *ev, __u32 tid)
+{
+	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	__u32 d;
+
+	ev->call_id = ev->parent_id = ev->root_id = 0;
+	if (!st)
+		return;
+	d = st->depth;
+	if (d == 0 || d > BT_MAX_DEPTH)
+		return;
+	ev->call_id = st->frames[(d - 1) & (BT_MAX_DEPTH - 1)].call_id;
+	ev->parent_id = d > 1 ? st->frames[(d - 2) & (BT_MAX_DEPTH - 1)].call_id : 0;
+	ev->root_id = st->frames[0].call_id;
+}
+
+/* Emits @len bytes at user @buf as data of connection @k, direction @dir. */
+static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, __u32 dir,
+				      __u16 src, __u64 ts, __u64 pid_tgid)
+{
+	struct emit_ctx c = {};
+	struct conn_state *cs;
+	__u32 zero = 0;
+
+	if (!len)
+		return;
+	cs = conn_get(k);
+	if (!cs)
+		return;
+	c.pos = cs->pos[dir & 1];
+	cs->pos[dir & 1] += len;
+	c.ev = bpf_map_lookup_elem(&scratch, &zero);
+	if (!c.ev)
+		return;
+	if (len > BT_DATA_MAX_CALL) {
+		count(BT_CNT_DATA_TOO_LONG, len - BT_DATA_MAX_CALL);
+		len = BT_DATA_MAX_CALL;
+	}
+	c.ev->type = BT_EV_DATA;
+	c.ev->pid = pid_tgid >> 32;
+	c.ev->tid = (__u32)pid_tgid;
+	c.ev->ts_ns = ts;
+	c.ev->conn_id = k->id;
+	c.ev->call_len = len;
+	c.ev->dir = dir;
+	c.ev->src = src;
+	c.ev->flags = 0;
+	c.ev->pad = 0;
+	fill_calls(c.ev, (__u32)pid_tgid);
+	c.buf = buf;
+	c.total = len;
+	bpf_loop(BT_DATA_MAX_CALL / BT_DATA_CHUNK, emit_chunk, &c, 0);
+}
+
+static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 dir, __u32 ex)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct ssl_call call = {
+		.ssl = (__u64)ssl,
+		.buf = (__u64)buf,
+		.len_ptr = (__u64)len_ptr,
+		.ts = bpf_ktime_get_ns(),
+		.dir = dir,
+		.ex = ex,
+	};
+
+	bpf_map_update_elem(&ssl_calls, &tid, &call, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int ssl_leave(int rc)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct ssl_call *call;
+	struct conn_key k = {};
+	__u64 n = 0, ts;
+
+	call = bpf_map_lookup_elem(&ssl_calls, &tid);
+	if (!call)
+		return 0;
+	if (call->ex) {
+		size_t done = 0;
+
+		if (rc == 1 && !bpf_probe_read_user(&done, sizeof(done), (void *)call->len_ptr))
+			n = done;
+	} else if (rc > 0) {
+		n = (__u64)(__u32)rc;
+	}
+	k.pid = pid_tgid >> 32;
+	k.id = call->ssl;
+	/* a request is sent when SSL_write starts; a response is had when SSL_read returns */
+	ts = call->dir == 0 ? call->ts : bpf_ktime_get_ns();
+	emit_data(&k, call->buf, n, call->dir, BT_SRC_TLS, ts, pid_tgid);
+	bpf_map_delete_elem(&ssl_calls, &tid);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_UPROBE(ssl_write_entry, void *ssl, void *buf, int num)
+{
+	return ssl_enter(ssl, buf, NULL, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(ssl_read_entry, void *ssl, void *buf, int num)
+{
+	return ssl_enter(ssl, buf, NULL, 1, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(ssl_write_ex_entry, void *ssl, void *buf, size_t num, size_t *written)
+{
+	return ssl_enter(ssl, buf, written, 0, 1);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(ssl_read_ex_entry, void *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return ssl_enter(ssl, buf, readbytes, 1, 1);
+}
+
+SEC("uretprobe")
+int BPF_URETPROBE(ssl_return, long rax)
+{
+	/* every probed function returns int: the upper half of rax is not part of the value */
+	return ssl_leave((int)rax);
+}
+
+/* SSL_free / SSL_shutdown: the connection is over; report totals so lost tails show. */
+SEC("uprobe")
+int BPF_UPROBE(ssl_close, void *ssl)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct conn_key k = { .pid = pid_tgid >> 32, .id = (__u64)ssl };
+	struct conn_state *cs = bpf_map_lookup_elem(&conns, &k);
+	struct bt_conn_event *e;
+
+	if (!cs)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		__builtin_memset(e, 0, sizeof(*e));
+		e->type = BT_EV_CLOSE;
+		e->pid = k.pid;
+		e->tid = (__u32)pid_tgid;
+		e->ts_ns = bpf_ktime_get_ns();
+		e->conn_id = k.id;
+		e->send_pos = cs->pos[0];
+		e->recv_pos = cs->pos[1];
+		e->fd = cs->fd;
+		e->src = BT_SRC_TLS;
+		bpf_ringbuf_submit(e, 0);
+	} else {
+		count(BT_CNT_OTHER_RB_FULL, 1);
+	}
+	bpf_map_delete_elem(&conns, &k);
+	return 0;
+}
+
+/* Reads the socket behind @fd of the current task into @e (family, addresses, ports). */
+static __always_inline void sock_peer(int fd, struct bt_conn_event *e)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct file **fds, *f = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	unsigned int max;
+
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (fd < 0 || (unsigned int)fd >= max || !fds)
+		return;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return;
+	sock = BPF_CORE_READ(f, private_data);
+	/* private_data is a socket only for socket files; a socket points back at its file */
+	if (!sock || BPF_CORE_READ(sock, file) != f)
+		return;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (e->family == AF_INET) {
+		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(e->saddr, &s, 4);
+		__builtin_memcpy(e->daddr, &d, 4);
+	} else if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+/* Inside an SSL call, the first socket syscall names the connection's fd and peer. */
+static __always_inline void learn_fd(struct ssl_call *call, int fd, __u64 pid_tgid)
+{
+	struct conn_key k = { .pid = pid_tgid >> 32, .id = call->ssl };
+	struct conn_state *cs = conn_get(&k);
+	struct bt_conn_event *e;
+
+	if (!cs || cs->announced)
+		return;
+	cs->announced = 1;
+	cs->fd = fd;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(BT_CNT_OTHER_RB_FULL, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = BT_EV_CONN;
+	e->pid = k.pid;
+	e->tid = (__u32)pid_tgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->conn_id = k.id;
+	e->fd = fd;
+	e->src = BT_SRC_TLS;
+	sock_peer(fd, e);
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("raw_tracepoint/sys_enter")
+int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long id = (long)ctx->args[1];
+	struct ssl_call *call;
+
+	switch (id) {
+	case NR_read:
+	case NR_write:
+	case NR_readv:
+	case NR_writev:
+	case NR_sendto:
+	case NR_recvfrom:
+	case NR_sendmsg:
+	case NR_recvmsg:
+		break;
+	default:
+		return 0;
+	}
+	call = bpf_map_lookup_elem(&ssl_calls, &tid);
+	if (call)
+		learn_fd(call, (int)PT_REGS_PARM1_CORE_SYSCALL(regs), pid_tgid);
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32;
+	struct bt_mmap_event *e;
+	long ret = (long)ctx->args[1];
+
+	if (BPF_CORE_READ(regs, orig_ax) != NR_mmap || ret < 0)
+		return 0;
+	if (!(PT_REGS_PARM3_CORE_SYSCALL(regs) & PROT_EXEC) || !bpf_map_lookup_elem(&targets, &pid))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(BT_CNT_OTHER_RB_FULL, 1);
+		return 0;
+	}
+	e->type = BT_EV_MMAP;
+	e->pid = pid;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

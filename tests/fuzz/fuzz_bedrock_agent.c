@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer harness for InvokeAgent streams (bedrock_agent.c through bedrock_annotate).
+ * Input layout:
+ *   byte 0: capture content (bit 7), agent id in the path or an inline agent (bit 0)
+ *   byte 1: mode: bit 0 set = the rest is the raw response body; clear = the rest is split at
+ *           0xff into segments, each framed as a valid event whose type is picked by its first
+ *           byte (trace, chunk, returnControl, files; bit 7: an exception). "chunk" payloads are
+ *           wrapped as {"bytes": base64}. Bit 1 marks the capture truncated.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "bedrock.h"
+
+static const char *const events[] = {"trace", "chunk", "returnControl", "files", "trace", "trace"};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static size_t add_header(uint8_t *p, const char *name, const char *val)
+{
+	size_t nl = strlen(name), vl = strlen(val);
+
+	p[0] = (uint8_t)nl;
+	memcpy(p + 1, name, nl);
+	p[1 + nl] = 7;
+	p[2 + nl] = (uint8_t)(vl >> 8);
+	p[3 + nl] = (uint8_t)vl;
+	memcpy(p + 4 + nl, val, vl);
+	return 4 + nl + vl;
+}
+
+static void b64(const uint8_t *in, size_t n, char *out)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+			     (i + 2 < n ? in[i + 2] : 0);
+
+		out[o++] = t[v >> 18 & 63];
+		out[o++] = t[v >> 12 & 63];
+		out[o++] = i + 1 < n ? t[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? t[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+static size_t frame(uint8_t *out, const uint8_t *seg, size_t n)
+{
+	const char *ev =
+	    n ? events[(seg[0] & 0x7f) % (sizeof(events) / sizeof(events[0]))] : "trace";
+	bool exc = n && (seg[0] & 0x80);
+	bool wrap = !exc && !strcmp(ev, "chunk");
+	char *payload = malloc(n * 2 + 32);
+	size_t h = 12, plen;
+
+	if (n) {
+		seg++;
+		n--;
+	}
+	if (wrap) {
+		memcpy(payload, "{\"bytes\":\"", 10);
+		b64(seg, n, payload + 10);
+		strcat(payload, "\"}");
+		plen = strlen(payload);
+	} else {
+		memcpy(payload, seg, n);
+		plen = n;
+	}
+	h += add_header(out + h, exc ? ":exception-type" : ":event-type",
+			exc ? "dependencyFailedException" : ev);
+	h += add_header(out + h, ":message-type", exc ? "exception" : "event");
+	put32(out, (uint32_t)(h + plen + 4));
+	put32(out + 4, (uint32_t)(h - 12));
+	put32(out + 8, (uint32_t)crc32(0, out, 8));
+	memcpy(out + h, payload, plen);
+	put32(out + h + plen, (uint32_t)crc32(0, out, (uInt)(h + plen)));
+	free(payload);
+	return h + plen + 4;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct bedrock_ctx *ctx[2];
+	struct bt_span *span, **children = NULL;
+	struct http_exchange ex = {0};
+	size_t n_children = 0, n, i, off;
+	const uint8_t *rest;
+
+	if (size < 2)
+		return 0;
+	if (!ctx[0]) {
+		ctx[0] = bedrock_ctx_new(&(struct bedrock_opts){.capture_content = false});
+		ctx[1] = bedrock_ctx_new(&(struct bedrock_opts){.capture_content = true});
+	}
+	rest = data + 2;
+	n = size - 2;
+	ex.version = 20;
+	ex.has_request = ex.has_response = true;
+	ex.req.method = strdup("POST");
+	ex.req.target = strdup(data[0] & 1 ? "/agents/session-7"
+					   : "/agents/AG1/agentAliases/AL1/sessions/S1/text");
+	ex.req.authority = strdup("bedrock-agent-runtime.us-east-1.amazonaws.com");
+	ex.req.start_ns = 1000;
+	ex.req.body = (uint8_t *)strdup("{\"inputText\":\"hi\",\"enableTrace\":true}");
+	ex.req.body_len = strlen((char *)ex.req.body);
+	ex.resp.status = 200;
+	ex.resp.start_ns = 2000;
+	ex.resp.headers = calloc(1, sizeof(*ex.resp.headers));
+	ex.resp.headers[0].name = strdup("content-type");
+	ex.resp.headers[0].value = strdup("application/vnd.amazon.eventstream");
+	ex.resp.n_headers = 1;
+	if (data[1] & 1) {
+		ex.resp.body = malloc(n + 1);
+		memcpy(ex.resp.body, rest, n);
+		ex.resp.body_len = n;
+	} else {
+		ex.resp.body = malloc(n * 2 + 128 * (n + 1));
+		for (i = 0, off = 0; i <= n; i++) {
+			if (i < n && rest[i] != 0xff)
+				continue;
+			ex.resp.body_len +=
+			    frame(ex.resp.body + ex.resp.body_len, rest + off, i - off);
+			off = i + 1;
+		}
+	}
+	ex.resp.truncated = data[1] & 2;
+	ex.resp.n_body_ts = ex.resp.body_len / 32 + 1;
+	ex.resp.body_ts = calloc(ex.resp.n_body_ts, sizeof(*ex.resp.body_ts));
+	for (i = 0; i < ex.resp.n_body_ts; i++) {
+		ex.resp.body_ts[i].off = i * 32;
+		ex.resp.body_ts[i].ts_ns = 3000 + i * 1000;
+	}
+
+	span = bt_span_new("POST", BT_KIND_CLIENT);
+	if (span) {
+		span->start_ns = 1700000000000000000ull;
+		span->end_ns = span->start_ns + 100000000;
+		span->resource = bt_resource_new();
+		bedrock_annotate(ctx[data[0] >> 7], &ex, span, &children, &n_children);
+		for (i = 0; i < n_children; i++) {
+			/* children are in the trace, inside the call */
+			if (memcmp(children[i]->trace_id, span->trace_id, sizeof(span->trace_id)) ||
+			    children[i]->end_ns < children[i]->start_ns)
+				abort();
+			bt_span_free(children[i]);
+		}
+		free(children);
+		bt_span_free(span);
+	}
+	http_exchange_clear(&ex);
+	return 0;
+}

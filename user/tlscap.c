@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "elf_sym.h"
+#include "log.h"
+#include "target.h"
+#include "tlscap.h"
+#include "tlscap.skel.h"
+
+struct probed {
+	pid_t pid;
+	char *path; /* as the target sees it */
+};
+
+struct tls_capture {
+	struct tlscap *skel;
+	struct bpf_link *sys_links[2];
+	struct bpf_link **links;
+	size_t n_links, cap_links;
+	struct probed *objs;
+	size_t n_objs, cap_objs;
+};
+
+struct tls_probe {
+	const char *sym;
+	bool ret; /* also a uretprobe */
+};
+
+static const struct tls_probe tls_probes[] = {
+	{ "SSL_write", true },	 { "SSL_read", true }, { "SSL_write_ex", true },
+	{ "SSL_read_ex", true }, { "SSL_shutdown", false }, { "SSL_free", false },
+};
+
+struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd)
+{
+	struct tls_capture *tc = calloc(1, sizeof(*tc));
+	int err;
+
+	if (!tc)
+		return NULL;
+	tc->skel = tlscap__open();
+	if (!tc->skel) {
+		err = -errno;
+		goto fail;
+	}
+	if ((err = bpf_map__reuse_fd(tc->skel->maps.events, events_fd)) ||
+	    (err = bpf_map__reuse_fd(tc->skel->maps.counters, counters_fd)) ||
+	    (err = bpf_map__reuse_fd(tc->skel->maps.stacks, stacks_fd)))
+		goto fail;
+	err = tlscap__load(tc->skel);
+	if (err)
+		goto fail;
+	tc->sys_links[0] = bpf_program__attach(tc->skel->progs.sys_enter);
+	tc->sys_links[1] = bpf_program__attach(tc->skel->progs.sys_exit);
+	if (!tc->sys_links[0] || !tc->sys_links[1]) {
+		err = -errno;
+		goto fail;
+	}
+	return tc;
+fail:
+	tlscap_destroy(tc);
+	errno = -err;
+	return NULL;
+}
+
+void tlscap_detach_all(struct tls_capture *tc)
+{
+	size_t i;
+
+	for (i = 0; i < tc->n_links; i++)
+		bpf_link__destroy(tc->links[i]);
+	tc->n_links = 0;
+	for (i = 0; i < 2; i++) {
+		bpf_link__destroy(tc->sys_links[i]);
+		tc->sys_links[i] = NULL;
+	}
+}
+
+void tlscap_destroy(struct tls_capture *tc)
+{
+	size_t i;
+
+	if (!tc)
+		return;
+	tlscap_detach_all(tc);
+	tlscap__destroy(tc->skel);
+	for (i = 0; i < tc->n_objs; i++)
+		free(tc->objs[i].path);
+	free(tc->objs);
+	free(tc->links);
+	free(tc);
+}
+
+size_t tlscap_n_objects(const struct tls_capture *tc)
+{
+	return tc->n_objs;
+}
+
+static int keep_link(struct tls_capture *tc, struct bpf_link *l)
+{
+	if (tc->n_links == tc->cap_links) {
+		size_t cap = tc->cap_links ? tc->cap_links * 2 : 32;
+		struct bpf_link **v = realloc(tc->links, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		tc->links = v;
+		tc->cap_links = cap;
+	}
+	tc->links[tc->n_links++] = l;
+	return 0;
+}
+
+static bool already_probed(const struct tls_capture *tc, pid_t pid, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < tc->n_objs; i++)
+		if (tc->objs[i].pid == pid && strcmp(tc->objs[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+static int remember(struct tls_capture *tc, pid_t pid, const char *path)
+{
+	if (tc->n_objs == tc->cap_objs) {
+		size_t cap = tc->cap_objs ? tc->cap_objs * 2 : 8;
+		struct probed *v = realloc(tc->objs, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		tc->objs = v;
+		tc->cap_objs = cap;
+	}
+	tc->objs[tc->n_objs].pid = pid;
+	tc->objs[tc->n_objs].path = strdup(path);
+	if (!tc->objs[tc->n_objs].path)
+		return -ENOMEM;
+	tc->n_objs++;
+	return 0;
+}
+
+static const struct elf_sym *find_global(const struct elf_file *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->n_syms; i++)
+		if (f->syms[i].global && f->syms[i].offset && strcmp(f->syms[i].name, name) == 0)
+			return &f->syms[i];
+	return NULL;
+}
+
+static int attach_at(struct tls_capture *tc, struct bpf_program *prog, pid_t pid,
+		     const char *host, uint64_t off, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, host, off, &opts);
+	int err;
+
+	if (!l)
+		return -errno;
+	err = keep_link(tc, l);
+	if (err)
+		bpf_link__destroy(l);
+	return err;
+}
+
+/* Probes OpenSSL in one object; -ENOENT when it does not define SSL_write/SSL_read. */
+static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
+{
+	struct bpf_program *entry[] = {
+		tc->skel->progs.ssl_write_entry, tc->skel->progs.ssl_read_entry,
+		tc->skel->progs.ssl_write_ex_entry, tc->skel->progs.ssl_read_ex_entry,
+		tc->skel->progs.ssl_close, tc->skel->progs.ssl_close,
+	};
+	struct elf_file *f = NULL;
+	char *host;
+	size_t i, n = 0;
+	int err;
+
+	host = target_host_path(pid, path);
+	if (!host)
+		return -ENOMEM;
+	err = elf_file_open(host, &f);
+	if (err)
+		goto cleanup;
+	if (!find_global(f, "SSL_write") || !find_global(f, "SSL_read")) {
+		err = -ENOENT;
+		goto cleanup;
+	}
+	for (i = 0; i < sizeof(tls_probes) / sizeof(tls_probes[0]); i++) {
+		const struct elf_sym *s = find_global(f, tls_probes[i].sym);
+
+		if (!s)
+			continue; /* OpenSSL 1.1.0 has no _ex forms */
+		err = attach_at(tc, entry[i], pid, host, s->offset, false);
+		if (!err && tls_probes[i].ret)
+			err = attach_at(tc, tc->skel->progs.ssl_return, pid, host, s->offset, true);
+		if (err) {
+			pr_warn("cannot probe %s in %s (process %d): %s\n", tls_probes[i].sym, path,
+				(int)pid, strerror(-err));
+			goto cleanup;
+		}
+		n++;
+	}
+	err = remember(tc, pid, path);
+	if (!err)
+		pr_debug("TLS: process %d: %zu OpenSSL functions probed in %s\n", (int)pid, n, path);
+cleanup:
+	elf_file_free(f);
+	free(host);
+	return err;
+}
+
+static bool looks_like_libssl(const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+	return strncmp(base, "libssl.so", 9) == 0 || strncmp(base, "libssl-", 7) == 0;
+}
+
+int tlscap_rescan(struct tls_capture *tc, pid_t pid)
+{
+	struct target_map *maps = NULL;
+	size_t n = 0, i;
+	int err, added = 0;
+	char exe[64];
+	char *exe_path;
+
+	err = target_read_maps(pid, &maps, &n);
+	if (err)
+		return err;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	exe_path = realpath(exe, NULL);
+	for (i = 0; i < n; i++) {
+		const char *p = maps[i].path;
+		bool is_exe;
+
+		if (!p || !maps[i].exec || already_probed(tc, pid, p))
+			continue;
+		/* the executable itself counts when it exports OpenSSL (Node.js links it in) */
+		is_exe = i == 0 || (exe_path && strcmp(exe_path, p) == 0);
+		if (!is_exe && !looks_like_libssl(p))
+			continue;
+		err = probe_object(tc, pid, p);
+		if (err == 0)
+			added++;
+		else if (err != -ENOENT)
+			pr_debug("TLS: %s in process %d: %s\n", p, (int)pid, strerror(-err));
+		if (err == -ENOENT && remember(tc, pid, p))
+			break; /* not OpenSSL: do not look again */
+	}
+	free(exe_path);
+	target_maps_free(maps, n);
+	return added;
+}
+
+int tlscap_add_process(struct tls_capture *tc, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(tc->skel->maps.targets), &key, &one, BPF_ANY))
+		return -errno;
+	return tlscap_rescan(tc, pid);
+}

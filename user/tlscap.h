@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TLS capture: owns the tlscap BPF object, finds where each target gets OpenSSL (libssl.so.* or an
+ * executable that exports SSL_write, such as Node.js) and probes SSL_write/SSL_read, their _ex
+ * forms and SSL_shutdown/SSL_free there; re-scans a process when it maps new code.
+ */
+#ifndef BT_TLSCAP_H
+#define BT_TLSCAP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct tls_capture;
+
+/* Loads the BPF object sharing the given maps (events, counters, functrace stacks). NULL+errno. */
+struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd);
+void tlscap_destroy(struct tls_capture *tc);
+/* Watches @pid and probes every OpenSSL it maps now. Returns objects probed (>= 0) or -errno. */
+int tlscap_add_process(struct tls_capture *tc, pid_t pid);
+/* @pid mapped new code: probe any OpenSSL not probed yet. Returns objects newly probed or -errno. */
+int tlscap_rescan(struct tls_capture *tc, pid_t pid);
+/* Removes every probe (maps stay readable). */
+void tlscap_detach_all(struct tls_capture *tc);
+size_t tlscap_n_objects(const struct tls_capture *tc);
+
+#endif
