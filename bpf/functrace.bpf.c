@@ -87,7 +87,8 @@ static __always_inline void emit_call(struct bt_stack *st, __u32 idx, __u64 exit
 	e->depth = idx;
 	e->reason = reason;
 	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	/* userspace polls every 100 ms: waking it per call would cost the target a wakeup each */
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 /*
@@ -264,7 +265,8 @@ int BPF_UPROBE(unwind_raise)
 	c.e->pid = pid_tgid >> 32;
 	c.e->tid = (__u32)pid_tgid;
 	c.e->n = c.n;
-	bpf_ringbuf_submit(c.e, 0);
+	/* the process is stopped until userspace acts on this: wake it now */
+	bpf_ringbuf_submit(c.e, BPF_RB_FORCE_WAKEUP);
 	bpf_send_signal(SIGSTOP);
 	count(BT_CNT_UNWIND_FIXUP, c.n);
 	return 0;
@@ -333,7 +335,8 @@ int BPF_UPROBE(unwind_catch)
 	c.e->pid = pid_tgid >> 32;
 	c.e->tid = (__u32)pid_tgid;
 	c.e->n = c.k;
-	bpf_ringbuf_submit(c.e, 0);
+	/* the process is stopped until userspace acts on this: wake it now */
+	bpf_ringbuf_submit(c.e, BPF_RB_FORCE_WAKEUP);
 	bpf_send_signal(SIGSTOP);
 	return 0;
 }

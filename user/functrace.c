@@ -174,6 +174,11 @@ int functrace_stacks_fd(const struct func_tracer *ft)
 	return bpf_map__fd(ft->skel->maps.stacks);
 }
 
+int functrace_zero_stack_fd(const struct func_tracer *ft)
+{
+	return bpf_map__fd(ft->skel->maps.zero_stack);
+}
+
 const struct probe_info *functrace_probe(const struct func_tracer *ft, uint32_t id)
 {
 	return id < ft->n_probes ? &ft->probes[id] : NULL;

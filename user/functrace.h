@@ -43,6 +43,7 @@ void functrace_destroy(struct func_tracer *ft);
 int functrace_events_fd(const struct func_tracer *ft);
 int functrace_counters_fd(const struct func_tracer *ft);
 int functrace_stacks_fd(const struct func_tracer *ft);
+int functrace_zero_stack_fd(const struct func_tracer *ft);
 
 /*
  * Resolves every spec in target @t and attaches entry/return probes. Prints one error line and

@@ -58,6 +58,7 @@ static const char doc[] =
 
 enum {
 	OPT_NO_TLS = 0x100,
+	OPT_NO_SOCKETS,
 	OPT_OTLP,
 	OPT_SERVICE,
 	OPT_CAPTURE,
@@ -75,6 +76,7 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "exe", 'e', "EXE", 0, "Every process running EXE (planned; not available yet)", 0 },
 	{ "no-tls", OPT_NO_TLS, NULL, 0, "Do not capture TLS traffic", 0 },
+	{ "no-sockets", OPT_NO_SOCKETS, NULL, 0, "Do not capture plain (non-TLS) TCP traffic", 0 },
 	{ "output", 'o', "FILE", 0, "Write OTLP JSON Lines to FILE ('-' is stdout)", 0 },
 	{ "otlp-endpoint", OPT_OTLP, "URL", 0,
 	  "Export over OTLP/HTTP JSON to URL (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then "
@@ -124,6 +126,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_TLS:
 		o->no_tls = true;
+		break;
+	case OPT_NO_SOCKETS:
+		o->no_sockets = true;
 		break;
 	case 'o':
 		o->output = arg;
@@ -244,9 +249,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bedtrace: use either -p PID or -- COMMAND, not both\n");
 		return 2;
 	}
-	if (opts.no_tls && opts.n_specs == 0) {
-		fprintf(stderr, "bedtrace: --no-tls without -f leaves nothing to trace; add -f "
-				"SPEC\n");
+	if (opts.no_tls && opts.no_sockets && opts.n_specs == 0) {
+		fprintf(stderr, "bedtrace: --no-tls and --no-sockets without -f leave nothing to "
+				"trace; add -f SPEC\n");
 		return 2;
 	}
 	log_set_level(opts.verbose ? BT_LOG_DEBUG : BT_LOG_INFO);

@@ -241,6 +241,15 @@ fail:
 	return err;
 }
 
+void stitcher_forget(struct stitcher *s, const struct bt_call_event *e)
+{
+	uint64_t now = bt_now_mono_ns();
+
+	idmap_finish(s->calls, e->call_id, now, ID_GRACE_NS);
+	if (!e->parent_id)
+		idmap_finish(s->traces, e->call_id, now, ID_GRACE_NS);
+}
+
 void stitcher_tick(struct stitcher *s, uint64_t now_mono_ns)
 {
 	idmap_expire(s->calls, now_mono_ns);

@@ -42,6 +42,8 @@ int stitcher_adopt(struct stitcher *s, struct bt_span *span, uint64_t call_id, u
 void stitcher_add_usage(struct stitcher *s, uint64_t root_id, const struct bt_span *span);
 /* Sets a trace's totals on @root (a root span) from @span's own usage and cost. */
 void stitcher_set_own_totals(struct bt_span *root);
+/* A frame with no span of its own ended (a SERVER frame): let its ids expire. */
+void stitcher_forget(struct stitcher *s, const struct bt_call_event *e);
 /* Forgets ids of calls that ended long enough ago. */
 void stitcher_tick(struct stitcher *s, uint64_t now_mono_ns);
 

@@ -99,6 +99,11 @@ void tlscap_destroy(struct tls_capture *tc)
 	free(tc);
 }
 
+int tlscap_ssl_calls_fd(const struct tls_capture *tc)
+{
+	return bpf_map__fd(tc->skel->maps.ssl_calls);
+}
+
 size_t tlscap_n_objects(const struct tls_capture *tc)
 {
 	return tc->n_objs;

@@ -22,5 +22,7 @@ int tlscap_rescan(struct tls_capture *tc, pid_t pid);
 /* Removes every probe (maps stay readable). */
 void tlscap_detach_all(struct tls_capture *tc);
 size_t tlscap_n_objects(const struct tls_capture *tc);
+/* The per-thread SSL-call map, so socket capture can skip ciphertext. */
+int tlscap_ssl_calls_fd(const struct tls_capture *tc);
 
 #endif

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "stitch.h"
 #include "prices.h"
+#include "sockcap.h"
 #include "target.h"
 #include "tlscap.h"
 #include "tracer.h"
@@ -35,6 +36,7 @@ struct session {
 	size_t n_targets;
 	struct func_tracer *ft;
 	struct tls_capture *tls;
+	struct sock_capture *socks;
 	struct conn_tracker *conns;
 	struct bedrock_ctx *bedrock;
 	struct price_table *prices;
@@ -98,7 +100,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 		if (size < sizeof(*e))
 			break;
-		stitcher_call(s->stitcher, e, functrace_probe(s->ft, e->probe_id));
+		if (e->probe_id == BT_PROBE_SERVER)
+			/* the SERVER span comes from the HTTP exchange; only its ids expire here */
+			stitcher_forget(s->stitcher, e);
+		else
+			stitcher_call(s->stitcher, e, functrace_probe(s->ft, e->probe_id));
 		break;
 	}
 	case BT_EV_DATA:
@@ -167,7 +173,7 @@ static int open_exporters(struct session *s)
 	return 0;
 }
 
-static int open_tls(struct session *s)
+static int open_capture(struct session *s)
 {
 	const struct tracer_opts *o = s->opts;
 	struct bedrock_opts bo = { .capture_content = o->capture_content };
@@ -188,14 +194,24 @@ static int open_tls(struct session *s)
 	s->conns = conn_tracker_new(&co, s->stitcher, sink_span, resource_of, s);
 	if (!s->conns)
 		return -ENOMEM;
-	s->tls = tlscap_load(functrace_events_fd(s->ft), functrace_counters_fd(s->ft),
-			     functrace_stacks_fd(s->ft));
-	if (!s->tls) {
-		int err = -errno;
-
-		pr_warn("cannot load the TLS capture programs: %s%s\n", strerror(errno),
-			o->n_specs ? " (continuing with function probes; --no-tls hides this)" : "");
-		return o->n_specs ? 0 : err;
+	if (!o->no_tls) {
+		s->tls = tlscap_load(functrace_events_fd(s->ft), functrace_counters_fd(s->ft),
+				     functrace_stacks_fd(s->ft));
+		if (!s->tls) {
+			pr_warn("cannot load the TLS capture programs: %s%s\n", strerror(errno),
+				o->n_specs ? " (continuing; --no-tls hides this)" : "");
+			if (!o->n_specs)
+				return -errno;
+		}
+	}
+	if (!o->no_sockets) {
+		s->socks = sockcap_load(functrace_events_fd(s->ft), functrace_counters_fd(s->ft),
+					functrace_stacks_fd(s->ft), functrace_zero_stack_fd(s->ft),
+					s->tls ? tlscap_ssl_calls_fd(s->tls) : -1);
+		if (!s->socks)
+			pr_warn("cannot load the socket capture programs: %s (continuing; "
+				"--no-sockets hides this)\n",
+				strerror(errno));
 	}
 	return 0;
 }
@@ -239,6 +255,9 @@ static int attach_target(struct session *s, struct target *t)
 		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
 		return err;
 	}
+	if (s->socks && (err = sockcap_add_process(s->socks, t->pid)))
+		pr_warn("process %d: socket capture unavailable: %s\n", (int)t->pid,
+			strerror(-err));
 	if (s->tls) {
 		err = tlscap_add_process(s->tls, t->pid);
 		if (err < 0)
@@ -319,7 +338,10 @@ static void flush_open_calls(struct session *s)
 				.reason = BT_END_OPEN,
 			};
 
-			stitcher_call(s->stitcher, &e, functrace_probe(s->ft, e.probe_id));
+			if (e.probe_id == BT_PROBE_SERVER)
+				stitcher_forget(s->stitcher, &e);
+			else
+				stitcher_call(s->stitcher, &e, functrace_probe(s->ft, e.probe_id));
 		}
 	}
 }
@@ -396,12 +418,29 @@ static void report_counters(struct session *s)
 		any ? "" : "; nothing dropped");
 }
 
-static bool all_exited(struct session *s)
+/*
+ * Notices targets that exited. Their last events are in the ring buffer already: those are
+ * consumed first, then the connections the dead process left open are closed.
+ */
+static bool all_exited(struct session *s, struct ring_buffer *rb)
 {
+	bool newly[TRACER_MAX_PIDS] = { false }, any = false;
 	size_t i, n = 0;
 
-	for (i = 0; i < s->n_targets; i++)
+	for (i = 0; i < s->n_targets; i++) {
+		bool was = s->targets[i].exited;
+
 		n += target_check_exited(&s->targets[i]);
+		newly[i] = !was && s->targets[i].exited;
+		any |= newly[i];
+	}
+	if (any && s->conns) {
+		ring_buffer__consume(rb);
+		for (i = 0; i < s->n_targets; i++)
+			if (newly[i])
+				conn_tracker_process_exit(s->conns, (uint32_t)s->targets[i].pid,
+							  bt_now_mono_ns());
+	}
 	return n == s->n_targets;
 }
 
@@ -435,8 +474,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 			strerror(errno));
 		goto cleanup;
 	}
-	if (!opts->no_tls) {
-		err = open_tls(s);
+	if (!opts->no_tls || !opts->no_sockets) {
+		err = open_capture(s);
 		if (err)
 			goto cleanup;
 	}
@@ -481,7 +520,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 		}
 		if (deadline && now >= deadline)
 			break;
-		if (all_exited(s)) {
+		if (all_exited(s, rb)) {
 			/* events the exiting threads produced are already queued */
 			ring_buffer__consume(rb);
 			break;
@@ -490,6 +529,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 	functrace_detach_all(s->ft);
 	if (s->tls)
 		tlscap_detach_all(s->tls);
+	if (s->socks)
+		sockcap_detach(s->socks);
 	ring_buffer__consume(rb);
 	flush_open_calls(s);
 	if (s->conns)
@@ -504,6 +545,7 @@ cleanup:
 		waitpid(s->targets[0].pid, NULL, 0);
 	}
 	ring_buffer__free(rb);
+	sockcap_destroy(s->socks);
 	tlscap_destroy(s->tls);
 	functrace_destroy(s->ft);
 	for (i = 0; i < s->n_exporters; i++)

@@ -29,6 +29,7 @@ struct tracer_opts {
 	const char *dump_dir;
 	size_t max_body;
 	bool no_tls;
+	bool no_sockets;
 	bool capture_content;
 	bool verbose;
 	int duration_s;

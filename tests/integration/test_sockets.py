@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: MIT
+"""Plain-TCP HTTP capture: a server whose handler calls traced functions (SERVER span with the
+function spans under it), and a plain-HTTP client (CLIENT span)."""
+import http.server
+import os
+import subprocess
+import tempfile
+import threading
+import time
+
+from harness import (BEDTRACE, TARGETS, by_name, check, check_eq, one, read_spans, run,
+                     run_bedtrace, test)
+
+HTTPD = os.path.join(TARGETS, "bt_httpd")
+
+
+@test
+def plain_http_server_span_with_handler_functions_under_it():
+    fd, out = tempfile.mkstemp(suffix=".jsonl")
+    os.close(fd)
+    bt = subprocess.Popen([BEDTRACE, "-o", out, "-f", "handle_order", "-f", "price_items", "--",
+                           HTTPD, "0", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+    try:
+        line = bt.stdout.readline()
+        check(line.startswith("ready"), "server did not start: %r", line)
+        port = int(line.split()[1])
+        for i, method in enumerate(("GET", "POST", "GET")):
+            args = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                    "http://127.0.0.1:%d/order/%d" % (port, i)]
+            if method == "POST":
+                args[1:1] = ["-d", "item=1"]
+            code = subprocess.run(args, capture_output=True, text=True, timeout=10).stdout
+            check_eq(code, "200", "curl status")
+        _, err = bt.communicate(timeout=30)
+        check_eq(bt.returncode, 0, "bedtrace exit (%s)" % err)
+        check("nothing dropped" in err, "drops reported: %s", err)
+        spans = read_spans(out)
+    finally:
+        if bt.poll() is None:
+            bt.kill()
+        os.unlink(out)
+    servers = [s for s in spans if s.kind == 2]
+    check_eq(sorted(s.name for s in servers), ["GET", "GET", "POST"], "SERVER spans")
+    for srv in servers:
+        check_eq(srv.parent_id, "", "server span is a trace root")
+        check_eq(srv.attrs["http.response.status_code"], 200, "status")
+        check_eq(srv.attrs["network.protocol.version"], "1.1", "protocol")
+        check(srv.attrs["url.path"].startswith("/order/"), "url.path %r", srv.attrs)
+        kids = [s for s in spans if s.parent_id == srv.span_id]
+        check_eq([k.name for k in kids], ["handle_order"], "handler under the server span")
+        check_eq(kids[0].trace_id, srv.trace_id, "same trace")
+        grand = [s for s in spans if s.parent_id == kids[0].span_id]
+        check_eq([g.name for g in grand], ["price_items"], "nested function")
+        check(srv.start <= kids[0].start and kids[0].end <= srv.end, "handler inside request")
+    check_eq(len(by_name(spans, "handle_order")), 3, "handler spans")
+
+
+@test
+def plain_http_client_span():
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"x" * 5000
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        port = srv.server_address[1]
+        rc, spans, err = run_bedtrace(["--", "curl", "-s", "-o", "/dev/null",
+                                       "http://127.0.0.1:%d/plain?q=1" % port])
+        check_eq(rc, 0, "bedtrace exit (%s)" % err)
+        s = one(spans, "GET")
+        check_eq(s.kind, 3, "CLIENT span")
+        check_eq(s.attrs["url.full"], "http://127.0.0.1:%d/plain?q=1" % port, "url.full")
+        check_eq(s.attrs["server.port"], port, "server.port")
+        check_eq(s.attrs["http.response.status_code"], 200, "status")
+        check_eq(s.attrs["http.response.body.size"], 5000, "response body size")
+    finally:
+        srv.shutdown()
+
+
+if __name__ == "__main__":
+    run()
