@@ -93,7 +93,7 @@ void func_spec_free(struct func_spec *s)
 	s->object = s->glob = NULL;
 }
 
-struct func_tracer *functrace_load(uint32_t stop_pid, int events_fd, int counters_fd)
+struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes)
 {
 	struct func_tracer *ft = calloc(1, sizeof(*ft));
 	int err;
@@ -106,9 +106,8 @@ struct func_tracer *functrace_load(uint32_t stop_pid, int events_fd, int counter
 		goto fail;
 	}
 	ft->skel->rodata->stop_pid = stop_pid;
-	if (events_fd >= 0 && (err = bpf_map__reuse_fd(ft->skel->maps.events, events_fd)))
-		goto fail;
-	if (counters_fd >= 0 && (err = bpf_map__reuse_fd(ft->skel->maps.counters, counters_fd)))
+	err = bpf_map__set_max_entries(ft->skel->maps.events, ring_bytes);
+	if (err)
 		goto fail;
 	bpf_program__set_expected_attach_type(ft->skel->progs.func_entry, BT_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(ft->skel->progs.func_return, BT_TRACE_UPROBE_MULTI);

@@ -36,9 +36,10 @@ void func_spec_free(struct func_spec *s);
 
 /*
  * Opens and loads the BPF object. @stop_pid: launch mode process to stop at its entry point (0:
- * none). @events_fd/@counters_fd: shared maps to reuse, or -1 to create them. Returns NULL + errno.
+ * none). @ring_bytes: size of the event ring buffer it creates (a power of two). Returns NULL +
+ * errno.
  */
-struct func_tracer *functrace_load(uint32_t stop_pid, int events_fd, int counters_fd);
+struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes);
 void functrace_destroy(struct func_tracer *ft);
 int functrace_events_fd(const struct func_tracer *ft);
 int functrace_counters_fd(const struct func_tracer *ft);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * OTLP JSON encoding of spans with cJSON. See otlp_json.h for the format decisions.
+ * OTLP JSON encoding of spans, written directly as text. See otlp_json.h for the format
+ * decisions.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "otlp_json.h"
 
@@ -58,20 +57,6 @@ static size_t utf8_seq_len(const unsigned char *p)
 	return 0;
 }
 
-static bool utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		size_t len = utf8_seq_len(p);
-
-		if (!len)
-			return false;
-		p += len;
-	}
-	return true;
-}
-
 char *otlp_json_utf8_sanitize(const char *s)
 {
 	const unsigned char *p;
@@ -99,148 +84,240 @@ char *otlp_json_utf8_sanitize(const char *s)
 }
 
 /*
- * Adds @item to @obj under @key and returns it, or NULL (ENOMEM; @item freed). @key must be a
- * string literal: it is referenced, not copied, which halves the allocations per member.
+ * The encoder writes JSON text directly into one growing buffer: building a cJSON tree costs an
+ * allocation per member, which at 100,000 spans per second was most of bedtrace's CPU time.
  */
-static cJSON *put(cJSON *obj, const char *key, cJSON *item)
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void jb_reserve(struct jbuf *b, size_t more)
 {
-	if (!item)
-		return NULL;
-	if (!cJSON_AddItemToObjectCS(obj, key, item)) {
-		cJSON_Delete(item);
-		return NULL;
+	size_t cap;
+	char *np;
+
+	if (b->oom || b->len + more + 1 <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + more + 1)
+		cap *= 2;
+	np = realloc(b->p, cap);
+	if (!np) {
+		b->oom = true;
+		return;
 	}
-	return item;
+	b->p = np;
+	b->cap = cap;
 }
 
-/* Adds @key (a literal, see put()): @val (NULL as "") as valid UTF-8. Returns 0 or -ENOMEM. */
-static int add_str(cJSON *obj, const char *key, const char *val)
+static void jb_put(struct jbuf *b, const char *s, size_t n)
 {
-	char *clean = NULL;
-	int err = 0;
+	jb_reserve(b, n);
+	if (b->oom)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
 
-	if (!val)
-		val = "";
-	if (!utf8_valid(val)) {
-		clean = otlp_json_utf8_sanitize(val);
-		if (!clean)
-			return -ENOMEM;
-		val = clean;
+#define JB_LIT(b, lit) jb_put((b), "" lit, sizeof(lit) - 1)
+
+/* Opens an array element: the comma before all but the first, then @open. */
+static void jb_elem(struct jbuf *b, bool first, const char *open)
+{
+	if (!first)
+		JB_LIT(b, ",");
+	jb_put(b, open, strlen(open));
+}
+
+/* A JSON string: escapes as RFC 8259 requires, invalid UTF-8 bytes become U+FFFD. */
+static void jb_str(struct jbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	JB_LIT(b, "\"");
+	while (*p) {
+		size_t run = 0, len;
+
+		/* plain ASCII runs are copied at once */
+		while (p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run) {
+			jb_put(b, (const char *)p, run);
+			p += run;
+			continue;
+		}
+		if (*p == '"' || *p == '\\') {
+			char esc[2] = { '\\', (char)*p };
+
+			jb_put(b, esc, 2);
+			p++;
+		} else if (*p < 0x20) {
+			char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 0xf] };
+
+			switch (*p) {
+			case '\n':
+				JB_LIT(b, "\\n");
+				break;
+			case '\r':
+				JB_LIT(b, "\\r");
+				break;
+			case '\t':
+				JB_LIT(b, "\\t");
+				break;
+			case '\b':
+				JB_LIT(b, "\\b");
+				break;
+			case '\f':
+				JB_LIT(b, "\\f");
+				break;
+			default:
+				jb_put(b, esc, sizeof(esc));
+			}
+			p++;
+		} else if ((len = utf8_seq_len(p))) {
+			jb_put(b, (const char *)p, len);
+			p += len;
+		} else {
+			jb_put(b, utf8_replacement, sizeof(utf8_replacement) - 1);
+			p++;
+		}
 	}
-	if (!put(obj, key, cJSON_CreateString(val)))
-		err = -ENOMEM;
-	free(clean);
-	return err;
+	JB_LIT(b, "\"");
+}
+
+/* "key": with a literal key (no escaping needed) and the separator before it when not first */
+static void jb_key(struct jbuf *b, bool first, const char *key)
+{
+	if (!first)
+		JB_LIT(b, ",");
+	JB_LIT(b, "\"");
+	jb_put(b, key, strlen(key));
+	JB_LIT(b, "\":");
 }
 
 /* int64 and uint64 are decimal strings in OTLP JSON: JSON numbers lose precision past 2^53. */
-static int add_i64(cJSON *obj, const char *key, int64_t v)
+static void jb_i64(struct jbuf *b, int64_t v)
 {
 	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "\"%" PRId64 "\"", v);
 
-	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	return put(obj, key, cJSON_CreateString(buf)) ? 0 : -ENOMEM;
+	jb_put(b, buf, (size_t)n);
 }
 
-static int add_u64(cJSON *obj, const char *key, uint64_t v)
+static void jb_u64(struct jbuf *b, uint64_t v)
 {
 	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "\"%" PRIu64 "\"", v);
 
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return put(obj, key, cJSON_CreateString(buf)) ? 0 : -ENOMEM;
+	jb_put(b, buf, (size_t)n);
 }
 
-static int add_hex(cJSON *obj, const char *key, const uint8_t *id, size_t len)
+static void jb_hex(struct jbuf *b, const uint8_t *id, size_t len)
 {
-	char buf[2 * BT_TRACE_ID_LEN + 1];
+	char buf[2 * BT_TRACE_ID_LEN + 3];
 
-	bt_hex(id, len, buf);
-	return put(obj, key, cJSON_CreateString(buf)) ? 0 : -ENOMEM;
+	buf[0] = '"';
+	bt_hex(id, len, buf + 1);
+	buf[2 * len + 1] = '"';
+	jb_put(b, buf, 2 * len + 2);
 }
 
-static int add_double(cJSON *obj, const char *key, double d)
+static void jb_double(struct jbuf *b, double d)
 {
-	/* cJSON would print null for these; proto3 JSON spells them as strings. */
-	if (isnan(d))
-		return add_str(obj, key, "NaN");
-	if (isinf(d))
-		return add_str(obj, key, d > 0 ? "Infinity" : "-Infinity");
-	/* cJSON prints integral values through an int, which would turn -0.0 into 0. */
-	if (d == 0 && signbit(d))
-		return put(obj, key, cJSON_CreateRaw("-0.0")) ? 0 : -ENOMEM;
-	/* cJSON prints %.15g, or %.17g when that does not read back equal: doubles round-trip. */
-	return put(obj, key, cJSON_CreateNumber(d)) ? 0 : -ENOMEM;
-}
+	char buf[40];
+	int n;
 
-/* Appends a new object to @arr and returns it (owned by @arr), or NULL on ENOMEM. */
-static cJSON *append_object(cJSON *arr)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (!o)
-		return NULL;
-	if (!cJSON_AddItemToArray(arr, o)) {
-		cJSON_Delete(o);
-		return NULL;
+	/* proto3 JSON spells the non-finite values as strings */
+	if (isnan(d)) {
+		JB_LIT(b, "\"NaN\"");
+		return;
 	}
-	return o;
+	if (isinf(d)) {
+		if (d > 0)
+			JB_LIT(b, "\"Infinity\"");
+		else
+			JB_LIT(b, "\"-Infinity\"");
+		return;
+	}
+	if (d == 0 && signbit(d)) {
+		JB_LIT(b, "-0.0");
+		return;
+	}
+	/* the shortest of %.15g / %.17g that reads back equal: doubles round-trip */
+	n = snprintf(buf, sizeof(buf), "%.15g", d);
+	if (strtod(buf, NULL) != d)
+		n = snprintf(buf, sizeof(buf), "%.17g", d);
+	jb_put(b, buf, (size_t)n);
 }
 
-/* Fills AnyValue @val from @at. Returns 0 or -ENOMEM. */
-static int encode_any_value(cJSON *val, const struct bt_attr *at)
+static void jb_int(struct jbuf *b, int v)
 {
-	cJSON *arr_val, *values, *item;
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d", v);
+
+	jb_put(b, buf, (size_t)n);
+}
+
+/* AnyValue of @at. */
+static void encode_any_value(struct jbuf *b, const struct bt_attr *at)
+{
 	size_t i;
 
 	switch (at->type) {
 	case BT_ATTR_STR:
-		return add_str(val, "stringValue", at->s);
+		JB_LIT(b, "{\"stringValue\":");
+		jb_str(b, at->s);
+		break;
 	case BT_ATTR_INT:
-		return add_i64(val, "intValue", at->i);
+		JB_LIT(b, "{\"intValue\":");
+		jb_i64(b, at->i);
+		break;
 	case BT_ATTR_DOUBLE:
-		return add_double(val, "doubleValue", at->d);
+		JB_LIT(b, "{\"doubleValue\":");
+		jb_double(b, at->d);
+		break;
 	case BT_ATTR_BOOL:
-		return put(val, "boolValue", cJSON_CreateBool(at->b)) ? 0 : -ENOMEM;
+		if (at->b)
+			JB_LIT(b, "{\"boolValue\":true");
+		else
+			JB_LIT(b, "{\"boolValue\":false");
+		break;
 	case BT_ATTR_STR_ARRAY:
-		arr_val = put(val, "arrayValue", cJSON_CreateObject());
-		values = arr_val ? put(arr_val, "values", cJSON_CreateArray()) : NULL;
-		if (!values)
-			return -ENOMEM;
+		JB_LIT(b, "{\"arrayValue\":{\"values\":[");
 		for (i = 0; i < at->arr.n; i++) {
-			item = append_object(values);
-			if (!item || add_str(item, "stringValue", at->arr.v[i]))
-				return -ENOMEM;
+			jb_elem(b, i == 0, "{\"stringValue\":");
+			jb_str(b, at->arr.v[i]);
+			JB_LIT(b, "}");
 		}
-		return 0;
+		JB_LIT(b, "]}");
+		break;
+	default:
+		/* an unknown type is a producer bug; an empty AnyValue is still valid OTLP */
+		JB_LIT(b, "{");
+		break;
 	}
-	/* An unknown type is a producer bug; an empty AnyValue is still valid OTLP. */
-	return 0;
+	JB_LIT(b, "}");
 }
 
-/* Adds "attributes": [{key, value}] to @obj. Returns 0 or -ENOMEM. */
-static int encode_attrs(cJSON *obj, const struct bt_attrs *attrs)
+/* ,"attributes":[{key, value}...] (always present, possibly empty) */
+static void encode_attrs(struct jbuf *b, bool first, const struct bt_attrs *attrs)
 {
-	cJSON *arr = put(obj, "attributes", cJSON_CreateArray()), *kv, *val;
 	size_t i;
-	int err;
 
-	if (!arr)
-		return -ENOMEM;
+	jb_key(b, first, "attributes");
+	JB_LIT(b, "[");
 	for (i = 0; i < attrs->n; i++) {
-		kv = append_object(arr);
-		if (!kv)
-			return -ENOMEM;
-		err = add_str(kv, "key", attrs->v[i].key);
-		if (err)
-			return err;
-		val = put(kv, "value", cJSON_CreateObject());
-		if (!val)
-			return -ENOMEM;
-		err = encode_any_value(val, &attrs->v[i]);
-		if (err)
-			return err;
+		jb_elem(b, i == 0, "{\"key\":");
+		jb_str(b, attrs->v[i].key);
+		JB_LIT(b, ",\"value\":");
+		encode_any_value(b, &attrs->v[i]);
+		JB_LIT(b, "}");
 	}
-	return 0;
+	JB_LIT(b, "]");
 }
 
 static bool id_is_zero(const uint8_t *id, size_t len)
@@ -253,91 +330,55 @@ static bool id_is_zero(const uint8_t *id, size_t len)
 	return true;
 }
 
-/* Appends Span @s to the JSON array @arr. Returns 0 or -ENOMEM. */
-static int encode_span(cJSON *arr, const struct bt_span *s)
+static void encode_span(struct jbuf *b, const struct bt_span *s)
 {
-	cJSON *o = append_object(arr), *events, *ev, *status;
 	size_t i;
-	int err;
 
-	if (!o)
-		return -ENOMEM;
-	err = add_hex(o, "traceId", s->trace_id, sizeof(s->trace_id));
-	if (!err)
-		err = add_hex(o, "spanId", s->span_id, sizeof(s->span_id));
-	if (!err && !id_is_zero(s->parent_span_id, sizeof(s->parent_span_id)))
-		err = add_hex(o, "parentSpanId", s->parent_span_id, sizeof(s->parent_span_id));
-	if (!err)
-		err = add_str(o, "name", s->name);
-	if (!err && !put(o, "kind", cJSON_CreateNumber(s->kind)))
-		err = -ENOMEM;
-	if (!err)
-		err = add_u64(o, "startTimeUnixNano", s->start_ns);
-	if (!err)
-		err = add_u64(o, "endTimeUnixNano", s->end_ns);
-	if (!err)
-		err = encode_attrs(o, &s->attrs);
-	if (err)
-		return err;
-
-	if (s->n_events) {
-		events = put(o, "events", cJSON_CreateArray());
-		if (!events)
-			return -ENOMEM;
-		for (i = 0; i < s->n_events; i++) {
-			ev = append_object(events);
-			if (!ev)
-				return -ENOMEM;
-			err = add_u64(ev, "timeUnixNano", s->events[i].time_ns);
-			if (!err)
-				err = add_str(ev, "name", s->events[i].name);
-			if (!err)
-				err = encode_attrs(ev, &s->events[i].attrs);
-			if (err)
-				return err;
-		}
+	JB_LIT(b, "{\"traceId\":");
+	jb_hex(b, s->trace_id, sizeof(s->trace_id));
+	JB_LIT(b, ",\"spanId\":");
+	jb_hex(b, s->span_id, sizeof(s->span_id));
+	if (!id_is_zero(s->parent_span_id, sizeof(s->parent_span_id))) {
+		JB_LIT(b, ",\"parentSpanId\":");
+		jb_hex(b, s->parent_span_id, sizeof(s->parent_span_id));
 	}
-
-	status = put(o, "status", cJSON_CreateObject());
-	if (!status || !put(status, "code", cJSON_CreateNumber(s->status)))
-		return -ENOMEM;
-	if (s->status_message)
-		return add_str(status, "message", s->status_message);
-	return 0;
-}
-
-/*
- * Appends a ResourceSpans for @r to @rss and returns its (single) scopeSpans' "spans" array,
- * owned by @rss, or NULL on ENOMEM.
- */
-static cJSON *add_resource_spans(cJSON *rss, const struct bt_resource *r)
-{
-	static const struct bt_attrs no_attrs;
-	cJSON *rs, *res, *scope_spans, *ss, *scope;
-
-	rs = append_object(rss);
-	if (!rs)
-		return NULL;
-	res = put(rs, "resource", cJSON_CreateObject());
-	if (!res || encode_attrs(res, r ? &r->attrs : &no_attrs))
-		return NULL;
-	scope_spans = put(rs, "scopeSpans", cJSON_CreateArray());
-	ss = scope_spans ? append_object(scope_spans) : NULL;
-	scope = ss ? put(ss, "scope", cJSON_CreateObject()) : NULL;
-	if (!scope || !put(scope, "name", cJSON_CreateString("bedtrace")) ||
-	    !put(scope, "version", cJSON_CreateString(BT_VERSION)))
-		return NULL;
-	return put(ss, "spans", cJSON_CreateArray());
+	JB_LIT(b, ",\"name\":");
+	jb_str(b, s->name);
+	JB_LIT(b, ",\"kind\":");
+	jb_int(b, (int)s->kind);
+	JB_LIT(b, ",\"startTimeUnixNano\":");
+	jb_u64(b, s->start_ns);
+	JB_LIT(b, ",\"endTimeUnixNano\":");
+	jb_u64(b, s->end_ns);
+	encode_attrs(b, false, &s->attrs);
+	if (s->n_events) {
+		JB_LIT(b, ",\"events\":[");
+		for (i = 0; i < s->n_events; i++) {
+			jb_elem(b, i == 0, "{\"timeUnixNano\":");
+			jb_u64(b, s->events[i].time_ns);
+			JB_LIT(b, ",\"name\":");
+			jb_str(b, s->events[i].name);
+			encode_attrs(b, false, &s->events[i].attrs);
+			JB_LIT(b, "}");
+		}
+		JB_LIT(b, "]");
+	}
+	JB_LIT(b, ",\"status\":{\"code\":");
+	jb_int(b, (int)s->status);
+	if (s->status_message) {
+		JB_LIT(b, ",\"message\":");
+		jb_str(b, s->status_message);
+	}
+	JB_LIT(b, "}}");
 }
 
 char *otlp_json_encode(struct bt_span *const *spans, size_t n)
 {
-	/* Parallel arrays: distinct resources in first-seen order and their "spans" arrays. */
+	static const struct bt_attrs no_attrs;
+	/* distinct resources in first-seen order; each span's resource index */
 	const struct bt_resource **res = NULL;
-	cJSON **res_spans = NULL;
-	cJSON *root = NULL, *rss;
-	size_t n_res = 0, i, j;
-	char *out = NULL;
+	size_t *res_of = NULL, n_res = 0, i, j;
+	struct jbuf b = { 0 };
 	int err = -ENOMEM;
 
 	if (n && !spans) {
@@ -352,40 +393,49 @@ char *otlp_json_encode(struct bt_span *const *spans, size_t n)
 	}
 	if (n) {
 		res = calloc(n, sizeof(*res));
-		res_spans = calloc(n, sizeof(*res_spans));
-		if (!res || !res_spans)
+		res_of = calloc(n, sizeof(*res_of));
+		if (!res || !res_of)
 			goto cleanup;
 	}
-	root = cJSON_CreateObject();
-	rss = root ? put(root, "resourceSpans", cJSON_CreateArray()) : NULL;
-	if (!rss)
-		goto cleanup;
-
 	for (i = 0; i < n; i++) {
-		/* Few resources per batch (one per traced process): a linear search is enough. */
+		/* few resources per batch (one per traced process): a linear search is enough */
 		for (j = 0; j < n_res; j++)
 			if (res[j] == spans[i]->resource)
 				break;
-		if (j == n_res) {
-			res[j] = spans[i]->resource;
-			res_spans[j] = add_resource_spans(rss, res[j]);
-			if (!res_spans[j])
-				goto cleanup;
-			n_res++;
-		}
-		err = encode_span(res_spans[j], spans[i]);
-		if (err)
-			goto cleanup;
-		err = -ENOMEM;
+		if (j == n_res)
+			res[n_res++] = spans[i]->resource;
+		res_of[i] = j;
 	}
-	out = cJSON_PrintUnformatted(root);
-	if (out)
+	jb_reserve(&b, 512 + n * 1024);
+	JB_LIT(&b, "{\"resourceSpans\":[");
+	for (j = 0; j < n_res; j++) {
+		bool first = true;
+
+		jb_elem(&b, j == 0, "{\"resource\":{");
+		encode_attrs(&b, true, res[j] ? &res[j]->attrs : &no_attrs);
+		JB_LIT(&b, "},\"scopeSpans\":[{\"scope\":{\"name\":\"bedtrace\",\"version\":");
+		jb_str(&b, BT_VERSION);
+		JB_LIT(&b, "},\"spans\":[");
+		for (i = 0; i < n; i++) {
+			if (res_of[i] != j)
+				continue;
+			if (!first)
+				JB_LIT(&b, ",");
+			first = false;
+			encode_span(&b, spans[i]);
+		}
+		JB_LIT(&b, "]}]}");
+	}
+	JB_LIT(&b, "]}");
+	if (!b.oom)
 		err = 0;
 cleanup:
-	cJSON_Delete(root);
 	free(res);
-	free(res_spans);
-	if (err)
+	free(res_of);
+	if (err) {
+		free(b.p);
 		errno = -err;
-	return out;
+		return NULL;
+	}
+	return b.p;
 }

@@ -82,6 +82,14 @@ int stitcher_parent(struct stitcher *s, struct bt_span *span, uint64_t call_id, 
 	return 0;
 }
 
+void stitcher_ref(struct stitcher *s, uint64_t call_id, uint64_t root_id)
+{
+	if (!call_id)
+		return;
+	idmap_get(s->calls, call_id);
+	idmap_get(s->traces, root_id ? root_id : call_id);
+}
+
 int stitcher_adopt(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t parent_id,
 		   uint64_t root_id)
 {
@@ -182,12 +190,20 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 	span = bt_span_new(name, BT_KIND_INTERNAL);
 	if (!span)
 		return -ENOMEM;
-	self = idmap_get(s->calls, e->call_id);
-	trace = idmap_get(s->traces, e->root_id ? e->root_id : e->call_id);
-	if (!self || !trace)
+	/*
+	 * Only calls something referred to (a child, a request sent inside) have map entries;
+	 * a call nobody referred to keeps the random ids bt_span_new() gave it, which keeps the
+	 * maps small at high call rates.
+	 */
+	self = idmap_find(s->calls, e->call_id);
+	if (self)
+		memcpy(span->span_id, self->span_id, sizeof(span->span_id));
+	trace = e->parent_id ? idmap_get(s->traces, e->root_id)
+			     : idmap_find(s->traces, e->call_id);
+	if (e->parent_id && !trace)
 		goto fail;
-	memcpy(span->span_id, self->span_id, sizeof(span->span_id));
-	memcpy(span->trace_id, trace->trace_id, sizeof(span->trace_id));
+	if (trace)
+		memcpy(span->trace_id, trace->trace_id, sizeof(span->trace_id));
 	if (e->parent_id) {
 		struct id_entry *parent = idmap_get(s->calls, e->parent_id);
 
@@ -228,12 +244,13 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 	}
 	if (s->resource)
 		bt_span_set_resource(span, s->resource(s->ctx, e->pid));
-	if (!e->parent_id) {
+	if (!e->parent_id && trace) {
 		set_totals(span, trace->input_tokens, trace->output_tokens, trace->cost_usd,
 			   trace->has_usage, trace->has_cost);
 		idmap_finish(s->traces, e->call_id, now, ID_GRACE_NS);
 	}
-	idmap_finish(s->calls, e->call_id, now, ID_GRACE_NS);
+	if (self)
+		idmap_finish(s->calls, e->call_id, now, ID_GRACE_NS);
 	s->sink(s->ctx, span);
 	return 0;
 fail:

@@ -31,6 +31,8 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
  * that call. @call_id 0 → @span starts a new trace. Returns 0 or -ENOMEM.
  */
 int stitcher_parent(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t root_id);
+/* Something (a request on the wire) refers to open call @call_id: keep its ids findable. */
+void stitcher_ref(struct stitcher *s, uint64_t call_id, uint64_t root_id);
 /*
  * Gives @span the identity of traced call @call_id itself (a SERVER span that BPF opened as a frame
  * so that the handler's calls nest under it): span id of @call_id, parent @parent_id (0: none),

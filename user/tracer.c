@@ -109,8 +109,13 @@ static int handle_event(void *ctx, void *data, size_t size)
 	}
 	case BT_EV_DATA:
 		if (s->conns && size >= offsetof(struct bt_data_event, data) &&
-		    size >= offsetof(struct bt_data_event, data) + ((struct bt_data_event *)data)->len)
-			conn_tracker_data(s->conns, data);
+		    size >= offsetof(struct bt_data_event, data) + ((struct bt_data_event *)data)->len) {
+			const struct bt_data_event *d = data;
+
+			/* the exchange may complete after that call ended: keep its ids */
+			stitcher_ref(s->stitcher, d->call_id, d->root_id);
+			conn_tracker_data(s->conns, d);
+		}
 		break;
 	case BT_EV_CONN:
 	case BT_EV_CLOSE:
@@ -466,7 +471,9 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	s->ft = functrace_load(opts->command ? (uint32_t)s->targets[0].pid : 0, -1, -1);
+	/* payload capture needs room for bursts between polls; call events alone are small */
+	s->ft = functrace_load(opts->command ? (uint32_t)s->targets[0].pid : 0,
+			       opts->no_tls && opts->no_sockets ? 8u << 20 : 64u << 20);
 	if (!s->ft) {
 		err = -errno;
 		pr_warn("cannot load BPF programs: %s (kernel with BTF, uprobes and uprobe_multi "
@@ -508,6 +515,9 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 			err = 0;
 			break;
 		}
+		/* call events are submitted without a wakeup: read them on every tick */
+		if (err >= 0)
+			err = ring_buffer__consume(rb);
 		if (err < 0) {
 			pr_warn("reading events failed: %s\n", strerror(-err));
 			break;
