@@ -357,9 +357,9 @@ int BPF_PROG(thread_exit)
 	if (!st)
 		return 0;
 	reason = BPF_CORE_READ(task, signal, live.counter) == 0 ||
-				 (BPF_CORE_READ(task, signal, flags) & 0x4 /* SIGNAL_GROUP_EXIT */)
-			 ? BT_END_PROCESS_EXIT
-			 : BT_END_THREAD_EXIT;
+			 (BPF_CORE_READ(task, signal, flags) & 0x4 /* SIGNAL_GROUP_EXIT */)
+		     ? BT_END_PROCESS_EXIT
+		     : BT_END_THREAD_EXIT;
 	for (i = 0; i < BT_MAX_DEPTH; i++) {
 		__u32 top = st->depth;
 

@@ -319,7 +319,8 @@ static __always_inline void close_server_frame(struct sock_state *s, __u64 pid_t
 			e->exit_ns = now;
 			e->retval = 0;
 			e->call_id = f->call_id;
-			e->parent_id = top > 1 ? st->frames[(top - 2) & (BT_MAX_DEPTH - 1)].call_id : 0;
+			e->parent_id =
+			    top > 1 ? st->frames[(top - 2) & (BT_MAX_DEPTH - 1)].call_id : 0;
 			e->root_id = st->frames[0].call_id;
 			e->probe_id = f->probe_id;
 			e->depth = top - 1;
@@ -432,7 +433,7 @@ int sock_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	call.fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
 	if (nr == NR_close) {
-		struct fd_key k = { .pid = pid, .fd = call.fd };
+		struct fd_key k = {.pid = pid, .fd = call.fd};
 		struct sock_state *s = bpf_map_lookup_elem(&socks, &k);
 		struct bt_conn_event *e;
 
@@ -510,16 +511,20 @@ int sock_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!s->announced)
 		announce(s, &k, sk, pid_tgid);
 	dir = call->nr == NR_write || call->nr == NR_writev || call->nr == NR_sendto ||
-			      call->nr == NR_sendmsg
-		      ? 0
-		      : 1;
+		      call->nr == NR_sendmsg
+		  ? 0
+		  : 1;
 	/* sent: when the write started; received: when the read returned */
 	ts = dir == 0 ? call->ts : bpf_ktime_get_ns();
 	if (call->nr == NR_readv || call->nr == NR_writev || call->nr == NR_sendmsg ||
 	    call->nr == NR_recvmsg) {
 		struct iov_ctx c = {
-			.s = s, .k = &k, .left = (__u64)ret, .ts = ts, .pid_tgid = pid_tgid,
-			.dir = dir,
+		    .s = s,
+		    .k = &k,
+		    .left = (__u64)ret,
+		    .ts = ts,
+		    .pid_tgid = pid_tgid,
+		    .dir = dir,
 		};
 
 		if (call->nr == NR_sendmsg || call->nr == NR_recvmsg) {

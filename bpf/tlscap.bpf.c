@@ -95,7 +95,7 @@ struct {
 static __always_inline struct conn_state *conn_get(struct conn_key *k)
 {
 	struct conn_state *c = bpf_map_lookup_elem(&conns, k);
-	struct conn_state init = { .fd = -1 };
+	struct conn_state init = {.fd = -1};
 
 	if (c)
 		return c;
@@ -202,12 +202,12 @@ static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct ssl_call call = {
-		.ssl = (__u64)ssl,
-		.buf = (__u64)buf,
-		.len_ptr = (__u64)len_ptr,
-		.ts = bpf_ktime_get_ns(),
-		.dir = dir,
-		.ex = ex,
+	    .ssl = (__u64)ssl,
+	    .buf = (__u64)buf,
+	    .len_ptr = (__u64)len_ptr,
+	    .ts = bpf_ktime_get_ns(),
+	    .dir = dir,
+	    .ex = ex,
 	};
 
 	bpf_map_update_elem(&ssl_calls, &tid, &call, BPF_ANY);
@@ -278,7 +278,7 @@ SEC("uprobe")
 int BPF_UPROBE(ssl_close, void *ssl)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct conn_key k = { .pid = pid_tgid >> 32, .id = (__u64)ssl };
+	struct conn_key k = {.pid = pid_tgid >> 32, .id = (__u64)ssl};
 	struct conn_state *cs = bpf_map_lookup_elem(&conns, &k);
 	struct bt_conn_event *e;
 
@@ -345,7 +345,7 @@ static __always_inline void sock_peer(int fd, struct bt_conn_event *e)
 /* Inside an SSL call, the first socket syscall names the connection's fd and peer. */
 static __always_inline void learn_fd(struct ssl_call *call, int fd, __u64 pid_tgid)
 {
-	struct conn_key k = { .pid = pid_tgid >> 32, .id = call->ssl };
+	struct conn_key k = {.pid = pid_tgid >> 32, .id = call->ssl};
 	struct conn_state *cs = conn_get(&k);
 	struct bt_conn_event *e;
 

@@ -22,12 +22,13 @@
 #define BT_PROBE_SERVER 0xfffffffeu
 
 enum bt_event_type {
-	BT_EV_CALL = 1,  /* struct bt_call_event: a traced call ended */
-	BT_EV_DATA = 2,  /* struct bt_data_event: bytes read or written (TLS or socket) */
+	BT_EV_CALL = 1,	 /* struct bt_call_event: a traced call ended */
+	BT_EV_DATA = 2,	 /* struct bt_data_event: bytes read or written (TLS or socket) */
 	BT_EV_CLOSE = 3, /* struct bt_conn_event: connection closed / SSL object freed */
-	BT_EV_MMAP = 4,  /* struct bt_mmap_event: target mapped new executable code */
-	BT_EV_UNWIND = 5, /* struct bt_unwind_event: rewrite return slots, then SIGCONT the target */
-	BT_EV_CONN = 6,   /* struct bt_conn_event: socket and peer of a connection learned */
+	BT_EV_MMAP = 4,	 /* struct bt_mmap_event: target mapped new executable code */
+	BT_EV_UNWIND =
+	    5,		/* struct bt_unwind_event: rewrite return slots, then SIGCONT the target */
+	BT_EV_CONN = 6, /* struct bt_conn_event: socket and peer of a connection learned */
 };
 
 /* Payload bytes per data event; a larger read or write becomes several events. */
@@ -36,7 +37,7 @@ enum bt_event_type {
 #define BT_DATA_MAX_CALL (64u << 20)
 
 enum bt_data_src {
-	BT_SRC_TLS = 1,    /* plaintext at SSL_read/SSL_write (and _ex) */
+	BT_SRC_TLS = 1,	   /* plaintext at SSL_read/SSL_write (and _ex) */
 	BT_SRC_SOCKET = 2, /* plain TCP socket syscalls */
 };
 
@@ -55,15 +56,15 @@ struct bt_data_event {
 	__u64 ts_ns;
 	__u64 conn_id; /* SSL* for TLS; (generation << 32 | fd) for sockets; unique within pid */
 	__u64 pos;
-	__u64 call_id;   /* innermost open traced call on the thread, 0 for none */
+	__u64 call_id;	 /* innermost open traced call on the thread, 0 for none */
 	__u64 parent_id; /* the call below call_id on the thread, 0 for none */
-	__u64 root_id;   /* outermost open traced call on the thread */
+	__u64 root_id;	 /* outermost open traced call on the thread */
 	__u32 tid;
-	__u32 len;      /* bytes in data[] */
+	__u32 len;	/* bytes in data[] */
 	__u32 call_len; /* bytes the whole I/O call moved */
-	__u16 dir;      /* 0: sent by the process, 1: received (enum bt_dir in user/http.h) */
-	__u16 src;      /* enum bt_data_src */
-	__u32 flags;    /* enum bt_data_flags */
+	__u16 dir;	/* 0: sent by the process, 1: received (enum bt_dir in user/http.h) */
+	__u16 src;	/* enum bt_data_src */
+	__u32 flags;	/* enum bt_data_flags */
 	__u32 pad;
 	__u8 data[BT_DATA_CHUNK];
 };
@@ -117,12 +118,12 @@ struct bt_unwind_event {
 /* Why a traced call ended. */
 enum bt_end_reason {
 	BT_END_RETURN = 0,
-	BT_END_EXCEPTION = 1,    /* unwound by a C++ exception (or _Unwind_ForcedUnwind) */
-	BT_END_LONGJMP = 2,      /* left by longjmp/siglongjmp */
-	BT_END_UNWOUND = 3,      /* left without returning, cause not seen */
-	BT_END_THREAD_EXIT = 4,  /* thread exited while the call was open */
+	BT_END_EXCEPTION = 1,	 /* unwound by a C++ exception (or _Unwind_ForcedUnwind) */
+	BT_END_LONGJMP = 2,	 /* left by longjmp/siglongjmp */
+	BT_END_UNWOUND = 3,	 /* left without returning, cause not seen */
+	BT_END_THREAD_EXIT = 4,	 /* thread exited while the call was open */
 	BT_END_PROCESS_EXIT = 5, /* process exited (exit_group, fatal signal) while open */
-	BT_END_OPEN = 6,         /* userspace only: still running when tracing stopped */
+	BT_END_OPEN = 6,	 /* userspace only: still running when tracing stopped */
 };
 
 /* Every event starts with its type (enum bt_event_type) and the process it concerns. */
@@ -131,13 +132,13 @@ struct bt_call_event {
 	__u32 pid;
 	__u64 entry_ns; /* CLOCK_MONOTONIC */
 	__u64 exit_ns;
-	__u64 retval;    /* raw return register, meaningful only for BT_END_RETURN */
-	__u64 call_id;   /* unique per call: tid << 32 | per-thread sequence */
+	__u64 retval;	 /* raw return register, meaningful only for BT_END_RETURN */
+	__u64 call_id;	 /* unique per call: tid << 32 | per-thread sequence */
 	__u64 parent_id; /* call_id of the innermost enclosing traced call, 0 for none */
-	__u64 root_id;   /* call_id of the outermost enclosing traced call (itself if outermost) */
+	__u64 root_id;	 /* call_id of the outermost enclosing traced call (itself if outermost) */
 	__u32 tid;
 	__u32 probe_id;
-	__u16 depth; /* 0 for an outermost call */
+	__u16 depth;  /* 0 for an outermost call */
 	__u16 reason; /* enum bt_end_reason */
 	__u32 pad;
 };
@@ -153,10 +154,10 @@ struct bt_frame {
 
 struct bt_stack {
 	struct bt_frame frames[BT_MAX_DEPTH];
-	__u64 restore_sp[BT_MAX_RESTORE]; /* return-address slots restored while unwinding */
+	__u64 restore_sp[BT_MAX_RESTORE];  /* return-address slots restored while unwinding */
 	__u64 restore_ret[BT_MAX_RESTORE]; /* the original return addresses put back there */
-	__u64 tramp;                      /* uretprobe trampoline address seen in those slots */
-	__u64 pending_ns;                 /* when that unwind started (0: unknown) */
+	__u64 tramp;			   /* uretprobe trampoline address seen in those slots */
+	__u64 pending_ns;		   /* when that unwind started (0: unknown) */
 	__u32 depth;
 	__u32 seq;
 	__u32 n_restore;
@@ -167,18 +168,18 @@ struct bt_stack {
 
 /* Counters of everything that was dropped or went wrong in BPF; userspace reports them. */
 enum bt_counter {
-	BT_CNT_CALL_RB_FULL,    /* call events lost: ring buffer full */
-	BT_CNT_DEPTH_OVERFLOW,  /* calls deeper than BT_MAX_DEPTH, not traced */
-	BT_CNT_STACK_FULL,      /* threads beyond BT_MAX_THREADS, calls not traced */
-	BT_CNT_UNMATCHED_RET,   /* returns with no matching entry (attached mid-call) */
-	BT_CNT_UNWIND_FIXUP,    /* return addresses restored for exception unwinding */
-	BT_CNT_UNWIND_FAIL,     /* return-address restore/re-arm failures */
-	BT_CNT_DATA_RB_FULL,    /* data chunks lost: ring buffer full */
-	BT_CNT_DATA_READ_FAIL,  /* data chunks lost: user memory unreadable */
+	BT_CNT_CALL_RB_FULL,	/* call events lost: ring buffer full */
+	BT_CNT_DEPTH_OVERFLOW,	/* calls deeper than BT_MAX_DEPTH, not traced */
+	BT_CNT_STACK_FULL,	/* threads beyond BT_MAX_THREADS, calls not traced */
+	BT_CNT_UNMATCHED_RET,	/* returns with no matching entry (attached mid-call) */
+	BT_CNT_UNWIND_FIXUP,	/* return addresses restored for exception unwinding */
+	BT_CNT_UNWIND_FAIL,	/* return-address restore/re-arm failures */
+	BT_CNT_DATA_RB_FULL,	/* data chunks lost: ring buffer full */
+	BT_CNT_DATA_READ_FAIL,	/* data chunks lost: user memory unreadable */
 	BT_CNT_DATA_LOST_BYTES, /* bytes in the lost chunks */
-	BT_CNT_DATA_TOO_LONG,   /* bytes past the per-call capture limit */
-	BT_CNT_CONN_FULL,       /* connection-tracking map full */
-	BT_CNT_OTHER_RB_FULL,   /* close/mmap events lost */
+	BT_CNT_DATA_TOO_LONG,	/* bytes past the per-call capture limit */
+	BT_CNT_CONN_FULL,	/* connection-tracking map full */
+	BT_CNT_OTHER_RB_FULL,	/* close/mmap events lost */
 	BT_CNT_MAX,
 };
 

@@ -17,7 +17,7 @@
 struct price_table;
 
 struct bedrock_opts {
-	bool capture_content;            /* gen_ai.input.messages / output.messages / system_instructions */
+	bool capture_content; /* gen_ai.input.messages / output.messages / system_instructions */
 	const struct price_table *prices; /* NULL: built-in table */
 };
 

@@ -18,19 +18,19 @@
 #include "stitch.h"
 
 struct conn_opts {
-	size_t max_body;             /* per message, decoded; beyond: truncated and counted */
-	const char *dump_dir;        /* --dump-bodies: write each reassembled body here, or NULL */
+	size_t max_body;	     /* per message, decoded; beyond: truncated and counted */
+	const char *dump_dir;	     /* --dump-bodies: write each reassembled body here, or NULL */
 	struct bedrock_ctx *bedrock; /* NULL: no Bedrock annotation */
 };
 
 struct conn_stats {
-	uint64_t connections;   /* connections seen */
-	uint64_t not_http;      /* connections whose bytes were not HTTP (ignored) */
-	uint64_t exchanges;     /* HTTP exchanges turned into spans */
-	uint64_t bytes;         /* payload bytes received from BPF */
-	uint64_t lost_bytes;    /* bytes known missing (gaps) */
-	uint64_t truncated;     /* messages marked bedtrace.capture.truncated */
-	uint64_t parse_errors;  /* messages with a parse/decode error */
+	uint64_t connections;  /* connections seen */
+	uint64_t not_http;     /* connections whose bytes were not HTTP (ignored) */
+	uint64_t exchanges;    /* HTTP exchanges turned into spans */
+	uint64_t bytes;	       /* payload bytes received from BPF */
+	uint64_t lost_bytes;   /* bytes known missing (gaps) */
+	uint64_t truncated;    /* messages marked bedtrace.capture.truncated */
+	uint64_t parse_errors; /* messages with a parse/decode error */
 };
 
 struct conn_tracker;

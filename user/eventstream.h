@@ -48,7 +48,7 @@ struct es_message {
 	size_t n_headers;
 	const uint8_t *payload;
 	size_t payload_len;
-	size_t offset;    /* of the frame in the decoded stream */
+	size_t offset; /* of the frame in the decoded stream */
 	uint32_t total_len;
 };
 

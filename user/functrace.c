@@ -200,7 +200,8 @@ static int add_probe(struct func_tracer *ft, const struct elf_sym *s, const char
 	size_t i;
 
 	for (i = 0; i < ft->n_probes; i++) {
-		if (ft->probes[i].offset == s->offset && strcmp(ft->probes[i].object, object) == 0) {
+		if (ft->probes[i].offset == s->offset &&
+		    strcmp(ft->probes[i].object, object) == 0) {
 			*id = (uint32_t)i;
 			return 0;
 		}
@@ -352,7 +353,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		if (err)
 			goto cleanup;
 		host = specs[i].object || !t->exe_host ? target_host_path(t->pid, obj)
-							 : strdup(t->exe_host);
+						       : strdup(t->exe_host);
 		if (!host) {
 			err = -ENOMEM;
 			goto cleanup;
@@ -450,8 +451,8 @@ static int attach_named(struct func_tracer *ft, struct bpf_program *prog, const 
 
 			if (strcmp(f->syms[j].name, names[i]) || !f->syms[j].offset)
 				continue;
-			l = bpf_program__attach_uprobe_opts(prog, pid, host_path,
-							    f->syms[j].offset, &opts);
+			l = bpf_program__attach_uprobe_opts(prog, pid, host_path, f->syms[j].offset,
+							    &opts);
 			if (!l) {
 				pr_debug("helper probe %s in %s: %s\n", names[i], host_path,
 					 strerror(errno));
@@ -470,11 +471,11 @@ static int attach_named(struct func_tracer *ft, struct bpf_program *prog, const 
 
 int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
 {
-	static const char *const raise[] = { "_Unwind_RaiseException", "_Unwind_Resume_or_Rethrow",
-					     "_Unwind_ForcedUnwind", NULL };
-	static const char *const catch[] = { "__cxa_begin_catch", NULL };
-	static const char *const jumps[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
-					     NULL };
+	static const char *const raise[] = {"_Unwind_RaiseException", "_Unwind_Resume_or_Rethrow",
+					    "_Unwind_ForcedUnwind", NULL};
+	static const char *const catch[] = {"__cxa_begin_catch", NULL};
+	static const char *const jumps[] = {"longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
+					    NULL};
 	struct target_map *maps = NULL;
 	size_t n = 0, i, j;
 	int err;
@@ -548,8 +549,8 @@ int functrace_apply_unwind(const struct bt_unwind_event *e)
 
 	for (i = 0; i < e->n && i < BT_MAX_RESTORE; i++) {
 		__u64 cur = 0;
-		struct iovec local = { &cur, sizeof(cur) };
-		struct iovec remote = { (void *)(uintptr_t)e->slots[i], sizeof(cur) };
+		struct iovec local = {&cur, sizeof(cur)};
+		struct iovec remote = {(void *)(uintptr_t)e->slots[i], sizeof(cur)};
 
 		if (process_vm_readv((pid_t)e->pid, &local, 1, &remote, 1, 0) != sizeof(cur)) {
 			err = -errno;

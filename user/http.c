@@ -53,8 +53,15 @@ uint64_t http_msg_body_time(const struct http_msg *m, size_t off)
 bool http_header_is_secret(const char *name)
 {
 	static const char *const secret[] = {
-		"authorization", "proxy-authorization", "x-amz-security-token", "cookie",
-		"set-cookie", "x-api-key", "api-key", "x-amz-bedrock-api-key", "x-auth-token",
+	    "authorization",
+	    "proxy-authorization",
+	    "x-amz-security-token",
+	    "cookie",
+	    "set-cookie",
+	    "x-api-key",
+	    "api-key",
+	    "x-amz-bedrock-api-key",
+	    "x-auth-token",
 	};
 	size_t i;
 

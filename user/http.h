@@ -30,10 +30,10 @@ struct http_body_ts {
 
 struct http_msg {
 	/* request only */
-	char *method;    /* "GET", ... */
-	char *target;    /* request-target / :path as sent */
+	char *method;	 /* "GET", ... */
+	char *target;	 /* request-target / :path as sent */
 	char *authority; /* Host header or :authority, NULL if absent */
-	char *scheme;    /* :scheme (HTTP/2) or NULL */
+	char *scheme;	 /* :scheme (HTTP/2) or NULL */
 	/* response only */
 	int status; /* 0 when not a response */
 
@@ -46,23 +46,23 @@ struct http_msg {
 	struct http_body_ts *body_ts;
 	size_t n_body_ts;
 
-	uint64_t start_ns;      /* first byte of the message */
-	uint64_t end_ns;        /* last byte of the message */
+	uint64_t start_ns;	/* first byte of the message */
+	uint64_t end_ns;	/* last byte of the message */
 	uint64_t first_body_ns; /* first body byte, 0 when there is no body */
-	uint64_t tag;           /* tag passed with the chunk holding the first byte */
+	uint64_t tag;		/* tag passed with the chunk holding the first byte */
 
 	uint64_t lost_bytes; /* bytes known to be missing (capture gaps) */
-	bool truncated;      /* body incomplete: gap, limit, or stream ended early */
-	bool complete;       /* the message reached its end as framed */
+	bool truncated;	     /* body incomplete: gap, limit, or stream ended early */
+	bool complete;	     /* the message reached its end as framed */
 	const char *error;   /* static string naming a parse/decode problem, or NULL */
 };
 
 struct http_exchange {
-	int version;      /* 11 or 20 */
-	bool server_side; /* the traced process received the request */
+	int version;	    /* 11 or 20 */
+	bool server_side;   /* the traced process received the request */
 	uint32_t stream_id; /* HTTP/2 stream, 0 for HTTP/1.1 */
 	bool has_request, has_response;
-	bool incomplete;  /* connection first seen mid-stream or ended before the exchange did */
+	bool incomplete; /* connection first seen mid-stream or ended before the exchange did */
 	struct http_msg req;
 	struct http_msg resp;
 };

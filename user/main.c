@@ -42,19 +42,19 @@ const char *argp_program_version = "bedtrace " BT_VERSION;
 const char *argp_program_bug_address = "<https://github.com/bedtrace/bedtrace/issues>";
 
 static const char doc[] =
-	"bedtrace: zero-instrumentation tracing of LLM-backed services, exported as OTLP JSON.\n"
-	"\n"
-	"  bedtrace [OPTIONS] -p PID [-p PID ...]     attach to running processes\n"
-	"  bedtrace [OPTIONS] -- COMMAND [ARG ...]    start COMMAND, trace from its first "
-	"instruction\n"
-	"\n"
-	"Examples:\n"
-	"  bedtrace -f handle_request -f 'libfoo:retrieve*' -p 4242 -o out.jsonl\n"
-	"  bedtrace -f 'ns::Cls::*' -- ./app --port 8080\n"
-	"  bedtrace -p 4242 --otlp-endpoint http://127.0.0.1:4318/v1/traces\n"
-	"  bedtrace -f main -d 10 -p 4242 -o -\n"
-	"\n"
-	"Options:";
+    "bedtrace: zero-instrumentation tracing of LLM-backed services, exported as OTLP JSON.\n"
+    "\n"
+    "  bedtrace [OPTIONS] -p PID [-p PID ...]     attach to running processes\n"
+    "  bedtrace [OPTIONS] -- COMMAND [ARG ...]    start COMMAND, trace from its first "
+    "instruction\n"
+    "\n"
+    "Examples:\n"
+    "  bedtrace -f handle_request -f 'libfoo:retrieve*' -p 4242 -o out.jsonl\n"
+    "  bedtrace -f 'ns::Cls::*' -- ./app --port 8080\n"
+    "  bedtrace -p 4242 --otlp-endpoint http://127.0.0.1:4318/v1/traces\n"
+    "  bedtrace -f main -d 10 -p 4242 -o -\n"
+    "\n"
+    "Options:";
 
 enum {
 	OPT_NO_TLS = 0x100,
@@ -68,32 +68,32 @@ enum {
 };
 
 static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "Attach to process PID (repeatable)", 0 },
-	{ "func", 'f', "SPEC", 0,
-	  "Probe functions: [OBJECT:]GLOB; OBJECT is a path or a library name as mapped in the "
-	  "target (libfoo.so.1, libfoo), default the executable; GLOB matches mangled or "
-	  "demangled names (repeatable)",
-	  0 },
-	{ "exe", 'e', "EXE", 0, "Every process running EXE (planned; not available yet)", 0 },
-	{ "no-tls", OPT_NO_TLS, NULL, 0, "Do not capture TLS traffic", 0 },
-	{ "no-sockets", OPT_NO_SOCKETS, NULL, 0, "Do not capture plain (non-TLS) TCP traffic", 0 },
-	{ "output", 'o', "FILE", 0, "Write OTLP JSON Lines to FILE ('-' is stdout)", 0 },
-	{ "otlp-endpoint", OPT_OTLP, "URL", 0,
-	  "Export over OTLP/HTTP JSON to URL (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then "
-	  "OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces)",
-	  0 },
-	{ "service-name", OPT_SERVICE, "NAME", 0,
-	  "service.name (default: OTEL_SERVICE_NAME, then the process name)", 0 },
-	{ "capture-content", OPT_CAPTURE, NULL, 0,
-	  "Export prompts and completions (gen_ai.input.messages / gen_ai.output.messages)", 0 },
-	{ "prices", OPT_PRICES, "FILE", 0, "Model price table (JSON) for bedtrace.cost.usd", 0 },
-	{ "dump-bodies", OPT_DUMP, "DIR", 0,
-	  "Debug: write every reassembled HTTP body to DIR (contains payloads; mode 0600)", 0 },
-	{ "max-body", OPT_MAX_BODY, "BYTES", 0,
-	  "Largest HTTP body kept per message for parsing (default 64 MiB)", 0 },
-	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds", 0 },
-	{ "verbose", 'v', NULL, 0, "Debug output", 0 },
-	{},
+    {"pid", 'p', "PID", 0, "Attach to process PID (repeatable)", 0},
+    {"func", 'f', "SPEC", 0,
+     "Probe functions: [OBJECT:]GLOB; OBJECT is a path or a library name as mapped in the "
+     "target (libfoo.so.1, libfoo), default the executable; GLOB matches mangled or "
+     "demangled names (repeatable)",
+     0},
+    {"exe", 'e', "EXE", 0, "Every process running EXE (planned; not available yet)", 0},
+    {"no-tls", OPT_NO_TLS, NULL, 0, "Do not capture TLS traffic", 0},
+    {"no-sockets", OPT_NO_SOCKETS, NULL, 0, "Do not capture plain (non-TLS) TCP traffic", 0},
+    {"output", 'o', "FILE", 0, "Write OTLP JSON Lines to FILE ('-' is stdout)", 0},
+    {"otlp-endpoint", OPT_OTLP, "URL", 0,
+     "Export over OTLP/HTTP JSON to URL (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then "
+     "OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces)",
+     0},
+    {"service-name", OPT_SERVICE, "NAME", 0,
+     "service.name (default: OTEL_SERVICE_NAME, then the process name)", 0},
+    {"capture-content", OPT_CAPTURE, NULL, 0,
+     "Export prompts and completions (gen_ai.input.messages / gen_ai.output.messages)", 0},
+    {"prices", OPT_PRICES, "FILE", 0, "Model price table (JSON) for bedtrace.cost.usd", 0},
+    {"dump-bodies", OPT_DUMP, "DIR", 0,
+     "Debug: write every reassembled HTTP body to DIR (contains payloads; mode 0600)", 0},
+    {"max-body", OPT_MAX_BODY, "BYTES", 0,
+     "Largest HTTP body kept per message for parsing (default 64 MiB)", 0},
+    {"duration", 'd', "SEC", 0, "Stop after SEC seconds", 0},
+    {"verbose", 'v', NULL, 0, "Debug output", 0},
+    {},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
@@ -216,8 +216,8 @@ static void raise_fd_limit(void)
 int main(int argc, char **argv)
 {
 	static struct tracer_opts opts;
-	const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
-	struct sigaction sa = { .sa_handler = on_signal };
+	const struct argp argp = {options, parse_arg, NULL, doc, NULL, NULL, NULL};
+	struct sigaction sa = {.sa_handler = on_signal};
 	int i, split = argc, err;
 
 	if (argc > 1 && strcmp(argv[1], "report") == 0) {
@@ -256,8 +256,9 @@ int main(int argc, char **argv)
 	}
 	log_set_level(opts.verbose ? BT_LOG_DEBUG : BT_LOG_INFO);
 	if (!have_privileges()) {
-		fprintf(stderr, "bedtrace: must run as root (loading BPF and uprobes needs "
-				"CAP_SYS_ADMIN, CAP_BPF and CAP_PERFMON); try: sudo %s ...\n",
+		fprintf(stderr,
+			"bedtrace: must run as root (loading BPF and uprobes needs "
+			"CAP_SYS_ADMIN, CAP_BPF and CAP_PERFMON); try: sudo %s ...\n",
 			argv[0]);
 		return 1;
 	}

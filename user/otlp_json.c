@@ -151,12 +151,12 @@ static void jb_str(struct jbuf *b, const char *s)
 			continue;
 		}
 		if (*p == '"' || *p == '\\') {
-			char esc[2] = { '\\', (char)*p };
+			char esc[2] = {'\\', (char)*p};
 
 			jb_put(b, esc, 2);
 			p++;
 		} else if (*p < 0x20) {
-			char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 0xf] };
+			char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 0xf]};
 
 			switch (*p) {
 			case '\n':
@@ -378,7 +378,7 @@ char *otlp_json_encode(struct bt_span *const *spans, size_t n)
 	/* distinct resources in first-seen order; each span's resource index */
 	const struct bt_resource **res = NULL;
 	size_t *res_of = NULL, n_res = 0, i, j;
-	struct jbuf b = { 0 };
+	struct jbuf b = {0};
 	int err = -ENOMEM;
 
 	if (n && !spans) {

@@ -30,7 +30,8 @@ struct sock_capture *sockcap_load(int events_fd, int counters_fd, int stacks_fd,
 	    (err = bpf_map__reuse_fd(sc->skel->maps.counters, counters_fd)) ||
 	    (err = bpf_map__reuse_fd(sc->skel->maps.stacks, stacks_fd)) ||
 	    (err = bpf_map__reuse_fd(sc->skel->maps.zero_stack, zero_fd)) ||
-	    (ssl_calls_fd >= 0 && (err = bpf_map__reuse_fd(sc->skel->maps.ssl_calls, ssl_calls_fd))))
+	    (ssl_calls_fd >= 0 &&
+	     (err = bpf_map__reuse_fd(sc->skel->maps.ssl_calls, ssl_calls_fd))))
 		goto fail;
 	err = sockcap__load(sc->skel);
 	if (err)

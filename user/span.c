@@ -312,7 +312,8 @@ static void random_fill(uint8_t *p, size_t len)
 			if (r <= 0) {
 				if (r < 0 && errno == EINTR)
 					continue;
-				/* cannot fail on this kernel short of EFAULT; keep ids varied anyway */
+				/* cannot fail on this kernel short of EFAULT; keep ids varied
+				 * anyway */
 				for (; got < len; got++)
 					p[got] = (uint8_t)(rand() ^ (int)(got * 131));
 				return;

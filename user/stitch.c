@@ -19,21 +19,18 @@ struct stitcher {
 };
 
 static const char *const end_reason_name[] = {
-	[BT_END_RETURN] = "return",
-	[BT_END_EXCEPTION] = "exception",
-	[BT_END_LONGJMP] = "longjmp",
-	[BT_END_UNWOUND] = "unwound",
-	[BT_END_THREAD_EXIT] = "thread_exit",
-	[BT_END_PROCESS_EXIT] = "process_exit",
-	[BT_END_OPEN] = "tracing_stopped",
+    [BT_END_RETURN] = "return",		  [BT_END_EXCEPTION] = "exception",
+    [BT_END_LONGJMP] = "longjmp",	  [BT_END_UNWOUND] = "unwound",
+    [BT_END_THREAD_EXIT] = "thread_exit", [BT_END_PROCESS_EXIT] = "process_exit",
+    [BT_END_OPEN] = "tracing_stopped",
 };
 
 static const char *const end_reason_msg[] = {
-	[BT_END_EXCEPTION] = "call unwound by a C++ exception",
-	[BT_END_LONGJMP] = "call left by longjmp",
-	[BT_END_UNWOUND] = "call left without returning (stack unwound)",
-	[BT_END_THREAD_EXIT] = "thread exited during the call",
-	[BT_END_PROCESS_EXIT] = "process exited during the call",
+    [BT_END_EXCEPTION] = "call unwound by a C++ exception",
+    [BT_END_LONGJMP] = "call left by longjmp",
+    [BT_END_UNWOUND] = "call left without returning (stack unwound)",
+    [BT_END_THREAD_EXIT] = "thread exited during the call",
+    [BT_END_PROCESS_EXIT] = "process exited during the call",
 };
 
 struct stitcher *stitcher_new(span_sink_fn sink, resource_fn resource, void *ctx)
@@ -198,8 +195,7 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 	self = idmap_find(s->calls, e->call_id);
 	if (self)
 		memcpy(span->span_id, self->span_id, sizeof(span->span_id));
-	trace = e->parent_id ? idmap_get(s->traces, e->root_id)
-			     : idmap_find(s->traces, e->call_id);
+	trace = e->parent_id ? idmap_get(s->traces, e->root_id) : idmap_find(s->traces, e->call_id);
 	if (e->parent_id && !trace)
 		goto fail;
 	if (trace)
@@ -218,9 +214,9 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 	    bt_attrs_set_int(&span->attrs, "bedtrace.call.depth", e->depth) ||
 	    bt_attrs_set_str(&span->attrs, "bedtrace.end_reason",
 			     reason < sizeof(end_reason_name) / sizeof(end_reason_name[0]) &&
-					     end_reason_name[reason]
-				     ? end_reason_name[reason]
-				     : "unknown"))
+				     end_reason_name[reason]
+				 ? end_reason_name[reason]
+				 : "unknown"))
 		goto fail;
 	if (p && (bt_attrs_set_str(&span->attrs, "bedtrace.object.path", p->object) ||
 		  bt_attrs_set_str(&span->attrs, "bedtrace.function.symbol", p->symbol)))
@@ -235,9 +231,9 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 			goto fail;
 	} else {
 		const char *msg = reason < sizeof(end_reason_msg) / sizeof(end_reason_msg[0]) &&
-						  end_reason_msg[reason]
-					  ? end_reason_msg[reason]
-					  : "call did not return";
+					  end_reason_msg[reason]
+				      ? end_reason_msg[reason]
+				      : "call did not return";
 
 		if (bt_span_set_status(span, BT_STATUS_ERROR, msg))
 			goto fail;

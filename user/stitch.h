@@ -24,7 +24,8 @@ struct stitcher;
 /* Returns a stitcher or NULL (errno). Free with stitcher_free. */
 struct stitcher *stitcher_new(span_sink_fn sink, resource_fn resource, void *ctx);
 void stitcher_free(struct stitcher *s);
-/* Builds and sinks the span of a call that ended (or is still open: reason BT_END_OPEN). 0/-errno */
+/* Builds and sinks the span of a call that ended (or is still open: reason BT_END_OPEN). 0/-errno
+ */
 int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struct probe_info *p);
 /*
  * Places @span inside traced call @call_id of the trace rooted at @root_id: same trace, parent =

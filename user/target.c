@@ -101,7 +101,8 @@ static int target_read_info(struct target *t)
 	t->exe = read_link(path);
 	if (!t->exe)
 		return errno == ENOENT ? -ESRCH : -errno;
-	/* a replaced binary shows as "path (deleted)"; the inode is still reachable via /proc/PID/exe */
+	/* a replaced binary shows as "path (deleted)"; the inode is still reachable via
+	 * /proc/PID/exe */
 	len = strlen(t->exe);
 	if (len > 10 && strcmp(t->exe + len - 10, " (deleted)") == 0)
 		t->exe_host = strdup(path);

@@ -25,7 +25,7 @@ struct target {
 	bool exited;
 	int exit_status; /* wait status for launched targets */
 	int pidfd;
-	char *exe;      /* executable path as the target sees it */
+	char *exe;	/* executable path as the target sees it */
 	char *exe_host; /* same file reachable from here: /proc/PID/root/... */
 	char *comm;
 	char *cmdline; /* arguments joined by spaces */

@@ -35,8 +35,8 @@ struct tls_probe {
 };
 
 static const struct tls_probe tls_probes[] = {
-	{ "SSL_write", true },	 { "SSL_read", true }, { "SSL_write_ex", true },
-	{ "SSL_read_ex", true }, { "SSL_shutdown", false }, { "SSL_free", false },
+    {"SSL_write", true},   {"SSL_read", true},	    {"SSL_write_ex", true},
+    {"SSL_read_ex", true}, {"SSL_shutdown", false}, {"SSL_free", false},
 };
 
 struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd)
@@ -163,8 +163,8 @@ static const struct elf_sym *find_global(const struct elf_file *f, const char *n
 	return NULL;
 }
 
-static int attach_at(struct tls_capture *tc, struct bpf_program *prog, pid_t pid,
-		     const char *host, uint64_t off, bool ret)
+static int attach_at(struct tls_capture *tc, struct bpf_program *prog, pid_t pid, const char *host,
+		     uint64_t off, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
 	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, host, off, &opts);
@@ -182,9 +182,9 @@ static int attach_at(struct tls_capture *tc, struct bpf_program *prog, pid_t pid
 static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
 {
 	struct bpf_program *entry[] = {
-		tc->skel->progs.ssl_write_entry, tc->skel->progs.ssl_read_entry,
-		tc->skel->progs.ssl_write_ex_entry, tc->skel->progs.ssl_read_ex_entry,
-		tc->skel->progs.ssl_close, tc->skel->progs.ssl_close,
+	    tc->skel->progs.ssl_write_entry,	tc->skel->progs.ssl_read_entry,
+	    tc->skel->progs.ssl_write_ex_entry, tc->skel->progs.ssl_read_ex_entry,
+	    tc->skel->progs.ssl_close,		tc->skel->progs.ssl_close,
 	};
 	struct elf_file *f = NULL;
 	char *host;
@@ -218,7 +218,8 @@ static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
 	}
 	err = remember(tc, pid, path);
 	if (!err)
-		pr_debug("TLS: process %d: %zu OpenSSL functions probed in %s\n", (int)pid, n, path);
+		pr_debug("TLS: process %d: %zu OpenSSL functions probed in %s\n", (int)pid, n,
+			 path);
 cleanup:
 	elf_file_free(f);
 	free(host);

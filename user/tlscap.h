@@ -17,7 +17,8 @@ struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd);
 void tlscap_destroy(struct tls_capture *tc);
 /* Watches @pid and probes every OpenSSL it maps now. Returns objects probed (>= 0) or -errno. */
 int tlscap_add_process(struct tls_capture *tc, pid_t pid);
-/* @pid mapped new code: probe any OpenSSL not probed yet. Returns objects newly probed or -errno. */
+/* @pid mapped new code: probe any OpenSSL not probed yet. Returns objects newly probed or -errno.
+ */
 int tlscap_rescan(struct tls_capture *tc, pid_t pid);
 /* Removes every probe (maps stay readable). */
 void tlscap_detach_all(struct tls_capture *tc);

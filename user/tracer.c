@@ -109,7 +109,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	}
 	case BT_EV_DATA:
 		if (s->conns && size >= offsetof(struct bt_data_event, data) &&
-		    size >= offsetof(struct bt_data_event, data) + ((struct bt_data_event *)data)->len) {
+		    size >= offsetof(struct bt_data_event, data) +
+				((struct bt_data_event *)data)->len) {
 			const struct bt_data_event *d = data;
 
 			/* the exchange may complete after that call ended: keep its ids */
@@ -150,8 +151,8 @@ static int open_exporters(struct session *s)
 		const char *base = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
 		size_t len = strlen(base);
 
-		if (asprintf(&from_base, "%.*s/v1/traces", (int)(len && base[len - 1] == '/' ? len - 1 : len),
-			     base) < 0)
+		if (asprintf(&from_base, "%.*s/v1/traces",
+			     (int)(len && base[len - 1] == '/' ? len - 1 : len), base) < 0)
 			return -ENOMEM;
 		endpoint = from_base;
 	}
@@ -181,8 +182,8 @@ static int open_exporters(struct session *s)
 static int open_capture(struct session *s)
 {
 	const struct tracer_opts *o = s->opts;
-	struct bedrock_opts bo = { .capture_content = o->capture_content };
-	struct conn_opts co = { .max_body = o->max_body, .dump_dir = o->dump_dir };
+	struct bedrock_opts bo = {.capture_content = o->capture_content};
+	struct conn_opts co = {.max_body = o->max_body, .dump_dir = o->dump_dir};
 
 	if (o->prices) {
 		s->prices = price_table_load(o->prices);
@@ -255,7 +256,7 @@ static int attach_target(struct session *s, struct target *t)
 	int err;
 
 	err = target_refresh(t, s->opts->service_name ? s->opts->service_name
-						       : getenv("OTEL_SERVICE_NAME"));
+						      : getenv("OTEL_SERVICE_NAME"));
 	if (err) {
 		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
 		return err;
@@ -269,7 +270,8 @@ static int attach_target(struct session *s, struct target *t)
 			pr_warn("process %d: TLS capture unavailable: %s\n", (int)t->pid,
 				strerror(-err));
 		else if (err == 0)
-			pr_debug("process %d: no OpenSSL mapped yet; watching for it\n", (int)t->pid);
+			pr_debug("process %d: no OpenSSL mapped yet; watching for it\n",
+				 (int)t->pid);
 		err = 0;
 	}
 	if (s->opts->n_specs) {
@@ -330,17 +332,17 @@ static void flush_open_calls(struct session *s)
 		for (int i = (int)(st.depth > BT_MAX_DEPTH ? BT_MAX_DEPTH : st.depth) - 1; i >= 0;
 		     i--) {
 			struct bt_call_event e = {
-				.type = BT_EV_CALL,
-				.entry_ns = st.frames[i].entry_ns,
-				.exit_ns = now,
-				.call_id = st.frames[i].call_id,
-				.parent_id = i ? st.frames[i - 1].call_id : 0,
-				.root_id = st.frames[0].call_id,
-				.pid = st.pid,
-				.tid = key,
-				.probe_id = st.frames[i].probe_id,
-				.depth = (__u16)i,
-				.reason = BT_END_OPEN,
+			    .type = BT_EV_CALL,
+			    .entry_ns = st.frames[i].entry_ns,
+			    .exit_ns = now,
+			    .call_id = st.frames[i].call_id,
+			    .parent_id = i ? st.frames[i - 1].call_id : 0,
+			    .root_id = st.frames[0].call_id,
+			    .pid = st.pid,
+			    .tid = key,
+			    .probe_id = st.frames[i].probe_id,
+			    .depth = (__u16)i,
+			    .reason = BT_END_OPEN,
 			};
 
 			if (e.probe_id == BT_PROBE_SERVER)
@@ -354,18 +356,18 @@ static void flush_open_calls(struct session *s)
 static void report_counters(struct session *s)
 {
 	static const char *const what[BT_CNT_MAX] = {
-		[BT_CNT_CALL_RB_FULL] = "call events lost (ring buffer full)",
-		[BT_CNT_DEPTH_OVERFLOW] = "calls not traced (nesting deeper than 64)",
-		[BT_CNT_STACK_FULL] = "calls not traced (too many threads)",
-		[BT_CNT_UNMATCHED_RET] = "returns without a traced entry (attached mid-call)",
-		[BT_CNT_UNWIND_FIXUP] = NULL,
-		[BT_CNT_UNWIND_FAIL] = "return-address fix-ups failed during unwinding",
-		[BT_CNT_DATA_RB_FULL] = "data chunks lost (ring buffer full)",
-		[BT_CNT_DATA_READ_FAIL] = "data chunks lost (unreadable user memory)",
-		[BT_CNT_DATA_LOST_BYTES] = "captured bytes lost",
-		[BT_CNT_DATA_TOO_LONG] = "bytes beyond the per-call capture limit",
-		[BT_CNT_CONN_FULL] = "connections not tracked (table full)",
-		[BT_CNT_OTHER_RB_FULL] = "connection events lost (ring buffer full)",
+	    [BT_CNT_CALL_RB_FULL] = "call events lost (ring buffer full)",
+	    [BT_CNT_DEPTH_OVERFLOW] = "calls not traced (nesting deeper than 64)",
+	    [BT_CNT_STACK_FULL] = "calls not traced (too many threads)",
+	    [BT_CNT_UNMATCHED_RET] = "returns without a traced entry (attached mid-call)",
+	    [BT_CNT_UNWIND_FIXUP] = NULL,
+	    [BT_CNT_UNWIND_FAIL] = "return-address fix-ups failed during unwinding",
+	    [BT_CNT_DATA_RB_FULL] = "data chunks lost (ring buffer full)",
+	    [BT_CNT_DATA_READ_FAIL] = "data chunks lost (unreadable user memory)",
+	    [BT_CNT_DATA_LOST_BYTES] = "captured bytes lost",
+	    [BT_CNT_DATA_TOO_LONG] = "bytes beyond the per-call capture limit",
+	    [BT_CNT_CONN_FULL] = "connections not tracked (table full)",
+	    [BT_CNT_OTHER_RB_FULL] = "connection events lost (ring buffer full)",
 	};
 	int ncpu = libbpf_num_possible_cpus(), fd = functrace_counters_fd(s->ft);
 	bool any = false;
@@ -415,7 +417,8 @@ static void report_counters(struct session *s)
 		if (cs.lost_bytes || cs.truncated) {
 			pr_info("dropped: %llu captured bytes lost; %llu HTTP message(s) marked "
 				"truncated\n",
-				(unsigned long long)cs.lost_bytes, (unsigned long long)cs.truncated);
+				(unsigned long long)cs.lost_bytes,
+				(unsigned long long)cs.truncated);
 			any = true;
 		}
 	}
@@ -429,7 +432,7 @@ static void report_counters(struct session *s)
  */
 static bool all_exited(struct session *s, struct ring_buffer *rb)
 {
-	bool newly[TRACER_MAX_PIDS] = { false }, any = false;
+	bool newly[TRACER_MAX_PIDS] = {false}, any = false;
 	size_t i, n = 0;
 
 	for (i = 0; i < s->n_targets; i++) {
