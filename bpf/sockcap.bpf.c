@@ -18,6 +18,12 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
+/*
+ * Payload chunks wake userspace only once this much is waiting; it reads the ring every 100 ms
+ * anyway. A wakeup per chunk would put a context switch on the traced request's path.
+ */
+const volatile __u64 wakeup_at = 16 << 20;
+
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
@@ -211,7 +217,10 @@ static long emit_chunk(__u64 i, void *data)
 	if (bpf_probe_read_user(ev->data, len, (void *)(c->buf + c->off))) {
 		count(BT_CNT_DATA_READ_FAIL, 1);
 		count(BT_CNT_DATA_LOST_BYTES, len);
-	} else if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data) + len, 0)) {
+	} else if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data) + len,
+				      bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_at
+					      ? BPF_RB_FORCE_WAKEUP
+					      : BPF_RB_NO_WAKEUP)) {
 		count(BT_CNT_DATA_RB_FULL, 1);
 		count(BT_CNT_DATA_LOST_BYTES, len);
 	}

@@ -18,8 +18,15 @@
 #define PROT_EXEC 0x4
 #define AF_INET 2
 #define AF_INET6 10
+#define SIGSTOP 19
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/*
+ * Payload chunks wake userspace only once this much is waiting; it reads the ring every 100 ms
+ * anyway. A wakeup per chunk would put a context switch on the traced request's path.
+ */
+const volatile __u64 wakeup_at = 16 << 20;
 
 /* x86-64 syscall numbers of the calls that carry a socket fd in their first argument */
 #define NR_read 0
@@ -136,7 +143,10 @@ static long emit_chunk(__u64 i, void *data)
 	if (bpf_probe_read_user(ev->data, len, (void *)(c->buf + c->off))) {
 		count(BT_CNT_DATA_READ_FAIL, 1);
 		count(BT_CNT_DATA_LOST_BYTES, len);
-	} else if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data) + len, 0)) {
+	} else if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data) + len,
+				      bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_at
+					      ? BPF_RB_FORCE_WAKEUP
+					      : BPF_RB_NO_WAKEUP)) {
 		count(BT_CNT_DATA_RB_FULL, 1);
 		count(BT_CNT_DATA_LOST_BYTES, len);
 	}
@@ -398,6 +408,29 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* True when @fd of the current task is a file whose name starts with "libssl". */
+static __always_inline __u32 is_libssl(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct file **fds, *f = NULL;
+	const unsigned char *name;
+	unsigned int max;
+	char buf[8] = {};
+
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (fd < 0 || (unsigned int)fd >= max || !fds)
+		return 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return 0;
+	name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(buf, sizeof(buf), name) < 7)
+		return 0;
+	return buf[0] == 'l' && buf[1] == 'i' && buf[2] == 'b' && buf[3] == 's' && buf[4] == 's' &&
+	       buf[5] == 'l';
+}
+
 SEC("raw_tracepoint/sys_exit")
 int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -406,6 +439,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u32 pid = pid_tgid >> 32;
 	struct bt_mmap_event *e;
 	long ret = (long)ctx->args[1];
+	__u32 stop;
 
 	if (BPF_CORE_READ(regs, orig_ax) != NR_mmap || ret < 0)
 		return 0;
@@ -419,6 +453,12 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->type = BT_EV_MMAP;
 	e->pid = pid;
 	e->ts_ns = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(e, 0);
+	stop = is_libssl((int)PT_REGS_PARM5_CORE_SYSCALL(regs));
+	e->stopped = stop;
+	e->pad = 0;
+	/* a late libssl: hold the process until its SSL functions are probed (userspace SIGCONTs) */
+	bpf_ringbuf_submit(e, stop ? BPF_RB_FORCE_WAKEUP : 0);
+	if (stop)
+		bpf_send_signal(SIGSTOP);
 	return 0;
 }

@@ -92,6 +92,8 @@ struct bt_mmap_event {
 	__u32 type;
 	__u32 pid;
 	__u64 ts_ns;
+	__u32 stopped; /* the process was stopped (a libssl): SIGCONT it once probed */
+	__u32 pad;
 };
 
 enum bt_unwind_kind {

@@ -24,8 +24,12 @@
 #define CONN_CTX_RING 64
 /* A stream start that is neither HTTP/1.x nor the HTTP/2 preface by then is not HTTP. */
 #define DETECT_GIVEUP 16
-/* Bytes held per direction while the other decides (an HTTP/2 server's SETTINGS goes first). */
-#define DETECT_HOLD_MAX 4096
+/*
+ * Bytes held per direction while the other decides (an HTTP/2 server's SETTINGS goes first).
+ * At least one whole chunk: a first write often carries a request's headers and the start of
+ * its body together (Node.js writes 16 KiB), and refusing it would lose the connection.
+ */
+#define DETECT_HOLD_MAX (BT_DATA_CHUNK + 4096)
 /* Bytes of a connection joined mid-stream examined for a message start before giving up. */
 #define MIDSTREAM_BUDGET (4ull << 20)
 /* The same for a connection whose first bytes were not HTTP: it may predate tracing. */

@@ -312,6 +312,65 @@ static void half_settle(struct http2_conn *c, struct h2_half *h, int dir, const 
 	h->dec = NULL;
 }
 
+/*
+ * True when half @dir of @s, unended, already holds its whole body as its headers framed it:
+ * DATA summing to content-length (RFC 9113 §8.1.1), or no body where none can follow (a response
+ * to HEAD, 204, 304). A client that has read content-length bytes is done with the stream and
+ * may close without reading the END_STREAM frame that follows (curl does), so at connection close
+ * this, not END_STREAM, says whether the message was cut short.
+ */
+static bool half_length_done(const struct http2_conn *c, const struct h2_stream *s, int dir)
+{
+	const struct h2_half *h = &s->half[dir], *req = &s->half[c->client_dir];
+	const char *cl, *method;
+	unsigned long long v;
+	char *end;
+
+	if (h->ended || !h->hdrs || h->hdr_lost || h->m.lost_bytes || h->body_dead)
+		return false;
+	if (dir != c->client_dir && !h->has_body) {
+		method = req->hdrs ? req->m.method : NULL;
+		if ((method && !strcmp(method, "HEAD")) || h->m.status == 204 || h->m.status == 304)
+			return true;
+	}
+	cl = http_msg_header(&h->m, "content-length");
+	if (!cl)
+		return false;
+	while (*cl == ' ' || *cl == '\t')
+		cl++;
+	if (*cl < '0' || *cl > '9')
+		return false;
+	errno = 0;
+	v = strtoull(cl, &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	return !errno && !*end && v == h->m.wire_body_len;
+}
+
+/*
+ * Ends the halves of @s that half_length_done finds whole, at their last frame, as END_STREAM
+ * would have; for streams that end without it (connection closed, RST_STREAM).
+ */
+static void stream_end_by_length(struct http2_conn *c, struct h2_stream *s)
+{
+	struct h2_half *h;
+	int dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		if (!half_length_done(c, s, dir))
+			continue;
+		h = &s->half[dir];
+		h->ended = true;
+		h->m.end_ns = h->last_ns;
+		if (h->dec && body_decoder_finish(h->dec) < 0) {
+			h->m.truncated = true;
+			if (!h->m.error)
+				h->m.error = ERR_CORRUPT;
+		}
+		h->m.complete = true;
+	}
+}
+
 /* Hands the exchange of @s to the callback and frees @s; @why explains unfinished halves. */
 static void stream_deliver(struct http2_conn *c, struct h2_stream *s, const char *why)
 {
@@ -916,7 +975,7 @@ static int frame_prefix(struct http2_conn *c, int dir)
 	struct h2_dir *d = &c->dir[dir];
 	const uint8_t *fx = d->pre + (d->padded ? 1 : 0);
 	struct h2_stream *s;
-	uint32_t id;
+	uint32_t id, code;
 	bool create;
 
 	if (d->padded) {
@@ -948,8 +1007,16 @@ static int frame_prefix(struct http2_conn *c, int dir)
 		break;
 	case H2_RST_STREAM:
 		s = stream_find(c, d->stream_id);
-		if (s)
-			stream_deliver(c, s, rst_reason(be32(fx)));
+		if (!s)
+			break;
+		/*
+		 * NO_ERROR, STREAM_CLOSED, CANCEL: the sender is done with the stream, not failing
+		 * it. curl resets each stream whose content-length it has read, before END_STREAM.
+		 */
+		code = be32(fx);
+		if (code == 0x0 || code == 0x5 || code == 0x8)
+			stream_end_by_length(c, s);
+		stream_deliver(c, s, rst_reason(code));
 		break;
 	case H2_GOAWAY:
 		goaway(c, dir, be32(fx) & 0x7fffffffu);
@@ -1171,10 +1238,14 @@ void http2_conn_gap(struct http2_conn *c, enum bt_dir dir, uint64_t lost, uint64
 
 void http2_conn_close(struct http2_conn *c, uint64_t ts_ns)
 {
+	size_t i;
+
 	(void)ts_ns;
 	if (!c || c->finished)
 		return;
 	c->finished = true;
+	for (i = 0; i < c->n_streams; i++)
+		stream_end_by_length(c, c->streams[i]);
 	stream_deliver_all(c, ERR_CLOSED);
 }
 

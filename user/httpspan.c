@@ -564,19 +564,34 @@ fail:
 	return NULL;
 }
 
+/*
+ * A connection id is the SSL object's address or the fd's: a later connection may get the same
+ * one (SSL_free, then SSL_new at the same address) and restart at exchange 0. Its files then
+ * take the first free "<conn>.<k>" (k = 1, 2, ...) rather than failing on the existing name.
+ */
+#define DUMP_MAX_REUSE 1000
+
 static int dump_one(const char *dir, uint32_t pid, uint64_t conn_id, uint64_t seq,
 		    uint32_t stream_id, const char *which, const struct http_msg *m)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], conn[40];
 	size_t off = 0;
+	unsigned int k;
 	ssize_t n;
-	int fd, err = 0;
+	int fd = -1, err = 0;
 
-	if (snprintf(path, sizeof(path),
-		     "%s/%" PRIu32 "-%" PRIx64 "-%" PRIu64 "-%" PRIu32 "-%s.bin", dir, pid, conn_id,
-		     seq, stream_id, which) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	for (k = 0; k <= DUMP_MAX_REUSE; k++) {
+		if (k)
+			snprintf(conn, sizeof(conn), "%" PRIx64 ".%u", conn_id, k);
+		else
+			snprintf(conn, sizeof(conn), "%" PRIx64, conn_id);
+		if (snprintf(path, sizeof(path), "%s/%" PRIu32 "-%s-%" PRIu64 "-%" PRIu32 "-%s.bin",
+			     dir, pid, conn, seq, stream_id, which) >= (int)sizeof(path))
+			return -ENAMETOOLONG;
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
 	if (fd < 0) {
 		err = -errno;
 		pr_warn("--dump-bodies: cannot create %s: %s\n", path, strerror(-err));

@@ -65,7 +65,8 @@ int httpspan_emit(const struct httpspan_env *env, const struct http_exchange *ex
 
 /*
  * Writes @ex's decoded bodies to @dir/<pid>-<conn_id hex>-<seq>-<stream id>-{req,resp}.bin,
- * mode 0600, never following or replacing an existing file. Returns 0 or the first -errno.
+ * mode 0600, never following or replacing an existing file: when the name is taken (a reused
+ * connection id), <conn_id hex>.<k> with the first free k. Returns 0 or the first -errno.
  */
 int httpspan_dump_bodies(const char *dir, uint32_t pid, uint64_t conn_id, uint64_t seq,
 			 const struct http_exchange *ex);

@@ -14,7 +14,7 @@ struct sock_capture {
 };
 
 struct sock_capture *sockcap_load(int events_fd, int counters_fd, int stacks_fd, int zero_fd,
-				  int ssl_calls_fd)
+				  int ssl_calls_fd, uint64_t wakeup_at)
 {
 	struct sock_capture *sc = calloc(1, sizeof(*sc));
 	int err;
@@ -26,6 +26,7 @@ struct sock_capture *sockcap_load(int events_fd, int counters_fd, int stacks_fd,
 		err = -errno;
 		goto fail;
 	}
+	sc->skel->rodata->wakeup_at = wakeup_at;
 	if ((err = bpf_map__reuse_fd(sc->skel->maps.events, events_fd)) ||
 	    (err = bpf_map__reuse_fd(sc->skel->maps.counters, counters_fd)) ||
 	    (err = bpf_map__reuse_fd(sc->skel->maps.stacks, stacks_fd)) ||

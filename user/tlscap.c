@@ -39,7 +39,8 @@ static const struct tls_probe tls_probes[] = {
     {"SSL_read_ex", true}, {"SSL_shutdown", false}, {"SSL_free", false},
 };
 
-struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd)
+struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd,
+				 uint64_t wakeup_at)
 {
 	struct tls_capture *tc = calloc(1, sizeof(*tc));
 	int err;
@@ -51,6 +52,7 @@ struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd)
 		err = -errno;
 		goto fail;
 	}
+	tc->skel->rodata->wakeup_at = wakeup_at;
 	if ((err = bpf_map__reuse_fd(tc->skel->maps.events, events_fd)) ||
 	    (err = bpf_map__reuse_fd(tc->skel->maps.counters, counters_fd)) ||
 	    (err = bpf_map__reuse_fd(tc->skel->maps.stacks, stacks_fd)))

@@ -28,6 +28,9 @@
 #include "tracer.h"
 
 #define BATCH_MAX 512
+/* Event ring sizes: payload capture needs room for ~100 ms of bursts at several 100 MB/s. */
+#define RING_BYTES_CAPTURE (64u << 20)
+#define RING_BYTES_CALLS (8u << 20)
 #define FLUSH_INTERVAL_NS (500ull * 1000000ull)
 
 struct session {
@@ -124,8 +127,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 			conn_tracker_conn(s->conns, data);
 		break;
 	case BT_EV_MMAP:
-		if (s->tls && size >= sizeof(struct bt_mmap_event))
-			tlscap_rescan(s->tls, (pid_t)((struct bt_mmap_event *)data)->pid);
+		if (size >= sizeof(struct bt_mmap_event)) {
+			const struct bt_mmap_event *m = data;
+
+			if (s->tls)
+				tlscap_rescan(s->tls, (pid_t)m->pid);
+			if (m->stopped)
+				kill((pid_t)m->pid, SIGCONT);
+		}
 		break;
 	case BT_EV_UNWIND:
 		if (size >= sizeof(struct bt_unwind_event))
@@ -202,7 +211,7 @@ static int open_capture(struct session *s)
 		return -ENOMEM;
 	if (!o->no_tls) {
 		s->tls = tlscap_load(functrace_events_fd(s->ft), functrace_counters_fd(s->ft),
-				     functrace_stacks_fd(s->ft));
+				     functrace_stacks_fd(s->ft), RING_BYTES_CAPTURE / 4);
 		if (!s->tls) {
 			pr_warn("cannot load the TLS capture programs: %s%s\n", strerror(errno),
 				o->n_specs ? " (continuing; --no-tls hides this)" : "");
@@ -213,7 +222,8 @@ static int open_capture(struct session *s)
 	if (!o->no_sockets) {
 		s->socks = sockcap_load(functrace_events_fd(s->ft), functrace_counters_fd(s->ft),
 					functrace_stacks_fd(s->ft), functrace_zero_stack_fd(s->ft),
-					s->tls ? tlscap_ssl_calls_fd(s->tls) : -1);
+					s->tls ? tlscap_ssl_calls_fd(s->tls) : -1,
+					RING_BYTES_CAPTURE / 4);
 		if (!s->socks)
 			pr_warn("cannot load the socket capture programs: %s (continuing; "
 				"--no-sockets hides this)\n",
@@ -476,7 +486,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 	}
 	/* payload capture needs room for bursts between polls; call events alone are small */
 	s->ft = functrace_load(opts->command ? (uint32_t)s->targets[0].pid : 0,
-			       opts->no_tls && opts->no_sockets ? 8u << 20 : 64u << 20);
+			       opts->no_tls && opts->no_sockets ? RING_BYTES_CALLS : RING_BYTES_CAPTURE);
 	if (!s->ft) {
 		err = -errno;
 		pr_warn("cannot load BPF programs: %s (kernel with BTF, uprobes and uprobe_multi "

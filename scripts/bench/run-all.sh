@@ -4,3 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 /usr/bin/python3 scripts/bench/functrace_bench.py "$@"
+/usr/bin/python3 scripts/bench/tls_bench.py "$@"

@@ -149,3 +149,92 @@ def run():
             traceback.print_exc(file=sys.stdout)
             sys.stdout.flush()
     sys.exit(1 if failed else 0)
+
+
+# ---- TLS servers and background processes (added for the TLS capture tests and benchmark) ----
+
+TLS_SERVER_JS = os.path.join(ROOT, "tests", "integration", "tls_server.js")
+MAKE_CERT = os.path.join(ROOT, "tests", "node", "make-cert.sh")
+NODE = "/usr/bin/node"
+
+
+def make_certs(outdir):
+    """Writes a throw-away CA and a 127.0.0.1 server certificate; returns the directory."""
+    subprocess.run(["bash", MAKE_CERT, outdir], check=True, capture_output=True, timeout=60)
+    return outdir
+
+
+def start_tls_server(certdir, timeout=15.0):
+    """Starts tests/integration/tls_server.js on 127.0.0.1 (HTTP/1.1 + HTTP/2, keep-alive);
+    returns (Popen, port). Stop it with stop_process()."""
+    p = subprocess.Popen([NODE, TLS_SERVER_JS, "--cert", os.path.join(certdir, "server.pem"),
+                          "--key", os.path.join(certdir, "server.key")],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = _readline_timeout(p.stdout, timeout)
+        if not line.startswith("listening "):
+            raise AssertionError("tls_server.js did not start: %r" % line)
+        return p, int(line.split()[1])
+    except BaseException:
+        stop_process(p)
+        raise
+
+
+def _readline_timeout(f, timeout):
+    import select
+    r, _, _ = select.select([f], [], [], timeout)
+    if not r:
+        raise AssertionError("no output within %.0f s" % timeout)
+    return f.readline()
+
+
+def stop_process(p, sig=signal.SIGTERM, timeout=20.0):
+    """Signals @p if it still runs and reaps it (SIGKILL after @timeout); returns its exit code."""
+    if p is None:
+        return None
+    if p.poll() is None:
+        try:
+            p.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return p.returncode
+
+
+def start_bedtrace_logged(args, out, log):
+    """Starts bedtrace in the background writing spans to @out and stderr to the file @log
+    (nothing to drain, so -v is safe); returns the Popen."""
+    with open(log, "w") as errf:
+        return subprocess.Popen([BEDTRACE, "-o", out] + args, stdout=subprocess.DEVNULL,
+                                stderr=errf)
+
+
+def wait_for_text(path, text, timeout=20.0, proc=None):
+    """Waits until the file @path contains @text (fails early if @proc exits first)."""
+    def seen():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError("process exited (%s) before %r appeared in %s: %s" % (
+                proc.returncode, text, path, _tail(path)))
+        try:
+            with open(path, errors="replace") as f:
+                return text in f.read()
+        except FileNotFoundError:
+            return False
+    wait_for(seen, timeout, "%r in %s" % (text, path))
+
+
+def _tail(path, n=2000):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-n:]
+    except OSError:
+        return ""
+
+
+def drop_lines(stderr_text):
+    """The 'dropped: ...' lines bedtrace printed at exit."""
+    return [l for l in stderr_text.splitlines() if "dropped:" in l]

@@ -424,6 +424,34 @@ static void test_conn_dump_bodies_1mib(void **state)
 	fx_free(&f);
 }
 
+/* Node.js writes a request's headers and its body's start as one 16 KiB first chunk. */
+static void test_conn_first_chunk_full_size(void **state)
+{
+	const size_t len = 1 << 20;
+	uint8_t *msg = malloc(len + 256);
+	struct conn_stats st;
+	struct fx f;
+	int h;
+
+	(void)state;
+	assert_non_null(msg);
+	fx_init(&f, 2 << 20, false, false);
+	h = snprintf((char *)msg, 256,
+		     "POST /upload HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nContent-Length: %zu\r\n\r\n",
+		     len);
+	memset(msg + h, 'x', len);
+	fx_data(&f, BT_DIR_SEND, msg, (size_t)h + len); /* first event: BT_DATA_CHUNK bytes */
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 1);
+	assert_string_equal(sattr(f.spans[0], "http.request.method"), "POST");
+	assert_int_equal(iattr(f.spans[0], "http.request.body.size"), len);
+	assert_null(attr(f.spans[0], "bedtrace.capture.truncated"));
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.not_http, 0);
+	free(msg);
+	fx_free(&f);
+}
+
 static void test_conn_gap_marks_truncated(void **state)
 {
 	char body[1000], hdr[128];
@@ -981,6 +1009,7 @@ int main(void)
 	    cmocka_unit_test(test_conn_http1_no_call_starts_trace),
 	    cmocka_unit_test(test_conn_keepalive_100_requests),
 	    cmocka_unit_test(test_conn_dump_bodies_1mib),
+	    cmocka_unit_test(test_conn_first_chunk_full_size),
 	    cmocka_unit_test(test_conn_gap_marks_truncated),
 	    cmocka_unit_test(test_conn_duplicate_and_overlap_dropped),
 	    cmocka_unit_test(test_conn_lost_tail_at_close),

@@ -1445,6 +1445,86 @@ static void test_http2_close_flushes(void **state)
 	conv_free(&cv);
 }
 
+/*
+ * curl stops reading a stream once it has content-length bytes and closes without reading the
+ * END_STREAM frame that follows: the body is whole, so nothing is marked truncated. One byte
+ * short still is.
+ */
+static void test_http2_close_after_content_length(void **state)
+{
+	static const nghttp2_nv resp[] = {NV(":status", "200"), NV("content-length", "5")};
+	struct got g = {0};
+	struct conv cv;
+
+	(void)state;
+	conv_init(&cv, 4096, 4096);
+	handshake(&cv, BT_DIR_SEND);
+	headers(&cv, BT_DIR_SEND, 1, true, get_req, N_NV(get_req));
+	conv_chunk(&cv, BT_DIR_RECV);
+	headers(&cv, BT_DIR_RECV, 1, false, resp, N_NV(resp));
+	data(&cv, BT_DIR_RECV, 1, false, "hello", 5, 0);
+	conv_chunk(&cv, BT_DIR_SEND);
+	headers(&cv, BT_DIR_SEND, 3, true, get_req, N_NV(get_req));
+	conv_chunk(&cv, BT_DIR_RECV);
+	headers(&cv, BT_DIR_RECV, 3, false, resp, N_NV(resp));
+	data(&cv, BT_DIR_RECV, 3, false, "hell", 4, 0);
+	assert_int_equal(run_from(&cv, 0, FEED_WHOLE, 0, MIB, true, &g), 0);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.ex[0].stream_id, 1);
+	assert_false(g.ex[0].incomplete);
+	assert_true(g.ex[0].resp.complete);
+	assert_false(g.ex[0].resp.truncated);
+	assert_null(g.ex[0].resp.error);
+	assert_int_equal(g.ex[0].resp.body_len, 5);
+	assert_int_equal(g.ex[0].resp.end_ns, cv.segs[cv.n - 3].ts);
+	assert_int_equal(g.ex[1].stream_id, 3);
+	assert_true(g.ex[1].incomplete);
+	assert_true(g.ex[1].resp.truncated);
+	assert_string_equal(g.ex[1].resp.error, "connection closed before end of stream");
+	got_free(&g);
+	conv_free(&cv);
+}
+
+/*
+ * Keeping the connection, curl resets (STREAM_CLOSED) each stream whose content-length it has
+ * read, before END_STREAM comes: complete. A reset for an error, or before the body is whole, is
+ * still a failure.
+ */
+static void test_http2_reset_after_content_length(void **state)
+{
+	static const nghttp2_nv resp[] = {NV(":status", "200"), NV("content-length", "5")};
+	struct got g = {0};
+	struct conv cv;
+	uint32_t sid;
+
+	(void)state;
+	conv_init(&cv, 4096, 4096);
+	handshake(&cv, BT_DIR_SEND);
+	for (sid = 1; sid <= 5; sid += 2) {
+		conv_chunk(&cv, BT_DIR_SEND);
+		headers(&cv, BT_DIR_SEND, sid, true, get_req, N_NV(get_req));
+		conv_chunk(&cv, BT_DIR_RECV);
+		headers(&cv, BT_DIR_RECV, sid, false, resp, N_NV(resp));
+		data(&cv, BT_DIR_RECV, sid, false, "hello", sid == 5 ? 4 : 5, 0);
+		conv_chunk(&cv, BT_DIR_SEND);
+		u32_frame(&cv, BT_DIR_SEND, T_RST, sid, sid == 3 ? 0x2 : 0x5, 0, 4);
+	}
+	run_all(&cv, "h2_reset_after_content_length", MIB, false, &g);
+	assert_int_equal(g.n, 3);
+	assert_false(g.ex[0].incomplete);
+	assert_true(g.ex[0].resp.complete);
+	assert_false(g.ex[0].resp.truncated);
+	assert_null(g.ex[0].resp.error);
+	assert_int_equal(g.ex[0].resp.body_len, 5);
+	assert_true(g.ex[1].incomplete);
+	assert_string_equal(g.ex[1].resp.error, "stream reset: INTERNAL_ERROR");
+	assert_true(g.ex[2].incomplete);
+	assert_true(g.ex[2].resp.truncated);
+	assert_string_equal(g.ex[2].resp.error, "stream reset: STREAM_CLOSED");
+	got_free(&g);
+	conv_free(&cv);
+}
+
 /* Loads a capture in the fuzz_http2 record format; @swap makes the traced process the server. */
 static void conv_load(struct conv *cv, const char *path, bool swap)
 {
@@ -1701,6 +1781,8 @@ int main(void)
 	    cmocka_unit_test(test_http2_midstream_response_without_request),
 	    cmocka_unit_test(test_http2_gap),
 	    cmocka_unit_test(test_http2_close_flushes),
+	    cmocka_unit_test(test_http2_close_after_content_length),
+	    cmocka_unit_test(test_http2_reset_after_content_length),
 	    cmocka_unit_test(test_http2_real_capture),
 	    cmocka_unit_test(test_http2_garbage_is_eproto),
 	    cmocka_unit_test(test_http2_framing_error_flushes_open_streams),

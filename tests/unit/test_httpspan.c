@@ -316,15 +316,34 @@ static void test_httpspan_dump_bodies_exclusive(void **state)
 	/* no response body: no file */
 	snprintf(path, sizeof(path), "%s/12-abc-5-3-resp.bin", dir);
 	assert_int_equal(stat(path, &sb), -1);
-	/* an existing file (or a planted symlink) is never overwritten */
-	assert_int_equal(httpspan_dump_bodies(dir, 12, 0xabc, 5, &ex), -EEXIST);
+	/*
+	 * An existing file (or a planted symlink) is never overwritten nor followed: a reused
+	 * connection id (a new SSL object at a freed one's address) gets the next free "<id>.<k>".
+	 */
+	free(ex.req.body);
+	ex.req.body = (uint8_t *)strdup("again");
+	ex.req.body_len = ex.req.wire_body_len = 5;
+	assert_int_equal(httpspan_dump_bodies(dir, 12, 0xabc, 5, &ex), 0);
 	snprintf(path, sizeof(path), "%s/12-abc-5-3-req.bin", dir);
-	unlink(path);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 7);
+	snprintf(path, sizeof(path), "%s/12-abc.1-5-3-req.bin", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 5);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/12-abc.2-5-3-req.bin", dir);
 	assert_int_equal(symlink("/tmp/bt-nonexistent-target", path), 0);
-	assert_true(httpspan_dump_bodies(dir, 12, 0xabc, 5, &ex) < 0);
+	assert_int_equal(httpspan_dump_bodies(dir, 12, 0xabc, 5, &ex), 0);
 	assert_int_equal(lstat("/tmp/bt-nonexistent-target", &sb), -1);
 	unlink(path);
-	rmdir(dir);
+	snprintf(path, sizeof(path), "%s/12-abc.3-5-3-req.bin", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/12-abc.1-5-3-req.bin", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/12-abc-5-3-req.bin", dir);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
 	http_exchange_clear(&ex);
 }
 

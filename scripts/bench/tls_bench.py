@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""TLS capture cost, in one run on this machine:
+  1. throughput: a python3 client (libssl.so.3, one keep-alive connection) POSTs 4 MiB bodies in
+     64 KiB SSL writes to the local Node TLS server, paced at rising targets and then unpaced;
+     a fresh `bedtrace -p CLIENT` per step. Per step: achieved MB/s, what bedtrace reports lost
+     (its "dropped:" exit lines), the HTTP spans and body bytes it exported, its CPU% and peak RSS;
+  2. latency: the same client's per-request latency for 1 KiB and 1 MiB GETs on a keep-alive
+     connection, without and with bedtrace attached, alternating in rounds; median, p90, ratio.
+Usage: sudo scripts/bench/tls_bench.py [--quick] [--rounds N] [--step-secs S] [--latency-only]
+       (BEDTRACE=PATH in the environment measures another build)"""
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import harness  # noqa: E402
+
+if os.environ.get("BEDTRACE"):  # another build, e.g. to compare a change
+    harness.BEDTRACE = os.path.abspath(os.environ["BEDTRACE"])
+from harness import (make_certs, read_spans, start_tls_server,  # noqa: E402
+                     stop_process, wait_for_text)
+
+PY = "/usr/bin/python3"
+CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_bench_client.py")
+MB = 1e6
+REQ_BYTES = 4 << 20
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def arg(name, default, conv=float):
+    return conv(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
+QUICK = "--quick" in sys.argv
+ROUNDS = arg("--rounds", 1 if QUICK else 3, int)
+STEP_SECS = arg("--step-secs", 2.0 if QUICK else 4.0)
+RATES = [25, 50, 100, 200, 400, 0]  # MB/s of TLS payload; 0 = unpaced
+LAT = [(1024, 150 if QUICK else 400), (1 << 20, 20 if QUICK else 60)]
+
+
+class Client:
+    def __init__(self, ca, port):
+        self.p = subprocess.Popen([PY, CLIENT, ca, str(port)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        if line.strip() != "ready":
+            raise SystemExit("bench client did not start: %r" % line)
+
+    def cmd(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        out = self.p.stdout.readline()
+        if not out:
+            raise SystemExit("bench client died on %r" % line)
+        return json.loads(out)
+
+    def close(self):
+        try:
+            self.p.stdin.write("quit\n")
+            self.p.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+        stop_process(self.p, timeout=10)
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
+
+
+def peak_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Tracer:
+    """bedtrace -p PID in the background, spans to a file, stderr to a log."""
+
+    def __init__(self, pid, work, tag):
+        self.out = os.path.join(work, "bt-%s.jsonl" % tag)
+        self.log = os.path.join(work, "bt-%s.log" % tag)
+        self.args = ["-v", "-p", str(pid)]
+        self.p = harness.start_bedtrace_logged(self.args, self.out, self.log)
+        wait_for_text(self.log, "tracing 1 process", 60, self.p)
+        self.t0, self.c0 = time.monotonic(), cpu_ticks(self.p.pid)
+
+    def stop(self):
+        """Returns (cpu %, peak RSS MiB, drop lines, spans) of the time since start."""
+        t1, c1 = time.monotonic(), cpu_ticks(self.p.pid)
+        rss = peak_rss_kib(self.p.pid) / 1024
+        rc = stop_process(self.p, signal.SIGINT, timeout=60)
+        with open(self.log, errors="replace") as f:
+            err = f.read()
+        if rc != 0:
+            print("bedtrace exited %s: %s" % (rc, err[-1000:]))
+        drops = [l.split("dropped:", 1)[1].strip() for l in err.splitlines() if "dropped:" in l]
+        spans = read_spans(self.out) if os.path.exists(self.out) else []
+        cpu = 100.0 * (c1 - self.c0) / TICK / (t1 - self.t0)
+        return cpu, rss, drops, spans
+
+
+def lost_bytes(drops):
+    """Bytes bedtrace says it lost: the BPF counter, else the stream-gap total."""
+    for d in drops:
+        if d.endswith("captured bytes lost"):
+            return int(d.split()[0])
+    for d in drops:
+        if "captured bytes lost;" in d:
+            return int(d.split()[0])
+    return 0
+
+
+def throughput(client, work):
+    print("\n== TLS capture throughput: POST %d MiB bodies in 64 KiB SSL writes, %.0f s per step"
+          % (REQ_BYTES >> 20, STEP_SECS))
+    base = client.cmd("push 0 %s %d" % (STEP_SECS, REQ_BYTES))
+    print("client alone, unpaced: %.0f MB/s" % (base["bytes"] / base["secs"] / MB))
+    print("%-9s %9s %13s %7s %15s %8s %9s  %s" % ("target", "achieved", "lost bytes", "spans",
+                                                "span body MB", "bt CPU%", "bt RSS", "drops"))
+    for rate in RATES:
+        t = Tracer(client.p.pid, work, "push-%d" % rate)
+        try:
+            r = client.cmd("push %s %s %d" % (rate, STEP_SECS, REQ_BYTES))
+        finally:
+            cpu, rss, drops, spans = t.stop()
+        http = [s for s in spans if s.attrs.get("http.request.method") == "POST"]
+        body = sum(s.attrs.get("http.request.body.size", 0) for s in http
+                   if not s.attrs.get("bedtrace.capture.truncated"))
+        bad = sum(1 for s in http if s.attrs.get("bedtrace.capture.truncated"))
+        print("%-9s %6.0f MB/s %13d %3d/%-3d %15.1f %7.0f%% %6.0f MiB  %s" % (
+            "%d MB/s" % rate if rate else "unpaced", r["bytes"] / r["secs"] / MB,
+            lost_bytes(drops), len(http) - bad, r["requests"], body / MB, cpu, rss,
+            "; ".join(drops) or "none"))
+
+
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))]
+
+
+def latency(client, work):
+    print("\n== Client-observed latency per HTTPS GET (keep-alive), %d round(s) alternating "
+          "without/with bedtrace" % ROUNDS)
+    client.cmd("lat 1024 50")  # warm-up
+    res = {(size, w): [] for size, _ in LAT for w in (False, True)}
+    cpu_rss = []
+    for rnd in range(ROUNDS):
+        for size, n in LAT:
+            res[(size, False)] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+        t = Tracer(client.p.pid, work, "lat-%d" % rnd)
+        try:
+            for size, n in LAT:
+                res[(size, True)] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+        finally:
+            cpu, rss, drops, spans = t.stop()
+        n_http = sum(1 for s in spans if s.attrs.get("http.request.method") == "GET")
+        cpu_rss.append((cpu, rss, n_http, sum(n for _, n in LAT), drops))
+    print("%-8s %7s %12s %12s %12s %12s %9s %9s" % ("body", "reqs", "median w/o", "median with",
+                                                 "p90 w/o", "p90 with", "ratio med",
+                                                 "ratio p90"))
+    for size, _ in LAT:
+        a, b = res[(size, False)], res[(size, True)]
+        ma, mb, pa, pb = statistics.median(a), statistics.median(b), pct(a, .9), pct(b, .9)
+        print("%-8s %7d %9.1f us %9.1f us %9.1f us %9.1f us %8.3fx %8.3fx" % (
+            "1 KiB" if size == 1024 else "1 MiB", len(a), ma / 1e3, mb / 1e3, pa / 1e3, pb / 1e3,
+            mb / ma, pb / pa))
+    for i, (cpu, rss, got, want, drops) in enumerate(cpu_rss):
+        print("round %d: bedtrace CPU %.0f%%, peak RSS %.0f MiB, %d/%d GET spans, drops: %s"
+              % (i + 1, cpu, rss, got, want, "; ".join(drops) or "none"))
+
+
+def main():
+    if os.geteuid() != 0:
+        raise SystemExit("tls_bench.py needs root")
+    print("# %s" % " ".join([sys.executable] + sys.argv))
+    print("# bedtrace: %s -v -p CLIENT_PID -o FILE   (one per step; SIGINT to stop)" %
+          harness.BEDTRACE)
+    print("# client: %s %s CA PORT   (http.client over libssl.so.3)" % (PY, CLIENT))
+    print("# server: %s %s --cert ... --key ...   (127.0.0.1, HTTP/1.1 + HTTP/2)" %
+          (harness.NODE, harness.TLS_SERVER_JS))
+    print("# %d CPUs, kernel %s" % (os.cpu_count(), os.uname().release))
+    work = tempfile.mkdtemp(prefix="bt-tlsbench-")
+    server = client = None
+    try:
+        make_certs(os.path.join(work, "certs"))
+        server, port = start_tls_server(os.path.join(work, "certs"))
+        client = Client(os.path.join(work, "certs", "ca.pem"), port)
+        if "--latency-only" not in sys.argv:
+            throughput(client, work)
+        latency(client, work)
+    finally:
+        if client:
+            client.close()
+        stop_process(server)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
