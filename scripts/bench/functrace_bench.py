@@ -106,7 +106,7 @@ def bpftrace(prog_fmt):
 
 
 def bedtrace(pid, fn):
-    p = subprocess.Popen([BEDTRACE, "-v", "--no-tls", "-f", "f_" + fn, "-p", str(pid), "-o",
+    p = subprocess.Popen([BEDTRACE, "-v", "--no-tls", "--no-sockets", "-f", "f_" + fn, "-p", str(pid), "-o",
                           "/dev/null"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_line(p, r"ready in")
     return p
@@ -123,7 +123,7 @@ def attach_time(n_funcs):
     try:
         time.sleep(0.2)
         glob = "f0000" if n_funcs == 1 else "f*"
-        p = subprocess.run([BEDTRACE, "-v", "--no-tls", "-f", glob, "-p", str(t.pid), "-d", "1",
+        p = subprocess.run([BEDTRACE, "-v", "--no-tls", "--no-sockets", "-f", glob, "-p", str(t.pid), "-d", "1",
                             "-o", "/dev/null"], capture_output=True, text=True, timeout=60)
         m = re.search(r"(\d+) function\(s\), \d+ link\(s\); ready in ([0-9.]+) ms", p.stderr)
         if not m:
@@ -138,7 +138,7 @@ def load_test(rate=100000, secs=5):
     t = subprocess.Popen([TARGET, "rate", "push", str(rate), str(secs + 2)],
                          stdout=subprocess.PIPE, text=True)
     t.stdout.readline()
-    p = subprocess.Popen([BEDTRACE, "-v", "--no-tls", "-f", "f_push", "-p", str(t.pid), "-o",
+    p = subprocess.Popen([BEDTRACE, "-v", "--no-tls", "--no-sockets", "-f", "f_push", "-p", str(t.pid), "-o",
                           os.path.join(WORK, "load.jsonl")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_line(p, r"ready in")
