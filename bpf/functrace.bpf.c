@@ -17,48 +17,13 @@
 
 #include "bedtrace.h"
 #include "common.bpf.h"
+#include "stack.bpf.h"
 
 #define SIGSTOP 19
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile __u32 stop_pid = 0; /* launch mode: process to stop at its entry point */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_THREADS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct bt_stack);
-} stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bt_stack);
-} zero_stack SEC(".maps");
-
-static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
-{
-	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
-	__u32 zero = 0;
-	void *init;
-
-	if (st || !create)
-		return st;
-	init = bpf_map_lookup_elem(&zero_stack, &zero);
-	if (!init)
-		return NULL;
-	/* EEXIST cannot happen (one thread, one stack); a full map shows as a failed lookup */
-	bpf_map_update_elem(&stacks, &tid, init, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&stacks, &tid);
-	if (!st)
-		count(BT_CNT_STACK_FULL, 1);
-	else
-		st->pid = bpf_get_current_pid_tgid() >> 32;
-	return st;
-}
 
 static __always_inline void emit_call(struct bt_stack *st, __u32 idx, __u64 exit_ns, __u16 reason,
 				      __u64 retval, __u64 pid_tgid)

@@ -15,17 +15,10 @@
 
 #include "bedtrace.h"
 #include "common.bpf.h"
+#include "capture.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/*
- * Payload chunks wake userspace only once this much is waiting; it reads the ring every 100 ms
- * anyway. A wakeup per chunk would put a context switch on the traced request's path.
- */
-const volatile __u64 wakeup_at = 16 << 20;
-
-#define AF_INET 2
-#define AF_INET6 10
 #define IPPROTO_TCP 6
 #define SOCK_STREAM 1
 #define MAX_IOV 16
@@ -39,45 +32,6 @@ const volatile __u64 wakeup_at = 16 << 20;
 #define NR_recvfrom 45
 #define NR_sendmsg 46
 #define NR_recvmsg 47
-
-/* Shared with functrace (stacks, zero_stack) and tlscap (ssl_calls): fds reused by userspace. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_THREADS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct bt_stack);
-} stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bt_stack);
-} zero_stack SEC(".maps");
-
-struct ssl_call {
-	__u64 ssl;
-	__u64 buf;
-	__u64 len_ptr;
-	__u64 ts;
-	__u32 dir;
-	__u32 ex;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_THREADS);
-	__type(key, __u32);
-	__type(value, struct ssl_call);
-} ssl_calls SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
 
 /* A socket syscall in progress on a thread. */
 struct sock_call {
@@ -115,34 +69,12 @@ struct {
 	__type(value, struct sock_state);
 } socks SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bt_data_event);
-} scratch SEC(".maps");
-
 /* Returns the TCP socket behind @fd of the current task, or NULL. */
 static __always_inline struct sock *tcp_sock_of(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct file **fds, *f = NULL;
-	struct socket *sock;
-	unsigned int max;
-	struct sock *sk;
+	struct sock *sk = sock_of(fd);
 	__u16 family;
 
-	fds = BPF_CORE_READ(task, files, fdt, fd);
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
-	if (fd < 0 || (unsigned int)fd >= max || !fds)
-		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	if (!f)
-		return NULL;
-	sock = BPF_CORE_READ(f, private_data);
-	if (!sock || BPF_CORE_READ(sock, file) != f)
-		return NULL;
-	sk = BPF_CORE_READ(sock, sk);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
 	    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
 		return NULL;
@@ -174,73 +106,8 @@ static __always_inline void announce(struct sock_state *s, struct fd_key *k, str
 	e->conn_id = conn_id(s, k->fd);
 	e->fd = k->fd;
 	e->src = BT_SRC_SOCKET;
-	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (e->family == AF_INET) {
-		__u32 sa = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__u32 da = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-
-		__builtin_memcpy(e->saddr, &sa, 4);
-		__builtin_memcpy(e->daddr, &da, 4);
-	} else {
-		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
-	}
+	fill_addrs(e, sk);
 	bpf_ringbuf_submit(e, 0);
-}
-
-struct emit_ctx {
-	struct bt_data_event *ev;
-	__u64 buf;
-	__u32 total;
-	__u32 off;
-	__u64 pos;
-};
-
-static long emit_chunk(__u64 i, void *data)
-{
-	struct emit_ctx *c = data;
-	struct bt_data_event *ev = c->ev;
-	__u64 len;
-
-	if (c->off >= c->total)
-		return 1;
-	len = (__u64)c->total - c->off;
-	if (len > BT_DATA_CHUNK)
-		len = BT_DATA_CHUNK;
-	asm volatile("%0 &= 0x7fff" : "+r"(len));
-	if (len > BT_DATA_CHUNK)
-		return 1;
-	ev->pos = c->pos + c->off;
-	ev->len = len;
-	if (bpf_probe_read_user(ev->data, len, (void *)(c->buf + c->off))) {
-		count(BT_CNT_DATA_READ_FAIL, 1);
-		count(BT_CNT_DATA_LOST_BYTES, len);
-	} else if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data) + len,
-				      bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_at
-					      ? BPF_RB_FORCE_WAKEUP
-					      : BPF_RB_NO_WAKEUP)) {
-		count(BT_CNT_DATA_RB_FULL, 1);
-		count(BT_CNT_DATA_LOST_BYTES, len);
-	}
-	c->off += (__u32)len;
-	return 0;
-}
-
-static __always_inline void fill_calls(struct bt_data_event *ev, struct bt_stack *st)
-{
-	__u32 d;
-
-	ev->call_id = ev->parent_id = ev->root_id = 0;
-	if (!st)
-		return;
-	d = st->depth;
-	if (d == 0 || d > BT_MAX_DEPTH)
-		return;
-	ev->call_id = st->frames[(d - 1) & (BT_MAX_DEPTH - 1)].call_id;
-	ev->parent_id = d > 1 ? st->frames[(d - 2) & (BT_MAX_DEPTH - 1)].call_id : 0;
-	ev->root_id = st->frames[0].call_id;
 }
 
 static __always_inline bool is_request_start(const __u8 *p)
@@ -255,31 +122,11 @@ static __always_inline bool is_request_start(const __u8 *p)
 	       (p[0] == 'O' && p[1] == 'P' && p[2] == 'T' && p[3] == 'I');
 }
 
-static __always_inline struct bt_stack *stack_for(__u32 tid, __u32 pid)
-{
-	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
-	__u32 zero = 0;
-	void *init;
-
-	if (st)
-		return st;
-	init = bpf_map_lookup_elem(&zero_stack, &zero);
-	if (!init)
-		return NULL;
-	bpf_map_update_elem(&stacks, &tid, init, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&stacks, &tid);
-	if (st)
-		st->pid = pid;
-	else
-		count(BT_CNT_STACK_FULL, 1);
-	return st;
-}
-
 /* A request arrived on @s: open a SERVER frame the handler's calls will nest under. */
 static __always_inline __u64 open_server_frame(struct sock_state *s, __u64 pid_tgid, __u64 ts)
 {
 	__u32 tid = (__u32)pid_tgid;
-	struct bt_stack *st = stack_for(tid, pid_tgid >> 32);
+	struct bt_stack *st = stack_get(tid, true);
 	struct bt_frame *f;
 	__u32 d;
 
@@ -379,10 +226,10 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 	c.ev->dir = dir;
 	c.ev->src = BT_SRC_SOCKET;
 	c.ev->pad = 0;
-	fill_calls(c.ev, bpf_map_lookup_elem(&stacks, &tid));
+	fill_calls(c.ev, tid);
 	c.buf = buf;
 	c.total = len;
-	bpf_loop(BT_DATA_MAX_CALL / BT_DATA_CHUNK, emit_chunk, &c, 0);
+	emit_chunks(&c);
 	if (dir == 0 && first_piece && s->server_call && head[0] == 'H' && head[1] == 'T' &&
 	    head[2] == 'T' && head[3] == 'P')
 		close_server_frame(s, pid_tgid, bpf_ktime_get_ns());

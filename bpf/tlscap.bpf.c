@@ -14,19 +14,12 @@
 
 #include "bedtrace.h"
 #include "common.bpf.h"
+#include "capture.bpf.h"
 
 #define PROT_EXEC 0x4
-#define AF_INET 2
-#define AF_INET6 10
 #define SIGSTOP 19
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
-
-/*
- * Payload chunks wake userspace only once this much is waiting; it reads the ring every 100 ms
- * anyway. A wakeup per chunk would put a context switch on the traced request's path.
- */
-const volatile __u64 wakeup_at = 16 << 20;
 
 /* x86-64 syscall numbers of the calls that carry a socket fd in their first argument */
 #define NR_read 0
@@ -38,40 +31,6 @@ const volatile __u64 wakeup_at = 16 << 20;
 #define NR_recvfrom 45
 #define NR_sendmsg 46
 #define NR_recvmsg 47
-
-/* The same per-thread stacks functrace keeps: the open traced calls a request belongs to. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_THREADS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct bt_stack);
-} stacks SEC(".maps");
-
-/* Processes whose syscalls matter (mmap watch); filled by userspace. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
-
-struct ssl_call {
-	__u64 ssl;
-	__u64 buf;
-	__u64 len_ptr; /* _ex: size_t *written / *readbytes */
-	__u64 ts;
-	__u32 dir;
-	__u32 ex;
-};
-
-/* SSL call in progress per thread, from entry to return. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_THREADS);
-	__type(key, __u32);
-	__type(value, struct ssl_call);
-} ssl_calls SEC(".maps");
 
 struct conn_key {
 	__u32 pid;
@@ -92,13 +51,6 @@ struct {
 	__type(value, struct conn_state);
 } conns SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bt_data_event);
-} scratch SEC(".maps");
-
 static __always_inline struct conn_state *conn_get(struct conn_key *k)
 {
 	struct conn_state *c = bpf_map_lookup_elem(&conns, k);
@@ -112,62 +64,6 @@ static __always_inline struct conn_state *conn_get(struct conn_key *k)
 	if (!c)
 		count(BT_CNT_CONN_FULL, 1);
 	return c;
-}
-
-struct emit_ctx {
-	struct bt_data_event *ev;
-	__u64 buf;
-	__u32 total;
-	__u32 off;
-	__u64 pos;
-};
-
-/* One chunk: copy into the per-CPU scratch event and push it to the ring buffer. */
-static long emit_chunk(__u64 i, void *data)
-{
-	struct emit_ctx *c = data;
-	struct bt_data_event *ev = c->ev;
-	__u64 len;
-
-	if (c->off >= c->total)
-		return 1;
-	len = (__u64)c->total - c->off;
-	if (len > BT_DATA_CHUNK)
-		len = BT_DATA_CHUNK;
-	/* keep the verifier's bounds on len: [1, BT_DATA_CHUNK] */
-	asm volatile("%0 &= 0x7fff" : "+r"(len));
-	if (len > BT_DATA_CHUNK)
-		return 1;
-	ev->pos = c->pos + c->off;
-	ev->len = len;
-	if (bpf_probe_read_user(ev->data, len, (void *)(c->buf + c->off))) {
-		count(BT_CNT_DATA_READ_FAIL, 1);
-		count(BT_CNT_DATA_LOST_BYTES, len);
-	} else if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data) + len,
-				      bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_at
-					      ? BPF_RB_FORCE_WAKEUP
-					      : BPF_RB_NO_WAKEUP)) {
-		count(BT_CNT_DATA_RB_FULL, 1);
-		count(BT_CNT_DATA_LOST_BYTES, len);
-	}
-	c->off += (__u32)len;
-	return 0;
-}
-
-static __always_inline void fill_calls(struct bt_data_event *ev, __u32 tid)
-{
-	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
-	__u32 d;
-
-	ev->call_id = ev->parent_id = ev->root_id = 0;
-	if (!st)
-		return;
-	d = st->depth;
-	if (d == 0 || d > BT_MAX_DEPTH)
-		return;
-	ev->call_id = st->frames[(d - 1) & (BT_MAX_DEPTH - 1)].call_id;
-	ev->parent_id = d > 1 ? st->frames[(d - 2) & (BT_MAX_DEPTH - 1)].call_id : 0;
-	ev->root_id = st->frames[0].call_id;
 }
 
 /* Emits @len bytes at user @buf as data of connection @k, direction @dir. */
@@ -205,7 +101,7 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	fill_calls(c.ev, (__u32)pid_tgid);
 	c.buf = buf;
 	c.total = len;
-	bpf_loop(BT_DATA_MAX_CALL / BT_DATA_CHUNK, emit_chunk, &c, 0);
+	emit_chunks(&c);
 }
 
 static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 dir, __u32 ex)
@@ -314,50 +210,13 @@ int BPF_UPROBE(ssl_close, void *ssl)
 	return 0;
 }
 
-/* Reads the socket behind @fd of the current task into @e (family, addresses, ports). */
-static __always_inline void sock_peer(int fd, struct bt_conn_event *e)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct file **fds, *f = NULL;
-	struct socket *sock;
-	struct sock *sk;
-	unsigned int max;
-
-	fds = BPF_CORE_READ(task, files, fdt, fd);
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
-	if (fd < 0 || (unsigned int)fd >= max || !fds)
-		return;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	if (!f)
-		return;
-	sock = BPF_CORE_READ(f, private_data);
-	/* private_data is a socket only for socket files; a socket points back at its file */
-	if (!sock || BPF_CORE_READ(sock, file) != f)
-		return;
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
-		return;
-	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (e->family == AF_INET) {
-		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-
-		__builtin_memcpy(e->saddr, &s, 4);
-		__builtin_memcpy(e->daddr, &d, 4);
-	} else if (e->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
-	}
-}
-
 /* Inside an SSL call, the first socket syscall names the connection's fd and peer. */
 static __always_inline void learn_fd(struct ssl_call *call, int fd, __u64 pid_tgid)
 {
 	struct conn_key k = {.pid = pid_tgid >> 32, .id = call->ssl};
 	struct conn_state *cs = conn_get(&k);
 	struct bt_conn_event *e;
+	struct sock *sk;
 
 	if (!cs || cs->announced)
 		return;
@@ -376,7 +235,9 @@ static __always_inline void learn_fd(struct ssl_call *call, int fd, __u64 pid_tg
 	e->conn_id = k.id;
 	e->fd = fd;
 	e->src = BT_SRC_TLS;
-	sock_peer(fd, e);
+	sk = sock_of(fd);
+	if (sk)
+		fill_addrs(e, sk);
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -411,17 +272,10 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 /* True when @fd of the current task is a file whose name starts with "libssl". */
 static __always_inline __u32 is_libssl(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct file **fds, *f = NULL;
+	struct file *f = file_of(fd);
 	const unsigned char *name;
-	unsigned int max;
 	char buf[8] = {};
 
-	fds = BPF_CORE_READ(task, files, fdt, fd);
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
-	if (fd < 0 || (unsigned int)fd >= max || !fds)
-		return 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	if (!f)
 		return 0;
 	name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
@@ -456,7 +310,8 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	stop = is_libssl((int)PT_REGS_PARM5_CORE_SYSCALL(regs));
 	e->stopped = stop;
 	e->pad = 0;
-	/* a late libssl: hold the process until its SSL functions are probed (userspace SIGCONTs) */
+	/* a late libssl: hold the process until its SSL functions are probed (userspace SIGCONTs)
+	 */
 	bpf_ringbuf_submit(e, stop ? BPF_RB_FORCE_WAKEUP : 0);
 	if (stop)
 		bpf_send_signal(SIGSTOP);

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * What TLS and socket capture share: the SSL call in progress per thread (socket capture skips
+ * the ciphertext moved inside one), chunked copying of user buffers into the ring buffer through
+ * a per-CPU scratch event, the traced calls a chunk belongs to, and reading the socket behind a
+ * file descriptor.
+ */
+#ifndef BT_CAPTURE_BPF_H
+#define BT_CAPTURE_BPF_H
+
+#include "stack.bpf.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/*
+ * Payload chunks wake userspace only once this much is waiting; it reads the ring every 100 ms
+ * anyway. A wakeup per chunk would put a context switch on the traced request's path.
+ */
+const volatile __u64 wakeup_at = 16 << 20;
+
+struct ssl_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 len_ptr; /* _ex: size_t *written / *readbytes */
+	__u64 ts;
+	__u32 dir;
+	__u32 ex;
+};
+
+/* SSL call in progress per thread, from entry to return (tlscap creates it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct ssl_call);
+} ssl_calls SEC(".maps");
+
+/* Processes whose syscalls matter; filled by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bt_data_event);
+} scratch SEC(".maps");
+
+struct emit_ctx {
+	struct bt_data_event *ev;
+	__u64 buf;
+	__u32 total;
+	__u32 off;
+	__u64 pos;
+};
+
+/* One chunk: copy into the per-CPU scratch event and push it to the ring buffer. */
+static long emit_chunk(__u64 i, void *data)
+{
+	struct emit_ctx *c = data;
+	struct bt_data_event *ev = c->ev;
+	__u64 len;
+
+	if (c->off >= c->total)
+		return 1;
+	len = (__u64)c->total - c->off;
+	if (len > BT_DATA_CHUNK)
+		len = BT_DATA_CHUNK;
+	/* keep the verifier's bounds on len: [1, BT_DATA_CHUNK] */
+	asm volatile("%0 &= 0x7fff" : "+r"(len));
+	if (len > BT_DATA_CHUNK)
+		return 1;
+	ev->pos = c->pos + c->off;
+	ev->len = len;
+	if (bpf_probe_read_user(ev->data, len, (void *)(c->buf + c->off))) {
+		count(BT_CNT_DATA_READ_FAIL, 1);
+		count(BT_CNT_DATA_LOST_BYTES, len);
+	} else if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data) + len,
+				      bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_at
+					  ? BPF_RB_FORCE_WAKEUP
+					  : BPF_RB_NO_WAKEUP)) {
+		count(BT_CNT_DATA_RB_FULL, 1);
+		count(BT_CNT_DATA_LOST_BYTES, len);
+	}
+	c->off += (__u32)len;
+	return 0;
+}
+
+/* Copies @c->total bytes from user @c->buf as chunks of the event @c->ev describes. */
+static __always_inline void emit_chunks(struct emit_ctx *c)
+{
+	bpf_loop(BT_DATA_MAX_CALL / BT_DATA_CHUNK, emit_chunk, c, 0);
+}
+
+/* The traced calls open on @tid: innermost, the one below it, outermost. */
+static __always_inline void fill_calls(struct bt_data_event *ev, __u32 tid)
+{
+	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	__u32 d;
+
+	ev->call_id = ev->parent_id = ev->root_id = 0;
+	if (!st)
+		return;
+	d = st->depth;
+	if (d == 0 || d > BT_MAX_DEPTH)
+		return;
+	ev->call_id = st->frames[(d - 1) & (BT_MAX_DEPTH - 1)].call_id;
+	ev->parent_id = d > 1 ? st->frames[(d - 2) & (BT_MAX_DEPTH - 1)].call_id : 0;
+	ev->root_id = st->frames[0].call_id;
+}
+
+/* Returns the file behind @fd of the current task, or NULL. */
+static __always_inline struct file *file_of(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct file **fds, *f = NULL;
+	unsigned int max;
+
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (fd < 0 || (unsigned int)fd >= max || !fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* Returns the socket behind @fd (any family), or NULL when @fd is not a socket. */
+static __always_inline struct sock *sock_of(int fd)
+{
+	struct file *f = file_of(fd);
+	struct socket *sock;
+
+	if (!f)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	/* private_data is a socket only for socket files; a socket points back at its file */
+	if (!sock || BPF_CORE_READ(sock, file) != f)
+		return NULL;
+	return BPF_CORE_READ(sock, sk);
+}
+
+/* Family, addresses and ports of @sk into @e. */
+static __always_inline void fill_addrs(struct bt_conn_event *e, struct sock *sk)
+{
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (e->family == AF_INET) {
+		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(e->saddr, &s, 4);
+		__builtin_memcpy(e->daddr, &d, 4);
+	} else if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The per-thread stacks of open traced calls. functrace creates the maps; tlscap and sockcap get
+ * the same fds from userspace (bpf_map__reuse_fd), so a request sent on a thread knows which
+ * traced call it belongs to, and a request received opens a frame the handler's calls nest under.
+ */
+#ifndef BT_STACK_BPF_H
+#define BT_STACK_BPF_H
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_THREADS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct bt_stack);
+} stacks SEC(".maps");
+
+/* One zeroed stack to create entries from (a 2 KiB value does not fit on the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bt_stack);
+} zero_stack SEC(".maps");
+
+/* Returns the stack of thread @tid, created (owned by the current process) if @create. */
+static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
+{
+	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	__u32 zero = 0;
+	void *init;
+
+	if (st || !create)
+		return st;
+	init = bpf_map_lookup_elem(&zero_stack, &zero);
+	if (!init)
+		return NULL;
+	/* EEXIST cannot happen (one thread, one stack); a full map shows as a failed lookup */
+	bpf_map_update_elem(&stacks, &tid, init, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&stacks, &tid);
+	if (!st)
+		count(BT_CNT_STACK_FULL, 1);
+	else
+		st->pid = bpf_get_current_pid_tgid() >> 32;
+	return st;
+}
+
+#endif
