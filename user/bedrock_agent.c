@@ -527,6 +527,30 @@ static int step_event(struct agent_state *st, int parent, const char *name, cons
 	return 0;
 }
 
+/*
+ * Action groups carry the API verb as the agent sent it ("get"); HTTP conventions want the
+ * method in upper case, and an unknown one as _OTHER with the original kept.
+ */
+static int set_http_method(struct bt_attrs *a, const char *verb)
+{
+	static const char *const known[] = {"GET",  "POST",    "PUT",	  "DELETE", "PATCH",
+					    "HEAD", "OPTIONS", "CONNECT", "TRACE"};
+	char up[16];
+	size_t i, n = strlen(verb);
+	int err;
+
+	if (n < sizeof(up)) {
+		for (i = 0; i <= n; i++)
+			up[i] = verb[i] >= 'a' && verb[i] <= 'z' ? (char)(verb[i] - 'a' + 'A')
+								 : verb[i];
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (!strcmp(up, known[i]))
+				return bt_attrs_set_str(a, "http.request.method", known[i]);
+	}
+	err = bt_attrs_set_str(a, "http.request.method", "_OTHER");
+	return err ? err : bt_attrs_set_str(a, "http.request.method_original", verb);
+}
+
 static int invocation_attrs(struct agent_state *st, struct step *s, const cJSON *in, const char *v)
 {
 	const cJSON *ag = J(in, "actionGroupInvocationInput"),
@@ -552,7 +576,7 @@ static int invocation_attrs(struct agent_state *st, struct step *s, const cJSON 
 	if (!err && fn)
 		err = bt_attrs_set_str(a, "bedtrace.agent.action_group.function", fn);
 	if (!err && jstr(ag, "verb"))
-		err = bt_attrs_set_str(a, "http.request.method", jstr(ag, "verb"));
+		err = set_http_method(a, jstr(ag, "verb"));
 	if (!err && jstr(ag, "executionType"))
 		err = bt_attrs_set_str(a, "bedtrace.agent.action_group.execution_type",
 				       jstr(ag, "executionType"));

@@ -271,6 +271,8 @@ static void test_bedrock_agent_generated_multi_agent(void **state)
 	tool = find(&r, "execute_tool order-tools", 0);
 	assert_string_equal(sattr(tool, "gen_ai.tool.name"), "order-tools");
 	assert_string_equal(sattr(tool, "gen_ai.operation.name"), "execute_tool");
+	/* the action group's verb is "get" on the wire; HTTP conventions want upper case */
+	assert_string_equal(sattr(tool, "http.request.method"), "GET");
 	assert_string_equal(sattr(parent_of(&r, tool), "aws.bedrock.agent.trace_id"), "orch-1");
 	kb = find(&r, "retrieve KBREFUND01", 0);
 	assert_string_equal(sattr(kb, "gen_ai.data_source.id"), "KBREFUND01");
