@@ -3,8 +3,9 @@
  * Amazon Bedrock spans: recognises Bedrock Runtime and Agent Runtime calls (endpoint host, SigV4
  * credential scope or bearer API key plus the operation's path shape), names the HTTP span per the
  * GenAI conventions and fills in model, parameters, usage, finish reasons, time to first chunk,
- * errors, retries, throttling and cost. Bodies are parsed by bedrock_body.c, agent streams by
- * bedrock_agent.c. The Authorization header is only read to find the credential scope.
+ * errors, retries, throttling and cost. Bodies are parsed by bedrock_body.c, stream events by
+ * bedrock_stream.c, agent streams by bedrock_agent.c. The Authorization header is only read to find
+ * the credential scope.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,6 +17,8 @@
 #include "bedrock.h"
 #include "bedrock_agent.h"
 #include "bedrock_body.h"
+#include "bedrock_content.h"
+#include "bedrock_stream.h"
 #include "eventstream.h"
 #include "log.h"
 #include "prices.h"
@@ -390,22 +393,34 @@ static void set_error_type(char *dst, size_t cap, const char *type)
 	dst[0] = (char)toupper((unsigned char)dst[0]);
 }
 
+/* A runtime stream being decoded: the facts, and where its first decoded frame started. */
+struct stream_state {
+	struct bedrock_info *info;
+	bool any_frame;
+	size_t first_off;
+};
+
 static int stream_message(void *arg, const struct es_message *m)
 {
-	struct bedrock_info *info = arg;
+	struct stream_state *st = arg;
+	struct bedrock_info *info = st->info;
 	char mtype[32], ev[64];
 	int r;
 
+	if (!st->any_frame) {
+		st->any_frame = true;
+		st->first_off = m->offset;
+	}
 	es_header_str(m, ":message-type", mtype, sizeof(mtype));
 	if (!strcmp(mtype, "exception") || !strcmp(mtype, "error")) {
 		es_header_str(m, mtype[1] == 'x' ? ":exception-type" : ":error-code", ev,
 			      sizeof(ev));
 		info->n_events++;
-		return bedrock_body_exception(info, ev, m->payload, m->payload_len);
+		return bedrock_stream_exception(info, ev, m->payload, m->payload_len);
 	}
 	if (!es_header_str(m, ":event-type", ev, sizeof(ev)))
 		return 0;
-	r = bedrock_body_stream_event(info, ev, m->payload, m->payload_len);
+	r = bedrock_stream_event(info, ev, m->payload, m->payload_len);
 	if (r > 0 && !info->has_first_chunk) {
 		info->has_first_chunk = true;
 		info->first_chunk_off = m->offset;
@@ -415,17 +430,24 @@ static int stream_message(void *arg, const struct es_message *m)
 
 static int decode_stream(struct bedrock_info *info, const struct http_msg *resp)
 {
+	struct stream_state st = {.info = info};
 	const char *err = NULL;
 	ssize_t n;
 
-	n = es_decode(resp->body, resp->body_len, 0, stream_message, info, &err);
+	n = es_decode(resp->body, resp->body_len, 0, stream_message, &st, &err);
 	if (n == -ENOMEM)
 		return -ENOMEM;
-	if (n < 0)
+	if (n < 0) {
 		info->stream_error = err ? err : "corrupt event stream";
-	else if ((size_t)n < resp->body_len)
+		/* no content came before the corruption: the first frame times the first chunk */
+		if (st.any_frame && !info->has_first_chunk) {
+			info->has_first_chunk = true;
+			info->first_chunk_off = st.first_off;
+		}
+	} else if ((size_t)n < resp->body_len) {
 		info->stream_partial = true;
-	return bedrock_body_stream_end(info);
+	}
+	return bedrock_stream_end(info);
 }
 
 static bool is_event_stream(const struct bedrock_call *c, const struct http_msg *resp)
@@ -531,21 +553,6 @@ static int set_usage_and_cost(const struct bedrock_opts *o, const struct bedrock
 	    price_cost(&price, input, u.output, u.cache_read, u.cache_write));
 }
 
-static int set_json(struct bt_attrs *a, const char *key, const cJSON *v)
-{
-	char *s;
-	int err;
-
-	if (!v)
-		return 0;
-	s = bedrock_json_print(v);
-	if (!s)
-		return -ENOMEM;
-	err = bt_attrs_set_str(a, key, s);
-	free(s);
-	return err;
-}
-
 static int set_request_attrs(const struct bedrock_call *c, const struct bedrock_info *info,
 			     struct bt_attrs *a)
 {
@@ -613,13 +620,14 @@ static int set_response_attrs(const struct bedrock_info *info, struct bt_attrs *
 		err = bt_attrs_set_str(a, "bedtrace.bedrock.parse_error", info->parse_error);
 	if (err || !info->capture)
 		return err;
-	err = set_json(a, "gen_ai.input.messages", info->input_messages);
+	err = bedrock_content_set_attr(a, "gen_ai.input.messages", info->input_messages);
 	if (!err)
-		err = set_json(a, "gen_ai.output.messages", info->output_messages);
+		err = bedrock_content_set_attr(a, "gen_ai.output.messages", info->output_messages);
 	if (!err)
-		err = set_json(a, "gen_ai.system_instructions", info->system_instructions);
+		err = bedrock_content_set_attr(a, "gen_ai.system_instructions",
+					       info->system_instructions);
 	if (!err)
-		err = set_json(a, "bedtrace.retrieval.documents", info->documents);
+		err = bedrock_content_set_attr(a, "bedtrace.retrieval.documents", info->documents);
 	if (!err && info->content_truncated)
 		err = bt_attrs_set_bool(a, "bedtrace.content.truncated", true);
 	return err;

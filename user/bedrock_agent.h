@@ -5,7 +5,8 @@
  * code interpreter invocations, guardrails, post-processing, routing, failures, custom
  * orchestration) turned into child spans of the InvokeAgent span, merged per step, nested by the
  * multi-agent callerChain and timed by when each event crossed the wire. Owns nothing after it
- * returns: the child spans go to the caller.
+ * returns: the child spans go to the caller. The span tree is bedrock_agent_tree.h's, the reading
+ * of trace events bedrock_agent_trace.h's.
  */
 #ifndef BT_BEDROCK_AGENT_H
 #define BT_BEDROCK_AGENT_H

@@ -2,9 +2,10 @@
 /*
  * Bedrock body parsers: turn the JSON request and response bodies of each operation (Converse,
  * InvokeModel for every model family, CountTokens, ApplyGuardrail, Retrieve, RetrieveAndGenerate)
- * and the JSON payloads of their stream events into GenAI facts (struct bedrock_info). Model
- * families are told apart by the keys their bodies use, so application inference profile ARNs
- * and unknown model ids still parse. Pure functions over byte buffers: no I/O, no spans.
+ * into GenAI facts (struct bedrock_info, which this module owns and clears). Model families are
+ * told apart by the keys their bodies use, so application inference profile ARNs and unknown
+ * model ids still parse. Stream events are bedrock_stream.h's, the GenAI message JSON
+ * bedrock_content.h's. Pure functions over byte buffers: no I/O, no spans.
  * Content (prompts, completions, tool arguments) is only kept when info->capture is set.
  */
 #ifndef BT_BEDROCK_BODY_H
@@ -112,40 +113,25 @@ int bedrock_body_request(struct bedrock_info *info, const uint8_t *body, size_t 
 /* Parses a complete (non-stream) response body, success or error. Same returns. */
 int bedrock_body_response(struct bedrock_info *info, const uint8_t *body, size_t len);
 
-/*
- * Handles one event-stream event (@event = its :event-type) with JSON @payload: Converse stream
- * events, InvokeModel "chunk" events (base64 model JSON of any family), RetrieveAndGenerate stream
- * events. Returns 1 when the event carried answer content (text, tool call, reasoning), 0 when
- * not, -ENOMEM.
- */
-int bedrock_body_stream_event(struct bedrock_info *info, const char *event, const uint8_t *payload,
-			      size_t len);
-
-/*
- * Records a stream exception event: error_type from @type (":exception-type", e.g.
- * "throttlingException" → "ThrottlingException") and, with capture, the payload's message.
- * Returns 0 or -ENOMEM.
- */
-int bedrock_body_exception(struct bedrock_info *info, const char *type, const uint8_t *payload,
-			   size_t len);
-
-/* Turns the reassembled stream blocks into info->output_messages (capture only). 0 or -ENOMEM. */
-int bedrock_body_stream_end(struct bedrock_info *info);
-
-/* Returns the merged usage: invocation metrics first, then the body, then @headers (may be NULL).
- */
+/* Returns the merged usage: invocation metrics first, then the body, then @headers (or NULL). */
 struct bedrock_usage bedrock_usage_merge(const struct bedrock_info *info,
 					 const struct bedrock_usage *headers);
 
+/* Reads every spelling of token counts Bedrock and its model families use in object @o into @u. */
+void bedrock_usage_read(struct bedrock_usage *u, const cJSON *o);
+
 /*
- * Decodes base64 (standard alphabet, padding optional, whitespace skipped) of @in[0..@len) into a
- * new NUL-terminated buffer the caller frees; *@out_len gets its length. NULL with errno EINVAL or
- * ENOMEM.
+ * Appends finish reason @s (NULL or "" ignored; a stream's repeat of the last one dropped).
+ * Returns 0 or -ENOMEM.
+ */
+int bedrock_info_add_finish(struct bedrock_info *info, const char *s);
+
+/*
+ * Decodes base64 (standard or URL alphabet, padding optional, whitespace skipped) of
+ * @in[0..@len) into a new NUL-terminated buffer the caller frees; *@out_len gets its length.
+ * NULL with errno EINVAL or ENOMEM.
  */
 uint8_t *bedrock_b64_decode(const char *in, size_t len, size_t *out_len);
-
-/* Returns the JSON text of @v (caller frees) or NULL; @v may be NULL. */
-char *bedrock_json_print(const cJSON *v);
 
 /* Returns the global count of throttled calls (HTTP 429 or ThrottlingException) seen by @ctx. */
 uint64_t bedrock_ctx_throttles(const struct bedrock_ctx *ctx);

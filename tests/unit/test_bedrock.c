@@ -978,6 +978,12 @@ static void test_bedrock_corrupt_and_truncated_streams(void **state)
 	assert_int_equal(r.span->status, BT_STATUS_ERROR);
 	assert_int_equal(iattr(r.span, "bedtrace.eventstream.events"), 1); /* kept frame 0 */
 	assert_false(has(r.span, "gen_ai.usage.input_tokens"));
+	/* frame 0 (messageStart) carried no content, but it did arrive: it times the first chunk */
+	assert_true(fabs(dattr(r.span, "gen_ai.response.time_to_first_chunk") -
+			 (CASSETTE_FRAME_NS(T0, 0) - T0) / 1e9) < 1e-9);
+	assert_int_equal(r.span->n_events, 1);
+	assert_string_equal(r.span->events[0].name, "gen_ai.first_chunk");
+	assert_int_equal(r.span->events[0].time_ns, SPAN_START + CASSETTE_FRAME_NS(T0, 0) - T0);
 	run_free(&r);
 
 	/* the capture lost the tail: parse what is there, say so */
@@ -1212,6 +1218,7 @@ static void test_bedrock_generated_runtime_cassettes(void **state)
 			    "msg_bdrk_01CorruptStreamTest00001");
 	assert_int_equal(iattr(r.span, "gen_ai.usage.input_tokens"), 14);
 	assert_false(has(r.span, "gen_ai.response.finish_reasons"));
+	assert_true(has(r.span, "gen_ai.response.time_to_first_chunk")); /* from frame 0 */
 	run_free(&r);
 	assert_int_equal(bedrock_ctx_throttles(ctx), 1);
 	bedrock_ctx_free(ctx);

@@ -237,6 +237,7 @@ static void test_bedrock_agent_generated_multi_agent(void **state)
 	struct price ps, ph;
 	double cost;
 	struct run r;
+	size_t i;
 
 	(void)state;
 	load_generated(&r, "agent_invoke_multi.yaml", 0);
@@ -252,6 +253,9 @@ static void test_bedrock_agent_generated_multi_agent(void **state)
 	assert_int_equal(r.span->status, BT_STATUS_UNSET);
 	assert_int_equal(r.n_children, 22);
 	assert_tree(&r);
+	/* every step of the run belongs to the session, like the InvokeAgent span */
+	for (i = 0; i < r.n_children; i++)
+		assert_string_equal(sattr(r.children[i], "gen_ai.conversation.id"), "session-1");
 
 	/* 8 model calls, each merged into one span under its step */
 	assert_int_equal(count(&r, "chat anthropic.claude-3-5-sonnet-20240620-v1:0"), 6);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bedrock_body.h"
+#include "bedrock_stream.h"
 
 static void info_init(struct bedrock_info *info, enum bedrock_op op, bool capture)
 {
@@ -58,7 +59,7 @@ static int chunk(struct bedrock_info *info, const char *json)
 	b[o] = '\0';
 	assert_non_null(payload);
 	snprintf(payload, n * 2 + 32, "{\"bytes\":\"%s\"}", b);
-	r = bedrock_body_stream_event(info, "chunk", (const uint8_t *)payload, strlen(payload));
+	r = bedrock_stream_event(info, "chunk", (const uint8_t *)payload, strlen(payload));
 	free(payload);
 	free(b);
 	return r;
@@ -293,7 +294,7 @@ static void test_bedrock_body_stream_chunks_per_family(void **state)
 				   "\"stop_reason\":\"stop\",\"amazon-bedrock-invocationMetrics\":{"
 				   "\"inputTokenCount\":10,\"outputTokenCount\":3}}"),
 			 1);
-	assert_int_equal(bedrock_body_stream_end(&i), 0);
+	assert_int_equal(bedrock_stream_end(&i), 0);
 	u = bedrock_usage_merge(&i, NULL);
 	assert_true(u.input == 10 && u.output == 3);
 	assert_string_equal(i.finish[0], "stop");
@@ -304,7 +305,7 @@ static void test_bedrock_body_stream_chunks_per_family(void **state)
 	info_init(&i, BEDROCK_OP_INVOKE_MODEL_STREAM, true);
 	assert_int_equal(chunk(&i, "{\"outputs\":[{\"text\":\"A\",\"stop_reason\":null}]}"), 1);
 	assert_int_equal(chunk(&i, "{\"outputs\":[{\"text\":\"B\",\"stop_reason\":\"stop\"}]}"), 1);
-	assert_int_equal(bedrock_body_stream_end(&i), 0);
+	assert_int_equal(bedrock_stream_end(&i), 0);
 	assert_string_equal(part_field(i.output_messages, 0, 0, "content"), "AB");
 	assert_string_equal(i.finish[0], "stop");
 	bedrock_info_clear(&i);
@@ -327,7 +328,7 @@ static void test_bedrock_body_stream_chunks_per_family(void **state)
 			       "\"response\":{\"text\":\"Yo\",\"meta\":{\"billed_units\":{"
 			       "\"input_tokens\":5,\"output_tokens\":1}}}}"),
 			 0);
-	assert_int_equal(bedrock_body_stream_end(&i), 0);
+	assert_int_equal(bedrock_stream_end(&i), 0);
 	u = bedrock_usage_merge(&i, NULL);
 	assert_true(u.input == 5 && u.output == 1);
 	assert_string_equal(i.finish[0], "MAX_TOKENS");
@@ -346,7 +347,7 @@ static void test_bedrock_body_stream_chunks_per_family(void **state)
 			       "\"function\":{\"arguments\":\"1}\"}}]},\"finish_reason\":"
 			       "\"tool_calls\"}]}"),
 			 1);
-	assert_int_equal(bedrock_body_stream_end(&i), 0);
+	assert_int_equal(bedrock_stream_end(&i), 0);
 	assert_string_equal(part_field(i.output_messages, 0, 0, "name"), "get");
 	assert_int_equal(
 	    cJSON_GetObjectItem(
@@ -369,14 +370,13 @@ static void test_bedrock_body_stream_chunks_per_family(void **state)
 	assert_int_equal(chunk(&i, "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{"
 				   "\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}"),
 			 1);
-	assert_int_equal(bedrock_body_stream_end(&i), 0);
+	assert_int_equal(bedrock_stream_end(&i), 0);
 	assert_string_equal(part_field(i.output_messages, 0, 0, "type"), "reasoning");
 	bedrock_info_clear(&i);
 	info_init(&i, BEDROCK_OP_CONVERSE_STREAM, false);
 	txt = "{\"delta\":{\"reasoningContent\":{\"text\":\"x\"}}}";
 	assert_int_equal(
-	    bedrock_body_stream_event(&i, "contentBlockDelta", (const uint8_t *)txt, strlen(txt)),
-	    1);
+	    bedrock_stream_event(&i, "contentBlockDelta", (const uint8_t *)txt, strlen(txt)), 1);
 	bedrock_info_clear(&i);
 }
 
@@ -436,11 +436,11 @@ static void test_bedrock_body_malformed_marks_not_fails(void **state)
 			info_init(&i, ops[o], true);
 			req(&i, bodies[b]);
 			resp(&i, bodies[b]);
-			assert_int_equal(bedrock_body_stream_event(&i, "chunk",
-								   (const uint8_t *)bodies[b],
-								   strlen(bodies[b])),
+			assert_int_equal(bedrock_stream_event(&i, "chunk",
+							      (const uint8_t *)bodies[b],
+							      strlen(bodies[b])),
 					 0);
-			assert_int_equal(bedrock_body_stream_end(&i), 0);
+			assert_int_equal(bedrock_stream_end(&i), 0);
 			u = bedrock_usage_merge(&i, NULL);
 			assert_false(u.has_input && u.input < 0);
 			bedrock_info_clear(&i);
@@ -452,7 +452,7 @@ static void test_bedrock_body_malformed_marks_not_fails(void **state)
 	bedrock_info_clear(&i);
 	info_init(&i, BEDROCK_OP_INVOKE_MODEL_STREAM, false);
 	assert_int_equal(
-	    bedrock_body_stream_event(&i, "chunk", (const uint8_t *)"{\"bytes\":\"!!\"}", 14), 0);
+	    bedrock_stream_event(&i, "chunk", (const uint8_t *)"{\"bytes\":\"!!\"}", 14), 0);
 	assert_string_equal(i.parse_error, "stream chunk bytes are not base64");
 	bedrock_info_clear(&i);
 }
