@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * HTTP/1.x connection parser; see http1.h for what it owns.
+ * HTTP/1.x connection parser; see http1.h for what it owns. This file is the per-direction state
+ * machine, the exchange FIFO and the http1.h API; the syntax of start lines, field sections and
+ * framing is in http1_msg.c, storing and decoding bodies in http1_body.c.
  *
  * Each direction is a state machine fed in arbitrary pieces. A line that may start a message is
  * collected in lbuf together with the timestamp and tag of the pieces it came from; a header or
@@ -14,15 +16,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/types.h>
 
-#include "body.h"
 #include "http1.h"
+#include "http1_body.h"
+#include "http1_msg.h"
 #include "log.h"
 
 #define H1_MAX_MARKS 32
-#define H1_MAX_METHOD 20
 /* unanswered exchanges kept before the oldest is given up as having lost its response */
 #define H1_MAX_PENDING 1024
 
@@ -40,8 +41,6 @@ enum h1_state {
 
 enum h1_part { PART_NONE, PART_ACTIVE, PART_DONE };
 enum h1_role { ROLE_UNKNOWN, ROLE_CLIENT, ROLE_SERVER };
-enum h1_kind { KIND_NONE, KIND_REQ, KIND_RESP };
-enum h1_framing { FRAME_NONE, FRAME_LEN, FRAME_CHUNKED, FRAME_CLOSE };
 
 struct h1_ex {
 	struct http_exchange ex;
@@ -53,12 +52,6 @@ struct h1_ex {
 struct h1_mark {
 	size_t off;
 	uint64_t ts, tag;
-};
-
-struct h1_start {
-	const char *method, *target;
-	size_t method_len, target_len;
-	int status;
 };
 
 struct h1_dir {
@@ -85,15 +78,7 @@ struct h1_dir {
 	uint64_t remaining; /* body or chunk bytes left */
 	bool got_cr;
 
-	struct body_decoder *dec;
-	bool frozen; /* stop storing body bytes (decoding broken by a gap, or no memory) */
-	size_t body_cap, ts_cap;
-	uint8_t *raw; /* coded payload kept while decoding, the body if decoding fails */
-	size_t raw_len, raw_cap;
-	struct http_body_ts *raw_ts; /* body_ts in coded offsets, for the same case */
-	size_t n_raw_ts, raw_ts_cap;
-	size_t dropped;
-	uint64_t decoded, raw_total;
+	struct h1_body body;
 };
 
 struct http1_conn {
@@ -110,154 +95,6 @@ struct http1_conn {
 	struct h1_ex *await; /* oldest exchange without a response; all after it have none either */
 	size_t n_pending;
 };
-
-static const char *const known_methods[] = {
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-};
-
-static bool is_digit(int ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
-static bool is_tchar(int ch)
-{
-	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch))
-		return true;
-	return ch > 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/* request-target bytes: visible ASCII or obs-text, no space or control (RFC 9112 §3.2) */
-static bool is_target_char(int ch)
-{
-	return (ch > 0x20 && ch != 0x7f) || ch < 0;
-}
-
-static bool is_version(const char *s, size_t n)
-{
-	return n == 8 && memcmp(s, "HTTP/1.", 7) == 0 && is_digit(s[7]);
-}
-
-/* Parses a whole start line (line ending removed); returns its kind, KIND_NONE if malformed. */
-static enum h1_kind parse_start(const char *l, size_t n, struct h1_start *s)
-{
-	size_t i, j;
-
-	memset(s, 0, sizeof(*s));
-	if (n >= 7 && memcmp(l, "HTTP/1.", 7) == 0) {
-		if (n < 12 || !is_digit(l[7]) || l[8] != ' ' || l[9] < '1' || l[9] > '5' ||
-		    !is_digit(l[10]) || !is_digit(l[11]) || (n > 12 && l[12] != ' '))
-			return KIND_NONE;
-		for (i = 13; i < n; i++)
-			if ((l[i] >= 0 && l[i] < 0x20 && l[i] != '\t') || l[i] == 0x7f)
-				return KIND_NONE;
-		s->status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
-		return KIND_RESP;
-	}
-	for (i = 0; i < n && i <= H1_MAX_METHOD && is_tchar(l[i]); i++)
-		;
-	if (i == 0 || i > H1_MAX_METHOD || i >= n || l[i] != ' ')
-		return KIND_NONE;
-	for (j = i + 1; j < n && is_target_char(l[j]); j++)
-		;
-	if (j == i + 1 || j >= n || l[j] != ' ' || !is_version(l + j + 1, n - j - 1))
-		return KIND_NONE;
-	s->method = l;
-	s->method_len = i;
-	s->target = l + i + 1;
-	s->target_len = j - i - 1;
-	return KIND_REQ;
-}
-
-/* Whether the first bytes of an unfinished line can still become a start line. */
-static bool start_prefix_ok(const char *l, size_t n)
-{
-	static const char resp[] = "HTTP/1.# ###";
-	size_t i, k = n < sizeof(resp) - 1 ? n : sizeof(resp) - 1;
-
-	for (i = 0; i < k; i++)
-		if (resp[i] == '#' ? !is_digit(l[i]) : l[i] != resp[i])
-			break;
-	if (i == k)
-		return true;
-	for (i = 0; i < n && i <= H1_MAX_METHOD && is_tchar(l[i]); i++)
-		;
-	if (i > H1_MAX_METHOD)
-		return false;
-	if (i == n)
-		return true;
-	if (i == 0 || l[i] != ' ')
-		return false;
-	return i + 1 == n || is_target_char(l[i + 1]);
-}
-
-/*
- * Looks for a start line that begins after junk inside line @l (a body that ran on without a
- * newline, or garbage): a status line anywhere, or "METHOD target HTTP/1.x" ending the line
- * with an upper-case method. Returns its offset and kind, or -1.
- */
-static ssize_t find_start(const char *l, size_t n, bool req, bool resp, enum h1_kind *kind)
-{
-	const char *h;
-	size_t off, t, m, k, best;
-	struct h1_start s;
-
-	for (off = 0; resp && off < n; off = (size_t)(h - l) + 1) {
-		h = memmem(l + off, n - off, "HTTP/1.", 7);
-		if (!h)
-			break;
-		if (parse_start(h, n - (size_t)(h - l), &s) == KIND_RESP) {
-			*kind = KIND_RESP;
-			return h - l;
-		}
-	}
-	if (!req || n < 12 || !is_version(l + n - 8, 8) || l[n - 9] != ' ')
-		return -1;
-	t = n - 9;
-	while (t > 0 && is_target_char(l[t - 1]))
-		t--;
-	if (t == n - 9 || t < 2 || l[t - 1] != ' ')
-		return -1;
-	m = t - 1;
-	for (off = m; off > 0 && m - off < H1_MAX_METHOD; off--)
-		if (!((l[off - 1] >= 'A' && l[off - 1] <= 'Z') || l[off - 1] == '-' ||
-		      l[off - 1] == '_'))
-			break;
-	if (off == m)
-		return -1;
-	/* "HELLOGET": prefer a standard method that ends the run */
-	best = off;
-	for (k = 0; k < sizeof(known_methods) / sizeof(known_methods[0]); k++) {
-		size_t ml = strlen(known_methods[k]);
-
-		if (ml <= m - off && memcmp(l + m - ml, known_methods[k], ml) == 0 &&
-		    (best == off || m - ml < best))
-			best = m - ml;
-	}
-	if (parse_start(l + best, n - best, &s) != KIND_REQ)
-		return -1;
-	*kind = KIND_REQ;
-	return (ssize_t)best;
-}
-
-static int grow(void **buf, size_t *cap, size_t need, size_t elem, size_t max)
-{
-	size_t n = *cap ? *cap : 16;
-	void *nb;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	if (n > max && max >= need)
-		n = max;
-	nb = realloc(*buf, n * elem);
-	if (!nb)
-		return -ENOMEM;
-	*buf = nb;
-	*cap = n;
-	return 0;
-}
 
 static size_t hdr_cap(const struct http1_conn *c)
 {
@@ -446,7 +283,7 @@ static int line_append(struct http1_conn *c, struct h1_dir *d, const uint8_t *p,
 		}
 		d->n_marks = j;
 	}
-	if (grow((void **)&d->lbuf, &d->lcap, d->llen + n, 1, 2 * keep))
+	if (h1_grow((void **)&d->lbuf, &d->lcap, d->llen + n, 1, 2 * keep))
 		return -ENOMEM;
 	/* past H1_MAX_MARKS pieces in one line, later pieces count as part of the last one */
 	if (d->n_marks < H1_MAX_MARKS && (!d->n_marks || d->marks[d->n_marks - 1].ts != ts ||
@@ -457,157 +294,6 @@ static int line_append(struct http1_conn *c, struct h1_dir *d, const uint8_t *p,
 	return 0;
 }
 
-/* ---- body ---- */
-
-/* Appends {@off, @ts} to a body timeline unless @off is past the @stored bytes. */
-static void ts_append(struct http_body_ts **v, size_t *n, size_t *cap, uint64_t off, size_t stored,
-		      uint64_t ts)
-{
-	if (off > stored)
-		return;
-	if (*n && (*v)[*n - 1].off == off) {
-		/* the previous piece decoded to nothing: the bytes at this offset came now */
-		(*v)[*n - 1].ts_ns = ts;
-		return;
-	}
-	if ((*n && (*v)[*n - 1].ts_ns == ts) ||
-	    grow((void **)v, cap, *n + 1, sizeof(**v), SIZE_MAX))
-		return;
-	(*v)[(*n)++] = (struct http_body_ts){(size_t)off, ts};
-}
-
-static void add_body_ts(struct h1_dir *d, uint64_t ts)
-{
-	struct http_msg *m = d->msg;
-
-	ts_append(&m->body_ts, &m->n_body_ts, &d->ts_cap, d->decoded, m->body_len, ts);
-	if (d->dec)
-		ts_append(&d->raw_ts, &d->n_raw_ts, &d->raw_ts_cap, d->raw_total, d->raw_len, ts);
-}
-
-/* Decoding failed (@err): the body becomes the coded bytes as they arrived. */
-static void decode_failed(struct h1_dir *d, const char *err)
-{
-	struct http_msg *m = d->msg;
-
-	if (!m->error)
-		m->error = err;
-	free(m->body);
-	m->body = d->raw;
-	m->body_len = d->raw_len;
-	d->body_cap = d->raw_cap;
-	d->raw = NULL;
-	d->raw_len = d->raw_cap = 0;
-	/* a decoded-size overflow no longer applies; gaps and the raw limit do */
-	m->truncated = m->wire_body_len > m->body_len;
-	free(m->body_ts);
-	m->body_ts = d->raw_ts;
-	m->n_body_ts = d->n_raw_ts;
-	d->ts_cap = d->raw_ts_cap;
-	d->raw_ts = NULL;
-	d->n_raw_ts = d->raw_ts_cap = 0;
-	body_decoder_free(d->dec);
-	d->dec = NULL;
-	d->decoded = d->raw_total;
-	d->dropped = 0;
-}
-
-static void body_begin(struct h1_dir *d, const char *codings)
-{
-	d->dec = NULL;
-	d->frozen = false;
-	d->body_cap = d->raw_len = d->raw_cap = d->ts_cap = d->dropped = 0;
-	d->n_raw_ts = d->raw_ts_cap = 0;
-	d->decoded = d->raw_total = 0;
-	if (!codings)
-		return;
-	d->dec = body_decoder_new(codings);
-	if (!d->dec)
-		d->msg->error = errno == EINVAL ? "unsupported content-encoding" : "out of memory";
-}
-
-static void body_data(struct http1_conn *c, struct h1_dir *d, const uint8_t *p, size_t n,
-		      uint64_t ts)
-{
-	struct http_msg *m = d->msg;
-	size_t max = c->lim.max_body, take;
-	int err;
-
-	if (!m->first_body_ns)
-		m->first_body_ns = ts;
-	m->wire_body_len += n;
-	m->end_ns = ts;
-	if (d->frozen)
-		return;
-	add_body_ts(d, ts);
-	d->raw_total += n;
-	if (!d->dec) {
-		take = m->body_len < max ? max - m->body_len : 0;
-		take = n < take ? n : take;
-		if (take && grow((void **)&m->body, &d->body_cap, m->body_len + take, 1, max))
-			goto nomem;
-		if (take)
-			memcpy(m->body + m->body_len, p, take);
-		m->body_len += take;
-		if (take < n)
-			m->truncated = true;
-		d->decoded += n;
-		return;
-	}
-	take = d->raw_len < max ? max - d->raw_len : 0;
-	take = n < take ? n : take;
-	if (take && grow((void **)&d->raw, &d->raw_cap, d->raw_len + take, 1, max))
-		goto nomem;
-	if (take)
-		memcpy(d->raw + d->raw_len, p, take);
-	d->raw_len += take;
-	err = body_decoder_feed(d->dec, p, n, &m->body, &m->body_len, max, &d->dropped);
-	d->decoded = m->body_len + d->dropped;
-	if (err == -E2BIG)
-		m->truncated = true;
-	else if (err == -EBADMSG)
-		decode_failed(d, "corrupt content-encoding");
-	else if (err)
-		goto nomem;
-	return;
-nomem:
-	m->error = "out of memory";
-	m->truncated = true;
-	d->frozen = true;
-}
-
-/* Bytes of the body are missing: coded bodies cannot be decoded past the hole. */
-static void body_gap(struct h1_dir *d, uint64_t lost, uint64_t ts)
-{
-	struct http_msg *m = d->msg;
-
-	if (!m->first_body_ns)
-		m->first_body_ns = ts;
-	m->lost_bytes += lost;
-	m->wire_body_len += lost;
-	m->truncated = true;
-	m->end_ns = ts;
-	if (d->dec)
-		d->frozen = true;
-}
-
-static void body_end(struct h1_dir *d, bool complete)
-{
-	if (d->dec) {
-		if (complete && !d->frozen && body_decoder_finish(d->dec) < 0)
-			decode_failed(d, "truncated content-encoding stream");
-		body_decoder_free(d->dec);
-		d->dec = NULL;
-	}
-	free(d->raw);
-	free(d->raw_ts);
-	d->raw = NULL;
-	d->raw_ts = NULL;
-	d->raw_len = d->raw_cap = d->body_cap = d->ts_cap = d->dropped = 0;
-	d->n_raw_ts = d->raw_ts_cap = 0;
-	d->frozen = false;
-}
-
 /* ---- messages ---- */
 
 static void msg_finish(struct http1_conn *c, int di, bool complete)
@@ -616,7 +302,7 @@ static void msg_finish(struct http1_conn *c, int di, bool complete)
 
 	if (!d->msg)
 		return;
-	body_end(d, complete);
+	h1_body_end(&d->body, d->msg, complete);
 	d->msg->complete = complete;
 	if (d->is_req)
 		d->ex->req = PART_DONE;
@@ -645,274 +331,6 @@ static void abandon(struct http1_conn *c, int di, const char *err)
 	d->state = H1_RESYNC;
 }
 
-static char *dup_lower(const char *s, size_t n)
-{
-	char *r = strndup(s, n);
-	size_t i;
-
-	for (i = 0; r && i < n; i++)
-		if (r[i] >= 'A' && r[i] <= 'Z')
-			r[i] += 'a' - 'A';
-	return r;
-}
-
-/* Copies a field value without surrounding whitespace; bare CR becomes SP (RFC 9112 §2.2). */
-static char *dup_value(const char *s, size_t n)
-{
-	char *r;
-	size_t i;
-
-	while (n && (*s == ' ' || *s == '\t')) {
-		s++;
-		n--;
-	}
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	r = strndup(s, n);
-	for (i = 0; r && i < n; i++)
-		if (r[i] == '\r')
-			r[i] = ' ';
-	return r;
-}
-
-static int add_header(struct http_msg *m, char *name, char *value)
-{
-	struct http_header *nh;
-	size_t n = m->n_headers;
-
-	if (!name || !value)
-		goto nomem;
-	/* capacity doubles at powers of two; only this file grows the array */
-	if (n < 8 ? n == 0 : (n & (n - 1)) == 0) {
-		nh = realloc(m->headers, (n < 8 ? 8 : 2 * n) * sizeof(*nh));
-		if (!nh)
-			goto nomem;
-		m->headers = nh;
-	}
-	m->headers[n] = (struct http_header){name, value};
-	m->n_headers = n + 1;
-	return 0;
-nomem:
-	free(name);
-	free(value);
-	return -ENOMEM;
-}
-
-/* Parses field lines (up to and including the empty line) into @m; returns an error or NULL. */
-static const char *parse_fields(struct http_msg *m, const char *b, size_t len)
-{
-	const char *p = b, *end = b + len, *nl, *e, *colon, *q;
-	struct http_header *h;
-	char *v;
-	size_t ol;
-
-	if (memchr(b, '\0', len))
-		return "NUL in header section";
-	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
-		e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-		if (e == p)
-			break;
-		if (*p == ' ' || *p == '\t') {
-			/* obs-fold (RFC 9112 §5.2): the line continues the previous value */
-			if (!m->n_headers)
-				return "obs-fold without a field";
-			h = &m->headers[m->n_headers - 1];
-			v = dup_value(p, (size_t)(e - p));
-			ol = strlen(h->value);
-			if (v && *v) {
-				char *nv = realloc(h->value, ol + strlen(v) + 2);
-
-				if (!nv) {
-					free(v);
-					return "out of memory";
-				}
-				if (ol)
-					nv[ol++] = ' ';
-				strcpy(nv + ol, v);
-				h->value = nv;
-			}
-			free(v);
-			if (!v)
-				return "out of memory";
-		} else {
-			colon = memchr(p, ':', (size_t)(e - p));
-			if (!colon || colon == p)
-				return "malformed header field";
-			for (q = p; q < colon; q++)
-				if (!is_tchar(*q))
-					return "malformed header field";
-			if (add_header(m, dup_lower(p, (size_t)(colon - p)),
-				       dup_value(colon + 1, (size_t)(e - colon - 1))))
-				return "out of memory";
-		}
-		p = nl + 1;
-	}
-	return NULL;
-}
-
-/* Next element of a comma-separated list, trimmed (maybe empty), NULL at the end. */
-static const char *list_next(const char **p, size_t *n)
-{
-	const char *s = *p, *e;
-
-	if (!*s)
-		return NULL;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = strchr(s, ',');
-	if (!e)
-		e = s + strlen(s);
-	*p = *e ? e + 1 : e;
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*n = (size_t)(e - s);
-	return s;
-}
-
-static bool tok_is(const char *t, size_t n, const char *word)
-{
-	return strlen(word) == n && strncasecmp(t, word, n) == 0;
-}
-
-/* Appends list element @t to the coding list @*s (malloc'd); identity adds nothing. */
-static int codings_add(char **s, const char *t, size_t n)
-{
-	size_t ol = *s ? strlen(*s) : 0;
-	char *ns;
-
-	if (!n || tok_is(t, n, "identity"))
-		return 0;
-	ns = realloc(*s, ol + n + 3);
-	if (!ns)
-		return -ENOMEM;
-	if (ol) {
-		memcpy(ns + ol, ", ", 2);
-		ol += 2;
-	}
-	memcpy(ns + ol, t, n);
-	ns[ol + n] = '\0';
-	*s = ns;
-	return 0;
-}
-
-static const char *parse_content_length(const char *value, bool *has_cl, uint64_t *cl)
-{
-	const char *p = value, *t;
-	uint64_t v;
-	size_t n, k;
-	bool any = false;
-
-	/* a list of identical values is tolerated (RFC 9112 §6.3 item 5) */
-	while ((t = list_next(&p, &n))) {
-		if (!n || n > 19)
-			return "invalid content-length";
-		for (v = 0, k = 0; k < n; k++) {
-			if (!is_digit(t[k]))
-				return "invalid content-length";
-			v = v * 10 + (uint64_t)(t[k] - '0');
-		}
-		if (*has_cl && v != *cl)
-			return "conflicting content-length";
-		*cl = v;
-		*has_cl = any = true;
-	}
-	return any ? NULL : "invalid content-length";
-}
-
-/*
- * Message body length per RFC 9112 §6.3 (1xx, 101 and CONNECT tunnels are decided by the
- * caller), and the codings to undo in *codings (malloc'd, NULL for none): the content codings,
- * then any transfer coding besides chunked, in the order they were applied.
- * Returns an error or NULL.
- */
-static const char *framing(const struct http_msg *m, bool is_req, const char *req_method,
-			   enum h1_framing *fr, uint64_t *len, char **codings)
-{
-	bool has_te = false, has_cl = false, chunked_last = false;
-	int n_chunked = 0;
-	uint64_t cl = 0;
-	const char *err = NULL, *p, *t;
-	char *te = NULL;
-	size_t i, n;
-
-	*codings = NULL;
-	*fr = FRAME_NONE;
-	if (!is_req && ((req_method && strcmp(req_method, "HEAD") == 0) || m->status == 204 ||
-			m->status == 304))
-		return NULL;
-	for (i = 0; i < m->n_headers && !err; i++) {
-		const struct http_header *h = &m->headers[i];
-
-		if (strcmp(h->name, "content-length") == 0) {
-			err = parse_content_length(h->value, &has_cl, &cl);
-		} else if (strcmp(h->name, "transfer-encoding") == 0) {
-			has_te = true;
-			for (p = h->value; (t = list_next(&p, &n));) {
-				const char *semi = memchr(t, ';', n);
-				size_t tn = semi ? (size_t)(semi - t) : n;
-
-				while (tn && (t[tn - 1] == ' ' || t[tn - 1] == '\t'))
-					tn--;
-				if (!tn)
-					continue;
-				chunked_last = tok_is(t, tn, "chunked");
-				n_chunked += chunked_last;
-				if (!chunked_last && codings_add(&te, t, tn))
-					err = "out of memory";
-			}
-		} else if (strcmp(h->name, "content-encoding") == 0) {
-			for (p = h->value; (t = list_next(&p, &n));)
-				if (codings_add(codings, t, n))
-					err = "out of memory";
-		}
-	}
-	if (!err && te && codings_add(codings, te, strlen(te)))
-		err = "out of memory";
-	if (err)
-		goto cleanup;
-	if (has_te) {
-		/* Transfer-Encoding overrides Content-Length (RFC 9112 §6.3 item 3) */
-		if (n_chunked > 1 || (is_req && !chunked_last))
-			err = "invalid transfer-encoding";
-		else
-			*fr = chunked_last ? FRAME_CHUNKED : FRAME_CLOSE;
-	} else if (has_cl) {
-		*fr = FRAME_LEN;
-		*len = cl;
-	} else {
-		*fr = is_req ? FRAME_NONE : FRAME_CLOSE;
-	}
-cleanup:
-	free(te);
-	if (err) {
-		free(*codings);
-		*codings = NULL;
-	}
-	return err;
-}
-
-/* Host header, else the authority of an absolute-form or authority-form target. */
-static void set_authority(struct http_msg *m)
-{
-	const char *host = http_msg_header(m, "host"), *t = m->target, *e;
-
-	if (host && *host) {
-		m->authority = strdup(host);
-		return;
-	}
-	if (!t)
-		return;
-	if (m->method && strcmp(m->method, "CONNECT") == 0) {
-		m->authority = strdup(t);
-		return;
-	}
-	e = strstr(t, "://");
-	if (!e)
-		return;
-	t = e + 3;
-	m->authority = strndup(t, strcspn(t, "/?#"));
-}
-
 /* The header section of the message in progress is in hbuf: decide what follows. */
 static void headers_done(struct http1_conn *c, int di)
 {
@@ -923,14 +341,14 @@ static void headers_done(struct http1_conn *c, int di)
 	uint64_t len = 0;
 	char *codings = NULL;
 
-	err = parse_fields(m, d->hbuf + d->h_start, d->hlen - d->h_start);
+	err = h1_parse_fields(m, d->hbuf + d->h_start, d->hlen - d->h_start);
 	if (err) {
 		abandon(c, di, err);
 		return;
 	}
 	d->hlen = 0;
 	if (d->is_req)
-		set_authority(m);
+		h1_set_authority(m);
 	if (!d->is_req && m->status < 200 && m->status != 101) {
 		/* interim response: the final one is still to come for the same request */
 		http_msg_clear(m);
@@ -949,7 +367,7 @@ static void headers_done(struct http1_conn *c, int di)
 		c->dead = true;
 		return;
 	}
-	err = framing(m, d->is_req, method, &fr, &len, &codings);
+	err = h1_framing(m, d->is_req, method, &fr, &len, &codings);
 	if (err) {
 		abandon(c, di, err);
 		return;
@@ -959,7 +377,7 @@ static void headers_done(struct http1_conn *c, int di)
 		msg_finish(c, di, true);
 		return;
 	}
-	body_begin(d, codings);
+	h1_body_begin(&d->body, m, codings);
 	free(codings);
 	d->remaining = len;
 	d->state = fr == FRAME_LEN	 ? H1_BODY_LEN
@@ -983,7 +401,7 @@ static void begin_message(struct http1_conn *c, int di, enum h1_kind kind, size_
 		ensure_placeholder(c);
 	}
 	d->synced = c->synced = true;
-	parse_start(d->lbuf + off, n, &s);
+	h1_parse_start(d->lbuf + off, n, &s);
 	x = kind == KIND_REQ ? ex_append(c) : take_await(c);
 	if (!x)
 		goto nomem;
@@ -1015,7 +433,7 @@ static void begin_message(struct http1_conn *c, int di, enum h1_kind kind, size_
 		abandon(c, di, "header section too large");
 		return;
 	}
-	if (grow((void **)&d->hbuf, &d->hcap, len, 1, hdr_cap(c))) {
+	if (h1_grow((void **)&d->hbuf, &d->hcap, len, 1, hdr_cap(c))) {
 		line_reset(d);
 		abandon(c, di, "out of memory");
 		return;
@@ -1067,7 +485,7 @@ static void line_done(struct http1_conn *c, int di, uint64_t ts)
 	if (n && d->lbuf[n - 1] == '\r')
 		n--;
 	if (d->state == H1_START && d->line_total <= hdr_cap(c)) {
-		k = parse_start(d->lbuf, n, &s);
+		k = h1_parse_start(d->lbuf, n, &s);
 		if ((k == KIND_REQ && req_ok) || (k == KIND_RESP && resp_ok)) {
 			begin_message(c, di, k, 0, n, ts);
 			return;
@@ -1077,7 +495,7 @@ static void line_done(struct http1_conn *c, int di, uint64_t ts)
 		start_failed(c, di, true);
 	}
 	base = n > hdr_cap(c) ? n - hdr_cap(c) : 0;
-	off = find_start(d->lbuf + base, n - base, req_ok, resp_ok, &k);
+	off = h1_find_start(d->lbuf + base, n - base, req_ok, resp_ok, &k);
 	if (off >= 0) {
 		off += (ssize_t)base;
 		if (!d->synced && !d->mid && (off > 0 || d->line_total > d->llen)) {
@@ -1092,17 +510,6 @@ static void line_done(struct http1_conn *c, int di, uint64_t ts)
 	if (d->state == H1_START)
 		start_failed(c, di, false);
 	line_reset(d);
-}
-
-/* TLS or the HTTP/2 preface where the connection's first message should be. */
-static bool not_http1(const uint8_t *b, size_t n)
-{
-	static const char preface[] = "PRI * HTTP/2.0";
-
-	/* decided on fixed positions only, so the answer never depends on how bytes were cut */
-	if (n >= 3 && b[0] == 0x16 && b[1] == 0x03 && b[2] <= 0x04)
-		return true;
-	return n >= sizeof(preface) - 1 && memcmp(b, preface, sizeof(preface) - 1) == 0;
 }
 
 static ssize_t feed_line(struct http1_conn *c, int di, const uint8_t *p, size_t len, uint64_t ts,
@@ -1127,13 +534,13 @@ static ssize_t feed_line(struct http1_conn *c, int di, const uint8_t *p, size_t 
 
 			memcpy(d->head + d->head_len, p, k);
 			d->head_len += k;
-			if (not_http1(d->head, d->head_len))
+			if (h1_not_http1(d->head, d->head_len))
 				return -EPROTO;
 		}
 		if (line_append(c, d, p, n, ts, tag))
 			return -ENOMEM;
 		if (d->state == H1_START && !d->synced) {
-			if (!d->mid && !start_prefix_ok(d->lbuf, d->llen)) {
+			if (!d->mid && !h1_start_prefix_ok(d->lbuf, d->llen)) {
 				d->mid = true;
 				ensure_placeholder(c);
 			}
@@ -1159,7 +566,7 @@ static size_t feed_section(struct http1_conn *c, int di, const uint8_t *p, size_
 	const char *err;
 
 	take = len < take ? len : take;
-	if (take && grow((void **)&d->hbuf, &d->hcap, d->hlen + take, 1, cap)) {
+	if (take && h1_grow((void **)&d->hbuf, &d->hcap, d->hlen + take, 1, cap)) {
 		abandon(c, di, "out of memory");
 		return 0;
 	}
@@ -1195,7 +602,7 @@ static size_t feed_section(struct http1_conn *c, int di, const uint8_t *p, size_
 	if (d->state == H1_HEADERS) {
 		headers_done(c, di);
 	} else {
-		err = parse_fields(d->msg, d->hbuf, d->hlen);
+		err = h1_parse_fields(d->msg, d->hbuf, d->hlen);
 		/* the framing ended cleanly, so a bad trailer only taints the message */
 		if (err && !d->msg->error)
 			d->msg->error = "malformed trailer section";
@@ -1204,43 +611,15 @@ static size_t feed_section(struct http1_conn *c, int di, const uint8_t *p, size_
 	return end - old;
 }
 
-static int hex_value(char ch)
-{
-	if (is_digit(ch))
-		return ch - '0';
-	ch |= 0x20;
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* A chunk-size line is in lbuf: 1*HEXDIG [BWS] [; chunk-ext] (RFC 9112 §7.1). */
+/* A chunk-size line is in lbuf. */
 static void chunk_line_done(struct http1_conn *c, int di)
 {
 	struct h1_dir *d = &c->dir[di];
-	const char *l = d->lbuf;
-	size_t n = d->llen - 1, i = 0;
 	uint64_t size = 0;
-	int h;
+	int err = h1_parse_chunk_size(d->lbuf, d->llen - 1, &size);
 
-	if (n && l[n - 1] == '\r')
-		n--;
-	for (; i < n; i++) {
-		h = hex_value(l[i]);
-		if (h < 0)
-			break;
-		if (size >> 59) {
-			abandon(c, di, "bad chunk size");
-			return;
-		}
-		size = size << 4 | (uint64_t)h;
-	}
 	line_reset(d);
-	if (!i) {
-		abandon(c, di, "bad chunk size");
-		return;
-	}
-	while (i < n && (l[i] == ' ' || l[i] == '\t'))
-		i++;
-	if (i < n && l[i] != ';') {
+	if (err) {
 		abandon(c, di, "bad chunk size");
 		return;
 	}
@@ -1270,7 +649,7 @@ static ssize_t step(struct http1_conn *c, int di, const uint8_t *p, size_t len, 
 	case H1_BODY_LEN:
 	case H1_CHUNK_DATA:
 		n = len < d->remaining ? len : (size_t)d->remaining;
-		body_data(c, d, p, n, ts);
+		h1_body_data(&d->body, d->msg, p, n, ts, c->lim.max_body);
 		d->remaining -= n;
 		if (!d->remaining) {
 			if (d->state == H1_BODY_LEN) {
@@ -1308,7 +687,7 @@ static ssize_t step(struct http1_conn *c, int di, const uint8_t *p, size_t len, 
 		}
 		return 1;
 	case H1_BODY_CLOSE:
-		body_data(c, d, p, len, ts);
+		h1_body_data(&d->body, d->msg, p, len, ts, c->lim.max_body);
 		return (ssize_t)len;
 	}
 	return -EINVAL;
@@ -1382,7 +761,7 @@ void http1_conn_gap(struct http1_conn *c, enum bt_dir dir, uint64_t lost, uint64
 		if (d->state == H1_CHUNK_DATA && lost > d->remaining)
 			break; /* the chunk framing is gone */
 		skip = lost < d->remaining ? lost : d->remaining;
-		body_gap(d, skip, ts_ns);
+		h1_body_gap(&d->body, d->msg, skip, ts_ns);
 		d->remaining -= skip;
 		if (d->remaining)
 			return;
@@ -1396,7 +775,7 @@ void http1_conn_gap(struct http1_conn *c, enum bt_dir dir, uint64_t lost, uint64
 			boundary_gap(c, dir, lost - skip, ts_ns);
 		return;
 	case H1_BODY_CLOSE:
-		body_gap(d, lost, ts_ns);
+		h1_body_gap(&d->body, d->msg, lost, ts_ns);
 		return;
 	case H1_START:
 		boundary_gap(c, dir, lost, ts_ns);
@@ -1457,9 +836,7 @@ void http1_conn_free(struct http1_conn *c)
 	for (i = 0; i < 2; i++) {
 		free(c->dir[i].lbuf);
 		free(c->dir[i].hbuf);
-		free(c->dir[i].raw);
-		free(c->dir[i].raw_ts);
-		body_decoder_free(c->dir[i].dec);
+		h1_body_free(&c->dir[i].body);
 	}
 	free(c);
 }
@@ -1469,7 +846,7 @@ bool http1_detect(const uint8_t *data, size_t len)
 	const char *l = (const char *)data;
 	const uint8_t *nl;
 	struct h1_start s;
-	size_t n, k, i;
+	size_t n;
 
 	if (!data || !len)
 		return false;
@@ -1478,19 +855,6 @@ bool http1_detect(const uint8_t *data, size_t len)
 	if (nl && n && l[n - 1] == '\r')
 		n--;
 	if (nl)
-		return parse_start(l, n, &s) != KIND_NONE;
-	/* an unfinished line: a status line prefix, or a standard method and a sane target */
-	if (n >= 9 && memcmp(l, "HTTP/1.", 7) == 0)
-		return start_prefix_ok(l, n);
-	for (k = 0; k < sizeof(known_methods) / sizeof(known_methods[0]); k++) {
-		size_t ml = strlen(known_methods[k]);
-
-		if (n <= ml || memcmp(l, known_methods[k], ml) != 0 || l[ml] != ' ')
-			continue;
-		for (i = ml + 1; i < n; i++)
-			if (!is_target_char(l[i]) && l[i] != ' ')
-				return false;
-		return true;
-	}
-	return false;
+		return h1_parse_start(l, n, &s) != KIND_NONE;
+	return h1_partial_start_ok(l, n);
 }
