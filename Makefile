@@ -96,12 +96,12 @@ install: bedtrace
 	install -D -m 0755 bedtrace $(DESTDIR)$(PREFIX)/bin/bedtrace
 
 format:
-	clang-format -i bpf/*.c include/*.h user/*.c user/*.h tests/unit/*.c tests/fuzz/*.c
+	clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h
 
 lint: $(SKELS)
-	clang-format --dry-run --Werror bpf/*.c include/*.h user/*.c user/*.h
+	clang-format --dry-run --Werror bpf/*.c bpf/*.h include/*.h user/*.c user/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--suppress=missingIncludeSystem -Iinclude -Iuser user/
+		--suppress=missingIncludeSystem --suppress=unknownMacro -Iinclude -Iuser -I$(OUT) user/
 
 clean:
 	rm -rf $(OUT) bedtrace

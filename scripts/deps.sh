@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-	make gcc g++ clang llvm pkg-config
+	make gcc g++ clang llvm pkg-config clang-format cppcheck
 	libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev libnghttp2-dev
 	libcurl4-openssl-dev libcmocka-dev libclang-rt-14-dev
 	bpftrace curl openssl libssl-dev ca-certificates

@@ -39,8 +39,7 @@ static const struct tls_probe tls_probes[] = {
     {"SSL_read_ex", true}, {"SSL_shutdown", false}, {"SSL_free", false},
 };
 
-struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd,
-				 uint64_t wakeup_at)
+struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd, uint64_t wakeup_at)
 {
 	struct tls_capture *tc = calloc(1, sizeof(*tc));
 	int err;

@@ -17,8 +17,7 @@ struct tls_capture;
  * Loads the BPF object sharing the given maps (events, counters, functrace stacks); payload
  * chunks wake userspace once @wakeup_at bytes wait in the ring. Returns NULL + errno.
  */
-struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd,
-				uint64_t wakeup_at);
+struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd, uint64_t wakeup_at);
 void tlscap_destroy(struct tls_capture *tc);
 /* Watches @pid and probes every OpenSSL it maps now. Returns objects probed (>= 0) or -errno. */
 int tlscap_add_process(struct tls_capture *tc, pid_t pid);

@@ -220,10 +220,10 @@ static int open_capture(struct session *s)
 		}
 	}
 	if (!o->no_sockets) {
-		s->socks = sockcap_load(functrace_events_fd(s->ft), functrace_counters_fd(s->ft),
-					functrace_stacks_fd(s->ft), functrace_zero_stack_fd(s->ft),
-					s->tls ? tlscap_ssl_calls_fd(s->tls) : -1,
-					RING_BYTES_CAPTURE / 4);
+		s->socks =
+		    sockcap_load(functrace_events_fd(s->ft), functrace_counters_fd(s->ft),
+				 functrace_stacks_fd(s->ft), functrace_zero_stack_fd(s->ft),
+				 s->tls ? tlscap_ssl_calls_fd(s->tls) : -1, RING_BYTES_CAPTURE / 4);
 		if (!s->socks)
 			pr_warn("cannot load the socket capture programs: %s (continuing; "
 				"--no-sockets hides this)\n",
@@ -486,7 +486,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 	}
 	/* payload capture needs room for bursts between polls; call events alone are small */
 	s->ft = functrace_load(opts->command ? (uint32_t)s->targets[0].pid : 0,
-			       opts->no_tls && opts->no_sockets ? RING_BYTES_CALLS : RING_BYTES_CAPTURE);
+			       opts->no_tls && opts->no_sockets ? RING_BYTES_CALLS
+								: RING_BYTES_CAPTURE);
 	if (!s->ft) {
 		err = -errno;
 		pr_warn("cannot load BPF programs: %s (kernel with BTF, uprobes and uprobe_multi "
