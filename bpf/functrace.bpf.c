@@ -158,6 +158,20 @@ int BPF_UPROBE(longjmp_entry)
 	return 0;
 }
 
+/* Hands @e (@n slots to rewrite) to userspace and stops the process until it has done so. */
+static __always_inline void stop_for_fixup(struct bt_unwind_event *e, __u32 kind, __u32 n,
+					   __u64 pid_tgid)
+{
+	e->type = BT_EV_UNWIND;
+	e->kind = kind;
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->n = n;
+	/* the process is stopped until userspace acts on this: wake it now */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	bpf_send_signal(SIGSTOP);
+}
+
 struct restore_ctx {
 	struct bt_unwind_event *e;
 	struct bt_stack *st;
@@ -225,14 +239,7 @@ int BPF_UPROBE(unwind_raise)
 		bpf_ringbuf_discard(c.e, 0);
 		return 0;
 	}
-	c.e->type = BT_EV_UNWIND;
-	c.e->kind = BT_UNWIND_RAISE;
-	c.e->pid = pid_tgid >> 32;
-	c.e->tid = (__u32)pid_tgid;
-	c.e->n = c.n;
-	/* the process is stopped until userspace acts on this: wake it now */
-	bpf_ringbuf_submit(c.e, BPF_RB_FORCE_WAKEUP);
-	bpf_send_signal(SIGSTOP);
+	stop_for_fixup(c.e, BT_UNWIND_RAISE, c.n, pid_tgid);
 	count(BT_CNT_UNWIND_FIXUP, c.n);
 	return 0;
 }
@@ -295,14 +302,7 @@ int BPF_UPROBE(unwind_catch)
 		bpf_ringbuf_discard(c.e, 0);
 		return 0;
 	}
-	c.e->type = BT_EV_UNWIND;
-	c.e->kind = BT_UNWIND_CATCH;
-	c.e->pid = pid_tgid >> 32;
-	c.e->tid = (__u32)pid_tgid;
-	c.e->n = c.k;
-	/* the process is stopped until userspace acts on this: wake it now */
-	bpf_ringbuf_submit(c.e, BPF_RB_FORCE_WAKEUP);
-	bpf_send_signal(SIGSTOP);
+	stop_for_fixup(c.e, BT_UNWIND_CATCH, c.k, pid_tgid);
 	return 0;
 }
 
