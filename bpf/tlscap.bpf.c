@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * TLS plaintext capture: uprobes on OpenSSL's SSL_write/SSL_read (and _ex forms) copy every byte
+ * TLS plaintext capture: uprobes on OpenSSL's SSL_write/SSL_read (and _ex forms, or the internal
+ * function both forms call, which has the _ex signature: see user/ssl_inner.h) copy every byte
  * the call moved into the shared ring buffer, in BT_DATA_CHUNK pieces with stream positions so
  * userspace can tell a gap from the end of a message. The socket behind an SSL object is learned
  * from the read/write syscalls made inside the SSL call (raw syscall tracepoints: this kernel has
@@ -134,7 +135,8 @@ static __always_inline int ssl_leave(int rc)
 	if (call->ex) {
 		size_t done = 0;
 
-		if (rc == 1 && !bpf_probe_read_user(&done, sizeof(done), (void *)call->len_ptr))
+		/* the _ex forms return 1, the internal function behind them (ssl_inner.h) > 0 */
+		if (rc > 0 && !bpf_probe_read_user(&done, sizeof(done), (void *)call->len_ptr))
 			n = done;
 	} else if (rc > 0) {
 		n = (__u64)(__u32)rc;

@@ -5,12 +5,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "elf_sym.h"
 #include "log.h"
+#include "ssl_inner.h"
 #include "target.h"
 #include "tlscap.h"
 #include "tlscap.skel.h"
@@ -29,15 +32,10 @@ struct tls_capture {
 	size_t n_objs, cap_objs;
 };
 
-struct tls_probe {
-	const char *sym;
-	bool ret; /* also a uretprobe */
-};
-
-static const struct tls_probe tls_probes[] = {
-    {"SSL_write", true},   {"SSL_read", true},	    {"SSL_write_ex", true},
-    {"SSL_read_ex", true}, {"SSL_shutdown", false}, {"SSL_free", false},
-};
+/* The read and write entry points, by direction (0 = write, as in bt_data_event.dir). */
+static const char *const plain_syms[2] = {"SSL_write", "SSL_read"};
+static const char *const ex_syms[2] = {"SSL_write_ex", "SSL_read_ex"};
+static const char *const close_syms[] = {"SSL_shutdown", "SSL_free"};
 
 struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd, uint64_t wakeup_at)
 {
@@ -179,18 +177,87 @@ static int attach_at(struct tls_capture *tc, struct bpf_program *prog, pid_t pid
 	return err;
 }
 
+static int attach_pair(struct tls_capture *tc, struct bpf_program *entry, pid_t pid,
+		       const char *host, uint64_t off)
+{
+	int err = attach_at(tc, entry, pid, host, off, false);
+
+	return err ? err : attach_at(tc, tc->skel->progs.ssl_return, pid, host, off, true);
+}
+
+static bool read_code(int fd, const struct elf_file *f, uint64_t vaddr, uint8_t *code)
+{
+	uint64_t off;
+
+	return elf_vaddr_to_offset(f, vaddr, &off) == 0 &&
+	       pread(fd, code, SSL_INNER_CODE_LEN, (off_t)off) == SSL_INNER_CODE_LEN;
+}
+
+/*
+ * The file offset at which to probe the internal function behind the plain and _ex entry points
+ * of direction @dir (see ssl_inner.h), or 0 when the code does not prove there is one whose
+ * first instruction is emulated.
+ */
+static uint64_t inner_offset(int fd, const struct elf_file *f, int dir)
+{
+	const struct elf_sym *plain = find_global(f, plain_syms[dir]);
+	const struct elf_sym *ex = find_global(f, ex_syms[dir]);
+	uint8_t ex_code[SSL_INNER_CODE_LEN], plain_code[SSL_INNER_CODE_LEN];
+	uint64_t callee, off;
+	int at;
+
+	if (!plain || !ex || plain->ifunc || ex->ifunc || !read_code(fd, f, ex->vaddr, ex_code) ||
+	    !read_code(fd, f, plain->vaddr, plain_code))
+		return 0;
+	callee = ssl_inner_callee(ex_code, sizeof(ex_code), ex->vaddr, plain_code,
+				  sizeof(plain_code), plain->vaddr);
+	/* the callee's code is read into ex_code: the wrapper's is no longer needed */
+	if (!callee || !read_code(fd, f, callee, ex_code))
+		return 0;
+	at = ssl_inner_probe_at(ex_code, sizeof(ex_code));
+	if (at < 0 || elf_vaddr_to_offset(f, callee + (uint64_t)at, &off))
+		return 0;
+	return off;
+}
+
+/*
+ * Probes the reads or writes (@dir) of one object: at the internal function both entry points
+ * share when there is one to trust, else at each entry point it defines (OpenSSL 1.1.0 has no
+ * _ex forms). Returns the number of places probed, or -errno.
+ */
+static int probe_direction(struct tls_capture *tc, pid_t pid, const char *path, const char *host,
+			   int fd, const struct elf_file *f, int dir)
+{
+	struct bpf_program *plain_prog[2] = {tc->skel->progs.ssl_write_entry,
+					     tc->skel->progs.ssl_read_entry};
+	struct bpf_program *ex_prog[2] = {tc->skel->progs.ssl_write_ex_entry,
+					  tc->skel->progs.ssl_read_ex_entry};
+	const struct elf_sym *plain = find_global(f, plain_syms[dir]);
+	const struct elf_sym *ex = find_global(f, ex_syms[dir]);
+	uint64_t inner = fd >= 0 ? inner_offset(fd, f, dir) : 0;
+	int err, n = 0;
+
+	if (inner) {
+		pr_debug("TLS: process %d: %s and %s probed at their shared callee, %s+%#llx\n",
+			 (int)pid, plain_syms[dir], ex_syms[dir], path, (unsigned long long)inner);
+		err = attach_pair(tc, ex_prog[dir], pid, host, inner);
+		return err ? err : 1;
+	}
+	if (plain && (err = attach_pair(tc, plain_prog[dir], pid, host, plain->offset)))
+		return err;
+	n += !!plain;
+	if (ex && (err = attach_pair(tc, ex_prog[dir], pid, host, ex->offset)))
+		return err;
+	return n + !!ex;
+}
+
 /* Probes OpenSSL in one object; -ENOENT when it does not define SSL_write/SSL_read. */
 static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
 {
-	struct bpf_program *entry[] = {
-	    tc->skel->progs.ssl_write_entry,	tc->skel->progs.ssl_read_entry,
-	    tc->skel->progs.ssl_write_ex_entry, tc->skel->progs.ssl_read_ex_entry,
-	    tc->skel->progs.ssl_close,		tc->skel->progs.ssl_close,
-	};
 	struct elf_file *f = NULL;
-	char *host;
+	int err, fd = -1, dir;
 	size_t i, n = 0;
-	int err;
+	char *host;
 
 	host = target_host_path(pid, path);
 	if (!host)
@@ -202,26 +269,33 @@ static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
 		err = -ENOENT;
 		goto cleanup;
 	}
-	for (i = 0; i < sizeof(tls_probes) / sizeof(tls_probes[0]); i++) {
-		const struct elf_sym *s = find_global(f, tls_probes[i].sym);
-
-		if (!s)
-			continue; /* OpenSSL 1.1.0 has no _ex forms */
-		err = attach_at(tc, entry[i], pid, host, s->offset, false);
-		if (!err && tls_probes[i].ret)
-			err = attach_at(tc, tc->skel->progs.ssl_return, pid, host, s->offset, true);
-		if (err) {
-			pr_warn("cannot probe %s in %s (process %d): %s\n", tls_probes[i].sym, path,
+	fd = open(host, O_RDONLY | O_CLOEXEC);
+	for (dir = 0; dir < 2; dir++) {
+		err = probe_direction(tc, pid, path, host, fd, f, dir);
+		if (err < 0) {
+			pr_warn("cannot probe %s in %s (process %d): %s\n", plain_syms[dir], path,
 				(int)pid, strerror(-err));
 			goto cleanup;
 		}
-		n++;
+		n += (size_t)err;
+	}
+	for (i = 0; i < sizeof(close_syms) / sizeof(close_syms[0]); i++) {
+		const struct elf_sym *s = find_global(f, close_syms[i]);
+
+		if (s &&
+		    (err = attach_at(tc, tc->skel->progs.ssl_close, pid, host, s->offset, false))) {
+			pr_warn("cannot probe %s in %s (process %d): %s\n", close_syms[i], path,
+				(int)pid, strerror(-err));
+			goto cleanup;
+		}
+		n += !!s;
 	}
 	err = remember(tc, pid, path);
 	if (!err)
-		pr_debug("TLS: process %d: %zu OpenSSL functions probed in %s\n", (int)pid, n,
-			 path);
+		pr_debug("TLS: process %d: %zu OpenSSL probe points in %s\n", (int)pid, n, path);
 cleanup:
+	if (fd >= 0)
+		close(fd);
 	elf_file_free(f);
 	free(host);
 	return err;
