@@ -59,11 +59,27 @@ struct emit_ctx {
 	__u64 pos;
 };
 
-/* One chunk: copy into the per-CPU scratch event and push it to the ring buffer. */
+static __always_inline __u64 chunk_wakeup(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_at ? BPF_RB_FORCE_WAKEUP
+									  : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void chunk_lost(__u64 len, __u32 counter)
+{
+	count(counter, 1);
+	count(BT_CNT_DATA_LOST_BYTES, len);
+}
+
+/*
+ * A full chunk is read straight into its ring-buffer record; a shorter one goes through the
+ * per-CPU scratch event, since a reservation's size must be known to the verifier and a
+ * full-size record for a few bytes would waste the ring.
+ */
 static long emit_chunk(__u64 i, void *data)
 {
 	struct emit_ctx *c = data;
-	struct bt_data_event *ev = c->ev;
+	struct bt_data_event *ev = c->ev, *r;
 	__u64 len;
 
 	if (c->off >= c->total)
@@ -77,15 +93,25 @@ static long emit_chunk(__u64 i, void *data)
 		return 1;
 	ev->pos = c->pos + c->off;
 	ev->len = len;
-	if (bpf_probe_read_user(ev->data, len, (void *)(c->buf + c->off))) {
-		count(BT_CNT_DATA_READ_FAIL, 1);
-		count(BT_CNT_DATA_LOST_BYTES, len);
+	if (len == BT_DATA_CHUNK) {
+		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+		if (!r) {
+			chunk_lost(len, BT_CNT_DATA_RB_FULL);
+		} else {
+			__builtin_memcpy(r, ev, offsetof(struct bt_data_event, data));
+			if (bpf_probe_read_user(r->data, BT_DATA_CHUNK,
+						(void *)(c->buf + c->off))) {
+				bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+				chunk_lost(len, BT_CNT_DATA_READ_FAIL);
+			} else {
+				bpf_ringbuf_submit(r, chunk_wakeup());
+			}
+		}
+	} else if (bpf_probe_read_user(ev->data, len, (void *)(c->buf + c->off))) {
+		chunk_lost(len, BT_CNT_DATA_READ_FAIL);
 	} else if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data) + len,
-				      bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_at
-					  ? BPF_RB_FORCE_WAKEUP
-					  : BPF_RB_NO_WAKEUP)) {
-		count(BT_CNT_DATA_RB_FULL, 1);
-		count(BT_CNT_DATA_LOST_BYTES, len);
+				      chunk_wakeup())) {
+		chunk_lost(len, BT_CNT_DATA_RB_FULL);
 	}
 	c->off += (__u32)len;
 	return 0;
