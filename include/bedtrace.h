@@ -35,6 +35,9 @@ enum bt_event_type {
 #define BT_DATA_CHUNK 16384
 /* Largest single I/O call captured in full (bytes beyond are counted in BT_CNT_DATA_TOO_LONG). */
 #define BT_DATA_MAX_CALL (64u << 20)
+/* ring_prefault (functrace.bpf.c): record size and records per run, so 1 MiB a run. */
+#define BT_PREFAULT_REC 16384
+#define BT_PREFAULT_PER_RUN 64
 
 enum bt_data_src {
 	BT_SRC_TLS = 1,	   /* plaintext at SSL_read/SSL_write (and _ex) */

@@ -93,6 +93,48 @@ void func_spec_free(struct func_spec *s)
 	s->object = s->glob = NULL;
 }
 
+static int ignore_record(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
+/*
+ * Has ring_prefault (functrace.bpf.c) write every page of the event ring once, consuming its
+ * discarded records between runs. A failure costs only early latency, so it is not an error.
+ */
+static void prefault_ring(struct func_tracer *ft, uint32_t ring_bytes)
+{
+	const uint32_t per_run = BT_PREFAULT_REC * BT_PREFAULT_PER_RUN;
+	int prog = bpf_program__fd(ft->skel->progs.ring_prefault);
+	struct ring_buffer *rb;
+	uint32_t done;
+	int err = 0;
+
+	rb = ring_buffer__new(bpf_map__fd(ft->skel->maps.events), ignore_record, NULL, NULL);
+	if (!rb) {
+		pr_debug("ring buffer not pre-faulted: %s\n", strerror(errno));
+		return;
+	}
+	/* one run more than the ring holds: the last records wrap onto its first pages */
+	for (done = 0; done <= ring_bytes && !err; done += per_run) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+		err = bpf_prog_test_run_opts(prog, &opts);
+		if (!err && opts.retval != BT_PREFAULT_PER_RUN)
+			err = -ENOSPC;
+		if (ring_buffer__consume(rb) < 0 && !err)
+			err = -EIO;
+	}
+	ring_buffer__free(rb);
+	if (err)
+		pr_debug("ring buffer pre-faulting stopped: %s\n", strerror(-err));
+	else
+		pr_debug("ring buffer pre-faulted: %u MiB\n", ring_bytes >> 20);
+}
+
 struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes)
 {
 	struct func_tracer *ft = calloc(1, sizeof(*ft));
@@ -114,6 +156,7 @@ struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes)
 	err = functrace__load(ft->skel);
 	if (err)
 		goto fail;
+	prefault_ring(ft, ring_bytes);
 	ft->exit_link = bpf_program__attach(ft->skel->progs.thread_exit);
 	if (!ft->exit_link) {
 		err = -errno;
