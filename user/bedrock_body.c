@@ -243,6 +243,17 @@ static int req_guardrail(struct bedrock_info *info, const cJSON *root)
 	return 0;
 }
 
+/* Parses a body as JSON; NULL (with info->parse_error set if unset) when it is not. */
+static cJSON *parse_body(struct bedrock_info *info, const uint8_t *body, size_t len,
+			 const char *not_json)
+{
+	cJSON *root = cJSON_ParseWithLength((const char *)body, len);
+
+	if (!root && !info->parse_error)
+		info->parse_error = not_json;
+	return root;
+}
+
 int bedrock_body_request(struct bedrock_info *info, const uint8_t *body, size_t len)
 {
 	cJSON *root;
@@ -250,12 +261,9 @@ int bedrock_body_request(struct bedrock_info *info, const uint8_t *body, size_t 
 
 	if (!body || !len)
 		return 0;
-	root = cJSON_ParseWithLength((const char *)body, len);
-	if (!root) {
-		if (!info->parse_error)
-			info->parse_error = "request body is not valid JSON";
+	root = parse_body(info, body, len, "request body is not valid JSON");
+	if (!root)
 		return 0;
-	}
 	switch (info->op) {
 	case BEDROCK_OP_CONVERSE:
 	case BEDROCK_OP_CONVERSE_STREAM:
@@ -498,12 +506,9 @@ int bedrock_body_response(struct bedrock_info *info, const uint8_t *body, size_t
 
 	if (!body || !len)
 		return 0;
-	root = cJSON_ParseWithLength((const char *)body, len);
-	if (!root) {
-		if (!info->parse_error)
-			info->parse_error = "response body is not valid JSON";
+	root = parse_body(info, body, len, "response body is not valid JSON");
+	if (!root)
 		return 0;
-	}
 	if (!cJSON_IsObject(root)) {
 		if (!info->parse_error)
 			info->parse_error = "response body is not a JSON object";
