@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "bedrock.h"
+#include "fuzz_frames.h"
 #include "bedrock_body.h"
 
 static const char *const paths[] = {
@@ -52,42 +53,6 @@ static const char *const events[] = {
     "files",
 };
 static const int statuses[] = {200, 200, 400, 429, 500, 503, 403, 0};
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static size_t add_header(uint8_t *p, const char *name, const char *val)
-{
-	size_t nl = strlen(name), vl = strlen(val);
-
-	p[0] = (uint8_t)nl;
-	memcpy(p + 1, name, nl);
-	p[1 + nl] = 7;
-	p[2 + nl] = (uint8_t)(vl >> 8);
-	p[3 + nl] = (uint8_t)vl;
-	memcpy(p + 4 + nl, val, vl);
-	return 4 + nl + vl;
-}
-
-static void b64(const uint8_t *in, size_t n, char *out)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
-			     (i + 2 < n ? in[i + 2] : 0);
-
-		out[o++] = t[v >> 18 & 63];
-		out[o++] = t[v >> 12 & 63];
-		out[o++] = i + 1 < n ? t[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? t[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
 
 /* Frames @seg as one event; appends to @out (capacity checked by the caller). */
 static size_t frame(uint8_t *out, const uint8_t *seg, size_t n)
