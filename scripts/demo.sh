@@ -28,21 +28,12 @@ command -v node >/dev/null || die "node not found: run 'make deps'"
 
 make --no-print-directory -C scripts/demo >/dev/null
 
+. scripts/lib/procs.sh
 tmp=$(mktemp -d)
 server_pid=
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid" 2>/dev/null || true
-		# an exited child stays a zombie (kill -0 succeeds) until waited for
-		for _ in $(seq 1 30); do
-			state=$(awk '{print $3}' "/proc/$server_pid/stat" 2>/dev/null || echo gone)
-			[ "$state" = Z ] || [ "$state" = gone ] && break
-			sleep 0.1
-		done
-		kill -KILL "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
+	stop_child "$server_pid"
 	if [ "${KEEP_TMP:-0}" = 1 ]; then
 		echo "demo: files kept in $tmp" >&2
 	else
