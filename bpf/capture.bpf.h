@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * What TLS and socket capture share: the SSL call in progress per thread (socket capture skips
- * the ciphertext moved inside one), chunked copying of user buffers into the ring buffer through
- * a per-CPU scratch event, the traced calls a chunk belongs to, and reading the socket behind a
- * file descriptor.
+ * What tlscap (SSL probes) and syscap (syscall tracepoints) share: the SSL call in progress per
+ * thread (syscap learns its socket, and skips the ciphertext moved inside it), the TLS connection
+ * state, chunked copying of user buffers into the ring buffer through a per-CPU scratch event,
+ * the traced calls a chunk belongs to, and reading the socket behind a file descriptor.
  */
 #ifndef BT_CAPTURE_BPF_H
 #define BT_CAPTURE_BPF_H
@@ -36,13 +36,40 @@ struct {
 	__type(value, struct ssl_call);
 } ssl_calls SEC(".maps");
 
-/* Processes whose syscalls matter; filled by userspace. */
+struct conn_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 id; /* the SSL object */
+};
+
+struct conn_state {
+	__u64 pos[2];
+	__s32 fd;
+	__u32 announced;
+};
+
+/* TLS connections: stream positions and socket (tlscap creates it). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct conn_key);
+	__type(value, struct conn_state);
+} conns SEC(".maps");
+
+static __always_inline struct conn_state *conn_get(struct conn_key *k)
+{
+	struct conn_state *c = bpf_map_lookup_elem(&conns, k);
+	struct conn_state init = {.fd = -1};
+
+	if (c)
+		return c;
+	/* EEXIST from a racing thread is fine: the lookup below finds its entry */
+	bpf_map_update_elem(&conns, k, &init, BPF_NOEXIST);
+	c = bpf_map_lookup_elem(&conns, k);
+	if (!c)
+		count(BT_CNT_CONN_FULL, 1);
+	return c;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * The per-thread stacks of open traced calls. functrace creates the maps; tlscap and sockcap get
+ * The per-thread stacks of open traced calls. functrace creates the maps; tlscap and syscap get
  * the same fds from userspace (bpf_map__reuse_fd), so a request sent on a thread knows which
  * traced call it belongs to, and a request received opens a frame the handler's calls nest under.
  */

@@ -18,7 +18,7 @@
 #define BT_MAX_RESTORE 32
 /* Probe ids: bpf cookie values; the entry-stop probe of launch mode uses BT_PROBE_ENTRY_STOP. */
 #define BT_PROBE_ENTRY_STOP 0xffffffffu
-/* Probe id of the SERVER frame sockcap opens when a request arrives on a plain socket. */
+/* Probe id of the SERVER frame syscap opens when a request arrives on a plain socket. */
 #define BT_PROBE_SERVER 0xfffffffeu
 
 enum bt_event_type {

@@ -25,7 +25,6 @@ struct probed {
 
 struct tls_capture {
 	struct tlscap *skel;
-	struct bpf_link *sys_links[2];
 	struct bpf_link **links;
 	size_t n_links, cap_links;
 	struct probed *objs;
@@ -57,12 +56,6 @@ struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd, u
 	err = tlscap__load(tc->skel);
 	if (err)
 		goto fail;
-	tc->sys_links[0] = bpf_program__attach(tc->skel->progs.sys_enter);
-	tc->sys_links[1] = bpf_program__attach(tc->skel->progs.sys_exit);
-	if (!tc->sys_links[0] || !tc->sys_links[1]) {
-		err = -errno;
-		goto fail;
-	}
 	return tc;
 fail:
 	tlscap_destroy(tc);
@@ -77,10 +70,6 @@ void tlscap_detach_all(struct tls_capture *tc)
 	for (i = 0; i < tc->n_links; i++)
 		bpf_link__destroy(tc->links[i]);
 	tc->n_links = 0;
-	for (i = 0; i < 2; i++) {
-		bpf_link__destroy(tc->sys_links[i]);
-		tc->sys_links[i] = NULL;
-	}
 }
 
 void tlscap_destroy(struct tls_capture *tc)
@@ -101,6 +90,11 @@ void tlscap_destroy(struct tls_capture *tc)
 int tlscap_ssl_calls_fd(const struct tls_capture *tc)
 {
 	return bpf_map__fd(tc->skel->maps.ssl_calls);
+}
+
+int tlscap_conns_fd(const struct tls_capture *tc)
+{
+	return bpf_map__fd(tc->skel->maps.conns);
 }
 
 size_t tlscap_n_objects(const struct tls_capture *tc)
@@ -342,14 +336,4 @@ int tlscap_rescan(struct tls_capture *tc, pid_t pid)
 	free(exe_path);
 	target_maps_free(maps, n);
 	return added;
-}
-
-int tlscap_add_process(struct tls_capture *tc, pid_t pid)
-{
-	__u32 key = (__u32)pid;
-	__u8 one = 1;
-
-	if (bpf_map_update_elem(bpf_map__fd(tc->skel->maps.targets), &key, &one, BPF_ANY))
-		return -errno;
-	return tlscap_rescan(tc, pid);
 }

@@ -19,15 +19,16 @@ struct tls_capture;
  */
 struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd, uint64_t wakeup_at);
 void tlscap_destroy(struct tls_capture *tc);
-/* Watches @pid and probes every OpenSSL it maps now. Returns objects probed (>= 0) or -errno. */
-int tlscap_add_process(struct tls_capture *tc, pid_t pid);
-/* @pid mapped new code: probe any OpenSSL not probed yet. Returns objects newly probed or -errno.
+/*
+ * Probes every OpenSSL @pid maps now and has not been probed yet (at attach, and when the process
+ * maps new code). Returns objects newly probed (>= 0) or -errno.
  */
 int tlscap_rescan(struct tls_capture *tc, pid_t pid);
 /* Removes every probe (maps stay readable). */
 void tlscap_detach_all(struct tls_capture *tc);
 size_t tlscap_n_objects(const struct tls_capture *tc);
-/* The per-thread SSL-call map, so socket capture can skip ciphertext. */
+/* The per-thread SSL-call map and the connection map, for syscap (syscap.h). */
 int tlscap_ssl_calls_fd(const struct tls_capture *tc);
+int tlscap_conns_fd(const struct tls_capture *tc);
 
 #endif

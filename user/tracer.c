@@ -22,7 +22,7 @@
 #include "log.h"
 #include "stitch.h"
 #include "prices.h"
-#include "sockcap.h"
+#include "syscap.h"
 #include "target.h"
 #include "tlscap.h"
 #include "tracer.h"
@@ -39,7 +39,7 @@ struct session {
 	size_t n_targets;
 	struct func_tracer *ft;
 	struct tls_capture *tls;
-	struct sock_capture *socks;
+	struct sys_capture *sys;
 	struct conn_tracker *conns;
 	struct bedrock_ctx *bedrock;
 	struct price_table *prices;
@@ -219,15 +219,24 @@ static int open_capture(struct session *s)
 				return -errno;
 		}
 	}
-	if (!o->no_sockets) {
-		s->socks =
-		    sockcap_load(functrace_events_fd(s->ft), functrace_counters_fd(s->ft),
-				 functrace_stacks_fd(s->ft), functrace_zero_stack_fd(s->ft),
-				 s->tls ? tlscap_ssl_calls_fd(s->tls) : -1, RING_BYTES_CAPTURE / 4);
-		if (!s->socks)
-			pr_warn("cannot load the socket capture programs: %s (continuing; "
-				"--no-sockets hides this)\n",
-				strerror(errno));
+	if (s->tls || !o->no_sockets) {
+		struct syscap_maps m = {
+		    .events = functrace_events_fd(s->ft),
+		    .counters = functrace_counters_fd(s->ft),
+		    .stacks = functrace_stacks_fd(s->ft),
+		    .zero_stack = functrace_zero_stack_fd(s->ft),
+		    .ssl_calls = s->tls ? tlscap_ssl_calls_fd(s->tls) : -1,
+		    .conns = s->tls ? tlscap_conns_fd(s->tls) : -1,
+		};
+
+		s->sys = syscap_load(&m, !o->no_sockets, RING_BYTES_CAPTURE / 4);
+		if (!s->sys)
+			pr_warn("cannot load the syscall capture programs: %s (continuing without "
+				"%s)\n",
+				strerror(errno),
+				o->no_sockets
+				    ? "TLS peers and late-loaded libssl"
+				    : "plain-socket capture, TLS peers and late-loaded libssl");
 	}
 	return 0;
 }
@@ -271,11 +280,11 @@ static int attach_target(struct session *s, struct target *t)
 		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
 		return err;
 	}
-	if (s->socks && (err = sockcap_add_process(s->socks, t->pid)))
-		pr_warn("process %d: socket capture unavailable: %s\n", (int)t->pid,
+	if (s->sys && (err = syscap_add_process(s->sys, t->pid)))
+		pr_warn("process %d: syscall capture unavailable: %s\n", (int)t->pid,
 			strerror(-err));
 	if (s->tls) {
-		err = tlscap_add_process(s->tls, t->pid);
+		err = tlscap_rescan(s->tls, t->pid);
 		if (err < 0)
 			pr_warn("process %d: TLS capture unavailable: %s\n", (int)t->pid,
 				strerror(-err));
@@ -553,8 +562,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 	functrace_detach_all(s->ft);
 	if (s->tls)
 		tlscap_detach_all(s->tls);
-	if (s->socks)
-		sockcap_detach(s->socks);
+	if (s->sys)
+		syscap_detach(s->sys);
 	ring_buffer__consume(rb);
 	flush_open_calls(s);
 	if (s->conns)
@@ -569,7 +578,7 @@ cleanup:
 		waitpid(s->targets[0].pid, NULL, 0);
 	}
 	ring_buffer__free(rb);
-	sockcap_destroy(s->socks);
+	syscap_destroy(s->sys);
 	tlscap_destroy(s->tls);
 	functrace_destroy(s->ft);
 	for (i = 0; i < s->n_exporters; i++)

@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * Plain TCP socket capture for target processes: the read/write, send/recv, readv/writev and
- * sendmsg/recvmsg families, both directions, through raw syscall tracepoints (no kprobes here).
- * Bytes moved inside an SSL call are ciphertext and skipped (tlscap has the plaintext).
+ * What bedtrace learns from the target processes' syscalls, through raw syscall tracepoints (this
+ * kernel has no kprobes). A program on sys_enter or sys_exit runs on every syscall of the machine,
+ * traced or not, so there is one program per tracepoint doing all of it, and both decide from the
+ * syscall number alone, before any map lookup, whether the call concerns them:
  *
- * A request the process receives opens a SERVER frame on the receiving thread's call stack (the
- * one functrace keeps), so the traced calls its handler makes nest under the SERVER span; the
- * response written on that socket closes the frame.
+ *  - TLS (tls_on): inside an SSL call, the first socket syscall names the connection's fd and
+ *    peer; an executable mmap by a target makes userspace look for a late-loaded libssl, and when
+ *    the mapped file is a libssl the process is held (SIGSTOP) until its SSL functions are probed.
+ *  - Plain TCP sockets (sockets_on): the read/write, send/recv, readv/writev and sendmsg/recvmsg
+ *    families, both directions. Bytes moved inside an SSL call are ciphertext and skipped
+ *    (tlscap has the plaintext). A request the process receives opens a SERVER frame on the
+ *    receiving thread's call stack (the one functrace keeps), so the traced calls its handler
+ *    makes nest under the SERVER span; the response written on that socket closes the frame.
+ *
+ * x86-64 only: syscall numbers and argument registers are x86-64's.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,16 +30,31 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define IPPROTO_TCP 6
 #define SOCK_STREAM 1
 #define MAX_IOV 16
+#define PROT_EXEC 0x4
+#define SIGSTOP 19
 
 #define NR_read 0
 #define NR_write 1
 #define NR_close 3
+#define NR_mmap 9
 #define NR_readv 19
 #define NR_writev 20
 #define NR_sendto 44
 #define NR_recvfrom 45
 #define NR_sendmsg 46
 #define NR_recvmsg 47
+
+/* Set by userspace before load; the verifier drops the code of a part that is off. */
+const volatile bool tls_on = true;
+const volatile bool sockets_on = true;
+
+/* Processes whose syscalls matter; filled by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
 
 /* A socket syscall in progress on a thread. */
 struct sock_call {
@@ -262,16 +285,84 @@ static long emit_iov(__u64 i, void *data)
 	return 0;
 }
 
-SEC("raw_tracepoint/sys_enter")
-int sock_enter(struct bpf_raw_tracepoint_args *ctx)
+/* Inside an SSL call, the first socket syscall names the connection's fd and peer. */
+static __always_inline void learn_fd(struct ssl_call *call, int fd, __u64 pid_tgid)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	__u32 tid = (__u32)pid_tgid, pid = pid_tgid >> 32;
-	long nr = (long)ctx->args[1];
+	struct conn_key k = {.pid = pid_tgid >> 32, .id = call->ssl};
+	struct conn_state *cs = conn_get(&k);
+	struct bt_conn_event *e;
+	struct sock *sk;
+
+	if (!cs || cs->announced)
+		return;
+	cs->announced = 1;
+	cs->fd = fd;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(BT_CNT_OTHER_RB_FULL, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = BT_EV_CONN;
+	e->pid = k.pid;
+	e->tid = (__u32)pid_tgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->conn_id = k.id;
+	e->fd = fd;
+	e->src = BT_SRC_TLS;
+	sk = sock_of(fd);
+	if (sk)
+		fill_addrs(e, sk);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* close(@fd) by a target: report the socket's totals and start a new connection on the fd. */
+static __always_inline void sock_closed(int fd, __u64 pid_tgid)
+{
+	struct fd_key k = {.pid = pid_tgid >> 32, .fd = fd};
+	struct sock_state *s = bpf_map_lookup_elem(&socks, &k);
+	struct bt_conn_event *e;
+
+	if (!s)
+		return;
+	if (s->announced) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			__builtin_memset(e, 0, sizeof(*e));
+			e->type = BT_EV_CLOSE;
+			e->pid = k.pid;
+			e->tid = (__u32)pid_tgid;
+			e->ts_ns = bpf_ktime_get_ns();
+			e->conn_id = conn_id(s, k.fd);
+			e->send_pos = s->pos[0];
+			e->recv_pos = s->pos[1];
+			e->fd = k.fd;
+			e->src = BT_SRC_SOCKET;
+			bpf_ringbuf_submit(e, 0);
+		} else {
+			count(BT_CNT_OTHER_RB_FULL, 1);
+		}
+	}
+	if (s->server_call)
+		close_server_frame(s, pid_tgid, bpf_ktime_get_ns());
+	s->pos[0] = s->pos[1] = 0;
+	s->announced = 0;
+	s->gen++;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
+{
+	__u64 pid_tgid;
+	__u32 pid, tid;
+	struct ssl_call *ssl;
 	struct sock_call call = {};
 
 	switch (nr) {
+	case NR_close:
+		if (!sockets_on)
+			return 0;
+		break;
 	case NR_read:
 	case NR_write:
 	case NR_readv:
@@ -280,79 +371,95 @@ int sock_enter(struct bpf_raw_tracepoint_args *ctx)
 	case NR_recvfrom:
 	case NR_sendmsg:
 	case NR_recvmsg:
-	case NR_close:
 		break;
 	default:
 		return 0;
 	}
+	pid_tgid = bpf_get_current_pid_tgid();
+	pid = pid_tgid >> 32;
+	tid = (__u32)pid_tgid;
 	if (!bpf_map_lookup_elem(&targets, &pid))
 		return 0;
-	call.fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	/* x86-64 syscall arguments: di, si, dx, r10, r8, r9 */
+	call.fd = (int)regs->di;
 	if (nr == NR_close) {
-		struct fd_key k = {.pid = pid, .fd = call.fd};
-		struct sock_state *s = bpf_map_lookup_elem(&socks, &k);
-		struct bt_conn_event *e;
-
-		if (!s)
-			return 0;
-		if (s->announced) {
-			e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-			if (e) {
-				__builtin_memset(e, 0, sizeof(*e));
-				e->type = BT_EV_CLOSE;
-				e->pid = pid;
-				e->tid = tid;
-				e->ts_ns = bpf_ktime_get_ns();
-				e->conn_id = conn_id(s, k.fd);
-				e->send_pos = s->pos[0];
-				e->recv_pos = s->pos[1];
-				e->fd = k.fd;
-				e->src = BT_SRC_SOCKET;
-				bpf_ringbuf_submit(e, 0);
-			} else {
-				count(BT_CNT_OTHER_RB_FULL, 1);
-			}
-		}
-		if (s->server_call)
-			close_server_frame(s, pid_tgid, bpf_ktime_get_ns());
-		s->pos[0] = s->pos[1] = 0;
-		s->announced = 0;
-		s->gen++;
+		sock_closed(call.fd, pid_tgid);
 		return 0;
 	}
 	/* inside SSL_read/SSL_write the bytes are ciphertext: tlscap has the plaintext */
-	if (bpf_map_lookup_elem(&ssl_calls, &tid))
+	ssl = bpf_map_lookup_elem(&ssl_calls, &tid);
+	if (ssl) {
+		if (tls_on)
+			learn_fd(ssl, call.fd, pid_tgid);
+		return 0;
+	}
+	if (!sockets_on)
 		return 0;
 	call.nr = (__u32)nr;
-	call.buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	call.buf = regs->si;
 	call.ts = bpf_ktime_get_ns();
 	bpf_map_update_elem(&sock_calls, &tid, &call, BPF_ANY);
 	return 0;
 }
 
-SEC("raw_tracepoint/sys_exit")
-int sock_exit(struct bpf_raw_tracepoint_args *ctx)
+/* True when @fd of the current task is a file whose name starts with "libssl". */
+static __always_inline __u32 is_libssl(int fd)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	long ret = (long)ctx->args[1];
-	struct sock_call *call;
+	struct file *f = file_of(fd);
+	const unsigned char *name;
+	char buf[8] = {};
+
+	if (!f)
+		return 0;
+	name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(buf, sizeof(buf), name) < 7)
+		return 0;
+	return buf[0] == 'l' && buf[1] == 'i' && buf[2] == 'b' && buf[3] == 's' && buf[4] == 's' &&
+	       buf[5] == 'l';
+}
+
+/* A target mapped executable code: maybe a libssl it loaded late. */
+static __always_inline void mmap_done(struct pt_regs *regs, __u64 pid_tgid)
+{
+	__u32 pid = pid_tgid >> 32;
+	struct bt_mmap_event *e;
+	__u32 stop;
+
+	if (!(regs->dx & PROT_EXEC) || !bpf_map_lookup_elem(&targets, &pid))
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(BT_CNT_OTHER_RB_FULL, 1);
+		return;
+	}
+	e->type = BT_EV_MMAP;
+	e->pid = pid;
+	e->ts_ns = bpf_ktime_get_ns();
+	stop = is_libssl((int)regs->r8);
+	e->stopped = stop;
+	e->pad = 0;
+	/* a late libssl: hold the process until its SSL functions are probed (userspace SIGCONTs)
+	 */
+	bpf_ringbuf_submit(e, stop ? BPF_RB_FORCE_WAKEUP : 0);
+	if (stop)
+		bpf_send_signal(SIGSTOP);
+}
+
+/* A socket syscall of a target returned @ret: capture what it moved. */
+static __always_inline void sock_done(struct pt_regs *regs, struct sock_call *call, long ret,
+				      __u64 pid_tgid)
+{
+	struct fd_key k = {.pid = pid_tgid >> 32, .fd = call->fd};
 	struct sock_state *s;
-	struct fd_key k;
 	struct sock *sk;
 	__u32 dir;
 	__u64 ts;
 
-	call = bpf_map_lookup_elem(&sock_calls, &tid);
-	if (!call)
-		return 0;
-	k.pid = pid_tgid >> 32;
-	k.fd = call->fd;
 	if (ret <= 0)
-		goto done;
+		return;
 	sk = tcp_sock_of(k.fd);
 	if (!sk)
-		goto done;
+		return;
 	s = bpf_map_lookup_elem(&socks, &k);
 	if (!s) {
 		struct sock_state init = {};
@@ -361,7 +468,7 @@ int sock_exit(struct bpf_raw_tracepoint_args *ctx)
 		s = bpf_map_lookup_elem(&socks, &k);
 		if (!s) {
 			count(BT_CNT_CONN_FULL, 1);
-			goto done;
+			return;
 		}
 	}
 	if (!s->announced)
@@ -387,12 +494,11 @@ int sock_exit(struct bpf_raw_tracepoint_args *ctx)
 			struct user_msghdr m = {};
 
 			if (bpf_probe_read_user(&m, sizeof(m), (void *)call->buf))
-				goto done;
+				return;
 			c.iov = (__u64)m.msg_iov;
 			c.n = m.msg_iovlen > MAX_IOV ? MAX_IOV : (__u32)m.msg_iovlen;
 		} else {
-			struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-			__u64 cnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
+			__u64 cnt = regs->dx;
 
 			c.iov = call->buf;
 			c.n = cnt > MAX_IOV ? MAX_IOV : (__u32)cnt;
@@ -406,7 +512,40 @@ int sock_exit(struct bpf_raw_tracepoint_args *ctx)
 	} else {
 		emit(s, &k, call->buf, (__u64)ret, dir, ts, pid_tgid, true);
 	}
-done:
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid;
+	struct sock_call *call;
+	__u32 tid;
+
+	switch (regs->orig_ax) {
+	case NR_mmap:
+		if (tls_on && ret >= 0)
+			mmap_done(regs, bpf_get_current_pid_tgid());
+		return 0;
+	case NR_read:
+	case NR_write:
+	case NR_readv:
+	case NR_writev:
+	case NR_sendto:
+	case NR_recvfrom:
+	case NR_sendmsg:
+	case NR_recvmsg:
+		if (sockets_on)
+			break;
+		return 0;
+	default:
+		return 0;
+	}
+	pid_tgid = bpf_get_current_pid_tgid();
+	tid = (__u32)pid_tgid;
+	call = bpf_map_lookup_elem(&sock_calls, &tid);
+	if (!call)
+		return 0;
+	sock_done(regs, call, ret, pid_tgid);
 	bpf_map_delete_elem(&sock_calls, &tid);
 	return 0;
 }
