@@ -25,16 +25,29 @@ struct ssl_call {
 	__u64 len_ptr; /* _ex: size_t *written / *readbytes */
 	__u64 ts;
 	__u32 dir;
-	__u32 ex;
+	__u16 ex;
+	__u16 active; /* between entry and return */
 };
 
-/* SSL call in progress per thread, from entry to return (tlscap creates it). */
+/*
+ * The SSL call in progress on each thread, from entry to return (tlscap creates it). Task-local
+ * storage rather than a hash keyed by thread id: it is read on every socket syscall of a target
+ * and written twice per SSL call, and goes away with the thread.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_THREADS);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct ssl_call);
 } ssl_calls SEC(".maps");
+
+/* The SSL call in progress on the current thread, or NULL. */
+static __always_inline struct ssl_call *ssl_call_current(void)
+{
+	struct ssl_call *c = bpf_task_storage_get(&ssl_calls, bpf_get_current_task_btf(), 0, 0);
+
+	return c && c->active ? c : NULL;
+}
 
 struct conn_key {
 	__u32 pid;

@@ -387,7 +387,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 		return 0;
 	}
 	/* inside SSL_read/SSL_write the bytes are ciphertext: tlscap has the plaintext */
-	ssl = bpf_map_lookup_elem(&ssl_calls, &tid);
+	ssl = tls_on ? ssl_call_current() : NULL;
 	if (ssl) {
 		if (tls_on)
 			learn_fd(ssl, call.fd, pid_tgid);

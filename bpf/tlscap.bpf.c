@@ -55,31 +55,32 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	emit_chunks(&c);
 }
 
-static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 dir, __u32 ex)
+static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 dir, __u16 ex)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct ssl_call call = {
-	    .ssl = (__u64)ssl,
-	    .buf = (__u64)buf,
-	    .len_ptr = (__u64)len_ptr,
-	    .ts = bpf_ktime_get_ns(),
-	    .dir = dir,
-	    .ex = ex,
-	};
+	struct ssl_call *call = bpf_task_storage_get(&ssl_calls, bpf_get_current_task_btf(), 0,
+						     BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-	bpf_map_update_elem(&ssl_calls, &tid, &call, BPF_ANY);
+	if (!call) {
+		count(BT_CNT_SSL_UNTRACKED, 1);
+		return 0;
+	}
+	call->ssl = (__u64)ssl;
+	call->buf = (__u64)buf;
+	call->len_ptr = (__u64)len_ptr;
+	call->ts = bpf_ktime_get_ns();
+	call->dir = dir;
+	call->ex = ex;
+	call->active = 1;
 	return 0;
 }
 
 static __always_inline int ssl_leave(int rc)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct ssl_call *call;
+	struct ssl_call *call = ssl_call_current();
 	struct conn_key k = {};
 	__u64 n = 0, ts;
 
-	call = bpf_map_lookup_elem(&ssl_calls, &tid);
 	if (!call)
 		return 0;
 	if (call->ex) {
@@ -96,7 +97,7 @@ static __always_inline int ssl_leave(int rc)
 	/* a request is sent when SSL_write starts; a response is had when SSL_read returns */
 	ts = call->dir == 0 ? call->ts : bpf_ktime_get_ns();
 	emit_data(&k, call->buf, n, call->dir, BT_SRC_TLS, ts, pid_tgid);
-	bpf_map_delete_elem(&ssl_calls, &tid);
+	call->active = 0;
 	return 0;
 }
 
