@@ -6,11 +6,15 @@
      a fresh `bedtrace -p CLIENT` per step. Per step: achieved MB/s, what bedtrace reports lost
      (its "dropped:" exit lines), the HTTP spans and body bytes it exported, its CPU% and peak RSS;
   2. latency: the same client's per-request latency for 1 KiB and 1 MiB GETs on a keep-alive
-     connection, without and with bedtrace attached, alternating in rounds; median, p90, ratio.
+     connection, alternating in rounds between: nothing attached; two mechanism floors run by
+     bpftrace with empty bodies, (a) uprobe+uretprobe on the SSL probe points bedtrace chose
+     (read off its -v log) and (b) the raw_syscalls sys_enter/sys_exit tracepoints every syscall
+     of the machine then passes through; and bedtrace. p25, median, p90 and ratios.
 Usage: sudo scripts/bench/tls_bench.py [--quick] [--rounds N] [--step-secs S] [--latency-only]
        (BEDTRACE=PATH in the environment measures another build)"""
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -40,7 +44,7 @@ def arg(name, default, conv=float):
 
 
 QUICK = "--quick" in sys.argv
-ROUNDS = arg("--rounds", 1 if QUICK else 3, int)
+ROUNDS = arg("--rounds", 2 if QUICK else 12, int)  # latency rounds: this VM is noisy
 STEP_SECS = arg("--step-secs", 2.0 if QUICK else 4.0)
 RATES = [25, 50, 100, 200, 400, 0]  # MB/s of TLS payload; 0 = unpaced
 LAT = [(1024, 150 if QUICK else 400), (1 << 20, 20 if QUICK else 60)]
@@ -150,32 +154,95 @@ def pct(v, q):
     return v[min(len(v) - 1, int(q * len(v)))]
 
 
+def probe_points(log):
+    """The SSL probe points bedtrace logged (-v): [(path, offset or symbol)]."""
+    pts = []
+    with open(log, errors="replace") as f:
+        for line in f:
+            m = re.search(r"probed at their shared callee, (\S+)\+(0x[0-9a-f]+)", line)
+            if m:
+                pts.append((m.group(1), m.group(2)))
+            m = re.search(r"\d+ OpenSSL probe points in (\S+)", line)
+            if m and not any(p == m.group(1) for p, _ in pts):
+                pts += [(m.group(1), sym) for sym in ("SSL_read", "SSL_write", "SSL_read_ex",
+                                                   "SSL_write_ex")]
+    return sorted(set(pts))
+
+
+class Floor:
+    """bpftrace with empty probe bodies: what the probe mechanism alone costs."""
+
+    def __init__(self, prog):
+        self.p = subprocess.Popen(["bpftrace", "--unsafe", "-e", prog], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.p.stdout.readline()
+            if not line:
+                break
+            if "Attaching" in line:
+                time.sleep(1.0)  # the message comes before the probes are live
+                return
+        raise SystemExit("bpftrace did not attach: %s" % prog)
+
+    def stop(self):
+        stop_process(self.p, signal.SIGINT, timeout=30)
+
+
+def floors(work, client):
+    """bpftrace programs of the two floors, from where bedtrace probes this client."""
+    t = Tracer(client.p.pid, work, "lat-points")
+    client.cmd("lat 1024 5")
+    t.stop()
+    pts = probe_points(t.log)
+    if not pts:
+        raise SystemExit("bedtrace logged no SSL probe points; see %s" % t.log)
+    up = " ".join("uprobe:%s:%s {} uretprobe:%s:%s {}" % (p, o, p, o) for p, o in pts)
+    print("floor uprobes:  bpftrace --unsafe -e '%s'" % up)
+    sc = "tracepoint:raw_syscalls:sys_enter {} tracepoint:raw_syscalls:sys_exit {}"
+    print("floor syscalls: bpftrace -e '%s'   (perf-event tracepoints: a little dearer than the "
+          "raw tracepoints bedtrace uses)" % sc)
+    return [("floor uprobes", up), ("floor syscalls", sc)]
+
+
 def latency(client, work):
     print("\n== Client-observed latency per HTTPS GET (keep-alive), %d round(s) alternating "
-          "without/with bedtrace" % ROUNDS)
+          "between the columns" % ROUNDS)
+    subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"],
+                   stderr=subprocess.DEVNULL)  # bpftrace needs it; already there is fine
     client.cmd("lat 1024 50")  # warm-up
-    res = {(size, w): [] for size, _ in LAT for w in (False, True)}
+    floor_progs = floors(work, client)
+    cols = ["without"] + [name for name, _ in floor_progs] + ["bedtrace"]
+    res = {(size, c): [] for size, _ in LAT for c in cols}
     cpu_rss = []
     for rnd in range(ROUNDS):
         for size, n in LAT:
-            res[(size, False)] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+            res[(size, "without")] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+        for name, prog in floor_progs:
+            f = Floor(prog)
+            try:
+                for size, n in LAT:
+                    res[(size, name)] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+            finally:
+                f.stop()
         t = Tracer(client.p.pid, work, "lat-%d" % rnd)
         try:
             for size, n in LAT:
-                res[(size, True)] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+                res[(size, "bedtrace")] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
         finally:
             cpu, rss, drops, spans = t.stop()
         n_http = sum(1 for s in spans if s.attrs.get("http.request.method") == "GET")
         cpu_rss.append((cpu, rss, n_http, sum(n for _, n in LAT), drops))
-    print("%-8s %7s %12s %12s %12s %12s %9s %9s" % ("body", "reqs", "median w/o", "median with",
-                                                 "p90 w/o", "p90 with", "ratio med",
-                                                 "ratio p90"))
     for size, _ in LAT:
-        a, b = res[(size, False)], res[(size, True)]
-        ma, mb, pa, pb = statistics.median(a), statistics.median(b), pct(a, .9), pct(b, .9)
-        print("%-8s %7d %9.1f us %9.1f us %9.1f us %9.1f us %8.3fx %8.3fx" % (
-            "1 KiB" if size == 1024 else "1 MiB", len(a), ma / 1e3, mb / 1e3, pa / 1e3, pb / 1e3,
-            mb / ma, pb / pa))
+        base = res[(size, "without")]
+        print("\n%s bodies, %d requests per column; latency (ratio to without)" % (
+            "1 KiB" if size == 1024 else "1 MiB", len(base)))
+        print("%-15s %22s %22s %22s" % ("", "p25", "median", "p90"))
+        for c in cols:
+            v = res[(size, c)]
+            print("%-15s" % c + "".join(
+                " %11.1f us (%.3fx)" % (pct(v, q) / 1e3, pct(v, q) / pct(base, q))
+                for q in (.25, .5, .9)))
     for i, (cpu, rss, got, want, drops) in enumerate(cpu_rss):
         print("round %d: bedtrace CPU %.0f%%, peak RSS %.0f MiB, %d/%d GET spans, drops: %s"
               % (i + 1, cpu, rss, got, want, "; ".join(drops) or "none"))
