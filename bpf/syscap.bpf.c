@@ -389,8 +389,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	/* inside SSL_read/SSL_write the bytes are ciphertext: tlscap has the plaintext */
 	ssl = tls_on ? ssl_call_current() : NULL;
 	if (ssl) {
-		if (tls_on)
-			learn_fd(ssl, call.fd, pid_tgid);
+		learn_fd(ssl, call.fd, pid_tgid);
 		return 0;
 	}
 	if (!sockets_on)

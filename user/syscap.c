@@ -13,7 +13,7 @@ struct sys_capture {
 	struct bpf_link *links[2];
 };
 
-/* A part that is off keeps its maps (the programs name them) at one entry. */
+/* A part that is off keeps its hash maps (the programs name them) at one entry. */
 static int shrink(struct bpf_map *m)
 {
 	return bpf_map__set_max_entries(m, 1);
@@ -37,8 +37,8 @@ static int setup(struct syscap *skel, const struct syscap_maps *maps, bool socke
 		if ((err = bpf_map__reuse_fd(skel->maps.ssl_calls, maps->ssl_calls)) ||
 		    (err = bpf_map__reuse_fd(skel->maps.conns, maps->conns)))
 			return err;
-	} else if ((err = shrink(skel->maps.ssl_calls)) || (err = shrink(skel->maps.conns))) {
-		return err;
+	} else if ((err = shrink(skel->maps.conns))) {
+		return err; /* ssl_calls is task storage: it has no size and costs nothing unused */
 	}
 	if (!sockets && ((err = shrink(skel->maps.socks)) || (err = shrink(skel->maps.sock_calls))))
 		return err;

@@ -14,13 +14,13 @@ from harness import (BEDTRACE, TARGETS, by_name, check, check_eq, one, read_span
 HTTPD = os.path.join(TARGETS, "bt_httpd")
 
 
-@test
-def plain_http_server_span_with_handler_functions_under_it():
+def check_server_spans(extra):
+    """bt_httpd answers three requests; each is a SERVER span with the handler's calls under it."""
     fd, out = tempfile.mkstemp(suffix=".jsonl")
     os.close(fd)
-    bt = subprocess.Popen([BEDTRACE, "-o", out, "-f", "handle_order", "-f", "price_items", "--",
-                           HTTPD, "0", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
+    bt = subprocess.Popen([BEDTRACE, "-o", out, "-f", "handle_order", "-f", "price_items"] +
+                          extra + ["--", HTTPD, "0", "3"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
     try:
         line = bt.stdout.readline()
         check(line.startswith("ready"), "server did not start: %r", line)
@@ -54,6 +54,17 @@ def plain_http_server_span_with_handler_functions_under_it():
         check_eq([g.name for g in grand], ["price_items"], "nested function")
         check(srv.start <= kids[0].start and kids[0].end <= srv.end, "handler inside request")
     check_eq(len(by_name(spans, "handle_order")), 3, "handler spans")
+
+
+@test
+def plain_http_server_span_with_handler_functions_under_it():
+    check_server_spans([])
+
+
+@test
+def plain_http_server_spans_with_tls_capture_off():
+    # the syscall programs then run without the TLS part (its maps unused)
+    check_server_spans(["--no-tls"])
 
 
 @test

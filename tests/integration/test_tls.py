@@ -162,6 +162,20 @@ def curl_http11_get():
 
 
 @test
+def curl_peer_from_syscalls_with_socket_capture_off():
+    # the socket behind the SSL object comes from the syscalls inside the SSL calls, which the
+    # syscall programs watch for TLS even when plain-socket capture is off
+    spans, err = traced(["curl", "-sS", "--fail", "--http1.1", "--cacert", CA, "-o", "/dev/null",
+                         url("/bytes/1024")], extra=["--no-sockets"])
+    no_drops(err)
+    hs = http_spans(spans)
+    check_eq(len(hs), 1, "HTTP spans (%r)" % spans)
+    check_client_span(hs[0], "GET", "/bytes/1024", "1.1", 0, 1024)
+    check_eq(hs[0].attrs.get("network.peer.address"), "127.0.0.1", "network.peer.address")
+    check_eq(hs[0].attrs.get("network.peer.port"), PORT, "network.peer.port")
+
+
+@test
 def curl_http2_get():
     curl_get("--http2")
 
