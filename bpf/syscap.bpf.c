@@ -61,13 +61,15 @@ struct sock_call {
 	__u64 buf; /* buffer, or struct iovec * / struct msghdr * */
 	__u64 ts;
 	__s32 fd;
-	__u32 nr;
+	__u16 nr;
+	__u16 active; /* between sys_enter and sys_exit */
 };
 
+/* Per thread, like ssl_calls (capture.bpf.h), so no hash update per syscall. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_THREADS);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct sock_call);
 } sock_calls SEC(".maps");
 
@@ -353,10 +355,12 @@ static __always_inline void sock_closed(int fd, __u64 pid_tgid)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
-	__u64 pid_tgid;
-	__u32 pid, tid;
+	struct task_struct *task;
+	struct sock_call *call;
 	struct ssl_call *ssl;
-	struct sock_call call = {};
+	__u64 pid_tgid;
+	__u32 pid;
+	int fd;
 
 	switch (nr) {
 	case NR_close:
@@ -377,27 +381,33 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	}
 	pid_tgid = bpf_get_current_pid_tgid();
 	pid = pid_tgid >> 32;
-	tid = (__u32)pid_tgid;
 	if (!bpf_map_lookup_elem(&targets, &pid))
 		return 0;
 	/* x86-64 syscall arguments: di, si, dx, r10, r8, r9 */
-	call.fd = (int)regs->di;
+	fd = (int)regs->di;
 	if (nr == NR_close) {
-		sock_closed(call.fd, pid_tgid);
+		sock_closed(fd, pid_tgid);
 		return 0;
 	}
 	/* inside SSL_read/SSL_write the bytes are ciphertext: tlscap has the plaintext */
 	ssl = tls_on ? ssl_call_current() : NULL;
 	if (ssl) {
-		learn_fd(ssl, call.fd, pid_tgid);
+		learn_fd(ssl, fd, pid_tgid);
 		return 0;
 	}
 	if (!sockets_on)
 		return 0;
-	call.nr = (__u32)nr;
-	call.buf = regs->si;
-	call.ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&sock_calls, &tid, &call, BPF_ANY);
+	task = bpf_get_current_task_btf();
+	call = bpf_task_storage_get(&sock_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!call) {
+		count(BT_CNT_IO_UNTRACKED, 1);
+		return 0;
+	}
+	call->fd = fd;
+	call->nr = (__u16)nr;
+	call->buf = regs->si;
+	call->ts = bpf_ktime_get_ns();
+	call->active = 1;
 	return 0;
 }
 
@@ -516,9 +526,7 @@ static __always_inline void sock_done(struct pt_regs *regs, struct sock_call *ca
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	__u64 pid_tgid;
 	struct sock_call *call;
-	__u32 tid;
 
 	switch (regs->orig_ax) {
 	case NR_mmap:
@@ -539,12 +547,10 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	default:
 		return 0;
 	}
-	pid_tgid = bpf_get_current_pid_tgid();
-	tid = (__u32)pid_tgid;
-	call = bpf_map_lookup_elem(&sock_calls, &tid);
-	if (!call)
+	call = bpf_task_storage_get(&sock_calls, bpf_get_current_task_btf(), 0, 0);
+	if (!call || !call->active)
 		return 0;
-	sock_done(regs, call, ret, pid_tgid);
-	bpf_map_delete_elem(&sock_calls, &tid);
+	call->active = 0;
+	sock_done(regs, call, ret, bpf_get_current_pid_tgid());
 	return 0;
 }

@@ -61,7 +61,7 @@ static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 
 						     BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 	if (!call) {
-		count(BT_CNT_SSL_UNTRACKED, 1);
+		count(BT_CNT_IO_UNTRACKED, 1);
 		return 0;
 	}
 	call->ssl = (__u64)ssl;

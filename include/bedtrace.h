@@ -185,7 +185,7 @@ enum bt_counter {
 	BT_CNT_DATA_TOO_LONG,	/* bytes past the per-call capture limit */
 	BT_CNT_CONN_FULL,	/* connection-tracking map full */
 	BT_CNT_OTHER_RB_FULL,	/* close/mmap events lost */
-	BT_CNT_SSL_UNTRACKED,	/* SSL calls not captured: no per-thread state could be had */
+	BT_CNT_IO_UNTRACKED,	/* SSL or socket calls not captured: no per-thread state */
 	BT_CNT_MAX,
 };
 

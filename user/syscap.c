@@ -13,7 +13,10 @@ struct sys_capture {
 	struct bpf_link *links[2];
 };
 
-/* A part that is off keeps its hash maps (the programs name them) at one entry. */
+/*
+ * A part that is off keeps its hash maps (the programs name them) at one entry; the task-storage
+ * maps have no size and cost nothing unused.
+ */
 static int shrink(struct bpf_map *m)
 {
 	return bpf_map__set_max_entries(m, 1);
@@ -38,9 +41,9 @@ static int setup(struct syscap *skel, const struct syscap_maps *maps, bool socke
 		    (err = bpf_map__reuse_fd(skel->maps.conns, maps->conns)))
 			return err;
 	} else if ((err = shrink(skel->maps.conns))) {
-		return err; /* ssl_calls is task storage: it has no size and costs nothing unused */
+		return err;
 	}
-	if (!sockets && ((err = shrink(skel->maps.socks)) || (err = shrink(skel->maps.sock_calls))))
+	if (!sockets && (err = shrink(skel->maps.socks)))
 		return err;
 	return 0;
 }

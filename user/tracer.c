@@ -387,7 +387,7 @@ static void report_counters(struct session *s)
 	    [BT_CNT_DATA_TOO_LONG] = "bytes beyond the per-call capture limit",
 	    [BT_CNT_CONN_FULL] = "connections not tracked (table full)",
 	    [BT_CNT_OTHER_RB_FULL] = "connection events lost (ring buffer full)",
-	    [BT_CNT_SSL_UNTRACKED] = "SSL calls not captured (no per-thread state)",
+	    [BT_CNT_IO_UNTRACKED] = "SSL or socket calls not captured (no per-thread state)",
 	};
 	int ncpu = libbpf_num_possible_cpus(), fd = functrace_counters_fd(s->ft);
 	bool any = false;
