@@ -9,7 +9,9 @@
      connection, alternating in rounds between: nothing attached; two mechanism floors run by
      bpftrace with empty bodies, (a) uprobe+uretprobe on the SSL probe points bedtrace chose
      (read off its -v log) and (b) the raw_syscalls sys_enter/sys_exit tracepoints every syscall
-     of the machine then passes through; and bedtrace. p25, median, p90 and ratios.
+     of the machine then passes through; and bedtrace. p25, median, p90 and ratios. Server and
+     client are pinned to separate CPUs, so where the scheduler puts them does not swamp the
+     figures (on this VM it moves the median by tens of microseconds).
 Usage: sudo scripts/bench/tls_bench.py [--quick] [--rounds N] [--step-secs S] [--latency-only]
        (BEDTRACE=PATH in the environment measures another build)"""
 import json
@@ -205,11 +207,20 @@ def floors(work, client):
     return [("floor uprobes", up), ("floor syscalls", sc)]
 
 
-def latency(client, work):
+def pin(pid, cpu):
+    """Pins every thread of @pid to @cpu."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        os.sched_setaffinity(int(tid), {cpu})
+
+
+def latency(client, work, server):
     print("\n== Client-observed latency per HTTPS GET (keep-alive), %d round(s) alternating "
           "between the columns" % ROUNDS)
     subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"],
                    stderr=subprocess.DEVNULL)  # bpftrace needs it; already there is fine
+    pin(server.pid, 0)
+    pin(client.p.pid, 1)
+    print("server pinned to CPU 0, client to CPU 1; bedtrace and bpftrace unpinned")
     client.cmd("lat 1024 50")  # warm-up
     floor_progs = floors(work, client)
     cols = ["without"] + [name for name, _ in floor_progs] + ["bedtrace"]
@@ -266,7 +277,7 @@ def main():
         client = Client(os.path.join(work, "certs", "ca.pem"), port)
         if "--latency-only" not in sys.argv:
             throughput(client, work)
-        latency(client, work)
+        latency(client, work, server)
     finally:
         if client:
             client.close()
