@@ -13,7 +13,9 @@
      client are pinned to separate CPUs, so where the scheduler puts them does not swamp the
      figures (on this VM it moves the median by tens of microseconds).
 Usage: sudo scripts/bench/tls_bench.py [--quick] [--rounds N] [--step-secs S] [--latency-only]
-       (BEDTRACE=PATH in the environment measures another build)"""
+                                       [--compare OTHER_BEDTRACE]
+       (BEDTRACE=PATH in the environment measures another build; --compare adds a latency
+       column for a second build, e.g. the one before a change, side by side in the same run)"""
 import json
 import os
 import re
@@ -94,11 +96,11 @@ def peak_rss_kib(pid):
 class Tracer:
     """bedtrace -p PID in the background, spans to a file, stderr to a log."""
 
-    def __init__(self, pid, work, tag):
+    def __init__(self, pid, work, tag, binary=None):
         self.out = os.path.join(work, "bt-%s.jsonl" % tag)
         self.log = os.path.join(work, "bt-%s.log" % tag)
         self.args = ["-v", "-p", str(pid)]
-        self.p = harness.start_bedtrace_logged(self.args, self.out, self.log)
+        self.p = harness.start_bedtrace_logged(self.args, self.out, self.log, binary)
         wait_for_text(self.log, "tracing 1 process", 60, self.p)
         self.t0, self.c0 = time.monotonic(), cpu_ticks(self.p.pid)
 
@@ -223,7 +225,11 @@ def latency(client, work, server):
     print("server pinned to CPU 0, client to CPU 1; bedtrace and bpftrace unpinned")
     client.cmd("lat 1024 50")  # warm-up
     floor_progs = floors(work, client)
-    cols = ["without"] + [name for name, _ in floor_progs] + ["bedtrace"]
+    other = arg("--compare", None, os.path.abspath)
+    if other:
+        print("compare: %s" % other)
+    cols = ["without"] + [name for name, _ in floor_progs] + ["bedtrace"] + (
+        ["compare"] if other else [])
     res = {(size, c): [] for size, _ in LAT for c in cols}
     cpu_rss = []
     for rnd in range(ROUNDS):
@@ -244,6 +250,13 @@ def latency(client, work, server):
             cpu, rss, drops, spans = t.stop()
         n_http = sum(1 for s in spans if s.attrs.get("http.request.method") == "GET")
         cpu_rss.append((cpu, rss, n_http, sum(n for _, n in LAT), drops))
+        if other:
+            t = Tracer(client.p.pid, work, "cmp-%d" % rnd, other)
+            try:
+                for size, n in LAT:
+                    res[(size, "compare")] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+            finally:
+                t.stop()
     for size, _ in LAT:
         base = res[(size, "without")]
         print("\n%s bodies, %d requests per column; latency (ratio to without)" % (

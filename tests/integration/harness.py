@@ -205,12 +205,12 @@ def stop_process(p, sig=signal.SIGTERM, timeout=20.0):
     return p.returncode
 
 
-def start_bedtrace_logged(args, out, log):
-    """Starts bedtrace in the background writing spans to @out and stderr to the file @log
-    (nothing to drain, so -v is safe); returns the Popen."""
+def start_bedtrace_logged(args, out, log, binary=None):
+    """Starts bedtrace (@binary, default this build) in the background writing spans to @out and
+    stderr to the file @log (nothing to drain, so -v is safe); returns the Popen."""
     with open(log, "w") as errf:
-        return subprocess.Popen([BEDTRACE, "-o", out] + args, stdout=subprocess.DEVNULL,
-                                stderr=errf)
+        return subprocess.Popen([binary or BEDTRACE, "-o", out] + args,
+                                stdout=subprocess.DEVNULL, stderr=errf)
 
 
 def wait_for_text(path, text, timeout=20.0, proc=None):
