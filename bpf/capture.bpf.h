@@ -228,4 +228,34 @@ static __always_inline void fill_addrs(struct bt_conn_event *e, struct sock *sk)
 	}
 }
 
+/*
+ * Reports connection @conn_id (socket @fd) as @type: BT_EV_CONN with the addresses of @sk (NULL:
+ * none known), or BT_EV_CLOSE with the final stream positions @pos.
+ */
+static __always_inline void emit_conn(__u32 type, __u16 src, __u64 conn_id, int fd,
+				      const __u64 *pos, struct sock *sk, __u64 pid_tgid)
+{
+	struct bt_conn_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(BT_CNT_OTHER_RB_FULL, 1);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->conn_id = conn_id;
+	e->fd = fd;
+	e->src = src;
+	if (pos) {
+		e->send_pos = pos[0];
+		e->recv_pos = pos[1];
+	}
+	if (sk)
+		fill_addrs(e, sk);
+	bpf_ringbuf_submit(e, 0);
+}
+
 #endif

@@ -44,6 +44,24 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define NR_sendmsg 46
 #define NR_recvmsg 47
 
+/* The syscalls that move a socket's bytes: fd first, then the buffer, iovec or msghdr. */
+static __always_inline bool is_io_syscall(long nr)
+{
+	switch (nr) {
+	case NR_read:
+	case NR_write:
+	case NR_readv:
+	case NR_writev:
+	case NR_sendto:
+	case NR_recvfrom:
+	case NR_sendmsg:
+	case NR_recvmsg:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Set by userspace before load; the verifier drops the code of a part that is off. */
 const volatile bool tls_on = true;
 const volatile bool sockets_on = true;
@@ -110,29 +128,6 @@ static __always_inline struct sock *tcp_sock_of(int fd)
 static __always_inline __u64 conn_id(const struct sock_state *s, int fd)
 {
 	return ((__u64)s->gen << 32) | (__u32)fd;
-}
-
-static __always_inline void announce(struct sock_state *s, struct fd_key *k, struct sock *sk,
-				     __u64 pid_tgid)
-{
-	struct bt_conn_event *e;
-
-	s->announced = 1;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(BT_CNT_OTHER_RB_FULL, 1);
-		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = BT_EV_CONN;
-	e->pid = k->pid;
-	e->tid = (__u32)pid_tgid;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->conn_id = conn_id(s, k->fd);
-	e->fd = k->fd;
-	e->src = BT_SRC_SOCKET;
-	fill_addrs(e, sk);
-	bpf_ringbuf_submit(e, 0);
 }
 
 static __always_inline bool is_request_start(const __u8 *p)
@@ -292,30 +287,12 @@ static __always_inline void learn_fd(struct ssl_call *call, int fd, __u64 pid_tg
 {
 	struct conn_key k = {.pid = pid_tgid >> 32, .id = call->ssl};
 	struct conn_state *cs = conn_get(&k);
-	struct bt_conn_event *e;
-	struct sock *sk;
 
 	if (!cs || cs->announced)
 		return;
 	cs->announced = 1;
 	cs->fd = fd;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(BT_CNT_OTHER_RB_FULL, 1);
-		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = BT_EV_CONN;
-	e->pid = k.pid;
-	e->tid = (__u32)pid_tgid;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->conn_id = k.id;
-	e->fd = fd;
-	e->src = BT_SRC_TLS;
-	sk = sock_of(fd);
-	if (sk)
-		fill_addrs(e, sk);
-	bpf_ringbuf_submit(e, 0);
+	emit_conn(BT_EV_CONN, BT_SRC_TLS, k.id, fd, NULL, sock_of(fd), pid_tgid);
 }
 
 /* close(@fd) by a target: report the socket's totals and start a new connection on the fd. */
@@ -323,28 +300,12 @@ static __always_inline void sock_closed(int fd, __u64 pid_tgid)
 {
 	struct fd_key k = {.pid = pid_tgid >> 32, .fd = fd};
 	struct sock_state *s = bpf_map_lookup_elem(&socks, &k);
-	struct bt_conn_event *e;
 
 	if (!s)
 		return;
-	if (s->announced) {
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (e) {
-			__builtin_memset(e, 0, sizeof(*e));
-			e->type = BT_EV_CLOSE;
-			e->pid = k.pid;
-			e->tid = (__u32)pid_tgid;
-			e->ts_ns = bpf_ktime_get_ns();
-			e->conn_id = conn_id(s, k.fd);
-			e->send_pos = s->pos[0];
-			e->recv_pos = s->pos[1];
-			e->fd = k.fd;
-			e->src = BT_SRC_SOCKET;
-			bpf_ringbuf_submit(e, 0);
-		} else {
-			count(BT_CNT_OTHER_RB_FULL, 1);
-		}
-	}
+	if (s->announced)
+		emit_conn(BT_EV_CLOSE, BT_SRC_SOCKET, conn_id(s, k.fd), k.fd, s->pos, NULL,
+			  pid_tgid);
 	if (s->server_call)
 		close_server_frame(s, pid_tgid, bpf_ktime_get_ns());
 	s->pos[0] = s->pos[1] = 0;
@@ -362,23 +323,8 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	__u32 pid;
 	int fd;
 
-	switch (nr) {
-	case NR_close:
-		if (!sockets_on)
-			return 0;
-		break;
-	case NR_read:
-	case NR_write:
-	case NR_readv:
-	case NR_writev:
-	case NR_sendto:
-	case NR_recvfrom:
-	case NR_sendmsg:
-	case NR_recvmsg:
-		break;
-	default:
+	if (nr == NR_close ? !sockets_on : !is_io_syscall(nr))
 		return 0;
-	}
 	pid_tgid = bpf_get_current_pid_tgid();
 	pid = pid_tgid >> 32;
 	if (!bpf_map_lookup_elem(&targets, &pid))
@@ -480,8 +426,10 @@ static __always_inline void sock_done(struct pt_regs *regs, struct sock_call *ca
 			return;
 		}
 	}
-	if (!s->announced)
-		announce(s, &k, sk, pid_tgid);
+	if (!s->announced) {
+		s->announced = 1;
+		emit_conn(BT_EV_CONN, BT_SRC_SOCKET, conn_id(s, k.fd), k.fd, NULL, sk, pid_tgid);
+	}
 	dir = call->nr == NR_write || call->nr == NR_writev || call->nr == NR_sendto ||
 		      call->nr == NR_sendmsg
 		  ? 0
@@ -526,27 +474,16 @@ static __always_inline void sock_done(struct pt_regs *regs, struct sock_call *ca
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
+	long nr = (long)regs->orig_ax;
 	struct sock_call *call;
 
-	switch (regs->orig_ax) {
-	case NR_mmap:
+	if (nr == NR_mmap) {
 		if (tls_on && ret >= 0)
 			mmap_done(regs, bpf_get_current_pid_tgid());
 		return 0;
-	case NR_read:
-	case NR_write:
-	case NR_readv:
-	case NR_writev:
-	case NR_sendto:
-	case NR_recvfrom:
-	case NR_sendmsg:
-	case NR_recvmsg:
-		if (sockets_on)
-			break;
-		return 0;
-	default:
-		return 0;
 	}
+	if (!sockets_on || !is_io_syscall(nr))
+		return 0;
 	call = bpf_task_storage_get(&sock_calls, bpf_get_current_task_btf(), 0, 0);
 	if (!call || !call->active)
 		return 0;

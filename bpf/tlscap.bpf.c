@@ -139,26 +139,10 @@ int BPF_UPROBE(ssl_close, void *ssl)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct conn_key k = {.pid = pid_tgid >> 32, .id = (__u64)ssl};
 	struct conn_state *cs = bpf_map_lookup_elem(&conns, &k);
-	struct bt_conn_event *e;
 
 	if (!cs)
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (e) {
-		__builtin_memset(e, 0, sizeof(*e));
-		e->type = BT_EV_CLOSE;
-		e->pid = k.pid;
-		e->tid = (__u32)pid_tgid;
-		e->ts_ns = bpf_ktime_get_ns();
-		e->conn_id = k.id;
-		e->send_pos = cs->pos[0];
-		e->recv_pos = cs->pos[1];
-		e->fd = cs->fd;
-		e->src = BT_SRC_TLS;
-		bpf_ringbuf_submit(e, 0);
-	} else {
-		count(BT_CNT_OTHER_RB_FULL, 1);
-	}
+	emit_conn(BT_EV_CLOSE, BT_SRC_TLS, k.id, cs->fd, cs->pos, NULL, pid_tgid);
 	bpf_map_delete_elem(&conns, &k);
 	return 0;
 }
