@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -232,20 +231,22 @@ def latency(client, work, server):
         ["compare"] if other else [])
     res = {(size, c): [] for size, _ in LAT for c in cols}
     cpu_rss = []
-    for rnd in range(ROUNDS):
+
+    def requests(col):
         for size, n in LAT:
-            res[(size, "without")] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+            res[(size, col)] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+
+    for rnd in range(ROUNDS):
+        requests("without")
         for name, prog in floor_progs:
             f = Floor(prog)
             try:
-                for size, n in LAT:
-                    res[(size, name)] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+                requests(name)
             finally:
                 f.stop()
         t = Tracer(client.p.pid, work, "lat-%d" % rnd)
         try:
-            for size, n in LAT:
-                res[(size, "bedtrace")] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+            requests("bedtrace")
         finally:
             cpu, rss, drops, spans = t.stop()
         n_http = sum(1 for s in spans if s.attrs.get("http.request.method") == "GET")
@@ -253,8 +254,7 @@ def latency(client, work, server):
         if other:
             t = Tracer(client.p.pid, work, "cmp-%d" % rnd, other)
             try:
-                for size, n in LAT:
-                    res[(size, "compare")] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+                requests("compare")
             finally:
                 t.stop()
     for size, _ in LAT:
