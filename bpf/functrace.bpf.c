@@ -5,10 +5,17 @@
  *
  * Calls that never return through their uretprobe are detected by stack pointer: a frame whose
  * return-address slot lies at or below the stack pointer of a later entry/return on the same thread
- * is dead. C++ exceptions need help: the unwinder cannot step over the uretprobe trampoline address
- * the kernel put in each hijacked return slot, so at _Unwind_RaiseException the original return
- * addresses are written back, and at __cxa_begin_catch the slots of frames that survived are armed
- * again, letting their uretprobes fire.
+ * is dead, except for a tail call: a function entered by a `jmp` from a traced function finds the
+ * uretprobe trampoline already in the shared return slot, nests under the caller, and both end
+ * when it returns (the kernel then fires both return probes, newest first).
+ *
+ * Go executables get no uretprobes (the runtime copies goroutine stacks and would find the
+ * trampoline address in a return slot): entry probes plus probes on each return instruction,
+ * with the open calls kept per goroutine and positions measured from the goroutine's stack top,
+ * which a stack copy preserves. C++ exceptions need help: the unwinder cannot step over the
+ * uretprobe trampoline address the kernel put in each hijacked return slot, so at
+ * _Unwind_RaiseException the original return addresses are written back, and at __cxa_begin_catch
+ * the slots of frames that survived are armed again, letting their uretprobes fire.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,35 +32,37 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile __u32 stop_pid = 0; /* launch mode: process to stop at its entry point */
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_PROCS);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u32); /* enum bt_proc_flags */
+} procs SEC(".maps");
+
+/* Open calls of each goroutine of a Go target, keyed by the address of its runtime.g. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_GOROUTINES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct bt_stack);
+} go_stacks SEC(".maps");
+
+/* Call ids of goroutine frames: unique across threads, never equal to a tid << 32 | seq id. */
+__u64 go_seq = 0;
+
 static __always_inline void emit_call(struct bt_stack *st, __u32 idx, __u64 exit_ns, __u16 reason,
 				      __u64 retval, __u64 pid_tgid)
 {
-	struct bt_call_event *e;
-	struct bt_frame *f;
+	stack_emit(st, idx, exit_ns, reason, retval, pid_tgid >> 32, (__u32)pid_tgid);
+}
 
-	if (idx >= BT_MAX_DEPTH)
-		return;
-	f = &st->frames[idx];
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(BT_CNT_CALL_RB_FULL, 1);
-		return;
-	}
-	e->type = BT_EV_CALL;
-	e->entry_ns = f->entry_ns;
-	e->exit_ns = exit_ns;
-	e->retval = retval;
-	e->call_id = f->call_id;
-	e->parent_id = idx ? st->frames[(idx - 1) & (BT_MAX_DEPTH - 1)].call_id : 0;
-	e->root_id = st->frames[0].call_id;
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
-	e->probe_id = f->probe_id;
-	e->depth = idx;
-	e->reason = reason;
-	e->pad = 0;
-	/* userspace polls every 100 ms: waking it per call would cost the target a wakeup each */
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+/* The address the kernel writes into return slots it hijacks for uretprobes. */
+static __always_inline __u64 uretprobe_trampoline(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
 }
 
 /*
@@ -88,12 +97,21 @@ int BPF_UPROBE(func_entry)
 	__u64 sp = PT_REGS_SP(ctx);
 	struct bt_stack *st;
 	struct bt_frame *f;
+	__u64 ret = 0;
 	__u32 d;
 
 	st = stack_get((__u32)pid_tgid, true);
 	if (!st)
 		return 0;
-	pop_dead(st, sp, now, pid_tgid);
+	/* the return probe is armed after this program runs: the slot still holds the caller */
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)sp);
+	d = st->depth;
+	if (d && d <= BT_MAX_DEPTH && st->frames[(d - 1) & (BT_MAX_DEPTH - 1)].sp == sp && ret &&
+	    ret == uretprobe_trampoline())
+		/* tail call: the frame sharing this slot is the caller that jumped here */
+		pop_dead(st, sp - 1, now, pid_tgid);
+	else
+		pop_dead(st, sp, now, pid_tgid);
 	d = st->depth;
 	if (d >= BT_MAX_DEPTH) {
 		count(BT_CNT_DEPTH_OVERFLOW, 1);
@@ -103,6 +121,7 @@ int BPF_UPROBE(func_entry)
 	f->call_id = ((__u64)(__u32)pid_tgid << 32) | ++st->seq;
 	f->entry_ns = now;
 	f->sp = sp;
+	f->ret = ret;
 	f->probe_id = (__u32)bpf_get_attach_cookie(ctx);
 	st->depth = d + 1;
 	return 0;
@@ -120,15 +139,18 @@ int BPF_URETPROBE(func_return, long rc)
 
 	st = stack_get((__u32)pid_tgid, false);
 	if (!st) {
-		count(BT_CNT_UNMATCHED_RET, 1);
+		count(BT_CNT_RET_NO_STACK, 1);
 		return 0;
 	}
 	/* frames opened deeper than the returning one were left without returning */
 	pop_dead(st, slot - 1, now, pid_tgid);
 	top = st->depth;
-	if (top == 0 || top > BT_MAX_DEPTH ||
-	    st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].sp != slot) {
-		count(BT_CNT_UNMATCHED_RET, 1);
+	if (top == 0 || top > BT_MAX_DEPTH) {
+		count(BT_CNT_RET_NO_STACK, 1);
+		return 0;
+	}
+	if (st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].sp != slot) {
+		count(BT_CNT_RET_MISMATCH, 1);
 		return 0;
 	}
 	emit_call(st, top - 1, now, BT_END_RETURN, rc, pid_tgid);
@@ -306,6 +328,55 @@ int BPF_UPROBE(unwind_catch)
 	return 0;
 }
 
+/* Closes every open frame of @st (thread @tid of process @pid) for @reason, newest first. */
+static __always_inline void close_all(struct bt_stack *st, __u64 now, __u16 reason, __u32 pid,
+				      __u32 tid)
+{
+	int i;
+
+	for (i = 0; i < BT_MAX_DEPTH; i++) {
+		__u32 top = st->depth;
+
+		if (top == 0 || top > BT_MAX_DEPTH)
+			break;
+		stack_emit(st, top - 1, now, reason, 0, pid, tid);
+		st->depth = top - 1;
+	}
+}
+
+/* BT_EV_EXIT / BT_EV_FORK / BT_EV_EXEC for a traced process; userspace acts on them at once. */
+static __always_inline void proc_event(__u32 type, __u32 pid, __u32 ppid, __u32 status)
+{
+	struct bt_proc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(BT_CNT_OTHER_RB_FULL, 1);
+		return;
+	}
+	e->type = type;
+	e->pid = pid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ppid = ppid;
+	e->status = status;
+	bpf_ringbuf_submit(e, 0);
+}
+
+struct go_close_ctx {
+	__u64 now;
+	__u32 pid;
+};
+
+/* A Go target ended: the open calls of each of its goroutines end with it. */
+static long close_go_stack(struct bpf_map *map, __u64 *g, struct bt_stack *st,
+			   struct go_close_ctx *c)
+{
+	if (st->pid != c->pid)
+		return 0;
+	close_all(st, c->now, BT_END_PROCESS_EXIT, st->pid, st->tid);
+	bpf_map_delete_elem(map, g);
+	return 0;
+}
+
 /* tp_btf attaches by BTF id: no tracefs needed (it is not mounted at boot here) */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(thread_exit)
@@ -313,27 +384,216 @@ int BPF_PROG(thread_exit)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 now = bpf_ktime_get_ns();
-	__u32 tid = (__u32)pid_tgid;
+	__u32 tid = (__u32)pid_tgid, pid = pid_tgid >> 32, status;
+	bool group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
+	bool group_exit = BPF_CORE_READ(task, signal, flags) & 0x4; /* SIGNAL_GROUP_EXIT */
 	struct bt_stack *st;
-	__u16 reason;
-	int i;
+	__u32 *flags;
 
 	st = stack_get(tid, false);
-	if (!st)
+	if (st) {
+		close_all(st, now,
+			  group_dead || group_exit ? BT_END_PROCESS_EXIT : BT_END_THREAD_EXIT, pid,
+			  tid);
+		bpf_map_delete_elem(&stacks, &tid);
+	}
+	if (!group_dead)
 		return 0;
-	reason = BPF_CORE_READ(task, signal, live.counter) == 0 ||
-			 (BPF_CORE_READ(task, signal, flags) & 0x4 /* SIGNAL_GROUP_EXIT */)
-		     ? BT_END_PROCESS_EXIT
-		     : BT_END_THREAD_EXIT;
+	flags = bpf_map_lookup_elem(&procs, &pid);
+	if (!flags)
+		return 0;
+	if (*flags & BT_PROC_GO) {
+		struct go_close_ctx c = {.now = now, .pid = pid};
+
+		bpf_for_each_map_elem(&go_stacks, close_go_stack, &c, 0);
+	}
+	status = group_exit ? BPF_CORE_READ(task, signal, group_exit_code)
+			    : BPF_CORE_READ(task, exit_code);
+	proc_event(BT_EV_EXIT, pid, 0, status);
+	bpf_map_delete_elem(&procs, &pid);
+	return 0;
+}
+
+/* A new program replaces the process image: the calls open in the old one end here. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32, old = (__u32)old_pid;
+	__u64 now = bpf_ktime_get_ns();
+	struct bt_stack *st;
+	__u32 *flags;
+
+	/* a thread other than the leader that execs takes the leader's id: its stack is old's */
+	st = stack_get(old, false);
+	if (st) {
+		close_all(st, now, BT_END_EXEC, pid, old);
+		bpf_map_delete_elem(&stacks, &old);
+	}
+	flags = bpf_map_lookup_elem(&procs, &pid);
+	if (!flags)
+		return 0;
+	if (*flags & BT_PROC_GO) {
+		struct go_close_ctx c = {.now = now, .pid = pid};
+
+		bpf_for_each_map_elem(&go_stacks, close_go_stack, &c, 0);
+		*flags &= ~BT_PROC_GO;
+	}
+	proc_event(BT_EV_EXEC, pid, 0, 0);
+	return 0;
+}
+
+/* A traced process forked: the child is traced too when its parent is followed. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ppid = BPF_CORE_READ(parent, tgid), cpid = BPF_CORE_READ(child, tgid);
+	__u32 *flags, f;
+
+	if (cpid == ppid) /* a new thread */
+		return 0;
+	flags = bpf_map_lookup_elem(&procs, &ppid);
+	if (!flags || !(*flags & BT_PROC_FOLLOW))
+		return 0;
+	f = *flags;
+	if (bpf_map_update_elem(&procs, &cpid, &f, BPF_NOEXIST)) {
+		count(BT_CNT_PROC_FULL, 1);
+		return 0;
+	}
+	proc_event(BT_EV_FORK, cpid, ppid, 0);
+	return 0;
+}
+
+/* Returns the open calls of goroutine @g, created if @create. */
+static __always_inline struct bt_stack *go_stack_get(__u64 g, bool create)
+{
+	struct bt_stack *st = bpf_map_lookup_elem(&go_stacks, &g);
+	__u32 zero = 0;
+	void *init;
+
+	if (st || !create)
+		return st;
+	init = bpf_map_lookup_elem(&zero_stack, &zero);
+	if (!init)
+		return NULL;
+	bpf_map_update_elem(&go_stacks, &g, init, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&go_stacks, &g);
+	if (!st)
+		count(BT_CNT_STACK_FULL, 1);
+	return st;
+}
+
+/*
+ * The goroutine running the probed Go function and the stack pointer's distance from the top of
+ * its stack. Go (1.17+, register ABI) keeps runtime.g in r14; g.stack {lo, hi} is its first
+ * field in every Go version. A value that does not bound the stack pointer is not a g.
+ */
+static __always_inline bool go_position(struct pt_regs *regs, __u64 *g, __u64 *pos)
+{
+	__u64 sp = PT_REGS_SP(regs), bounds[2];
+
+	*g = regs->r14;
+	if (!*g || bpf_probe_read_user(bounds, sizeof(bounds), (void *)*g) || sp < bounds[0] ||
+	    sp > bounds[1]) {
+		count(BT_CNT_GO_NO_G, 1);
+		return false;
+	}
+	*pos = bounds[1] - sp;
+	return true;
+}
+
+/* Closes the frames of goroutine stack @st at or deeper than @pos: they ended unseen. */
+static __always_inline void go_pop_dead(struct bt_stack *st, __u64 pos, bool inclusive, __u64 now,
+					__u64 pid_tgid)
+{
+	int i;
+
 	for (i = 0; i < BT_MAX_DEPTH; i++) {
 		__u32 top = st->depth;
+		__u64 at;
 
 		if (top == 0 || top > BT_MAX_DEPTH)
 			break;
-		emit_call(st, top - 1, now, reason, 0, pid_tgid);
+		at = st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].sp;
+		if (at < pos || (at == pos && !inclusive))
+			break;
+		emit_call(st, top - 1, now, BT_END_UNWOUND, 0, pid_tgid);
 		st->depth = top - 1;
 	}
-	bpf_map_delete_elem(&stacks, &tid);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(go_entry)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 id = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 now = bpf_ktime_get_ns(), g, pos;
+	struct bt_stack *st;
+	struct bt_frame *f;
+	__u32 d;
+
+	if (!go_position(ctx, &g, &pos))
+		return 0;
+	st = go_stack_get(g, true);
+	if (!st)
+		return 0;
+	d = st->depth;
+	/* a prologue that grew the stack restarts the function: same call, same position */
+	if (d && d <= BT_MAX_DEPTH && st->frames[(d - 1) & (BT_MAX_DEPTH - 1)].sp == pos &&
+	    st->frames[(d - 1) & (BT_MAX_DEPTH - 1)].probe_id == id)
+		return 0;
+	go_pop_dead(st, pos, true, now, pid_tgid);
+	d = st->depth;
+	if (d >= BT_MAX_DEPTH) {
+		count(BT_CNT_DEPTH_OVERFLOW, 1);
+		return 0;
+	}
+	f = &st->frames[d];
+	f->call_id = (1ULL << 63) | __sync_fetch_and_add(&go_seq, 1);
+	f->entry_ns = now;
+	f->sp = pos;
+	f->ret = 0;
+	f->probe_id = id;
+	st->depth = d + 1;
+	st->pid = pid_tgid >> 32;
+	st->tid = (__u32)pid_tgid;
+	return 0;
+}
+
+/* On a return instruction of a Go function: the return address is at the stack top. */
+SEC("uprobe")
+int BPF_UPROBE(go_return)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 id = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 now = bpf_ktime_get_ns(), g, pos;
+	struct bt_stack *st;
+	struct bt_frame *f;
+	__u32 top;
+
+	if (!go_position(ctx, &g, &pos))
+		return 0;
+	st = go_stack_get(g, false);
+	if (!st) {
+		count(BT_CNT_RET_NO_STACK, 1);
+		return 0;
+	}
+	go_pop_dead(st, pos, false, now, pid_tgid);
+	top = st->depth;
+	if (top == 0 || top > BT_MAX_DEPTH) {
+		count(BT_CNT_RET_NO_STACK, 1);
+	} else {
+		f = &st->frames[(top - 1) & (BT_MAX_DEPTH - 1)];
+		if (f->sp != pos || f->probe_id != id) {
+			count(BT_CNT_RET_MISMATCH, 1);
+			return 0;
+		}
+		/* Go's register ABI returns the first result in rax */
+		emit_call(st, top - 1, now, BT_END_RETURN, PT_REGS_RC(ctx), pid_tgid);
+		st->depth = --top;
+	}
+	if (!top)
+		bpf_map_delete_elem(&go_stacks, &g);
 	return 0;
 }
 

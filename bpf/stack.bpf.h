@@ -45,4 +45,36 @@ static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
 	return st;
 }
 
+/*
+ * Reports frame @idx of @st (thread @tid of process @pid) as a call that ended at @exit_ns for
+ * @reason: the one place a BPF frame becomes a call event.
+ */
+static __always_inline void stack_emit(struct bt_stack *st, __u32 idx, __u64 exit_ns, __u16 reason,
+				       __u64 retval, __u32 pid, __u32 tid)
+{
+	struct bt_frame *f = &st->frames[idx & (BT_MAX_DEPTH - 1)];
+	struct bt_call_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(BT_CNT_CALL_RB_FULL, 1);
+		return;
+	}
+	e->type = BT_EV_CALL;
+	e->entry_ns = f->entry_ns;
+	e->exit_ns = exit_ns;
+	e->retval = retval;
+	e->call_id = f->call_id;
+	e->parent_id = idx ? st->frames[(idx - 1) & (BT_MAX_DEPTH - 1)].call_id : 0;
+	e->root_id = st->frames[0].call_id;
+	e->pid = pid;
+	e->tid = tid;
+	e->probe_id = f->probe_id;
+	e->depth = idx;
+	e->reason = reason;
+	e->pad = 0;
+	/* userspace polls every 100 ms: waking it per call would cost the target a wakeup each */
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
 #endif

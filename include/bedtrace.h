@@ -14,6 +14,8 @@
 #define BT_MAX_DEPTH 64
 /* Threads with open traced calls at once (per-thread stack map size). */
 #define BT_MAX_THREADS 8192
+/* Goroutines of Go targets with open traced calls at once. */
+#define BT_MAX_GOROUTINES 16384
 /* Saved return addresses per thread while an exception unwinds through traced frames. */
 #define BT_MAX_RESTORE 32
 /* Probe ids: bpf cookie values; the entry-stop probe of launch mode uses BT_PROBE_ENTRY_STOP. */
@@ -29,6 +31,30 @@ enum bt_event_type {
 	BT_EV_UNWIND =
 	    5,		/* struct bt_unwind_event: rewrite return slots, then SIGCONT the target */
 	BT_EV_CONN = 6, /* struct bt_conn_event: socket and peer of a connection learned */
+	BT_EV_EXIT = 7, /* struct bt_proc_event: a traced process ended (last thread exited) */
+	BT_EV_FORK = 8, /* struct bt_proc_event: a traced process forked a child (followed) */
+	BT_EV_EXEC = 9, /* struct bt_proc_event: a traced process executed a new program */
+};
+
+/* Processes BPF knows are traced (the procs map): exit, fork and exec are reported for these. */
+#define BT_MAX_PROCS 16384
+
+enum bt_proc_flags {
+	BT_PROC_FOLLOW = 1, /* children forked by this process are traced too */
+	BT_PROC_GO = 2,	    /* Go executable: function probes keyed by goroutine */
+};
+
+/*
+ * BT_EV_EXIT: status is the wait(2) status of the process (exit code << 8, or the terminating
+ * signal | 0x80 if it dumped core). BT_EV_FORK: pid is the child, ppid the traced parent.
+ * BT_EV_EXEC: pid executed a new program (its threads' open calls were closed, reason EXEC).
+ */
+struct bt_proc_event {
+	__u32 type;
+	__u32 pid;
+	__u64 ts_ns;
+	__u32 ppid;
+	__u32 status;
 };
 
 /* Payload bytes per data event; a larger read or write becomes several events. */
@@ -129,6 +155,7 @@ enum bt_end_reason {
 	BT_END_THREAD_EXIT = 4,	 /* thread exited while the call was open */
 	BT_END_PROCESS_EXIT = 5, /* process exited (exit_group, fatal signal) while open */
 	BT_END_OPEN = 6,	 /* userspace only: still running when tracing stopped */
+	BT_END_EXEC = 7,	 /* the process executed a new program while the call was open */
 };
 
 /* Every event starts with its type (enum bt_event_type) and the process it concerns. */
@@ -152,7 +179,8 @@ struct bt_call_event {
 struct bt_frame {
 	__u64 call_id;
 	__u64 entry_ns;
-	__u64 sp; /* stack pointer at entry: where the return address lives */
+	__u64 sp;  /* stack pointer at entry: where the return address lives (Go: stack.hi - sp) */
+	__u64 ret; /* the return address found there at entry (the caller's; 0: not read) */
 	__u32 probe_id;
 	__u32 pad;
 };
@@ -168,7 +196,7 @@ struct bt_stack {
 	__u32 n_restore;
 	__u32 pending; /* enum bt_end_reason of an unwind in progress (longjmp/exception) */
 	__u32 pid;     /* thread group of the thread owning this stack */
-	__u32 pad;
+	__u32 tid;     /* goroutine stacks: the thread that last entered a traced call */
 };
 
 /* Counters of everything that was dropped or went wrong in BPF; userspace reports them. */
@@ -176,7 +204,8 @@ enum bt_counter {
 	BT_CNT_CALL_RB_FULL,	/* call events lost: ring buffer full */
 	BT_CNT_DEPTH_OVERFLOW,	/* calls deeper than BT_MAX_DEPTH, not traced */
 	BT_CNT_STACK_FULL,	/* threads beyond BT_MAX_THREADS, calls not traced */
-	BT_CNT_UNMATCHED_RET,	/* returns with no matching entry (attached mid-call) */
+	BT_CNT_RET_NO_STACK,	/* returns on a thread with no open traced call (entered earlier) */
+	BT_CNT_RET_MISMATCH,	/* returns whose frame is not the innermost open one */
 	BT_CNT_UNWIND_FIXUP,	/* return addresses restored for exception unwinding */
 	BT_CNT_UNWIND_FAIL,	/* return-address restore/re-arm failures */
 	BT_CNT_DATA_RB_FULL,	/* data chunks lost: ring buffer full */
@@ -186,6 +215,8 @@ enum bt_counter {
 	BT_CNT_CONN_FULL,	/* connection-tracking map full */
 	BT_CNT_OTHER_RB_FULL,	/* close/mmap events lost */
 	BT_CNT_IO_UNTRACKED,	/* SSL or socket calls not captured: no per-thread state */
+	BT_CNT_GO_NO_G,		/* Go probe hits with no readable goroutine (not traced) */
+	BT_CNT_PROC_FULL,	/* forked children not followed: process table full */
 	BT_CNT_MAX,
 };
 
