@@ -35,6 +35,8 @@ struct func_tracer {
 	size_t n_plinks, cap_plinks;
 	struct bpf_link *entry_stop;
 	struct bpf_link *exit_link; /* sched_process_exit: calls cut by thread/process exit */
+	struct bpf_link *exec_link; /* sched_process_exec: calls cut by exec; exec reported */
+	struct bpf_link *fork_link; /* sched_process_fork: children of followed processes */
 };
 
 /* The BPF_LINK_CREATE attribute for uprobe_multi, laid out as in the kernel's union bpf_attr. */
@@ -158,7 +160,9 @@ struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes)
 		goto fail;
 	prefault_ring(ft, ring_bytes);
 	ft->exit_link = bpf_program__attach(ft->skel->progs.thread_exit);
-	if (!ft->exit_link) {
+	ft->exec_link = ft->exit_link ? bpf_program__attach(ft->skel->progs.proc_exec) : NULL;
+	ft->fork_link = ft->exec_link ? bpf_program__attach(ft->skel->progs.proc_fork) : NULL;
+	if (!ft->fork_link) {
 		err = -errno;
 		goto fail;
 	}
@@ -189,6 +193,8 @@ void functrace_destroy(struct func_tracer *ft)
 		return;
 	functrace_detach_all(ft);
 	bpf_link__destroy(ft->exit_link);
+	bpf_link__destroy(ft->exec_link);
+	bpf_link__destroy(ft->fork_link);
 	functrace__destroy(ft->skel);
 	for (i = 0; i < ft->n_probes; i++) {
 		free(ft->probes[i].name);
@@ -219,6 +225,35 @@ int functrace_stacks_fd(const struct func_tracer *ft)
 int functrace_zero_stack_fd(const struct func_tracer *ft)
 {
 	return bpf_map__fd(ft->skel->maps.zero_stack);
+}
+
+int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags)
+{
+	__u32 key = (__u32)pid, val = flags;
+
+	return bpf_map_update_elem(bpf_map__fd(ft->skel->maps.procs), &key, &val, BPF_ANY) ? -errno
+											  : 0;
+}
+
+uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid)
+{
+	__u32 key = (__u32)pid, val = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(ft->skel->maps.procs), &key, &val))
+		return 0;
+	return val;
+}
+
+void functrace_remove_proc(struct func_tracer *ft, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map_delete_elem(bpf_map__fd(ft->skel->maps.procs), &key);
+}
+
+int functrace_go_stacks_fd(const struct func_tracer *ft)
+{
+	return bpf_map__fd(ft->skel->maps.go_stacks);
 }
 
 const struct probe_info *functrace_probe(const struct func_tracer *ft, uint32_t id)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bedtrace.h"
 #include "target.h"
@@ -58,6 +59,17 @@ int functrace_attach_unwind(struct func_tracer *ft, struct target *t);
 /* Launch mode: uprobe at the entry point of @t's executable that stops it (SIGSTOP). */
 int functrace_attach_entry_stop(struct func_tracer *ft, struct target *t);
 void functrace_detach_entry_stop(struct func_tracer *ft);
+/*
+ * Tells BPF that process @pid is traced (@flags: enum bt_proc_flags): its exit (BT_EV_EXIT with
+ * the wait status), exec (BT_EV_EXEC) and, with BT_PROC_FOLLOW, forks (BT_EV_FORK) are reported.
+ * Returns 0 or -errno.
+ */
+int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags);
+/* Returns the bpf_proc_flags of traced process @pid, 0 if BPF does not know it. */
+uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid);
+/* Forgets process @pid (it exited, or tracing it failed). */
+void functrace_remove_proc(struct func_tracer *ft, pid_t pid);
+int functrace_go_stacks_fd(const struct func_tracer *ft);
 /* Removes every probe (maps stay readable). */
 void functrace_detach_all(struct func_tracer *ft);
 
