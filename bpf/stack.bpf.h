@@ -47,7 +47,8 @@ static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
 
 /*
  * Reports frame @idx of @st (thread @tid of process @pid) as a call that ended at @exit_ns for
- * @reason: the one place a BPF frame becomes a call event.
+ * @reason. syscap's SERVER-frame close keeps its own copy: with this one inlined, its sys_exit
+ * program went past the verifier's limit of 1M processed instructions.
  */
 static __always_inline void stack_emit(struct bt_stack *st, __u32 idx, __u64 exit_ns, __u16 reason,
 				       __u64 retval, __u32 pid, __u32 tid)

@@ -181,14 +181,32 @@ static __always_inline void close_server_frame(struct sock_state *s, __u64 pid_t
 		return;
 	for (i = 0; i < BT_MAX_DEPTH; i++) {
 		__u32 top = st->depth;
+		struct bt_call_event *e;
 		struct bt_frame *f;
 
 		if (top == 0 || top > BT_MAX_DEPTH)
 			break;
 		f = &st->frames[(top - 1) & (BT_MAX_DEPTH - 1)];
-		stack_emit(st, top - 1, now,
-			   f->probe_id == BT_PROBE_SERVER ? BT_END_RETURN : BT_END_UNWOUND, 0,
-			   pid_tgid >> 32, tid);
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			e->type = BT_EV_CALL;
+			e->pid = pid_tgid >> 32;
+			e->tid = tid;
+			e->entry_ns = f->entry_ns;
+			e->exit_ns = now;
+			e->retval = 0;
+			e->call_id = f->call_id;
+			e->parent_id =
+			    top > 1 ? st->frames[(top - 2) & (BT_MAX_DEPTH - 1)].call_id : 0;
+			e->root_id = st->frames[0].call_id;
+			e->probe_id = f->probe_id;
+			e->depth = top - 1;
+			e->reason = f->probe_id == BT_PROBE_SERVER ? BT_END_RETURN : BT_END_UNWOUND;
+			e->pad = 0;
+			bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+		} else {
+			count(BT_CNT_CALL_RB_FULL, 1);
+		}
 		st->depth = top - 1;
 		if (f->probe_id == BT_PROBE_SERVER)
 			break;

@@ -22,7 +22,7 @@ static const char *const end_reason_name[] = {
     [BT_END_RETURN] = "return",		  [BT_END_EXCEPTION] = "exception",
     [BT_END_LONGJMP] = "longjmp",	  [BT_END_UNWOUND] = "unwound",
     [BT_END_THREAD_EXIT] = "thread_exit", [BT_END_PROCESS_EXIT] = "process_exit",
-    [BT_END_OPEN] = "tracing_stopped",
+    [BT_END_OPEN] = "tracing_stopped",	  [BT_END_EXEC] = "exec",
 };
 
 static const char *const end_reason_msg[] = {
@@ -31,6 +31,7 @@ static const char *const end_reason_msg[] = {
     [BT_END_UNWOUND] = "call left without returning (stack unwound)",
     [BT_END_THREAD_EXIT] = "thread exited during the call",
     [BT_END_PROCESS_EXIT] = "process exited during the call",
+    [BT_END_EXEC] = "process executed a new program during the call",
 };
 
 struct stitcher *stitcher_new(span_sink_fn sink, resource_fn resource, void *ctx)
