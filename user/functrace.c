@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -25,15 +26,21 @@
 #define BT_F_UPROBE_MULTI_RETURN 1U
 #define BT_BPF_LINK_CREATE 28
 
+struct unwind_obj {
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+};
+
 struct func_tracer {
 	struct functrace *skel;
 	struct probe_info *probes;
 	size_t n_probes, cap_probes;
 	int *link_fds;
 	size_t n_links, cap_links;
-	struct bpf_link **links; /* perf-event links (helpers, entry stop) */
-	size_t n_plinks, cap_plinks;
 	struct bpf_link *entry_stop;
+	struct unwind_obj *uobjs; /* objects whose unwind helpers are attached, per process */
+	size_t n_uobjs, cap_uobjs;
 	struct bpf_link *exit_link; /* sched_process_exit: calls cut by thread/process exit */
 	struct bpf_link *exec_link; /* sched_process_exec: calls cut by exec; exec reported */
 	struct bpf_link *fork_link; /* sched_process_fork: children of followed processes */
@@ -155,6 +162,11 @@ struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes)
 		goto fail;
 	bpf_program__set_expected_attach_type(ft->skel->progs.func_entry, BT_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(ft->skel->progs.func_return, BT_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(ft->skel->progs.unwind_raise, BT_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(ft->skel->progs.unwind_catch, BT_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(ft->skel->progs.longjmp_entry, BT_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(ft->skel->progs.go_entry, BT_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(ft->skel->progs.go_return, BT_TRACE_UPROBE_MULTI);
 	err = functrace__load(ft->skel);
 	if (err)
 		goto fail;
@@ -179,9 +191,7 @@ void functrace_detach_all(struct func_tracer *ft)
 
 	for (i = 0; i < ft->n_links; i++)
 		close(ft->link_fds[i]);
-	for (i = 0; i < ft->n_plinks; i++)
-		bpf_link__destroy(ft->links[i]);
-	ft->n_links = ft->n_plinks = 0;
+	ft->n_links = 0;
 	functrace_detach_entry_stop(ft);
 }
 
@@ -202,8 +212,8 @@ void functrace_destroy(struct func_tracer *ft)
 		free(ft->probes[i].object);
 	}
 	free(ft->probes);
+	free(ft->uobjs);
 	free(ft->link_fds);
-	free(ft->links);
 	free(ft);
 }
 
@@ -232,7 +242,7 @@ int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags)
 	__u32 key = (__u32)pid, val = flags;
 
 	return bpf_map_update_elem(bpf_map__fd(ft->skel->maps.procs), &key, &val, BPF_ANY) ? -errno
-											  : 0;
+											   : 0;
 }
 
 uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid)
@@ -268,7 +278,7 @@ size_t functrace_n_probes(const struct func_tracer *ft)
 
 size_t functrace_n_links(const struct func_tracer *ft)
 {
-	return ft->n_links + ft->n_plinks;
+	return ft->n_links;
 }
 
 static int add_probe(struct func_tracer *ft, const struct elf_sym *s, const char *object,
@@ -320,21 +330,6 @@ static int keep_link_fd(struct func_tracer *ft, int fd)
 		ft->cap_links = cap;
 	}
 	ft->link_fds[ft->n_links++] = fd;
-	return 0;
-}
-
-static int keep_plink(struct func_tracer *ft, struct bpf_link *l)
-{
-	if (ft->n_plinks == ft->cap_plinks) {
-		size_t cap = ft->cap_plinks ? ft->cap_plinks * 2 : 16;
-		struct bpf_link **v = realloc(ft->links, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ft->links = v;
-		ft->cap_plinks = cap;
-	}
-	ft->links[ft->n_plinks++] = l;
 	return 0;
 }
 
@@ -515,36 +510,77 @@ cleanup:
 	return err;
 }
 
-/* Attaches @prog at every symbol in @names that @host_path defines. Returns probes attached. */
-static int attach_named(struct func_tracer *ft, struct bpf_program *prog, const char *host_path,
-			const struct elf_file *f, const char *const *names, pid_t pid)
+/*
+ * One uprobe_multi link of @prog on every function of @names that @f defines, for process @pid.
+ * Returns the number of functions probed or -errno.
+ */
+static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, const char *host,
+			  const struct elf_file *f, const char *const *names, pid_t pid)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts);
-	int attached = 0;
-	size_t i, j;
+	uint64_t offs[8];
+	size_t i, j, k, n = 0;
+	int fd, err;
 
-	for (i = 0; names[i]; i++) {
+	for (i = 0; names[i] && n < sizeof(offs) / sizeof(offs[0]); i++) {
 		for (j = 0; j < f->n_syms; j++) {
-			struct bpf_link *l;
+			bool dup = false;
 
 			if (strcmp(f->syms[j].name, names[i]) || !f->syms[j].offset)
 				continue;
-			l = bpf_program__attach_uprobe_opts(prog, pid, host_path, f->syms[j].offset,
-							    &opts);
-			if (!l) {
-				pr_debug("helper probe %s in %s: %s\n", names[i], host_path,
-					 strerror(errno));
-				break;
-			}
-			if (keep_plink(ft, l)) {
-				bpf_link__destroy(l);
-				return -ENOMEM;
-			}
-			attached++;
+			for (k = 0; k < n; k++)
+				dup = dup || offs[k] == f->syms[j].offset;
+			if (!dup)
+				offs[n++] = f->syms[j].offset;
 			break;
 		}
 	}
-	return attached;
+	if (!n)
+		return 0;
+	fd = link_uprobe_multi(prog, host, offs, NULL, n, false, pid);
+	if (fd < 0) {
+		pr_warn("process %d: cannot probe %s in %s: %s\n", (int)pid, names[0], host,
+			strerror(-fd));
+		return fd;
+	}
+	err = keep_link_fd(ft, fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return (int)n;
+}
+
+/* Remembers that process @pid's object @st was examined; returns true if it already was. */
+static bool unwind_seen(struct func_tracer *ft, pid_t pid, const struct stat *st)
+{
+	struct unwind_obj *v;
+	size_t i;
+
+	for (i = 0; i < ft->n_uobjs; i++)
+		if (ft->uobjs[i].pid == pid && ft->uobjs[i].dev == st->st_dev &&
+		    ft->uobjs[i].ino == st->st_ino)
+			return true;
+	if (ft->n_uobjs == ft->cap_uobjs) {
+		size_t cap = ft->cap_uobjs ? ft->cap_uobjs * 2 : 16;
+
+		v = realloc(ft->uobjs, cap * sizeof(*v));
+		if (!v)
+			return false;
+		ft->uobjs = v;
+		ft->cap_uobjs = cap;
+	}
+	ft->uobjs[ft->n_uobjs++] = (struct unwind_obj){pid, st->st_dev, st->st_ino};
+	return false;
+}
+
+void functrace_forget_process(struct func_tracer *ft, pid_t pid)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < ft->n_uobjs; i++)
+		if (ft->uobjs[i].pid != pid)
+			ft->uobjs[k++] = ft->uobjs[i];
+	ft->n_uobjs = k;
 }
 
 int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
@@ -555,39 +591,53 @@ int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
 	static const char *const jumps[] = {"longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
 					    NULL};
 	struct target_map *maps = NULL;
-	size_t n = 0, i, j;
-	int err;
+	size_t n = 0, i;
+	int err, found = 0;
 
 	err = target_read_maps(t->pid, &maps, &n);
 	if (err)
 		return err;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !err; i++) {
 		struct elf_file *f = NULL;
+		struct stat st;
 		char *host;
-		bool seen = false;
+		int r[3];
 
 		if (!maps[i].path || !maps[i].exec)
-			continue;
-		for (j = 0; j < i; j++)
-			seen = seen || (maps[j].exec && maps[j].path &&
-					strcmp(maps[j].path, maps[i].path) == 0);
-		if (seen)
 			continue;
 		host = target_host_path(t->pid, maps[i].path);
 		if (!host) {
 			err = -ENOMEM;
 			break;
 		}
+		if (stat(host, &st) || unwind_seen(ft, t->pid, &st)) {
+			free(host);
+			continue;
+		}
 		if (elf_file_open(host, &f) == 0) {
-			attach_named(ft, ft->skel->progs.unwind_raise, host, f, raise, t->pid);
-			attach_named(ft, ft->skel->progs.unwind_catch, host, f, catch, t->pid);
-			attach_named(ft, ft->skel->progs.longjmp_entry, host, f, jumps, t->pid);
+			r[0] = attach_helpers(ft, ft->skel->progs.unwind_raise, host, f, raise,
+					      t->pid);
+			r[1] = attach_helpers(ft, ft->skel->progs.unwind_catch, host, f, catch,
+					      t->pid);
+			r[2] = attach_helpers(ft, ft->skel->progs.longjmp_entry, host, f, jumps,
+					      t->pid);
+			for (int k = 0; k < 3; k++) {
+				if (r[k] < 0 && !err)
+					err = r[k];
+				else if (r[k] > 0)
+					found += r[k];
+			}
+			if (r[0] > 0 || r[1] > 0 || r[2] > 0)
+				pr_debug("process %d: unwind helpers in %s: %d raise, %d catch, %d "
+					 "longjmp\n",
+					 (int)t->pid, maps[i].path, r[0] > 0 ? r[0] : 0,
+					 r[1] > 0 ? r[1] : 0, r[2] > 0 ? r[2] : 0);
 			elf_file_free(f);
 		}
 		free(host);
 	}
 	target_maps_free(maps, n);
-	return err;
+	return err ? err : found;
 }
 
 int functrace_attach_entry_stop(struct func_tracer *ft, struct target *t)

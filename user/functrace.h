@@ -54,8 +54,14 @@ int functrace_zero_stack_fd(const struct func_tracer *ft);
  */
 int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struct func_spec *specs,
 			   size_t n_specs);
-/* Probes that keep unwinding correct (C++ exceptions, longjmp) in every object @t maps. */
+/*
+ * Probes that keep unwinding correct (C++ exceptions, longjmp) in every object @t maps that was
+ * not examined before (call again after the process maps new code). Call before any uretprobe
+ * is armed in @t. Returns the number of helper functions probed or -errno.
+ */
 int functrace_attach_unwind(struct func_tracer *ft, struct target *t);
+/* Forgets which objects of process @pid were examined (it exited or executed a new program). */
+void functrace_forget_process(struct func_tracer *ft, pid_t pid);
 /* Launch mode: uprobe at the entry point of @t's executable that stops it (SIGSTOP). */
 int functrace_attach_entry_stop(struct func_tracer *ft, struct target *t);
 void functrace_detach_entry_stop(struct func_tracer *ft);

@@ -89,6 +89,24 @@ static struct bt_resource *resource_of(void *ctx, uint32_t pid)
 	return NULL;
 }
 
+/* A target mapped new code: the unwinder and longjmp may live there (dlopen). */
+static void rescan_unwind(struct session *s, pid_t pid)
+{
+	size_t i;
+	int err;
+
+	if (!s->opts->n_specs)
+		return;
+	for (i = 0; i < s->n_targets; i++) {
+		if (s->targets[i].pid != pid || s->targets[i].exited)
+			continue;
+		err = functrace_attach_unwind(s->ft, &s->targets[i]);
+		if (err < 0)
+			pr_warn("process %d: cannot watch exceptions in newly loaded code: %s\n",
+				(int)pid, strerror(-err));
+	}
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
@@ -132,6 +150,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 			if (s->tls)
 				tlscap_rescan(s->tls, (pid_t)m->pid);
+			rescan_unwind(s, (pid_t)m->pid);
 			if (m->stopped)
 				kill((pid_t)m->pid, SIGCONT);
 		}
@@ -294,14 +313,17 @@ static int attach_target(struct session *s, struct target *t)
 		err = 0;
 	}
 	if (s->opts->n_specs) {
+		/* before any uretprobe is armed: an exception must never meet a trampoline */
+		err = functrace_attach_unwind(s->ft, t);
+		if (err < 0) {
+			pr_warn("process %d: cannot watch exceptions and longjmp (%s); not tracing "
+				"its functions, which could abort it\n",
+				(int)t->pid, strerror(-err));
+			return err;
+		}
 		err = functrace_attach_specs(s->ft, t, s->opts->specs, s->opts->n_specs);
 		if (err)
 			return err;
-		err = functrace_attach_unwind(s->ft, t);
-		if (err)
-			pr_warn("process %d: exceptions/longjmp through traced calls will be "
-				"reported late: %s\n",
-				(int)t->pid, strerror(-err));
 	}
 	return 0;
 }
