@@ -31,6 +31,10 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile __u32 stop_pid = 0; /* launch mode: process to stop at its entry point */
+/* Followed processes that exec are held before the new program's first instruction. */
+const volatile bool hold_exec = false;
+/* Followed children are held on their way out of fork (syscap stops them): set once syscap runs. */
+bool hold_forks = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -419,7 +423,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 pid = pid_tgid >> 32, old = (__u32)old_pid;
+	__u32 pid = pid_tgid >> 32, old = (__u32)old_pid, hold;
 	__u64 now = bpf_ktime_get_ns();
 	struct bt_stack *st;
 	__u32 *flags;
@@ -439,28 +443,69 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 		bpf_for_each_map_elem(&go_stacks, close_go_stack, &c, 0);
 		*flags &= ~BT_PROC_GO;
 	}
-	proc_event(BT_EV_EXEC, pid, 0, 0);
+	/* the stop is pending before userspace can see the event and SIGCONT */
+	hold = hold_exec && (*flags & BT_PROC_FOLLOW);
+	if (hold)
+		bpf_send_signal(SIGSTOP);
+	proc_event(BT_EV_EXEC, pid, 0, hold);
 	return 0;
 }
 
-/* A traced process forked: the child is traced too when its parent is followed. */
+struct renumber_ctx {
+	struct bt_stack *st;
+	__u64 base;
+};
+
+/* A frame copied into a forked child gets an id of the child's thread. */
+static long renumber_one(__u64 i, struct renumber_ctx *c)
+{
+	if (i >= BT_MAX_DEPTH || i >= c->st->depth)
+		return 1;
+	c->st->frames[i].call_id = c->base | (i + 1);
+	return 0;
+}
+
+/*
+ * A traced process forked: the child is traced too when its parent is followed. The child's
+ * thread continues the calls open in the forking thread, whose return slots it inherited (with
+ * the uretprobe trampoline in them): it gets a copy of that stack, with ids of its own.
+ */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ppid = BPF_CORE_READ(parent, tgid), cpid = BPF_CORE_READ(child, tgid);
+	__u32 ptid = BPF_CORE_READ(parent, pid);
+	struct renumber_ctx c;
+	struct bt_stack *st;
 	__u32 *flags, f;
+	bool hold;
 
 	if (cpid == ppid) /* a new thread */
 		return 0;
 	flags = bpf_map_lookup_elem(&procs, &ppid);
 	if (!flags || !(*flags & BT_PROC_FOLLOW))
 		return 0;
-	f = *flags;
+	hold = hold_forks;
+	f = (*flags & ~BT_PROC_HOLD) | (hold ? BT_PROC_HOLD : 0);
 	if (bpf_map_update_elem(&procs, &cpid, &f, BPF_NOEXIST)) {
 		count(BT_CNT_PROC_FULL, 1);
 		return 0;
 	}
-	proc_event(BT_EV_FORK, cpid, ppid, 0);
+	st = bpf_map_lookup_elem(&stacks, &ptid);
+	if (st && st->depth && !bpf_map_update_elem(&stacks, &cpid, st, BPF_NOEXIST)) {
+		st = bpf_map_lookup_elem(&stacks, &cpid);
+		if (st) {
+			st->pid = cpid;
+			st->n_restore = 0;
+			c.st = st;
+			c.base = (__u64)cpid << 32;
+			bpf_loop(BT_MAX_DEPTH, renumber_one, &c, 0);
+			st->seq = BT_MAX_DEPTH + 1;
+		}
+	}
+	/* held children report themselves once stopped (syscap, on their way out of fork) */
+	if (!hold)
+		proc_event(BT_EV_FORK, cpid, ppid, 0);
 	return 0;
 }
 

@@ -8,6 +8,9 @@
  *  - TLS (tls_on): inside an SSL call, the first socket syscall names the connection's fd and
  *    peer; an executable mmap by a target makes userspace look for a late-loaded libssl, and when
  *    the mapped file is a libssl the process is held (SIGSTOP) until its SSL functions are probed.
+ *  - Function probes (funcs_on): an executable mmap by a target makes userspace look for the C++
+ *    unwinder and longjmp in it (libgcc_s, libstdc++ & co. are held the same way until probed);
+ *    a forked child of a followed process is held on its way out of fork until it is probed.
  *  - Plain TCP sockets (sockets_on): the read/write, send/recv, readv/writev and sendmsg/recvmsg
  *    families, both directions. Bytes moved inside an SSL call are ciphertext and skipped
  *    (tlscap has the plaintext). A request the process receives opens a SERVER frame on the
@@ -32,11 +35,16 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define MAX_IOV 16
 #define PROT_EXEC 0x4
 #define SIGSTOP 19
+#define SIGCONT 18
 
 #define NR_read 0
 #define NR_write 1
 #define NR_close 3
 #define NR_mmap 9
+#define NR_clone 56
+#define NR_fork 57
+#define NR_vfork 58
+#define NR_clone3 435
 #define NR_readv 19
 #define NR_writev 20
 #define NR_sendto 44
@@ -65,6 +73,7 @@ static __always_inline bool is_io_syscall(long nr)
 /* Set by userspace before load; the verifier drops the code of a part that is off. */
 const volatile bool tls_on = true;
 const volatile bool sockets_on = true;
+const volatile bool funcs_on = false; /* function probes: newly mapped code may hold the unwinder */
 
 /* Processes whose syscalls matter; filled by userspace. */
 struct {
@@ -73,6 +82,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } targets SEC(".maps");
+
+/* functrace's traced processes (userspace hands over its fd): forked children held there. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} procs SEC(".maps");
 
 /* A socket syscall in progress on a thread. */
 struct sock_call {
@@ -358,20 +375,31 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	return 0;
 }
 
-/* True when @fd of the current task is a file whose name starts with "libssl". */
-static __always_inline __u32 is_libssl(int fd)
+/*
+ * True when @fd of the current task is a library the process must not run before it is probed:
+ * libssl (TLS capture) or, with function probes, one that may hold the C++ unwinder or longjmp
+ * (libgcc_s, libstdc++, libc++, libunwind): an exception must never meet a trampoline unseen.
+ */
+static __always_inline __u32 must_hold(int fd)
 {
 	struct file *f = file_of(fd);
 	const unsigned char *name;
-	char buf[8] = {};
+	char b[10] = {};
 
 	if (!f)
 		return 0;
 	name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
-	if (bpf_probe_read_kernel_str(buf, sizeof(buf), name) < 7)
+	if (bpf_probe_read_kernel_str(b, sizeof(b), name) < 7 || b[0] != 'l' || b[1] != 'i' ||
+	    b[2] != 'b')
 		return 0;
-	return buf[0] == 'l' && buf[1] == 'i' && buf[2] == 'b' && buf[3] == 's' && buf[4] == 's' &&
-	       buf[5] == 'l';
+	if (tls_on && b[3] == 's' && b[4] == 's' && b[5] == 'l')
+		return 1;
+	if (!funcs_on)
+		return 0;
+	return (b[3] == 'g' && b[4] == 'c' && b[5] == 'c' && b[6] == '_' && b[7] == 's') ||
+	       (b[3] == 's' && b[4] == 't' && b[5] == 'd' && b[6] == 'c' && b[7] == '+') ||
+	       (b[3] == 'c' && b[4] == '+' && b[5] == '+') ||
+	       (b[3] == 'u' && b[4] == 'n' && b[5] == 'w' && b[6] == 'i' && b[7] == 'n');
 }
 
 /* A target mapped executable code: maybe a libssl it loaded late. */
@@ -391,14 +419,14 @@ static __always_inline void mmap_done(struct pt_regs *regs, __u64 pid_tgid)
 	e->type = BT_EV_MMAP;
 	e->pid = pid;
 	e->ts_ns = bpf_ktime_get_ns();
-	stop = is_libssl((int)regs->r8);
+	stop = must_hold((int)regs->r8);
 	e->stopped = stop;
 	e->pad = 0;
-	/* a late libssl: hold the process until its SSL functions are probed (userspace SIGCONTs)
-	 */
-	bpf_ringbuf_submit(e, stop ? BPF_RB_FORCE_WAKEUP : 0);
+	/* a late libssl or unwinder: hold the process until probed (userspace SIGCONTs); the stop
+	 * is pending before userspace can see the event */
 	if (stop)
 		bpf_send_signal(SIGSTOP);
+	bpf_ringbuf_submit(e, stop ? BPF_RB_FORCE_WAKEUP : 0);
 }
 
 /* A socket syscall of a target returned @ret: capture what it moved. */
@@ -472,6 +500,37 @@ static __always_inline void sock_done(struct pt_regs *regs, struct sock_call *ca
 	}
 }
 
+/*
+ * A forked child of a followed process returns from fork: stop it before its first instruction
+ * of its own and tell userspace, which probes it and SIGCONTs it.
+ */
+static __always_inline void fork_child_hold(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 *flags = bpf_map_lookup_elem(&procs, &pid);
+	struct bt_proc_event *e;
+
+	if (!flags || !(*flags & BT_PROC_HOLD))
+		return;
+	*flags &= ~BT_PROC_HOLD;
+	/* the stop is pending before userspace can see the event and SIGCONT */
+	bpf_send_signal(SIGSTOP);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		/* nobody would resume it: let it run untraced rather than stay stopped */
+		bpf_send_signal(SIGCONT);
+		count(BT_CNT_OTHER_RB_FULL, 1);
+		return;
+	}
+	e->type = BT_EV_FORK;
+	e->pid = pid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->status = 1;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -479,8 +538,12 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct sock_call *call;
 
 	if (nr == NR_mmap) {
-		if (tls_on && ret >= 0)
+		if ((tls_on || funcs_on) && ret >= 0)
 			mmap_done(regs, bpf_get_current_pid_tgid());
+		return 0;
+	}
+	if (ret == 0 && (nr == NR_clone || nr == NR_fork || nr == NR_vfork || nr == NR_clone3)) {
+		fork_child_hold();
 		return 0;
 	}
 	if (!sockets_on || !is_io_syscall(nr))

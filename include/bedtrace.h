@@ -42,12 +42,14 @@ enum bt_event_type {
 enum bt_proc_flags {
 	BT_PROC_FOLLOW = 1, /* children forked by this process are traced too */
 	BT_PROC_GO = 2,	    /* Go executable: function probes keyed by goroutine */
+	BT_PROC_HOLD = 4,   /* forked child: stop it on its way out of fork until it is probed */
 };
 
 /*
  * BT_EV_EXIT: status is the wait(2) status of the process (exit code << 8, or the terminating
  * signal | 0x80 if it dumped core). BT_EV_FORK: pid is the child, ppid the traced parent.
  * BT_EV_EXEC: pid executed a new program (its threads' open calls were closed, reason EXEC).
+ * For FORK and EXEC, status 1 means the process is stopped until userspace SIGCONTs it.
  */
 struct bt_proc_event {
 	__u32 type;

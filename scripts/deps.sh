@@ -10,6 +10,7 @@ PKGS=(
 	libcurl4-openssl-dev libcmocka-dev libclang-rt-14-dev
 	bpftrace curl openssl libssl-dev ca-certificates
 	python3 python3-boto3 nodejs
+	rustc golang-go sqlite3 libsqlite3-0 openssl
 )
 
 missing=()

@@ -305,6 +305,18 @@ static int read_symtab(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, const struct v
 	return 0;
 }
 
+/* The Go linker writes the module's build information into this section of every program. */
+static bool is_go_buildinfo(Elf *e, const GElf_Shdr *sh)
+{
+	size_t shstrndx;
+	const char *name;
+
+	if (elf_getshdrstrndx(e, &shstrndx))
+		return false;
+	name = elf_strptr(e, shstrndx, sh->sh_name);
+	return name && strcmp(name, ".go.buildinfo") == 0;
+}
+
 static int read_sections(Elf *e, struct elf_file *f, struct sym_vec *sv)
 {
 	struct ver_table vt = {0};
@@ -320,6 +332,8 @@ static int read_sections(Elf *e, struct elf_file *f, struct sym_vec *sv)
 			err = -ENOEXEC;
 			goto cleanup;
 		}
+		if (sh.sh_type == SHT_PROGBITS && is_go_buildinfo(e, &sh))
+			f->go = true;
 		if (sh.sh_type == SHT_GNU_verdef)
 			err = read_verdefs(e, scn, &sh, &vt);
 		else if (sh.sh_type == SHT_DYNAMIC)

@@ -33,6 +33,7 @@ struct elf_file {
 	char *path;
 	bool stripped;	       /* no .symtab */
 	bool pie;	       /* ET_DYN */
+	bool go;	       /* built by the Go toolchain (has a .go.buildinfo section) */
 	uint64_t entry_vaddr;  /* e_entry */
 	uint64_t entry_offset; /* file offset of e_entry; 0 if no segment maps it */
 	char *soname;	       /* DT_SONAME or NULL */

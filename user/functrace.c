@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -20,16 +22,19 @@
 #include "functrace.skel.h"
 #include "log.h"
 #include "symmatch.h"
+#include "x86_insn.h"
 
 /* Not in the 6.1 uapi headers Debian 12 builds against; stable kernel ABI values. */
 #define BT_TRACE_UPROBE_MULTI 48
 #define BT_F_UPROBE_MULTI_RETURN 1U
 #define BT_BPF_LINK_CREATE 28
 
+/* An object of a process already examined: for unwind helpers (spec 0) or SPEC spec - 1. */
 struct unwind_obj {
 	pid_t pid;
 	dev_t dev;
 	ino_t ino;
+	size_t spec;
 };
 
 struct func_tracer {
@@ -144,7 +149,7 @@ static void prefault_ring(struct func_tracer *ft, uint32_t ring_bytes)
 		pr_debug("ring buffer pre-faulted: %u MiB\n", ring_bytes >> 20);
 }
 
-struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes)
+struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes, bool follow)
 {
 	struct func_tracer *ft = calloc(1, sizeof(*ft));
 	int err;
@@ -157,6 +162,7 @@ struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes)
 		goto fail;
 	}
 	ft->skel->rodata->stop_pid = stop_pid;
+	ft->skel->rodata->hold_exec = follow;
 	err = bpf_map__set_max_entries(ft->skel->maps.events, ring_bytes);
 	if (err)
 		goto fail;
@@ -261,6 +267,16 @@ void functrace_remove_proc(struct func_tracer *ft, pid_t pid)
 	bpf_map_delete_elem(bpf_map__fd(ft->skel->maps.procs), &key);
 }
 
+void functrace_hold_forks(struct func_tracer *ft)
+{
+	ft->skel->bss->hold_forks = true;
+}
+
+int functrace_procs_fd(const struct func_tracer *ft)
+{
+	return bpf_map__fd(ft->skel->maps.procs);
+}
+
 int functrace_go_stacks_fd(const struct func_tracer *ft)
 {
 	return bpf_map__fd(ft->skel->maps.go_stacks);
@@ -282,14 +298,13 @@ size_t functrace_n_links(const struct func_tracer *ft)
 }
 
 static int add_probe(struct func_tracer *ft, const struct elf_sym *s, const char *object,
-		     uint32_t *id)
+		     uint64_t offset, uint32_t *id)
 {
 	struct probe_info *p;
 	size_t i;
 
 	for (i = 0; i < ft->n_probes; i++) {
-		if (ft->probes[i].offset == s->offset &&
-		    strcmp(ft->probes[i].object, object) == 0) {
+		if (ft->probes[i].offset == offset && strcmp(ft->probes[i].object, object) == 0) {
 			*id = (uint32_t)i;
 			return 0;
 		}
@@ -307,7 +322,7 @@ static int add_probe(struct func_tracer *ft, const struct elf_sym *s, const char
 	p->name = strdup(sym_display_name(s));
 	p->symbol = strdup(s->name);
 	p->object = strdup(object);
-	p->offset = s->offset;
+	p->offset = offset;
 	if (!p->name || !p->symbol || !p->object) {
 		free(p->name);
 		free(p->symbol);
@@ -354,7 +369,8 @@ static int link_uprobe_multi(struct bpf_program *prog, const char *path, const u
 }
 
 /* Where @spec's object lives in @t: its path as the target sees it. */
-static int spec_object(const struct func_spec *spec, struct target *t, char **target_path)
+static int spec_object(const struct func_spec *spec, struct target *t, char **target_path,
+		       bool quiet)
 {
 	struct target_map *maps = NULL;
 	const char *found;
@@ -377,9 +393,10 @@ static int spec_object(const struct func_spec *spec, struct target *t, char **ta
 		*target_path = strdup(spec->object);
 		err = *target_path ? 0 : -ENOMEM;
 	} else {
-		pr_warn("%s: no object named '%s' is mapped in process %d; give its path instead "
-			"(-f /path/to/%s.so:GLOB)\n",
-			spec->object, spec->object, (int)t->pid, spec->object);
+		if (!quiet)
+			pr_warn("%s: no object named '%s' is mapped in process %d; give its path "
+				"instead (-f /path/to/%s.so:GLOB)\n",
+				spec->object, spec->object, (int)t->pid, spec->object);
 		err = -ENOENT;
 	}
 	target_maps_free(maps, n);
@@ -409,20 +426,246 @@ static void report_no_match(const struct elf_file *f, const struct func_spec *sp
 		n ? "; closest: " : "", list);
 }
 
+struct unwind_obj;
+static bool obj_seen(struct func_tracer *ft, const struct unwind_obj *key);
+
+/* Growable arrays of probe offsets and their cookies (probe ids). */
+struct offs_vec {
+	uint64_t *off, *cookie;
+	size_t n, cap;
+};
+
+static int offs_push(struct offs_vec *v, uint64_t off, uint64_t cookie)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		uint64_t *o = realloc(v->off, cap * sizeof(*o)), *c;
+
+		if (!o)
+			return -ENOMEM;
+		v->off = o;
+		c = realloc(v->cookie, cap * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		v->cookie = c;
+		v->cap = cap;
+	}
+	v->off[v->n] = off;
+	v->cookie[v->n++] = cookie;
+	return 0;
+}
+
+static void offs_free(struct offs_vec *v)
+{
+	free(v->off);
+	free(v->cookie);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Why functions matching a SPEC were left out, counted for one line on stderr. */
+struct left_out {
+	size_t n;
+	const char *why; /* the first reason met */
+};
+
+static void leave_out(struct left_out *lo, const char *name, const char *why)
+{
+	if (!lo->n++)
+		lo->why = why;
+	pr_debug("left out %s: %s\n", name, why);
+}
+
+/* True for the kernel's "this instruction cannot be probed" (ENOTSUPP, not in userspace errno.h).
+ */
+static bool refused_by_kernel(int err)
+{
+	return err == -524 || err == -EINVAL;
+}
+
+/*
+ * Links @prog at offsets [@lo, @hi) of @v in @host for @pid (return probes if @ret). When the
+ * kernel refuses an offset the decoder accepted, halves the range until the refused offsets are
+ * alone, leaving them out (their cookie becomes UINT64_MAX). Returns 0 or -errno.
+ */
+static int link_range(struct func_tracer *ft, struct bpf_program *prog, const char *host,
+		      struct offs_vec *v, size_t lo, size_t hi, bool ret, pid_t pid,
+		      struct left_out *out)
+{
+	size_t mid;
+	int fd, err;
+
+	while (lo < hi && v->cookie[lo] == UINT64_MAX)
+		lo++;
+	if (lo >= hi)
+		return 0;
+	fd = link_uprobe_multi(prog, host, v->off + lo, v->cookie + lo, hi - lo, ret, pid);
+	if (fd >= 0) {
+		err = keep_link_fd(ft, fd);
+		if (err)
+			close(fd);
+		return err;
+	}
+	if (!refused_by_kernel(fd))
+		return fd;
+	if (hi - lo == 1) {
+		const struct probe_info *p = functrace_probe(ft, (uint32_t)v->cookie[lo]);
+
+		leave_out(out, p ? p->name : "?", "the kernel refused the probe");
+		v->cookie[lo] = UINT64_MAX;
+		return 0;
+	}
+	mid = lo + (hi - lo) / 2;
+	err = link_range(ft, prog, host, v, lo, mid, ret, pid, out);
+	return err ? err : link_range(ft, prog, host, v, mid, hi, ret, pid, out);
+}
+
+/* Drops the entries link_range left out, so the return links use the same offsets. */
+static void offs_compact(struct offs_vec *v)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < v->n; i++) {
+		if (v->cookie[i] == UINT64_MAX)
+			continue;
+		v->off[k] = v->off[i];
+		v->cookie[k++] = v->cookie[i];
+	}
+	v->n = k;
+}
+
+/* The object file mapped read-only, to read machine code from. */
+struct code_map {
+	const uint8_t *base;
+	size_t len;
+};
+
+static int code_map_open(const char *host, struct code_map *m)
+{
+	struct stat st;
+	int fd, err = 0;
+
+	m->base = NULL;
+	m->len = 0;
+	fd = open(host, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+	} else if (st.st_size > 0) {
+		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (p == MAP_FAILED) {
+			err = -errno;
+		} else {
+			m->base = p;
+			m->len = (size_t)st.st_size;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+static void code_map_close(struct code_map *m)
+{
+	if (m->base)
+		munmap((void *)m->base, m->len);
+	m->base = NULL;
+}
+
+/* The bytes of @s's body in @m (clipped to the file; a symbol without a size gets 64 bytes). */
+static const uint8_t *sym_code(const struct code_map *m, const struct elf_sym *s, size_t *len)
+{
+	size_t want = s->size ? (size_t)s->size : 64;
+
+	if (!m->base || s->offset >= m->len)
+		return NULL;
+	*len = m->len - s->offset < want ? m->len - s->offset : want;
+	return m->base + s->offset;
+}
+
+#define GO_MAX_RETS 256
+
+/*
+ * Plans the probes of one matched function: where its entry probe goes (after an instruction
+ * uprobes refuse, when that is safe) and, for Go, each of its return instructions. Returns 0 with
+ * *@entry set, 1 when the function is left out (@lo says why), -errno on failure.
+ */
+static int plan_function(const struct code_map *m, const struct elf_sym *s, bool go,
+			 uint64_t *entry, uint64_t *rets, size_t *n_rets, struct left_out *lo,
+			 const char *name)
+{
+	const char *why = NULL;
+	const uint8_t *code;
+	uint64_t skip = 0;
+	bool ok[GO_MAX_RETS];
+	size_t len = 0, i;
+	int err;
+
+	code = sym_code(m, s, &len);
+	if (!code) {
+		leave_out(lo, name, "its code is not in the file");
+		return 1;
+	}
+	err = x86_entry_probe_offset(code, len, s->vaddr, 64, &skip, &why);
+	if (err) {
+		leave_out(lo, name, why ? why : "its first instruction cannot be probed");
+		return 1;
+	}
+	if (skip)
+		pr_debug("%s: entry probe %llu bytes in, past an instruction uprobes refuse\n",
+			 name, (unsigned long long)skip);
+	*entry = s->offset + skip;
+	if (!go)
+		return 0;
+	/* Go: no uretprobes (the runtime moves goroutine stacks); a probe on each return */
+	err = x86_find_returns(code, len, s->vaddr, rets, ok, GO_MAX_RETS, n_rets);
+	if (err || !*n_rets) {
+		leave_out(lo, name,
+			  err == -E2BIG ? "too many return instructions"
+			  : err		? "its code does not decode to its end"
+					: "it has no return instruction");
+		return 1;
+	}
+	for (i = 0; i < *n_rets; i++) {
+		if (!ok[i]) {
+			leave_out(lo, name, "a return instruction uprobes refuse");
+			return 1;
+		}
+		rets[i] += s->offset;
+	}
+	return 0;
+}
+
+/* Remembers SPEC @spec attached in process @pid's object @st; returns true if it already was. */
+static bool spec_seen(struct func_tracer *ft, pid_t pid, const struct stat *st, size_t spec)
+{
+	struct unwind_obj key = {pid, st->st_dev, st->st_ino, spec + 1};
+
+	return obj_seen(ft, &key);
+}
+
 int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struct func_spec *specs,
-			   size_t n_specs)
+			   size_t n_specs, bool optional)
 {
 	size_t i, j, k, n_idx = 0, total = 0;
-	uint64_t *offsets = NULL, *cookies = NULL;
+	struct offs_vec ent = {0}, rets = {0}, done = {0};
+	struct code_map code = {0};
 	struct elf_file *f = NULL;
 	char *obj = NULL, *host = NULL;
 	size_t *idx = NULL;
-	int err = 0, fd;
+	bool any_go = false;
+	int err = 0;
 
 	for (i = 0; i < n_specs; i++) {
-		size_t cnt = 0;
+		struct left_out lo = {0};
+		struct stat st;
+		size_t matched = 0;
 
-		err = spec_object(&specs[i], t, &obj);
+		err = spec_object(&specs[i], t, &obj, optional);
+		if (err == -ENOENT && optional) {
+			err = 0;
+			goto next;
+		}
 		if (err)
 			goto cleanup;
 		host = specs[i].object || !t->exe_host ? target_host_path(t->pid, obj)
@@ -431,8 +674,20 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 			err = -ENOMEM;
 			goto cleanup;
 		}
+		if (stat(host, &st)) {
+			err = -errno;
+			if (optional || err == -ENOENT)
+				goto next; /* a path not mapped yet is armed when mapped */
+			goto cleanup;
+		}
+		if (spec_seen(ft, t->pid, &st, i))
+			goto next;
 		err = elf_file_open(host, &f);
 		if (err) {
+			if (optional) {
+				err = 0;
+				goto next;
+			}
 			pr_warn("cannot read %s: %s\n", obj,
 				err == -ENOEXEC ? "not a valid ELF object" : strerror(-err));
 			goto cleanup;
@@ -440,69 +695,111 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		err = sym_find(f, specs[i].glob, &idx, &n_idx);
 		if (err)
 			goto cleanup;
-		offsets = calloc(n_idx ? n_idx : 1, sizeof(*offsets));
-		cookies = calloc(n_idx ? n_idx : 1, sizeof(*cookies));
-		if (!offsets || !cookies) {
-			err = -ENOMEM;
-			goto cleanup;
-		}
+		err = code_map_open(host, &code);
+		if (err)
+			pr_debug("cannot map %s to read its code: %s\n", host, strerror(-err));
+		err = 0;
 		for (j = 0; j < n_idx; j++) {
 			const struct elf_sym *s = &f->syms[idx[j]];
+			uint64_t entry, ret_offs[GO_MAX_RETS];
+			size_t n_rets = 0;
 			uint32_t id;
 			bool dup = false;
+			int r;
 
 			if (s->ifunc || !s->offset)
 				continue;
-			for (k = 0; k < cnt; k++)
-				dup = dup || offsets[k] == s->offset;
+			matched++;
+			r = plan_function(&code, s, f->go, &entry, ret_offs, &n_rets, &lo,
+					  sym_display_name(s));
+			if (r < 0) {
+				err = r;
+				goto cleanup;
+			}
+			if (r)
+				continue;
+			/* one probe per function, however many SPECs name it */
+			for (k = 0; k < done.n; k++)
+				dup = dup || (done.off[k] == entry && done.cookie[k] == st.st_ino);
 			if (dup)
 				continue;
-			err = add_probe(ft, s, obj, &id);
+			err = offs_push(&done, entry, st.st_ino);
 			if (err)
 				goto cleanup;
-			offsets[cnt] = s->offset;
-			cookies[cnt] = id;
-			cnt++;
+			err = add_probe(ft, s, obj, entry, &id);
+			if (!err)
+				err = offs_push(&ent, entry, id);
+			for (k = 0; k < n_rets && !err; k++)
+				err = offs_push(&rets, ret_offs[k], id);
+			if (err)
+				goto cleanup;
 		}
-		if (cnt == 0) {
+		if (!matched) {
+			if (optional)
+				goto next;
 			report_no_match(f, &specs[i], t->pid);
 			err = -ENOENT;
 			goto cleanup;
 		}
-		for (k = 0; k < 2; k++) {
-			fd = link_uprobe_multi(k ? ft->skel->progs.func_return
-						 : ft->skel->progs.func_entry,
-					       host, offsets, cookies, cnt, k == 1, t->pid);
-			if (fd < 0) {
-				err = fd;
-				pr_warn("cannot attach %zu probe(s) to %s in process %d: %s\n", cnt,
-					obj, (int)t->pid, strerror(-err));
-				goto cleanup;
-			}
-			err = keep_link_fd(ft, fd);
-			if (err) {
-				close(fd);
-				goto cleanup;
-			}
+		if (!ent.n) {
+			/* none left, or all were probed for an earlier SPEC */
+		} else if (f->go) {
+			err = link_range(ft, ft->skel->progs.go_entry, host, &ent, 0, ent.n, false,
+					 t->pid, &lo);
+			if (!err)
+				err = link_range(ft, ft->skel->progs.go_return, host, &rets, 0,
+						 rets.n, false, t->pid, &lo);
+			any_go = true;
+		} else {
+			err = link_range(ft, ft->skel->progs.func_entry, host, &ent, 0, ent.n,
+					 false, t->pid, &lo);
+			offs_compact(&ent);
+			if (!err)
+				err = link_range(ft, ft->skel->progs.func_return, host, &ent, 0,
+						 ent.n, true, t->pid, &lo);
 		}
-		pr_debug("%s%s%s: %zu function(s) in %s\n", specs[i].object ? specs[i].object : "",
-			 specs[i].object ? ":" : "", specs[i].glob, cnt, obj);
-		total += cnt;
-		free(offsets);
-		free(cookies);
+		if (err) {
+			pr_warn("cannot attach %zu probe(s) to %s in process %d: %s\n", ent.n, obj,
+				(int)t->pid, strerror(-err));
+			goto cleanup;
+		}
+		offs_compact(&ent);
+		if (lo.n)
+			pr_info("%s%s%s: %zu of %zu function(s) left out in %s (%s%s)%s\n",
+				specs[i].object ? specs[i].object : "", specs[i].object ? ":" : "",
+				specs[i].glob, lo.n, matched, obj, lo.why,
+				lo.n > 1 ? ", among others" : "",
+				log_enabled(BT_LOG_DEBUG) ? "" : "; -v lists them");
+		if (!ent.n && lo.n == matched && !optional) {
+			pr_warn("nothing to probe for '%s' in %s\n", specs[i].glob, obj);
+			err = -ENOENT;
+			goto cleanup;
+		}
+		pr_debug("%s%s%s: %zu function(s) in %s%s\n",
+			 specs[i].object ? specs[i].object : "", specs[i].object ? ":" : "",
+			 specs[i].glob, ent.n, obj,
+			 f->go ? " (Go: entry and return-instruction probes)" : "");
+		total += ent.n;
+	next:
+		offs_free(&ent);
+		offs_free(&rets);
+		code_map_close(&code);
 		free(idx);
 		free(obj);
 		free(host);
 		elf_file_free(f);
-		offsets = cookies = NULL;
 		idx = NULL;
 		obj = host = NULL;
 		f = NULL;
 	}
+	if (any_go)
+		err = functrace_add_proc(ft, t->pid, functrace_proc_flags(ft, t->pid) | BT_PROC_GO);
 	pr_debug("process %d: %zu function(s) probed\n", (int)t->pid, total);
 cleanup:
-	free(offsets);
-	free(cookies);
+	offs_free(&ent);
+	offs_free(&rets);
+	offs_free(&done);
+	code_map_close(&code);
 	free(idx);
 	free(obj);
 	free(host);
@@ -550,15 +847,15 @@ static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, cons
 	return (int)n;
 }
 
-/* Remembers that process @pid's object @st was examined; returns true if it already was. */
-static bool unwind_seen(struct func_tracer *ft, pid_t pid, const struct stat *st)
+/* Remembers @key; returns true if it was remembered already. */
+static bool obj_seen(struct func_tracer *ft, const struct unwind_obj *key)
 {
 	struct unwind_obj *v;
 	size_t i;
 
 	for (i = 0; i < ft->n_uobjs; i++)
-		if (ft->uobjs[i].pid == pid && ft->uobjs[i].dev == st->st_dev &&
-		    ft->uobjs[i].ino == st->st_ino)
+		if (ft->uobjs[i].pid == key->pid && ft->uobjs[i].dev == key->dev &&
+		    ft->uobjs[i].ino == key->ino && ft->uobjs[i].spec == key->spec)
 			return true;
 	if (ft->n_uobjs == ft->cap_uobjs) {
 		size_t cap = ft->cap_uobjs ? ft->cap_uobjs * 2 : 16;
@@ -569,8 +866,16 @@ static bool unwind_seen(struct func_tracer *ft, pid_t pid, const struct stat *st
 		ft->uobjs = v;
 		ft->cap_uobjs = cap;
 	}
-	ft->uobjs[ft->n_uobjs++] = (struct unwind_obj){pid, st->st_dev, st->st_ino};
+	ft->uobjs[ft->n_uobjs++] = *key;
 	return false;
+}
+
+/* Remembers that process @pid's object @st was examined; returns true if it already was. */
+static bool unwind_seen(struct func_tracer *ft, pid_t pid, const struct stat *st)
+{
+	struct unwind_obj key = {pid, st->st_dev, st->st_ino, 0};
+
+	return obj_seen(ft, &key);
 }
 
 void functrace_forget_process(struct func_tracer *ft, pid_t pid)

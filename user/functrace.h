@@ -37,10 +37,15 @@ void func_spec_free(struct func_spec *s);
 
 /*
  * Opens and loads the BPF object. @stop_pid: launch mode process to stop at its entry point (0:
- * none). @ring_bytes: size of the event ring buffer it creates (a power of two). Returns NULL +
- * errno.
+ * none). @ring_bytes: size of the event ring buffer it creates (a power of two). @follow: followed
+ * processes that exec are stopped before the new program runs (BT_EV_EXEC status 1). Returns
+ * NULL + errno.
  */
-struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes);
+struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes, bool follow);
+/* Forked children of followed processes are held until probed (syscap stops them: call once it
+ * is loaded with the procs map). */
+void functrace_hold_forks(struct func_tracer *ft);
+int functrace_procs_fd(const struct func_tracer *ft);
 void functrace_destroy(struct func_tracer *ft);
 int functrace_events_fd(const struct func_tracer *ft);
 int functrace_counters_fd(const struct func_tracer *ft);
@@ -48,12 +53,16 @@ int functrace_stacks_fd(const struct func_tracer *ft);
 int functrace_zero_stack_fd(const struct func_tracer *ft);
 
 /*
- * Resolves every spec in target @t and attaches entry/return probes. Prints one error line and
- * returns -ENOENT when a spec matches nothing (with the closest names), -errno on other failures.
- * @need_mapped: library specs must already be mapped in the target (not the case before exec).
+ * Resolves every spec in target @t and attaches entry/return probes (Go objects: entry probes and
+ * a probe on each return instruction). A function whose first instruction uprobes refuse gets its
+ * entry probe on a later instruction when that is safe, else it is left out (one line says how
+ * many and why). Prints one error line and returns -ENOENT when a spec matches nothing (with the
+ * closest names), -errno on other failures. @optional (followed children, exec'd programs): a
+ * spec that matches nothing there is skipped quietly. An object a spec was already attached to in
+ * @t is not attached twice.
  */
 int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struct func_spec *specs,
-			   size_t n_specs);
+			   size_t n_specs, bool optional);
 /*
  * Probes that keep unwinding correct (C++ exceptions, longjmp) in every object @t maps that was
  * not examined before (call again after the process maps new code). Call before any uretprobe

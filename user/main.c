@@ -65,6 +65,7 @@ enum {
 	OPT_PRICES,
 	OPT_DUMP,
 	OPT_MAX_BODY,
+	OPT_NO_FOLLOW,
 };
 
 static const struct argp_option options[] = {
@@ -77,6 +78,8 @@ static const struct argp_option options[] = {
     {"exe", 'e', "EXE", 0, "Every process running EXE (planned; not available yet)", 0},
     {"no-tls", OPT_NO_TLS, NULL, 0, "Do not capture TLS traffic", 0},
     {"no-sockets", OPT_NO_SOCKETS, NULL, 0, "Do not capture plain (non-TLS) TCP traffic", 0},
+    {"no-follow", OPT_NO_FOLLOW, NULL, 0,
+     "Do not trace children the targets fork or programs they execute (followed by default)", 0},
     {"output", 'o', "FILE", 0, "Write OTLP JSON Lines to FILE ('-' is stdout)", 0},
     {"otlp-endpoint", OPT_OTLP, "URL", 0,
      "Export over OTLP/HTTP JSON to URL (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then "
@@ -129,6 +132,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_SOCKETS:
 		o->no_sockets = true;
+		break;
+	case OPT_NO_FOLLOW:
+		o->no_follow = true;
 		break;
 	case 'o':
 		o->output = arg;

@@ -31,10 +31,12 @@ static int setup(struct syscap *skel, const struct syscap_maps *maps, bool socke
 	skel->rodata->wakeup_at = wakeup_at;
 	skel->rodata->tls_on = tls;
 	skel->rodata->sockets_on = sockets;
+	skel->rodata->funcs_on = maps->funcs;
 	if ((err = bpf_map__reuse_fd(skel->maps.events, maps->events)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.counters, maps->counters)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.stacks, maps->stacks)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.zero_stack, maps->zero_stack)))
+	    (err = bpf_map__reuse_fd(skel->maps.zero_stack, maps->zero_stack)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.procs, maps->procs)))
 		return err;
 	if (tls) {
 		if ((err = bpf_map__reuse_fd(skel->maps.ssl_calls, maps->ssl_calls)) ||

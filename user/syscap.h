@@ -17,6 +17,8 @@ struct syscap_maps {
 	int events, counters;	/* shared by every object */
 	int stacks, zero_stack; /* functrace's */
 	int ssl_calls, conns;	/* tlscap's; -1: TLS capture off */
+	int procs;		/* functrace's traced processes */
+	bool funcs; /* function probes are in use: watch mapped code, hold forked children */
 };
 
 /*

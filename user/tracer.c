@@ -35,8 +35,10 @@
 
 struct session {
 	const struct tracer_opts *opts;
-	struct target targets[TRACER_MAX_PIDS];
-	size_t n_targets;
+	struct target *targets; /* -p / -- targets first, then followed children */
+	size_t n_targets, cap_targets;
+	uint64_t n_forks, n_execs; /* children followed, programs executed by targets */
+	bool stopping;		   /* probes detached: held processes are only resumed */
 	struct func_tracer *ft;
 	struct tls_capture *tls;
 	struct sys_capture *sys;
@@ -89,13 +91,65 @@ static struct bt_resource *resource_of(void *ctx, uint32_t pid)
 	return NULL;
 }
 
+static struct target *new_target(struct session *s);
+static int attach_target(struct session *s, struct target *t, bool optional);
+
+static struct target *find_target(struct session *s, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_targets; i++)
+		if (s->targets[i].pid == pid && !s->targets[i].exited)
+			return &s->targets[i];
+	return NULL;
+}
+
+/* A followed process forked @pid: trace the child with the same SPECs, then let it run. */
+static void follow_fork(struct session *s, const struct bt_proc_event *e)
+{
+	struct target *t = find_target(s, (pid_t)e->pid);
+	int err = 0;
+
+	if (!t && !s->stopping) {
+		t = new_target(s);
+		err = t ? target_open_pid(t, (pid_t)e->pid) : -ENOMEM;
+		if (!err)
+			s->n_targets++;
+		else if (err != -ESRCH)
+			pr_warn("cannot follow process %u (child of %u): %s\n", e->pid, e->ppid,
+				strerror(-err));
+		if (!err) {
+			s->n_forks++;
+			err = attach_target(s, t, true);
+			pr_debug("following process %u, child of %u%s\n", e->pid, e->ppid,
+				 err ? " (not all probes attached)" : "");
+		}
+	}
+	if (e->status && kill((pid_t)e->pid, SIGCONT) && errno != ESRCH)
+		pr_warn("cannot resume process %u: %s\n", e->pid, strerror(errno));
+}
+
+/* A target executed a new program: trace it if a SPEC names its functions, then let it run. */
+static void follow_exec(struct session *s, const struct bt_proc_event *e)
+{
+	struct target *t = find_target(s, (pid_t)e->pid);
+
+	if (t && !s->stopping) {
+		s->n_execs++;
+		if (attach_target(s, t, true) == 0)
+			pr_debug("process %u executed %s\n", e->pid, t->exe ? t->exe : "?");
+	}
+	if (e->status && kill((pid_t)e->pid, SIGCONT) && errno != ESRCH)
+		pr_warn("cannot resume process %u: %s\n", e->pid, strerror(errno));
+}
+
 /* A target mapped new code: the unwinder and longjmp may live there (dlopen). */
 static void rescan_unwind(struct session *s, pid_t pid)
 {
 	size_t i;
 	int err;
 
-	if (!s->opts->n_specs)
+	if (!s->opts->n_specs || s->stopping)
 		return;
 	for (i = 0; i < s->n_targets; i++) {
 		if (s->targets[i].pid != pid || s->targets[i].exited)
@@ -148,7 +202,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (size >= sizeof(struct bt_mmap_event)) {
 			const struct bt_mmap_event *m = data;
 
-			if (s->tls)
+			if (s->tls && !s->stopping)
 				tlscap_rescan(s->tls, (pid_t)m->pid);
 			rescan_unwind(s, (pid_t)m->pid);
 			if (m->stopped)
@@ -158,6 +212,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case BT_EV_UNWIND:
 		if (size >= sizeof(struct bt_unwind_event))
 			functrace_apply_unwind(data);
+		break;
+	case BT_EV_FORK:
+		if (size >= sizeof(struct bt_proc_event))
+			follow_fork(s, data);
+		break;
+	case BT_EV_EXEC:
+		if (size >= sizeof(struct bt_proc_event))
+			follow_exec(s, data);
 		break;
 	default:
 		pr_debug("unknown event type %u (%zu bytes)\n", type, size);
@@ -246,9 +308,13 @@ static int open_capture(struct session *s)
 		    .zero_stack = functrace_zero_stack_fd(s->ft),
 		    .ssl_calls = s->tls ? tlscap_ssl_calls_fd(s->tls) : -1,
 		    .conns = s->tls ? tlscap_conns_fd(s->tls) : -1,
+		    .procs = functrace_procs_fd(s->ft),
+		    .funcs = o->n_specs > 0,
 		};
 
 		s->sys = syscap_load(&m, !o->no_sockets, RING_BYTES_CAPTURE / 4);
+		if (s->sys && !o->no_follow)
+			functrace_hold_forks(s->ft);
 		if (!s->sys)
 			pr_warn("cannot load the syscall capture programs: %s (continuing without "
 				"%s)\n",
@@ -260,11 +326,37 @@ static int open_capture(struct session *s)
 	return 0;
 }
 
+/* Returns a new zeroed slot at the end of the session's targets, or NULL (ENOMEM). */
+static struct target *new_target(struct session *s)
+{
+	struct target *v;
+
+	if (s->n_targets == s->cap_targets) {
+		size_t cap = s->cap_targets ? s->cap_targets * 2 : 16;
+
+		v = realloc(s->targets, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		s->targets = v;
+		s->cap_targets = cap;
+	}
+	v = &s->targets[s->n_targets];
+	memset(v, 0, sizeof(*v));
+	v->pidfd = -1;
+	v->go_fd = -1;
+	return v;
+}
+
 static int open_targets(struct session *s)
 {
 	const struct tracer_opts *o = s->opts;
 	size_t i;
 	int err;
+
+	s->cap_targets = o->n_pids ? o->n_pids : 1;
+	s->targets = calloc(s->cap_targets, sizeof(*s->targets));
+	if (!s->targets)
+		return -ENOMEM;
 
 	if (o->command) {
 		err = target_launch(&s->targets[0], o->command);
@@ -289,7 +381,11 @@ static int open_targets(struct session *s)
 	return 0;
 }
 
-static int attach_target(struct session *s, struct target *t)
+/*
+ * Sets up everything that traces @t. @optional: a followed child or an exec'd program, where a
+ * SPEC that names nothing is not an error.
+ */
+static int attach_target(struct session *s, struct target *t, bool optional)
 {
 	int err;
 
@@ -299,6 +395,10 @@ static int attach_target(struct session *s, struct target *t)
 		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
 		return err;
 	}
+	err = functrace_add_proc(s->ft, t->pid, s->opts->no_follow ? 0 : BT_PROC_FOLLOW);
+	if (err)
+		pr_warn("process %d: its exit, forks and execs will not be seen: %s\n", (int)t->pid,
+			strerror(-err));
 	if (s->sys && (err = syscap_add_process(s->sys, t->pid)))
 		pr_warn("process %d: syscall capture unavailable: %s\n", (int)t->pid,
 			strerror(-err));
@@ -321,7 +421,7 @@ static int attach_target(struct session *s, struct target *t)
 				(int)t->pid, strerror(-err));
 			return err;
 		}
-		err = functrace_attach_specs(s->ft, t, s->opts->specs, s->opts->n_specs);
+		err = functrace_attach_specs(s->ft, t, s->opts->specs, s->opts->n_specs, optional);
 		if (err)
 			return err;
 	}
@@ -347,7 +447,7 @@ static int start_launched(struct session *s)
 			err == -ESRCH ? "it exited first" : strerror(-err));
 		return err;
 	}
-	err = attach_target(s, t);
+	err = attach_target(s, t, false);
 	if (err)
 		return err;
 	if (kill(t->pid, SIGCONT)) {
@@ -357,40 +457,51 @@ static int start_launched(struct session *s)
 	return err;
 }
 
-/* Calls still open at shutdown are exported too, marked incomplete. */
+/* Exports the open frames of @st (thread @tid) as calls still running at @now. */
+static void flush_stack(struct session *s, const struct bt_stack *st, __u32 tid, uint64_t now)
+{
+	for (int i = (int)(st->depth > BT_MAX_DEPTH ? BT_MAX_DEPTH : st->depth) - 1; i >= 0; i--) {
+		struct bt_call_event e = {
+		    .type = BT_EV_CALL,
+		    .entry_ns = st->frames[i].entry_ns,
+		    .exit_ns = now,
+		    .call_id = st->frames[i].call_id,
+		    .parent_id = i ? st->frames[i - 1].call_id : 0,
+		    .root_id = st->frames[0].call_id,
+		    .pid = st->pid,
+		    .tid = tid,
+		    .probe_id = st->frames[i].probe_id,
+		    .depth = (__u16)i,
+		    .reason = BT_END_OPEN,
+		};
+
+		if (e.probe_id == BT_PROBE_SERVER)
+			stitcher_forget(s->stitcher, &e);
+		else
+			stitcher_call(s->stitcher, &e, functrace_probe(s->ft, e.probe_id));
+	}
+}
+
+/* Calls still open at shutdown are exported too, marked incomplete: threads', then goroutines'. */
 static void flush_open_calls(struct session *s)
 {
-	int fd = functrace_stacks_fd(s->ft);
+	int fd = functrace_stacks_fd(s->ft), go_fd = functrace_go_stacks_fd(s->ft);
 	uint64_t now = bt_now_mono_ns();
 	__u32 key, next, *prev = NULL;
+	__u64 gkey, gnext, *gprev = NULL;
 	struct bt_stack st;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st))
-			continue;
-		for (int i = (int)(st.depth > BT_MAX_DEPTH ? BT_MAX_DEPTH : st.depth) - 1; i >= 0;
-		     i--) {
-			struct bt_call_event e = {
-			    .type = BT_EV_CALL,
-			    .entry_ns = st.frames[i].entry_ns,
-			    .exit_ns = now,
-			    .call_id = st.frames[i].call_id,
-			    .parent_id = i ? st.frames[i - 1].call_id : 0,
-			    .root_id = st.frames[0].call_id,
-			    .pid = st.pid,
-			    .tid = key,
-			    .probe_id = st.frames[i].probe_id,
-			    .depth = (__u16)i,
-			    .reason = BT_END_OPEN,
-			};
-
-			if (e.probe_id == BT_PROBE_SERVER)
-				stitcher_forget(s->stitcher, &e);
-			else
-				stitcher_call(s->stitcher, &e, functrace_probe(s->ft, e.probe_id));
-		}
+		if (bpf_map_lookup_elem(fd, &key, &st) == 0)
+			flush_stack(s, &st, key, now);
+	}
+	while (bpf_map_get_next_key(go_fd, gprev, &gnext) == 0) {
+		gkey = gnext;
+		gprev = &gkey;
+		if (bpf_map_lookup_elem(go_fd, &gkey, &st) == 0)
+			flush_stack(s, &st, st.tid, now);
 	}
 }
 
@@ -477,22 +588,22 @@ static void report_counters(struct session *s)
  */
 static bool all_exited(struct session *s, struct ring_buffer *rb)
 {
-	bool newly[TRACER_MAX_PIDS] = {false}, any = false;
+	bool consumed = false;
 	size_t i, n = 0;
 
 	for (i = 0; i < s->n_targets; i++) {
 		bool was = s->targets[i].exited;
 
 		n += target_check_exited(&s->targets[i]);
-		newly[i] = !was && s->targets[i].exited;
-		any |= newly[i];
-	}
-	if (any && s->conns) {
-		ring_buffer__consume(rb);
-		for (i = 0; i < s->n_targets; i++)
-			if (newly[i])
-				conn_tracker_process_exit(s->conns, (uint32_t)s->targets[i].pid,
-							  bt_now_mono_ns());
+		if (was || !s->targets[i].exited)
+			continue;
+		functrace_forget_process(s->ft, s->targets[i].pid);
+		if (!s->conns)
+			continue;
+		if (!consumed)
+			ring_buffer__consume(rb);
+		consumed = true;
+		conn_tracker_process_exit(s->conns, (uint32_t)s->targets[i].pid, bt_now_mono_ns());
 	}
 	return n == s->n_targets;
 }
@@ -520,9 +631,10 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 		goto cleanup;
 	}
 	/* payload capture needs room for bursts between polls; call events alone are small */
-	s->ft = functrace_load(opts->command ? (uint32_t)s->targets[0].pid : 0,
-			       opts->no_tls && opts->no_sockets ? RING_BYTES_CALLS
-								: RING_BYTES_CAPTURE);
+	s->ft =
+	    functrace_load(opts->command ? (uint32_t)s->targets[0].pid : 0,
+			   opts->no_tls && opts->no_sockets ? RING_BYTES_CALLS : RING_BYTES_CAPTURE,
+			   !opts->no_follow);
 	if (!s->ft) {
 		err = -errno;
 		pr_warn("cannot load BPF programs: %s (kernel with BTF, uprobes and uprobe_multi "
@@ -545,7 +657,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 		err = start_launched(s);
 	} else {
 		for (i = 0; i < s->n_targets && !err; i++)
-			err = attach_target(s, &s->targets[i]);
+			err = attach_target(s, &s->targets[i], false);
 	}
 	if (err)
 		goto cleanup;
@@ -585,6 +697,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 			break;
 		}
 	}
+	s->stopping = true;
 	functrace_detach_all(s->ft);
 	if (s->tls)
 		tlscap_detach_all(s->tls);
@@ -617,6 +730,7 @@ cleanup:
 		bt_span_free(s->batch[i]);
 	for (i = 0; i < s->n_targets; i++)
 		target_close(&s->targets[i]);
+	free(s->targets);
 	free(s);
 	return err;
 }

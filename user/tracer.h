@@ -31,6 +31,7 @@ struct tracer_opts {
 	bool no_tls;
 	bool no_sockets;
 	bool capture_content;
+	bool no_follow; /* do not trace forked children and exec'd programs */
 	bool verbose;
 	int duration_s;
 };
