@@ -39,6 +39,7 @@ static void sym_clear(struct elf_sym *s)
 	free(s->name);
 	free(s->version);
 	free(s->demangled);
+	free(s->display);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -414,7 +415,7 @@ static int cmp_present(const void *pa, const void *pb)
 }
 
 /* Folds duplicates (the same function seen in .symtab and .dynsym), drops functions no
- * segment maps from the file, then demangles and orders what is left. */
+ * segment maps from the file, then names (sym_annotate) and orders what is left. */
 static int finish_syms(struct elf_file *f, struct sym_vec *sv)
 {
 	size_t i, out = 0;
@@ -444,13 +445,10 @@ static int finish_syms(struct elf_file *f, struct sym_vec *sv)
 	}
 	sv->n = out;
 	for (i = 0; i < sv->n; i++) {
-		struct elf_sym *s = &sv->v[i];
+		int err = sym_annotate(&sv->v[i]);
 
-		if (strncmp(s->name, "_Z", 2))
-			continue;
-		s->demangled = sym_demangle(s->name);
-		if (!s->demangled && errno == ENOMEM)
-			return -ENOMEM;
+		if (err)
+			return err;
 	}
 	if (sv->n)
 		qsort(sv->v, sv->n, sizeof(*sv->v), cmp_present);

@@ -13,14 +13,20 @@
 #include <stdint.h>
 
 struct elf_sym {
-	char *name;	 /* symbol name without any @VER / @@VER suffix */
-	char *version;	 /* "GLIBC_2.2.5" etc. from .gnu.version/.gnu.version_d, or NULL */
-	char *demangled; /* full demangled C++ name ("ns::Cls::method(int) const"), or NULL */
+	char *name;    /* symbol name without any @VER / @@VER suffix */
+	char *version; /* "GLIBC_2.2.5" etc. from .gnu.version/.gnu.version_d, or NULL */
+	/* full demangled C++ or Rust name ("ns::Cls::method(int) const"), or NULL */
+	char *demangled;
+	/* the name spans show (sym_display_name): demangled or raw, without compiler clone
+	 * suffixes and Rust hashes ("ns::Cls::method(int) const" for "... [clone .isra.0]") */
+	char *display;
 	uint64_t vaddr, size;
 	uint64_t offset;      /* file offset of the first instruction: the uprobe offset */
 	bool global;	      /* STB_GLOBAL/STB_WEAK */
 	bool ifunc;	      /* STT_GNU_IFUNC: vaddr is the resolver, not the implementation */
 	bool default_version; /* version is the default one (name@@VER); false for name@VER */
+	bool fragment;	      /* a part of a function's body split off by the compiler (.cold,
+			       * .__part.N): jumped to, never called, so never probed */
 };
 
 /* A PT_LOAD segment: the part of the file mapped at [vaddr, vaddr + filesz). */

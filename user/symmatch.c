@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rust_demangle.h"
 #include "symmatch.h"
 
 /* libstdc++'s demangler; declared here because <cxxabi.h> is C++ only. */
@@ -26,6 +27,8 @@ char *sym_demangle(const char *mangled)
 	int status = 0;
 	char *d;
 
+	if (mangled && !strncmp(mangled, "_R", 2))
+		return rust_demangle_v0(mangled);
 	/* Without the _Z prefix __cxa_demangle would read plain names as types ("i" -> "int"). */
 	if (!mangled || strncmp(mangled, "_Z", 2)) {
 		errno = EINVAL;
@@ -328,6 +331,8 @@ bool sym_matches(const struct elf_sym *s, const char *glob)
 		return true;
 	if (s->version && match_versioned(s, glob))
 		return true;
+	if (s->display && sym_glob_match(glob, s->display))
+		return true;
 	return s->demangled && match_demangled(s->demangled, glob);
 }
 
@@ -341,7 +346,7 @@ int sym_find(const struct elf_file *f, const char *glob, size_t **idx, size_t *n
 		/* Aliases are adjacent: once an address is reported its other names are skipped. */
 		if (cnt && f->syms[v[cnt - 1]].vaddr == f->syms[i].vaddr)
 			continue;
-		if (!sym_matches(&f->syms[i], glob))
+		if (f->syms[i].fragment || !sym_matches(&f->syms[i], glob))
 			continue;
 		if (cnt == cap) {
 			size_t *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
@@ -360,8 +365,131 @@ int sym_find(const struct elf_file *f, const char *glob, size_t **idx, size_t *n
 	return 0;
 }
 
+size_t sym_count_fragments(const struct elf_file *f, const char *glob)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->n_syms; i++)
+		n += f->syms[i].fragment && sym_matches(&f->syms[i], glob);
+	return n;
+}
+
+/*
+ * Compiler suffixes appended to a function's symbol with a '.': clones of a function that
+ * callers enter (GCC's .isra/.constprop/.part/.lto_priv/.localalias, LLVM's .llvm.N and
+ * .specialized.N) and fragments of a function's body that are only jumped to (GCC and LLVM hot/cold
+ * splitting's .cold/.cold.N, BOLT's .cold/.warm, LLVM basic block sections' .__part.N).
+ */
+static const char *const clone_words[] = {
+    "isra", "constprop", "part", "lto_priv", "localalias", "llvm", "specialized", "clone",
+};
+static const char *const fragment_words[] = {"cold", "warm", "__part"};
+
+static bool in_list(const char *tok, size_t n, const char *const *list, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (strlen(list[i]) == n && !strncmp(tok, list[i], n))
+			return true;
+	return false;
+}
+
+/*
+ * Length of @name without its trailing compiler suffixes (".constprop.0.isra.0"): numbers and
+ * known words are peeled from the end; an unknown word stops. Sets *@fragment if a peeled word
+ * marks a non-entry fragment.
+ */
+static size_t strip_suffixes(const char *name, bool *fragment)
+{
+	size_t e = strlen(name), end = e, i;
+
+	*fragment = false;
+	while (e) {
+		const char *tok;
+		size_t n;
+		bool digits = true;
+
+		for (i = e; i > 0 && name[i - 1] != '.'; i--)
+			digits = digits && isdigit((unsigned char)name[i - 1]);
+		/* No dot, or a dot opening the name: nothing (more) to peel. */
+		if (i < 2)
+			break;
+		tok = name + i;
+		n = e - i;
+		if (!n)
+			break;
+		if (in_list(tok, n, fragment_words,
+			    sizeof(fragment_words) / sizeof(*fragment_words)))
+			*fragment = true;
+		else if (!digits &&
+			 !in_list(tok, n, clone_words, sizeof(clone_words) / sizeof(*clone_words)))
+			break;
+		e = i - 1;
+		if (!digits)
+			end = e;
+	}
+	return end;
+}
+
+/* The demangled name without " [clone .x]" tags and Rust's legacy "::h<16 hex>" hash. */
+static size_t clean_demangled(const char *d)
+{
+	size_t e = strlen(d), i;
+	bool stripped = true;
+
+	while (stripped && e && d[e - 1] == ']') {
+		stripped = false;
+		for (i = e; i > 0; i--) {
+			if (!strncmp(d + i - 1, " [clone ", 8)) {
+				e = i - 1;
+				stripped = true;
+				break;
+			}
+		}
+	}
+	if (e > 19 && !strncmp(d + e - 19, "::h", 3) &&
+	    strspn(d + e - 16, "0123456789abcdef") >= 16)
+		e -= 19;
+	return e;
+}
+
+int sym_annotate(struct elf_sym *s)
+{
+	size_t n;
+
+	free(s->demangled);
+	free(s->display);
+	s->demangled = s->display = NULL;
+	n = strip_suffixes(s->name, &s->fragment);
+	if (!strncmp(s->name, "_Z", 2) || !strncmp(s->name, "_R", 2)) {
+		s->demangled = sym_demangle(s->name);
+		/* Not every demangler takes every suffix (.llvm.N after a Rust legacy name): the
+		 * name without them still says which function this is. */
+		if (!s->demangled && errno == EINVAL && n < strlen(s->name)) {
+			char *base = strndup(s->name, n);
+
+			if (!base)
+				return -ENOMEM;
+			s->demangled = sym_demangle(base);
+			free(base);
+		}
+		if (!s->demangled && errno == ENOMEM)
+			return -ENOMEM;
+	}
+	if (s->demangled) {
+		n = clean_demangled(s->demangled);
+		s->display = strndup(s->demangled, n ? n : strlen(s->demangled));
+	} else {
+		s->display = strndup(s->name, n);
+	}
+	return s->display ? 0 : -ENOMEM;
+}
+
 const char *sym_display_name(const struct elf_sym *s)
 {
+	if (s->display)
+		return s->display;
 	return s->demangled ? s->demangled : s->name;
 }
 
@@ -517,7 +645,13 @@ size_t sym_suggest(const struct elf_file *f, const char *glob, const char **out,
 		goto cleanup;
 	for (i = 0; i < f->n_syms; i++) {
 		const char *name = sym_display_name(&f->syms[i]);
-		size_t score = score_sym(&f->syms[i], q, qn, limit, rows);
+		size_t score;
+
+		/* A fragment is never traced, so never proposed; its function is, by its own name.
+		 */
+		if (f->syms[i].fragment)
+			continue;
+		score = score_sym(&f->syms[i], q, qn, limit, rows);
 
 		if (score == SIZE_MAX)
 			continue;

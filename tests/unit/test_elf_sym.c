@@ -438,6 +438,37 @@ static void test_elf_sym_cxx_demangled(void **state)
 	elf_file_free(f);
 }
 
+/* tests/data/elf/clones.cpp at -O2: GCC's .cold fragments beside the functions they belong to,
+ * and .constprop clones named by the function they specialize. */
+static void test_elf_sym_fragments_and_clones(void **state)
+{
+	struct elf_file *f = open_fixture("clones");
+	const struct elf_sym *s;
+
+	(void)state;
+	s = get_sym(f, "_ZN4shop4Cart5innerEi", NULL);
+	assert_false(s->fragment);
+	assert_string_equal(s->display, "shop::Cart::inner(int)");
+	s = get_sym(f, "_ZN4shop4Cart5innerEi.cold", NULL);
+	assert_true(s->fragment);
+	assert_string_equal(s->demangled, "shop::Cart::inner(int) [clone .cold]");
+	assert_string_equal(s->display, "shop::Cart::inner(int)");
+	s = get_sym(f, "c_inner.cold", NULL);
+	assert_true(s->fragment);
+	assert_null(s->demangled);
+	assert_string_equal(s->display, "c_inner");
+	assert_false(get_sym(f, "c_inner", NULL)->fragment);
+
+	s = get_sym(f, "_ZL5scaleii.constprop.0", NULL);
+	assert_false(s->fragment);
+	assert_string_equal(s->display, "scale(int, int)");
+	s = get_sym(f, "c_scale.constprop.0", NULL);
+	assert_false(s->fragment);
+	assert_string_equal(s->display, "c_scale");
+	assert_string_equal(get_sym(f, "main", NULL)->display, "main");
+	elf_file_free(f);
+}
+
 static void test_elf_vaddr_to_offset_bounds(void **state)
 {
 	struct elf_file *f = open_fixture("nopie");
@@ -723,6 +754,7 @@ int main(void)
 	    cmocka_unit_test(test_elf_file_stripped_uses_dynsym),
 	    cmocka_unit_test(test_elf_sym_binding_and_ifunc),
 	    cmocka_unit_test(test_elf_sym_cxx_demangled),
+	    cmocka_unit_test(test_elf_sym_fragments_and_clones),
 	    cmocka_unit_test(test_elf_vaddr_to_offset_bounds),
 	    cmocka_unit_test(test_elf_vaddr_to_offset_prefers_exec),
 	    cmocka_unit_test(test_elf_file_open_mem_same_as_file),

@@ -35,7 +35,7 @@ static struct elf_file *open_fixture(const char *name)
 	return f;
 }
 
-/* A symbol as elf_sym would build it; @mangled is demangled for real. */
+/* A symbol as elf_sym would build it: demangled, display name and fragment flag for real. */
 static struct elf_sym make_sym(const char *name, const char *version, bool def)
 {
 	struct elf_sym s = {
@@ -45,8 +45,15 @@ static struct elf_sym make_sym(const char *name, const char *version, bool def)
 	    .global = true,
 	};
 
-	s.demangled = sym_demangle(name);
+	assert_int_equal(sym_annotate(&s), 0);
 	return s;
+}
+
+/* Frees what make_sym allocated; the name and version are the caller's. */
+static void free_sym(struct elf_sym *s)
+{
+	free(s->demangled);
+	free(s->display);
 }
 
 static struct elf_sym demangled_sym(const char *demangled)
@@ -237,7 +244,7 @@ static void test_sym_matches_cxx_spellings(void **state)
 	assert_false(sym_matches(&s, "ns::Cls::meth"));
 	assert_false(sym_matches(&s, "ns::Cls::method(int)"));
 	assert_false(sym_matches(&s, "ns::Other::*"));
-	free(s.demangled);
+	free_sym(&s);
 }
 
 static void test_sym_matches_rust_legacy(void **state)
@@ -249,8 +256,104 @@ static void test_sym_matches_rust_legacy(void **state)
 	assert_string_equal(s.demangled, "core::fmt::write::h0123456789abcdef");
 	assert_true(sym_matches(&s, "core::fmt::write"));
 	assert_true(sym_matches(&s, "core::fmt::*"));
-	assert_string_equal(sym_display_name(&s), "core::fmt::write::h0123456789abcdef");
-	free(s.demangled);
+	/* The hash tells instances apart for the linker, not for a reader. */
+	assert_string_equal(sym_display_name(&s), "core::fmt::write");
+	free_sym(&s);
+}
+
+static void test_sym_matches_rust_v0(void **state)
+{
+	struct elf_sym s = make_sym("_RNvMCskK9ONXSS8Nz_4shopNtB2_4Cart5total", NULL, false);
+	struct elf_sym t = make_sym("_RNvXs_CskK9ONXSS8Nz_4shopNtB4_4CartNtNtCsgEmfK2I1SDS_4core3fm"
+				    "t7Display3fmt.llvm.8812",
+				    NULL, false);
+
+	(void)state;
+	assert_string_equal(s.demangled, "<shop::Cart>::total");
+	assert_string_equal(sym_display_name(&s), "<shop::Cart>::total");
+	assert_true(sym_matches(&s, "<shop::Cart>::total"));
+	assert_true(sym_matches(&s, "*Cart*total"));
+	assert_true(sym_matches(&s, "<shop::*"));
+	assert_true(sym_matches(&s, "_RNv*4Cart5total"));
+	assert_false(sym_matches(&s, "total"));
+	assert_false(sym_matches(&s, "*Cart*fmt"));
+
+	assert_string_equal(sym_display_name(&t), "<shop::Cart as core::fmt::Display>::fmt");
+	assert_true(sym_matches(&t, "*as core::fmt::Display>::fmt"));
+	assert_false(t.fragment);
+	free_sym(&t);
+	free_sym(&s);
+}
+
+struct annotate_case {
+	const char *name;
+	const char *display;
+	bool fragment;
+};
+
+static void test_sym_annotate_fragments_and_clones(void **state)
+{
+	static const struct annotate_case cases[] = {
+	    /* Fragments: split-off parts of a body, only jumped to. */
+	    {"foo.cold", "foo", true},
+	    {"foo.cold.1", "foo", true},
+	    {"foo.warm", "foo", true},
+	    {"foo.__part.3", "foo", true},
+	    {"foo.isra.0.cold", "foo", true},
+	    {"_ZN4shop4Cart5innerEi.cold", "shop::Cart::inner(int)", true},
+	    {"_ZN2ns7Handler7processEi.isra.0.cold", "ns::Handler::process(int)", true},
+	    /* Clones: real functions, entered by calls, named by the function. */
+	    {"foo.isra.0", "foo", false},
+	    {"foo.constprop.0", "foo", false},
+	    {"foo.constprop.0.isra.0", "foo", false},
+	    {"foo.part.0", "foo", false},
+	    {"foo.lto_priv.0", "foo", false},
+	    {"foo.llvm.1234567890", "foo", false},
+	    {"foo.localalias", "foo", false},
+	    {"_ZL5scaleii.constprop.0", "scale(int, int)", false},
+	    {"_ZN3foo3barEi.constprop.0.isra.0", "foo::bar(int)", false},
+	    {"_ZN4core3fmt5write17h0123456789abcdefE.llvm.42", "core::fmt::write", false},
+	    /* Neither: unknown suffixes and look-alikes stay as they are. */
+	    {"cold", "cold", false},
+	    {"foo_cold", "foo_cold", false},
+	    {"foo.cold_path", "foo.cold_path", false},
+	    {"foo.bar.0", "foo.bar.0", false},
+	    {".cold", ".cold", false},
+	    {"foo.", "foo.", false},
+	    {"foo.0", "foo.0", false},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct elf_sym s = make_sym(cases[i].name, NULL, false);
+
+		if (strcmp(sym_display_name(&s), cases[i].display) ||
+		    s.fragment != cases[i].fragment)
+			print_error("%s: display '%s' fragment %d\n", cases[i].name,
+				    sym_display_name(&s), s.fragment);
+		assert_string_equal(sym_display_name(&s), cases[i].display);
+		assert_int_equal(s.fragment, cases[i].fragment);
+		free_sym(&s);
+	}
+}
+
+static void test_sym_matches_clean_name(void **state)
+{
+	struct elf_sym s = make_sym("_ZNK2ns3Cls6methodEi.isra.0", NULL, false);
+	struct elf_sym c = make_sym("bt_rank.constprop.0", NULL, false);
+
+	(void)state;
+	/* The whole clean name, which the [clone] tag used to hide. */
+	assert_true(sym_matches(&s, "ns::Cls::method(int) const"));
+	assert_true(sym_matches(&s, "ns::Cls::method"));
+	assert_true(sym_matches(&s, "*[clone .isra.0]"));
+	assert_true(sym_matches(&c, "bt_rank"));
+	assert_true(sym_matches(&c, "bt_rank.constprop.0"));
+	assert_true(sym_matches(&c, "bt_rank.*"));
+	assert_false(sym_matches(&c, "bt_rank.isra*"));
+	free_sym(&c);
+	free_sym(&s);
 }
 
 struct base_case {
@@ -454,6 +557,44 @@ static void test_sym_find_versions_and_aliases(void **state)
 	elf_file_free(f);
 }
 
+static void test_sym_find_skips_fragments(void **state)
+{
+	struct elf_file *f = open_fixture("clones");
+	size_t *idx = NULL, n = 0;
+
+	(void)state;
+	/* shop::Cart::inner and its .cold fragment share a clean name: only the entry is probed. */
+	assert_int_equal(sym_find(f, "shop::Cart::inner", &idx, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(name_at(f, idx, 0), "_ZN4shop4Cart5innerEi");
+	free(idx);
+	assert_int_equal(sym_find(f, "c_inner", &idx, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(name_at(f, idx, 0), "c_inner");
+	free(idx);
+	assert_int_equal(sym_count_fragments(f, "c_inner"), 1);
+
+	/* Even asked for by name, a fragment is not traced; the count lets the caller say why. */
+	assert_int_equal(sym_find(f, "*cold*", &idx, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sym_count_fragments(f, "*cold*"), 2);
+	assert_int_equal(sym_find(f, "c_inner.cold", &idx, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sym_count_fragments(f, "no_such_function"), 0);
+
+	/* Clones are probed, found by the function's name and named by it. */
+	assert_int_equal(sym_find(f, "c_scale", &idx, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(name_at(f, idx, 0), "c_scale.constprop.0");
+	assert_string_equal(sym_display_name(&f->syms[idx[0]]), "c_scale");
+	free(idx);
+	assert_int_equal(sym_find(f, "scale", &idx, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(sym_display_name(&f->syms[idx[0]]), "scale(int, int)");
+	free(idx);
+	elf_file_free(f);
+}
+
 static bool contains(const char *const *v, size_t n, const char *s)
 {
 	size_t i;
@@ -526,6 +667,20 @@ static void test_sym_suggest_cxx_and_versions(void **state)
 	elf_file_free(f);
 }
 
+static void test_sym_suggest_skips_fragments(void **state)
+{
+	struct elf_sym syms[] = {
+	    {.name = "bt_rank.cold", .display = "bt_rank", .fragment = true, .vaddr = 1},
+	    {.name = "bt_ranks", .display = "bt_ranks", .vaddr = 2},
+	};
+	struct elf_file f = {.syms = syms, .n_syms = 2};
+	const char *out[5];
+
+	(void)state;
+	assert_int_equal(sym_suggest(&f, "bt_rank", out, 5), 1);
+	assert_string_equal(out[0], "bt_ranks");
+}
+
 static void test_sym_display_name(void **state)
 {
 	struct elf_sym c = make_sym("bt_fast", NULL, false);
@@ -534,7 +689,8 @@ static void test_sym_display_name(void **state)
 	(void)state;
 	assert_string_equal(sym_display_name(&c), "bt_fast");
 	assert_string_equal(sym_display_name(&cxx), "bt::top_level(int)");
-	free(cxx.demangled);
+	free_sym(&cxx);
+	free_sym(&c);
 }
 
 int main(void)
@@ -551,12 +707,17 @@ int main(void)
 	    cmocka_unit_test(test_sym_matches_c_and_versions),
 	    cmocka_unit_test(test_sym_matches_cxx_spellings),
 	    cmocka_unit_test(test_sym_matches_rust_legacy),
+	    cmocka_unit_test(test_sym_matches_rust_v0),
+	    cmocka_unit_test(test_sym_annotate_fragments_and_clones),
+	    cmocka_unit_test(test_sym_matches_clean_name),
 	    cmocka_unit_test(test_sym_matches_demangled_base_names),
 	    cmocka_unit_test(test_sym_matches_long_names),
 	    cmocka_unit_test(test_sym_find_cxx),
 	    cmocka_unit_test(test_sym_find_versions_and_aliases),
+	    cmocka_unit_test(test_sym_find_skips_fragments),
 	    cmocka_unit_test(test_sym_suggest_typos),
 	    cmocka_unit_test(test_sym_suggest_cxx_and_versions),
+	    cmocka_unit_test(test_sym_suggest_skips_fragments),
 	    cmocka_unit_test(test_sym_display_name),
 	};
 
