@@ -415,6 +415,13 @@ static void report_no_match(const struct elf_file *f, const struct func_spec *sp
 			spec->glob, f->path, spec->glob);
 		return;
 	}
+	if (sym_count_fragments(f, spec->glob)) {
+		pr_warn("'%s' matches only compiler fragments in %s (split-off cold code that is "
+			"jumped to, never called, so it cannot be traced); name the functions they "
+			"belong to\n",
+			spec->glob, f->path);
+		return;
+	}
 	n = sym_suggest(f, spec->glob, near, 5);
 	for (i = 0; i < n; i++) {
 		strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
@@ -676,8 +683,11 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		}
 		if (stat(host, &st)) {
 			err = -errno;
-			if (optional || err == -ENOENT)
-				goto next; /* a path not mapped yet is armed when mapped */
+			if (optional) {
+				err = 0;
+				goto next;
+			}
+			pr_warn("cannot read %s: %s\n", obj, strerror(-err));
 			goto cleanup;
 		}
 		if (spec_seen(ft, t->pid, &st, i))
