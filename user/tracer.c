@@ -260,8 +260,7 @@ static int open_targets(struct session *s)
 	for (i = 0; i < o->n_pids; i++) {
 		err = target_open_pid(&s->targets[i], o->pids[i]);
 		if (err) {
-			pr_warn("cannot attach to process %d: %s\n", (int)o->pids[i],
-				err == -ESRCH ? "no such process" : strerror(-err));
+			target_warn_open(o->pids[i], err);
 			target_close(&s->targets[i]);
 			return err;
 		}
