@@ -167,7 +167,12 @@ static int open_exporters(struct session *s)
 	}
 	if (o->output || !endpoint) {
 		e = exporter_open_file(o->output ? o->output : "-");
-		if (!e) {
+		if (!e && exporter_file_refusal(errno)) {
+			pr_warn("refusing to write to %s: %s\n", o->output,
+				exporter_file_refusal(errno));
+			free(from_base);
+			return -errno;
+		} else if (!e) {
 			pr_warn("cannot open output %s: %s\n", o->output ? o->output : "stdout",
 				strerror(errno));
 			free(from_base);
