@@ -201,10 +201,8 @@ static int open_capture(struct session *s)
 
 	if (o->prices) {
 		s->prices = price_table_load(o->prices);
-		if (!s->prices) {
-			pr_warn("cannot use price table %s: %s\n", o->prices, strerror(errno));
+		if (!s->prices) /* price_table_load said why, naming the file */
 			return -errno;
-		}
 		bo.prices = s->prices;
 	}
 	s->bedrock = bedrock_ctx_new(&bo);
