@@ -123,6 +123,59 @@ static struct bt_exporter *exporter_alloc(enum exporter_type type)
 
 /* ---- file ---- */
 
+/*
+ * bedtrace runs as root and may be pointed at a path in a world-writable directory: a symbolic
+ * link or a device planted there must not make it truncate, chmod or fill another file. The
+ * lstat gives the clear refusal; O_NOFOLLOW and the fstat close the race after it, O_NONBLOCK
+ * keeps a FIFO swapped in meanwhile from blocking the open, and truncation waits until the
+ * opened file is known to be regular.
+ */
+static int open_output(const char *path, struct stat *st)
+{
+	int fd, err;
+
+	if (lstat(path, st) == 0) {
+		if (S_ISLNK(st->st_mode))
+			return -ELOOP;
+		if (!S_ISREG(st->st_mode))
+			return -EEXIST;
+	} else if (errno != ENOENT) {
+		return -errno;
+	}
+	/* CLOEXEC: a command bedtrace launches must not inherit the trace file. */
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st)) {
+		err = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		err = -EEXIST;
+		goto fail;
+	}
+	/* O_CREAT's mode does not apply to a file that already existed: fchmod, never by path */
+	if (ftruncate(fd, 0) || fcntl(fd, F_SETFL, 0) ||
+	    ((st->st_mode & 07777) != 0600 && fchmod(fd, 0600))) {
+		err = -errno;
+		pr_debug("truncate/fchmod 0600 %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return err;
+}
+
+const char *exporter_file_refusal(int err)
+{
+	if (err == ELOOP)
+		return "it is a symbolic link";
+	if (err == EEXIST)
+		return "not a regular file";
+	return NULL;
+}
+
 struct bt_exporter *exporter_open_file(const char *path)
 {
 	struct bt_exporter *e = NULL;
@@ -135,22 +188,19 @@ struct bt_exporter *exporter_open_file(const char *path)
 		goto cleanup;
 	}
 	is_stdout = strcmp(path, "-") == 0;
-	/* CLOEXEC: a command bedtrace launches must not inherit the trace file. */
-	fd = is_stdout ? STDOUT_FILENO
-		       : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0 || fstat(fd, &st)) {
-		err = -errno;
-		/* the caller reports the failure; this only adds which call failed */
-		pr_debug("open/fstat %s: %s\n", is_stdout ? "stdout" : path, strerror(errno));
-		goto cleanup;
+	/* stdout is whatever the shell made it (a file, a pipe, /dev/null): not ours to check */
+	if (is_stdout) {
+		fd = STDOUT_FILENO;
+		if (fstat(fd, &st))
+			err = -errno;
+	} else {
+		fd = open_output(path, &st);
+		if (fd < 0)
+			err = fd;
 	}
-	/*
-	 * O_CREAT's mode does not apply to a file that already existed. Devices and FIFOs
-	 * (-o /dev/null) are not ours to chmod, nor is a file the shell redirected stdout to.
-	 */
-	if (!is_stdout && S_ISREG(st.st_mode) && (st.st_mode & 07777) != 0600 && fchmod(fd, 0600)) {
-		err = -errno;
-		pr_debug("fchmod 0600 %s: %s\n", path, strerror(errno));
+	if (err) {
+		/* the caller reports the failure; this only adds which call failed */
+		pr_debug("open %s: %s\n", is_stdout ? "stdout" : path, strerror(-err));
 		goto cleanup;
 	}
 	e = exporter_alloc(EXPORTER_FILE);

@@ -43,9 +43,12 @@ struct exporter_stats {
 /*
  * Returns an exporter writing one ExportTraceServiceRequest per line to @path ("-" = stdout),
  * or NULL + errno. A file is created (or truncated) with mode 0600; a pre-existing regular
- * file is also chmod'ed to 0600. Free with exporter_close().
+ * file is also fchmod'ed to 0600. A symbolic link is never followed (ELOOP) and an existing
+ * path that is not a regular file is refused (EEXIST). Free with exporter_close().
  */
 struct bt_exporter *exporter_open_file(const char *path);
+/* For errno @err from exporter_open_file: the reason it refused the path, or NULL. */
+const char *exporter_file_refusal(int err);
 
 /*
  * Returns an exporter POSTing OTLP/HTTP JSON to @url (e.g. http://127.0.0.1:4318/v1/traces),

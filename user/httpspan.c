@@ -3,7 +3,7 @@
  * HTTP spans per the OpenTelemetry HTTP semantic conventions. Attribute values come only from
  * the request line, pseudo-headers, Host, User-Agent and traceparent: every other header may
  * carry a credential, so none is copied. URLs lose their userinfo and the values of query
- * parameters that are known to be signatures or tokens (presigned URLs).
+ * parameters that name credentials (presigned URLs), by the rules of redact.h.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -23,20 +23,11 @@
 
 #include "httpspan.h"
 #include "log.h"
-
-#define REDACTED "REDACTED"
+#include "redact.h"
 
 /* clang-format off */
 static const char *const known_methods[] = {
 	"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY",
-};
-
-/* Query parameters whose values are credentials (semconv url.full redaction, plus tokens). */
-static const char *const secret_params[] = {
-	"awsaccesskeyid", "signature", "sig", "x-goog-signature", "x-amz-signature",
-	"x-amz-security-token", "x-amz-credential", "access_token", "id_token", "refresh_token",
-	"api_key", "api-key", "apikey", "key", "token", "password", "passwd", "secret",
-	"client_secret", "code",
 };
 /* clang-format on */
 
@@ -50,111 +41,6 @@ static bool method_known(const char *m)
 	return false;
 }
 
-static bool param_secret(const char *name, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(secret_params) / sizeof(secret_params[0]); i++)
-		if (strlen(secret_params[i]) == len && !strncasecmp(name, secret_params[i], len))
-			return true;
-	return false;
-}
-
-/* A growable string; on allocation failure it stays failed and yields NULL. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool fail;
-};
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->fail)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = (b->len + n + 1) * 2;
-		p = realloc(b->s, cap);
-		if (!p) {
-			b->fail = true;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_putn(b, s, strlen(s));
-}
-
-/* Returns the built string (caller frees) or NULL on ENOMEM. */
-static char *sb_take(struct sbuf *b)
-{
-	if (b->fail) {
-		free(b->s);
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (!b->s)
-		return strdup("");
-	return b->s;
-}
-
-/* Appends query string @q (without '?', up to @end) with secret parameter values redacted. */
-static void put_query(struct sbuf *b, const char *q, const char *end)
-{
-	const char *amp, *eq;
-
-	while (q < end) {
-		amp = memchr(q, '&', end - q);
-		amp = amp ? amp : end;
-		eq = memchr(q, '=', amp - q);
-		if (eq && param_secret(q, eq - q)) {
-			sb_putn(b, q, eq - q + 1);
-			sb_puts(b, REDACTED);
-		} else {
-			sb_putn(b, q, amp - q);
-		}
-		if (amp < end)
-			sb_putn(b, "&", 1);
-		q = amp + 1;
-	}
-}
-
-/* Appends path-and-query @t, redacting secret query values; a fragment is dropped. */
-static void put_path_query(struct sbuf *b, const char *t)
-{
-	const char *end = t + strcspn(t, "#");
-	const char *q = memchr(t, '?', end - t);
-
-	if (!q) {
-		sb_putn(b, t, end - t);
-		return;
-	}
-	sb_putn(b, t, q - t + 1);
-	put_query(b, q + 1, end);
-}
-
-/* Appends an authority with any userinfo replaced (semconv: REDACTED:REDACTED@). */
-static void put_authority(struct sbuf *b, const char *a, size_t n)
-{
-	const char *at = memrchr(a, '@', n);
-
-	if (at) {
-		sb_puts(b, REDACTED ":" REDACTED "@");
-		n -= at + 1 - a;
-		a = at + 1;
-	}
-	sb_putn(b, a, n);
-}
-
 /* True for an absolute-form request target (proxy requests): scheme "://" first. */
 static const char *absolute_form(const char *t)
 {
@@ -165,27 +51,6 @@ static const char *absolute_form(const char *t)
 	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
 		p++;
 	return strncmp(p, "://", 3) ? NULL : p + 3;
-}
-
-/* Returns the redacted url.full (caller frees) or NULL + errno. */
-static char *url_full(const char *scheme, const char *authority, const char *target)
-{
-	struct sbuf b = {0};
-	const char *auth = absolute_form(target), *path;
-
-	if (auth) {
-		path = auth + strcspn(auth, "/?#");
-		sb_putn(&b, target, auth - target);
-		put_authority(&b, auth, path - auth);
-		put_path_query(&b, path);
-		return sb_take(&b);
-	}
-	sb_puts(&b, scheme);
-	sb_puts(&b, "://");
-	put_authority(&b, authority, strlen(authority));
-	if (target[0] == '/')
-		put_path_query(&b, target);
-	return sb_take(&b);
 }
 
 /*
@@ -352,7 +217,7 @@ static int client_url_attrs(struct bt_span *span, const struct http_msg *req, co
 	if (!port && have_host)
 		port = !strcmp(scheme, "https") ? 443 : 80;
 	if (auth || absolute_form(target)) {
-		url = url_full(scheme, auth ? auth : "", target);
+		url = redact_url(scheme, auth ? auth : "", target);
 		if (!url) {
 			err = -ENOMEM;
 			goto cleanup;
@@ -378,7 +243,6 @@ static int server_url_attrs(struct bt_span *span, const struct http_msg *req,
 {
 	const char *target = req->target, *auth = req->authority, *path, *q, *end;
 	char host[256], laddr[INET6_ADDRSTRLEN];
-	struct sbuf b = {0};
 	char *query;
 	int port = 0, err = 0;
 
@@ -392,8 +256,7 @@ static int server_url_attrs(struct bt_span *span, const struct http_msg *req,
 		if (err)
 			return err;
 		if (q) {
-			put_query(&b, q + 1, end);
-			query = sb_take(&b);
+			query = redact_query(q + 1, end - q - 1);
 			if (!query)
 				return -ENOMEM;
 			err = bt_attrs_set_str(&span->attrs, "url.query", query);

@@ -257,6 +257,8 @@ struct price_table *price_table_load(const char *path)
 	}
 	err = table_from_json(t, root, path);
 cleanup:
+	if (err == -ENOMEM) /* the other failures were reported where they were found */
+		pr_warn("cannot load price table %s: out of memory\n", path);
 	if (err) {
 		price_table_free(t);
 		t = NULL;

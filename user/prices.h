@@ -24,7 +24,8 @@ struct price_table;
 /*
  * Returns a table read from the JSON file @path ({"models": {"id-or-prefix": {"input": ..,
  * "output": .., "cache_read": .., "cache_write": ..}}}), caller frees with price_table_free;
- * NULL with errno set (ENOENT, EINVAL for a malformed file, ENOMEM) after a pr_warn naming why.
+ * NULL with errno set (ENOENT, EINVAL for a malformed file, ENOMEM) after one pr_warn line that
+ * names @path and why: the caller adds no message of its own.
  */
 struct price_table *price_table_load(const char *path);
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "redact.h"
 #include "target.h"
 
 #ifndef SYS_pidfd_open
@@ -94,7 +95,7 @@ static void target_reset_info(struct target *t)
 static int target_read_info(struct target *t)
 {
 	char path[64], *s;
-	size_t len, i;
+	size_t len;
 
 	target_reset_info(t);
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)t->pid);
@@ -114,16 +115,14 @@ static int target_read_info(struct target *t)
 	if (t->comm && len && t->comm[len - 1] == '\n')
 		t->comm[len - 1] = '\0';
 
+	/* exported as process.command_line: credentials in it are redacted (redact.h) */
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)t->pid);
 	s = read_small_file(path, &len);
 	if (s) {
 		while (len && s[len - 1] == '\0')
 			len--;
-		for (i = 0; i < len; i++)
-			if (s[i] == '\0')
-				s[i] = ' ';
-		s[len] = '\0';
-		t->cmdline = s;
+		t->cmdline = redact_cmdline(s, len);
+		free(s);
 	}
 	if (!t->exe_host || !t->comm || !t->cmdline)
 		return -ENOMEM;
@@ -159,6 +158,36 @@ int target_refresh(struct target *t, const char *service_name)
 	return 0;
 }
 
+/* True when @pid is bedtrace itself or one of its threads. */
+static bool is_self(pid_t pid)
+{
+	char path[64];
+
+	if (pid == getpid())
+		return true;
+	snprintf(path, sizeof(path), "/proc/self/task/%d", (int)pid);
+	return access(path, F_OK) == 0;
+}
+
+/* True when /proc/PID/stat has PF_KTHREAD in its flags (the 9th field). */
+static bool is_kernel_thread(pid_t pid)
+{
+	unsigned long flags;
+	char path[64], *buf, *p;
+	bool kthread = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	buf = read_small_file(path, NULL);
+	if (!buf)
+		return false;
+	/* comm may hold spaces and parentheses: the fields start after the last ')' */
+	p = strrchr(buf, ')');
+	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1)
+		kthread = flags & 0x00200000; /* PF_KTHREAD */
+	free(buf);
+	return kthread;
+}
+
 int target_open_pid(struct target *t, pid_t pid)
 {
 	int err;
@@ -169,6 +198,9 @@ int target_open_pid(struct target *t, pid_t pid)
 	t->go_fd = -1;
 	if (pid <= 0)
 		return -ESRCH;
+	/* its own uprobes would fire while it handles their events */
+	if (is_self(pid))
+		return -EDEADLK;
 	if (kill(pid, 0) && errno == ESRCH)
 		return -ESRCH;
 	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -176,7 +208,23 @@ int target_open_pid(struct target *t, pid_t pid)
 		err = -errno;
 		return err == -EINVAL ? -ESRCH : err;
 	}
-	return target_read_info(t);
+	err = target_read_info(t);
+	/* a kernel thread has no executable: /proc/PID/exe reads as missing */
+	if (err == -ESRCH && is_kernel_thread(pid))
+		return -ENOEXEC;
+	return err;
+}
+
+void target_warn_open(pid_t pid, int err)
+{
+	if (err == -EDEADLK)
+		pr_warn("refusing to trace bedtrace itself (pid %d)\n", (int)pid);
+	else if (err == -ENOEXEC)
+		pr_warn("process %d is a kernel thread; only user-space processes can be traced\n",
+			(int)pid);
+	else
+		pr_warn("cannot attach to process %d: %s\n", (int)pid,
+			err == -ESRCH ? "no such process" : strerror(-err));
 }
 
 char *target_which(const char *cmd)
@@ -252,7 +300,7 @@ int target_launch(struct target *t, char *const argv[])
 	t->exe = exe;
 	t->exe_host = strdup(exe);
 	t->comm = strdup(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe);
-	t->cmdline = strdup(argv[0]);
+	t->cmdline = redact_cmdline(argv[0], strlen(argv[0]));
 	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (!t->exe_host || !t->comm || !t->cmdline)
 		return -ENOMEM;

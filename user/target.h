@@ -28,13 +28,18 @@ struct target {
 	char *exe;	/* executable path as the target sees it */
 	char *exe_host; /* same file reachable from here: /proc/PID/root/... */
 	char *comm;
-	char *cmdline; /* arguments joined by spaces */
+	char *cmdline; /* arguments joined by spaces, credentials redacted (redact.h) */
 	struct bt_resource *resource;
 	int go_fd; /* launch mode: write end of the pipe that releases the child */
 };
 
-/* Fills @t for running process @pid. Returns 0, -ESRCH (no such process) or -errno. */
+/*
+ * Fills @t for running process @pid. Returns 0, -ESRCH (no such process), -EDEADLK (@pid is
+ * bedtrace itself or one of its threads), -ENOEXEC (a kernel thread) or -errno.
+ */
 int target_open_pid(struct target *t, pid_t pid);
+/* Prints the one line that says why target_open_pid(@pid) failed with @err. */
+void target_warn_open(pid_t pid, int err);
 /*
  * Forks a child that will exec @argv once target_release() is called; the child is ready to be
  * probed by pid (uprobes on its executable are inserted when it execs). Returns 0 or -errno

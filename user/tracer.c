@@ -248,7 +248,12 @@ static int open_exporters(struct session *s)
 	}
 	if (o->output || !endpoint) {
 		e = exporter_open_file(o->output ? o->output : "-");
-		if (!e) {
+		if (!e && exporter_file_refusal(errno)) {
+			pr_warn("refusing to write to %s: %s\n", o->output,
+				exporter_file_refusal(errno));
+			free(from_base);
+			return -errno;
+		} else if (!e) {
 			pr_warn("cannot open output %s: %s\n", o->output ? o->output : "stdout",
 				strerror(errno));
 			free(from_base);
@@ -277,10 +282,8 @@ static int open_capture(struct session *s)
 
 	if (o->prices) {
 		s->prices = price_table_load(o->prices);
-		if (!s->prices) {
-			pr_warn("cannot use price table %s: %s\n", o->prices, strerror(errno));
+		if (!s->prices) /* price_table_load said why, naming the file */
 			return -errno;
-		}
 		bo.prices = s->prices;
 	}
 	s->bedrock = bedrock_ctx_new(&bo);
@@ -371,8 +374,7 @@ static int open_targets(struct session *s)
 	for (i = 0; i < o->n_pids; i++) {
 		err = target_open_pid(&s->targets[i], o->pids[i]);
 		if (err) {
-			pr_warn("cannot attach to process %d: %s\n", (int)o->pids[i],
-				err == -ESRCH ? "no such process" : strerror(-err));
+			target_warn_open(o->pids[i], err);
 			target_close(&s->targets[i]);
 			return err;
 		}

@@ -374,6 +374,7 @@ static void test_export_file_write_error_counts_drop(void **state)
 	struct exporter_stats stats;
 	struct stat before, after;
 	struct bt_exporter *e;
+	int fd, saved, werr, cerr;
 	struct batch b;
 
 	(void)state;
@@ -381,18 +382,89 @@ static void test_export_file_write_error_counts_drop(void **state)
 		skip();
 		return;
 	}
+	/* -o refuses devices: reach /dev/full as the stdout a shell redirected */
 	batch_make(&b, "full", 3);
-	e = exporter_open_file("/dev/full");
+	fd = open("/dev/full", O_WRONLY);
+	assert_true(fd >= 0);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, STDOUT_FILENO) >= 0);
+	close(fd);
+	e = exporter_open_file("-");
+	werr = e ? exporter_write(e, b.spans, b.n) : 0;
+	if (e)
+		exporter_get_stats(e, &stats);
+	cerr = exporter_close(e);
+	assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+	close(saved);
 	assert_non_null(e);
-	assert_int_equal(exporter_write(e, b.spans, b.n), -ENOSPC);
-	exporter_get_stats(e, &stats);
+	assert_int_equal(werr, -ENOSPC);
 	assert_int_equal(stats.spans_dropped, 3);
 	assert_int_equal(stats.spans_written, 0);
-	assert_int_equal(exporter_close(e), -ENOSPC);
+	assert_int_equal(cerr, -ENOSPC);
 	/* a device is never chmod'ed, even when running as root */
 	assert_int_equal(stat("/dev/full", &after), 0);
 	assert_int_equal(after.st_mode, before.st_mode);
 	batch_free(&b);
+}
+
+static void test_export_file_refuses_symlink(void **state)
+{
+	char path[128], target[128], *text;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	tmp_path(target, sizeof(target), "victim.json");
+	tmp_path(path, sizeof(path), "planted.json");
+	fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	assert_int_equal(write(fd, "keep\n", 5), 5);
+	close(fd);
+	unlink(path);
+	assert_int_equal(symlink(target, path), 0);
+
+	errno = 0;
+	assert_null(exporter_open_file(path));
+	assert_int_equal(errno, ELOOP);
+	assert_string_equal(exporter_file_refusal(errno), "it is a symbolic link");
+	/* the link's target is neither truncated nor chmod'ed */
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	text = slurp(target, NULL);
+	assert_string_equal(text, "keep\n");
+	free(text);
+	/* a dangling link is not created through either */
+	unlink(target);
+	errno = 0;
+	assert_null(exporter_open_file(path));
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(stat(target, &st), -1);
+	unlink(path);
+}
+
+static void test_export_file_refuses_non_regular(void **state)
+{
+	char path[128];
+
+	(void)state;
+	errno = 0;
+	assert_null(exporter_open_file("/dev/null"));
+	assert_int_equal(errno, EEXIST);
+	assert_string_equal(exporter_file_refusal(errno), "not a regular file");
+	tmp_path(path, sizeof(path), "fifo");
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	errno = 0;
+	assert_null(exporter_open_file(path)); /* and without blocking for a reader */
+	assert_int_equal(errno, EEXIST);
+	unlink(path);
+	errno = 0;
+	assert_null(exporter_open_file(tmpdir));
+	assert_int_equal(errno, EEXIST);
+	assert_null(exporter_file_refusal(ENOENT));
 }
 
 static void test_export_file_open_errors(void **state)
@@ -1076,6 +1148,8 @@ int main(void)
 	    cmocka_unit_test(test_export_file_json_lines),
 	    cmocka_unit_test(test_export_file_stdout),
 	    cmocka_unit_test(test_export_file_write_error_counts_drop),
+	    cmocka_unit_test(test_export_file_refuses_symlink),
+	    cmocka_unit_test(test_export_file_refuses_non_regular),
 	    cmocka_unit_test(test_export_file_open_errors),
 	    cmocka_unit_test(test_export_file_concurrent_writes_whole_lines),
 	};

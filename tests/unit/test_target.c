@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /* /proc parsing, library-name lookup, PATH resolution and -f SPEC parsing. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,8 +10,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "functrace.h"
@@ -62,23 +68,76 @@ static void test_target_maps_find_names(void **state)
 	assert_null(target_maps_find(maps, 4, "libbar"));
 }
 
-static void test_target_open_self_and_missing(void **state)
+/* Starts "sh -c 'sleep 30' sh --password=hunter2 x-api-key:k3y" and waits for the exec. */
+static pid_t start_secret_child(void)
+{
+	char path[64], exe[256];
+	ssize_t n;
+	pid_t pid;
+	int i;
+
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", "sleep 30", "sh", "--password=hunter2",
+		      "x-api-key:k3y", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	for (i = 0; i < 2000; i++) {
+		n = readlink(path, exe, sizeof(exe) - 1);
+		if (n > 0 && !memmem(exe, (size_t)n, "test_target", 11))
+			break;
+		usleep(1000);
+	}
+	return pid;
+}
+
+static void test_target_open_child_and_missing(void **state)
 {
 	struct target t;
+	pid_t pid;
 
 	(void)state;
-	assert_int_equal(target_open_pid(&t, getpid()), 0);
+	pid = start_secret_child();
+	assert_true(pid > 0);
+	assert_int_equal(target_open_pid(&t, pid), 0);
+	assert_int_equal(target_refresh(&t, "svc"), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 	assert_non_null(t.exe);
 	assert_non_null(strstr(t.exe_host, "/proc/"));
-	assert_non_null(strstr(t.cmdline, "test_target"));
-	assert_int_equal(target_refresh(&t, "svc"), 0);
+	/* the command line is exported redacted */
+	assert_string_equal(t.cmdline, "sh -c sleep 30 sh --password=REDACTED x-api-key:REDACTED");
+	assert_string_equal(bt_attrs_get(&t.resource->attrs, "process.command_line")->s, t.cmdline);
 	assert_string_equal(bt_attrs_get(&t.resource->attrs, "service.name")->s, "svc");
-	assert_int_equal(bt_attrs_get(&t.resource->attrs, "process.pid")->i, getpid());
-	assert_string_equal(bt_attrs_get(&t.resource->attrs, "telemetry.sdk.name")->s,
-			    "bedtrace");
-	assert_false(target_check_exited(&t));
+	assert_int_equal(bt_attrs_get(&t.resource->attrs, "process.pid")->i, pid);
+	assert_string_equal(bt_attrs_get(&t.resource->attrs, "telemetry.sdk.name")->s, "bedtrace");
 	target_close(&t);
 	assert_int_equal(target_open_pid(&t, 999999999), -ESRCH);
+	target_close(&t);
+}
+
+static void test_target_open_refuses_self_and_kernel_threads(void **state)
+{
+	struct target t;
+	char comm[32] = "";
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(target_open_pid(&t, getpid()), -EDEADLK);
+	target_close(&t);
+	/* pid 2 is kthreadd wherever the kernel runs in this pid namespace */
+	f = fopen("/proc/2/comm", "r");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	if (strncmp(comm, "kthreadd", 8)) {
+		skip();
+		return;
+	}
+	assert_int_equal(target_open_pid(&t, 2), -ENOEXEC);
 	target_close(&t);
 }
 
@@ -132,7 +191,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_target_read_own_maps),
 		cmocka_unit_test(test_target_maps_find_names),
-		cmocka_unit_test(test_target_open_self_and_missing),
+		cmocka_unit_test(test_target_open_child_and_missing),
+		cmocka_unit_test(test_target_open_refuses_self_and_kernel_threads),
 		cmocka_unit_test(test_target_which),
 		cmocka_unit_test(test_func_spec_parse_forms),
 	};
