@@ -4,8 +4,10 @@
 instruction the kernel emulates (push %rbp) and one it must single-step (sub $0x18,%rsp):
   baseline (no probes) | floor: empty BPF programs on uprobe+uretprobe (bpftrace, body {})
   | bedtrace | bpftrace timing entry->return into a histogram.
-Then attach time for 1 and 1,000 functions, and bedtrace CPU/RSS/drops at 100,000 calls/s.
-Usage: sudo scripts/bench/functrace_bench.py [--rounds N]"""
+Then attach time for 1 and 1,000 functions and for `libc:*`, and bedtrace CPU/RSS/drops at
+100,000 calls/s. --compare OTHER_BEDTRACE adds a column (and attach times) for another build
+measured in the same run.
+Usage: sudo scripts/bench/functrace_bench.py [--rounds N] [--compare OTHER_BEDTRACE]"""
 import os
 import re
 import statistics
@@ -20,6 +22,8 @@ WORK = tempfile.mkdtemp(prefix="bt-bench-")
 TARGET = os.path.join(WORK, "bench_target")
 CALLS = 200000
 ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
+COMPARE = sys.argv[sys.argv.index("--compare") + 1] if "--compare" in sys.argv else None
+SINK = os.path.join(WORK, "spans.jsonl")  # -o refuses /dev/null (not a regular file)
 
 
 def build():
@@ -105,11 +109,17 @@ def bpftrace(prog_fmt):
     return start
 
 
-def bedtrace(pid, fn):
-    p = subprocess.Popen([BEDTRACE, "-v", "--no-tls", "--no-sockets", "-f", "f_" + fn, "-p", str(pid), "-o",
-                          "/dev/null"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_line(p, r"ready in")
-    return p
+def bedtrace_of(binary):
+    def start(pid, fn):
+        p = subprocess.Popen([binary, "-v", "--no-tls", "--no-sockets", "-f", "f_" + fn, "-p",
+                              str(pid), "-o", SINK], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        wait_line(p, r"ready in")
+        return p
+    return start
+
+
+bedtrace = bedtrace_of(BEDTRACE)
 
 
 FLOOR = "uprobe:BIN:FN {} uretprobe:BIN:FN {}"
@@ -117,14 +127,14 @@ HIST = ("uprobe:BIN:FN { @s[tid] = nsecs; } "
         "uretprobe:BIN:FN /@s[tid]/ { @h = hist(nsecs - @s[tid]); delete(@s[tid]); }")
 
 
-def attach_time(n_funcs):
+def attach_time(glob, binary=BEDTRACE):
     many = os.path.join(WORK, "many")
     t = subprocess.Popen([many])
     try:
         time.sleep(0.2)
-        glob = "f0000" if n_funcs == 1 else "f*"
-        p = subprocess.run([BEDTRACE, "-v", "--no-tls", "--no-sockets", "-f", glob, "-p", str(t.pid), "-d", "1",
-                            "-o", "/dev/null"], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([binary, "-v", "--no-tls", "--no-sockets", "-f", glob, "-p",
+                            str(t.pid), "-d", "1", "-o", SINK], capture_output=True, text=True,
+                           timeout=60)
         m = re.search(r"(\d+) function\(s\), \d+ link\(s\); ready in ([0-9.]+) ms", p.stderr)
         if not m:
             raise RuntimeError(p.stderr)
@@ -170,21 +180,31 @@ def main():
     build()
     print("# bedtrace function-tracing benchmark (%d calls/round, median of %d rounds)" %
           (CALLS, ROUNDS))
-    print("%-6s %10s %10s %10s %10s %12s %12s" % ("first", "baseline", "floor", "bedtrace",
-                                                 "bpftrace", "bt/floor", "bt/bpftrace"))
+    print("%-6s %10s %10s %10s %10s %12s %12s%s" % (
+        "first", "baseline", "floor", "bedtrace", "bpftrace", "bt/floor", "bt/bpftrace",
+        "   compare  cmp/floor" if COMPARE else ""))
     for fn, label in (("push", "push"), ("sub", "sub")):
         base, _ = measure(fn, None)
         floor, _ = measure(fn, bpftrace(FLOOR))
         bt, _ = measure(fn, bedtrace)
         bpft, _ = measure(fn, bpftrace(HIST))
+        cmp = measure(fn, bedtrace_of(COMPARE))[0] if COMPARE else None
         cost = lambda v: v - base  # noqa: E731
-        print("%-6s %8.1fns %8.1fns %8.1fns %8.1fns %11.2fx %11.2fx" % (
-            label, base, floor, bt, bpft, cost(bt) / cost(floor), cost(bt) / cost(bpft)))
+        print("%-6s %8.1fns %8.1fns %8.1fns %8.1fns %11.2fx %11.2fx%s" % (
+            label, base, floor, bt, bpft, cost(bt) / cost(floor), cost(bt) / cost(bpft),
+            " %8.1fns %9.2fx" % (cmp, cost(cmp) / cost(floor)) if COMPARE else ""))
         print("       per traced call (entry+return) over baseline: floor %.2f us, bedtrace "
-              "%.2f us, bpftrace %.2f us" % (cost(floor) / 1e3, cost(bt) / 1e3, cost(bpft) / 1e3))
-    for n in (1, 1000):
-        got, ms = attach_time(n)
-        print("attach: %4d function(s) ready in %.1f ms (BPF load included)" % (got, ms))
+              "%.2f us, bpftrace %.2f us%s" % (
+                  cost(floor) / 1e3, cost(bt) / 1e3, cost(bpft) / 1e3,
+                  ", compare %.2f us" % (cost(cmp) / 1e3) if COMPARE else ""))
+    for glob in ("f0000", "f*", "libc:*"):
+        got, ms = attach_time(glob)
+        line = "attach: %-7s %4d function(s) ready in %7.1f ms (BPF load included)" % (
+            glob, got, ms)
+        if COMPARE:
+            got_c, ms_c = attach_time(glob, COMPARE)
+            line += "; compare: %d in %.1f ms" % (got_c, ms_c)
+        print(line)
     cpu, rss, calls, dropped, lines = load_test()
     print("load: target at 100,000 calls/s for 5 s (%s): bedtrace CPU %.1f%% of one core, "
           "max RSS %.1f MiB; %s" % (calls, cpu, rss, "; ".join(d.replace("bedtrace: ", "")
