@@ -117,7 +117,9 @@ static int decode_modrm(struct cursor *c, struct x86_insn *in)
 	in->has_modrm = true;
 	mod = in->modrm >> 6;
 	rm = in->modrm & 7;
-	if (mod == 3)
+	/* mov to/from control and debug registers ignore mod: always two registers */
+	if (mod == 3 || (in->map == 1 && in->enc == X86_ENC_LEGACY && in->opcode[1] >= 0x20 &&
+			 in->opcode[1] <= 0x23))
 		return 0;
 	if (rm == 4) {
 		err = next(c, &in->sib);
@@ -670,6 +672,12 @@ static bool uprobe_accepts(const uint8_t *code, const struct x86_insn *in, size_
 	}
 	if (in->enc != X86_ENC_LEGACY || in->map >= 2)
 		return false;
+	/* branch_setup_xol_ops() refuses 66-prefixed direct jmp, call and jcc */
+	if (in->opsize &&
+	    (in->flow == X86_FLOW_JMP || in->flow == X86_FLOW_CALL ||
+	     (in->flow == X86_FLOW_JCC && in->map == 1) ||
+	     (in->flow == X86_FLOW_JCC && in->opcode[0] >= 0x70 && in->opcode[0] <= 0x7f)))
+		return false;
 	if (in->map == 1) {
 		/* ud2 followed by "xen" or "kvm" is the kernel decoder's emulate prefix */
 		if (in->opcode[1] == 0x0b && len >= in->len + 3U) {
@@ -681,9 +689,6 @@ static bool uprobe_accepts(const uint8_t *code, const struct x86_insn *in, size_
 		return true;
 	}
 	if (in->opcode[0] == 0x8e && ((in->modrm >> 3) & 7) == 2)
-		return false;
-	if (in->opsize &&
-	    (in->opcode[0] == 0xeb || (in->opcode[0] >= 0x70 && in->opcode[0] <= 0x7f)))
 		return false;
 	return (good_insns_64[in->opcode[0] >> 4] >> (in->opcode[0] & 0xf)) & 1;
 }

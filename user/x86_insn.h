@@ -76,8 +76,9 @@ int x86_decode(const uint8_t *code, size_t len, uint64_t addr, struct x86_insn *
  * when the first instruction is accepted by uprobes, else the offset (< @max_skip) of the first
  * accepted instruction reached by skipping only instructions that leave rsp, control flow and
  * rsp-based memory alone, provided no direct branch in the whole body lands inside the skipped
- * part. Returns 0, or -ENOTSUP (-EILSEQ when the body does not decode) with a static reason in
- * *@why (may be NULL).
+ * part. Skipped instructions may have changed argument registers: a probe that reads arguments
+ * needs offset 0. Returns 0, or -ENOTSUP (-EILSEQ when the body does not decode) with a static
+ * reason in *@why (may be NULL; NULL on success).
  */
 int x86_entry_probe_offset(const uint8_t *code, size_t len, uint64_t addr, size_t max_skip,
 			   uint64_t *off_out, const char **why);
