@@ -810,7 +810,7 @@ int x86_entry_probe_offset(const uint8_t *code, size_t len, uint64_t addr, size_
 			*why = NULL;
 		return 0;
 	}
-	/* a branch into (addr, addr + off] would fire the probe again, or skip it */
+	/* a branch into [addr, addr + off] would fire the moved probe again, or skip it */
 	for (pos = 0; pos < len; pos += (size_t)n) {
 		n = x86_decode(code + pos, len - pos, addr + pos, &in);
 		if (n < 0) {
@@ -820,7 +820,7 @@ int x86_entry_probe_offset(const uint8_t *code, size_t len, uint64_t addr, size_
 		}
 		if ((in.flow == X86_FLOW_JMP || in.flow == X86_FLOW_JCC ||
 		     in.flow == X86_FLOW_CALL) &&
-		    in.target > addr && in.target <= addr + off) {
+		    in.target >= addr && in.target <= addr + off) {
 			reason = "branch into the skipped prologue";
 			goto out;
 		}
