@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "elf_sym.h"
+#include "fdclose.h"
 #include "functrace.h"
 #include "functrace.skel.h"
 #include "log.h"
@@ -187,10 +188,8 @@ fail:
 
 void functrace_detach_all(struct func_tracer *ft)
 {
-	size_t i;
-
-	for (i = 0; i < ft->n_links; i++)
-		close(ft->link_fds[i]);
+	/* each link's release waits out grace periods: released together, they share them */
+	fds_close_concurrently(ft->link_fds, ft->n_links);
 	ft->n_links = 0;
 	functrace_detach_entry_stop(ft);
 }
