@@ -31,6 +31,8 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile __u32 stop_pid = 0; /* launch mode: process to stop at its entry point */
+/* Set while the probes are being removed: a return whose entry link is already gone is no loss. */
+bool detaching = false;
 /* Followed processes that exec are held before the new program's first instruction. */
 const volatile bool hold_exec = false;
 /* Followed children are held on their way out of fork (syscap stops them): set once syscap runs. */
@@ -143,18 +145,21 @@ int BPF_URETPROBE(func_return, long rc)
 
 	st = stack_get((__u32)pid_tgid, false);
 	if (!st) {
-		count(BT_CNT_RET_NO_STACK, 1);
+		if (!detaching)
+			count(BT_CNT_RET_NO_STACK, 1);
 		return 0;
 	}
 	/* frames opened deeper than the returning one were left without returning */
 	pop_dead(st, slot - 1, now, pid_tgid);
 	top = st->depth;
 	if (top == 0 || top > BT_MAX_DEPTH) {
-		count(BT_CNT_RET_NO_STACK, 1);
+		if (!detaching)
+			count(BT_CNT_RET_NO_STACK, 1);
 		return 0;
 	}
 	if (st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].sp != slot) {
-		count(BT_CNT_RET_MISMATCH, 1);
+		if (!detaching)
+			count(BT_CNT_RET_MISMATCH, 1);
 		return 0;
 	}
 	emit_call(st, top - 1, now, BT_END_RETURN, rc, pid_tgid);

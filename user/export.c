@@ -60,8 +60,12 @@ struct bt_exporter {
 	pthread_mutex_t lock;
 	/* updated with __atomic builtins so exporter_get_stats() needs no lock */
 	struct exporter_stats stats;
-	int last_err;	    /* under lock: why spans were last finally lost */
-	int last_retry_err; /* under lock: why the last attempt failed, while retrying */
+	int last_err;		/* under lock: why spans were last finally lost */
+	long last_status;	/* under lock: the HTTP status that last lost spans */
+	int last_retry_err;	/* under lock: why the last attempt failed, while retrying */
+	long last_retry_status; /* under lock: the status of that attempt (0: no answer) */
+	bool finished;		/* exporter_finish() done: nothing more is sent */
+	bool write_warned;	/* file: the first failed write of an episode was reported */
 
 	/* file */
 	int fd;
@@ -247,6 +251,7 @@ static int write_all(int fd, const char *buf, size_t len)
 static int file_write(struct bt_exporter *e, struct bt_span *const *spans, size_t n)
 {
 	char *line = NULL, *grown;
+	bool encoded = false;
 	off_t start = -1;
 	size_t len;
 	int err = 0;
@@ -265,6 +270,7 @@ static int file_write(struct bt_exporter *e, struct bt_span *const *spans, size_
 	line = grown;
 	line[len++] = '\n';
 	line[len] = '\0';
+	encoded = true;
 
 	pthread_mutex_lock(&e->lock);
 	if (e->fd_is_reg)
@@ -273,12 +279,28 @@ static int file_write(struct bt_exporter *e, struct bt_span *const *spans, size_
 	/* A half-written line would corrupt the next one too: cut it off (disk full, quota). */
 	if (err && start >= 0 && ftruncate(e->fd, start) == 0)
 		lseek(e->fd, start, SEEK_SET);
-	if (err)
+	if (err) {
 		e->last_err = err;
+		if (!e->write_warned)
+			pr_warn(
+			    "output: write failed (%s); spans are being dropped (counted in the "
+			    "exit summary)\n",
+			    strerror(-err));
+		e->write_warned = true;
+	} else if (e->write_warned) {
+		pr_warn("output: writing again\n");
+		e->write_warned = false;
+	}
 	pthread_mutex_unlock(&e->lock);
 cleanup:
 	if (err) {
 		stat_add(&e->stats.spans_dropped, n);
+		stat_add(encoded ? &e->stats.dropped_write : &e->stats.dropped_encode, n);
+		if (!encoded) {
+			pthread_mutex_lock(&e->lock);
+			e->last_err = err;
+			pthread_mutex_unlock(&e->lock);
+		}
 	} else {
 		stat_add(&e->stats.spans_written, n);
 		stat_add(&e->stats.batches_written, 1);
@@ -424,9 +446,11 @@ static uint64_t partial_rejected(const struct post_result *res, char *msg, size_
 	return n;
 }
 
-static void drop_req(struct bt_exporter *e, struct http_req *req)
+/* Counts @req's spans as lost for the reason @why (a dropped_* counter of e->stats). */
+static void drop_req(struct bt_exporter *e, struct http_req *req, uint64_t *why)
 {
 	stat_add(&e->stats.spans_dropped, req->n_spans);
+	stat_add(why, req->n_spans);
 	e->queued_bytes -= req->len;
 	free(req->body);
 	free(req);
@@ -454,6 +478,7 @@ static void http_retry_later(struct bt_exporter *e, struct http_req *req,
 	if (!e->tail)
 		e->tail = req;
 	e->last_retry_err = err;
+	e->last_retry_status = res->cc == CURLE_OK ? res->status : 0;
 	if (res->retry_after_s > 0) {
 		uint64_t ra_ms = (uint64_t)res->retry_after_s * 1000;
 
@@ -503,7 +528,9 @@ static void http_handle_result(struct bt_exporter *e, struct http_req *req,
 			pr_warn("OTLP collector %s rejected %" PRIu64 " of %zu spans: %s\n", e->url,
 				rejected, req->n_spans, excerpt[0] ? excerpt : "(no message)");
 			e->last_err = -EBADMSG;
+			e->last_status = res->status;
 			stat_add(&e->stats.spans_dropped, rejected);
+			stat_add(&e->stats.dropped_rejected, rejected);
 		}
 		stat_add(&e->stats.spans_written, req->n_spans - rejected);
 		stat_add(&e->stats.batches_written, 1);
@@ -515,14 +542,16 @@ static void http_handle_result(struct bt_exporter *e, struct http_req *req,
 	/* Retrying a request the collector refuses would only block the ones behind it. */
 	response_excerpt(res, excerpt, sizeof(excerpt));
 	if (res->status != e->last_reject_status)
-		pr_warn("OTLP collector %s answered HTTP %ld; dropped %zu spans%s%s\n", e->url,
-			res->status, req->n_spans, excerpt[0] ? ": " : "", excerpt);
+		pr_warn("OTLP collector %s refused a request with HTTP %ld%s%s; %zu spans dropped "
+			"(further refusals are counted in the exit summary)\n",
+			e->url, res->status, excerpt[0] ? ": " : "", excerpt, req->n_spans);
 	else
 		pr_debug("OTLP collector %s answered HTTP %ld again; dropped %zu spans\n", e->url,
 			 res->status, req->n_spans);
 	e->last_reject_status = res->status;
 	e->last_err = -EBADMSG;
-	drop_req(e, req);
+	e->last_status = res->status;
+	drop_req(e, req, &e->stats.dropped_rejected);
 }
 
 static void cond_wait_until(struct bt_exporter *e, uint64_t deadline_ns)
@@ -703,7 +732,7 @@ static void http_enqueue(struct bt_exporter *e, struct http_req *req)
 		if (!e->head)
 			e->tail = NULL;
 		dropped += old->n_spans;
-		drop_req(e, old);
+		drop_req(e, old, &e->stats.dropped_queue_full);
 	}
 	if (dropped) {
 		e->last_err = -ENOBUFS;
@@ -762,19 +791,31 @@ int exporter_write(struct bt_exporter *e, struct bt_span *const *spans, size_t n
 		return -EINVAL;
 	if (!n)
 		return 0;
+	stat_add(&e->stats.spans_accepted, n);
 	if (e->type == EXPORTER_FILE)
 		return file_write(e, spans, n);
-	err = http_write(e, spans, n);
-	if (err)
+	if (e->finished) {
+		/* a write after finish has nobody to send it */
+		err = -ESHUTDOWN;
+	} else {
+		err = http_write(e, spans, n);
+	}
+	if (err) {
 		stat_add(&e->stats.spans_dropped, n);
+		stat_add(err == -ESHUTDOWN ? &e->stats.dropped_unsent : &e->stats.dropped_encode,
+			 n);
+		pthread_mutex_lock(&e->lock);
+		e->last_err = err;
+		pthread_mutex_unlock(&e->lock);
+	}
 	return err;
 }
 
-static int http_close(struct bt_exporter *e)
+/* Delivers what is queued within the close deadline, stops the sender, counts what is left. */
+static int http_finish(struct bt_exporter *e)
 {
 	struct http_req *req;
 	uint64_t left = 0;
-	int err;
 
 	pthread_mutex_lock(&e->lock);
 	e->closing = true;
@@ -785,25 +826,37 @@ static int http_close(struct bt_exporter *e)
 	pthread_mutex_unlock(&e->lock);
 	pthread_join(e->thread, NULL);
 
+	pthread_mutex_lock(&e->lock);
 	while ((req = e->head)) {
 		e->head = req->next;
 		left += req->n_spans;
-		drop_req(e, req);
+		drop_req(e, req, &e->stats.dropped_unsent);
 	}
 	e->tail = NULL;
-	if (left)
+	if (left) {
 		e->last_err = e->last_retry_err ? e->last_retry_err : -ETIMEDOUT;
-	if (e->stats.spans_dropped)
-		pr_warn("OTLP export to %s: %" PRIu64 " spans dropped (%" PRIu64
-			" still queued at exit; last cause: %s), %" PRIu64 " delivered\n",
-			e->url, e->stats.spans_dropped, left, strerror(-e->last_err),
-			e->stats.spans_written);
-	err = e->last_err;
+		e->last_status = e->last_retry_status;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return e->last_err;
+}
+
+static void http_close(struct bt_exporter *e)
+{
 	pthread_cond_destroy(&e->cond);
 	curl_slist_free_all(e->headers);
 	free(e->url);
 	curl_global_cleanup();
-	return err;
+}
+
+int exporter_finish(struct bt_exporter *e)
+{
+	if (!e)
+		return 0;
+	if (!e->finished && e->type == EXPORTER_HTTP)
+		http_finish(e);
+	e->finished = true;
+	return e->last_err;
 }
 
 int exporter_close(struct bt_exporter *e)
@@ -812,15 +865,11 @@ int exporter_close(struct bt_exporter *e)
 
 	if (!e)
 		return 0;
+	err = exporter_finish(e);
 	if (e->type == EXPORTER_HTTP) {
-		err = http_close(e);
-	} else {
-		err = e->last_err;
-		if (e->own_fd && close(e->fd) && !err)
-			err = -errno;
-		if (e->stats.spans_dropped)
-			pr_warn("output: %" PRIu64 " spans dropped on write errors (last: %s)\n",
-				e->stats.spans_dropped, strerror(-e->last_err));
+		http_close(e);
+	} else if (e->own_fd && close(e->fd) && !err) {
+		err = -errno;
 	}
 	pthread_mutex_destroy(&e->lock);
 	free(e);
@@ -829,8 +878,21 @@ int exporter_close(struct bt_exporter *e)
 
 void exporter_get_stats(const struct bt_exporter *e, struct exporter_stats *out)
 {
+	struct bt_exporter *m = (struct bt_exporter *)e; /* the lock only */
+
+	memset(out, 0, sizeof(*out));
+	out->spans_accepted = __atomic_load_n(&e->stats.spans_accepted, __ATOMIC_RELAXED);
 	out->spans_written = __atomic_load_n(&e->stats.spans_written, __ATOMIC_RELAXED);
 	out->batches_written = __atomic_load_n(&e->stats.batches_written, __ATOMIC_RELAXED);
 	out->spans_dropped = __atomic_load_n(&e->stats.spans_dropped, __ATOMIC_RELAXED);
+	out->dropped_write = __atomic_load_n(&e->stats.dropped_write, __ATOMIC_RELAXED);
+	out->dropped_encode = __atomic_load_n(&e->stats.dropped_encode, __ATOMIC_RELAXED);
+	out->dropped_rejected = __atomic_load_n(&e->stats.dropped_rejected, __ATOMIC_RELAXED);
+	out->dropped_queue_full = __atomic_load_n(&e->stats.dropped_queue_full, __ATOMIC_RELAXED);
+	out->dropped_unsent = __atomic_load_n(&e->stats.dropped_unsent, __ATOMIC_RELAXED);
 	out->retries = __atomic_load_n(&e->stats.retries, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&m->lock);
+	out->last_err = e->last_err;
+	out->last_status = e->last_status;
+	pthread_mutex_unlock(&m->lock);
 }

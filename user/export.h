@@ -12,16 +12,21 @@
  * (250 ms doubling to 30 s, or the collector's Retry-After, capped at 60 s). The queue is bounded
  * (64 MiB of JSON by default); past that the oldest requests are dropped and counted. Other
  * non-2xx answers drop the request with a warning naming the status. A 2xx answer carrying an
- * OTLP partialSuccess counts its rejectedSpans as dropped. exporter_close() keeps retrying for
+ * OTLP partialSuccess counts its rejectedSpans as dropped. exporter_finish() keeps retrying for
  * at most 5 s (by default), then counts what is left as dropped.
  *
- * Losses on the sender thread are reported by exporter_close() and the stats; a failure that
- * a later retry recovered from is not a loss. The error says why spans were last lost:
+ * One set of counts: every span handed to exporter_write() ends up delivered or dropped for one
+ * reason, so after exporter_finish() spans_accepted = spans_written + spans_dropped and
+ * spans_dropped is the sum of the dropped_* counts. The exporter warns when a problem starts
+ * (collector unavailable or refusing, queue full, write failed) but prints no totals: the
+ * caller prints one summary from the stats. A failure that a later retry recovered from is not
+ * a loss. The error says why spans were last lost:
  *   -ECONNREFUSED/-ETIMEDOUT/-EHOSTUNREACH/-EIO  collector still unreachable at close
  *                (-ETIMEDOUT also when the close deadline cut a request short)
  *   -EREMOTEIO   collector still answering 429 or 5xx at close
  *   -EBADMSG     collector rejected a request (other non-2xx status, or partialSuccess)
  *   -ENOBUFS     requests dropped because the retry queue was full
+ *   -ESHUTDOWN   spans written after exporter_finish()
  */
 #ifndef BT_EXPORT_H
 #define BT_EXPORT_H
@@ -34,10 +39,19 @@
 struct bt_exporter;
 
 struct exporter_stats {
+	uint64_t spans_accepted;  /* handed to exporter_write() */
 	uint64_t spans_written;	  /* delivered: written to the file, or accepted by the collector */
 	uint64_t batches_written; /* lines written, or requests accepted */
-	uint64_t spans_dropped;	  /* finally lost, for whatever reason */
-	uint64_t retries;	  /* requests sent again after a failed attempt */
+	uint64_t spans_dropped;	  /* finally lost: the sum of the dropped_* counts */
+	uint64_t dropped_write;	  /* file: write(2) failed (disk full, quota, closed pipe) */
+	uint64_t dropped_encode;  /* could not be encoded (out of memory) */
+	uint64_t
+	    dropped_rejected; /* collector refused them (non-retryable status, partialSuccess) */
+	uint64_t dropped_queue_full; /* retry queue full: the oldest requests gave way */
+	uint64_t dropped_unsent; /* still queued at exit: collector unreachable or answering 5xx */
+	uint64_t retries;	 /* requests sent again after a failed attempt */
+	int last_err;		 /* -errno of the last loss (see above), 0: none */
+	long last_status;	 /* HTTP status behind the last loss, 0: none or no answer */
 };
 
 /*
@@ -72,9 +86,15 @@ int exporter_set_http_limits(struct bt_exporter *e, size_t queue_bytes, unsigned
 int exporter_write(struct bt_exporter *e, struct bt_span *const *spans, size_t n);
 
 /*
- * Delivers what is still queued (bounded in time), prints one warning with the drop count if
- * anything was lost, closes and frees @e (NULL is a no-op). Returns 0 when nothing was lost,
- * else -errno of the last failure that lost spans (see above; file: the write(2) error).
+ * Delivers what is still queued (bounded in time), stops sending and counts what is left as
+ * dropped; the stats are final afterwards. Idempotent. Returns 0 when nothing was lost, else
+ * -errno of the last failure that lost spans (see above; file: the write(2) error).
+ */
+int exporter_finish(struct bt_exporter *e);
+
+/*
+ * exporter_finish(), then closes and frees @e (NULL is a no-op). Returns what exporter_finish()
+ * returns, or the error closing the file.
  */
 int exporter_close(struct bt_exporter *e);
 

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "elf_sym.h"
+#include "fdclose.h"
 #include "functrace.h"
 #include "functrace.skel.h"
 #include "log.h"
@@ -193,10 +194,10 @@ fail:
 
 void functrace_detach_all(struct func_tracer *ft)
 {
-	size_t i;
-
-	for (i = 0; i < ft->n_links; i++)
-		close(ft->link_fds[i]);
+	/* links go in any order: a return seen after its entry's link went is not a loss */
+	ft->skel->bss->detaching = true;
+	/* each link's release waits out grace periods: released together, they share them */
+	fds_close_concurrently(ft->link_fds, ft->n_links);
 	ft->n_links = 0;
 	functrace_detach_entry_stop(ft);
 }

@@ -54,7 +54,12 @@ static const char doc[] =
     "  bedtrace -p 4242 --otlp-endpoint http://127.0.0.1:4318/v1/traces\n"
     "  bedtrace -f main -d 10 -p 4242 -o -\n"
     "\n"
-    "Options:";
+    "Options:"
+    "\v"
+    "Exit status: 0 all spans delivered; 1 could not start or trace; 2 invalid command line; "
+    "3 spans were produced that did not reach a destination (disk full, collector refusing "
+    "or unreachable). In launch mode, when every span was delivered, the command's own "
+    "status (128+N if killed by signal N); 3 wins over it.";
 
 enum {
 	OPT_NO_TLS = 0x100,
@@ -224,7 +229,7 @@ int main(int argc, char **argv)
 	static struct tracer_opts opts;
 	const struct argp argp = {options, parse_arg, NULL, doc, NULL, NULL, NULL};
 	struct sigaction sa = {.sa_handler = on_signal};
-	int i, split = argc, err;
+	int i, split = argc, err, status;
 
 	if (argc > 1 && strcmp(argv[1], "report") == 0) {
 		fprintf(stderr, "bedtrace: 'report' is planned for fleet operation and not "
@@ -276,8 +281,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	err = tracer_run(&opts, &exiting);
+	err = tracer_run(&opts, &exiting, &status);
 	for (i = 0; i < (int)opts.n_specs; i++)
 		func_spec_free(&opts.specs[i]);
-	return err ? 1 : 0;
+	return err ? 1 : status;
 }

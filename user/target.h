@@ -24,6 +24,9 @@ struct target {
 	bool launched; /* our child, started with -- COMMAND */
 	bool exited;
 	int exit_status; /* wait status for launched targets */
+	bool end_seen;	 /* BPF reported its end (BT_EV_EXIT) with end_status (a wait status) */
+	int end_status;
+	bool gone; /* the session has handled its exit */
 	int pidfd;
 	char *exe;	/* executable path as the target sees it */
 	char *exe_host; /* same file reachable from here: /proc/PID/root/... */

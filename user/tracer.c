@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "export.h"
 #include "functrace.h"
+#include "health.h"
 #include "log.h"
 #include "stitch.h"
 #include "prices.h"
@@ -32,6 +33,15 @@
 #define RING_BYTES_CAPTURE (64u << 20)
 #define RING_BYTES_CALLS (8u << 20)
 #define FLUSH_INTERVAL_NS (500ull * 1000000ull)
+/*
+ * Returned by the event callback to make libbpf stop consuming: while records keep arriving,
+ * ring_buffer__poll/consume would otherwise never return to the loop (stop flag, deadline, tick).
+ */
+#define RB_YIELD (-ECANCELED)
+/* Records handled between two clock reads in the event callback. */
+#define YIELD_CHECK_EVERY 1024
+/* Exit status when spans were produced and a destination did not get them (README). */
+#define EXIT_NOT_DELIVERED 3
 
 struct session {
 	const struct tracer_opts *opts;
@@ -47,18 +57,64 @@ struct session {
 	struct price_table *prices;
 	struct stitcher *stitcher;
 	struct bt_exporter *exporters[2];
+	const char *exporter_names[2];
+	char *endpoint;
 	size_t n_exporters;
-	struct bt_span *batch[BATCH_MAX];
+	struct bt_span *batch[BATCH_MAX + 1]; /* + the loss record of a flush */
 	size_t n_batch;
 	uint64_t last_flush_ns;
 	uint64_t spans_total;
 	uint64_t export_failures;
+	volatile sig_atomic_t *stop;
+	uint64_t deadline_ns;
+	uint64_t n_records; /* ring records handled, for the yield check */
+	bool draining;	    /* shutdown: read what is left in the ring, whatever the stop flag */
+	uint64_t last_record_ns; /* when the last capture-loss record was made */
+	struct capture_health *health;
+	struct bt_resource *self_resource; /* loss records no single process can be named for */
 };
+
+/*
+ * Samples the BPF loss counters; when something was lost since the last sample, returns the
+ * loss record of that interval, attributed to the traced process when there is only one.
+ */
+static struct bt_span *sample_health(struct session *s)
+{
+	uint64_t counts[BT_CNT_MAX], now = bt_now_mono_ns();
+	struct bt_span *loss;
+	bool emit;
+
+	if (!s->health || !s->ft || health_read_counters(functrace_counters_fd(s->ft), counts))
+		return NULL;
+	/* one record per flush tick at most, and the last one at exit */
+	emit = s->draining || now - s->last_record_ns >= FLUSH_INTERVAL_NS;
+	loss = health_sample(s->health, counts, now, emit);
+	if (!loss)
+		return NULL;
+	s->last_record_ns = now;
+	/* the counters have no process key: only a lone target can be named */
+	if (s->n_targets == 1) {
+		bt_attrs_set_int(&loss->attrs, "process.pid", s->targets[0].pid);
+		bt_span_set_resource(loss, s->targets[0].resource);
+	} else {
+		bt_span_set_resource(loss, s->self_resource);
+	}
+	return loss;
+}
 
 static void flush_batch(struct session *s)
 {
+	struct bt_span *loss = sample_health(s);
 	size_t i;
 
+	/* after the sample: spans read so far that overlap a loss are known to be incomplete */
+	if (s->health)
+		for (i = 0; i < s->n_batch; i++)
+			health_mark(s->health, s->batch[i]);
+	if (loss) {
+		s->batch[s->n_batch++] = loss;
+		s->spans_total++;
+	}
 	if (s->n_batch == 0)
 		return;
 	for (i = 0; i < s->n_exporters; i++)
@@ -161,6 +217,39 @@ static void rescan_unwind(struct session *s, pid_t pid)
 	}
 }
 
+/* A traced process ended (its last thread exited): keep its wait status for the summary. */
+static void note_proc_exit(struct session *s, const struct bt_proc_event *e)
+{
+	for (size_t i = 0; i < s->n_targets; i++) {
+		if ((uint32_t)s->targets[i].pid != e->pid || s->targets[i].gone)
+			continue;
+		s->targets[i].end_seen = true;
+		s->targets[i].end_status = (int)e->status;
+		pr_debug("process %u ended (wait status 0x%x)\n", e->pid, e->status);
+	}
+}
+
+/*
+ * After each record: RB_YIELD when the loop must act (stop requested, --duration over, a flush
+ * tick due), else 0. The stop flag is one load; the clock is read every YIELD_CHECK_EVERY records.
+ */
+static int yield_check(struct session *s)
+{
+	uint64_t now;
+
+	if (s->draining)
+		return 0;
+	if (*s->stop)
+		return RB_YIELD;
+	if (++s->n_records % YIELD_CHECK_EVERY)
+		return 0;
+	now = bt_now_mono_ns();
+	if ((s->deadline_ns && now >= s->deadline_ns) ||
+	    now - s->last_flush_ns >= FLUSH_INTERVAL_NS)
+		return RB_YIELD;
+	return 0;
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
@@ -221,11 +310,15 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (size >= sizeof(struct bt_proc_event))
 			follow_exec(s, data);
 		break;
+	case BT_EV_EXIT:
+		if (size >= sizeof(struct bt_proc_event))
+			note_proc_exit(s, data);
+		break;
 	default:
 		pr_debug("unknown event type %u (%zu bytes)\n", type, size);
 		break;
 	}
-	return 0;
+	return yield_check(s);
 }
 
 static int open_exporters(struct session *s)
@@ -259,6 +352,8 @@ static int open_exporters(struct session *s)
 			free(from_base);
 			return -errno;
 		}
+		s->exporter_names[s->n_exporters] =
+		    o->output && strcmp(o->output, "-") ? o->output : "stdout";
 		s->exporters[s->n_exporters++] = e;
 	}
 	if (endpoint) {
@@ -268,6 +363,9 @@ static int open_exporters(struct session *s)
 			free(from_base);
 			return -errno;
 		}
+		/* the URL outlives from_base: the exporter keeps it only internally */
+		s->endpoint = strdup(endpoint);
+		s->exporter_names[s->n_exporters] = s->endpoint ? s->endpoint : "the collector";
 		s->exporters[s->n_exporters++] = e;
 	}
 	free(from_base);
@@ -507,63 +605,90 @@ static void flush_open_calls(struct session *s)
 	}
 }
 
-static void report_counters(struct session *s)
+/* Why an exporter lost spans, as "N write failed (No space left on device), …". */
+static void drop_reasons(const struct exporter_stats *st, char *buf, size_t size)
 {
-	static const char *const what[BT_CNT_MAX] = {
-	    [BT_CNT_CALL_RB_FULL] = "call events lost (ring buffer full)",
-	    [BT_CNT_DEPTH_OVERFLOW] = "calls not traced (nesting deeper than 64)",
-	    [BT_CNT_STACK_FULL] = "calls not traced (too many threads)",
-	    [BT_CNT_RET_NO_STACK] = "returns of calls entered before tracing began",
-	    [BT_CNT_RET_MISMATCH] = "returns that matched no open traced call",
-	    [BT_CNT_GO_NO_G] = "Go calls not traced (goroutine unreadable)",
-	    [BT_CNT_PROC_FULL] = "forked children not followed (process table full)",
-	    [BT_CNT_UNWIND_FIXUP] = NULL,
-	    [BT_CNT_UNWIND_FAIL] = "return-address fix-ups failed during unwinding",
-	    [BT_CNT_DATA_RB_FULL] = "data chunks lost (ring buffer full)",
-	    [BT_CNT_DATA_READ_FAIL] = "data chunks lost (unreadable user memory)",
-	    [BT_CNT_DATA_LOST_BYTES] = "captured bytes lost",
-	    [BT_CNT_DATA_TOO_LONG] = "bytes beyond the per-call capture limit",
-	    [BT_CNT_CONN_FULL] = "connections not tracked (table full)",
-	    [BT_CNT_OTHER_RB_FULL] = "connection events lost (ring buffer full)",
-	    [BT_CNT_IO_UNTRACKED] = "SSL or socket calls not captured (no per-thread state)",
-	};
-	int ncpu = libbpf_num_possible_cpus(), fd = functrace_counters_fd(s->ft);
-	bool any = false;
-	__u64 *vals;
+	char cause[96] = "";
+	size_t n = 0;
 
-	if (ncpu <= 0)
-		return;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return;
-	for (__u32 k = 0; k < BT_CNT_MAX; k++) {
-		__u64 sum = 0;
+	if (st->last_status)
+		snprintf(cause, sizeof(cause), "HTTP %ld", st->last_status);
+	else if (st->last_err)
+		snprintf(cause, sizeof(cause), "%s", strerror(-st->last_err));
+	buf[0] = '\0';
+#define REASON(v, what)                                                                            \
+	if ((v) && n < size)                                                                       \
+	n += (size_t)snprintf(buf + n, size - n, "%s%llu " what, n ? ", " : "",                    \
+			      (unsigned long long)(v))
+	REASON(st->dropped_write, "write failed");
+	REASON(st->dropped_rejected, "refused by the collector");
+	REASON(st->dropped_unsent, "not sent by exit");
+	REASON(st->dropped_queue_full, "pushed out of the full retry queue");
+	REASON(st->dropped_encode, "not encoded (out of memory)");
+#undef REASON
+	if (cause[0] && n < size)
+		snprintf(buf + n, size - n, "; last cause: %s", cause);
+}
 
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			sum += vals[c];
-		if (k == BT_CNT_UNWIND_FIXUP) {
-			if (sum)
-				pr_debug("%llu return addresses restored for exception unwinding\n",
-					 (unsigned long long)sum);
-			continue;
-		}
-		if (sum && what[k]) {
-			pr_info("dropped: %llu %s\n", (unsigned long long)sum, what[k]);
-			any = true;
-		}
+/* "exited with status 3", "killed by SIGSEGV (core dumped)"; NULL for a clean exit. */
+static const char *describe_status(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status)) {
+		if (!WEXITSTATUS(status))
+			return NULL;
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		const char *name = sigabbrev_np(WTERMSIG(status));
+
+		snprintf(buf, size, "was killed by signal %s%s (%d)%s", name ? "SIG" : "",
+			 name ? name : "", WTERMSIG(status),
+			 WCOREDUMP(status) ? ", core dumped" : "");
+	} else {
+		return NULL;
 	}
-	free(vals);
-	for (size_t i = 0; i < s->n_exporters; i++) {
-		struct exporter_stats st;
+	return buf;
+}
 
-		exporter_get_stats(s->exporters[i], &st);
-		if (st.spans_dropped) {
-			pr_info("dropped: %llu spans the exporter could not deliver\n",
-				(unsigned long long)st.spans_dropped);
-			any = true;
-		}
+/* Wait status of target @i if its end is known: reaped (launched) or reported by BPF. */
+static bool target_status(const struct session *s, size_t i, int *status)
+{
+	const struct target *t = &s->targets[i];
+
+	if (t->launched && t->exited) {
+		*status = t->exit_status;
+		return true;
+	}
+	if (s->targets[i].end_seen) {
+		*status = s->targets[i].end_status;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Prints the one exit summary, after every exporter finished: what the capture lost, then for
+ * the spans produced, what each destination got and lost (they add up), the targets that ended
+ * badly; returns the exit status (README, "Exit status").
+ */
+static int report_summary(struct session *s)
+{
+	const uint64_t *cnt = s->health ? health_totals(s->health) : NULL;
+	uint64_t undelivered = 0;
+	bool any = false;
+	char line[1024], why[512], st[96];
+	size_t n = 0, i;
+	int status, code = 0;
+
+	for (int k = 0; cnt && k < BT_CNT_MAX; k++) {
+		const char *text = health_counter_text((enum bt_counter)k);
+
+		if (k == BT_CNT_UNWIND_FIXUP && cnt[k])
+			pr_debug("%llu return addresses restored for exception unwinding\n",
+				 (unsigned long long)cnt[k]);
+		if (!cnt[k] || !text)
+			continue;
+		pr_info("dropped: %llu %s\n", (unsigned long long)cnt[k], text);
+		any = true;
 	}
 	if (s->conns) {
 		struct conn_stats cs;
@@ -580,8 +705,53 @@ static void report_counters(struct session *s)
 			any = true;
 		}
 	}
-	pr_info("%llu spans exported%s\n", (unsigned long long)s->spans_total,
-		any ? "" : "; nothing dropped");
+	n += (size_t)snprintf(line + n, sizeof(line) - n, "spans: %llu produced",
+			      (unsigned long long)s->spans_total);
+	if (s->health && health_n_records(s->health))
+		n += (size_t)snprintf(line + n, sizeof(line) - n,
+				      " (%llu of them capture-loss records)",
+				      (unsigned long long)health_n_records(s->health));
+	for (i = 0; i < s->n_exporters; i++) {
+		struct exporter_stats es;
+
+		exporter_get_stats(s->exporters[i], &es);
+		if (n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "; %llu delivered to %s",
+					      (unsigned long long)es.spans_written,
+					      s->exporter_names[i]);
+		if (!es.spans_dropped)
+			continue;
+		drop_reasons(&es, why, sizeof(why));
+		pr_info("dropped: %llu spans not delivered to %s (%s)\n",
+			(unsigned long long)es.spans_dropped, s->exporter_names[i], why);
+		if (n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n, ", %llu dropped",
+					      (unsigned long long)es.spans_dropped);
+		undelivered = es.spans_dropped > undelivered ? es.spans_dropped : undelivered;
+		any = true;
+	}
+	pr_info("%s%s\n", line, any ? "" : "; nothing dropped");
+
+	for (i = 0; i < s->n_targets; i++) {
+		const struct target *t = &s->targets[i];
+
+		if (!target_status(s, i, &status))
+			continue;
+		if (describe_status(status, st, sizeof(st)))
+			pr_info("process %d (%s) %s\n", (int)t->pid, t->comm ? t->comm : "?", st);
+		/* like time(1) and strace: a launched command's status is ours */
+		if (t->launched)
+			code = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+			       : WIFEXITED(status) ? WEXITSTATUS(status)
+						   : 0;
+	}
+	if (undelivered) {
+		pr_info("exit status %d: %llu of %llu spans did not reach every destination\n",
+			EXIT_NOT_DELIVERED, (unsigned long long)undelivered,
+			(unsigned long long)s->spans_total);
+		code = EXIT_NOT_DELIVERED;
+	}
+	return code;
 }
 
 /*
@@ -594,33 +764,90 @@ static bool all_exited(struct session *s, struct ring_buffer *rb)
 	size_t i, n = 0;
 
 	for (i = 0; i < s->n_targets; i++) {
-		bool was = s->targets[i].exited;
+		struct target *t = &s->targets[i];
 
-		n += target_check_exited(&s->targets[i]);
-		if (was || !s->targets[i].exited)
+		if (t->gone) {
+			n++;
 			continue;
-		functrace_forget_process(s->ft, s->targets[i].pid);
+		}
+		/* BPF saw its last thread exit; a launched child is still reaped by waitpid */
+		if (t->end_seen && !t->launched)
+			t->exited = true;
+		if (!target_check_exited(t))
+			continue;
+		t->gone = true;
+		n++;
+		functrace_forget_process(s->ft, t->pid);
 		if (!s->conns)
 			continue;
 		if (!consumed)
 			ring_buffer__consume(rb);
 		consumed = true;
-		conn_tracker_process_exit(s->conns, (uint32_t)s->targets[i].pid, bt_now_mono_ns());
+		conn_tracker_process_exit(s->conns, (uint32_t)t->pid, bt_now_mono_ns());
 	}
 	return n == s->n_targets;
 }
 
-int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
+/* The resource of loss records that no single traced process can be named for: bedtrace's. */
+static struct bt_resource *self_resource_new(void)
+{
+	struct bt_resource *r = bt_resource_new();
+	char host[256] = "";
+
+	if (!r)
+		return NULL;
+	gethostname(host, sizeof(host) - 1);
+	if (bt_attrs_set_str(&r->attrs, "service.name", "bedtrace") ||
+	    (host[0] && bt_attrs_set_str(&r->attrs, "host.name", host)) ||
+	    bt_attrs_set_int(&r->attrs, "process.pid", getpid()) ||
+	    bt_attrs_set_str(&r->attrs, "telemetry.sdk.name", "bedtrace") ||
+	    bt_attrs_set_str(&r->attrs, "telemetry.sdk.language", "c") ||
+	    bt_attrs_set_str(&r->attrs, "telemetry.sdk.version", BT_VERSION)) {
+		bt_resource_put(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * Makes sure BPF reports the end of every target (BT_EV_EXIT, with its wait status). The attach
+ * code registers the processes it traces with their flags; this only adds a target it did not,
+ * with no flags, so a registration that is there is never changed.
+ */
+static void watch_exits(struct session *s)
+{
+	for (size_t i = 0; i < s->n_targets; i++) {
+		pid_t pid = s->targets[i].pid;
+		int err;
+
+		if (functrace_proc_flags(s->ft, pid))
+			continue;
+		err = functrace_add_proc(s->ft, pid, 0);
+		if (err)
+			pr_debug("process %d: its end is noticed by polling only: %s\n", (int)pid,
+				 strerror(-err));
+	}
+}
+
+int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int *exit_status)
 {
 	struct session *s = calloc(1, sizeof(*s));
-	uint64_t t_start = bt_now_mono_ns(), deadline = 0;
+	uint64_t t_start = bt_now_mono_ns(), deadline = 0, t_stop;
 	struct ring_buffer *rb = NULL;
 	size_t i;
 	int err;
 
+	*exit_status = 0;
 	if (!s)
 		return -ENOMEM;
 	s->opts = opts;
+	s->stop = stop;
+	s->self_resource = self_resource_new();
+	s->health = health_new(t_start);
+	if (!s->self_resource || !s->health) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	err = open_targets(s);
 	if (err)
 		goto cleanup;
@@ -663,6 +890,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 	}
 	if (err)
 		goto cleanup;
+	watch_exits(s);
 	pr_debug("tracing %zu process(es), %zu function(s), %zu link(s); ready in %.1f ms\n",
 		 s->n_targets, functrace_n_probes(s->ft), functrace_n_links(s->ft),
 		 (double)(bt_now_mono_ns() - t_start) / 1e6);
@@ -670,6 +898,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 	s->last_flush_ns = bt_now_mono_ns();
 	if (opts->duration_s)
 		deadline = s->last_flush_ns + (uint64_t)opts->duration_s * 1000000000ull;
+	s->deadline_ns = deadline;
 	while (!*stop) {
 		uint64_t now;
 
@@ -681,6 +910,9 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 		/* call events are submitted without a wakeup: read them on every tick */
 		if (err >= 0)
 			err = ring_buffer__consume(rb);
+		/* the callback stopped consumption so that stop, deadline and tick are seen */
+		if (err == RB_YIELD)
+			err = 0;
 		if (err < 0) {
 			pr_warn("reading events failed: %s\n", strerror(-err));
 			break;
@@ -700,17 +932,26 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 		}
 	}
 	s->stopping = true;
+	t_stop = bt_now_mono_ns();
 	functrace_detach_all(s->ft);
 	if (s->tls)
 		tlscap_detach_all(s->tls);
 	if (s->sys)
 		syscap_detach(s->sys);
+	pr_debug("stopping: probes detached in %.1f ms\n",
+		 (double)(bt_now_mono_ns() - t_stop) / 1e6);
+	/* nothing new arrives once detached: what is left is read whatever the stop flag */
+	s->draining = true;
 	ring_buffer__consume(rb);
 	flush_open_calls(s);
 	if (s->conns)
 		conn_tracker_flush(s->conns, bt_now_mono_ns());
 	flush_batch(s);
-	report_counters(s);
+	pr_debug("stopping: events read and spans written in %.1f ms\n",
+		 (double)(bt_now_mono_ns() - t_stop) / 1e6);
+	for (i = 0; i < s->n_exporters; i++)
+		exporter_finish(s->exporters[i]);
+	*exit_status = report_summary(s);
 
 cleanup:
 	if (err && opts->command && s->n_targets && !s->targets[0].exited) {
@@ -733,6 +974,9 @@ cleanup:
 	for (i = 0; i < s->n_targets; i++)
 		target_close(&s->targets[i]);
 	free(s->targets);
+	health_free(s->health);
+	bt_resource_put(s->self_resource);
+	free(s->endpoint);
 	free(s);
 	return err;
 }

@@ -36,8 +36,12 @@ struct tracer_opts {
 	int duration_s;
 };
 
-/* Runs a session until targets exit, *@stop is set or the duration ends. Returns 0 or -errno
- * (the cause already printed as one line). */
-int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop);
+/*
+ * Runs a session until targets exit, *@stop is set or the duration ends. Returns 0 or -errno
+ * (the cause already printed as one line). On 0, *@exit_status is what bedtrace should exit
+ * with: 3 when spans did not reach a destination, else a launched command's own status
+ * (128 + signal if it was killed), else 0.
+ */
+int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int *exit_status);
 
 #endif

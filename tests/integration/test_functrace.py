@@ -143,7 +143,10 @@ def longjmp_closes_skipped_frames():
 
 @test
 def process_exit_mid_call():
-    spans, _ = launch(["*_exit"], TARGET, "exit")
+    # the target exits with status 3, which launch mode passes on
+    rc, spans, err = run_bedtrace(["-f", "*_exit", "--", TARGET, "exit"])
+    check_eq(rc, 3, "bedtrace exit code (stderr: %s)" % err)
+    check("exited with status 3" in err, "summary names the status: %s" % err)
     outer, inner = one(spans, "outer_exit"), one(spans, "inner_exit")
     check_eq(inner.parent_id, outer.span_id, "nesting")
     for s in (outer, inner):

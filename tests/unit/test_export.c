@@ -401,7 +401,10 @@ static void test_export_file_write_error_counts_drop(void **state)
 	assert_non_null(e);
 	assert_int_equal(werr, -ENOSPC);
 	assert_int_equal(stats.spans_dropped, 3);
+	assert_int_equal(stats.dropped_write, 3);
+	assert_int_equal(stats.spans_accepted, 3);
 	assert_int_equal(stats.spans_written, 0);
+	assert_int_equal(stats.last_err, -ENOSPC);
 	assert_int_equal(cerr, -ENOSPC);
 	/* a device is never chmod'ed, even when running as root */
 	assert_int_equal(stat("/dev/full", &after), 0);
@@ -942,16 +945,24 @@ static void test_export_http_dead_collector_drops_counted(void **state)
 	assert_int_equal(stats.spans_written, 0);
 	assert_true(stats.retries >= 1);
 	t0 = now_s();
-	err = exporter_close(e);
+	err = exporter_finish(e);
 	t = now_s() - t0;
+	exporter_get_stats(e, &stats);
+	assert_int_equal(exporter_close(e), err);
 	log = capture_stop(&cap);
 
 	assert_int_equal(err, -ECONNREFUSED);
-	/* close retries for ~5 s, not longer */
+	/* finish retries for ~5 s, not longer */
 	assert_true(t >= 4.0 && t < 6.5);
 	assert_int_equal(count_substr(log, "unavailable"), 1);
 	assert_int_equal(count_substr(log, "reachable again"), 0);
-	assert_int_equal(count_substr(log, "18 spans dropped"), 1);
+	/* the totals are the caller's to print, once */
+	assert_int_equal(count_substr(log, "dropped"), 0);
+	assert_int_equal(stats.spans_accepted, 18);
+	assert_int_equal(stats.spans_dropped, 18);
+	assert_int_equal(stats.dropped_unsent, 18);
+	assert_int_equal(stats.spans_written, 0);
+	assert_int_equal(stats.last_err, -ECONNREFUSED);
 	free(log);
 	for (i = 0; i < 3; i++)
 		batch_free(&b[i]);
@@ -1008,6 +1019,7 @@ static void test_export_http_queue_bounded(void **state)
 static void test_export_http_4xx_drops_batch(void **state)
 {
 	static const int script[] = {400, 200};
+	struct exporter_stats stats;
 	struct capture cap;
 	struct bt_exporter *e;
 	struct batch b[2];
@@ -1024,9 +1036,16 @@ static void test_export_http_4xx_drops_batch(void **state)
 	assert_non_null(e);
 	assert_int_equal(exporter_write(e, b[0].spans, b[0].n), 0);
 	assert_int_equal(exporter_write(e, b[1].spans, b[1].n), 0);
+	assert_int_equal(exporter_finish(e), -EBADMSG);
+	exporter_get_stats(e, &stats);
 	assert_int_equal(exporter_close(e), -EBADMSG);
 	log = capture_stop(&cap);
 	srv_stop(&s);
+	assert_int_equal(stats.spans_accepted, 5);
+	assert_int_equal(stats.spans_written, 3);
+	assert_int_equal(stats.dropped_rejected, 2);
+	assert_int_equal(stats.spans_dropped, 2);
+	assert_int_equal(stats.last_status, 400);
 
 	/* not retried: exactly two requests */
 	assert_int_equal(s.n_req, 2);

@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,31 @@ NOINLINE int use_lib(void)
 	return lib_add(2, 3);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Calls tick() as fast as it can for @seconds: a flood of traced calls under one open call,
+ * which then rests 1.5 s, so that its own return finds a tracer that has caught up.
+ */
+NOINLINE long spin(double seconds)
+{
+	double end = now_s() + seconds;
+	long sum = 0;
+	int i = 0;
+
+	while (now_s() < end)
+		for (int j = 0; j < 1000; j++)
+			sum += tick(i++);
+	sleep_ms(1500);
+	return sum;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "nested";
@@ -167,6 +193,16 @@ int main(int argc, char **argv)
 		while (argc > 2 && access(argv[2], F_OK))
 			sleep_ms(10);
 		printf("result %ld\n", level1(7));
+	} else if (strcmp(mode, "spin") == 0) {
+		/* spin SECONDS: prints "ready", then floods tick() calls inside spin() */
+		printf("ready %d\n", (int)getpid());
+		printf("spun %ld\n", spin(argc > 2 ? atof(argv[2]) : 10));
+	} else if (strcmp(mode, "status") == 0) {
+		/* status N: exits with N after one traced call; status kill SIG: dies by SIG */
+		printf("lj %d\n", lj_after());
+		if (argc > 3 && strcmp(argv[2], "kill") == 0)
+			raise(atoi(argv[3]));
+		return argc > 2 ? atoi(argv[2]) : 0;
 	} else {
 		fprintf(stderr, "unknown mode %s\n", mode);
 		return 2;
