@@ -676,7 +676,7 @@ static int report_summary(struct session *s)
 	uint64_t undelivered = 0;
 	bool any = false;
 	char line[1024], why[512], st[96];
-	size_t n = 0, i;
+	size_t n = 0, i, n_bad = 0;
 	int status, code = 0;
 
 	for (int k = 0; cnt && k < BT_CNT_MAX; k++) {
@@ -731,14 +731,25 @@ static int report_summary(struct session *s)
 		any = true;
 	}
 	pr_info("%s%s\n", line, any ? "" : "; nothing dropped");
+	if (s->n_forks || s->n_execs)
+		pr_info("followed: %llu child process(es) forked, %llu program(s) executed by "
+			"targets%s\n",
+			(unsigned long long)s->n_forks, (unsigned long long)s->n_execs,
+			s->opts->no_follow ? "" : " (--no-follow turns this off)");
 
 	for (i = 0; i < s->n_targets; i++) {
 		const struct target *t = &s->targets[i];
 
 		if (!target_status(s, i, &status))
 			continue;
-		if (describe_status(status, st, sizeof(st)))
-			pr_info("process %d (%s) %s\n", (int)t->pid, t->comm ? t->comm : "?", st);
+		if (describe_status(status, st, sizeof(st))) {
+			n_bad++;
+			if (n_bad <= 10)
+				pr_info("process %d (%s) %s\n", (int)t->pid,
+					t->comm ? t->comm : "?", st);
+			else if (n_bad == 11)
+				pr_info("more processes ended badly (not listed)\n");
+		}
 		/* like time(1) and strace: a launched command's status is ours */
 		if (t->launched)
 			code = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
