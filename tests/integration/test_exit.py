@@ -115,6 +115,36 @@ def capture_loss_is_recorded_in_the_output():
 
 
 @test
+def drop_counts_exact_under_two_thread_overload():
+    """Two threads flood calls while bedtrace is stopped: every call is a span or counted lost."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "out.jsonl")
+        bt = subprocess.Popen([BEDTRACE, "-o", out, "--no-tls", "--no-sockets", "-f", "tick",
+                               "--", TARGET, "flood2", "1500000"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = bt.stdout.readline()
+            check(line.startswith("ready"), "target did not start: %r" % line)
+            time.sleep(0.4)
+            bt.send_signal(signal.SIGSTOP)
+            time.sleep(1.0)
+            bt.send_signal(signal.SIGCONT)
+            rest, err = bt.communicate(timeout=120)
+        finally:
+            reap(bt)
+        check_eq(bt.returncode, 0, "bedtrace exit code (%s)" % err)
+        calls = int(re.search(r"calls (\d+)", rest).group(1))
+        ticks = 0
+        with open(out) as f:
+            for l in f:
+                ticks += l.count('"name":"tick"')
+    m = re.search(r"dropped: (\d+) call events lost", err)
+    lost = int(m.group(1)) if m else 0
+    check(lost > 0, "the overload lost nothing (%s)" % err)
+    check_eq(ticks + lost, calls, "tick spans %d + lost %d vs calls" % (ticks, lost))
+
+
+@test
 def no_loss_no_record():
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "out.jsonl")

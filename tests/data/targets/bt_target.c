@@ -117,6 +117,16 @@ NOINLINE int tick(int i)
 	return i;
 }
 
+/* flood2: one of two threads making tick() calls as fast as they can. */
+static void *flood_thread(void *arg)
+{
+	long n = (long)arg, sum = 0;
+
+	for (long i = 0; i < n; i++)
+		sum += tick((int)i);
+	return (void *)sum;
+}
+
 NOINLINE int use_lib(void)
 {
 	return lib_add(2, 3);
@@ -197,6 +207,18 @@ int main(int argc, char **argv)
 		/* spin SECONDS: prints "ready", then floods tick() calls inside spin() */
 		printf("ready %d\n", (int)getpid());
 		printf("spun %ld\n", spin(argc > 2 ? atof(argv[2]) : 10));
+	} else if (strcmp(mode, "flood2") == 0) {
+		/* flood2 N: prints "ready", waits 0.3 s, then two threads make N tick() calls each */
+		long n = argc > 2 ? atol(argv[2]) : 1000000;
+		pthread_t th[2];
+
+		printf("ready %d\n", (int)getpid());
+		sleep_ms(300);
+		for (int i = 0; i < 2; i++)
+			pthread_create(&th[i], NULL, flood_thread, (void *)n);
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		printf("calls %ld\n", 2 * n);
 	} else if (strcmp(mode, "status") == 0) {
 		/* status N: exits with N after one traced call; status kill SIG: dies by SIG */
 		printf("lj %d\n", lj_after());
