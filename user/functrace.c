@@ -31,6 +31,11 @@
 #define BT_BPF_LINK_CREATE 28
 
 /* An object of a process already examined: for unwind helpers (spec 0) or SPEC spec - 1. */
+struct fd_vec {
+	int *fds;
+	size_t n, cap;
+};
+
 struct unwind_obj {
 	pid_t pid;
 	dev_t dev;
@@ -42,8 +47,8 @@ struct func_tracer {
 	struct functrace *skel;
 	struct probe_info *probes;
 	size_t n_probes, cap_probes;
-	int *link_fds;
-	size_t n_links, cap_links;
+	struct fd_vec links;   /* uprobe_multi links of the SPECs' functions */
+	struct fd_vec helpers; /* uprobe_multi links of the unwind helpers */
 	struct bpf_link *entry_stop;
 	struct unwind_obj *uobjs; /* objects whose unwind helpers are attached, per process */
 	size_t n_uobjs, cap_uobjs;
@@ -192,13 +197,21 @@ fail:
 	return NULL;
 }
 
-void functrace_detach_all(struct func_tracer *ft)
+void functrace_detach_probes(struct func_tracer *ft)
 {
 	/* links go in any order: a return seen after its entry's link went is not a loss */
 	ft->skel->bss->detaching = true;
 	/* each link's release waits out grace periods: released together, they share them */
-	fds_close_concurrently(ft->link_fds, ft->n_links);
-	ft->n_links = 0;
+	fds_close_concurrently(ft->links.fds, ft->links.n);
+	ft->links.n = 0;
+}
+
+void functrace_detach_all(struct func_tracer *ft)
+{
+	functrace_detach_probes(ft);
+	/* the unwind helpers go last: an exception may still meet a trampoline until then */
+	fds_close_concurrently(ft->helpers.fds, ft->helpers.n);
+	ft->helpers.n = 0;
 	functrace_detach_entry_stop(ft);
 }
 
@@ -220,7 +233,8 @@ void functrace_destroy(struct func_tracer *ft)
 	}
 	free(ft->probes);
 	free(ft->uobjs);
-	free(ft->link_fds);
+	free(ft->links.fds);
+	free(ft->helpers.fds);
 	free(ft);
 }
 
@@ -295,7 +309,7 @@ size_t functrace_n_probes(const struct func_tracer *ft)
 
 size_t functrace_n_links(const struct func_tracer *ft)
 {
-	return ft->n_links;
+	return ft->links.n + ft->helpers.n;
 }
 
 static int add_probe(struct func_tracer *ft, const struct elf_sym *s, const char *object,
@@ -334,19 +348,24 @@ static int add_probe(struct func_tracer *ft, const struct elf_sym *s, const char
 	return 0;
 }
 
+static int fdv_push(struct fd_vec *v, int fd)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		int *nv = realloc(v->fds, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		v->fds = nv;
+		v->cap = cap;
+	}
+	v->fds[v->n++] = fd;
+	return 0;
+}
+
 static int keep_link_fd(struct func_tracer *ft, int fd)
 {
-	if (ft->n_links == ft->cap_links) {
-		size_t cap = ft->cap_links ? ft->cap_links * 2 : 16;
-		int *v = realloc(ft->link_fds, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ft->link_fds = v;
-		ft->cap_links = cap;
-	}
-	ft->link_fds[ft->n_links++] = fd;
-	return 0;
+	return fdv_push(&ft->links, fd);
 }
 
 /* One uprobe_multi link: all @cnt offsets of @path, entry or return, for process @pid only. */
@@ -850,7 +869,7 @@ static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, cons
 			strerror(-fd));
 		return fd;
 	}
-	err = keep_link_fd(ft, fd);
+	err = fdv_push(&ft->helpers, fd);
 	if (err) {
 		close(fd);
 		return err;

@@ -85,7 +85,9 @@ uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid);
 /* Forgets process @pid (it exited, or tracing it failed). */
 void functrace_remove_proc(struct func_tracer *ft, pid_t pid);
 int functrace_go_stacks_fd(const struct func_tracer *ft);
-/* Removes every probe (maps stay readable). */
+/* Removes the SPECs' probes (entry and return), keeping the unwind helpers. */
+void functrace_detach_probes(struct func_tracer *ft);
+/* Removes every probe, the unwind helpers last (maps stay readable). */
 void functrace_detach_all(struct func_tracer *ft);
 
 /*

@@ -163,7 +163,7 @@ def flood_does_not_hide_duration():
     target = spawn_ready("spin", "30")
     try:
         t0 = time.time()
-        p = subprocess.run([BEDTRACE, "-o", "/dev/null", "--no-tls", "--no-sockets", "-f", "tick",
+        p = subprocess.run([BEDTRACE, "-o", os.path.join(tempfile.gettempdir(), "bt-exit-sink.jsonl"), "--no-tls", "--no-sockets", "-f", "tick",
                             "-p", str(target.pid), "-d", "2"],
                            capture_output=True, text=True, timeout=60)
         took = time.time() - t0
@@ -176,7 +176,7 @@ def flood_does_not_hide_duration():
 @test
 def flood_does_not_hide_sigterm():
     target = spawn_ready("spin", "30")
-    bt = subprocess.Popen([BEDTRACE, "-o", "/dev/null", "--no-tls", "--no-sockets", "-f", "tick",
+    bt = subprocess.Popen([BEDTRACE, "-o", os.path.join(tempfile.gettempdir(), "bt-exit-sink.jsonl"), "--no-tls", "--no-sockets", "-f", "tick",
                            "-p", str(target.pid)], stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(2.5)
@@ -202,7 +202,7 @@ def exit_within_a_second_of_many_targets():
     args = []
     for t in targets:
         args += ["-p", str(t.pid)]
-    bt = subprocess.Popen([BEDTRACE, "-o", "/dev/null", "--no-tls", "--no-sockets", "-f", "tick"]
+    bt = subprocess.Popen([BEDTRACE, "-o", os.path.join(tempfile.gettempdir(), "bt-exit-sink.jsonl"), "--no-tls", "--no-sockets", "-f", "tick"]
                           + args, stderr=subprocess.PIPE, text=True)
     try:
         for t in targets:
@@ -314,16 +314,16 @@ def collector_400_exit_status_3():
 
 @test
 def launched_command_status_is_bedtrace_status():
-    p = subprocess.run([BEDTRACE, "-o", "/dev/null", "-f", "lj_after", "--", TARGET, "status",
+    p = subprocess.run([BEDTRACE, "-o", os.path.join(tempfile.gettempdir(), "bt-exit-sink.jsonl"), "-f", "lj_after", "--", TARGET, "status",
                         "7"], capture_output=True, text=True, timeout=60)
     check_eq(p.returncode, 7, "exit code (%s)" % p.stderr)
     check(re.search(r"process \d+ \(bt_target\) exited with status 7", p.stderr), p.stderr)
-    p = subprocess.run([BEDTRACE, "-o", "/dev/null", "-f", "lj_after", "--", TARGET, "status",
+    p = subprocess.run([BEDTRACE, "-o", os.path.join(tempfile.gettempdir(), "bt-exit-sink.jsonl"), "-f", "lj_after", "--", TARGET, "status",
                         "kill", "15"], capture_output=True, text=True, timeout=60)
     check_eq(p.returncode, 128 + 15, "exit code (%s)" % p.stderr)
     check(re.search(r"process \d+ \(bt_target\) was killed by signal SIGTERM \(15\)", p.stderr),
           p.stderr)
-    p = subprocess.run([BEDTRACE, "-o", "/dev/null", "-f", "lj_after", "--", TARGET, "status",
+    p = subprocess.run([BEDTRACE, "-o", os.path.join(tempfile.gettempdir(), "bt-exit-sink.jsonl"), "-f", "lj_after", "--", TARGET, "status",
                         "0"], capture_output=True, text=True, timeout=60)
     check_eq(p.returncode, 0, "exit code (%s)" % p.stderr)
     check("exited with" not in p.stderr, p.stderr)
@@ -332,7 +332,7 @@ def launched_command_status_is_bedtrace_status():
 @test
 def attached_target_death_is_reported():
     target = spawn_ready("loop", "1000", "10")
-    bt = subprocess.Popen([BEDTRACE, "-o", "/dev/null", "--no-tls", "--no-sockets", "-f", "tick",
+    bt = subprocess.Popen([BEDTRACE, "-o", os.path.join(tempfile.gettempdir(), "bt-exit-sink.jsonl"), "--no-tls", "--no-sockets", "-f", "tick",
                            "-p", str(target.pid)], stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.5)
