@@ -337,20 +337,34 @@ int BPF_UPROBE(unwind_catch)
 	return 0;
 }
 
-/* Closes every open frame of @st (thread @tid of process @pid) for @reason, newest first. */
+struct close_ctx {
+	struct bt_stack *st;
+	__u64 now;
+	__u32 pid, tid;
+	__u16 reason;
+};
+
+static long close_one(__u64 i, struct close_ctx *c)
+{
+	__u32 top = c->st->depth;
+
+	if (top == 0 || top > BT_MAX_DEPTH)
+		return 1;
+	stack_emit(c->st, top - 1, c->now, c->reason, 0, c->pid, c->tid);
+	c->st->depth = top - 1;
+	return 0;
+}
+
+/*
+ * Closes every open frame of @st (thread @tid of process @pid) for @reason, newest first. A
+ * bpf_loop callback is verified once, not once per frame: loading stays fast.
+ */
 static __always_inline void close_all(struct bt_stack *st, __u64 now, __u16 reason, __u32 pid,
 				      __u32 tid)
 {
-	int i;
+	struct close_ctx c = {.st = st, .now = now, .pid = pid, .tid = tid, .reason = reason};
 
-	for (i = 0; i < BT_MAX_DEPTH; i++) {
-		__u32 top = st->depth;
-
-		if (top == 0 || top > BT_MAX_DEPTH)
-			break;
-		stack_emit(st, top - 1, now, reason, 0, pid, tid);
-		st->depth = top - 1;
-	}
+	bpf_loop(BT_MAX_DEPTH, close_one, &c, 0);
 }
 
 /* BT_EV_EXIT / BT_EV_FORK / BT_EV_EXEC for a traced process; userspace acts on them at once. */
@@ -552,24 +566,35 @@ static __always_inline bool go_position(struct pt_regs *regs, __u64 *g, __u64 *p
 	return true;
 }
 
+struct go_pop_ctx {
+	struct bt_stack *st;
+	__u64 pos, now, pid_tgid;
+	bool inclusive;
+};
+
+static long go_pop_one(__u64 i, struct go_pop_ctx *c)
+{
+	__u32 top = c->st->depth;
+	__u64 at;
+
+	if (top == 0 || top > BT_MAX_DEPTH)
+		return 1;
+	at = c->st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].sp;
+	if (at < c->pos || (at == c->pos && !c->inclusive))
+		return 1;
+	emit_call(c->st, top - 1, c->now, BT_END_UNWOUND, 0, c->pid_tgid);
+	c->st->depth = top - 1;
+	return 0;
+}
+
 /* Closes the frames of goroutine stack @st at or deeper than @pos: they ended unseen. */
 static __always_inline void go_pop_dead(struct bt_stack *st, __u64 pos, bool inclusive, __u64 now,
 					__u64 pid_tgid)
 {
-	int i;
+	struct go_pop_ctx c = {
+	    .st = st, .pos = pos, .now = now, .pid_tgid = pid_tgid, .inclusive = inclusive};
 
-	for (i = 0; i < BT_MAX_DEPTH; i++) {
-		__u32 top = st->depth;
-		__u64 at;
-
-		if (top == 0 || top > BT_MAX_DEPTH)
-			break;
-		at = st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].sp;
-		if (at < pos || (at == pos && !inclusive))
-			break;
-		emit_call(st, top - 1, now, BT_END_UNWOUND, 0, pid_tgid);
-		st->depth = top - 1;
-	}
+	bpf_loop(BT_MAX_DEPTH, go_pop_one, &c, 0);
 }
 
 SEC("uprobe")

@@ -202,8 +202,11 @@ def main():
         line = "attach: %-7s %4d function(s) ready in %7.1f ms (BPF load included)" % (
             glob, got, ms)
         if COMPARE:
-            got_c, ms_c = attach_time(glob, COMPARE)
-            line += "; compare: %d in %.1f ms" % (got_c, ms_c)
+            try:
+                got_c, ms_c = attach_time(glob, COMPARE)
+                line += "; compare: %d in %.1f ms" % (got_c, ms_c)
+            except RuntimeError as e:
+                line += "; compare failed: " + str(e).strip().splitlines()[-1]
         print(line)
     cpu, rss, calls, dropped, lines = load_test()
     print("load: target at 100,000 calls/s for 5 s (%s): bedtrace CPU %.1f%% of one core, "
