@@ -26,6 +26,7 @@
 #include "target.h"
 #include "tlscap.h"
 #include "tracer.h"
+#include "watchdog.h"
 
 #define BATCH_MAX 512
 /* Event ring sizes: payload capture needs room for ~100 ms of bursts at several 100 MB/s. */
@@ -38,6 +39,7 @@ struct session {
 	struct target targets[TRACER_MAX_PIDS];
 	size_t n_targets;
 	struct func_tracer *ft;
+	struct watchdog *wd; /* keeps the targets safe if bedtrace dies */
 	struct tls_capture *tls;
 	struct sys_capture *sys;
 	struct conn_tracker *conns;
@@ -508,6 +510,13 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop)
 			strerror(errno));
 		goto cleanup;
 	}
+	/* before any probe link exists, so the watchdog holds none */
+	err = watchdog_start(functrace_stacks_fd(s->ft), &s->wd);
+	if (err)
+		pr_warn("no watchdog (targets may stay stopped if bedtrace is killed): %s\n",
+			strerror(-err));
+	for (i = 0, err = 0; i < s->n_targets; i++)
+		watchdog_add_pid(s->wd, s->targets[i].pid);
 	if (!opts->no_tls || !opts->no_sockets) {
 		err = open_capture(s);
 		if (err)
@@ -585,6 +594,8 @@ cleanup:
 	syscap_destroy(s->sys);
 	tlscap_destroy(s->tls);
 	functrace_destroy(s->ft);
+	/* every probe is gone: put back what calls still open hold, resume the targets */
+	watchdog_stop(s->wd);
 	for (i = 0; i < s->n_exporters; i++)
 		exporter_close(s->exporters[i]);
 	conn_tracker_free(s->conns);
