@@ -189,7 +189,11 @@ int BPF_UPROBE(longjmp_entry)
 	return 0;
 }
 
-/* Hands @e (@n slots to rewrite) to userspace and stops the process until it has done so. */
+/*
+ * Hands @e (@n slots to rewrite) to userspace and stops the process until it has done so. The
+ * stop is made pending first: submitted first, userspace could write and SIGCONT before the
+ * SIGSTOP arrived, leaving the process stopped for good.
+ */
 static __always_inline void stop_for_fixup(struct bt_unwind_event *e, __u32 kind, __u32 n,
 					   __u64 pid_tgid)
 {
@@ -198,9 +202,9 @@ static __always_inline void stop_for_fixup(struct bt_unwind_event *e, __u32 kind
 	e->pid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
 	e->n = n;
+	bpf_send_signal(SIGSTOP);
 	/* the process is stopped until userspace acts on this: wake it now */
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-	bpf_send_signal(SIGSTOP);
 }
 
 struct restore_ctx {
@@ -464,7 +468,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 	}
 	/* the stop is pending before userspace can see the event and SIGCONT */
 	hold = hold_exec && (*flags & BT_PROC_FOLLOW);
-	if (hold)
+	if (hold) /* pending before userspace can see the event and SIGCONT */
 		bpf_send_signal(SIGSTOP);
 	proc_event(BT_EV_EXEC, pid, 0, hold);
 	return 0;

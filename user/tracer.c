@@ -27,6 +27,7 @@
 #include "target.h"
 #include "tlscap.h"
 #include "tracer.h"
+#include "watchdog.h"
 
 #define BATCH_MAX 512
 /* Event ring sizes: payload capture needs room for ~100 ms of bursts at several 100 MB/s. */
@@ -50,6 +51,7 @@ struct session {
 	uint64_t n_forks, n_execs; /* children followed, programs executed by targets */
 	bool stopping;		   /* probes detached: held processes are only resumed */
 	struct func_tracer *ft;
+	struct watchdog *wd; /* keeps the targets safe if bedtrace dies */
 	struct tls_capture *tls;
 	struct sys_capture *sys;
 	struct conn_tracker *conns;
@@ -176,6 +178,7 @@ static void follow_fork(struct session *s, const struct bt_proc_event *e)
 				strerror(-err));
 		if (!err) {
 			s->n_forks++;
+			watchdog_add_pid(s->wd, t->pid);
 			err = attach_target(s, t, true);
 			pr_debug("following process %u, child of %u%s\n", e->pid, e->ppid,
 				 err ? " (not all probes attached)" : "");
@@ -882,6 +885,13 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 			strerror(errno));
 		goto cleanup;
 	}
+	/* before any probe link exists, so the watchdog holds none */
+	err = watchdog_start(functrace_stacks_fd(s->ft), &s->wd);
+	if (err)
+		pr_warn("no watchdog (targets may stay stopped if bedtrace is killed): %s\n",
+			strerror(-err));
+	for (i = 0, err = 0; i < s->n_targets; i++)
+		watchdog_add_pid(s->wd, s->targets[i].pid);
 	if (!opts->no_tls || !opts->no_sockets) {
 		err = open_capture(s);
 		if (err)
@@ -944,7 +954,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	}
 	s->stopping = true;
 	t_stop = bt_now_mono_ns();
-	functrace_detach_all(s->ft);
+	/* the unwind helpers stay until the return slots are restored (watchdog_stop below) */
+	functrace_detach_probes(s->ft);
 	if (s->tls)
 		tlscap_detach_all(s->tls);
 	if (s->sys)
@@ -955,6 +966,11 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	s->draining = true;
 	ring_buffer__consume(rb);
 	flush_open_calls(s);
+	/* put back what calls still open hold while an exception can still be fixed up, and
+	 * resume every target; only then may the unwind helpers go */
+	watchdog_stop(s->wd);
+	s->wd = NULL;
+	functrace_detach_all(s->ft);
 	if (s->conns)
 		conn_tracker_flush(s->conns, bt_now_mono_ns());
 	flush_batch(s);
@@ -973,6 +989,8 @@ cleanup:
 	ring_buffer__free(rb);
 	syscap_destroy(s->sys);
 	tlscap_destroy(s->tls);
+	/* error paths: put back what calls still open hold, resume the targets */
+	watchdog_stop(s->wd);
 	functrace_destroy(s->ft);
 	for (i = 0; i < s->n_exporters; i++)
 		exporter_close(s->exporters[i]);
