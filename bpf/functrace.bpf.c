@@ -535,20 +535,7 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 /* Returns the open calls of goroutine @g, created if @create. */
 static __always_inline struct bt_stack *go_stack_get(__u64 g, bool create)
 {
-	struct bt_stack *st = bpf_map_lookup_elem(&go_stacks, &g);
-	__u32 zero = 0;
-	void *init;
-
-	if (st || !create)
-		return st;
-	init = bpf_map_lookup_elem(&zero_stack, &zero);
-	if (!init)
-		return NULL;
-	bpf_map_update_elem(&go_stacks, &g, init, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&go_stacks, &g);
-	if (!st)
-		count(BT_CNT_STACK_FULL, 1);
-	return st;
+	return stack_lookup(&go_stacks, &g, create);
 }
 
 /*

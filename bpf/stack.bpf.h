@@ -23,10 +23,13 @@ struct {
 	__type(value, struct bt_stack);
 } zero_stack SEC(".maps");
 
-/* Returns the stack of thread @tid, created (owned by the current process) if @create. */
-static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
+/*
+ * Returns the stack under @key in stack map @map (threads' or goroutines'), created if @create;
+ * a full map is counted and yields NULL.
+ */
+static __always_inline struct bt_stack *stack_lookup(void *map, const void *key, bool create)
 {
-	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	struct bt_stack *st = bpf_map_lookup_elem(map, key);
 	__u32 zero = 0;
 	void *init;
 
@@ -35,12 +38,20 @@ static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
 	init = bpf_map_lookup_elem(&zero_stack, &zero);
 	if (!init)
 		return NULL;
-	/* EEXIST cannot happen (one thread, one stack); a full map shows as a failed lookup */
-	bpf_map_update_elem(&stacks, &tid, init, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&stacks, &tid);
+	/* EEXIST cannot happen (one thread or goroutine, one stack) */
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(map, key);
 	if (!st)
 		count(BT_CNT_STACK_FULL, 1);
-	else
+	return st;
+}
+
+/* Returns the stack of thread @tid, created (owned by the current process) if @create. */
+static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
+{
+	struct bt_stack *st = stack_lookup(&stacks, &tid, create);
+
+	if (st && create)
 		st->pid = bpf_get_current_pid_tgid() >> 32;
 	return st;
 }

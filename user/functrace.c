@@ -21,6 +21,7 @@
 #include "fdclose.h"
 #include "functrace.h"
 #include "functrace.skel.h"
+#include "grow.h"
 #include "log.h"
 #include "symmatch.h"
 #include "x86_insn.h"
@@ -350,15 +351,8 @@ static int add_probe(struct func_tracer *ft, const struct elf_sym *s, const char
 
 static int fdv_push(struct fd_vec *v, int fd)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		int *nv = realloc(v->fds, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		v->fds = nv;
-		v->cap = cap;
-	}
+	if (grow(&v->fds, &v->cap, v->n + 1, sizeof(*v->fds)))
+		return -ENOMEM;
 	v->fds[v->n++] = fd;
 	return 0;
 }
@@ -464,19 +458,12 @@ struct offs_vec {
 
 static int offs_push(struct offs_vec *v, uint64_t off, uint64_t cookie)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		uint64_t *o = realloc(v->off, cap * sizeof(*o)), *c;
+	size_t cap = v->cap;
 
-		if (!o)
-			return -ENOMEM;
-		v->off = o;
-		c = realloc(v->cookie, cap * sizeof(*c));
-		if (!c)
-			return -ENOMEM;
-		v->cookie = c;
-		v->cap = cap;
-	}
+	/* two arrays, one capacity: the second grows to what the first got */
+	if (grow(&v->off, &cap, v->n + 1, sizeof(*v->off)) ||
+	    grow(&v->cookie, &v->cap, cap, sizeof(*v->cookie)))
+		return -ENOMEM;
 	v->off[v->n] = off;
 	v->cookie[v->n++] = cookie;
 	return 0;
@@ -880,22 +867,15 @@ static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, cons
 /* Remembers @key; returns true if it was remembered already. */
 static bool obj_seen(struct func_tracer *ft, const struct unwind_obj *key)
 {
-	struct unwind_obj *v;
 	size_t i;
 
 	for (i = 0; i < ft->n_uobjs; i++)
 		if (ft->uobjs[i].pid == key->pid && ft->uobjs[i].dev == key->dev &&
 		    ft->uobjs[i].ino == key->ino && ft->uobjs[i].spec == key->spec)
 			return true;
-	if (ft->n_uobjs == ft->cap_uobjs) {
-		size_t cap = ft->cap_uobjs ? ft->cap_uobjs * 2 : 16;
-
-		v = realloc(ft->uobjs, cap * sizeof(*v));
-		if (!v)
-			return false;
-		ft->uobjs = v;
-		ft->cap_uobjs = cap;
-	}
+	/* out of memory: examined again next time, which only costs time */
+	if (grow(&ft->uobjs, &ft->cap_uobjs, ft->n_uobjs + 1, sizeof(*ft->uobjs)))
+		return false;
 	ft->uobjs[ft->n_uobjs++] = *key;
 	return false;
 }

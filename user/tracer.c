@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "export.h"
 #include "functrace.h"
+#include "grow.h"
 #include "health.h"
 #include "log.h"
 #include "stitch.h"
@@ -435,15 +436,8 @@ static struct target *new_target(struct session *s)
 {
 	struct target *v;
 
-	if (s->n_targets == s->cap_targets) {
-		size_t cap = s->cap_targets ? s->cap_targets * 2 : 16;
-
-		v = realloc(s->targets, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		s->targets = v;
-		s->cap_targets = cap;
-	}
+	if (grow(&s->targets, &s->cap_targets, s->n_targets + 1, sizeof(*s->targets)))
+		return NULL;
 	v = &s->targets[s->n_targets];
 	memset(v, 0, sizeof(*v));
 	v->pidfd = -1;
