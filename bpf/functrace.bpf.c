@@ -318,7 +318,8 @@ int BPF_UPROBE(unwind_catch)
 	st = stack_get((__u32)pid_tgid, false);
 	if (!st)
 		return 0;
-	c.n = st->n_restore;
+	/* while the probes go, frames are not re-armed: their slots are being restored for good */
+	c.n = detaching ? 0 : st->n_restore;
 	st->n_restore = 0;
 	c.sp = PT_REGS_SP(ctx);
 	if (st->pending == BT_END_EXCEPTION)

@@ -303,7 +303,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 		}
 		break;
 	case BT_EV_UNWIND:
-		if (size >= sizeof(struct bt_unwind_event))
+		if (size < sizeof(struct bt_unwind_event))
+			break;
+		/* stopping: a re-arm would put trampolines back into slots being restored */
+		if (s->stopping && ((const struct bt_unwind_event *)data)->kind == BT_UNWIND_CATCH)
+			kill((pid_t)((const struct bt_unwind_event *)data)->pid, SIGCONT);
+		else
 			functrace_apply_unwind(data);
 		break;
 	case BT_EV_FORK:
@@ -965,6 +970,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	watchdog_stop(s->wd);
 	s->wd = NULL;
 	functrace_detach_all(s->ft);
+	/* a fix-up stop requested before the helpers went is answered (the process resumed) */
+	ring_buffer__consume(rb);
 	if (s->conns)
 		conn_tracker_flush(s->conns, bt_now_mono_ns());
 	flush_batch(s);
