@@ -145,6 +145,26 @@ def drop_counts_exact_under_two_thread_overload():
 
 
 @test
+def sigint_in_launch_mode_drops_no_returns():
+    """Probes removed at SIGINT while calls run: no return is reported as lost or unmatched."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "out.jsonl")
+        bt = subprocess.Popen([BEDTRACE, "-o", out, "--no-tls", "--no-sockets", "-f", "tick",
+                               "-f", "spin", "--", TARGET, "spin", "2"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = bt.stdout.readline()
+            check(line.startswith("ready"), "target did not start: %r" % line)
+            time.sleep(0.5)
+            bt.send_signal(signal.SIGINT)
+            _, err = bt.communicate(timeout=60)
+        finally:
+            reap(bt)
+    check(not [l for l in err.splitlines() if "returns" in l],
+          "returns counted at a SIGINT in launch mode: %s" % err)
+
+
+@test
 def no_loss_no_record():
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "out.jsonl")
