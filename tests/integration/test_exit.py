@@ -37,6 +37,21 @@ def spawn_ready(*args):
     return p
 
 
+def launch_ready(out, specs, *target_args):
+    """Starts bedtrace (-o @out, no capture, -f each of @specs) launching TARGET @target_args;
+    returns (Popen, target pid) once the target printed its ready line."""
+    args = [BEDTRACE, "-o", out, "--no-tls", "--no-sockets"]
+    for spec in specs:
+        args += ["-f", spec]
+    bt = subprocess.Popen(args + ["--", TARGET] + list(target_args), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    line = bt.stdout.readline()
+    if not line.startswith("ready"):
+        reap(bt)
+        check(False, "target did not start: %r" % line)
+    return bt, int(line.split()[1])
+
+
 def reap(p):
     if p.poll() is None:
         p.kill()
@@ -67,13 +82,8 @@ def capture_loss_is_recorded_in_the_output():
     is marked incomplete."""
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "out.jsonl")
-        bt = subprocess.Popen([BEDTRACE, "-o", out, "--no-tls", "--no-sockets", "-f", "tick",
-                               "-f", "spin", "--", TARGET, "spin", "3"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        bt, pid = launch_ready(out, ["tick", "spin"], "spin", "3")
         try:
-            line = bt.stdout.readline()
-            check(line.startswith("ready"), "target did not start: %r" % line)
-            pid = int(line.split()[1])
             time.sleep(0.5)
             t_stop = time.time_ns()
             bt.send_signal(signal.SIGSTOP)
@@ -119,12 +129,8 @@ def drop_counts_exact_under_two_thread_overload():
     """Two threads flood calls while bedtrace is stopped: every call is a span or counted lost."""
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "out.jsonl")
-        bt = subprocess.Popen([BEDTRACE, "-o", out, "--no-tls", "--no-sockets", "-f", "tick",
-                               "--", TARGET, "flood2", "1500000"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        bt, _ = launch_ready(out, ["tick"], "flood2", "1500000")
         try:
-            line = bt.stdout.readline()
-            check(line.startswith("ready"), "target did not start: %r" % line)
             time.sleep(0.4)
             bt.send_signal(signal.SIGSTOP)
             time.sleep(1.0)
@@ -149,12 +155,8 @@ def sigint_in_launch_mode_drops_no_returns():
     """Probes removed at SIGINT while calls run: no return is reported as lost or unmatched."""
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "out.jsonl")
-        bt = subprocess.Popen([BEDTRACE, "-o", out, "--no-tls", "--no-sockets", "-f", "tick",
-                               "-f", "spin", "--", TARGET, "spin", "2"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        bt, _ = launch_ready(out, ["tick", "spin"], "spin", "2")
         try:
-            line = bt.stdout.readline()
-            check(line.startswith("ready"), "target did not start: %r" % line)
             time.sleep(0.5)
             bt.send_signal(signal.SIGINT)
             _, err = bt.communicate(timeout=60)
