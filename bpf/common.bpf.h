@@ -35,4 +35,26 @@ static __always_inline void count(__u32 idx, __u64 n)
 		*c += n;
 }
 
+/*
+ * BT_EV_EXIT / BT_EV_FORK / BT_EV_EXEC for a traced process (@status: wait status, or 1 for a
+ * process stopped until userspace resumes it). @held wakes userspace at once. Returns false when
+ * the ring was full (counted).
+ */
+static __always_inline bool proc_event(__u32 type, __u32 pid, __u32 ppid, __u32 status, bool held)
+{
+	struct bt_proc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(BT_CNT_OTHER_RB_FULL, 1);
+		return false;
+	}
+	e->type = type;
+	e->pid = pid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ppid = ppid;
+	e->status = status;
+	bpf_ringbuf_submit(e, held ? BPF_RB_FORCE_WAKEUP : 0);
+	return true;
+}
+
 #endif

@@ -372,23 +372,6 @@ static __always_inline void close_all(struct bt_stack *st, __u64 now, __u16 reas
 	bpf_loop(BT_MAX_DEPTH, close_one, &c, 0);
 }
 
-/* BT_EV_EXIT / BT_EV_FORK / BT_EV_EXEC for a traced process; userspace acts on them at once. */
-static __always_inline void proc_event(__u32 type, __u32 pid, __u32 ppid, __u32 status)
-{
-	struct bt_proc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-
-	if (!e) {
-		count(BT_CNT_OTHER_RB_FULL, 1);
-		return;
-	}
-	e->type = type;
-	e->pid = pid;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->ppid = ppid;
-	e->status = status;
-	bpf_ringbuf_submit(e, 0);
-}
-
 struct go_close_ctx {
 	__u64 now;
 	__u32 pid;
@@ -403,6 +386,14 @@ static long close_go_stack(struct bpf_map *map, __u64 *g, struct bt_stack *st,
 	close_all(st, c->now, BT_END_PROCESS_EXIT, st->pid, st->tid);
 	bpf_map_delete_elem(map, g);
 	return 0;
+}
+
+/* Process @pid ended or replaced its image: so did the calls open in its goroutines. */
+static __always_inline void close_go_process(__u32 pid, __u64 now)
+{
+	struct go_close_ctx c = {.now = now, .pid = pid};
+
+	bpf_for_each_map_elem(&go_stacks, close_go_stack, &c, 0);
 }
 
 /* tp_btf attaches by BTF id: no tracefs needed (it is not mounted at boot here) */
@@ -430,14 +421,11 @@ int BPF_PROG(thread_exit)
 	flags = bpf_map_lookup_elem(&procs, &pid);
 	if (!flags)
 		return 0;
-	if (*flags & BT_PROC_GO) {
-		struct go_close_ctx c = {.now = now, .pid = pid};
-
-		bpf_for_each_map_elem(&go_stacks, close_go_stack, &c, 0);
-	}
+	if (*flags & BT_PROC_GO)
+		close_go_process(pid, now);
 	status = group_exit ? BPF_CORE_READ(task, signal, group_exit_code)
 			    : BPF_CORE_READ(task, exit_code);
-	proc_event(BT_EV_EXIT, pid, 0, status);
+	proc_event(BT_EV_EXIT, pid, 0, status, false);
 	bpf_map_delete_elem(&procs, &pid);
 	return 0;
 }
@@ -462,16 +450,13 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 	if (!flags)
 		return 0;
 	if (*flags & BT_PROC_GO) {
-		struct go_close_ctx c = {.now = now, .pid = pid};
-
-		bpf_for_each_map_elem(&go_stacks, close_go_stack, &c, 0);
+		close_go_process(pid, now);
 		*flags &= ~BT_PROC_GO;
 	}
-	/* the stop is pending before userspace can see the event and SIGCONT */
 	hold = hold_exec && (*flags & BT_PROC_FOLLOW);
 	if (hold) /* pending before userspace can see the event and SIGCONT */
 		bpf_send_signal(SIGSTOP);
-	proc_event(BT_EV_EXEC, pid, 0, hold);
+	proc_event(BT_EV_EXEC, pid, 0, hold, hold);
 	return 0;
 }
 
@@ -529,7 +514,7 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	}
 	/* held children report themselves once stopped (syscap, on their way out of fork) */
 	if (!hold)
-		proc_event(BT_EV_FORK, cpid, ppid, 0);
+		proc_event(BT_EV_FORK, cpid, ppid, 0, false);
 	return 0;
 }
 

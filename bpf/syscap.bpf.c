@@ -509,26 +509,15 @@ static __always_inline void fork_child_hold(void)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	__u32 *flags = bpf_map_lookup_elem(&procs, &pid);
-	struct bt_proc_event *e;
 
 	if (!flags || !(*flags & BT_PROC_HOLD))
 		return;
 	*flags &= ~BT_PROC_HOLD;
 	/* the stop is pending before userspace can see the event and SIGCONT */
 	bpf_send_signal(SIGSTOP);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		/* nobody would resume it: let it run untraced rather than stay stopped */
+	/* a full ring: nobody would resume it, so it runs untraced rather than stays stopped */
+	if (!proc_event(BT_EV_FORK, pid, BPF_CORE_READ(task, real_parent, tgid), 1, true))
 		bpf_send_signal(SIGCONT);
-		count(BT_CNT_OTHER_RB_FULL, 1);
-		return;
-	}
-	e->type = BT_EV_FORK;
-	e->pid = pid;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	e->status = 1;
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 SEC("tp_btf/sys_exit")
