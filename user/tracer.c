@@ -775,6 +775,7 @@ static bool all_exited(struct session *s, struct ring_buffer *rb)
 {
 	bool consumed = false;
 	size_t i, n = 0;
+	pid_t pid;
 
 	for (i = 0; i < s->n_targets; i++) {
 		struct target *t = &s->targets[i];
@@ -790,13 +791,15 @@ static bool all_exited(struct session *s, struct ring_buffer *rb)
 			continue;
 		t->gone = true;
 		n++;
-		functrace_forget_process(s->ft, t->pid);
+		pid = t->pid;
+		functrace_forget_process(s->ft, pid);
 		if (!s->conns)
 			continue;
+		/* events may follow a fork and grow s->targets: @t is not used past this point */
 		if (!consumed)
 			ring_buffer__consume(rb);
 		consumed = true;
-		conn_tracker_process_exit(s->conns, (uint32_t)t->pid, bt_now_mono_ns());
+		conn_tracker_process_exit(s->conns, (uint32_t)pid, bt_now_mono_ns());
 	}
 	return n == s->n_targets;
 }
