@@ -31,12 +31,12 @@
 #define BT_F_UPROBE_MULTI_RETURN 1U
 #define BT_BPF_LINK_CREATE 28
 
-/* An object of a process already examined: for unwind helpers (spec 0) or SPEC spec - 1. */
 struct fd_vec {
 	int *fds;
 	size_t n, cap;
 };
 
+/* An object of a process already examined: for unwind helpers (spec 0) or SPEC spec - 1. */
 struct unwind_obj {
 	pid_t pid;
 	dev_t dev;
@@ -276,13 +276,6 @@ uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid)
 	return val;
 }
 
-void functrace_remove_proc(struct func_tracer *ft, pid_t pid)
-{
-	__u32 key = (__u32)pid;
-
-	bpf_map_delete_elem(bpf_map__fd(ft->skel->maps.procs), &key);
-}
-
 void functrace_hold_forks(struct func_tracer *ft)
 {
 	ft->skel->bss->hold_forks = true;
@@ -447,8 +440,21 @@ static void report_no_match(const struct elf_file *f, const struct func_spec *sp
 		n ? "; closest: " : "", list);
 }
 
-struct unwind_obj;
-static bool obj_seen(struct func_tracer *ft, const struct unwind_obj *key);
+/* Remembers @key; returns true if it was remembered already. */
+static bool obj_seen(struct func_tracer *ft, const struct unwind_obj *key)
+{
+	size_t i;
+
+	for (i = 0; i < ft->n_uobjs; i++)
+		if (ft->uobjs[i].pid == key->pid && ft->uobjs[i].dev == key->dev &&
+		    ft->uobjs[i].ino == key->ino && ft->uobjs[i].spec == key->spec)
+			return true;
+	/* out of memory: examined again next time, which only costs time */
+	if (grow(&ft->uobjs, &ft->cap_uobjs, ft->n_uobjs + 1, sizeof(*ft->uobjs)))
+		return false;
+	ft->uobjs[ft->n_uobjs++] = *key;
+	return false;
+}
 
 /* Growable arrays of probe offsets and their cookies (probe ids). */
 struct offs_vec {
@@ -862,22 +868,6 @@ static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, cons
 		return err;
 	}
 	return (int)n;
-}
-
-/* Remembers @key; returns true if it was remembered already. */
-static bool obj_seen(struct func_tracer *ft, const struct unwind_obj *key)
-{
-	size_t i;
-
-	for (i = 0; i < ft->n_uobjs; i++)
-		if (ft->uobjs[i].pid == key->pid && ft->uobjs[i].dev == key->dev &&
-		    ft->uobjs[i].ino == key->ino && ft->uobjs[i].spec == key->spec)
-			return true;
-	/* out of memory: examined again next time, which only costs time */
-	if (grow(&ft->uobjs, &ft->cap_uobjs, ft->n_uobjs + 1, sizeof(*ft->uobjs)))
-		return false;
-	ft->uobjs[ft->n_uobjs++] = *key;
-	return false;
 }
 
 /* Remembers that process @pid's object @st was examined; returns true if it already was. */

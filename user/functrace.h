@@ -82,8 +82,6 @@ void functrace_detach_entry_stop(struct func_tracer *ft);
 int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags);
 /* Returns the bpf_proc_flags of traced process @pid, 0 if BPF does not know it. */
 uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid);
-/* Forgets process @pid (it exited, or tracing it failed). */
-void functrace_remove_proc(struct func_tracer *ft, pid_t pid);
 int functrace_go_stacks_fd(const struct func_tracer *ft);
 /* Removes the SPECs' probes (entry and return), keeping the unwind helpers. */
 void functrace_detach_probes(struct func_tracer *ft);

@@ -302,15 +302,18 @@ static int handle_event(void *ctx, void *data, size_t size)
 				kill((pid_t)m->pid, SIGCONT);
 		}
 		break;
-	case BT_EV_UNWIND:
-		if (size < sizeof(struct bt_unwind_event))
+	case BT_EV_UNWIND: {
+		const struct bt_unwind_event *u = data;
+
+		if (size < sizeof(*u))
 			break;
 		/* stopping: a re-arm would put trampolines back into slots being restored */
-		if (s->stopping && ((const struct bt_unwind_event *)data)->kind == BT_UNWIND_CATCH)
-			kill((pid_t)((const struct bt_unwind_event *)data)->pid, SIGCONT);
+		if (s->stopping && u->kind == BT_UNWIND_CATCH)
+			kill((pid_t)u->pid, SIGCONT);
 		else
-			functrace_apply_unwind(data);
+			functrace_apply_unwind(u);
 		break;
+	}
 	case BT_EV_FORK:
 		if (size >= sizeof(struct bt_proc_event))
 			follow_fork(s, data);
@@ -660,8 +663,8 @@ static bool target_status(const struct session *s, size_t i, int *status)
 		*status = t->exit_status;
 		return true;
 	}
-	if (s->targets[i].end_seen) {
-		*status = s->targets[i].end_status;
+	if (t->end_seen) {
+		*status = t->end_status;
 		return true;
 	}
 	return false;
@@ -825,26 +828,6 @@ static struct bt_resource *self_resource_new(void)
 	return r;
 }
 
-/*
- * Makes sure BPF reports the end of every target (BT_EV_EXIT, with its wait status). The attach
- * code registers the processes it traces with their flags; this only adds a target it did not,
- * with no flags, so a registration that is there is never changed.
- */
-static void watch_exits(struct session *s)
-{
-	for (size_t i = 0; i < s->n_targets; i++) {
-		pid_t pid = s->targets[i].pid;
-		int err;
-
-		if (functrace_proc_flags(s->ft, pid))
-			continue;
-		err = functrace_add_proc(s->ft, pid, 0);
-		if (err)
-			pr_debug("process %d: its end is noticed by polling only: %s\n", (int)pid,
-				 strerror(-err));
-	}
-}
-
 int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int *exit_status)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -913,7 +896,6 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	}
 	if (err)
 		goto cleanup;
-	watch_exits(s);
 	pr_debug("tracing %zu process(es), %zu function(s), %zu link(s); ready in %.1f ms\n",
 		 s->n_targets, functrace_n_probes(s->ft), functrace_n_links(s->ft),
 		 (double)(bt_now_mono_ns() - t_start) / 1e6);
