@@ -553,6 +553,25 @@ static void offs_compact(struct offs_vec *v)
 	v->n = k;
 }
 
+/* Keeps in @v only the entries whose probe id (cookie, < @n_ids) is still in @ids. 0/-ENOMEM */
+static int offs_keep_ids(struct offs_vec *v, const struct offs_vec *ids, size_t n_ids)
+{
+	bool *live = calloc(n_ids ? n_ids : 1, sizeof(*live));
+	size_t i;
+
+	if (!live)
+		return -ENOMEM;
+	for (i = 0; i < ids->n; i++)
+		if (ids->cookie[i] < n_ids)
+			live[ids->cookie[i]] = true;
+	for (i = 0; i < v->n; i++)
+		if (v->cookie[i] >= n_ids || !live[v->cookie[i]])
+			v->cookie[i] = UINT64_MAX;
+	free(live);
+	offs_compact(v);
+	return 0;
+}
+
 /* The object file mapped read-only, to read machine code from. */
 struct code_map {
 	const uint8_t *base;
@@ -769,6 +788,10 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		} else if (f->go) {
 			err = link_range(ft, ft->skel->progs.go_entry, host, &ent, 0, ent.n, false,
 					 t->pid, &lo);
+			offs_compact(&ent);
+			/* a function whose entry the kernel refused gets no return probes either */
+			if (!err)
+				err = offs_keep_ids(&rets, &ent, ft->n_probes);
 			if (!err)
 				err = link_range(ft, ft->skel->progs.go_return, host, &rets, 0,
 						 rets.n, false, t->pid, &lo);
@@ -786,7 +809,6 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 				(int)t->pid, strerror(-err));
 			goto cleanup;
 		}
-		offs_compact(&ent);
 		if (lo.n)
 			pr_info("%s%s%s: %zu of %zu function(s) left out in %s (%s%s)%s\n",
 				specs[i].object ? specs[i].object : "", specs[i].object ? ":" : "",
