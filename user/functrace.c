@@ -11,7 +11,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -1003,23 +1002,12 @@ int functrace_apply_unwind(const struct bt_unwind_event *e)
 	__u32 i;
 
 	for (i = 0; i < e->n && i < BT_MAX_RESTORE; i++) {
-		__u64 cur = 0;
-		struct iovec local = {&cur, sizeof(cur)};
-		struct iovec remote = {(void *)(uintptr_t)e->slots[i], sizeof(cur)};
+		int r = target_swap_word((pid_t)e->pid, e->slots[i], e->expect[i], e->values[i]);
 
-		if (process_vm_readv((pid_t)e->pid, &local, 1, &remote, 1, 0) != sizeof(cur)) {
-			err = -errno;
-			continue;
-		}
-		/* anything else there means the frame is gone and the slot was reused */
-		if (cur != e->expect[i])
-			continue;
-		local.iov_base = (void *)&e->values[i];
-		if (process_vm_writev((pid_t)e->pid, &local, 1, &remote, 1, 0) != sizeof(cur)) {
-			err = -errno;
-			continue;
-		}
-		written++;
+		if (r < 0)
+			err = r;
+		else
+			written += r;
 	}
 	if (kill((pid_t)e->pid, SIGCONT) && !err)
 		err = -errno;

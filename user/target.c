@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -35,8 +36,7 @@ static char *read_link(const char *path)
 	return strdup(buf);
 }
 
-/* Reads a whole small /proc file; returns malloc'd buffer (NUL-terminated) and its length. */
-static char *read_small_file(const char *path, size_t *len)
+char *target_read_file(const char *path, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap), *nb;
@@ -72,6 +72,22 @@ static char *read_small_file(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+int target_swap_word(pid_t pid, uint64_t addr, uint64_t expect, uint64_t value)
+{
+	uint64_t cur = 0;
+	struct iovec local = {&cur, sizeof(cur)};
+	struct iovec remote = {(void *)(uintptr_t)addr, sizeof(cur)};
+
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != sizeof(cur))
+		return -errno;
+	if (cur != expect)
+		return 0;
+	local.iov_base = &value;
+	if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != sizeof(cur))
+		return -errno;
+	return 1;
 }
 
 char *target_host_path(pid_t pid, const char *path)
@@ -111,13 +127,13 @@ static int target_read_info(struct target *t)
 		t->exe_host = target_host_path(t->pid, t->exe);
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)t->pid);
-	t->comm = read_small_file(path, &len);
+	t->comm = target_read_file(path, &len);
 	if (t->comm && len && t->comm[len - 1] == '\n')
 		t->comm[len - 1] = '\0';
 
 	/* exported as process.command_line: credentials in it are redacted (redact.h) */
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)t->pid);
-	s = read_small_file(path, &len);
+	s = target_read_file(path, &len);
 	if (s) {
 		while (len && s[len - 1] == '\0')
 			len--;
@@ -177,7 +193,7 @@ static bool is_kernel_thread(pid_t pid)
 	bool kthread = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	buf = read_small_file(path, NULL);
+	buf = target_read_file(path, NULL);
 	if (!buf)
 		return false;
 	/* comm may hold spaces and parentheses: the fields start after the last ')' */
@@ -394,7 +410,7 @@ int target_read_maps(pid_t pid, struct target_map **maps, size_t *n)
 	char path[64], *buf, *line, *save = NULL;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	buf = read_small_file(path, &len);
+	buf = target_read_file(path, &len);
 	if (!buf)
 		return errno == ENOENT ? -ESRCH : -errno;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

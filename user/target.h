@@ -67,6 +67,14 @@ void target_maps_free(struct target_map *maps, size_t n);
  * library name such as "libfoo" / "libfoo.so.1". Returns the path (owned by @maps) or NULL.
  */
 const char *target_maps_find(const struct target_map *maps, size_t n, const char *name);
+/* Reads a whole small file (/proc): malloc'd, NUL-terminated, its length in *@len; NULL+errno. */
+char *target_read_file(const char *path, size_t *len);
+/*
+ * Writes @value at @addr in process @pid if the word there still holds @expect (a return slot:
+ * anything else means its frame is gone and the slot reused). The process should be stopped.
+ * Returns 1 written, 0 left alone, -errno.
+ */
+int target_swap_word(pid_t pid, uint64_t addr, uint64_t expect, uint64_t value);
 /* Returns a malloc'd "/proc/PID/root" + @path, the host-reachable form of a target path. */
 char *target_host_path(pid_t pid, const char *path);
 /* Resolves @cmd through PATH like execvp. Returns malloc'd absolute path or NULL (errno). */

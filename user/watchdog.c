@@ -30,7 +30,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +37,7 @@
 #include <bpf/bpf.h>
 
 #include "log.h"
+#include "target.h"
 #include "watchdog.h"
 
 /* How long a target may take to stop (all threads) before its slots are fixed anyway. */
@@ -217,34 +217,16 @@ uint64_t watchdog_maps_trampoline(const char *maps, size_t len)
 /* Returns the uretprobe trampoline address of @pid, 0 if it has none (or is gone). */
 static uint64_t read_trampoline(pid_t pid)
 {
-	size_t len = 0, cap = 64 << 10;
-	char path[64], *buf, *nb;
-	uint64_t addr = 0;
-	ssize_t r;
-	int fd;
+	char path[64], *buf;
+	uint64_t addr;
+	size_t len = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	buf = target_read_file(path, &len);
+	if (!buf)
 		return 0;
-	buf = malloc(cap);
-	while (buf) {
-		r = read(fd, buf + len, cap - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		if (len == cap) {
-			nb = realloc(buf, cap * 2);
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (buf)
-		addr = watchdog_maps_trampoline(buf, len);
+	addr = watchdog_maps_trampoline(buf, len);
 	free(buf);
-	close(fd);
 	return addr;
 }
 
@@ -255,16 +237,8 @@ int watchdog_restore_stack(pid_t pid, uint64_t tramp, const struct bt_stack *st)
 
 	for (i = 0; i < depth; i++) {
 		const struct bt_frame *f = &st->frames[i];
-		uint64_t cur = 0;
-		struct iovec local = {&cur, sizeof(cur)};
-		struct iovec remote = {(void *)(uintptr_t)f->sp, sizeof(cur)};
 
-		if (!f->ret || f->ret == tramp)
-			continue;
-		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != sizeof(cur) || cur != tramp)
-			continue;
-		local.iov_base = (void *)&f->ret;
-		if (process_vm_writev(pid, &local, 1, &remote, 1, 0) == sizeof(cur))
+		if (f->ret && f->ret != tramp && target_swap_word(pid, f->sp, tramp, f->ret) == 1)
 			written++;
 	}
 	return written;
