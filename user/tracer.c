@@ -831,7 +831,7 @@ static struct bt_resource *self_resource_new(void)
 int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int *exit_status)
 {
 	struct session *s = calloc(1, sizeof(*s));
-	uint64_t t_start = bt_now_mono_ns(), deadline = 0, t_stop;
+	uint64_t t_start = bt_now_mono_ns(), t_stop;
 	struct ring_buffer *rb = NULL;
 	size_t i;
 	int err;
@@ -902,8 +902,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 
 	s->last_flush_ns = bt_now_mono_ns();
 	if (opts->duration_s)
-		deadline = s->last_flush_ns + (uint64_t)opts->duration_s * 1000000000ull;
-	s->deadline_ns = deadline;
+		s->deadline_ns = s->last_flush_ns + (uint64_t)opts->duration_s * 1000000000ull;
 	while (!*stop) {
 		uint64_t now;
 
@@ -928,7 +927,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 			flush_batch(s);
 			stitcher_tick(s->stitcher, now);
 		}
-		if (deadline && now >= deadline)
+		if (s->deadline_ns && now >= s->deadline_ns)
 			break;
 		if (all_exited(s, rb)) {
 			/* events the exiting threads produced are already queued */
