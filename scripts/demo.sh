@@ -12,7 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 py=/usr/bin/python3
-fixtures="$root/../shared/fixtures"
+fixtures="$root/tests/fixtures"
 requests=${REQUESTS:-3}
 
 die() {

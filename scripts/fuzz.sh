@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # `make fuzz`: runs every libFuzzer harness for FUZZ_SECONDS (default 60) on a working copy of
-# its seed corpus (tests/data/corpus/<name>), plus seeds cut from ../shared/fixtures where they
+# its seed corpus (tests/data/corpus/<name>), plus seeds cut from tests/fixtures where they
 # fit (cassette bodies for the event-stream and Bedrock fuzzers). Crashes stay in build/fuzz-out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-60}
 out=build/fuzz-out
 mkdir -p "$out"
-fixtures=../shared/fixtures/bedrock-cassettes
+fixtures=tests/fixtures/bedrock-cassettes
 status=0
 
 for f in build/fuzz/fuzz_*; do

@@ -20,12 +20,12 @@ import tempfile
 import time
 import urllib.request
 
-from harness import BEDTRACE, ROOT, SHARED, read_spans
+from harness import BEDTRACE, FIXTURES, ROOT, read_spans
 
 PY = "/usr/bin/python3"
 NODE = shutil.which("node") or "/usr/bin/node"
-CASSETTES = os.path.join(SHARED, "fixtures", "bedrock-cassettes")
-AWS_MODELS = os.path.join(SHARED, "fixtures", "aws-models")
+CASSETTES = os.path.join(FIXTURES, "bedrock-cassettes")
+AWS_MODELS = os.path.join(FIXTURES, "aws-models")
 # the generator's committed output (make_cassettes.py --self-check fails when it is stale)
 GENERATED = os.path.join(ROOT, "tests", "data", "eventstream")
 BOTO3_CLIENT = os.path.join(ROOT, "tests", "bedrock", "clients", "boto3_client.py")

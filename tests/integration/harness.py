@@ -16,7 +16,7 @@ import traceback
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BEDTRACE = os.path.join(ROOT, "bedtrace")
 TARGETS = os.path.join(ROOT, "tests", "data", "targets", "out")
-SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
 _tests = []
 

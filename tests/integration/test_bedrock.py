@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Bedrock spans from real SDK clients: every cassette of ../shared/fixtures/bedrock-cassettes
+"""Bedrock spans from real SDK clients: every cassette of tests/fixtures/bedrock-cassettes
 and of the generator (tests/data/eventstream) is replayed by a local TLS server and called by
 Debian's boto3 (HTTP/1.1) and the AWS SDK for JavaScript v3 (HTTP/2; HTTP/1.1 for the streams,
 agents and errors), each under `bedtrace -- CLIENT`. What each span must say is read from the

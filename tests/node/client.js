@@ -8,8 +8,8 @@
 //
 // Same contract as tests/bedrock/clients/boto3_client.py: each distinct recorded request is
 // one call (a recorded 429 then 200 is one call the SDK retries); the operation comes from the
-// URI path in the service models (AWS_DATA_PATH, default ../shared/fixtures/aws-models next
-// to the project); streams are consumed to the end; one JSON line per call on stdout.
+// URI path in the service models (AWS_DATA_PATH, default tests/fixtures/aws-models of the
+// project); streams are consumed to the end; one JSON line per call on stdout.
 // The SDK's own request handler is used (NodeHttp2Handler for both Bedrock clients) with the
 // test CA trusted; --http1 swaps in NodeHttpHandler to drive HTTP/1.1 instead.
 // Exit 0 when every call ran (a service error is a result), 1 on a local failure, 2 on usage.
@@ -70,8 +70,8 @@ function parseArgs(argv) {
 function modelsDir() {
 	if (process.env.AWS_DATA_PATH)
 		return process.env.AWS_DATA_PATH.split(path.delimiter)[0];
-	// tests/node → project root → ../shared/fixtures/aws-models
-	return path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'aws-models');
+	// tests/node → project root → tests/fixtures/aws-models
+	return path.resolve(__dirname, '..', 'fixtures', 'aws-models');
 }
 
 function loadModel(dir, svc) {

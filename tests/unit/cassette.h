@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Test support: reads the VCR YAML cassettes of ../shared/fixtures/bedrock-cassettes (the subset
+ * Test support: reads the VCR YAML cassettes of tests/fixtures/bedrock-cassettes (the subset
  * of YAML they use: block scalars "|-" and "!!binary |", header lists of plain or single-quoted
  * scalars with folded continuation lines) and turns an interaction into a struct http_exchange as
  * the HTTP parsers would hand it over, with synthetic monotonic timestamps: the request starts at
@@ -20,7 +20,7 @@
 #include "bedrock_body.h"
 #include "http.h"
 
-#define CASSETTE_DIR "../shared/fixtures/bedrock-cassettes/"
+#define CASSETTE_DIR "tests/fixtures/bedrock-cassettes/"
 #define CASSETTE_MAX_IT 8
 #define CASSETTE_MAX_HDR 48
 #define CASSETTE_RESP_NS 200000000ull /* response headers 200 ms after the request */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Bedrock recognition and span annotation, driven by the real recorded exchanges in
- * ../shared/fixtures/bedrock-cassettes plus synthetic exchanges for what they lack (SigV4 proxies,
+ * tests/fixtures/bedrock-cassettes plus synthetic exchanges for what they lack (SigV4 proxies,
  * retries, throttling, cache tokens, corrupt and truncated streams, knowledge bases).
  */
 #include <stdarg.h>

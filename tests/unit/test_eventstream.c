@@ -18,7 +18,7 @@
 
 #include "eventstream.h"
 
-#define CASSETTES "../shared/fixtures/bedrock-cassettes/"
+#define CASSETTES "tests/fixtures/bedrock-cassettes/"
 #define GENERATED "tests/data/eventstream/"
 #define MAX_BLOCKS 4
 #define MAX_SEEN 128

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Replays a Bedrock VCR cassette's requests as real boto3 calls against an endpoint.
 
-    AWS_DATA_PATH=/abs/shared/fixtures/aws-models \\
+    AWS_DATA_PATH=/abs/tests/fixtures/aws-models \\
     /usr/bin/python3 boto3_client.py --endpoint https://127.0.0.1:PORT --ca ca.pem \\
         --cassette FILE.yaml [--repeat N]
 
@@ -36,9 +36,9 @@ SERVICES = ("bedrock-runtime", "bedrock-agent-runtime")
 
 
 def default_models_dir():
-    # tests/bedrock/clients → project root → ../shared/fixtures/aws-models
+    # tests/bedrock/clients → project root → tests/fixtures/aws-models
     root = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-    return os.path.join(os.path.dirname(root), "shared", "fixtures", "aws-models")
+    return os.path.join(root, "tests", "fixtures", "aws-models")
 
 
 def to_bytes(v):

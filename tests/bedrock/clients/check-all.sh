@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Replays every Bedrock cassette (../shared/fixtures/bedrock-cassettes and, when the generator
+# Replays every Bedrock cassette (tests/fixtures/bedrock-cassettes and, when the generator
 # exists, tests/bedrock/gen's output) through the replay server with three real clients:
 # boto3 (HTTP/1.1), the AWS SDK for JavaScript with its default handler (HTTP/2) and with
 # NodeHttpHandler (--http1). Each run is checked against the cassette and the server's request
@@ -13,7 +13,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-fixtures=$(cd "$root/../shared/fixtures" && pwd)
+fixtures="$root/tests/fixtures"
 py=/usr/bin/python3
 filter=${1:-*}
 

@@ -5,7 +5,7 @@
     make_cassettes.py OUTDIR               write the cassettes into OUTDIR
     make_cassettes.py --self-check OUTDIR  re-read OUTDIR and prove every file valid
 
-The recorded cassettes in ../shared/fixtures/bedrock-cassettes cover plain model calls only.
+The recorded cassettes in tests/fixtures/bedrock-cassettes cover plain model calls only.
 These add InvokeAgent (multi-agent trace events, a failure with a stream exception), a throttled
 Converse that succeeds on retry, a ConverseStream that ends in a stream exception and an
 InvokeModelWithResponseStream whose second frame is corrupt. Event-stream bodies are framed
@@ -29,7 +29,7 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
-DEFAULT_MODELS = os.path.normpath(os.path.join(ROOT, "..", "shared", "fixtures", "aws-models"))
+DEFAULT_MODELS = os.path.join(ROOT, "tests", "fixtures", "aws-models")
 AGENT_MODEL = "bedrock-agent-runtime/2023-07-26/service-2.json"
 RUNTIME_MODEL = "bedrock-runtime/2023-09-30/service-2.json"
 
