@@ -12,16 +12,21 @@ VERSION    := 0.1.0
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -MMD -MP -Iinclude -Iuser -I$(OUT) \
 	      -DBT_VERSION=\"$(VERSION)\"
+# BPF and userspace agree on x86-64 register and syscall layouts only (see include/bedtrace.h).
+ifneq ($(ARCH),x86)
+$(error bedtrace supports x86-64 only (this machine: $(shell uname -m)))
+endif
 LDLIBS     := -lbpf -lelf -lz -lcjson -lnghttp2 -lcurl -lstdc++
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(OUT) -Iinclude
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c))
+# user/ holds the command line and event loop; each folder below it is one pipeline stage.
+LIB_SRCS   := $(filter-out user/main.c,$(wildcard user/*.c user/*/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(OUT)/user/%.o,$(LIB_SRCS))
 LIB        := $(OUT)/libbedtrace.a
-UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c tests/unit/*/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
@@ -31,15 +36,18 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuser -I$(OU
 
 PREFIX     ?= /usr/local
 
-.PHONY: all deps test unit integration demo fuzz bench install clean format lint
+.PHONY: all deps test unit unit-bins fuzz-bins test-fixtures demo fuzz bench install clean format \
+	lint
 .DELETE_ON_ERROR:
+# Keep every intermediate (.bpf.o for bpftool/veristat, skeletons, objects): a second make is a no-op.
+.SECONDARY:
 
 all: bedtrace
 
 deps:
 	@bash scripts/deps.sh
 
-$(OUT) $(OUT)/user $(OUT)/tests $(OUT)/fuzz $(OUT)/fuzz-obj:
+$(OUT) $(OUT)/fuzz:
 	@mkdir -p $@
 
 $(OUT)/vmlinux.h: | $(OUT)
@@ -51,11 +59,13 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h | $(OUT)
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(OUT)/user/%.o: user/%.c | $(OUT)/user $(SKELS)
+$(OUT)/user/%.o: user/%.c | $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# Rebuilt from scratch so that members of deleted sources do not linger.
 $(LIB): $(LIB_OBJS)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(OUT)/bedtrace: $(OUT)/user/main.o $(LIB)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
@@ -63,14 +73,16 @@ $(OUT)/bedtrace: $(OUT)/user/main.o $(LIB)
 bedtrace: $(OUT)/bedtrace
 	cp $< $@.tmp && mv -f $@.tmp $@
 
-$(OUT)/tests/%: tests/unit/%.c $(LIB) | $(OUT)/tests
+$(OUT)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
-$(OUT)/fuzz-obj/%.o: user/%.c | $(OUT)/fuzz-obj $(SKELS)
+$(OUT)/fuzz-obj/%.o: user/%.c | $(SKELS)
+	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
 
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) | $(OUT)/fuzz
-	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_OBJS) $(LDLIBS) -o $@
+	$(CLANG) $(FUZZ_FLAGS) -MMD -MP $< $(FUZZ_OBJS) $(LDLIBS) -o $@
 
 unit-bins: $(UNIT_BINS)
 fuzz-bins: $(FUZZ_BINS)
@@ -95,11 +107,15 @@ bench: all
 install: bedtrace
 	install -D -m 0755 bedtrace $(DESTDIR)$(PREFIX)/bin/bedtrace
 
+FORMAT_SRCS = $(wildcard bpf/*.[ch] include/*.h user/*.[ch] user/*/*.[ch] tests/unit/*.[ch] \
+	      tests/unit/*/*.[ch] tests/fuzz/*.[ch] tests/lib/*.[ch] tests/data/targets/*.[ch] \
+	      scripts/bench/*.c)
+
 format:
-	clang-format -i bpf/*.c bpf/*.h include/*.h user/*.c user/*.h
+	clang-format -i $(FORMAT_SRCS)
 
 lint: $(SKELS)
-	clang-format --dry-run --Werror bpf/*.c bpf/*.h include/*.h user/*.c user/*.h
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--suppress=missingIncludeSystem --suppress=unknownMacro -Iinclude -Iuser -I$(OUT) user/
 
@@ -107,4 +123,4 @@ clean:
 	rm -rf $(OUT) bedtrace
 	@$(MAKE) --no-print-directory -C tests/data clean
 
--include $(wildcard $(OUT)/*.d $(OUT)/user/*.d $(OUT)/tests/*.d $(OUT)/fuzz-obj/*.d $(OUT)/fuzz/*.d)
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)

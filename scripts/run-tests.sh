@@ -29,7 +29,7 @@ count_cmocka() { # $1 name, $2 log, $3 exit code
 }
 
 echo "== unit tests"
-for t in build/tests/test_*; do
+for t in build/tests/test_* build/tests/*/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	timeout 300 "$t" >"$log_dir/$name.log" 2>&1

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "bedtrace.h"
-#include "span.h"
+#include "span/span.h"
 
 #define HEALTH_LOSS_SPAN "bedtrace.capture.loss"
 #define HEALTH_ATTR_INCOMPLETE "bedtrace.capture.incomplete"

@@ -20,11 +20,11 @@
 #include <bpf/libbpf.h>
 
 #include "bedtrace.h"
-#include "export.h"
-#include "functrace.h"
-#include "log.h"
-#include "stitch.h"
-#include "target.h"
+#include "export/export.h"
+#include "probe/functrace.h"
+#include "util/log.h"
+#include "span/stitch.h"
+#include "probe/target.h"
 #include "tracer.h"
 
 _Static_assert(sizeof(struct bt_call_event) == 72, "bt_call_event layout is ABI");

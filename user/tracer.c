@@ -14,21 +14,21 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "bedrock.h"
+#include "genai/bedrock.h"
 #include "bedtrace.h"
-#include "conn.h"
-#include "export.h"
-#include "functrace.h"
-#include "grow.h"
+#include "stream/conn.h"
+#include "export/export.h"
+#include "probe/functrace.h"
+#include "util/grow.h"
 #include "health.h"
-#include "log.h"
-#include "stitch.h"
-#include "prices.h"
-#include "syscap.h"
-#include "target.h"
-#include "tlscap.h"
+#include "util/log.h"
+#include "span/stitch.h"
+#include "genai/prices.h"
+#include "probe/syscap.h"
+#include "probe/target.h"
+#include "probe/tlscap.h"
 #include "tracer.h"
-#include "watchdog.h"
+#include "probe/watchdog.h"
 
 #define BATCH_MAX 512
 /* Event ring sizes: payload capture needs room for ~100 ms of bursts at several 100 MB/s. */

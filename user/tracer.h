@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "functrace.h"
+#include "probe/functrace.h"
 
 #define TRACER_MAX_PIDS 64
 #define TRACER_MAX_SPECS 256

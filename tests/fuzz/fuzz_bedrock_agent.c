@@ -14,7 +14,7 @@
 
 #include <zlib.h>
 
-#include "bedrock.h"
+#include "genai/bedrock.h"
 #include "fuzz_frames.h"
 
 static const char *const events[] = {"trace", "chunk", "returnControl", "files", "trace", "trace"};

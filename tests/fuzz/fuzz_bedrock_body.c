@@ -15,9 +15,9 @@
 
 #include <zlib.h>
 
-#include "bedrock.h"
+#include "genai/bedrock.h"
 #include "fuzz_frames.h"
-#include "bedrock_body.h"
+#include "genai/bedrock_body.h"
 
 static const char *const paths[] = {
     "/model/amazon.nova-micro-v1%3A0/converse",

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "body.h"
+#include "proto/body.h"
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "conn.h"
-#include "span.h"
-#include "stitch.h"
+#include "stream/conn.h"
+#include "span/span.h"
+#include "span/stitch.h"
 
 #define FUZZ_PID 77
 #define FUZZ_CONNS 4

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elf_sym.h"
-#include "symmatch.h"
+#include "probe/elf_sym.h"
+#include "probe/symmatch.h"
 
 #define GLOB_MAX 24
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "eventstream.h"
+#include "proto/eventstream.h"
 
 struct tally {
 	size_t messages;

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http1.h"
+#include "proto/http1.h"
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "http2.h"
+#include "proto/http2.h"
 
 #define FUZZ_MAX_BODY 4096
 

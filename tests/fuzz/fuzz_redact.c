@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redact.h"
+#include "util/redact.h"
 
 #define CANARY "Zq7Canary"
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elf_sym.h"
-#include "rust_demangle.h"
-#include "symmatch.h"
+#include "probe/elf_sym.h"
+#include "probe/rust_demangle.h"
+#include "probe/symmatch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssl_inner.h"
+#include "probe/ssl_inner.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "x86_insn.h"
+#include "probe/x86_insn.h"
 
 #define BASE 0x401000
 

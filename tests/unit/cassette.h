@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bedrock_body.h"
-#include "http.h"
+#include "genai/bedrock_body.h"
+#include "proto/http.h"
 
 #define CASSETTE_DIR "tests/fixtures/bedrock-cassettes/"
 #define CASSETTE_MAX_IT 8

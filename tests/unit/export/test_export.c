@@ -1,0 +1,1200 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for export.c: the file exporter (mode, JSON Lines, errors) and the OTLP/HTTP
+ * exporter against a small HTTP/1.1 server this test runs on 127.0.0.1.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "export/export.h"
+#include "span/span.h"
+
+/* ---- helpers ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct batch {
+	struct bt_span *spans[64];
+	size_t n;
+	struct bt_resource *res;
+};
+
+/* Fills @b with @n spans named "@prefix-<i>" sharing one resource. */
+static void batch_make(struct batch *b, const char *prefix, size_t n)
+{
+	char name[64];
+	size_t i;
+
+	assert_true(n <= 64);
+	b->n = n;
+	b->res = bt_resource_new();
+	assert_non_null(b->res);
+	assert_int_equal(bt_attrs_set_str(&b->res->attrs, "service.name", prefix), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s-%zu", prefix, i);
+		b->spans[i] = bt_span_new(name, BT_KIND_INTERNAL);
+		assert_non_null(b->spans[i]);
+		bt_random_id(b->spans[i]->trace_id, BT_TRACE_ID_LEN);
+		b->spans[i]->start_ns = 1700000000000000000ull + i;
+		b->spans[i]->end_ns = b->spans[i]->start_ns + 1000;
+		bt_span_set_resource(b->spans[i], b->res);
+		assert_int_equal(bt_attrs_set_int(&b->spans[i]->attrs, "i", (int64_t)i), 0);
+	}
+}
+
+static void batch_free(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		bt_span_free(b->spans[i]);
+	bt_resource_put(b->res);
+}
+
+/* Returns the span names in an ExportTraceServiceRequest, comma-joined, and their count. */
+static int request_span_names(const char *json, char *names, size_t size)
+{
+	const cJSON *rs, *ss, *sp;
+	cJSON *root = cJSON_Parse(json);
+	int n = 0;
+
+	assert_non_null(root);
+	names[0] = '\0';
+	cJSON_ArrayForEach(rs, cJSON_GetObjectItemCaseSensitive(root, "resourceSpans"))
+	{
+		cJSON_ArrayForEach(ss, cJSON_GetObjectItemCaseSensitive(rs, "scopeSpans"))
+		{
+			cJSON_ArrayForEach(sp, cJSON_GetObjectItemCaseSensitive(ss, "spans"))
+			{
+				const cJSON *nm = cJSON_GetObjectItemCaseSensitive(sp, "name");
+
+				assert_true(cJSON_IsString(nm));
+				if (n)
+					strncat(names, ",", size - strlen(names) - 1);
+				strncat(names, nm->valuestring, size - strlen(names) - 1);
+				n++;
+			}
+		}
+	}
+	cJSON_Delete(root);
+	return n;
+}
+
+/* Captures what the exporter logs to stderr between capture_start() and capture_stop(). */
+struct capture {
+	int saved;
+	char path[64];
+};
+
+/* The capture in progress, so that a failed assertion's teardown can give stderr back. */
+static struct capture *active_capture;
+
+static void capture_start(struct capture *c)
+{
+	int fd;
+
+	strcpy(c->path, "/tmp/bt_test_export_err_XXXXXX");
+	fd = mkstemp(c->path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	c->saved = dup(STDERR_FILENO);
+	assert_true(c->saved >= 0);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	close(fd);
+	active_capture = c;
+}
+
+static void capture_restore(struct capture *c)
+{
+	fflush(stderr);
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	active_capture = NULL;
+}
+
+static int capture_teardown(void **state)
+{
+	(void)state;
+	if (active_capture) {
+		unlink(active_capture->path);
+		capture_restore(active_capture);
+	}
+	return 0;
+}
+
+/* Returns the captured text (caller frees) and restores stderr. */
+static char *capture_stop(struct capture *c)
+{
+	char *buf = calloc(1, 65536);
+	FILE *f;
+
+	capture_restore(c);
+	assert_non_null(buf);
+	f = fopen(c->path, "r");
+	assert_non_null(f);
+	fread(buf, 1, 65535, f);
+	fclose(f);
+	unlink(c->path);
+	/* still show it, for whoever reads the test log */
+	fputs(buf, stderr);
+	return buf;
+}
+
+static int count_substr(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (hay = strstr(hay, needle); hay; hay = strstr(hay + 1, needle))
+		n++;
+	return n;
+}
+
+/* ---- file exporter ---- */
+
+static char tmpdir[64];
+
+static int setup_tmpdir(void **state)
+{
+	(void)state;
+	strcpy(tmpdir, "/tmp/bt_test_export_XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_tmpdir(void **state)
+{
+	char path[128];
+
+	(void)state;
+	/* only files this test created */
+	static const char *const names[] = {"new.json", "old.json", "lines.json", "stdout.json",
+					    "mt.json"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
+		unlink(path);
+	}
+	return rmdir(tmpdir);
+}
+
+static void tmp_path(char *out, size_t size, const char *name)
+{
+	snprintf(out, size, "%s/%s", tmpdir, name);
+}
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long sz;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	sz = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)sz + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)sz, f), (size_t)sz);
+	buf[sz] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)sz;
+	return buf;
+}
+
+/* Checks that @text is @n_lines JSON objects, one per line, each with the spans of @b[i]. */
+static void check_json_lines(char *text, const struct batch *b, size_t n_lines)
+{
+	char names[4096], expect[4096];
+	size_t line = 0, i;
+	char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		assert_non_null(nl); /* every line ends with a newline */
+		*nl = '\0';
+		assert_true(line < n_lines);
+		assert_int_equal(request_span_names(p, names, sizeof(names)), (int)b[line].n);
+		expect[0] = '\0';
+		for (i = 0; i < b[line].n; i++) {
+			if (i)
+				strcat(expect, ",");
+			strcat(expect, b[line].spans[i]->name);
+		}
+		assert_string_equal(names, expect);
+		line++;
+		p = nl + 1;
+	}
+	assert_int_equal(line, n_lines);
+}
+
+static void test_export_file_creates_mode_0600(void **state)
+{
+	struct bt_exporter *e;
+	char path[128];
+	struct stat st;
+	mode_t old;
+
+	(void)state;
+	tmp_path(path, sizeof(path), "new.json");
+	old = umask(0); /* a permissive umask must not widen the mode */
+	e = exporter_open_file(path);
+	umask(old);
+	assert_non_null(e);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(exporter_close(e), 0);
+}
+
+static void test_export_file_existing_becomes_0600_and_truncated(void **state)
+{
+	struct bt_exporter *e;
+	char path[128];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	tmp_path(path, sizeof(path), "old.json");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	assert_int_equal(write(fd, "old contents\n", 13), 13);
+	close(fd);
+
+	e = exporter_open_file(path);
+	assert_non_null(e);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(exporter_close(e), 0);
+}
+
+static void test_export_file_json_lines(void **state)
+{
+	struct exporter_stats stats;
+	struct batch b[4];
+	struct bt_exporter *e;
+	char path[128], *text;
+	size_t i;
+
+	(void)state;
+	tmp_path(path, sizeof(path), "lines.json");
+	batch_make(&b[0], "one", 1);
+	batch_make(&b[1], "three", 3);
+	batch_make(&b[2], "two", 2);
+	batch_make(&b[3], "forty", 40);
+	e = exporter_open_file(path);
+	assert_non_null(e);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(exporter_write(e, b[i].spans, b[i].n), 0);
+	/* an empty batch writes nothing */
+	assert_int_equal(exporter_write(e, NULL, 0), 0);
+	/* each write is on disk before exporter_write returns */
+	text = slurp(path, NULL);
+	check_json_lines(text, b, 4);
+	free(text);
+
+	exporter_get_stats(e, &stats);
+	assert_int_equal(stats.spans_written, 46);
+	assert_int_equal(stats.batches_written, 4);
+	assert_int_equal(stats.spans_dropped, 0);
+	assert_int_equal(exporter_close(e), 0);
+	for (i = 0; i < 4; i++)
+		batch_free(&b[i]);
+}
+
+static void test_export_file_stdout(void **state)
+{
+	struct bt_exporter *e;
+	char path[128], *text;
+	struct batch b[2];
+	int fd, saved;
+	struct stat st;
+
+	(void)state;
+	tmp_path(path, sizeof(path), "stdout.json");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	batch_make(&b[0], "out-a", 2);
+	batch_make(&b[1], "out-b", 1);
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, STDOUT_FILENO) >= 0);
+	close(fd);
+	e = exporter_open_file("-");
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b[0].spans, b[0].n), 0);
+	assert_int_equal(exporter_write(e, b[1].spans, b[1].n), 0);
+	assert_int_equal(exporter_close(e), 0);
+	/* stdout stays open after close */
+	assert_true(fcntl(STDOUT_FILENO, F_GETFD) >= 0);
+	assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+	close(saved);
+
+	text = slurp(path, NULL);
+	check_json_lines(text, b, 2);
+	free(text);
+	/* a file the shell redirected stdout to keeps its mode */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	batch_free(&b[0]);
+	batch_free(&b[1]);
+}
+
+static void test_export_file_write_error_counts_drop(void **state)
+{
+	struct exporter_stats stats;
+	struct stat before, after;
+	struct bt_exporter *e;
+	int fd, saved, werr, cerr;
+	struct batch b;
+
+	(void)state;
+	if (stat("/dev/full", &before)) {
+		skip();
+		return;
+	}
+	/* -o refuses devices: reach /dev/full as the stdout a shell redirected */
+	batch_make(&b, "full", 3);
+	fd = open("/dev/full", O_WRONLY);
+	assert_true(fd >= 0);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, STDOUT_FILENO) >= 0);
+	close(fd);
+	e = exporter_open_file("-");
+	werr = e ? exporter_write(e, b.spans, b.n) : 0;
+	if (e)
+		exporter_get_stats(e, &stats);
+	cerr = exporter_close(e);
+	assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+	close(saved);
+	assert_non_null(e);
+	assert_int_equal(werr, -ENOSPC);
+	assert_int_equal(stats.spans_dropped, 3);
+	assert_int_equal(stats.dropped_write, 3);
+	assert_int_equal(stats.spans_accepted, 3);
+	assert_int_equal(stats.spans_written, 0);
+	assert_int_equal(stats.last_err, -ENOSPC);
+	assert_int_equal(cerr, -ENOSPC);
+	/* a device is never chmod'ed, even when running as root */
+	assert_int_equal(stat("/dev/full", &after), 0);
+	assert_int_equal(after.st_mode, before.st_mode);
+	batch_free(&b);
+}
+
+static void test_export_file_refuses_symlink(void **state)
+{
+	char path[128], target[128], *text;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	tmp_path(target, sizeof(target), "victim.json");
+	tmp_path(path, sizeof(path), "planted.json");
+	fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	assert_int_equal(write(fd, "keep\n", 5), 5);
+	close(fd);
+	unlink(path);
+	assert_int_equal(symlink(target, path), 0);
+
+	errno = 0;
+	assert_null(exporter_open_file(path));
+	assert_int_equal(errno, ELOOP);
+	assert_string_equal(exporter_file_refusal(errno), "it is a symbolic link");
+	/* the link's target is neither truncated nor chmod'ed */
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	text = slurp(target, NULL);
+	assert_string_equal(text, "keep\n");
+	free(text);
+	/* a dangling link is not created through either */
+	unlink(target);
+	errno = 0;
+	assert_null(exporter_open_file(path));
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(stat(target, &st), -1);
+	unlink(path);
+}
+
+static void test_export_file_refuses_non_regular(void **state)
+{
+	char path[128];
+
+	(void)state;
+	errno = 0;
+	assert_null(exporter_open_file("/dev/null"));
+	assert_int_equal(errno, EEXIST);
+	assert_string_equal(exporter_file_refusal(errno), "not a regular file");
+	tmp_path(path, sizeof(path), "fifo");
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	errno = 0;
+	assert_null(exporter_open_file(path)); /* and without blocking for a reader */
+	assert_int_equal(errno, EEXIST);
+	unlink(path);
+	errno = 0;
+	assert_null(exporter_open_file(tmpdir));
+	assert_int_equal(errno, EEXIST);
+	assert_null(exporter_file_refusal(ENOENT));
+}
+
+static void test_export_file_open_errors(void **state)
+{
+	char path[160];
+
+	(void)state;
+	tmp_path(path, sizeof(path), "no/such/dir/x.json");
+	errno = 0;
+	assert_null(exporter_open_file(path));
+	assert_int_equal(errno, ENOENT);
+	errno = 0;
+	assert_null(exporter_open_file(""));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(exporter_close(NULL), 0);
+}
+
+struct mt_arg {
+	struct bt_exporter *e;
+	struct batch *b;
+};
+
+static void *mt_writer(void *p)
+{
+	struct mt_arg *a = p;
+	int i;
+
+	for (i = 0; i < 50; i++)
+		if (exporter_write(a->e, a->b->spans, a->b->n))
+			return (void *)1;
+	return NULL;
+}
+
+static void test_export_file_concurrent_writes_whole_lines(void **state)
+{
+	struct mt_arg args[4];
+	struct batch b[4];
+	pthread_t th[4];
+	struct bt_exporter *e;
+	char path[128], *text, *p, *nl;
+	int i, lines = 0;
+	void *ret;
+
+	(void)state;
+	tmp_path(path, sizeof(path), "mt.json");
+	e = exporter_open_file(path);
+	assert_non_null(e);
+	assert_int_equal(exporter_set_http_limits(e, 1, 1), -EINVAL);
+	for (i = 0; i < 4; i++) {
+		batch_make(&b[i], "mt", 20);
+		args[i].e = e;
+		args[i].b = &b[i];
+		assert_int_equal(pthread_create(&th[i], NULL, mt_writer, &args[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], &ret), 0);
+		assert_null(ret);
+	}
+	assert_int_equal(exporter_close(e), 0);
+	text = slurp(path, NULL);
+	for (p = text; *p; p = nl + 1) {
+		cJSON *o;
+
+		nl = strchr(p, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		o = cJSON_Parse(p);
+		assert_non_null(o);
+		cJSON_Delete(o);
+		lines++;
+	}
+	assert_int_equal(lines, 200);
+	free(text);
+	for (i = 0; i < 4; i++)
+		batch_free(&b[i]);
+}
+
+/* ---- a tiny OTLP/HTTP collector ---- */
+
+#define SRV_MAX_REQ 64
+#define SRV_HANG 0 /* status value: read the request and never answer */
+
+struct srv {
+	int lfd;
+	uint16_t port;
+	pthread_t thread;
+	int stop; /* __atomic */
+	/* script: status for request k; the last one repeats */
+	const int *statuses;
+	size_t n_statuses;
+	const char *ok_body; /* body of 2xx answers, default "{}" */
+	int retry_after_s;   /* sent with 429/503 when > 0 */
+	pthread_mutex_t lock;
+	size_t n_req;
+	char *path[SRV_MAX_REQ];
+	char *ctype[SRV_MAX_REQ];
+	char *body[SRV_MAX_REQ];
+	int status[SRV_MAX_REQ];
+	double t[SRV_MAX_REQ];
+};
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 429:
+		return "Too Many Requests";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Status";
+	}
+}
+
+/* Reads from @fd into @buf until @want bytes are there; returns false on EOF/stop. */
+static bool srv_fill(struct srv *s, int fd, char **buf, size_t *len, size_t *cap, size_t want)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	ssize_t n;
+
+	while (*len < want) {
+		if (__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
+			return false;
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if (*cap < want + 1) {
+			*cap = want + 4096;
+			*buf = realloc(*buf, *cap);
+			assert_non_null(*buf);
+		}
+		n = read(fd, *buf + *len, *cap - *len - 1);
+		if (n <= 0)
+			return false;
+		*len += (size_t)n;
+		(*buf)[*len] = '\0';
+	}
+	return true;
+}
+
+static char *header_value(const char *headers, const char *name)
+{
+	const char *p = headers;
+	size_t nlen = strlen(name);
+
+	while ((p = strstr(p, "\r\n"))) {
+		p += 2;
+		if (!strncasecmp(p, name, nlen) && p[nlen] == ':') {
+			const char *v = p + nlen + 1, *end;
+
+			while (*v == ' ')
+				v++;
+			end = strstr(v, "\r\n");
+			return strndup(v, (size_t)(end - v));
+		}
+	}
+	return NULL;
+}
+
+/* Serves requests on one connection until the peer closes it or the server stops. */
+static void srv_conn(struct srv *s, int fd)
+{
+	size_t len = 0, cap = 0, hdr_len, body_len, k;
+	char *buf = NULL, *end, *cl, resp[512];
+	int status;
+
+	for (;;) {
+		while (!(buf && (end = strstr(buf, "\r\n\r\n"))))
+			if (!srv_fill(s, fd, &buf, &len, &cap, len + 1))
+				goto out;
+		hdr_len = (size_t)(end - buf) + 4;
+		end[2] = '\0'; /* headers end with their last CRLF */
+		cl = header_value(buf, "Content-Length");
+		body_len = cl ? strtoul(cl, NULL, 10) : 0;
+		free(cl);
+		if (!srv_fill(s, fd, &buf, &len, &cap, hdr_len + body_len))
+			goto out;
+
+		pthread_mutex_lock(&s->lock);
+		k = s->n_req;
+		status = s->statuses[k < s->n_statuses ? k : s->n_statuses - 1];
+		if (k < SRV_MAX_REQ) {
+			char *sp1 = strchr(buf, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+
+			s->path[k] = sp2 ? strndup(sp1 + 1, (size_t)(sp2 - sp1 - 1)) : NULL;
+			s->ctype[k] = header_value(buf, "Content-Type");
+			s->body[k] = strndup(buf + hdr_len, body_len);
+			s->status[k] = status;
+			s->t[k] = now_s();
+			s->n_req++;
+		}
+		pthread_mutex_unlock(&s->lock);
+
+		if (status == SRV_HANG) {
+			while (srv_fill(s, fd, &buf, &len, &cap, len + 1))
+				;
+			goto out;
+		}
+		{
+			const char *rb =
+			    status / 100 == 2 ? (s->ok_body ? s->ok_body : "{}") : "nope";
+			char ra[64] = "";
+
+			if ((status == 429 || status == 503) && s->retry_after_s > 0)
+				snprintf(ra, sizeof(ra), "Retry-After: %d\r\n", s->retry_after_s);
+			snprintf(resp, sizeof(resp),
+				 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n%s"
+				 "Content-Length: %zu\r\n\r\n%s",
+				 status, reason(status), ra, strlen(rb), rb);
+			assert_int_equal(write(fd, resp, strlen(resp)), (ssize_t)strlen(resp));
+		}
+		/* keep whatever followed this request */
+		memmove(buf, buf + hdr_len + body_len, len - hdr_len - body_len);
+		len -= hdr_len + body_len;
+		buf[len] = '\0';
+	}
+out:
+	free(buf);
+	close(fd);
+}
+
+static void *srv_main(void *arg)
+{
+	struct srv *s = arg;
+	struct pollfd pfd = {.fd = s->lfd, .events = POLLIN};
+	int fd;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		fd = accept(s->lfd, NULL, NULL);
+		if (fd >= 0)
+			srv_conn(s, fd);
+	}
+	return NULL;
+}
+
+/* Starts a server answering request k with statuses[min(k, n - 1)], 2xx bodies @ok_body. */
+static void srv_start(struct srv *s, const int *statuses, size_t n, const char *ok_body,
+		      int retry_after_s)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+
+	memset(s, 0, sizeof(*s));
+	s->statuses = statuses;
+	s->n_statuses = n;
+	s->ok_body = ok_body;
+	s->retry_after_s = retry_after_s;
+	pthread_mutex_init(&s->lock, NULL);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(s->lfd >= 0);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s->lfd, 16), 0);
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sa, &sl), 0);
+	s->port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(&s->thread, NULL, srv_main, s), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
+	pthread_join(s->thread, NULL);
+	close(s->lfd);
+}
+
+/* Frees what srv_stop()ped server @s recorded. */
+static void srv_free(struct srv *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_req && i < SRV_MAX_REQ; i++) {
+		free(s->path[i]);
+		free(s->ctype[i]);
+		free(s->body[i]);
+	}
+	pthread_mutex_destroy(&s->lock);
+}
+
+static void srv_url(const struct srv *s, char *url, size_t size)
+{
+	snprintf(url, size, "http://127.0.0.1:%u/v1/traces", s->port);
+}
+
+/* A port with nothing listening: bound once by us, then released. */
+static uint16_t dead_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* Counts spans the server accepted (2xx) and checks each body is a JSON request. */
+static int srv_accepted_spans(struct srv *s, char *names, size_t size)
+{
+	char one[4096];
+	int total = 0;
+	size_t i;
+
+	names[0] = '\0';
+	for (i = 0; i < s->n_req; i++) {
+		int n = request_span_names(s->body[i], one, sizeof(one));
+
+		if (s->status[i] / 100 != 2)
+			continue;
+		total += n;
+		if (names[0])
+			strncat(names, ",", size - strlen(names) - 1);
+		strncat(names, one, size - strlen(names) - 1);
+	}
+	return total;
+}
+
+/* ---- OTLP/HTTP exporter ---- */
+
+static void test_export_http_posts_otlp_json(void **state)
+{
+	static const int ok[] = {200};
+	struct exporter_stats stats;
+	struct bt_exporter *e;
+	struct batch b[2];
+	char url[128], names[4096];
+	struct srv s;
+	double t0;
+	size_t i;
+
+	(void)state;
+	srv_start(&s, ok, 1, NULL, 0);
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b[0], "a", 3);
+	batch_make(&b[1], "b", 2);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b[0].spans, b[0].n), 0);
+	assert_int_equal(exporter_write(e, b[1].spans, b[1].n), 0);
+	t0 = now_s();
+	do {
+		usleep(10 * 1000);
+		exporter_get_stats(e, &stats);
+	} while (stats.batches_written < 2 && now_s() - t0 < 5);
+	assert_int_equal(stats.spans_written, 5);
+	assert_int_equal(stats.batches_written, 2);
+	assert_int_equal(stats.spans_dropped, 0);
+	assert_int_equal(stats.retries, 0);
+	assert_int_equal(exporter_close(e), 0);
+	srv_stop(&s);
+
+	assert_int_equal(s.n_req, 2);
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(s.path[i], "/v1/traces");
+		assert_non_null(s.ctype[i]);
+		assert_string_equal(s.ctype[i], "application/json");
+	}
+	assert_int_equal(srv_accepted_spans(&s, names, sizeof(names)), 5);
+	/* in order, nothing lost or duplicated */
+	assert_string_equal(names, "a-0,a-1,a-2,b-0,b-1");
+	batch_free(&b[0]);
+	batch_free(&b[1]);
+	srv_free(&s);
+}
+
+static void test_export_http_retries_503_without_loss(void **state)
+{
+	static const int script[] = {503, 503, 200};
+	struct capture cap;
+	struct bt_exporter *e;
+	struct batch b[3];
+	char url[128], names[4096], *log;
+	struct srv s;
+
+	(void)state;
+	srv_start(&s, script, 3, NULL, 0);
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b[0], "x", 2);
+	batch_make(&b[1], "y", 3);
+	batch_make(&b[2], "z", 1);
+	capture_start(&cap);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b[0].spans, b[0].n), 0);
+	assert_int_equal(exporter_write(e, b[1].spans, b[1].n), 0);
+	usleep(100 * 1000);
+	assert_int_equal(exporter_write(e, b[2].spans, b[2].n), 0);
+	assert_int_equal(exporter_close(e), 0);
+	log = capture_stop(&cap);
+	srv_stop(&s);
+
+	assert_int_equal(srv_accepted_spans(&s, names, sizeof(names)), 6);
+	assert_string_equal(names, "x-0,x-1,y-0,y-1,y-2,z-0");
+	assert_int_equal(s.status[0], 503);
+	assert_int_equal(s.status[1], 503);
+	/* one warning for the outage, one for the recovery: not one per batch or attempt */
+	assert_int_equal(count_substr(log, "unavailable (HTTP 503)"), 1);
+	assert_int_equal(count_substr(log, "reachable again"), 1);
+	assert_int_equal(count_substr(log, "dropped"), 0);
+	free(log);
+	batch_free(&b[0]);
+	batch_free(&b[1]);
+	batch_free(&b[2]);
+	srv_free(&s);
+}
+
+static void test_export_http_stats_after_retries(void **state)
+{
+	static const int script[] = {503, 200};
+	struct exporter_stats stats;
+	struct bt_exporter *e;
+	struct batch b;
+	char url[128];
+	struct srv s;
+	double t0;
+
+	(void)state;
+	srv_start(&s, script, 2, NULL, 0);
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b, "st", 4);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	t0 = now_s();
+	do {
+		usleep(20 * 1000);
+		exporter_get_stats(e, &stats);
+	} while (stats.batches_written < 1 && now_s() - t0 < 5);
+	assert_int_equal(stats.spans_written, 4);
+	assert_int_equal(stats.batches_written, 1);
+	assert_int_equal(stats.spans_dropped, 0);
+	assert_int_equal(stats.retries, 1);
+	assert_int_equal(exporter_close(e), 0);
+	srv_stop(&s);
+	assert_int_equal(s.n_req, 2);
+	/* the retry waited for the backoff, it did not spin */
+	assert_true(s.t[1] - s.t[0] >= 0.2);
+	batch_free(&b);
+	srv_free(&s);
+}
+
+static void test_export_http_dead_collector_drops_counted(void **state)
+{
+	struct exporter_stats stats;
+	struct capture cap;
+	struct bt_exporter *e;
+	struct batch b[3];
+	char url[128], *log;
+	double t0, t;
+	int i, err;
+
+	(void)state;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/traces", dead_port());
+	batch_make(&b[0], "d0", 5);
+	batch_make(&b[1], "d1", 6);
+	batch_make(&b[2], "d2", 7);
+	capture_start(&cap);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	for (i = 0; i < 3; i++) {
+		t0 = now_s();
+		assert_int_equal(exporter_write(e, b[i].spans, b[i].n), 0);
+		t = now_s() - t0;
+		assert_true(t < 1.5);
+		usleep(300 * 1000); /* several attempts fail meanwhile */
+	}
+	exporter_get_stats(e, &stats);
+	assert_int_equal(stats.spans_dropped, 0); /* still queued, not lost yet */
+	assert_int_equal(stats.spans_written, 0);
+	assert_true(stats.retries >= 1);
+	t0 = now_s();
+	err = exporter_finish(e);
+	t = now_s() - t0;
+	exporter_get_stats(e, &stats);
+	assert_int_equal(exporter_close(e), err);
+	log = capture_stop(&cap);
+
+	assert_int_equal(err, -ECONNREFUSED);
+	/* finish retries for ~5 s, not longer */
+	assert_true(t >= 4.0 && t < 6.5);
+	assert_int_equal(count_substr(log, "unavailable"), 1);
+	assert_int_equal(count_substr(log, "reachable again"), 0);
+	/* the totals are the caller's to print, once */
+	assert_int_equal(count_substr(log, "dropped"), 0);
+	assert_int_equal(stats.spans_accepted, 18);
+	assert_int_equal(stats.spans_dropped, 18);
+	assert_int_equal(stats.dropped_unsent, 18);
+	assert_int_equal(stats.spans_written, 0);
+	assert_int_equal(stats.last_err, -ECONNREFUSED);
+	free(log);
+	for (i = 0; i < 3; i++)
+		batch_free(&b[i]);
+}
+
+static void test_export_http_close_timeout_setting(void **state)
+{
+	struct bt_exporter *e;
+	struct batch b;
+	char url[128];
+	double t0, t;
+
+	(void)state;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/traces", dead_port());
+	batch_make(&b, "ds", 9);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_set_http_limits(e, 0, 300), 0);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	t0 = now_s();
+	assert_int_equal(exporter_close(e), -ECONNREFUSED);
+	t = now_s() - t0;
+	assert_true(t < 1.0);
+	batch_free(&b);
+}
+
+static void test_export_http_queue_bounded(void **state)
+{
+	struct exporter_stats stats;
+	struct bt_exporter *e;
+	struct batch b;
+	char url[128];
+	int i, err;
+
+	(void)state;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/traces", dead_port());
+	batch_make(&b, "q", 10);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	/* room for about two batches of 10 spans (each ~2 KiB of JSON) */
+	assert_int_equal(exporter_set_http_limits(e, 5000, 0), 0);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	exporter_get_stats(e, &stats);
+	/* at most two queued plus one in flight survive */
+	assert_true(stats.spans_dropped >= 30);
+	assert_int_equal(stats.spans_dropped % 10, 0);
+	err = exporter_close(e);
+	/* what was left at close: refused, or never tried when close came first (timed out) */
+	assert_true(err == -ECONNREFUSED || err == -ETIMEDOUT);
+	batch_free(&b);
+}
+
+static void test_export_http_4xx_drops_batch(void **state)
+{
+	static const int script[] = {400, 200};
+	struct exporter_stats stats;
+	struct capture cap;
+	struct bt_exporter *e;
+	struct batch b[2];
+	char url[128], names[4096], *log;
+	struct srv s;
+
+	(void)state;
+	srv_start(&s, script, 2, NULL, 0);
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b[0], "bad", 2);
+	batch_make(&b[1], "good", 3);
+	capture_start(&cap);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b[0].spans, b[0].n), 0);
+	assert_int_equal(exporter_write(e, b[1].spans, b[1].n), 0);
+	assert_int_equal(exporter_finish(e), -EBADMSG);
+	exporter_get_stats(e, &stats);
+	assert_int_equal(exporter_close(e), -EBADMSG);
+	log = capture_stop(&cap);
+	srv_stop(&s);
+	assert_int_equal(stats.spans_accepted, 5);
+	assert_int_equal(stats.spans_written, 3);
+	assert_int_equal(stats.dropped_rejected, 2);
+	assert_int_equal(stats.spans_dropped, 2);
+	assert_int_equal(stats.last_status, 400);
+
+	/* not retried: exactly two requests */
+	assert_int_equal(s.n_req, 2);
+	assert_int_equal(srv_accepted_spans(&s, names, sizeof(names)), 3);
+	assert_string_equal(names, "good-0,good-1,good-2");
+	assert_int_equal(count_substr(log, "HTTP 400"), 1);
+	assert_int_equal(count_substr(log, "2 spans dropped"), 1);
+	free(log);
+	batch_free(&b[0]);
+	batch_free(&b[1]);
+	srv_free(&s);
+}
+
+static void test_export_http_partial_success_counted(void **state)
+{
+	static const int ok[] = {200};
+	struct exporter_stats stats;
+	struct bt_exporter *e;
+	struct batch b;
+	char url[128];
+	struct srv s;
+	double t0;
+
+	(void)state;
+	srv_start(&s, ok, 1,
+		  "{\"partialSuccess\":{\"rejectedSpans\":\"2\",\"errorMessage\":\"bad span\"}}",
+		  0);
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b, "p", 5);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	t0 = now_s();
+	do {
+		usleep(20 * 1000);
+		exporter_get_stats(e, &stats);
+	} while (stats.batches_written < 1 && now_s() - t0 < 5);
+	assert_int_equal(stats.spans_written, 3);
+	assert_int_equal(stats.spans_dropped, 2);
+	assert_int_equal(exporter_close(e), -EBADMSG);
+	srv_stop(&s);
+	batch_free(&b);
+	srv_free(&s);
+}
+
+static void test_export_http_honours_retry_after(void **state)
+{
+	static const int script[] = {429, 200};
+	struct bt_exporter *e;
+	struct batch b;
+	char url[128];
+	struct srv s;
+
+	(void)state;
+	srv_start(&s, script, 2, NULL, 1);
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b, "ra", 1);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	/* let the retry happen before close shortens the waits */
+	usleep(1500 * 1000);
+	assert_int_equal(exporter_close(e), 0);
+	srv_stop(&s);
+	assert_int_equal(s.n_req, 2);
+	assert_true(s.t[1] - s.t[0] >= 0.9);
+	batch_free(&b);
+	srv_free(&s);
+}
+
+static void test_export_http_hung_collector_close_bounded(void **state)
+{
+	static const int hang[] = {SRV_HANG};
+	struct bt_exporter *e;
+	struct batch b;
+	char url[128];
+	struct srv s;
+	double t0, t;
+
+	(void)state;
+	srv_start(&s, hang, 1, NULL, 0);
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b, "h", 2);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_set_http_limits(e, 0, 1000), 0);
+	t0 = now_s();
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	assert_true(now_s() - t0 < 0.5);
+	usleep(200 * 1000);
+	t0 = now_s();
+	assert_int_equal(exporter_close(e), -ETIMEDOUT);
+	t = now_s() - t0;
+	srv_stop(&s);
+	assert_true(t < 2.5);
+	batch_free(&b);
+	srv_free(&s);
+}
+
+static void test_export_http_rejects_bad_url(void **state)
+{
+	(void)state;
+	errno = 0;
+	assert_null(exporter_open_otlp_http("ftp://127.0.0.1/x"));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(exporter_open_otlp_http("not a url"));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(exporter_open_otlp_http(NULL));
+	assert_int_equal(errno, EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest file_tests[] = {
+	    cmocka_unit_test(test_export_file_creates_mode_0600),
+	    cmocka_unit_test(test_export_file_existing_becomes_0600_and_truncated),
+	    cmocka_unit_test(test_export_file_json_lines),
+	    cmocka_unit_test(test_export_file_stdout),
+	    cmocka_unit_test(test_export_file_write_error_counts_drop),
+	    cmocka_unit_test(test_export_file_refuses_symlink),
+	    cmocka_unit_test(test_export_file_refuses_non_regular),
+	    cmocka_unit_test(test_export_file_open_errors),
+	    cmocka_unit_test(test_export_file_concurrent_writes_whole_lines),
+	};
+	const struct CMUnitTest http_tests[] = {
+	    cmocka_unit_test(test_export_http_posts_otlp_json),
+	    cmocka_unit_test_teardown(test_export_http_retries_503_without_loss, capture_teardown),
+	    cmocka_unit_test(test_export_http_stats_after_retries),
+	    cmocka_unit_test_teardown(test_export_http_dead_collector_drops_counted,
+				      capture_teardown),
+	    cmocka_unit_test(test_export_http_close_timeout_setting),
+	    cmocka_unit_test(test_export_http_queue_bounded),
+	    cmocka_unit_test_teardown(test_export_http_4xx_drops_batch, capture_teardown),
+	    cmocka_unit_test(test_export_http_partial_success_counted),
+	    cmocka_unit_test(test_export_http_honours_retry_after),
+	    cmocka_unit_test(test_export_http_hung_collector_close_bounded),
+	    cmocka_unit_test(test_export_http_rejects_bad_url),
+	};
+	int failed;
+
+	/* the collector is on 127.0.0.1: never route it through a proxy from the environment */
+	unsetenv("http_proxy");
+	unsetenv("https_proxy");
+	unsetenv("all_proxy");
+	unsetenv("ALL_PROXY");
+	failed =
+	    cmocka_run_group_tests_name("export_file", file_tests, setup_tmpdir, teardown_tmpdir);
+	failed += cmocka_run_group_tests_name("export_http", http_tests, NULL, NULL);
+	return failed;
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+/* /proc parsing, library-name lookup, PATH resolution and -f SPEC parsing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "probe/functrace.h"
+#include "probe/target.h"
+
+static void test_target_read_own_maps(void **state)
+{
+	struct target_map *maps = NULL;
+	size_t n = 0, i, exec = 0;
+	char *self = realpath("/proc/self/exe", NULL);
+	bool found = false;
+
+	(void)state;
+	assert_int_equal(target_read_maps(getpid(), &maps, &n), 0);
+	assert_true(n > 5);
+	for (i = 0; i < n; i++) {
+		assert_true(maps[i].start < maps[i].end);
+		exec += maps[i].exec;
+		found = found || (maps[i].path && strcmp(maps[i].path, self) == 0);
+	}
+	assert_true(exec >= 2);
+	assert_true(found);
+	/* libc is mapped and found by its library name */
+	assert_non_null(target_maps_find(maps, n, "libc"));
+	assert_non_null(strstr(target_maps_find(maps, n, "libc.so.6"), "libc.so.6"));
+	target_maps_free(maps, n);
+	free(self);
+	assert_int_equal(target_read_maps(999999999, &maps, &n), -ESRCH);
+}
+
+static void test_target_maps_find_names(void **state)
+{
+	struct target_map maps[] = {
+		{ 0x1000, 0x2000, 0, true, "/usr/lib/libfoobar.so.2" },
+		{ 0x3000, 0x4000, 0, true, "/usr/lib/libfoo.so.1.2.3" },
+		{ 0x5000, 0x6000, 0, true, "/opt/lib/libssl-3.so" },
+		{ 0x7000, 0x8000, 0, false, NULL },
+	};
+
+	(void)state;
+	assert_string_equal(target_maps_find(maps, 4, "libfoo"), "/usr/lib/libfoo.so.1.2.3");
+	assert_string_equal(target_maps_find(maps, 4, "libfoo.so"), "/usr/lib/libfoo.so.1.2.3");
+	assert_string_equal(target_maps_find(maps, 4, "libfoo.so.1.2.3"),
+			    "/usr/lib/libfoo.so.1.2.3");
+	assert_string_equal(target_maps_find(maps, 4, "libfoobar"), "/usr/lib/libfoobar.so.2");
+	assert_string_equal(target_maps_find(maps, 4, "libssl"), "/opt/lib/libssl-3.so");
+	assert_string_equal(target_maps_find(maps, 4, "/opt/lib/libssl-3.so"),
+			    "/opt/lib/libssl-3.so");
+	assert_null(target_maps_find(maps, 4, "libfo"));
+	assert_null(target_maps_find(maps, 4, "/usr/lib/libfoo.so"));
+	assert_null(target_maps_find(maps, 4, "libbar"));
+}
+
+/* Starts "sh -c 'sleep 30' sh --password=hunter2 x-api-key:k3y" and waits for the exec. */
+static pid_t start_secret_child(void)
+{
+	char path[64], exe[256];
+	ssize_t n;
+	pid_t pid;
+	int i;
+
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", "sleep 30", "sh", "--password=hunter2",
+		      "x-api-key:k3y", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	for (i = 0; i < 2000; i++) {
+		n = readlink(path, exe, sizeof(exe) - 1);
+		if (n > 0 && !memmem(exe, (size_t)n, "test_target", 11))
+			break;
+		usleep(1000);
+	}
+	return pid;
+}
+
+static void test_target_open_child_and_missing(void **state)
+{
+	struct target t;
+	pid_t pid;
+
+	(void)state;
+	pid = start_secret_child();
+	assert_true(pid > 0);
+	assert_int_equal(target_open_pid(&t, pid), 0);
+	assert_int_equal(target_refresh(&t, "svc"), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_non_null(t.exe);
+	assert_non_null(strstr(t.exe_host, "/proc/"));
+	/* the command line is exported redacted */
+	assert_string_equal(t.cmdline, "sh -c sleep 30 sh --password=REDACTED x-api-key:REDACTED");
+	assert_string_equal(bt_attrs_get(&t.resource->attrs, "process.command_line")->s, t.cmdline);
+	assert_string_equal(bt_attrs_get(&t.resource->attrs, "service.name")->s, "svc");
+	assert_int_equal(bt_attrs_get(&t.resource->attrs, "process.pid")->i, pid);
+	assert_string_equal(bt_attrs_get(&t.resource->attrs, "telemetry.sdk.name")->s, "bedtrace");
+	target_close(&t);
+	assert_int_equal(target_open_pid(&t, 999999999), -ESRCH);
+	target_close(&t);
+}
+
+static void test_target_open_refuses_self_and_kernel_threads(void **state)
+{
+	struct target t;
+	char comm[32] = "";
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(target_open_pid(&t, getpid()), -EDEADLK);
+	target_close(&t);
+	/* pid 2 is kthreadd wherever the kernel runs in this pid namespace */
+	f = fopen("/proc/2/comm", "r");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	if (strncmp(comm, "kthreadd", 8)) {
+		skip();
+		return;
+	}
+	assert_int_equal(target_open_pid(&t, 2), -ENOEXEC);
+	target_close(&t);
+}
+
+static void test_target_which(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = target_which("sh");
+	assert_non_null(p);
+	assert_int_equal(p[0], '/');
+	free(p);
+	assert_null(target_which("no-such-command-bedtrace"));
+	assert_int_equal(errno, ENOENT);
+	p = target_host_path(7, "/usr/lib/x.so");
+	assert_string_equal(p, "/proc/7/root/usr/lib/x.so");
+	free(p);
+}
+
+static void test_func_spec_parse_forms(void **state)
+{
+	static const struct {
+		const char *in, *object, *glob;
+	} ok[] = {
+		{ "handle_request", NULL, "handle_request" },
+		{ "libfoo:retrieve*", "libfoo", "retrieve*" },
+		{ "ns::Cls::*", NULL, "ns::Cls::*" },
+		{ "libfoo.so.1:ns::Cls::method", "libfoo.so.1", "ns::Cls::method" },
+		{ "/usr/lib/libx.so:f?o", "/usr/lib/libx.so", "f?o" },
+		{ "::global", NULL, "::global" },
+	};
+	struct func_spec s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(func_spec_parse(ok[i].in, &s), 0);
+		if (ok[i].object)
+			assert_string_equal(s.object, ok[i].object);
+		else
+			assert_null(s.object);
+		assert_string_equal(s.glob, ok[i].glob);
+		func_spec_free(&s);
+	}
+	assert_int_equal(func_spec_parse("", &s), -EINVAL);
+	assert_int_equal(func_spec_parse(":bad", &s), -EINVAL);
+	assert_int_equal(func_spec_parse("lib:", &s), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_target_read_own_maps),
+		cmocka_unit_test(test_target_maps_find_names),
+		cmocka_unit_test(test_target_open_child_and_missing),
+		cmocka_unit_test(test_target_open_refuses_self_and_kernel_threads),
+		cmocka_unit_test(test_target_which),
+		cmocka_unit_test(test_func_spec_parse_forms),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

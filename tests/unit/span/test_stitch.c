@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+/* The stitcher: ids, parents and traces from call events; abandoned frames; GenAI totals. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "span/stitch.h"
+
+#define MAX_SPANS 16
+
+struct sink {
+	struct bt_span *spans[MAX_SPANS];
+	size_t n;
+	struct bt_resource *res;
+};
+
+static void collect(void *ctx, struct bt_span *span)
+{
+	struct sink *k = ctx;
+
+	assert_true(k->n < MAX_SPANS);
+	k->spans[k->n++] = span;
+}
+
+static struct bt_resource *resource(void *ctx, uint32_t pid)
+{
+	struct sink *k = ctx;
+
+	return pid == 42 ? k->res : NULL;
+}
+
+static struct probe_info probe = { "outer_fn", "_Z8outer_fnv", "/bin/app", 0x1000 };
+
+static struct bt_call_event call(uint64_t id, uint64_t parent, uint64_t root, uint16_t depth,
+				 uint16_t reason, uint64_t entry, uint64_t exit)
+{
+	struct bt_call_event e = {
+		.type = BT_EV_CALL,
+		.pid = 42,
+		.tid = 43,
+		.entry_ns = entry,
+		.exit_ns = exit,
+		.retval = (uint64_t)-5,
+		.call_id = id,
+		.parent_id = parent,
+		.root_id = root,
+		.depth = depth,
+		.reason = reason,
+	};
+	return e;
+}
+
+static const struct bt_attr *attr(const struct bt_span *s, const char *key)
+{
+	const struct bt_attr *a = bt_attrs_get(&s->attrs, key);
+
+	assert_non_null(a);
+	return a;
+}
+
+static void free_sink(struct sink *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		bt_span_free(k->spans[i]);
+	bt_resource_put(k->res);
+}
+
+/* children end first; each links to its parent's span id and shares the root's trace id */
+static void test_stitch_nesting(void **state)
+{
+	struct sink k = { .res = bt_resource_new() };
+	struct stitcher *s = stitcher_new(collect, resource, &k);
+	struct bt_call_event inner = call(3, 2, 1, 2, BT_END_RETURN, 300, 400);
+	struct bt_call_event mid = call(2, 1, 1, 1, BT_END_RETURN, 200, 500);
+	struct bt_call_event root = call(1, 0, 1, 0, BT_END_RETURN, 100, 600);
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(stitcher_call(s, &inner, &probe), 0);
+	assert_int_equal(stitcher_call(s, &mid, &probe), 0);
+	assert_int_equal(stitcher_call(s, &root, &probe), 0);
+	assert_int_equal(k.n, 3);
+	assert_memory_equal(k.spans[0]->parent_span_id, k.spans[1]->span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(k.spans[1]->parent_span_id, k.spans[2]->span_id, BT_SPAN_ID_LEN);
+	for (size_t i = 0; i < BT_SPAN_ID_LEN; i++)
+		assert_int_equal(k.spans[2]->parent_span_id[i], 0);
+	assert_memory_equal(k.spans[0]->trace_id, k.spans[2]->trace_id, BT_TRACE_ID_LEN);
+	assert_memory_equal(k.spans[1]->trace_id, k.spans[2]->trace_id, BT_TRACE_ID_LEN);
+	assert_memory_not_equal(k.spans[0]->span_id, k.spans[1]->span_id, BT_SPAN_ID_LEN);
+	assert_int_equal(k.spans[2]->end_ns - k.spans[2]->start_ns, 500);
+	assert_int_equal(attr(k.spans[0], "thread.id")->i, 43);
+	assert_int_equal(attr(k.spans[0], "bedtrace.function.return_value")->i, -5);
+	assert_int_equal(attr(k.spans[0], "bedtrace.call.depth")->i, 2);
+	assert_string_equal(attr(k.spans[0], "code.function.name")->s, "outer_fn");
+	assert_string_equal(attr(k.spans[0], "bedtrace.object.path")->s, "/bin/app");
+	assert_ptr_equal(k.spans[0]->resource, k.res);
+	assert_int_equal(k.spans[0]->status, BT_STATUS_UNSET);
+	assert_int_equal(k.spans[0]->kind, BT_KIND_INTERNAL);
+	stitcher_free(s);
+	free_sink(&k);
+}
+
+/* two outermost calls are two traces */
+static void test_stitch_roots_start_traces(void **state)
+{
+	struct sink k = { 0 };
+	struct stitcher *s = stitcher_new(collect, resource, &k);
+	struct bt_call_event a = call(10, 0, 10, 0, BT_END_RETURN, 1, 2);
+	struct bt_call_event b = call(11, 0, 11, 0, BT_END_RETURN, 3, 4);
+
+	(void)state;
+	assert_int_equal(stitcher_call(s, &a, &probe), 0);
+	assert_int_equal(stitcher_call(s, &b, &probe), 0);
+	assert_memory_not_equal(k.spans[0]->trace_id, k.spans[1]->trace_id, BT_TRACE_ID_LEN);
+	stitcher_free(s);
+	free_sink(&k);
+}
+
+/* every way of leaving a call without returning is ERROR with a reason; open ones are not */
+static void test_stitch_abandoned_frames(void **state)
+{
+	static const struct {
+		uint16_t reason;
+		const char *name, *msg_part;
+		enum bt_status_code status;
+	} cases[] = {
+		{ BT_END_EXCEPTION, "exception", "exception", BT_STATUS_ERROR },
+		{ BT_END_LONGJMP, "longjmp", "longjmp", BT_STATUS_ERROR },
+		{ BT_END_UNWOUND, "unwound", "without returning", BT_STATUS_ERROR },
+		{ BT_END_THREAD_EXIT, "thread_exit", "thread exited", BT_STATUS_ERROR },
+		{ BT_END_PROCESS_EXIT, "process_exit", "process exited", BT_STATUS_ERROR },
+		{ BT_END_OPEN, "tracing_stopped", NULL, BT_STATUS_UNSET },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sink k = { 0 };
+		struct stitcher *s = stitcher_new(collect, resource, &k);
+		struct bt_call_event e = call(5, 4, 4, 1, cases[i].reason, 10, 20);
+
+		assert_int_equal(stitcher_call(s, &e, &probe), 0);
+		assert_int_equal(k.spans[0]->status, cases[i].status);
+		assert_string_equal(attr(k.spans[0], "bedtrace.end_reason")->s, cases[i].name);
+		/* no return value is claimed for a call that did not return */
+		assert_null(bt_attrs_get(&k.spans[0]->attrs, "bedtrace.function.return_value"));
+		if (cases[i].msg_part)
+			assert_non_null(strstr(k.spans[0]->status_message, cases[i].msg_part));
+		else
+			assert_true(attr(k.spans[0], "bedtrace.span.incomplete")->b);
+		stitcher_free(s);
+		free_sink(&k);
+	}
+}
+
+/* a span placed inside an open call (an HTTP request) joins its trace under it */
+static void test_stitch_parent_for_other_spans(void **state)
+{
+	struct sink k = { 0 };
+	struct stitcher *s = stitcher_new(collect, resource, &k);
+	struct bt_span *http = bt_span_new("POST", BT_KIND_CLIENT);
+	struct bt_call_event root = call(7, 0, 7, 0, BT_END_RETURN, 1, 9);
+
+	(void)state;
+	stitcher_ref(s, 7, 7);
+	assert_int_equal(stitcher_parent(s, http, 7, 7), 0);
+	assert_int_equal(stitcher_call(s, &root, &probe), 0);
+	assert_memory_equal(http->parent_span_id, k.spans[0]->span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(http->trace_id, k.spans[0]->trace_id, BT_TRACE_ID_LEN);
+	bt_span_free(http);
+	stitcher_free(s);
+	free_sink(&k);
+}
+
+/* the root of a trace carries the tokens and cost of the Bedrock spans under it */
+static void test_stitch_trace_totals(void **state)
+{
+	struct sink k = { 0 };
+	struct stitcher *s = stitcher_new(collect, resource, &k);
+	struct bt_span *b1 = bt_span_new("chat m", BT_KIND_CLIENT);
+	struct bt_span *b2 = bt_span_new("chat m", BT_KIND_CLIENT);
+	struct bt_call_event root = call(20, 0, 20, 0, BT_END_RETURN, 1, 9);
+
+	(void)state;
+	bt_attrs_set_int(&b1->attrs, "gen_ai.usage.input_tokens", 8);
+	bt_attrs_set_int(&b1->attrs, "gen_ai.usage.output_tokens", 10);
+	bt_attrs_set_double(&b1->attrs, "bedtrace.cost.usd", 0.25);
+	bt_attrs_set_int(&b2->attrs, "gen_ai.usage.input_tokens", 2);
+	bt_attrs_set_int(&b2->attrs, "gen_ai.usage.output_tokens", 1);
+	bt_attrs_set_double(&b2->attrs, "bedtrace.cost.usd", 0.5);
+	stitcher_add_usage(s, 20, b1);
+	stitcher_add_usage(s, 20, b2);
+	assert_int_equal(stitcher_call(s, &root, &probe), 0);
+	assert_int_equal(attr(k.spans[0], "bedtrace.trace.gen_ai.usage.input_tokens")->i, 10);
+	assert_int_equal(attr(k.spans[0], "bedtrace.trace.gen_ai.usage.output_tokens")->i, 11);
+	assert_float_equal(attr(k.spans[0], "bedtrace.trace.cost.usd")->d, 0.75, 1e-12);
+	stitcher_set_own_totals(b1);
+	assert_int_equal(attr(b1, "bedtrace.trace.gen_ai.usage.input_tokens")->i, 8);
+	bt_span_free(b1);
+	bt_span_free(b2);
+	stitcher_free(s);
+	free_sink(&k);
+}
+
+/* a SERVER span takes the identity of its BPF frame: the handler's calls point at it */
+static void test_stitch_adopt_server_frame(void **state)
+{
+	struct sink k = { 0 };
+	struct stitcher *s = stitcher_new(collect, resource, &k);
+	struct bt_span *srv = bt_span_new("GET", BT_KIND_SERVER);
+	struct bt_call_event handler = call(31, 30, 30, 1, BT_END_RETURN, 5, 6);
+
+	(void)state;
+	assert_int_equal(stitcher_call(s, &handler, &probe), 0);
+	assert_int_equal(stitcher_adopt(s, srv, 30, 0, 30), 0);
+	assert_memory_equal(k.spans[0]->parent_span_id, srv->span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(k.spans[0]->trace_id, srv->trace_id, BT_TRACE_ID_LEN);
+	for (size_t i = 0; i < BT_SPAN_ID_LEN; i++)
+		assert_int_equal(srv->parent_span_id[i], 0);
+	bt_span_free(srv);
+	stitcher_free(s);
+	free_sink(&k);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stitch_nesting),
+		cmocka_unit_test(test_stitch_roots_start_traces),
+		cmocka_unit_test(test_stitch_abandoned_frames),
+		cmocka_unit_test(test_stitch_parent_for_other_spans),
+		cmocka_unit_test(test_stitch_trace_totals),
+		cmocka_unit_test(test_stitch_adopt_server_frame),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

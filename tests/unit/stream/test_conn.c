@@ -1,0 +1,1030 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Connection tracker tests: synthetic BPF data/conn event sequences go in, the spans the tracker
+ * sinks come out. HTTP/2 conversations are encoded with nghttp2's HPACK deflater.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <nghttp2/nghttp2.h>
+
+#include "genai/bedrock.h"
+#include "stream/conn.h"
+#include "proto/http.h"
+#include "span/span.h"
+#include "span/stitch.h"
+
+#define PID 4242
+#define T0 1000000000ull
+
+struct fx {
+	struct conn_tracker *t;
+	struct stitcher *s;
+	struct bedrock_ctx *bedrock;
+	struct bt_resource *res;
+	struct bt_span **spans; /* HTTP spans and function spans, in sink order */
+	size_t n;
+	uint64_t pos[2];
+	uint64_t ts;
+	size_t chunk; /* bytes per data event */
+	uint64_t call_id, parent_id, root_id;
+	uint32_t flags;
+	uint16_t src;
+	char dump_dir[64];
+};
+
+static struct bt_data_event ev; /* 16 KiB: not on the stack */
+
+static void sink(void *ctx, struct bt_span *span)
+{
+	struct fx *f = ctx;
+
+	f->spans = realloc(f->spans, (f->n + 1) * sizeof(*f->spans));
+	assert_non_null(f->spans);
+	f->spans[f->n++] = span;
+}
+
+static struct bt_resource *resource(void *ctx, uint32_t pid)
+{
+	struct fx *f = ctx;
+
+	assert_int_equal(pid, PID);
+	return f->res;
+}
+
+static void fx_init(struct fx *f, size_t max_body, bool dump, bool bedrock)
+{
+	struct conn_opts o = {.max_body = max_body};
+
+	memset(f, 0, sizeof(*f));
+	f->res = bt_resource_new();
+	assert_non_null(f->res);
+	f->s = stitcher_new(sink, resource, f);
+	assert_non_null(f->s);
+	if (dump) {
+		strcpy(f->dump_dir, "/tmp/bt-test-conn-XXXXXX");
+		assert_non_null(mkdtemp(f->dump_dir));
+		o.dump_dir = f->dump_dir;
+	}
+	if (bedrock) {
+		struct bedrock_opts bo = {0};
+
+		f->bedrock = bedrock_ctx_new(&bo);
+		assert_non_null(f->bedrock);
+		o.bedrock = f->bedrock;
+	}
+	f->t = conn_tracker_new(&o, f->s, sink, resource, f);
+	assert_non_null(f->t);
+	f->ts = T0;
+	f->chunk = BT_DATA_CHUNK;
+	f->src = BT_SRC_TLS;
+}
+
+static void fx_clear_spans(struct fx *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		bt_span_free(f->spans[i]);
+	free(f->spans);
+	f->spans = NULL;
+	f->n = 0;
+}
+
+static void fx_free(struct fx *f)
+{
+	conn_tracker_free(f->t);
+	stitcher_free(f->s);
+	bedrock_ctx_free(f->bedrock);
+	fx_clear_spans(f);
+	bt_resource_put(f->res);
+	if (f->dump_dir[0]) {
+		DIR *d = opendir(f->dump_dir);
+		struct dirent *de;
+		char p[512];
+
+		while (d && (de = readdir(d)))
+			if (de->d_name[0] != '.') {
+				snprintf(p, sizeof(p), "%s/%s", f->dump_dir, de->d_name);
+				unlink(p);
+			}
+		if (d)
+			closedir(d);
+		rmdir(f->dump_dir);
+	}
+}
+
+/* Sends @len bytes of @data in direction @dir on @conn at f->pos[dir], f->chunk bytes per event. */
+static void fx_data_on(struct fx *f, uint64_t conn, int dir, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t n;
+
+	do {
+		n = len < f->chunk ? len : f->chunk;
+		memset(&ev, 0, offsetof(struct bt_data_event, data));
+		ev.type = BT_EV_DATA;
+		ev.pid = PID;
+		ev.ts_ns = f->ts;
+		ev.conn_id = conn;
+		ev.pos = f->pos[dir];
+		ev.call_id = f->call_id;
+		ev.parent_id = f->parent_id;
+		ev.root_id = f->root_id;
+		ev.tid = PID + 1;
+		ev.len = (uint32_t)n;
+		ev.call_len = (uint32_t)len;
+		ev.dir = (uint16_t)dir;
+		ev.src = f->src;
+		ev.flags = f->flags;
+		memcpy(ev.data, p, n);
+		conn_tracker_data(f->t, &ev);
+		f->pos[dir] += n;
+		f->ts += 1000;
+		p += n;
+		len -= n;
+	} while (len);
+}
+
+static void fx_data(struct fx *f, int dir, const void *data, size_t len)
+{
+	fx_data_on(f, 0x1234, dir, data, len);
+}
+
+static void fx_str(struct fx *f, int dir, const char *s)
+{
+	fx_data(f, dir, s, strlen(s));
+}
+
+static void fx_peer(struct fx *f, uint64_t conn)
+{
+	struct bt_conn_event c = {
+	    .type = BT_EV_CONN,
+	    .pid = PID,
+	    .ts_ns = f->ts,
+	    .conn_id = conn,
+	    .family = AF_INET,
+	    .sport = 5555,
+	    .dport = 443,
+	    .src = f->src,
+	};
+
+	inet_pton(AF_INET, "10.0.0.1", c.saddr);
+	inet_pton(AF_INET, "10.0.0.2", c.daddr);
+	conn_tracker_conn(f->t, &c);
+}
+
+static void fx_close(struct fx *f, uint64_t conn, uint64_t send_pos, uint64_t recv_pos)
+{
+	struct bt_conn_event c = {
+	    .type = BT_EV_CLOSE,
+	    .pid = PID,
+	    .ts_ns = f->ts,
+	    .conn_id = conn,
+	    .send_pos = send_pos,
+	    .recv_pos = recv_pos,
+	};
+
+	conn_tracker_conn(f->t, &c);
+}
+
+static const struct bt_attr *attr(const struct bt_span *s, const char *key)
+{
+	return bt_attrs_get(&s->attrs, key);
+}
+
+static const char *sattr(const struct bt_span *s, const char *key)
+{
+	const struct bt_attr *a = attr(s, key);
+
+	if (!a)
+		fail_msg("missing attribute %s", key);
+	assert_int_equal(a->type, BT_ATTR_STR);
+	return a->s;
+}
+
+static int64_t iattr(const struct bt_span *s, const char *key)
+{
+	const struct bt_attr *a = attr(s, key);
+
+	if (!a)
+		fail_msg("missing attribute %s", key);
+	assert_int_equal(a->type, BT_ATTR_INT);
+	return a->i;
+}
+
+static bool battr(const struct bt_span *s, const char *key)
+{
+	const struct bt_attr *a = attr(s, key);
+
+	return a && a->type == BT_ATTR_BOOL && a->b;
+}
+
+static bool zero_id(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/* Ends traced call @call_id (parent @parent, root @root) so the stitcher sinks its span. */
+static struct bt_span *fx_end_call(struct fx *f, uint64_t call_id, uint64_t parent, uint64_t root)
+{
+	struct bt_call_event e = {
+	    .type = BT_EV_CALL,
+	    .pid = PID,
+	    .entry_ns = T0 - 1000,
+	    .exit_ns = f->ts,
+	    .call_id = call_id,
+	    .parent_id = parent,
+	    .root_id = root,
+	    .tid = PID + 1,
+	    .reason = BT_END_RETURN,
+	};
+
+	assert_int_equal(stitcher_call(f->s, &e, NULL), 0);
+	assert_true(f->n > 0);
+	return f->spans[f->n - 1];
+}
+
+static const char REQ[] = "POST /v1/items?x=1 HTTP/1.1\r\n"
+			  "Host: api.example.com\r\n"
+			  "User-Agent: test-agent/1.0\r\n"
+			  "Content-Type: text/plain\r\n"
+			  "Content-Length: 5\r\n"
+			  "\r\n"
+			  "hello";
+static const char RESP[] = "HTTP/1.1 201 Created\r\n"
+			   "Content-Length: 2\r\n"
+			   "\r\n"
+			   "ok";
+
+static void test_conn_http1_client_many_chunks(void **state)
+{
+	uint64_t start, end;
+	struct bt_span *s, *fn;
+	struct conn_stats st;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	fx_peer(&f, 0x1234);
+	f.call_id = (uint64_t)(PID + 1) << 32 | 7;
+	f.root_id = (uint64_t)(PID + 1) << 32 | 1;
+	f.parent_id = f.root_id;
+	f.chunk = 3;
+	start = f.ts;
+	fx_str(&f, BT_DIR_SEND, REQ);
+	f.chunk = 1;
+	fx_str(&f, BT_DIR_RECV, RESP);
+	end = f.ts - 1000;
+	assert_int_equal(f.n, 1);
+	s = f.spans[0];
+	assert_string_equal(s->name, "POST");
+	assert_int_equal(s->kind, BT_KIND_CLIENT);
+	assert_int_equal(s->status, BT_STATUS_UNSET);
+	assert_string_equal(sattr(s, "http.request.method"), "POST");
+	assert_string_equal(sattr(s, "url.full"), "https://api.example.com/v1/items?x=1");
+	assert_string_equal(sattr(s, "url.scheme"), "https");
+	assert_string_equal(sattr(s, "server.address"), "api.example.com");
+	assert_int_equal(iattr(s, "server.port"), 443);
+	assert_string_equal(sattr(s, "network.peer.address"), "10.0.0.2");
+	assert_int_equal(iattr(s, "network.peer.port"), 443);
+	assert_int_equal(iattr(s, "http.response.status_code"), 201);
+	assert_string_equal(sattr(s, "network.protocol.version"), "1.1");
+	assert_int_equal(iattr(s, "http.request.body.size"), 5);
+	assert_int_equal(iattr(s, "http.response.body.size"), 2);
+	assert_string_equal(sattr(s, "user_agent.original"), "test-agent/1.0");
+	assert_null(attr(s, "bedtrace.capture.truncated"));
+	assert_null(attr(s, "bedtrace.http.incomplete"));
+	assert_null(attr(s, "error.type"));
+	assert_int_equal(s->start_ns, bt_mono_to_unix_ns(start));
+	assert_int_equal(s->end_ns, bt_mono_to_unix_ns(end));
+	assert_ptr_equal(s->resource, f.res);
+
+	/* the parent is the traced call that wrote the request */
+	fn = fx_end_call(&f, f.call_id, f.parent_id, f.root_id);
+	assert_memory_equal(s->parent_span_id, fn->span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(s->trace_id, fn->trace_id, BT_TRACE_ID_LEN);
+
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.connections, 1);
+	assert_int_equal(st.exchanges, 1);
+	assert_int_equal(st.bytes, strlen(REQ) + strlen(RESP));
+	assert_int_equal(st.lost_bytes, 0);
+	assert_int_equal(st.not_http, 0);
+	fx_free(&f);
+}
+
+static void test_conn_http1_no_call_starts_trace(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	f.src = BT_SRC_SOCKET;
+	fx_str(&f, BT_DIR_SEND, REQ);
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 1);
+	assert_true(zero_id(f.spans[0]->parent_span_id, BT_SPAN_ID_LEN));
+	assert_false(zero_id(f.spans[0]->trace_id, BT_TRACE_ID_LEN));
+	assert_string_equal(sattr(f.spans[0], "url.full"), "http://api.example.com/v1/items?x=1");
+	assert_int_equal(iattr(f.spans[0], "server.port"), 80);
+	assert_null(attr(f.spans[0], "network.peer.address")); /* peer never learned */
+	fx_free(&f);
+}
+
+static void test_conn_keepalive_100_requests(void **state)
+{
+	struct conn_stats st;
+	char req[128];
+	struct fx f;
+	int i;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	for (i = 0; i < 100; i++) {
+		snprintf(req, sizeof(req), "GET /item/%d HTTP/1.1\r\nHost: h\r\n\r\n", i);
+		fx_str(&f, BT_DIR_SEND, req);
+		fx_str(&f, BT_DIR_RECV,
+		       i % 7 ? RESP
+			     : "HTTP/1.1 404 Not Found\r\n"
+			       "Content-Length: 0\r\n\r\n");
+	}
+	assert_int_equal(f.n, 100);
+	for (i = 0; i < 100; i++) {
+		snprintf(req, sizeof(req), "https://h/item/%d", i);
+		assert_string_equal(sattr(f.spans[i], "url.full"), req);
+		assert_int_equal(f.spans[i]->status, i % 7 ? BT_STATUS_UNSET : BT_STATUS_ERROR);
+		if (!(i % 7))
+			assert_string_equal(sattr(f.spans[i], "error.type"), "404");
+	}
+	fx_close(&f, 0x1234, f.pos[0], f.pos[1]);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.exchanges, 100);
+	assert_int_equal(f.n, 100);
+	fx_free(&f);
+}
+
+static void test_conn_dump_bodies_1mib(void **state)
+{
+	const size_t len = 1 << 20;
+	uint8_t *body = malloc(len), *back = malloc(len);
+	char hdr[256], path[256];
+	struct stat sb;
+	struct fx f;
+	size_t i;
+	int fd;
+
+	(void)state;
+	assert_non_null(body);
+	assert_non_null(back);
+	for (i = 0; i < len; i++)
+		body[i] = (uint8_t)(i * 2654435761u >> 13);
+	fx_init(&f, 2 << 20, true, false);
+	snprintf(hdr, sizeof(hdr),
+		 "PUT /blob HTTP/1.1\r\nHost: store\r\nContent-Length: %zu\r\n\r\n", len);
+	fx_str(&f, BT_DIR_SEND, hdr);
+	fx_data(&f, BT_DIR_SEND, body, len); /* 64 chunks of 16 KiB */
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(iattr(f.spans[0], "http.request.body.size"), len);
+	assert_null(attr(f.spans[0], "bedtrace.capture.truncated"));
+
+	snprintf(path, sizeof(path), "%s/%d-1234-0-0-req.bin", f.dump_dir, PID);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sb.st_size, len);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, back, len), len);
+	close(fd);
+	assert_memory_equal(body, back, len);
+	snprintf(path, sizeof(path), "%s/%d-1234-0-0-resp.bin", f.dump_dir, PID);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 2);
+	free(body);
+	free(back);
+	fx_free(&f);
+}
+
+/* Node.js writes a request's headers and its body's start as one 16 KiB first chunk. */
+static void test_conn_first_chunk_full_size(void **state)
+{
+	const size_t len = 1 << 20;
+	uint8_t *msg = malloc(len + 256);
+	struct conn_stats st;
+	struct fx f;
+	int h;
+
+	(void)state;
+	assert_non_null(msg);
+	fx_init(&f, 2 << 20, false, false);
+	h = snprintf((char *)msg, 256,
+		     "POST /upload HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nContent-Length: %zu\r\n\r\n",
+		     len);
+	memset(msg + h, 'x', len);
+	fx_data(&f, BT_DIR_SEND, msg, (size_t)h + len); /* first event: BT_DATA_CHUNK bytes */
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 1);
+	assert_string_equal(sattr(f.spans[0], "http.request.method"), "POST");
+	assert_int_equal(iattr(f.spans[0], "http.request.body.size"), len);
+	assert_null(attr(f.spans[0], "bedtrace.capture.truncated"));
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.not_http, 0);
+	free(msg);
+	fx_free(&f);
+}
+
+static void test_conn_gap_marks_truncated(void **state)
+{
+	char body[1000], hdr[128];
+	struct conn_stats st;
+	struct fx f;
+
+	(void)state;
+	memset(body, 'b', sizeof(body));
+	fx_init(&f, 0, false, false);
+	snprintf(hdr, sizeof(hdr), "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: %zu\r\n\r\n",
+		 sizeof(body));
+	fx_str(&f, BT_DIR_SEND, hdr);
+	fx_data(&f, BT_DIR_SEND, body, 300);
+	f.pos[BT_DIR_SEND] += 200; /* a chunk lost in BPF */
+	fx_data(&f, BT_DIR_SEND, body + 500, 500);
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 1);
+	assert_true(battr(f.spans[0], "bedtrace.capture.truncated"));
+	assert_int_equal(iattr(f.spans[0], "bedtrace.capture.lost_bytes"), 200);
+	assert_int_equal(iattr(f.spans[0], "http.response.status_code"), 201);
+	assert_int_equal(f.spans[0]->status, BT_STATUS_UNSET);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.lost_bytes, 200);
+	assert_int_equal(st.truncated, 1);
+	fx_free(&f);
+}
+
+static void test_conn_duplicate_and_overlap_dropped(void **state)
+{
+	const size_t n = strlen(REQ);
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	fx_data(&f, BT_DIR_SEND, REQ, 20);
+	f.pos[BT_DIR_SEND] = 0;
+	fx_data(&f, BT_DIR_SEND, REQ, 10);	    /* duplicate */
+	fx_data(&f, BT_DIR_SEND, REQ + 10, n - 10); /* overlaps bytes 10..19 */
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 1);
+	assert_null(attr(f.spans[0], "bedtrace.capture.truncated"));
+	assert_int_equal(iattr(f.spans[0], "http.request.body.size"), 5);
+	fx_free(&f);
+}
+
+static void test_conn_lost_tail_at_close(void **state)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+	char body[40];
+	struct conn_stats st;
+	struct fx f;
+
+	(void)state;
+	memset(body, 'x', sizeof(body));
+	fx_init(&f, 0, false, false);
+	fx_str(&f, BT_DIR_SEND, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+	fx_str(&f, BT_DIR_RECV, resp);
+	fx_data(&f, BT_DIR_RECV, body, sizeof(body));
+	assert_int_equal(f.n, 0);
+	/* BPF saw the whole response go by; the last 60 body bytes never reached us */
+	fx_close(&f, 0x1234, f.pos[0], f.pos[1] + 60);
+	assert_int_equal(f.n, 1);
+	assert_true(battr(f.spans[0], "bedtrace.capture.truncated"));
+	assert_int_equal(iattr(f.spans[0], "bedtrace.capture.lost_bytes"), 60);
+	assert_int_equal(iattr(f.spans[0], "http.response.status_code"), 200);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.lost_bytes, 60);
+	fx_free(&f);
+}
+
+/* ---- HTTP/2 ---- */
+
+struct h2 {
+	nghttp2_hd_deflater *enc[2];
+	uint8_t buf[2][65536];
+	size_t len[2];
+};
+
+#define NV(n, v)                                                                                   \
+	{                                                                                          \
+		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE \
+	}
+
+static void h2_frame(struct h2 *h, int dir, int type, int flags, uint32_t sid, const void *p,
+		     size_t n)
+{
+	uint8_t *o = h->buf[dir] + h->len[dir];
+
+	assert_true(h->len[dir] + 9 + n <= sizeof(h->buf[dir]));
+	o[0] = (uint8_t)(n >> 16);
+	o[1] = (uint8_t)(n >> 8);
+	o[2] = (uint8_t)n;
+	o[3] = (uint8_t)type;
+	o[4] = (uint8_t)flags;
+	o[5] = (uint8_t)(sid >> 24);
+	o[6] = (uint8_t)(sid >> 16);
+	o[7] = (uint8_t)(sid >> 8);
+	o[8] = (uint8_t)sid;
+	if (n)
+		memcpy(o + 9, p, n);
+	h->len[dir] += 9 + n;
+}
+
+static void h2_headers(struct h2 *h, int dir, uint32_t sid, const nghttp2_nv *nv, size_t n,
+		       bool end_stream)
+{
+	uint8_t block[4096];
+	ssize_t len = nghttp2_hd_deflate_hd(h->enc[dir], block, sizeof(block), nv, n);
+
+	assert_true(len > 0);
+	h2_frame(h, dir, 1, 0x4 | (end_stream ? 0x1 : 0), sid, block, (size_t)len);
+}
+
+static void h2_init(struct h2 *h, int client_dir)
+{
+	memset(h, 0, sizeof(*h));
+	assert_int_equal(nghttp2_hd_deflate_new(&h->enc[0], 4096), 0);
+	assert_int_equal(nghttp2_hd_deflate_new(&h->enc[1], 4096), 0);
+	memcpy(h->buf[client_dir], NGHTTP2_CLIENT_MAGIC, NGHTTP2_CLIENT_MAGIC_LEN);
+	h->len[client_dir] = NGHTTP2_CLIENT_MAGIC_LEN;
+	h2_frame(h, client_dir, 4, 0, 0, NULL, 0);
+	h2_frame(h, !client_dir, 4, 0, 0, NULL, 0);
+}
+
+static void h2_free(struct h2 *h)
+{
+	nghttp2_hd_deflate_del(h->enc[0]);
+	nghttp2_hd_deflate_del(h->enc[1]);
+}
+
+static const nghttp2_nv h2_req_nv[] = {
+    NV(":method", "POST"),
+    NV(":scheme", "https"),
+    NV(":authority", "h2.example.com"),
+    NV(":path", "/rpc?X-Amz-Signature=SECRET-sig&ok=1"),
+    NV("user-agent", "h2-client"),
+    NV("authorization", "Bearer SECRET-h2-token"),
+    NV("cookie", "SECRET-h2-cookie"),
+};
+static const nghttp2_nv h2_resp_nv[] = {
+    NV(":status", "200"),
+    NV("set-cookie", "SECRET-h2-setcookie"),
+    NV("content-type", "application/json"),
+};
+
+static void test_conn_http2_client_exchange(void **state)
+{
+	struct bt_span *s;
+	struct h2 h;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	fx_peer(&f, 0x1234);
+	h2_init(&h, BT_DIR_SEND);
+	h2_headers(&h, BT_DIR_SEND, 1, h2_req_nv, sizeof(h2_req_nv) / sizeof(h2_req_nv[0]), false);
+	h2_frame(&h, BT_DIR_SEND, 0, 1, 1, "abc", 3);
+	h2_headers(&h, BT_DIR_RECV, 1, h2_resp_nv, sizeof(h2_resp_nv) / sizeof(h2_resp_nv[0]),
+		   false);
+	h2_frame(&h, BT_DIR_RECV, 0, 1, 1, "{\"a\":1}", 7);
+	f.chunk = 7;
+	fx_data(&f, BT_DIR_SEND, h.buf[0], h.len[0]);
+	fx_data(&f, BT_DIR_RECV, h.buf[1], h.len[1]);
+	assert_int_equal(f.n, 1);
+	s = f.spans[0];
+	assert_string_equal(s->name, "POST");
+	assert_int_equal(s->kind, BT_KIND_CLIENT);
+	assert_string_equal(sattr(s, "network.protocol.version"), "2");
+	assert_string_equal(sattr(s, "url.full"),
+			    "https://h2.example.com/rpc?X-Amz-Signature=REDACTED&ok=1");
+	assert_string_equal(sattr(s, "server.address"), "h2.example.com");
+	assert_int_equal(iattr(s, "server.port"), 443);
+	assert_int_equal(iattr(s, "http.response.status_code"), 200);
+	assert_int_equal(iattr(s, "http.request.body.size"), 3);
+	assert_int_equal(iattr(s, "http.response.body.size"), 7);
+	assert_string_equal(sattr(s, "user_agent.original"), "h2-client");
+	assert_null(attr(s, "bedtrace.http.incomplete"));
+	h2_free(&h);
+	fx_free(&f);
+}
+
+/* A TLS HTTP/2 server may write its SETTINGS before it reads the client preface. */
+static void test_conn_http2_server_settings_first(void **state)
+{
+	static const nghttp2_nv req[] = {
+	    NV(":method", "GET"),
+	    NV(":scheme", "https"),
+	    NV(":authority", "me.local:8443"),
+	    NV(":path", "/health?verbose=1"),
+	};
+	static const nghttp2_nv resp[] = {NV(":status", "503")};
+	struct bt_span *s;
+	struct h2 h;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	h2_init(&h, BT_DIR_RECV);
+	/* server SETTINGS (6 bytes of payload, like real servers) goes out first */
+	h.len[BT_DIR_SEND] = 0;
+	h2_frame(&h, BT_DIR_SEND, 4, 0, 0, "\x00\x03\x00\x00\x00\x64", 6);
+	fx_data(&f, BT_DIR_SEND, h.buf[BT_DIR_SEND], h.len[BT_DIR_SEND]);
+	h.len[BT_DIR_SEND] = 0;
+	h2_headers(&h, BT_DIR_RECV, 1, req, 4, true);
+	fx_data(&f, BT_DIR_RECV, h.buf[BT_DIR_RECV], h.len[BT_DIR_RECV]);
+	h2_headers(&h, BT_DIR_SEND, 1, resp, 1, true);
+	fx_data(&f, BT_DIR_SEND, h.buf[BT_DIR_SEND], h.len[BT_DIR_SEND]);
+	assert_int_equal(f.n, 1);
+	s = f.spans[0];
+	assert_int_equal(s->kind, BT_KIND_SERVER);
+	assert_string_equal(s->name, "GET");
+	assert_string_equal(sattr(s, "url.path"), "/health");
+	assert_string_equal(sattr(s, "url.query"), "verbose=1");
+	assert_string_equal(sattr(s, "server.address"), "me.local");
+	assert_int_equal(iattr(s, "server.port"), 8443);
+	assert_int_equal(s->status, BT_STATUS_ERROR);
+	assert_string_equal(sattr(s, "error.type"), "503");
+	h2_free(&h);
+	fx_free(&f);
+}
+
+/* ---- server side, parenting ---- */
+
+static void test_conn_server_start_adopts_call(void **state)
+{
+	static const char req[] = "GET /search?q=cats&token=SECRET-q HTTP/1.1\r\n"
+				  "Host: svc.internal\r\n\r\n";
+	uint64_t frame = (uint64_t)(PID + 1) << 32 | 3, fn_id = frame + 1;
+	struct bt_span *srv, *fn;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	f.src = BT_SRC_SOCKET;
+	fx_peer(&f, 0x1234);
+	f.call_id = frame;
+	f.root_id = frame;
+	f.flags = BT_DATA_F_SERVER_START;
+	fx_str(&f, BT_DIR_RECV, req);
+	f.flags = 0;
+	fx_str(&f, BT_DIR_SEND, RESP);
+	assert_int_equal(f.n, 1);
+	srv = f.spans[0];
+	assert_int_equal(srv->kind, BT_KIND_SERVER);
+	assert_string_equal(sattr(srv, "url.path"), "/search");
+	assert_string_equal(sattr(srv, "url.query"), "q=cats&token=REDACTED");
+	assert_string_equal(sattr(srv, "url.scheme"), "http");
+	assert_string_equal(sattr(srv, "server.address"), "svc.internal");
+	assert_int_equal(iattr(srv, "server.port"), 5555); /* the local port */
+	assert_string_equal(sattr(srv, "client.address"), "10.0.0.2");
+	assert_null(attr(srv, "url.full"));
+	assert_true(zero_id(srv->parent_span_id, BT_SPAN_ID_LEN));
+
+	/* a handler function inside the frame nests under the server span */
+	fn = fx_end_call(&f, fn_id, frame, frame);
+	assert_memory_equal(fn->parent_span_id, srv->span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(fn->trace_id, srv->trace_id, BT_TRACE_ID_LEN);
+	fx_free(&f);
+}
+
+static void test_conn_traceparent_honoured(void **state)
+{
+	static const char req[] =
+	    "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n";
+	static const uint8_t tid[16] = {0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd,
+					0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80, 0x31, 0x9c};
+	static const uint8_t pid[8] = {0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31};
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	f.call_id = 77;
+	f.root_id = 77;
+	fx_str(&f, BT_DIR_SEND, req);
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 1);
+	assert_memory_equal(f.spans[0]->trace_id, tid, 16);
+	assert_memory_equal(f.spans[0]->parent_span_id, pid, 8);
+	/* nothing of the header itself is exported */
+	assert_null(attr(f.spans[0], "http.request.header.traceparent"));
+	fx_free(&f);
+}
+
+/* ---- credentials ---- */
+
+static void assert_no_secret(const struct bt_span *s)
+{
+	size_t i, k, e;
+
+	assert_null(strstr(s->name, "SECRET"));
+	if (s->status_message)
+		assert_null(strstr(s->status_message, "SECRET"));
+	for (i = 0; i < s->attrs.n; i++) {
+		const struct bt_attr *a = &s->attrs.v[i];
+
+		if (a->type == BT_ATTR_STR && strstr(a->s, "SECRET"))
+			fail_msg("secret in %s: %s", a->key, a->s);
+		if (a->type == BT_ATTR_STR_ARRAY)
+			for (k = 0; k < a->arr.n; k++)
+				assert_null(strstr(a->arr.v[k], "SECRET"));
+	}
+	for (e = 0; e < s->n_events; e++)
+		for (i = 0; i < s->events[e].attrs.n; i++)
+			if (s->events[e].attrs.v[i].type == BT_ATTR_STR)
+				assert_null(strstr(s->events[e].attrs.v[i].s, "SECRET"));
+}
+
+static void test_conn_secrets_never_exported(void **state)
+{
+	static const char req[] =
+	    "POST /x?X-Amz-Credential=SECRET-cred&X-Amz-Security-Token=SECRET-sts HTTP/1.1\r\n"
+	    "Host: SECRET-user:SECRET-pass@api.example.com\r\n"
+	    "Authorization: AWS4-HMAC-SHA256 Credential=SECRET-akid/x, Signature=SECRET-s\r\n"
+	    "Proxy-Authorization: Basic SECRET-proxy\r\n"
+	    "X-Amz-Security-Token: SECRET-session\r\n"
+	    "Cookie: session=SECRET-cookie\r\n"
+	    "X-Api-Key: SECRET-apikey\r\n"
+	    "Content-Length: 11\r\n\r\nSECRET-body";
+	static const char resp[] = "HTTP/1.1 500 Oops\r\nSet-Cookie: a=SECRET-setcookie\r\n"
+				   "Content-Length: 11\r\n\r\nSECRET-body";
+	struct h2 h;
+	struct fx f;
+	size_t i;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	fx_str(&f, BT_DIR_SEND, req);
+	fx_str(&f, BT_DIR_RECV, resp);
+	/* and over HTTP/2 on another connection */
+	h2_init(&h, BT_DIR_SEND);
+	h2_headers(&h, BT_DIR_SEND, 1, h2_req_nv, sizeof(h2_req_nv) / sizeof(h2_req_nv[0]), true);
+	h2_headers(&h, BT_DIR_RECV, 1, h2_resp_nv, sizeof(h2_resp_nv) / sizeof(h2_resp_nv[0]),
+		   true);
+	f.pos[0] = f.pos[1] = 0;
+	fx_data_on(&f, 0x99, BT_DIR_SEND, h.buf[0], h.len[0]);
+	fx_data_on(&f, 0x99, BT_DIR_RECV, h.buf[1], h.len[1]);
+	assert_int_equal(f.n, 2);
+	assert_string_equal(sattr(f.spans[0], "server.address"), "api.example.com");
+	assert_string_equal(sattr(f.spans[0], "url.full"),
+			    "https://REDACTED:REDACTED@api.example.com/x?X-Amz-Credential=REDACTED"
+			    "&X-Amz-Security-Token=REDACTED");
+	for (i = 0; i < f.n; i++)
+		assert_no_secret(f.spans[i]);
+	h2_free(&h);
+	fx_free(&f);
+}
+
+/* ---- not HTTP, mid-stream, exits ---- */
+
+static void test_conn_not_http_ignored(void **state)
+{
+	static const uint8_t tls_hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00,
+					    0x01, 0xfc, 0x03, 0x03, 0xaa, 0xbb, 0xcc,
+					    0xdd, 0xee, 0x11, 0x22, 0x33, 0x44};
+	struct conn_stats st;
+	struct fx f;
+	uint8_t *junk = malloc(2 << 20);
+
+	(void)state;
+	assert_non_null(junk);
+	memset(junk, 0xa5, 2 << 20);
+	fx_init(&f, 0, false, false);
+	f.chunk = 4; /* decided only once enough bytes arrived */
+	fx_data(&f, BT_DIR_SEND, tls_hello, sizeof(tls_hello));
+	f.chunk = BT_DATA_CHUNK;
+	/* a connection open before tracing looks the same: a message start is searched for */
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.not_http, 0);
+	fx_data(&f, BT_DIR_RECV, junk, 2 << 20);
+	free(junk);
+	fx_str(&f, BT_DIR_SEND, REQ); /* later HTTP-looking bytes stay ignored */
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 0);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.not_http, 1);
+	assert_int_equal(st.exchanges, 0);
+	assert_int_equal(st.connections, 1);
+	fx_close(&f, 0x1234, f.pos[0], f.pos[1]);
+	conn_tracker_flush(f.t, f.ts);
+	assert_int_equal(f.n, 0);
+	fx_free(&f);
+}
+
+/* BPF numbers a connection from the first I/O it sees: attached in the middle of a body. */
+static void test_conn_attached_mid_body_at_pos0(void **state)
+{
+	char junk[3000];
+	struct conn_stats st;
+	struct fx f;
+
+	(void)state;
+	memset(junk, 'j', sizeof(junk));
+	fx_init(&f, 0, false, false);
+	fx_data(&f, BT_DIR_RECV, junk, sizeof(junk));
+	fx_str(&f, BT_DIR_SEND, REQ);
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 1);
+	assert_string_equal(sattr(f.spans[0], "url.full"), "https://api.example.com/v1/items?x=1");
+	assert_int_equal(iattr(f.spans[0], "http.response.status_code"), 201);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.not_http, 0);
+	fx_free(&f);
+}
+
+static void test_conn_midstream_http1_resyncs(void **state)
+{
+	char junk[300];
+	struct fx f;
+
+	(void)state;
+	memset(junk, 'j', sizeof(junk));
+	fx_init(&f, 0, false, false);
+	/* joined a keep-alive connection inside an earlier request body */
+	f.pos[BT_DIR_SEND] = 5000;
+	f.pos[BT_DIR_RECV] = 9000;
+	fx_data(&f, BT_DIR_SEND, junk, sizeof(junk));
+	fx_data(&f, BT_DIR_RECV, junk, sizeof(junk));
+	fx_str(&f, BT_DIR_SEND, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 1);
+	assert_string_equal(sattr(f.spans[0], "url.full"), "https://h/next");
+	assert_int_equal(iattr(f.spans[0], "http.response.status_code"), 201);
+	fx_free(&f);
+}
+
+static void test_conn_midstream_http2_frames(void **state)
+{
+	static const nghttp2_nv req[] = {
+	    NV(":method", "GET"),
+	    NV(":scheme", "https"),
+	    NV(":authority", "late.example"),
+	    NV(":path", "/x"),
+	};
+	static const nghttp2_nv resp[] = {NV(":status", "204")};
+	struct h2 h;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(nghttp2_hd_deflate_new(&h.enc[0], 4096), 0);
+	assert_int_equal(nghttp2_hd_deflate_new(&h.enc[1], 4096), 0);
+	/* literal fields only matter to nghttp2's table; a fresh deflater is fresh state anyway */
+	h2_headers(&h, BT_DIR_SEND, 5, req, 4, true);
+	h2_headers(&h, BT_DIR_RECV, 5, resp, 1, true);
+	f.pos[0] = 100000;
+	f.pos[1] = 200000;
+	fx_data(&f, BT_DIR_SEND, h.buf[0], h.len[0]);
+	fx_data(&f, BT_DIR_RECV, h.buf[1], h.len[1]);
+	conn_tracker_flush(f.t, f.ts);
+	assert_int_equal(f.n, 1);
+	assert_string_equal(sattr(f.spans[0], "network.protocol.version"), "2");
+	assert_int_equal(iattr(f.spans[0], "http.response.status_code"), 204);
+	h2_free(&h);
+	fx_free(&f);
+}
+
+static void test_conn_process_exit_flushes(void **state)
+{
+	struct conn_stats st;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	fx_data_on(&f, 0x1, BT_DIR_SEND, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n", 28);
+	f.pos[0] = 0;
+	fx_data_on(&f, 0x2, BT_DIR_SEND, "GET /b HTTP/1.1\r\nHost: h\r\n\r\n", 28);
+	assert_int_equal(f.n, 0);
+	conn_tracker_process_exit(f.t, PID + 1, f.ts); /* another process: nothing */
+	assert_int_equal(f.n, 0);
+	conn_tracker_process_exit(f.t, PID, f.ts + 5000);
+	assert_int_equal(f.n, 2);
+	assert_true(battr(f.spans[0], "bedtrace.http.incomplete"));
+	assert_null(attr(f.spans[0], "http.response.status_code"));
+	assert_int_equal(f.spans[0]->status, BT_STATUS_UNSET);
+	assert_true(f.spans[0]->end_ns >= f.spans[0]->start_ns);
+	conn_tracker_flush(f.t, f.ts);
+	assert_int_equal(f.n, 2);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.exchanges, 2);
+	fx_free(&f);
+}
+
+/* ---- Bedrock ---- */
+
+static const char BR_BODY[] =
+    "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"Say this is a test\"}]}],"
+    "\"inferenceConfig\":{\"maxTokens\":10,\"temperature\":0.8}}";
+static const char BR_RESP_BODY[] =
+    "{\"metrics\":{\"latencyMs\":608},\"output\":{\"message\":{\"content\":[{\"text\":\"Hi\"}],"
+    "\"role\":\"assistant\"}},\"stopReason\":\"max_tokens\","
+    "\"usage\":{\"inputTokens\":8,\"outputTokens\":10,\"totalTokens\":18}}";
+
+static void bedrock_converse(struct fx *f)
+{
+	char buf[2048];
+
+	snprintf(buf, sizeof(buf),
+		 "POST /model/amazon.titan-text-lite-v1/converse HTTP/1.1\r\n"
+		 "Host: bedrock-runtime.us-east-1.amazonaws.com\r\n"
+		 "Content-Type: application/json\r\n"
+		 "Authorization: AWS4-HMAC-SHA256 Credential=AKIDSECRET/20250206/us-east-1/"
+		 "bedrock/aws4_request, SignedHeaders=host, Signature=SECRETSIG\r\n"
+		 "X-Amz-Security-Token: SECRET-session\r\n"
+		 "Content-Length: %zu\r\n\r\n%s",
+		 strlen(BR_BODY), BR_BODY);
+	fx_str(f, BT_DIR_SEND, buf);
+	snprintf(buf, sizeof(buf),
+		 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		 "x-amzn-RequestId: 180bdcbc-0fea-4b99-a0f0-b858dd830a83\r\n"
+		 "Content-Length: %zu\r\n\r\n%s",
+		 strlen(BR_RESP_BODY), BR_RESP_BODY);
+	fx_str(f, BT_DIR_RECV, buf);
+}
+
+static void test_conn_bedrock_converse(void **state)
+{
+	struct bt_span *s, *root;
+	uint64_t rid = (uint64_t)(PID + 1) << 32 | 1;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, true);
+	f.call_id = rid + 1;
+	f.parent_id = rid;
+	f.root_id = rid;
+	bedrock_converse(&f);
+	assert_int_equal(f.n, 1);
+	s = f.spans[0];
+	assert_string_equal(s->name, "chat amazon.titan-text-lite-v1");
+	assert_int_equal(iattr(s, "gen_ai.usage.input_tokens"), 8);
+	assert_int_equal(iattr(s, "gen_ai.usage.output_tokens"), 10);
+	assert_string_equal(sattr(s, "http.request.method"), "POST");
+	assert_no_secret(s);
+	/* the usage reaches the trace root when its call ends */
+	fx_end_call(&f, rid + 1, rid, rid);
+	root = fx_end_call(&f, rid, 0, rid);
+	assert_int_equal(iattr(root, "bedtrace.trace.gen_ai.usage.input_tokens"), 8);
+	assert_int_equal(iattr(root, "bedtrace.trace.gen_ai.usage.output_tokens"), 10);
+	fx_free(&f);
+
+	/* a Bedrock call outside any traced call is its own root and carries its own totals */
+	fx_init(&f, 0, false, true);
+	bedrock_converse(&f);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(iattr(f.spans[0], "bedtrace.trace.gen_ai.usage.input_tokens"), 8);
+	fx_free(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_conn_http1_client_many_chunks),
+	    cmocka_unit_test(test_conn_http1_no_call_starts_trace),
+	    cmocka_unit_test(test_conn_keepalive_100_requests),
+	    cmocka_unit_test(test_conn_dump_bodies_1mib),
+	    cmocka_unit_test(test_conn_first_chunk_full_size),
+	    cmocka_unit_test(test_conn_gap_marks_truncated),
+	    cmocka_unit_test(test_conn_duplicate_and_overlap_dropped),
+	    cmocka_unit_test(test_conn_lost_tail_at_close),
+	    cmocka_unit_test(test_conn_http2_client_exchange),
+	    cmocka_unit_test(test_conn_http2_server_settings_first),
+	    cmocka_unit_test(test_conn_server_start_adopts_call),
+	    cmocka_unit_test(test_conn_traceparent_honoured),
+	    cmocka_unit_test(test_conn_secrets_never_exported),
+	    cmocka_unit_test(test_conn_not_http_ignored),
+	    cmocka_unit_test(test_conn_attached_mid_body_at_pos0),
+	    cmocka_unit_test(test_conn_midstream_http1_resyncs),
+	    cmocka_unit_test(test_conn_midstream_http2_frames),
+	    cmocka_unit_test(test_conn_process_exit_flushes),
+	    cmocka_unit_test(test_conn_bedrock_converse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "span/idmap.h"
+#include "util/log.h"
+#include "span/stitch.h"
+
+/* How long ids of a finished call stay known for spans that refer to it late. */
+#define ID_GRACE_NS (10ull * 1000000000ull)
+
+struct stitcher {
+	struct idmap *calls;  /* call id → span id */
+	struct idmap *traces; /* root call id → trace id and totals */
+	span_sink_fn sink;
+	resource_fn resource;
+	void *ctx;
+};
+
+static const char *const end_reason_name[] = {
+    [BT_END_RETURN] = "return",		  [BT_END_EXCEPTION] = "exception",
+    [BT_END_LONGJMP] = "longjmp",	  [BT_END_UNWOUND] = "unwound",
+    [BT_END_THREAD_EXIT] = "thread_exit", [BT_END_PROCESS_EXIT] = "process_exit",
+    [BT_END_OPEN] = "tracing_stopped",	  [BT_END_EXEC] = "exec",
+};
+
+static const char *const end_reason_msg[] = {
+    [BT_END_EXCEPTION] = "call unwound by a C++ exception",
+    [BT_END_LONGJMP] = "call left by longjmp",
+    [BT_END_UNWOUND] = "call left without returning (stack unwound)",
+    [BT_END_THREAD_EXIT] = "thread exited during the call",
+    [BT_END_PROCESS_EXIT] = "process exited during the call",
+    [BT_END_EXEC] = "process executed a new program during the call",
+};
+
+struct stitcher *stitcher_new(span_sink_fn sink, resource_fn resource, void *ctx)
+{
+	struct stitcher *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->calls = idmap_new();
+	s->traces = idmap_new();
+	if (!s->calls || !s->traces) {
+		stitcher_free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->sink = sink;
+	s->resource = resource;
+	s->ctx = ctx;
+	return s;
+}
+
+void stitcher_free(struct stitcher *s)
+{
+	if (!s)
+		return;
+	idmap_free(s->calls);
+	idmap_free(s->traces);
+	free(s);
+}
+
+int stitcher_parent(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t root_id)
+{
+	struct id_entry *c, *t;
+
+	if (!call_id) {
+		bt_random_id(span->trace_id, sizeof(span->trace_id));
+		memset(span->parent_span_id, 0, sizeof(span->parent_span_id));
+		return 0;
+	}
+	c = idmap_get(s->calls, call_id);
+	t = idmap_get(s->traces, root_id ? root_id : call_id);
+	if (!c || !t)
+		return -ENOMEM;
+	memcpy(span->trace_id, t->trace_id, sizeof(span->trace_id));
+	memcpy(span->parent_span_id, c->span_id, sizeof(span->parent_span_id));
+	return 0;
+}
+
+void stitcher_ref(struct stitcher *s, uint64_t call_id, uint64_t root_id)
+{
+	if (!call_id)
+		return;
+	idmap_get(s->calls, call_id);
+	idmap_get(s->traces, root_id ? root_id : call_id);
+}
+
+int stitcher_adopt(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t parent_id,
+		   uint64_t root_id)
+{
+	struct id_entry *self = idmap_get(s->calls, call_id);
+	int err;
+
+	if (!self)
+		return -ENOMEM;
+	err = stitcher_parent(s, span, parent_id, root_id ? root_id : call_id);
+	if (err)
+		return err;
+	if (!parent_id) {
+		struct id_entry *t = idmap_get(s->traces, root_id ? root_id : call_id);
+
+		if (!t)
+			return -ENOMEM;
+		memcpy(span->trace_id, t->trace_id, sizeof(span->trace_id));
+	}
+	memcpy(span->span_id, self->span_id, sizeof(span->span_id));
+	return 0;
+}
+
+static bool span_usage(const struct bt_span *span, int64_t *in, int64_t *out, double *cost,
+		       bool *has_usage, bool *has_cost)
+{
+	const struct bt_attr *a;
+
+	*in = *out = 0;
+	*cost = 0;
+	*has_usage = *has_cost = false;
+	a = bt_attrs_get(&span->attrs, "gen_ai.usage.input_tokens");
+	if (a && a->type == BT_ATTR_INT) {
+		*in = a->i;
+		*has_usage = true;
+	}
+	a = bt_attrs_get(&span->attrs, "gen_ai.usage.output_tokens");
+	if (a && a->type == BT_ATTR_INT) {
+		*out = a->i;
+		*has_usage = true;
+	}
+	a = bt_attrs_get(&span->attrs, "bedtrace.cost.usd");
+	if (a && a->type == BT_ATTR_DOUBLE) {
+		*cost = a->d;
+		*has_cost = true;
+	}
+	return *has_usage || *has_cost;
+}
+
+static void set_totals(struct bt_span *root, int64_t in, int64_t out, double cost, bool has_usage,
+		       bool has_cost)
+{
+	if (has_usage) {
+		bt_attrs_set_int(&root->attrs, "bedtrace.trace.gen_ai.usage.input_tokens", in);
+		bt_attrs_set_int(&root->attrs, "bedtrace.trace.gen_ai.usage.output_tokens", out);
+	}
+	if (has_cost)
+		bt_attrs_set_double(&root->attrs, "bedtrace.trace.cost.usd", cost);
+}
+
+void stitcher_add_usage(struct stitcher *s, uint64_t root_id, const struct bt_span *span)
+{
+	bool has_usage, has_cost;
+	struct id_entry *t;
+	int64_t in, out;
+	double cost;
+
+	if (!root_id || !span_usage(span, &in, &out, &cost, &has_usage, &has_cost))
+		return;
+	t = idmap_get(s->traces, root_id);
+	if (!t)
+		return;
+	t->input_tokens += in;
+	t->output_tokens += out;
+	t->cost_usd += cost;
+	t->has_usage |= has_usage;
+	t->has_cost |= has_cost;
+}
+
+void stitcher_set_own_totals(struct bt_span *root)
+{
+	bool has_usage, has_cost;
+	int64_t in, out;
+	double cost;
+
+	if (span_usage(root, &in, &out, &cost, &has_usage, &has_cost))
+		set_totals(root, in, out, cost, has_usage, has_cost);
+}
+
+int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struct probe_info *p)
+{
+	uint64_t now = bt_now_mono_ns();
+	struct id_entry *self, *trace;
+	struct bt_span *span;
+	const char *name = p ? p->name : "unknown";
+	unsigned reason = e->reason;
+	int err = -ENOMEM;
+
+	span = bt_span_new(name, BT_KIND_INTERNAL);
+	if (!span)
+		return -ENOMEM;
+	/*
+	 * Only calls something referred to (a child, a request sent inside) have map entries;
+	 * a call nobody referred to keeps the random ids bt_span_new() gave it, which keeps the
+	 * maps small at high call rates.
+	 */
+	self = idmap_find(s->calls, e->call_id);
+	if (self)
+		memcpy(span->span_id, self->span_id, sizeof(span->span_id));
+	trace = e->parent_id ? idmap_get(s->traces, e->root_id) : idmap_find(s->traces, e->call_id);
+	if (e->parent_id && !trace)
+		goto fail;
+	if (trace)
+		memcpy(span->trace_id, trace->trace_id, sizeof(span->trace_id));
+	if (e->parent_id) {
+		struct id_entry *parent = idmap_get(s->calls, e->parent_id);
+
+		if (!parent)
+			goto fail;
+		memcpy(span->parent_span_id, parent->span_id, sizeof(span->parent_span_id));
+	}
+	span->start_ns = bt_mono_to_unix_ns(e->entry_ns);
+	span->end_ns = bt_mono_to_unix_ns(e->exit_ns);
+	if (bt_attrs_set_str(&span->attrs, "code.function.name", name) ||
+	    bt_attrs_set_int(&span->attrs, "thread.id", e->tid) ||
+	    bt_attrs_set_int(&span->attrs, "bedtrace.call.depth", e->depth) ||
+	    bt_attrs_set_str(&span->attrs, "bedtrace.end_reason",
+			     reason < sizeof(end_reason_name) / sizeof(end_reason_name[0]) &&
+				     end_reason_name[reason]
+				 ? end_reason_name[reason]
+				 : "unknown"))
+		goto fail;
+	if (p && (bt_attrs_set_str(&span->attrs, "bedtrace.object.path", p->object) ||
+		  bt_attrs_set_str(&span->attrs, "bedtrace.function.symbol", p->symbol)))
+		goto fail;
+	if (reason == BT_END_RETURN) {
+		/* raw return register: callers know whether it is an int, a pointer or nothing */
+		if (bt_attrs_set_int(&span->attrs, "bedtrace.function.return_value",
+				     (int64_t)e->retval))
+			goto fail;
+	} else if (reason == BT_END_OPEN) {
+		if (bt_attrs_set_bool(&span->attrs, "bedtrace.span.incomplete", true))
+			goto fail;
+	} else {
+		const char *msg = reason < sizeof(end_reason_msg) / sizeof(end_reason_msg[0]) &&
+					  end_reason_msg[reason]
+				      ? end_reason_msg[reason]
+				      : "call did not return";
+
+		if (bt_span_set_status(span, BT_STATUS_ERROR, msg))
+			goto fail;
+	}
+	if (s->resource)
+		bt_span_set_resource(span, s->resource(s->ctx, e->pid));
+	if (!e->parent_id && trace) {
+		set_totals(span, trace->input_tokens, trace->output_tokens, trace->cost_usd,
+			   trace->has_usage, trace->has_cost);
+		idmap_finish(s->traces, e->call_id, now, ID_GRACE_NS);
+	}
+	if (self)
+		idmap_finish(s->calls, e->call_id, now, ID_GRACE_NS);
+	s->sink(s->ctx, span);
+	return 0;
+fail:
+	bt_span_free(span);
+	return err;
+}
+
+void stitcher_forget(struct stitcher *s, const struct bt_call_event *e)
+{
+	uint64_t now = bt_now_mono_ns();
+
+	idmap_finish(s->calls, e->call_id, now, ID_GRACE_NS);
+	if (!e->parent_id)
+		idmap_finish(s->traces, e->call_id, now, ID_GRACE_NS);
+}
+
+void stitcher_tick(struct stitcher *s, uint64_t now_mono_ns)
+{
+	idmap_expire(s->calls, now_mono_ns);
+	idmap_expire(s->traces, now_mono_ns);
+}
