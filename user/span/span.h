@@ -68,6 +68,22 @@ struct bt_resource {
 	int refcnt;
 };
 
+/*
+ * Token usage and cost of a model call, typed, so that the stitcher's trace totals and metrics do
+ * not read them back out of attributes. The GenAI annotator that sets the matching
+ * gen_ai.usage.* / bedtrace.cost.* attributes sets these too.
+ */
+struct bt_genai_usage {
+	bool has_tokens;	/* input_tokens/output_tokens are known */
+	bool has_cost;		/* cost_usd is known (the model has a price) */
+	bool includes_children; /* the totals already sum this span's child spans */
+	int64_t input_tokens;	/* all input, cache reads and writes included */
+	int64_t output_tokens;
+	int64_t cache_read_tokens;  /* part of input_tokens read from the prompt cache */
+	int64_t cache_write_tokens; /* part of input_tokens written to the prompt cache */
+	double cost_usd;
+};
+
 #define BT_TRACE_ID_LEN 16
 #define BT_SPAN_ID_LEN 8
 
@@ -84,6 +100,7 @@ struct bt_span {
 	struct bt_span_event *events;
 	size_t n_events;
 	struct bt_resource *resource; /* counted reference or NULL */
+	struct bt_genai_usage usage;  /* model calls only; zero elsewhere */
 };
 
 /* Attribute sets. Setters return 0 or -ENOMEM; @val is copied. */
