@@ -6,6 +6,15 @@
 #include <time.h>
 
 #include "span/span.h"
+#include "util/grow.h"
+
+/* Records the first failure of a setter on @a (sticky until bt_attrs_clear) and returns it. */
+static int attrs_fail(struct bt_attrs *a)
+{
+	if (!a->err)
+		a->err = -ENOMEM;
+	return a->err;
+}
 
 static void attr_free_value(struct bt_attr *at)
 {
@@ -37,15 +46,8 @@ static struct bt_attr *attr_slot(struct bt_attrs *a, const char *key)
 			return &a->v[i];
 		}
 	}
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 8;
-		struct bt_attr *v = realloc(a->v, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		a->v = v;
-		a->cap = cap;
-	}
+	if (grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v)))
+		return NULL;
 	at = &a->v[a->n];
 	at->key = strdup(key);
 	if (!at->key)
@@ -56,15 +58,18 @@ static struct bt_attr *attr_slot(struct bt_attrs *a, const char *key)
 
 int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size_t len)
 {
-	char *copy = strndup(val ? val : "", val ? len : 0);
 	struct bt_attr *at;
+	char *copy;
 
+	if (a->err)
+		return a->err;
+	copy = strndup(val ? val : "", val ? len : 0);
 	if (!copy)
-		return -ENOMEM;
+		return attrs_fail(a);
 	at = attr_slot(a, key);
 	if (!at) {
 		free(copy);
-		return -ENOMEM;
+		return attrs_fail(a);
 	}
 	at->type = BT_ATTR_STR;
 	at->s = copy;
@@ -78,10 +83,10 @@ int bt_attrs_set_str(struct bt_attrs *a, const char *key, const char *val)
 
 int bt_attrs_set_int(struct bt_attrs *a, const char *key, int64_t val)
 {
-	struct bt_attr *at = attr_slot(a, key);
+	struct bt_attr *at = a->err ? NULL : attr_slot(a, key);
 
 	if (!at)
-		return -ENOMEM;
+		return attrs_fail(a);
 	at->type = BT_ATTR_INT;
 	at->i = val;
 	return 0;
@@ -89,10 +94,10 @@ int bt_attrs_set_int(struct bt_attrs *a, const char *key, int64_t val)
 
 int bt_attrs_set_double(struct bt_attrs *a, const char *key, double val)
 {
-	struct bt_attr *at = attr_slot(a, key);
+	struct bt_attr *at = a->err ? NULL : attr_slot(a, key);
 
 	if (!at)
-		return -ENOMEM;
+		return attrs_fail(a);
 	at->type = BT_ATTR_DOUBLE;
 	at->d = val;
 	return 0;
@@ -100,10 +105,10 @@ int bt_attrs_set_double(struct bt_attrs *a, const char *key, double val)
 
 int bt_attrs_set_bool(struct bt_attrs *a, const char *key, bool val)
 {
-	struct bt_attr *at = attr_slot(a, key);
+	struct bt_attr *at = a->err ? NULL : attr_slot(a, key);
 
 	if (!at)
-		return -ENOMEM;
+		return attrs_fail(a);
 	at->type = BT_ATTR_BOOL;
 	at->b = val;
 	return 0;
@@ -111,12 +116,15 @@ int bt_attrs_set_bool(struct bt_attrs *a, const char *key, bool val)
 
 int bt_attrs_set_str_array(struct bt_attrs *a, const char *key, const char *const *vals, size_t n)
 {
-	char **v = calloc(n ? n : 1, sizeof(*v));
 	struct bt_attr *at;
+	char **v;
 	size_t i;
 
+	if (a->err)
+		return a->err;
+	v = calloc(n ? n : 1, sizeof(*v));
 	if (!v)
-		return -ENOMEM;
+		return attrs_fail(a);
 	for (i = 0; i < n; i++) {
 		v[i] = strdup(vals[i] ? vals[i] : "");
 		if (!v[i])
@@ -133,7 +141,7 @@ nomem:
 	while (i--)
 		free(v[i]);
 	free(v);
-	return -ENOMEM;
+	return attrs_fail(a);
 }
 
 const struct bt_attr *bt_attrs_get(const struct bt_attrs *a, const char *key)
@@ -173,6 +181,7 @@ void bt_attrs_clear(struct bt_attrs *a)
 	free(a->v);
 	a->v = NULL;
 	a->n = a->cap = 0;
+	a->err = 0;
 }
 
 struct bt_span *bt_span_new(const char *name, enum bt_span_kind kind)

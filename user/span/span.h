@@ -50,10 +50,15 @@ struct bt_attr {
 	};
 };
 
-/* An ordered set of attributes with unique keys; setting a key again replaces its value. */
+/*
+ * An ordered set of attributes with unique keys; setting a key again replaces its value.
+ * Errors are sticky: the first failed setter records -ENOMEM in @err, and every later setter does
+ * nothing and returns it, so a builder sets attribute after attribute and checks @err once.
+ */
 struct bt_attrs {
 	struct bt_attr *v;
 	size_t n, cap;
+	int err; /* 0, or the first setter failure (cleared by bt_attrs_clear) */
 };
 
 struct bt_span_event {
@@ -103,7 +108,7 @@ struct bt_span {
 	struct bt_genai_usage usage;  /* model calls only; zero elsewhere */
 };
 
-/* Attribute sets. Setters return 0 or -ENOMEM; @val is copied. */
+/* Attribute sets. Setters return 0 or the set's sticky error (-ENOMEM); @val is copied. */
 int bt_attrs_set_str(struct bt_attrs *a, const char *key, const char *val);
 int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size_t len);
 int bt_attrs_set_int(struct bt_attrs *a, const char *key, int64_t val);
