@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "health.h"
+#include "util/grow.h"
 
 /* Kept intervals; past this the two oldest merge (a wider interval only marks more spans). */
 #define MAX_INTERVALS 4096
@@ -107,8 +108,6 @@ int health_read_counters(int fd, uint64_t out[BT_CNT_MAX])
 /* Appends [start, end] (later than every kept interval), merging with the last when they touch. */
 static int add_interval(struct capture_health *h, uint64_t start, uint64_t end)
 {
-	struct interval *grown;
-
 	if (h->n_iv && start <= h->iv[h->n_iv - 1].end) {
 		if (end > h->iv[h->n_iv - 1].end)
 			h->iv[h->n_iv - 1].end = end;
@@ -119,15 +118,8 @@ static int add_interval(struct capture_health *h, uint64_t start, uint64_t end)
 		memmove(&h->iv[1], &h->iv[2], (h->n_iv - 2) * sizeof(h->iv[0]));
 		h->n_iv--;
 	}
-	if (h->n_iv == h->cap_iv) {
-		size_t cap = h->cap_iv ? h->cap_iv * 2 : 16;
-
-		grown = realloc(h->iv, cap * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		h->iv = grown;
-		h->cap_iv = cap;
-	}
+	if (grow(&h->iv, &h->cap_iv, h->n_iv + 1, sizeof(*h->iv)))
+		return -ENOMEM;
 	h->iv[h->n_iv].start = start;
 	h->iv[h->n_iv].end = end;
 	h->n_iv++;

@@ -17,12 +17,14 @@
 #include <stdint.h>
 
 #include "bedtrace.h"
+#include "span/semconv.h"
 #include "span/span.h"
 
-#define HEALTH_LOSS_SPAN "bedtrace.capture.loss"
-#define HEALTH_ATTR_INCOMPLETE "bedtrace.capture.incomplete"
+/* The names live in semconv.h; these say what health.c uses them for. */
+#define HEALTH_LOSS_SPAN ATTR_BEDTRACE_CAPTURE_LOSS
+#define HEALTH_ATTR_INCOMPLETE ATTR_BEDTRACE_CAPTURE_INCOMPLETE
 /* loss spans carry HEALTH_ATTR_PREFIX + health_counter_attr(k) = count in the interval */
-#define HEALTH_ATTR_PREFIX "bedtrace.loss."
+#define HEALTH_ATTR_PREFIX ATTR_BEDTRACE_LOSS_PREFIX
 
 struct capture_health;
 

@@ -14,21 +14,23 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "genai/bedrock.h"
 #include "bedtrace.h"
-#include "stream/conn.h"
 #include "export/export.h"
-#include "probe/functrace.h"
-#include "util/grow.h"
-#include "health.h"
-#include "util/log.h"
-#include "span/stitch.h"
+#include "genai/genai.h"
 #include "genai/prices.h"
+#include "health.h"
+#include "pipeline.h"
+#include "probe/functrace.h"
 #include "probe/syscap.h"
 #include "probe/target.h"
 #include "probe/tlscap.h"
-#include "tracer.h"
 #include "probe/watchdog.h"
+#include "span/semconv.h"
+#include "span/stitch.h"
+#include "stream/conn.h"
+#include "tracer.h"
+#include "util/grow.h"
+#include "util/log.h"
 
 #define BATCH_MAX 512
 /* Event ring sizes: payload capture needs room for ~100 ms of bursts at several 100 MB/s. */
@@ -56,7 +58,8 @@ struct session {
 	struct tls_capture *tls;
 	struct sys_capture *sys;
 	struct conn_tracker *conns;
-	struct bedrock_ctx *bedrock;
+	struct pipeline exchanges; /* what becomes of each exchange the tracker finishes */
+	struct genai *genai;
 	struct price_table *prices;
 	struct stitcher *stitcher;
 	struct bt_exporter *exporters[2];
@@ -97,7 +100,7 @@ static struct bt_span *sample_health(struct session *s)
 	s->last_record_ns = now;
 	/* the counters have no process key: only a lone target can be named */
 	if (s->n_targets == 1) {
-		bt_attrs_set_int(&loss->attrs, "process.pid", s->targets[0].pid);
+		bt_attrs_set_int(&loss->attrs, ATTR_PROCESS_PID, s->targets[0].pid);
 		bt_span_set_resource(loss, s->targets[0].resource);
 	} else {
 		bt_span_set_resource(loss, s->self_resource);
@@ -387,20 +390,28 @@ static int open_exporters(struct session *s)
 static int open_capture(struct session *s)
 {
 	const struct tracer_opts *o = s->opts;
-	struct bedrock_opts bo = {.capture_content = o->capture_content};
-	struct conn_opts co = {.max_body = o->max_body, .dump_dir = o->dump_dir};
+	struct genai_opts go = {.capture_content = o->capture_content};
+	struct conn_opts co = {.max_body = o->max_body};
 
 	if (o->prices) {
 		s->prices = price_table_load(o->prices);
 		if (!s->prices) /* price_table_load said why, naming the file */
 			return -errno;
-		bo.prices = s->prices;
+		go.prices = s->prices;
 	}
-	s->bedrock = bedrock_ctx_new(&bo);
-	if (!s->bedrock)
+	s->genai = genai_new(&go);
+	if (!s->genai)
 		return -ENOMEM;
-	co.bedrock = s->bedrock;
-	s->conns = conn_tracker_new(&co, s->stitcher, sink_span, resource_of, s);
+	/* tracker → bodies → HTTP span → placement → GenAI annotators → totals → batch */
+	s->exchanges = (struct pipeline){
+	    .stitcher = s->stitcher,
+	    .genai = s->genai,
+	    .dump_dir = o->dump_dir,
+	    .sink = sink_span,
+	    .resource = resource_of,
+	    .ctx = s,
+	};
+	s->conns = conn_tracker_new(&co, pipeline_exchange, &s->exchanges);
 	if (!s->conns)
 		return -ENOMEM;
 	if (!o->no_tls) {
@@ -816,12 +827,13 @@ static struct bt_resource *self_resource_new(void)
 	if (!r)
 		return NULL;
 	gethostname(host, sizeof(host) - 1);
-	if (bt_attrs_set_str(&r->attrs, "service.name", "bedtrace") ||
-	    (host[0] && bt_attrs_set_str(&r->attrs, "host.name", host)) ||
-	    bt_attrs_set_int(&r->attrs, "process.pid", getpid()) ||
-	    bt_attrs_set_str(&r->attrs, "telemetry.sdk.name", "bedtrace") ||
-	    bt_attrs_set_str(&r->attrs, "telemetry.sdk.language", "c") ||
-	    bt_attrs_set_str(&r->attrs, "telemetry.sdk.version", BT_VERSION)) {
+	bt_attrs_set_str(&r->attrs, ATTR_SERVICE_NAME, "bedtrace");
+	if (host[0])
+		bt_attrs_set_str(&r->attrs, ATTR_HOST_NAME, host);
+	bt_attrs_set_int(&r->attrs, ATTR_PROCESS_PID, getpid());
+	bt_attrs_set_str(&r->attrs, ATTR_TELEMETRY_SDK_NAME, "bedtrace");
+	bt_attrs_set_str(&r->attrs, ATTR_TELEMETRY_SDK_LANGUAGE, "c");
+	if (bt_attrs_set_str(&r->attrs, ATTR_TELEMETRY_SDK_VERSION, BT_VERSION)) {
 		bt_resource_put(r);
 		return NULL;
 	}
@@ -980,7 +992,7 @@ cleanup:
 	for (i = 0; i < s->n_exporters; i++)
 		exporter_close(s->exporters[i]);
 	conn_tracker_free(s->conns);
-	bedrock_ctx_free(s->bedrock);
+	genai_free(s->genai);
 	price_table_free(s->prices);
 	stitcher_free(s->stitcher);
 	for (i = 0; i < s->n_batch; i++)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the connection tracker (reassembly, detection, parsers, span building,
- * stitching, Bedrock annotation) fed with synthetic BPF events. The input is a list of records
+ * libFuzzer harness for the connection tracker (reassembly, detection, parsers) and the event
+ * loop's exchange pipeline behind it (span building, stitching, GenAI annotation) fed with
+ * synthetic BPF events. The input is a list of records
  *   op, length (16-bit little-endian), [bytes]
  * with conn = (op >> 1) & 3 and dir = op & 1:
  *   op >> 6 == 0: a data chunk of `length` bytes at the direction's position (op bit 3: the
@@ -17,9 +18,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "stream/conn.h"
+#include "genai/genai.h"
+#include "pipeline.h"
 #include "span/span.h"
 #include "span/stitch.h"
+#include "stream/conn.h"
 
 #define FUZZ_PID 77
 #define FUZZ_CONNS 4
@@ -50,18 +53,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct conn_opts opts = {.max_body = 4096};
 	uint64_t pos[FUZZ_CONNS][2] = {{0}}, ts = 1000000;
-	struct bedrock_opts bo = {0};
+	struct pipeline pl = {.sink = sink};
+	struct genai_opts go = {0};
 	struct conn_tracker *t = NULL;
-	struct stitcher *s = NULL;
 	size_t spans = 0, n;
 	int conn, dir;
 	uint8_t op;
 
-	opts.bedrock = bedrock_ctx_new(&bo);
-	s = stitcher_new(sink, NULL, &spans);
-	if (!s)
+	pl.ctx = &spans;
+	pl.genai = genai_new(&go);
+	pl.stitcher = stitcher_new(sink, NULL, &spans);
+	if (!pl.stitcher)
 		goto cleanup;
-	t = conn_tracker_new(&opts, s, sink, NULL, &spans);
+	t = conn_tracker_new(&opts, pipeline_exchange, &pl);
 	if (!t)
 		goto cleanup;
 	while (size >= 3) {
@@ -145,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conn_tracker_flush(t, ts);
 cleanup:
 	conn_tracker_free(t);
-	stitcher_free(s);
-	bedrock_ctx_free(opts.bedrock);
+	stitcher_free(pl.stitcher);
+	genai_free(pl.genai);
 	return 0;
 }

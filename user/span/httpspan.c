@@ -11,17 +11,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "span/httpspan.h"
+#include "span/semconv.h"
 #include "util/log.h"
 #include "util/redact.h"
 
@@ -222,15 +220,13 @@ static int client_url_attrs(struct bt_span *span, const struct http_msg *req, co
 			err = -ENOMEM;
 			goto cleanup;
 		}
-		err = bt_attrs_set_str(&span->attrs, "url.full", url);
-		if (err)
-			goto cleanup;
+		bt_attrs_set_str(&span->attrs, ATTR_URL_FULL, url);
 	}
 	if (have_host) {
-		err = bt_attrs_set_str(&span->attrs, "server.address", host);
-		if (!err)
-			err = bt_attrs_set_int(&span->attrs, "server.port", port);
+		bt_attrs_set_str(&span->attrs, ATTR_SERVER_ADDRESS, host);
+		bt_attrs_set_int(&span->attrs, ATTR_SERVER_PORT, port);
 	}
+	err = span->attrs.err;
 cleanup:
 	free(url);
 	free(authority);
@@ -244,59 +240,52 @@ static int server_url_attrs(struct bt_span *span, const struct http_msg *req,
 	const char *target = req->target, *auth = req->authority, *path, *q, *end;
 	char host[256], laddr[INET6_ADDRSTRLEN];
 	char *query;
-	int port = 0, err = 0;
+	int port = 0;
 
 	if (target) {
 		path = absolute_form(target);
 		path = path ? path + strcspn(path, "/?#") : target;
 		end = path + strcspn(path, "#");
 		q = memchr(path, '?', end - path);
-		err = bt_attrs_set_strn(&span->attrs, "url.path", path,
-					q ? (size_t)(q - path) : (size_t)(end - path));
-		if (err)
-			return err;
+		bt_attrs_set_strn(&span->attrs, ATTR_URL_PATH, path,
+				  q ? (size_t)(q - path) : (size_t)(end - path));
 		if (q) {
 			query = redact_query(q + 1, end - q - 1);
 			if (!query)
 				return -ENOMEM;
-			err = bt_attrs_set_str(&span->attrs, "url.query", query);
+			bt_attrs_set_str(&span->attrs, ATTR_URL_QUERY, query);
 			free(query);
-			if (err)
-				return err;
 		}
 	}
 	if (!auth)
 		auth = http_msg_header(req, "host");
 	if (auth && authority_split(auth, host, sizeof(host), &port)) {
-		err = bt_attrs_set_str(&span->attrs, "server.address", host);
-		if (!err && !port && peer && peer->known)
+		bt_attrs_set_str(&span->attrs, ATTR_SERVER_ADDRESS, host);
+		if (!port && peer && peer->known)
 			port = peer->local_port;
-		if (!err && port)
-			err = bt_attrs_set_int(&span->attrs, "server.port", port);
+		if (port)
+			bt_attrs_set_int(&span->attrs, ATTR_SERVER_PORT, port);
 	} else if (peer && peer->known &&
 		   addr_str(peer->family, peer->local_addr, laddr, sizeof(laddr))) {
-		err = bt_attrs_set_str(&span->attrs, "server.address", laddr);
-		if (!err)
-			err = bt_attrs_set_int(&span->attrs, "server.port", peer->local_port);
+		bt_attrs_set_str(&span->attrs, ATTR_SERVER_ADDRESS, laddr);
+		bt_attrs_set_int(&span->attrs, ATTR_SERVER_PORT, peer->local_port);
 	}
-	return err;
+	return span->attrs.err;
 }
 
 static int peer_attrs(struct bt_span *span, const struct conn_peer *peer, bool server)
 {
 	char addr[INET6_ADDRSTRLEN];
-	int err;
 
 	if (!peer || !peer->known || !addr_str(peer->family, peer->peer_addr, addr, sizeof(addr)))
-		return 0;
-	err = bt_attrs_set_str(&span->attrs, "network.peer.address", addr);
-	if (!err)
-		err = bt_attrs_set_int(&span->attrs, "network.peer.port", peer->peer_port);
-	if (!err && server)
-		err = bt_attrs_set_str(&span->attrs, "client.address", addr);
-	if (!err && server)
-		err = bt_attrs_set_int(&span->attrs, "client.port", peer->peer_port);
-	return err;
+		return span->attrs.err;
+	bt_attrs_set_str(&span->attrs, ATTR_NETWORK_PEER_ADDRESS, addr);
+	bt_attrs_set_int(&span->attrs, ATTR_NETWORK_PEER_PORT, peer->peer_port);
+	if (server) {
+		bt_attrs_set_str(&span->attrs, ATTR_CLIENT_ADDRESS, addr);
+		bt_attrs_set_int(&span->attrs, ATTR_CLIENT_PORT, peer->peer_port);
+	}
+	return span->attrs.err;
 }
 
 /* Capture quality: what was lost, cut short or never seen, and what failed to parse. */
@@ -308,19 +297,18 @@ static int capture_attrs(struct bt_span *span, const struct http_exchange *ex, b
 	bool truncated = lost || (req && req->truncated) || (resp && resp->truncated);
 	bool incomplete = ex->incomplete || !req || !resp;
 	const char *error = (req && req->error) ? req->error : resp ? resp->error : NULL;
-	int err = 0;
 
 	*capture_issue = truncated || incomplete;
 	if (truncated)
-		err = bt_attrs_set_bool(&span->attrs, "bedtrace.capture.truncated", true);
-	if (!err && lost)
-		err = bt_attrs_set_int(&span->attrs, "bedtrace.capture.lost_bytes",
-				       lost > INT64_MAX ? INT64_MAX : (int64_t)lost);
-	if (!err && incomplete)
-		err = bt_attrs_set_bool(&span->attrs, "bedtrace.http.incomplete", true);
-	if (!err && error)
-		err = bt_attrs_set_str(&span->attrs, "bedtrace.http.error", error);
-	return err;
+		bt_attrs_set_bool(&span->attrs, ATTR_BEDTRACE_CAPTURE_TRUNCATED, true);
+	if (lost)
+		bt_attrs_set_int(&span->attrs, ATTR_BEDTRACE_CAPTURE_LOST_BYTES,
+				 lost > INT64_MAX ? INT64_MAX : (int64_t)lost);
+	if (incomplete)
+		bt_attrs_set_bool(&span->attrs, ATTR_BEDTRACE_HTTP_INCOMPLETE, true);
+	if (error)
+		bt_attrs_set_str(&span->attrs, ATTR_BEDTRACE_HTTP_ERROR, error);
+	return span->attrs.err;
 }
 
 static int status_attrs(struct bt_span *span, const struct http_exchange *ex, bool capture_issue)
@@ -333,14 +321,14 @@ static int status_attrs(struct bt_span *span, const struct http_exchange *ex, bo
 	int err;
 
 	if (status > 0) {
-		err = bt_attrs_set_int(&span->attrs, "http.response.status_code", status);
-		if (err)
-			return err;
+		err = bt_attrs_set_int(&span->attrs, ATTR_HTTP_RESPONSE_STATUS_CODE, status);
 		if (status >= (ex->server_side ? 500 : 400)) {
 			snprintf(code, sizeof(code), "%d", status);
-			err = bt_attrs_set_str(&span->attrs, "error.type", code);
+			err = bt_attrs_set_str(&span->attrs, ATTR_ERROR_TYPE, code);
 			return err ?: bt_span_set_status(span, BT_STATUS_ERROR, NULL);
 		}
+		if (err)
+			return err;
 	}
 	/*
 	 * A message the capture lost part of is our failure, not the application's: it is marked
@@ -348,7 +336,7 @@ static int status_attrs(struct bt_span *span, const struct http_exchange *ex, bo
 	 */
 	if (!error || capture_issue)
 		return 0;
-	err = bt_attrs_set_str(&span->attrs, "error.type", "bedtrace.http.parse_error");
+	err = bt_attrs_set_str(&span->attrs, ATTR_ERROR_TYPE, ATTR_BEDTRACE_HTTP_PARSE_ERROR);
 	return err ?: bt_span_set_status(span, BT_STATUS_ERROR, error);
 }
 
@@ -386,38 +374,33 @@ struct bt_span *httpspan_build(const struct http_exchange *ex, const struct conn
 	span->end_ns = bt_mono_to_unix_ns(end);
 
 	if (method) {
-		err = bt_attrs_set_str(&span->attrs, "http.request.method",
-				       method_known(method) ? method : "_OTHER");
-		if (!err && !method_known(method))
-			err =
-			    bt_attrs_set_str(&span->attrs, "http.request.method_original", method);
-		if (err)
-			goto fail;
+		bt_attrs_set_str(&span->attrs, ATTR_HTTP_REQUEST_METHOD,
+				 method_known(method) ? method : "_OTHER");
+		if (!method_known(method))
+			bt_attrs_set_str(&span->attrs, ATTR_HTTP_REQUEST_METHOD_ORIGINAL, method);
 	}
-	err = bt_attrs_set_str(&span->attrs, "url.scheme", scheme);
-	if (!err && ex->has_request)
-		err = ex->server_side ? server_url_attrs(span, req, peer)
-				      : client_url_attrs(span, req, scheme, peer);
-	if (!err)
-		err = peer_attrs(span, peer, ex->server_side);
-	if (!err)
-		err = bt_attrs_set_str(&span->attrs, "network.protocol.name", "http");
-	if (!err)
-		err = bt_attrs_set_str(&span->attrs, "network.protocol.version",
-				       version_str(ex->version));
-	if (!err && ex->has_request)
-		err = bt_attrs_set_int(&span->attrs, "http.request.body.size",
-				       (int64_t)req->wire_body_len);
-	if (!err && ex->has_response)
-		err = bt_attrs_set_int(&span->attrs, "http.response.body.size",
-				       (int64_t)resp->wire_body_len);
+	bt_attrs_set_str(&span->attrs, ATTR_URL_SCHEME, scheme);
+	/* the URL helpers allocate besides the attribute set: their own errors come back too */
+	err = !ex->has_request	? 0
+	      : ex->server_side ? server_url_attrs(span, req, peer)
+				: client_url_attrs(span, req, scheme, peer);
+	if (err)
+		goto fail;
+	peer_attrs(span, peer, ex->server_side);
+	bt_attrs_set_str(&span->attrs, ATTR_NETWORK_PROTOCOL_NAME, "http");
+	bt_attrs_set_str(&span->attrs, ATTR_NETWORK_PROTOCOL_VERSION, version_str(ex->version));
+	if (ex->has_request)
+		bt_attrs_set_int(&span->attrs, ATTR_HTTP_REQUEST_BODY_SIZE,
+				 (int64_t)req->wire_body_len);
+	if (ex->has_response)
+		bt_attrs_set_int(&span->attrs, ATTR_HTTP_RESPONSE_BODY_SIZE,
+				 (int64_t)resp->wire_body_len);
 	ua = ex->has_request ? http_msg_header(req, "user-agent") : NULL;
-	if (!err && ua)
-		err = bt_attrs_set_str(&span->attrs, "user_agent.original", ua);
-	if (!err)
-		err = capture_attrs(span, ex, &capture_issue);
-	if (!err)
-		err = status_attrs(span, ex, capture_issue);
+	if (ua)
+		bt_attrs_set_str(&span->attrs, ATTR_USER_AGENT_ORIGINAL, ua);
+	capture_attrs(span, ex, &capture_issue);
+	/* the status may allocate outside the set (its message): its error is its own */
+	err = status_attrs(span, ex, capture_issue);
 	if (err)
 		goto fail;
 	return span;
@@ -427,73 +410,8 @@ fail:
 	return NULL;
 }
 
-/*
- * A connection id is the SSL object's address or the fd's: a later connection may get the same
- * one (SSL_free, then SSL_new at the same address) and restart at exchange 0. Its files then
- * take the first free "<conn>.<k>" (k = 1, 2, ...) rather than failing on the existing name.
- */
-#define DUMP_MAX_REUSE 1000
-
-static int dump_one(const char *dir, uint32_t pid, uint64_t conn_id, uint64_t seq,
-		    uint32_t stream_id, const char *which, const struct http_msg *m)
-{
-	char path[PATH_MAX], conn[40];
-	size_t off = 0;
-	unsigned int k;
-	ssize_t n;
-	int fd = -1, err = 0;
-
-	for (k = 0; k <= DUMP_MAX_REUSE; k++) {
-		if (k)
-			snprintf(conn, sizeof(conn), "%" PRIx64 ".%u", conn_id, k);
-		else
-			snprintf(conn, sizeof(conn), "%" PRIx64, conn_id);
-		if (snprintf(path, sizeof(path), "%s/%" PRIu32 "-%s-%" PRIu64 "-%" PRIu32 "-%s.bin",
-			     dir, pid, conn, seq, stream_id, which) >= (int)sizeof(path))
-			return -ENAMETOOLONG;
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		err = -errno;
-		pr_warn("--dump-bodies: cannot create %s: %s\n", path, strerror(-err));
-		return err;
-	}
-	while (off < m->body_len) {
-		n = write(fd, m->body + off, m->body_len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			pr_warn("--dump-bodies: writing %s: %s\n", path, strerror(-err));
-			goto cleanup;
-		}
-		off += (size_t)n;
-	}
-cleanup:
-	if (close(fd) && !err)
-		err = -errno;
-	return err;
-}
-
-int httpspan_dump_bodies(const char *dir, uint32_t pid, uint64_t conn_id, uint64_t seq,
-			 const struct http_exchange *ex)
-{
-	int err = 0, e;
-
-	if (ex->has_request && (ex->req.body_len || ex->req.wire_body_len))
-		err = dump_one(dir, pid, conn_id, seq, ex->stream_id, "req", &ex->req);
-	if (ex->has_response && (ex->resp.body_len || ex->resp.wire_body_len)) {
-		e = dump_one(dir, pid, conn_id, seq, ex->stream_id, "resp", &ex->resp);
-		err = err ?: e;
-	}
-	return err;
-}
-
-/* Puts @span in its trace; returns the root call whose totals its usage joins (0: none). */
-static uint64_t place(const struct httpspan_env *env, struct bt_span *span,
-		      const struct http_exchange *ex, const struct httpspan_origin *o)
+uint64_t httpspan_place(struct stitcher *stitcher, struct bt_span *span,
+			const struct http_exchange *ex, const struct conn_origin *o)
 {
 	const char *tp = ex->has_request ? http_msg_header(&ex->req, "traceparent") : NULL;
 	uint8_t trace_id[BT_TRACE_ID_LEN], parent_id[BT_SPAN_ID_LEN];
@@ -502,17 +420,16 @@ static uint64_t place(const struct httpspan_env *env, struct bt_span *span,
 	uint64_t root = 0;
 	int err = 0;
 
-	if (env->stitcher && o->known && o->call_id) {
+	if (stitcher && o->known && o->call_id) {
 		root = o->root_id ? o->root_id : o->call_id;
 		/*
 		 * A server frame keeps its call's span id even when the request names a remote
 		 * parent, so that the handler's function spans still point at it.
 		 */
 		if (adopt)
-			err = stitcher_adopt(env->stitcher, span, o->call_id, o->parent_id,
-					     o->root_id);
+			err = stitcher_adopt(stitcher, span, o->call_id, o->parent_id, o->root_id);
 		else if (!remote)
-			err = stitcher_parent(env->stitcher, span, o->call_id, o->root_id);
+			err = stitcher_parent(stitcher, span, o->call_id, o->root_id);
 		if (err) {
 			pr_debug("http span: no ids for call %#" PRIx64 ": %s\n", o->call_id,
 				 strerror(-err));
@@ -526,44 +443,4 @@ static uint64_t place(const struct httpspan_env *env, struct bt_span *span,
 		root = 0;
 	}
 	return root;
-}
-
-int httpspan_emit(const struct httpspan_env *env, const struct http_exchange *ex,
-		  const struct httpspan_origin *o, const struct conn_peer *peer, bool tls,
-		  uint64_t conn_id, uint64_t seq, uint64_t last_ns)
-{
-	struct bt_resource *res = env->resource ? env->resource(env->ctx, o->pid) : NULL;
-	struct bt_span **children = NULL, *span;
-	size_t n_children = 0, i;
-	bool bedrock = false;
-	uint64_t root;
-	int err = 0;
-
-	if (env->dump_dir)
-		httpspan_dump_bodies(env->dump_dir, o->pid, conn_id, seq, ex);
-	span = httpspan_build(ex, peer, tls, last_ns);
-	if (!span)
-		return -errno;
-	root = place(env, span, ex, o);
-	if (env->bedrock && bedrock_match(ex)) {
-		err = bedrock_annotate(env->bedrock, ex, span, &children, &n_children);
-		if (err)
-			pr_warn("bedrock annotation failed: %s\n", strerror(-err));
-		bedrock = true;
-	}
-	if (bedrock) {
-		/* children carry their own usage, but the call's total is already on @span */
-		if (root)
-			stitcher_add_usage(env->stitcher, root, span);
-		else if (all_zero(span->parent_span_id, BT_SPAN_ID_LEN))
-			stitcher_set_own_totals(span);
-	}
-	bt_span_set_resource(span, res);
-	env->sink(env->ctx, span);
-	for (i = 0; i < n_children; i++) {
-		bt_span_set_resource(children[i], res);
-		env->sink(env->ctx, children[i]);
-	}
-	free(children);
-	return err;
 }

@@ -249,13 +249,11 @@ int bt_span_set_status(struct bt_span *s, enum bt_status_code code, const char *
 
 struct bt_span_event *bt_span_add_event(struct bt_span *s, const char *name, uint64_t time_ns)
 {
-	struct bt_span_event *v, *ev;
+	struct bt_span_event *ev;
 
-	v = realloc(s->events, (s->n_events + 1) * sizeof(*v));
-	if (!v)
+	if (grow(&s->events, &s->cap_events, s->n_events + 1, sizeof(*s->events)))
 		return NULL;
-	s->events = v;
-	ev = &v[s->n_events];
+	ev = &s->events[s->n_events];
 	memset(ev, 0, sizeof(*ev));
 	ev->name = strdup(name ? name : "");
 	if (!ev->name)

@@ -103,7 +103,7 @@ struct bt_span {
 	char *status_message; /* NULL or owned */
 	struct bt_attrs attrs;
 	struct bt_span_event *events;
-	size_t n_events;
+	size_t n_events, cap_events;
 	struct bt_resource *resource; /* counted reference or NULL */
 	struct bt_genai_usage usage;  /* model calls only; zero elsewhere */
 };

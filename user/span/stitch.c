@@ -4,8 +4,9 @@
 #include <string.h>
 
 #include "span/idmap.h"
-#include "util/log.h"
+#include "span/semconv.h"
 #include "span/stitch.h"
+#include "util/log.h"
 
 /* How long ids of a finished call stay known for spans that refer to it late. */
 #define ID_GRACE_NS (10ull * 1000000000ull)
@@ -110,70 +111,50 @@ int stitcher_adopt(struct stitcher *s, struct bt_span *span, uint64_t call_id, u
 	return 0;
 }
 
-static bool span_usage(const struct bt_span *span, int64_t *in, int64_t *out, double *cost,
-		       bool *has_usage, bool *has_cost)
+static bool has_usage(const struct bt_genai_usage *u)
 {
-	const struct bt_attr *a;
-
-	*in = *out = 0;
-	*cost = 0;
-	*has_usage = *has_cost = false;
-	a = bt_attrs_get(&span->attrs, "gen_ai.usage.input_tokens");
-	if (a && a->type == BT_ATTR_INT) {
-		*in = a->i;
-		*has_usage = true;
-	}
-	a = bt_attrs_get(&span->attrs, "gen_ai.usage.output_tokens");
-	if (a && a->type == BT_ATTR_INT) {
-		*out = a->i;
-		*has_usage = true;
-	}
-	a = bt_attrs_get(&span->attrs, "bedtrace.cost.usd");
-	if (a && a->type == BT_ATTR_DOUBLE) {
-		*cost = a->d;
-		*has_cost = true;
-	}
-	return *has_usage || *has_cost;
+	return u->has_tokens || u->has_cost;
 }
 
-static void set_totals(struct bt_span *root, int64_t in, int64_t out, double cost, bool has_usage,
+static void set_totals(struct bt_span *root, int64_t in, int64_t out, double cost, bool has_tokens,
 		       bool has_cost)
 {
-	if (has_usage) {
-		bt_attrs_set_int(&root->attrs, "bedtrace.trace.gen_ai.usage.input_tokens", in);
-		bt_attrs_set_int(&root->attrs, "bedtrace.trace.gen_ai.usage.output_tokens", out);
+	if (has_tokens) {
+		bt_attrs_set_int(&root->attrs, ATTR_BEDTRACE_TRACE_GEN_AI_USAGE_INPUT_TOKENS, in);
+		bt_attrs_set_int(&root->attrs, ATTR_BEDTRACE_TRACE_GEN_AI_USAGE_OUTPUT_TOKENS, out);
 	}
 	if (has_cost)
-		bt_attrs_set_double(&root->attrs, "bedtrace.trace.cost.usd", cost);
+		bt_attrs_set_double(&root->attrs, ATTR_BEDTRACE_TRACE_COST_USD, cost);
 }
 
 void stitcher_add_usage(struct stitcher *s, uint64_t root_id, const struct bt_span *span)
 {
-	bool has_usage, has_cost;
+	const struct bt_genai_usage *u = &span->usage;
 	struct id_entry *t;
-	int64_t in, out;
-	double cost;
 
-	if (!root_id || !span_usage(span, &in, &out, &cost, &has_usage, &has_cost))
+	if (!root_id || !has_usage(u))
 		return;
 	t = idmap_get(s->traces, root_id);
 	if (!t)
 		return;
-	t->input_tokens += in;
-	t->output_tokens += out;
-	t->cost_usd += cost;
-	t->has_usage |= has_usage;
-	t->has_cost |= has_cost;
+	if (u->has_tokens) {
+		t->input_tokens += u->input_tokens;
+		t->output_tokens += u->output_tokens;
+		t->has_usage = true;
+	}
+	if (u->has_cost) {
+		t->cost_usd += u->cost_usd;
+		t->has_cost = true;
+	}
 }
 
 void stitcher_set_own_totals(struct bt_span *root)
 {
-	bool has_usage, has_cost;
-	int64_t in, out;
-	double cost;
+	const struct bt_genai_usage *u = &root->usage;
 
-	if (span_usage(root, &in, &out, &cost, &has_usage, &has_cost))
-		set_totals(root, in, out, cost, has_usage, has_cost);
+	if (has_usage(u))
+		set_totals(root, u->input_tokens, u->output_tokens, u->cost_usd, u->has_tokens,
+			   u->has_cost);
 }
 
 int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struct probe_info *p)
@@ -210,26 +191,24 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 	}
 	span->start_ns = bt_mono_to_unix_ns(e->entry_ns);
 	span->end_ns = bt_mono_to_unix_ns(e->exit_ns);
-	if (bt_attrs_set_str(&span->attrs, "code.function.name", name) ||
-	    bt_attrs_set_int(&span->attrs, "thread.id", e->tid) ||
-	    bt_attrs_set_int(&span->attrs, "bedtrace.call.depth", e->depth) ||
-	    bt_attrs_set_str(&span->attrs, "bedtrace.end_reason",
-			     reason < sizeof(end_reason_name) / sizeof(end_reason_name[0]) &&
-				     end_reason_name[reason]
-				 ? end_reason_name[reason]
-				 : "unknown"))
-		goto fail;
-	if (p && (bt_attrs_set_str(&span->attrs, "bedtrace.object.path", p->object) ||
-		  bt_attrs_set_str(&span->attrs, "bedtrace.function.symbol", p->symbol)))
-		goto fail;
+	bt_attrs_set_str(&span->attrs, ATTR_CODE_FUNCTION_NAME, name);
+	bt_attrs_set_int(&span->attrs, ATTR_THREAD_ID, e->tid);
+	bt_attrs_set_int(&span->attrs, ATTR_BEDTRACE_CALL_DEPTH, e->depth);
+	bt_attrs_set_str(&span->attrs, ATTR_BEDTRACE_END_REASON,
+			 reason < sizeof(end_reason_name) / sizeof(end_reason_name[0]) &&
+				 end_reason_name[reason]
+			     ? end_reason_name[reason]
+			     : "unknown");
+	if (p) {
+		bt_attrs_set_str(&span->attrs, ATTR_BEDTRACE_OBJECT_PATH, p->object);
+		bt_attrs_set_str(&span->attrs, ATTR_BEDTRACE_FUNCTION_SYMBOL, p->symbol);
+	}
 	if (reason == BT_END_RETURN) {
 		/* raw return register: callers know whether it is an int, a pointer or nothing */
-		if (bt_attrs_set_int(&span->attrs, "bedtrace.function.return_value",
-				     (int64_t)e->retval))
-			goto fail;
+		bt_attrs_set_int(&span->attrs, ATTR_BEDTRACE_FUNCTION_RETURN_VALUE,
+				 (int64_t)e->retval);
 	} else if (reason == BT_END_OPEN) {
-		if (bt_attrs_set_bool(&span->attrs, "bedtrace.span.incomplete", true))
-			goto fail;
+		bt_attrs_set_bool(&span->attrs, ATTR_BEDTRACE_SPAN_INCOMPLETE, true);
 	} else {
 		const char *msg = reason < sizeof(end_reason_msg) / sizeof(end_reason_msg[0]) &&
 					  end_reason_msg[reason]
@@ -239,6 +218,8 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 		if (bt_span_set_status(span, BT_STATUS_ERROR, msg))
 			goto fail;
 	}
+	if (span->attrs.err)
+		goto fail;
 	if (s->resource)
 		bt_span_set_resource(span, s->resource(s->ctx, e->pid));
 	if (!e->parent_id && trace) {

@@ -41,9 +41,12 @@ void stitcher_ref(struct stitcher *s, uint64_t call_id, uint64_t root_id);
  */
 int stitcher_adopt(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t parent_id,
 		   uint64_t root_id);
-/* Adds @span's gen_ai usage and cost to the totals of the trace rooted at call @root_id. */
+/*
+ * Adds @span->usage (typed tokens and cost; attributes are not read) to the totals of the trace
+ * rooted at call @root_id, which its root span carries when that call ends. Nothing without usage.
+ */
 void stitcher_add_usage(struct stitcher *s, uint64_t root_id, const struct bt_span *span);
-/* Sets a trace's totals on @root (a root span) from @span's own usage and cost. */
+/* Puts the trace totals on @root, a root span whose trace is itself: its own @root->usage. */
 void stitcher_set_own_totals(struct bt_span *root);
 /* A frame with no span of its own ended (a SERVER frame): let its ids expire. */
 void stitcher_forget(struct stitcher *s, const struct bt_call_event *e);

@@ -15,7 +15,7 @@
 #include "stream/conn.h"
 #include "proto/http1.h"
 #include "proto/http2.h"
-#include "span/httpspan.h"
+#include "util/grow.h"
 #include "util/log.h"
 
 #define CONN_INIT_BUCKETS 256
@@ -56,7 +56,7 @@ struct chunk_ctx {
 /* Bytes from the start of a direction, held until the protocol is known. */
 struct pending {
 	uint8_t *buf;
-	size_t len;
+	size_t len, cap;
 	uint64_t ts, tag; /* of the first byte */
 };
 
@@ -86,7 +86,8 @@ struct conn {
 
 struct conn_tracker {
 	struct conn_opts opts;
-	struct httpspan_env env;
+	conn_exchange_fn cb;
+	void *ctx;
 	struct conn **buckets;
 	size_t n_buckets, n_conns;
 	struct conn *lru_head, *lru_tail; /* least recently active first */
@@ -104,12 +105,11 @@ static uint64_t conn_hash(uint32_t pid, uint64_t conn_id)
 	return x ^ (x >> 31);
 }
 
-struct conn_tracker *conn_tracker_new(const struct conn_opts *opts, struct stitcher *stitcher,
-				      span_sink_fn sink, resource_fn resource, void *ctx)
+struct conn_tracker *conn_tracker_new(const struct conn_opts *opts, conn_exchange_fn cb, void *ctx)
 {
 	struct conn_tracker *t;
 
-	if (!sink) {
+	if (!cb) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -127,12 +127,8 @@ struct conn_tracker *conn_tracker_new(const struct conn_opts *opts, struct stitc
 		t->opts = *opts;
 	if (!t->opts.max_body)
 		t->opts.max_body = DEFAULT_MAX_BODY;
-	t->env.stitcher = stitcher;
-	t->env.sink = sink;
-	t->env.resource = resource;
-	t->env.ctx = ctx;
-	t->env.bedrock = t->opts.bedrock;
-	t->env.dump_dir = t->opts.dump_dir;
+	t->cb = cb;
+	t->ctx = ctx;
 	return t;
 }
 
@@ -291,19 +287,27 @@ static void on_exchange(void *ctx, struct http_exchange *ex)
 	struct conn *c = ctx;
 	struct conn_tracker *t = c->t;
 	uint64_t tag = ex->has_request ? ex->req.tag : ex->resp.tag;
-	struct httpspan_origin o = {.pid = c->pid};
+	struct conn_exchange out = {
+	    .http = ex,
+	    .origin = {.pid = c->pid},
+	    .peer = &c->peer,
+	    .tls = c->tls,
+	    .conn_id = c->conn_id,
+	    .seq = c->seq++,
+	    .last_ns = c->last_ns,
+	};
+	struct conn_origin *o = &out.origin;
 	const struct chunk_ctx *x;
-	int err;
 
 	if (tag && c->ring) {
 		x = &c->ring[tag % CONN_CTX_RING];
 		if (x->tag == tag) {
-			o.known = true;
-			o.tid = x->tid;
-			o.call_id = x->call_id;
-			o.parent_id = x->parent_id;
-			o.root_id = x->root_id;
-			o.flags = x->flags;
+			o->known = true;
+			o->tid = x->tid;
+			o->call_id = x->call_id;
+			o->parent_id = x->parent_id;
+			o->root_id = x->root_id;
+			o->flags = x->flags;
 		}
 	}
 	t->stats.exchanges++;
@@ -315,10 +319,7 @@ static void on_exchange(void *ctx, struct http_exchange *ex)
 		t->stats.truncated += ex->resp.truncated || ex->resp.lost_bytes;
 		t->stats.parse_errors += ex->resp.error != NULL;
 	}
-	err = httpspan_emit(&t->env, ex, &o, &c->peer, c->tls, c->conn_id, c->seq++, c->last_ns);
-	if (err)
-		pr_debug("http span of connection %#" PRIx64 " lost: %s\n", c->conn_id,
-			 strerror(-err));
+	t->cb(t->ctx, &out);
 }
 
 /* Delivers what the parser holds and stops parsing; later bytes are ignored. */
@@ -494,19 +495,15 @@ static void conn_feed_pending(struct conn *c, int first_dir)
 
 static int pending_add(struct pending *pd, const uint8_t *p, size_t n, uint64_t ts, uint64_t tag)
 {
-	uint8_t *b;
-
 	if (pd->len + n > DETECT_HOLD_MAX)
 		return -E2BIG;
-	b = realloc(pd->buf, pd->len + n ? pd->len + n : 1);
-	if (!b)
+	if (grow(&pd->buf, &pd->cap, pd->len + n, 1))
 		return -ENOMEM;
 	if (!pd->len) {
 		pd->ts = ts;
 		pd->tag = tag;
 	}
-	memcpy(b + pd->len, p, n);
-	pd->buf = b;
+	memcpy(pd->buf + pd->len, p, n);
 	pd->len += n;
 	return 0;
 }

@@ -2,9 +2,9 @@
 /*
  * Connections seen in captured traffic: owns the table of (pid, conn_id) connections, turns the
  * ordered data chunks of each direction into byte streams (gaps detected from stream positions),
- * detects HTTP/1.1 or HTTP/2, feeds the parsers, and turns every exchange into an HTTP span
- * (CLIENT or SERVER), annotated as a Bedrock span when it is one, parented under the traced call
- * that was open on the thread that sent the request.
+ * detects HTTP/1.1 or HTTP/2, feeds the parsers, and hands every finished exchange, with the
+ * connection and traced call it came from, to a callback. What becomes of an exchange (spans,
+ * GenAI annotation, body dumps) is the caller's business: this stage knows none of it.
  */
 #ifndef BT_CONN_H
 #define BT_CONN_H
@@ -13,20 +13,47 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "genai/bedrock.h"
 #include "bedtrace.h"
-#include "span/stitch.h"
+#include "proto/http.h"
 
 struct conn_opts {
-	size_t max_body;	     /* per message, decoded; beyond: truncated and counted */
-	const char *dump_dir;	     /* --dump-bodies: write each reassembled body here, or NULL */
-	struct bedrock_ctx *bedrock; /* NULL: no Bedrock annotation */
+	size_t max_body; /* per message, decoded; beyond: truncated and counted */
 };
+
+/* The two ends of a connection as BPF learned them (BT_EV_CONN); known false: not learned. */
+struct conn_peer {
+	bool known;
+	uint16_t family; /* AF_INET or AF_INET6 */
+	uint8_t local_addr[16], peer_addr[16];
+	uint16_t local_port, peer_port; /* host byte order */
+};
+
+/* The traced thread and call that moved the chunk holding a request's first byte. */
+struct conn_origin {
+	uint32_t pid, tid;
+	uint64_t call_id, parent_id, root_id; /* as in struct bt_data_event */
+	uint32_t flags;			      /* enum bt_data_flags */
+	bool known;			      /* false: context lost, the exchange starts a trace */
+};
+
+/* One finished (or, at close, abandoned) exchange and where it was seen; valid during the call. */
+struct conn_exchange {
+	const struct http_exchange *http;
+	struct conn_origin origin;
+	const struct conn_peer *peer; /* never NULL; peer->known false when not learned */
+	bool tls;		      /* captured from a TLS library rather than a socket */
+	uint64_t conn_id;
+	uint64_t seq;	  /* exchanges delivered on this connection before this one */
+	uint64_t last_ns; /* latest byte seen on the connection (monotonic): ends unfinished ones */
+};
+
+/* Receives each exchange; everything it points to is freed when the callback returns. */
+typedef void (*conn_exchange_fn)(void *ctx, const struct conn_exchange *x);
 
 struct conn_stats {
 	uint64_t connections;  /* connections seen */
 	uint64_t not_http;     /* connections whose bytes were not HTTP (ignored) */
-	uint64_t exchanges;    /* HTTP exchanges turned into spans */
+	uint64_t exchanges;    /* HTTP exchanges handed to the callback */
 	uint64_t bytes;	       /* payload bytes received from BPF */
 	uint64_t lost_bytes;   /* bytes known missing (gaps) */
 	uint64_t truncated;    /* messages marked bedtrace.capture.truncated */
@@ -35,9 +62,11 @@ struct conn_stats {
 
 struct conn_tracker;
 
-/* Returns a tracker (free with conn_tracker_free) or NULL + errno. Spans go to @sink. */
-struct conn_tracker *conn_tracker_new(const struct conn_opts *opts, struct stitcher *stitcher,
-				      span_sink_fn sink, resource_fn resource, void *ctx);
+/*
+ * Returns a tracker (free with conn_tracker_free) or NULL + errno (EINVAL: no @cb). Each exchange
+ * goes to @cb(@ctx, ...), from inside conn_tracker_data/conn/process_exit/flush.
+ */
+struct conn_tracker *conn_tracker_new(const struct conn_opts *opts, conn_exchange_fn cb, void *ctx);
 void conn_tracker_free(struct conn_tracker *t);
 /* One BT_EV_DATA event (e->len bytes valid in e->data). */
 void conn_tracker_data(struct conn_tracker *t, const struct bt_data_event *e);

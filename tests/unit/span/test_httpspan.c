@@ -22,6 +22,7 @@
 #include "proto/http.h"
 #include "span/httpspan.h"
 #include "span/span.h"
+#include "span/stitch.h"
 
 static void add_header(struct http_msg *m, const char *name, const char *value)
 {
@@ -296,54 +297,90 @@ static void test_httpspan_traceparent_parse(void **state)
 	assert_false(httpspan_traceparent(NULL, t, p));
 }
 
-static void test_httpspan_dump_bodies_exclusive(void **state)
+static bool zero(const uint8_t *p, size_t n)
 {
-	char dir[] = "/tmp/bt-test-httpspan-XXXXXX", path[128];
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+static void collect_none(void *ctx, struct bt_span *span)
+{
+	(void)ctx;
+	bt_span_free(span);
+}
+
+/* no stitcher or no traced call: the span starts a trace of its own, with no totals to join */
+static void test_httpspan_place_new_trace(void **state)
+{
+	struct conn_origin o = {.pid = 1, .known = true, .call_id = 7, .root_id = 7};
 	struct http_exchange ex;
-	struct stat sb;
+	struct bt_span *s;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	mkex(&ex, "POST", "/", "h", 200);
-	ex.stream_id = 3;
-	ex.req.body = (uint8_t *)strdup("request");
-	ex.req.body_len = ex.req.wire_body_len = 7;
-	assert_int_equal(httpspan_dump_bodies(dir, 12, 0xabc, 5, &ex), 0);
-	snprintf(path, sizeof(path), "%s/12-abc-5-3-req.bin", dir);
-	assert_int_equal(stat(path, &sb), 0);
-	assert_int_equal(sb.st_size, 7);
-	assert_int_equal(sb.st_mode & 0777, 0600);
-	/* no response body: no file */
-	snprintf(path, sizeof(path), "%s/12-abc-5-3-resp.bin", dir);
-	assert_int_equal(stat(path, &sb), -1);
-	/*
-	 * An existing file (or a planted symlink) is never overwritten nor followed: a reused
-	 * connection id (a new SSL object at a freed one's address) gets the next free "<id>.<k>".
-	 */
-	free(ex.req.body);
-	ex.req.body = (uint8_t *)strdup("again");
-	ex.req.body_len = ex.req.wire_body_len = 5;
-	assert_int_equal(httpspan_dump_bodies(dir, 12, 0xabc, 5, &ex), 0);
-	snprintf(path, sizeof(path), "%s/12-abc-5-3-req.bin", dir);
-	assert_int_equal(stat(path, &sb), 0);
-	assert_int_equal(sb.st_size, 7);
-	snprintf(path, sizeof(path), "%s/12-abc.1-5-3-req.bin", dir);
-	assert_int_equal(stat(path, &sb), 0);
-	assert_int_equal(sb.st_size, 5);
-	assert_int_equal(sb.st_mode & 0777, 0600);
-	snprintf(path, sizeof(path), "%s/12-abc.2-5-3-req.bin", dir);
-	assert_int_equal(symlink("/tmp/bt-nonexistent-target", path), 0);
-	assert_int_equal(httpspan_dump_bodies(dir, 12, 0xabc, 5, &ex), 0);
-	assert_int_equal(lstat("/tmp/bt-nonexistent-target", &sb), -1);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/12-abc.3-5-3-req.bin", dir);
-	assert_int_equal(stat(path, &sb), 0);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/12-abc.1-5-3-req.bin", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/12-abc-5-3-req.bin", dir);
-	unlink(path);
-	assert_int_equal(rmdir(dir), 0);
+	mkex(&ex, "GET", "/", "h", 200);
+	s = httpspan_build(&ex, NULL, false, 0);
+	assert_non_null(s);
+	assert_int_equal(httpspan_place(NULL, s, &ex, &o), 0);
+	assert_true(zero(s->parent_span_id, BT_SPAN_ID_LEN));
+	assert_false(zero(s->trace_id, BT_TRACE_ID_LEN));
+	bt_span_free(s);
+	http_exchange_clear(&ex);
+}
+
+/* under the traced call that sent it; the usage of the span joins that call's root */
+static void test_httpspan_place_under_call(void **state)
+{
+	struct stitcher *st = stitcher_new(collect_none, NULL, NULL);
+	struct conn_origin o = {.pid = 1, .known = true, .call_id = 8, .root_id = 7};
+	struct http_exchange ex;
+	struct bt_span *s, *sib;
+
+	(void)state;
+	assert_non_null(st);
+	mkex(&ex, "GET", "/", "h", 200);
+	s = httpspan_build(&ex, NULL, false, 0);
+	sib = bt_span_new("x", BT_KIND_INTERNAL);
+	assert_non_null(s);
+	assert_non_null(sib);
+	assert_int_equal(httpspan_place(st, s, &ex, &o), 7);
+	assert_false(zero(s->parent_span_id, BT_SPAN_ID_LEN));
+	/* a second span under the same call gets the same parent and trace */
+	assert_int_equal(stitcher_parent(st, sib, 8, 7), 0);
+	assert_memory_equal(s->parent_span_id, sib->parent_span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(s->trace_id, sib->trace_id, BT_TRACE_ID_LEN);
+	/* context lost: a trace of its own */
+	o.known = false;
+	assert_int_equal(httpspan_place(st, sib, &ex, &o), 0);
+	bt_span_free(s);
+	bt_span_free(sib);
+	stitcher_free(st);
+	http_exchange_clear(&ex);
+}
+
+/* a valid traceparent names the remote parent; its trace's totals are not ours */
+static void test_httpspan_place_remote_parent(void **state)
+{
+	struct stitcher *st = stitcher_new(collect_none, NULL, NULL);
+	struct conn_origin o = {.pid = 1, .known = true, .call_id = 8, .root_id = 7};
+	uint8_t t[BT_TRACE_ID_LEN], p[BT_SPAN_ID_LEN];
+	struct http_exchange ex;
+	struct bt_span *s;
+	const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+	(void)state;
+	assert_non_null(st);
+	mkex(&ex, "GET", "/", "h", 200);
+	add_header(&ex.req, "traceparent", tp);
+	assert_true(httpspan_traceparent(tp, t, p));
+	s = httpspan_build(&ex, NULL, false, 0);
+	assert_non_null(s);
+	assert_int_equal(httpspan_place(st, s, &ex, &o), 0);
+	assert_memory_equal(s->trace_id, t, BT_TRACE_ID_LEN);
+	assert_memory_equal(s->parent_span_id, p, BT_SPAN_ID_LEN);
+	bt_span_free(s);
+	stitcher_free(st);
 	http_exchange_clear(&ex);
 }
 
@@ -359,7 +396,9 @@ int main(void)
 	    cmocka_unit_test(test_httpspan_incomplete_ends_at_last_byte),
 	    cmocka_unit_test(test_httpspan_headers_never_copied),
 	    cmocka_unit_test(test_httpspan_traceparent_parse),
-	    cmocka_unit_test(test_httpspan_dump_bodies_exclusive),
+	    cmocka_unit_test(test_httpspan_place_new_trace),
+	    cmocka_unit_test(test_httpspan_place_under_call),
+	    cmocka_unit_test(test_httpspan_place_remote_parent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,23 +34,23 @@ static struct bt_resource *resource(void *ctx, uint32_t pid)
 	return pid == 42 ? k->res : NULL;
 }
 
-static struct probe_info probe = { "outer_fn", "_Z8outer_fnv", "/bin/app", 0x1000 };
+static struct probe_info probe = {"outer_fn", "_Z8outer_fnv", "/bin/app", 0x1000};
 
 static struct bt_call_event call(uint64_t id, uint64_t parent, uint64_t root, uint16_t depth,
 				 uint16_t reason, uint64_t entry, uint64_t exit)
 {
 	struct bt_call_event e = {
-		.type = BT_EV_CALL,
-		.pid = 42,
-		.tid = 43,
-		.entry_ns = entry,
-		.exit_ns = exit,
-		.retval = (uint64_t)-5,
-		.call_id = id,
-		.parent_id = parent,
-		.root_id = root,
-		.depth = depth,
-		.reason = reason,
+	    .type = BT_EV_CALL,
+	    .pid = 42,
+	    .tid = 43,
+	    .entry_ns = entry,
+	    .exit_ns = exit,
+	    .retval = (uint64_t)-5,
+	    .call_id = id,
+	    .parent_id = parent,
+	    .root_id = root,
+	    .depth = depth,
+	    .reason = reason,
 	};
 	return e;
 }
@@ -73,7 +73,7 @@ static void free_sink(struct sink *k)
 /* children end first; each links to its parent's span id and shares the root's trace id */
 static void test_stitch_nesting(void **state)
 {
-	struct sink k = { .res = bt_resource_new() };
+	struct sink k = {.res = bt_resource_new()};
 	struct stitcher *s = stitcher_new(collect, resource, &k);
 	struct bt_call_event inner = call(3, 2, 1, 2, BT_END_RETURN, 300, 400);
 	struct bt_call_event mid = call(2, 1, 1, 1, BT_END_RETURN, 200, 500);
@@ -108,7 +108,7 @@ static void test_stitch_nesting(void **state)
 /* two outermost calls are two traces */
 static void test_stitch_roots_start_traces(void **state)
 {
-	struct sink k = { 0 };
+	struct sink k = {0};
 	struct stitcher *s = stitcher_new(collect, resource, &k);
 	struct bt_call_event a = call(10, 0, 10, 0, BT_END_RETURN, 1, 2);
 	struct bt_call_event b = call(11, 0, 11, 0, BT_END_RETURN, 3, 4);
@@ -129,17 +129,17 @@ static void test_stitch_abandoned_frames(void **state)
 		const char *name, *msg_part;
 		enum bt_status_code status;
 	} cases[] = {
-		{ BT_END_EXCEPTION, "exception", "exception", BT_STATUS_ERROR },
-		{ BT_END_LONGJMP, "longjmp", "longjmp", BT_STATUS_ERROR },
-		{ BT_END_UNWOUND, "unwound", "without returning", BT_STATUS_ERROR },
-		{ BT_END_THREAD_EXIT, "thread_exit", "thread exited", BT_STATUS_ERROR },
-		{ BT_END_PROCESS_EXIT, "process_exit", "process exited", BT_STATUS_ERROR },
-		{ BT_END_OPEN, "tracing_stopped", NULL, BT_STATUS_UNSET },
+	    {BT_END_EXCEPTION, "exception", "exception", BT_STATUS_ERROR},
+	    {BT_END_LONGJMP, "longjmp", "longjmp", BT_STATUS_ERROR},
+	    {BT_END_UNWOUND, "unwound", "without returning", BT_STATUS_ERROR},
+	    {BT_END_THREAD_EXIT, "thread_exit", "thread exited", BT_STATUS_ERROR},
+	    {BT_END_PROCESS_EXIT, "process_exit", "process exited", BT_STATUS_ERROR},
+	    {BT_END_OPEN, "tracing_stopped", NULL, BT_STATUS_UNSET},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct sink k = { 0 };
+		struct sink k = {0};
 		struct stitcher *s = stitcher_new(collect, resource, &k);
 		struct bt_call_event e = call(5, 4, 4, 1, cases[i].reason, 10, 20);
 
@@ -160,7 +160,7 @@ static void test_stitch_abandoned_frames(void **state)
 /* a span placed inside an open call (an HTTP request) joins its trace under it */
 static void test_stitch_parent_for_other_spans(void **state)
 {
-	struct sink k = { 0 };
+	struct sink k = {0};
 	struct stitcher *s = stitcher_new(collect, resource, &k);
 	struct bt_span *http = bt_span_new("POST", BT_KIND_CLIENT);
 	struct bt_call_event root = call(7, 0, 7, 0, BT_END_RETURN, 1, 9);
@@ -176,22 +176,31 @@ static void test_stitch_parent_for_other_spans(void **state)
 	free_sink(&k);
 }
 
-/* the root of a trace carries the tokens and cost of the Bedrock spans under it */
+static void set_usage(struct bt_span *span, int64_t in, int64_t out, double cost)
+{
+	span->usage.has_tokens = true;
+	span->usage.input_tokens = in;
+	span->usage.output_tokens = out;
+	span->usage.has_cost = true;
+	span->usage.cost_usd = cost;
+}
+
+/*
+ * The root of a trace carries the tokens and cost of the model calls under it, read from the
+ * typed span->usage: these spans have no gen_ai.* attribute at all.
+ */
 static void test_stitch_trace_totals(void **state)
 {
-	struct sink k = { 0 };
+	struct sink k = {0};
 	struct stitcher *s = stitcher_new(collect, resource, &k);
 	struct bt_span *b1 = bt_span_new("chat m", BT_KIND_CLIENT);
 	struct bt_span *b2 = bt_span_new("chat m", BT_KIND_CLIENT);
 	struct bt_call_event root = call(20, 0, 20, 0, BT_END_RETURN, 1, 9);
 
 	(void)state;
-	bt_attrs_set_int(&b1->attrs, "gen_ai.usage.input_tokens", 8);
-	bt_attrs_set_int(&b1->attrs, "gen_ai.usage.output_tokens", 10);
-	bt_attrs_set_double(&b1->attrs, "bedtrace.cost.usd", 0.25);
-	bt_attrs_set_int(&b2->attrs, "gen_ai.usage.input_tokens", 2);
-	bt_attrs_set_int(&b2->attrs, "gen_ai.usage.output_tokens", 1);
-	bt_attrs_set_double(&b2->attrs, "bedtrace.cost.usd", 0.5);
+	set_usage(b1, 8, 10, 0.25);
+	set_usage(b2, 2, 1, 0.5);
+	assert_int_equal(b1->attrs.n, 0);
 	stitcher_add_usage(s, 20, b1);
 	stitcher_add_usage(s, 20, b2);
 	assert_int_equal(stitcher_call(s, &root, &probe), 0);
@@ -206,10 +215,38 @@ static void test_stitch_trace_totals(void **state)
 	free_sink(&k);
 }
 
+/* attributes are not read back: a span with usage attributes and no typed usage adds nothing */
+static void test_stitch_totals_ignore_attributes(void **state)
+{
+	struct sink k = {0};
+	struct stitcher *s = stitcher_new(collect, resource, &k);
+	struct bt_span *b = bt_span_new("chat m", BT_KIND_CLIENT);
+	struct bt_call_event root = call(21, 0, 21, 0, BT_END_RETURN, 1, 9);
+
+	(void)state;
+	bt_attrs_set_int(&b->attrs, "gen_ai.usage.input_tokens", 8);
+	bt_attrs_set_double(&b->attrs, "bedtrace.cost.usd", 0.25);
+	stitcher_ref(s, 21, 21);
+	stitcher_add_usage(s, 21, b);
+	assert_int_equal(stitcher_call(s, &root, &probe), 0);
+	assert_null(bt_attrs_get(&k.spans[0]->attrs, "bedtrace.trace.gen_ai.usage.input_tokens"));
+	assert_null(bt_attrs_get(&k.spans[0]->attrs, "bedtrace.trace.cost.usd"));
+	/* tokens without a price: token totals, no cost total */
+	b->usage.has_tokens = true;
+	b->usage.input_tokens = 3;
+	b->usage.output_tokens = 4;
+	stitcher_set_own_totals(b);
+	assert_int_equal(attr(b, "bedtrace.trace.gen_ai.usage.output_tokens")->i, 4);
+	assert_null(bt_attrs_get(&b->attrs, "bedtrace.trace.cost.usd"));
+	bt_span_free(b);
+	stitcher_free(s);
+	free_sink(&k);
+}
+
 /* a SERVER span takes the identity of its BPF frame: the handler's calls point at it */
 static void test_stitch_adopt_server_frame(void **state)
 {
-	struct sink k = { 0 };
+	struct sink k = {0};
 	struct stitcher *s = stitcher_new(collect, resource, &k);
 	struct bt_span *srv = bt_span_new("GET", BT_KIND_SERVER);
 	struct bt_call_event handler = call(31, 30, 30, 1, BT_END_RETURN, 5, 6);
@@ -229,12 +266,13 @@ static void test_stitch_adopt_server_frame(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stitch_nesting),
-		cmocka_unit_test(test_stitch_roots_start_traces),
-		cmocka_unit_test(test_stitch_abandoned_frames),
-		cmocka_unit_test(test_stitch_parent_for_other_spans),
-		cmocka_unit_test(test_stitch_trace_totals),
-		cmocka_unit_test(test_stitch_adopt_server_frame),
+	    cmocka_unit_test(test_stitch_nesting),
+	    cmocka_unit_test(test_stitch_roots_start_traces),
+	    cmocka_unit_test(test_stitch_abandoned_frames),
+	    cmocka_unit_test(test_stitch_parent_for_other_spans),
+	    cmocka_unit_test(test_stitch_trace_totals),
+	    cmocka_unit_test(test_stitch_totals_ignore_attributes),
+	    cmocka_unit_test(test_stitch_adopt_server_frame),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

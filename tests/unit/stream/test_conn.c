@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * Connection tracker tests: synthetic BPF data/conn event sequences go in, the spans the tracker
- * sinks come out. HTTP/2 conversations are encoded with nghttp2's HPACK deflater.
+ * Connection tracker tests: synthetic BPF data/conn event sequences go in; the exchanges come out,
+ * to a recording callback, or through the event loop's pipeline (pipeline.c) as the spans it
+ * sinks. HTTP/2 conversations are encoded with nghttp2's HPACK deflater.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,11 +25,12 @@
 #include <cmocka.h>
 #include <nghttp2/nghttp2.h>
 
-#include "genai/bedrock.h"
-#include "stream/conn.h"
+#include "genai/genai.h"
+#include "pipeline.h"
 #include "proto/http.h"
 #include "span/span.h"
 #include "span/stitch.h"
+#include "stream/conn.h"
 
 #define PID 4242
 #define T0 1000000000ull
@@ -35,7 +38,8 @@
 struct fx {
 	struct conn_tracker *t;
 	struct stitcher *s;
-	struct bedrock_ctx *bedrock;
+	struct genai *genai;
+	struct pipeline pl;
 	struct bt_resource *res;
 	struct bt_span **spans; /* HTTP spans and function spans, in sink order */
 	size_t n;
@@ -67,7 +71,8 @@ static struct bt_resource *resource(void *ctx, uint32_t pid)
 	return f->res;
 }
 
-static void fx_init(struct fx *f, size_t max_body, bool dump, bool bedrock)
+/* @genai: the annotator table (taken, freed by fx_free), NULL for none. */
+static void fx_init_with(struct fx *f, size_t max_body, bool dump, struct genai *genai)
 {
 	struct conn_opts o = {.max_body = max_body};
 
@@ -76,23 +81,36 @@ static void fx_init(struct fx *f, size_t max_body, bool dump, bool bedrock)
 	assert_non_null(f->res);
 	f->s = stitcher_new(sink, resource, f);
 	assert_non_null(f->s);
+	f->genai = genai;
+	f->pl.stitcher = f->s;
+	f->pl.genai = genai;
+	f->pl.sink = sink;
+	f->pl.resource = resource;
+	f->pl.ctx = f;
 	if (dump) {
 		strcpy(f->dump_dir, "/tmp/bt-test-conn-XXXXXX");
 		assert_non_null(mkdtemp(f->dump_dir));
-		o.dump_dir = f->dump_dir;
+		f->pl.dump_dir = f->dump_dir;
 	}
-	if (bedrock) {
-		struct bedrock_opts bo = {0};
-
-		f->bedrock = bedrock_ctx_new(&bo);
-		assert_non_null(f->bedrock);
-		o.bedrock = f->bedrock;
-	}
-	f->t = conn_tracker_new(&o, f->s, sink, resource, f);
+	f->t = conn_tracker_new(&o, pipeline_exchange, &f->pl);
 	assert_non_null(f->t);
 	f->ts = T0;
 	f->chunk = BT_DATA_CHUNK;
 	f->src = BT_SRC_TLS;
+}
+
+/* The tracker wired as tracer.c wires it; @bedrock: with the built-in GenAI annotators. */
+static void fx_init(struct fx *f, size_t max_body, bool dump, bool bedrock)
+{
+	struct genai *g = NULL;
+
+	if (bedrock) {
+		struct genai_opts go = {0};
+
+		g = genai_new(&go);
+		assert_non_null(g);
+	}
+	fx_init_with(f, max_body, dump, g);
 }
 
 static void fx_clear_spans(struct fx *f)
@@ -110,7 +128,7 @@ static void fx_free(struct fx *f)
 {
 	conn_tracker_free(f->t);
 	stitcher_free(f->s);
-	bedrock_ctx_free(f->bedrock);
+	genai_free(f->genai);
 	fx_clear_spans(f);
 	bt_resource_put(f->res);
 	if (f->dump_dir[0]) {
@@ -1002,6 +1020,201 @@ static void test_conn_bedrock_converse(void **state)
 	fx_free(&f);
 }
 
+/* ---- the tracker alone: exchanges to a callback, no spans ---- */
+
+struct recorded {
+	char method[16];
+	int status;
+	struct conn_origin origin;
+	struct conn_peer peer;
+	bool tls, incomplete;
+	uint64_t conn_id, seq, last_ns;
+};
+
+struct recorder {
+	struct recorded v[8];
+	size_t n;
+};
+
+static void record(void *ctx, const struct conn_exchange *x)
+{
+	struct recorder *r = ctx;
+	struct recorded *e;
+
+	assert_true(r->n < sizeof(r->v) / sizeof(r->v[0]));
+	assert_non_null(x->http);
+	assert_non_null(x->peer);
+	e = &r->v[r->n++];
+	memset(e, 0, sizeof(*e));
+	if (x->http->has_request && x->http->req.method)
+		snprintf(e->method, sizeof(e->method), "%s", x->http->req.method);
+	e->status = x->http->has_response ? x->http->resp.status : 0;
+	e->incomplete = x->http->incomplete;
+	e->origin = x->origin;
+	e->peer = *x->peer;
+	e->tls = x->tls;
+	e->conn_id = x->conn_id;
+	e->seq = x->seq;
+	e->last_ns = x->last_ns;
+}
+
+/* each exchange reaches the callback with the call, connection and peer it came from */
+static void test_conn_exchanges_to_callback(void **state)
+{
+	struct conn_opts o = {0};
+	struct recorder r = {0};
+	struct conn_stats st;
+	struct fx f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	errno = 0;
+	assert_null(conn_tracker_new(&o, NULL, &r));
+	assert_int_equal(errno, EINVAL);
+	f.t = conn_tracker_new(&o, record, &r);
+	assert_non_null(f.t);
+	f.ts = T0;
+	f.chunk = 7; /* messages cross many chunks */
+	f.src = BT_SRC_TLS;
+	f.call_id = 0x500000002ull;
+	f.parent_id = f.root_id = 0x500000001ull;
+	fx_peer(&f, 0x1234);
+	fx_str(&f, BT_DIR_SEND, REQ);
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.v[0].method, "POST");
+	assert_int_equal(r.v[0].status, 201);
+	assert_true(r.v[0].origin.known);
+	assert_int_equal(r.v[0].origin.pid, PID);
+	assert_int_equal(r.v[0].origin.tid, PID + 1);
+	assert_int_equal(r.v[0].origin.call_id, 0x500000002ull);
+	assert_int_equal(r.v[0].origin.root_id, 0x500000001ull);
+	assert_true(r.v[0].peer.known);
+	assert_int_equal(r.v[0].peer.peer_port, 443);
+	assert_true(r.v[0].tls);
+	assert_int_equal(r.v[0].conn_id, 0x1234);
+	assert_int_equal(r.v[0].seq, 0);
+	assert_true(r.v[0].last_ns >= T0);
+	/* a second request on the connection, sent outside any traced call, never answered */
+	f.call_id = f.parent_id = f.root_id = 0;
+	fx_str(&f, BT_DIR_SEND, REQ);
+	assert_int_equal(r.n, 1);
+	conn_tracker_flush(f.t, f.ts);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.v[1].seq, 1);
+	assert_true(r.v[1].incomplete);
+	assert_int_equal(r.v[1].status, 0);
+	assert_int_equal(r.v[1].origin.call_id, 0);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.exchanges, 2);
+	conn_tracker_free(f.t);
+}
+
+/* ---- a GenAI annotator row: its typed usage reaches the trace root ---- */
+
+static int fake_state_frees;
+
+static void *fake_state_new(const struct genai_opts *opts)
+{
+	(void)opts;
+	return calloc(1, sizeof(int));
+}
+
+static void fake_state_free(void *state)
+{
+	fake_state_frees++;
+	free(state);
+}
+
+static bool fake_match(const struct http_exchange *ex)
+{
+	return ex->has_request && ex->req.target && !strncmp(ex->req.target, "/v1/items", 9);
+}
+
+/* A provider that names the span, counts its calls, and reports usage only as typed fields. */
+static int fake_annotate(void *state, const struct http_exchange *ex, struct bt_span *span,
+			 struct bt_span ***children, size_t *n_children)
+{
+	int *calls = state;
+	struct bt_span *child = bt_span_new("step", BT_KIND_INTERNAL);
+
+	(void)ex;
+	assert_non_null(child);
+	(*calls)++;
+	bt_span_set_name(span, "chat fake");
+	span->usage.has_tokens = true;
+	span->usage.input_tokens = 5 * *calls;
+	span->usage.output_tokens = 7;
+	span->usage.has_cost = true;
+	span->usage.cost_usd = 0.125;
+	span->usage.includes_children = true;
+	/* a child with usage of its own: the total already counts it */
+	bt_span_set_parent(child, span);
+	child->usage.has_tokens = true;
+	child->usage.input_tokens = 1000;
+	*children = realloc(*children, (*n_children + 1) * sizeof(**children));
+	assert_non_null(*children);
+	(*children)[(*n_children)++] = child;
+	return 0;
+}
+
+static const struct genai_annotator fake_row = {
+    .name = "fake",
+    .state_new = fake_state_new,
+    .state_free = fake_state_free,
+    .match = fake_match,
+    .annotate = fake_annotate,
+};
+
+static void test_conn_annotator_usage_reaches_root(void **state)
+{
+	static const struct genai_annotator *const rows[] = {&fake_row};
+	uint64_t rid = (uint64_t)(PID + 1) << 32 | 1;
+	struct bt_span *root;
+	struct genai *g;
+	struct fx f;
+
+	(void)state;
+	fake_state_frees = 0;
+	g = genai_new_table(rows, 1, NULL);
+	assert_non_null(g);
+	fx_init_with(&f, 0, false, g);
+	f.call_id = rid + 1;
+	f.parent_id = f.root_id = rid;
+	fx_str(&f, BT_DIR_SEND, REQ);
+	fx_str(&f, BT_DIR_RECV, RESP);
+	fx_str(&f, BT_DIR_SEND, REQ);
+	fx_str(&f, BT_DIR_RECV, RESP);
+	/* span, child, span, child */
+	assert_int_equal(f.n, 4);
+	assert_string_equal(f.spans[0]->name, "chat fake");
+	assert_string_equal(f.spans[1]->name, "step");
+	assert_memory_equal(f.spans[1]->parent_span_id, f.spans[0]->span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(f.spans[1]->trace_id, f.spans[0]->trace_id, BT_TRACE_ID_LEN);
+	assert_ptr_equal(f.spans[1]->resource, f.res);
+	/* no usage attribute anywhere: the totals come from the typed fields */
+	assert_null(attr(f.spans[0], "gen_ai.usage.input_tokens"));
+	fx_end_call(&f, rid + 1, rid, rid);
+	root = fx_end_call(&f, rid, 0, rid);
+	assert_int_equal(iattr(root, "bedtrace.trace.gen_ai.usage.input_tokens"), 5 + 10);
+	assert_int_equal(iattr(root, "bedtrace.trace.gen_ai.usage.output_tokens"), 14);
+	assert_float_equal(attr(root, "bedtrace.trace.cost.usd")->d, 0.25, 1e-12);
+	fx_free(&f);
+	assert_int_equal(fake_state_frees, 1);
+
+	/* an exchange no row matches is a plain HTTP span */
+	g = genai_new_table(rows, 1, NULL);
+	assert_non_null(g);
+	fx_init_with(&f, 0, false, g);
+	fx_str(&f, BT_DIR_SEND, "GET /other HTTP/1.1\r\nHost: h\r\n\r\n");
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(f.n, 1);
+	assert_string_equal(f.spans[0]->name, "GET");
+	assert_false(f.spans[0]->usage.has_tokens);
+	assert_null(attr(f.spans[0], "bedtrace.trace.gen_ai.usage.input_tokens"));
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1024,6 +1237,8 @@ int main(void)
 	    cmocka_unit_test(test_conn_midstream_http2_frames),
 	    cmocka_unit_test(test_conn_process_exit_flushes),
 	    cmocka_unit_test(test_conn_bedrock_converse),
+	    cmocka_unit_test(test_conn_exchanges_to_callback),
+	    cmocka_unit_test(test_conn_annotator_usage_reaches_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
