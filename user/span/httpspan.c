@@ -273,23 +273,22 @@ static int server_url_attrs(struct bt_span *span, const struct http_msg *req,
 	return span->attrs.err;
 }
 
-static int peer_attrs(struct bt_span *span, const struct conn_peer *peer, bool server)
+static void peer_attrs(struct bt_span *span, const struct conn_peer *peer, bool server)
 {
 	char addr[INET6_ADDRSTRLEN];
 
 	if (!peer || !peer->known || !addr_str(peer->family, peer->peer_addr, addr, sizeof(addr)))
-		return span->attrs.err;
+		return;
 	bt_attrs_set_str(&span->attrs, ATTR_NETWORK_PEER_ADDRESS, addr);
 	bt_attrs_set_int(&span->attrs, ATTR_NETWORK_PEER_PORT, peer->peer_port);
 	if (server) {
 		bt_attrs_set_str(&span->attrs, ATTR_CLIENT_ADDRESS, addr);
 		bt_attrs_set_int(&span->attrs, ATTR_CLIENT_PORT, peer->peer_port);
 	}
-	return span->attrs.err;
 }
 
 /* Capture quality: what was lost, cut short or never seen, and what failed to parse. */
-static int capture_attrs(struct bt_span *span, const struct http_exchange *ex, bool *capture_issue)
+static void capture_attrs(struct bt_span *span, const struct http_exchange *ex, bool *capture_issue)
 {
 	const struct http_msg *req = ex->has_request ? &ex->req : NULL;
 	const struct http_msg *resp = ex->has_response ? &ex->resp : NULL;
@@ -308,7 +307,6 @@ static int capture_attrs(struct bt_span *span, const struct http_exchange *ex, b
 		bt_attrs_set_bool(&span->attrs, ATTR_BEDTRACE_HTTP_INCOMPLETE, true);
 	if (error)
 		bt_attrs_set_str(&span->attrs, ATTR_BEDTRACE_HTTP_ERROR, error);
-	return span->attrs.err;
 }
 
 static int status_attrs(struct bt_span *span, const struct http_exchange *ex, bool capture_issue)
@@ -399,8 +397,8 @@ struct bt_span *httpspan_build(const struct http_exchange *ex, const struct conn
 	if (ua)
 		bt_attrs_set_str(&span->attrs, ATTR_USER_AGENT_ORIGINAL, ua);
 	capture_attrs(span, ex, &capture_issue);
-	/* the status may allocate outside the set (its message): its error is its own */
-	err = status_attrs(span, ex, capture_issue);
+	/* the set's sticky error, or the status message's (allocated outside the set) */
+	err = status_attrs(span, ex, capture_issue) ?: span->attrs.err;
 	if (err)
 		goto fail;
 	return span;
