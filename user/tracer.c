@@ -710,9 +710,11 @@ static int report_summary(struct session *s)
 		struct conn_stats cs;
 
 		conn_tracker_stats(s->conns, &cs);
-		pr_debug("captured %llu bytes on %llu connection(s), %llu HTTP exchange(s)\n",
-			 (unsigned long long)cs.bytes, (unsigned long long)cs.connections,
-			 (unsigned long long)cs.exchanges);
+		pr_debug(
+		    "captured %llu bytes on %llu connection(s), %llu HTTP exchange(s), %llu of "
+		    "them without a span (out of memory)\n",
+		    (unsigned long long)cs.bytes, (unsigned long long)cs.connections,
+		    (unsigned long long)cs.exchanges, (unsigned long long)s->exchanges.lost);
 		if (cs.lost_bytes || cs.truncated) {
 			pr_info("dropped: %llu captured bytes lost; %llu HTTP message(s) marked "
 				"truncated\n",
