@@ -47,7 +47,10 @@ struct conn_exchange {
 	uint64_t last_ns; /* latest byte seen on the connection (monotonic): ends unfinished ones */
 };
 
-/* Receives each exchange; everything it points to is freed when the callback returns. */
+/*
+ * Receives each exchange; everything it points to is freed when the callback returns. Runs inside
+ * a tracker call: it must not call the tracker back.
+ */
 typedef void (*conn_exchange_fn)(void *ctx, const struct conn_exchange *x);
 
 struct conn_stats {
