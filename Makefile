@@ -75,7 +75,7 @@ bedtrace: $(OUT)/bedtrace
 
 $(OUT)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) -Itests $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
 $(OUT)/fuzz-obj/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(@D)

@@ -13,11 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "genai/bedrock.h"
-#include "fuzz_frames.h"
 #include "genai/bedrock_body.h"
+
+#include "../lib/esframe.h"
 
 static const char *const paths[] = {
     "/model/amazon.nova-micro-v1%3A0/converse",
@@ -59,32 +58,21 @@ static size_t frame(uint8_t *out, const uint8_t *seg, size_t n)
 {
 	const char *ev = n ? events[seg[0] % (sizeof(events) / sizeof(events[0]))] : "chunk";
 	bool exc = n && (seg[0] & 0x80);
-	size_t h = 12, plen;
-	char *payload = malloc(n * 2 + 32);
+	const char *h[] = {exc ? ":exception-type" : ":event-type", exc ? "throttlingException" : ev,
+			   ":message-type", exc ? "exception" : "event"};
+	size_t len, plen;
+	char *payload;
 
 	if (n) {
 		seg++;
 		n--;
 	}
-	if (!exc && !strcmp(ev, "chunk")) {
-		memcpy(payload, "{\"bytes\":\"", 10);
-		b64(seg, n, payload + 10);
-		strcat(payload, "\"}");
-	} else {
-		memcpy(payload, seg, n);
-		payload[n] = '\0';
-	}
-	plen = exc || strcmp(ev, "chunk") ? n : strlen(payload);
-	h += add_header(out + h, exc ? ":exception-type" : ":event-type",
-			exc ? "throttlingException" : ev);
-	h += add_header(out + h, ":message-type", exc ? "exception" : "event");
-	put32(out, (uint32_t)(h + plen + 4));
-	put32(out + 4, (uint32_t)(h - 12));
-	put32(out + 8, (uint32_t)crc32(0, out, 8));
-	memcpy(out + h, payload, plen);
-	put32(out + h + plen, (uint32_t)crc32(0, out, (uInt)(h + plen)));
+	if (exc || strcmp(ev, "chunk"))
+		return esf_frame_bytes(out, h, 4, seg, n);
+	payload = esf_chunk_payload(seg, n, &plen);
+	len = esf_frame_bytes(out, h, 4, payload, plen);
 	free(payload);
-	return h + plen + 4;
+	return len;
 }
 
 static void hdr(struct http_msg *m, const char *name, const char *value)

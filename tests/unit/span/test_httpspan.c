@@ -23,6 +23,8 @@
 #include "span/httpspan.h"
 #include "span/span.h"
 
+#include "lib/attrs.h"
+
 static void add_header(struct http_msg *m, const char *name, const char *value)
 {
 	m->headers = realloc(m->headers, (m->n_headers + 1) * sizeof(*m->headers));
@@ -65,31 +67,6 @@ static struct conn_peer peer4(void)
 	inet_pton(AF_INET, "192.0.2.1", p.local_addr);
 	inet_pton(AF_INET, "192.0.2.9", p.peer_addr);
 	return p;
-}
-
-static const struct bt_attr *attr(const struct bt_span *s, const char *key)
-{
-	return bt_attrs_get(&s->attrs, key);
-}
-
-static const char *sattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = attr(s, key);
-
-	if (!a)
-		fail_msg("missing attribute %s", key);
-	assert_int_equal(a->type, BT_ATTR_STR);
-	return a->s;
-}
-
-static int64_t iattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = attr(s, key);
-
-	if (!a)
-		fail_msg("missing attribute %s", key);
-	assert_int_equal(a->type, BT_ATTR_INT);
-	return a->i;
 }
 
 static void test_httpspan_client_times_and_attrs(void **state)

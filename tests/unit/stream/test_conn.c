@@ -29,6 +29,8 @@
 #include "span/span.h"
 #include "span/stitch.h"
 
+#include "lib/attrs.h"
+
 #define PID 4242
 #define T0 1000000000ull
 
@@ -201,38 +203,6 @@ static void fx_close(struct fx *f, uint64_t conn, uint64_t send_pos, uint64_t re
 	};
 
 	conn_tracker_conn(f->t, &c);
-}
-
-static const struct bt_attr *attr(const struct bt_span *s, const char *key)
-{
-	return bt_attrs_get(&s->attrs, key);
-}
-
-static const char *sattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = attr(s, key);
-
-	if (!a)
-		fail_msg("missing attribute %s", key);
-	assert_int_equal(a->type, BT_ATTR_STR);
-	return a->s;
-}
-
-static int64_t iattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = attr(s, key);
-
-	if (!a)
-		fail_msg("missing attribute %s", key);
-	assert_int_equal(a->type, BT_ATTR_INT);
-	return a->i;
-}
-
-static bool battr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = attr(s, key);
-
-	return a && a->type == BT_ATTR_BOOL && a->b;
 }
 
 static bool zero_id(const uint8_t *p, size_t n)
