@@ -35,6 +35,7 @@ struct cassette_hdr {
 struct cassette_msg {
 	uint8_t *body;
 	size_t body_len;
+	bool binary; /* the body was a "!!binary" block: bytes, not text */
 	struct cassette_hdr hdr[CASSETTE_MAX_HDR];
 	size_t n_hdr;
 };
@@ -229,6 +230,7 @@ static inline int cassette_load_path(const char *path, struct cassette *c)
 			if (!strcmp(v, "!!binary |")) {
 				i = cassette_block(lines, n, i + 1, 6, false, &b, &blen);
 				msg->body = b64_decode(b, blen, &msg->body_len);
+				msg->binary = true;
 				free(b);
 				continue;
 			}
