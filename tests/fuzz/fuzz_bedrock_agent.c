@@ -15,6 +15,7 @@
 #include "genai/bedrock.h"
 
 #include "../lib/esframe.h"
+#include "../lib/http_msg.h"
 
 static const char *const events[] = {"trace", "chunk", "returnControl", "files", "trace", "trace"};
 
@@ -68,10 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ex.req.body_len = strlen((char *)ex.req.body);
 	ex.resp.status = 200;
 	ex.resp.start_ns = 2000;
-	ex.resp.headers = calloc(1, sizeof(*ex.resp.headers));
-	ex.resp.headers[0].name = strdup("content-type");
-	ex.resp.headers[0].value = strdup("application/vnd.amazon.eventstream");
-	ex.resp.n_headers = 1;
+	hdr_add(&ex.resp, "content-type", "application/vnd.amazon.eventstream");
 	if (data[1] & 1) {
 		ex.resp.body = malloc(n + 1);
 		memcpy(ex.resp.body, rest, n);

@@ -17,6 +17,7 @@
 #include "genai/bedrock_body.h"
 
 #include "../lib/esframe.h"
+#include "../lib/http_msg.h"
 
 static const char *const paths[] = {
     "/model/amazon.nova-micro-v1%3A0/converse",
@@ -58,8 +59,9 @@ static size_t frame(uint8_t *out, const uint8_t *seg, size_t n)
 {
 	const char *ev = n ? events[seg[0] % (sizeof(events) / sizeof(events[0]))] : "chunk";
 	bool exc = n && (seg[0] & 0x80);
-	const char *h[] = {exc ? ":exception-type" : ":event-type", exc ? "throttlingException" : ev,
-			   ":message-type", exc ? "exception" : "event"};
+	const char *h[] = {exc ? ":exception-type" : ":event-type",
+			   exc ? "throttlingException" : ev, ":message-type",
+			   exc ? "exception" : "event"};
 	size_t len, plen;
 	char *payload;
 
@@ -73,14 +75,6 @@ static size_t frame(uint8_t *out, const uint8_t *seg, size_t n)
 	len = esf_frame_bytes(out, h, 4, payload, plen);
 	free(payload);
 	return len;
-}
-
-static void hdr(struct http_msg *m, const char *name, const char *value)
-{
-	m->headers = realloc(m->headers, (m->n_headers + 1) * sizeof(*m->headers));
-	m->headers[m->n_headers].name = strdup(name);
-	m->headers[m->n_headers].value = strdup(value);
-	m->n_headers++;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -112,9 +106,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ex.req.authority =
 	    strdup(data[1] & 4 ? "127.0.0.1:8443" : "bedrock-runtime.us-east-1.amazonaws.com");
 	ex.req.start_ns = 1000;
-	hdr(&ex.req, "authorization", "Bearer secret");
-	hdr(&ex.req, "amz-sdk-invocation-id", data[1] & 8 ? "a" : "b");
-	hdr(&ex.req, "amz-sdk-request", "attempt=2; max=3");
+	hdr_add(&ex.req, "authorization", "Bearer secret");
+	hdr_add(&ex.req, "amz-sdk-invocation-id", data[1] & 8 ? "a" : "b");
+	hdr_add(&ex.req, "amz-sdk-request", "attempt=2; max=3");
 	ex.req.body = malloc(req_len + 1);
 	memcpy(ex.req.body, rest, req_len);
 	ex.req.body_len = req_len;
@@ -146,13 +140,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ex.resp.body_ts[i].ts_ns = 3000 + i;
 	}
 	if (mode == 0)
-		hdr(&ex.resp, "content-type", "application/json");
+		hdr_add(&ex.resp, "content-type", "application/json");
 	else if (mode != 3)
-		hdr(&ex.resp, "content-type", "application/vnd.amazon.eventstream");
+		hdr_add(&ex.resp, "content-type", "application/vnd.amazon.eventstream");
 	ex.resp.truncated = mode == 3;
 	if (data[1] & 8)
-		hdr(&ex.resp, "x-amzn-errortype", "ThrottlingException:http://x");
-	hdr(&ex.resp, "x-amzn-bedrock-input-token-count", "12");
+		hdr_add(&ex.resp, "x-amzn-errortype", "ThrottlingException:http://x");
+	hdr_add(&ex.resp, "x-amzn-bedrock-input-token-count", "12");
 
 	span = bt_span_new("POST", BT_KIND_CLIENT);
 	if (span) {

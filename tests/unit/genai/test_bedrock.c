@@ -19,6 +19,7 @@
 #include "lib/attrs.h"
 #include "lib/cassette.h"
 #include "lib/esframe.h"
+#include "lib/http_msg.h"
 
 #define T0 1000000000000ull		  /* monotonic request start */
 #define SPAN_START 1738818753000000000ull /* unix ns of the same instant */
@@ -603,14 +604,6 @@ static void test_bedrock_no_secrets_any_cassette(void **state)
 }
 
 /* ---- synthetic exchanges ---- */
-
-static void hdr_add(struct http_msg *m, const char *name, const char *value)
-{
-	m->headers = realloc(m->headers, (m->n_headers + 1) * sizeof(*m->headers));
-	m->headers[m->n_headers].name = strdup(name);
-	m->headers[m->n_headers].value = strdup(value);
-	m->n_headers++;
-}
 
 static void body_set(struct http_msg *m, const void *body, size_t len)
 {
