@@ -87,6 +87,11 @@ select_files() { # $1 kind, $2... candidates
 	done
 }
 
+# Whether to print a kind's heading: it has files to run, or nothing narrowed the selection.
+heading() {
+	[ ${#files[@]} -gt 0 ] || { [ ${#paths[@]} -eq 0 ] && [ -z "$pattern" ]; }
+}
+
 # Adds the counts an awk parser left in $1 ("passed failed skipped") to the totals.
 add_counts() { # $1 counts file, $2 name for the failure list
 	local p f s
@@ -180,8 +185,8 @@ check_exit() { # $1 name, $2 exit status file, $3 counts file, $4 log, $5 timeou
 }
 
 if wants unit; then
-	echo "== unit tests"
 	mapfile -t files < <(select_files unit build/tests/test_* build/tests/*/test_*)
+	heading && echo "== unit tests"
 	for t in "${files[@]+"${files[@]}"}"; do
 		{ [ -x "$t" ] && [ -f "$t" ]; } || continue
 		name=${t#build/tests/}
@@ -198,8 +203,8 @@ if wants unit; then
 fi
 
 if wants fuzz; then
-	echo "== fuzz regression (seed corpora, 5 s each)"
 	mapfile -t files < <(select_files fuzz build/fuzz/fuzz_*)
+	heading && echo "== fuzz regression (seed corpora, 5 s each)"
 	for f in "${files[@]+"${files[@]}"}"; do
 		{ [ -x "$f" ] && [ -f "$f" ]; } || continue
 		name=$(basename "$f")
@@ -221,9 +226,9 @@ if wants fuzz; then
 fi
 
 if wants integration; then
-	echo "== integration tests"
 	mapfile -t files < <(select_files integration tests/integration/test_*.py)
-	if [ "$(id -u)" -ne 0 ]; then
+	heading && echo "== integration tests"
+	if [ ${#files[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
 		echo "integration tests need root (real BPF): skipped"
 		files=()
 	fi
@@ -257,4 +262,8 @@ else
 	rm -rf "$log_dir"
 fi
 echo "$passed passed, $failed failed"
+if [ $((passed + failed + skipped)) -eq 0 ] && { [ -n "$pattern" ] || [ ${#paths[@]} -gt 0 ]; }; then
+	echo "no test matches ${pattern:+-k $pattern }${paths[*]+"${paths[*]}"}" >&2
+	exit 1
+fi
 [ "$failed" -eq 0 ]
