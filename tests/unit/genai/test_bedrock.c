@@ -866,7 +866,7 @@ static void test_bedrock_stream_exception_event(void **state)
 	(void)state;
 	n += esf_event(buf + n, "messageStart", "{\"role\":\"assistant\"}");
 	n += esf_event(buf + n, "contentBlockDelta",
-		"{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hi\"}}");
+		       "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hi\"}}");
 	n += esf_frame(buf + n, exc, 6, "{\"message\":\"Too many tokens, please wait\"}");
 	ex_init(&r.ex, "bedrock-runtime.us-east-1.amazonaws.com", "/model/m/converse-stream", NULL,
 		"{}");
