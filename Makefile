@@ -89,7 +89,7 @@ fuzz-bins: $(FUZZ_BINS)
 
 # `make unit` runs every unit test; `make unit T=http1` only tests/unit/**/test_http1.c.
 UNIT_RUN   := $(if $(T),$(filter %/test_$(T),$(UNIT_BINS)),$(UNIT_BINS))
-unit: $(UNIT_RUN)
+unit: $(UNIT_RUN) test-fixtures
 	$(if $(UNIT_RUN),,$(error no unit test file tests/unit/**/test_$(T).c))
 	@bash scripts/run-tests.sh --unit $(UNIT_RUN)
 
