@@ -21,13 +21,9 @@
 #include "proto/http2.h"
 
 #include "lib/compress.h"
+#include "lib/h2frame.h"
 
 #define MIB (1024 * 1024)
-#define NV(n, v)                                                                                   \
-	{                                                                                          \
-		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE \
-	}
-#define N_NV(a) (sizeof(a) / sizeof((a)[0]))
 
 enum {
 	T_DATA,
@@ -110,8 +106,9 @@ static void conv_put(struct conv *cv, int dir, const void *p, size_t n)
 static void frame(struct conv *cv, int dir, int type, int flags, uint32_t sid, const void *p,
 		  size_t n)
 {
-	uint8_t h[9] = {n >> 16, n >> 8, n, type, flags, sid >> 24, sid >> 16, sid >> 8, sid};
+	uint8_t h[9];
 
+	h2_frame_header(h, n, type, flags, sid);
 	conv_put(cv, dir, h, 9);
 	if (n)
 		conv_put(cv, dir, p, n);
