@@ -75,7 +75,7 @@ bedtrace: $(OUT)/bedtrace
 
 $(OUT)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) -Itests $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
 $(OUT)/fuzz-obj/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(@D)
@@ -86,6 +86,12 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) | $(OUT)/fuzz
 
 unit-bins: $(UNIT_BINS)
 fuzz-bins: $(FUZZ_BINS)
+
+# `make unit` runs every unit test; `make unit T=http1` only tests/unit/**/test_http1.c.
+UNIT_RUN   := $(if $(T),$(filter %/test_$(T),$(UNIT_BINS)),$(UNIT_BINS))
+unit: $(UNIT_RUN) test-fixtures
+	$(if $(UNIT_RUN),,$(error no unit test file tests/unit/**/test_$(T).c))
+	@bash scripts/run-tests.sh --unit $(UNIT_RUN)
 
 test: deps
 	@$(MAKE) --no-print-directory all unit-bins fuzz-bins test-fixtures

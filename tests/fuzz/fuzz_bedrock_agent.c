@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "genai/bedrock.h"
-#include "fuzz_frames.h"
+
+#include "../lib/esframe.h"
+#include "../lib/http_msg.h"
 
 static const char *const events[] = {"trace", "chunk", "returnControl", "files", "trace", "trace"};
 
@@ -24,33 +24,22 @@ static size_t frame(uint8_t *out, const uint8_t *seg, size_t n)
 	const char *ev =
 	    n ? events[(seg[0] & 0x7f) % (sizeof(events) / sizeof(events[0]))] : "trace";
 	bool exc = n && (seg[0] & 0x80);
-	bool wrap = !exc && !strcmp(ev, "chunk");
-	char *payload = malloc(n * 2 + 32);
-	size_t h = 12, plen;
+	const char *h[] = {exc ? ":exception-type" : ":event-type",
+			   exc ? "dependencyFailedException" : ev, ":message-type",
+			   exc ? "exception" : "event"};
+	size_t len, plen;
+	char *payload;
 
 	if (n) {
 		seg++;
 		n--;
 	}
-	if (wrap) {
-		memcpy(payload, "{\"bytes\":\"", 10);
-		b64(seg, n, payload + 10);
-		strcat(payload, "\"}");
-		plen = strlen(payload);
-	} else {
-		memcpy(payload, seg, n);
-		plen = n;
-	}
-	h += add_header(out + h, exc ? ":exception-type" : ":event-type",
-			exc ? "dependencyFailedException" : ev);
-	h += add_header(out + h, ":message-type", exc ? "exception" : "event");
-	put32(out, (uint32_t)(h + plen + 4));
-	put32(out + 4, (uint32_t)(h - 12));
-	put32(out + 8, (uint32_t)crc32(0, out, 8));
-	memcpy(out + h, payload, plen);
-	put32(out + h + plen, (uint32_t)crc32(0, out, (uInt)(h + plen)));
+	if (exc || strcmp(ev, "chunk"))
+		return esf_frame_bytes(out, h, 4, seg, n);
+	payload = esf_chunk_payload(seg, n, &plen);
+	len = esf_frame_bytes(out, h, 4, payload, plen);
 	free(payload);
-	return h + plen + 4;
+	return len;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -80,10 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ex.req.body_len = strlen((char *)ex.req.body);
 	ex.resp.status = 200;
 	ex.resp.start_ns = 2000;
-	ex.resp.headers = calloc(1, sizeof(*ex.resp.headers));
-	ex.resp.headers[0].name = strdup("content-type");
-	ex.resp.headers[0].value = strdup("application/vnd.amazon.eventstream");
-	ex.resp.n_headers = 1;
+	hdr_add(&ex.resp, "content-type", "application/vnd.amazon.eventstream");
 	if (data[1] & 1) {
 		ex.resp.body = malloc(n + 1);
 		memcpy(ex.resp.body, rest, n);

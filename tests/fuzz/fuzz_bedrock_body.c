@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "genai/bedrock.h"
-#include "fuzz_frames.h"
 #include "genai/bedrock_body.h"
+
+#include "../lib/esframe.h"
+#include "../lib/http_msg.h"
 
 static const char *const paths[] = {
     "/model/amazon.nova-micro-v1%3A0/converse",
@@ -59,40 +59,22 @@ static size_t frame(uint8_t *out, const uint8_t *seg, size_t n)
 {
 	const char *ev = n ? events[seg[0] % (sizeof(events) / sizeof(events[0]))] : "chunk";
 	bool exc = n && (seg[0] & 0x80);
-	size_t h = 12, plen;
-	char *payload = malloc(n * 2 + 32);
+	const char *h[] = {exc ? ":exception-type" : ":event-type",
+			   exc ? "throttlingException" : ev, ":message-type",
+			   exc ? "exception" : "event"};
+	size_t len, plen;
+	char *payload;
 
 	if (n) {
 		seg++;
 		n--;
 	}
-	if (!exc && !strcmp(ev, "chunk")) {
-		memcpy(payload, "{\"bytes\":\"", 10);
-		b64(seg, n, payload + 10);
-		strcat(payload, "\"}");
-	} else {
-		memcpy(payload, seg, n);
-		payload[n] = '\0';
-	}
-	plen = exc || strcmp(ev, "chunk") ? n : strlen(payload);
-	h += add_header(out + h, exc ? ":exception-type" : ":event-type",
-			exc ? "throttlingException" : ev);
-	h += add_header(out + h, ":message-type", exc ? "exception" : "event");
-	put32(out, (uint32_t)(h + plen + 4));
-	put32(out + 4, (uint32_t)(h - 12));
-	put32(out + 8, (uint32_t)crc32(0, out, 8));
-	memcpy(out + h, payload, plen);
-	put32(out + h + plen, (uint32_t)crc32(0, out, (uInt)(h + plen)));
+	if (exc || strcmp(ev, "chunk"))
+		return esf_frame_bytes(out, h, 4, seg, n);
+	payload = esf_chunk_payload(seg, n, &plen);
+	len = esf_frame_bytes(out, h, 4, payload, plen);
 	free(payload);
-	return h + plen + 4;
-}
-
-static void hdr(struct http_msg *m, const char *name, const char *value)
-{
-	m->headers = realloc(m->headers, (m->n_headers + 1) * sizeof(*m->headers));
-	m->headers[m->n_headers].name = strdup(name);
-	m->headers[m->n_headers].value = strdup(value);
-	m->n_headers++;
+	return len;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -124,9 +106,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ex.req.authority =
 	    strdup(data[1] & 4 ? "127.0.0.1:8443" : "bedrock-runtime.us-east-1.amazonaws.com");
 	ex.req.start_ns = 1000;
-	hdr(&ex.req, "authorization", "Bearer secret");
-	hdr(&ex.req, "amz-sdk-invocation-id", data[1] & 8 ? "a" : "b");
-	hdr(&ex.req, "amz-sdk-request", "attempt=2; max=3");
+	hdr_add(&ex.req, "authorization", "Bearer secret");
+	hdr_add(&ex.req, "amz-sdk-invocation-id", data[1] & 8 ? "a" : "b");
+	hdr_add(&ex.req, "amz-sdk-request", "attempt=2; max=3");
 	ex.req.body = malloc(req_len + 1);
 	memcpy(ex.req.body, rest, req_len);
 	ex.req.body_len = req_len;
@@ -158,13 +140,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ex.resp.body_ts[i].ts_ns = 3000 + i;
 	}
 	if (mode == 0)
-		hdr(&ex.resp, "content-type", "application/json");
+		hdr_add(&ex.resp, "content-type", "application/json");
 	else if (mode != 3)
-		hdr(&ex.resp, "content-type", "application/vnd.amazon.eventstream");
+		hdr_add(&ex.resp, "content-type", "application/vnd.amazon.eventstream");
 	ex.resp.truncated = mode == 3;
 	if (data[1] & 8)
-		hdr(&ex.resp, "x-amzn-errortype", "ThrottlingException:http://x");
-	hdr(&ex.resp, "x-amzn-bedrock-input-token-count", "12");
+		hdr_add(&ex.resp, "x-amzn-errortype", "ThrottlingException:http://x");
+	hdr_add(&ex.resp, "x-amzn-bedrock-input-token-count", "12");
 
 	span = bt_span_new("POST", BT_KIND_CLIENT);
 	if (span) {

@@ -12,6 +12,8 @@
 
 #include "proto/eventstream.h"
 
+#include "../lib/esframe.h"
+
 struct tally {
 	size_t messages;
 	size_t bytes;
@@ -55,31 +57,18 @@ static int count(void *ctx, const struct es_message *msg)
 	return 0;
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* Rewrites both CRCs of every frame whose length fits in @buf, so framing is all that is left. */
 static void fix_crcs(uint8_t *buf, size_t len)
 {
 	size_t off = 0;
 
 	while (len - off >= 16) {
-		uint32_t total = be32(buf + off);
+		uint32_t total = esf_be32(buf + off);
 
-		put_be32(buf + off + 8, (uint32_t)crc32(0, buf + off, 8));
+		esf_put_be32(buf + off + 8, (uint32_t)crc32(0, buf + off, 8));
 		if (total < 16 || total > len - off)
 			return;
-		put_be32(buf + off + total - 4, (uint32_t)crc32(0, buf + off, total - 4));
+		esf_put_be32(buf + off + total - 4, (uint32_t)crc32(0, buf + off, total - 4));
 		off += total;
 	}
 }

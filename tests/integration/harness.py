@@ -3,6 +3,7 @@
 
 Each test module registers functions with @test; run() executes them in order and prints
 "ok NAME" or "not ok NAME" plus the reason, which scripts/run-tests.sh counts.
+`python3 tests/integration/test_X.py -k NAME` runs only the cases whose name contains NAME.
 """
 import json
 import os
@@ -133,12 +134,36 @@ def check_eq(got, want, what):
         raise AssertionError("%s: got %r, want %r" % (what, got, want))
 
 
+def selected(argv=None):
+    """The registered tests to run: all, or with "-k NAME" (repeatable) those whose name
+    contains one NAME, ignoring case."""
+    argv = sys.argv[1:] if argv is None else argv
+    names = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "-k" and i + 1 < len(argv):
+            names.append(argv[i + 1].lower())
+            i += 2
+        elif argv[i].startswith("-k") and len(argv[i]) > 2:
+            names.append(argv[i][2:].lower())
+            i += 1
+        else:
+            sys.exit("usage: %s [-k NAME]..." % os.path.basename(sys.argv[0]))
+    if not names:
+        return list(_tests)
+    return [fn for fn in _tests if any(n in fn.__name__.lower() for n in names)]
+
+
 def run():
+    tests = selected()
+    if not tests:
+        print("no test matches %s" % " ".join(sys.argv[1:]))
+        sys.exit(1)
     if os.geteuid() != 0:
         print("integration tests need root")
         sys.exit(1)
     failed = 0
-    for fn in _tests:
+    for fn in tests:
         t0 = time.time()
         try:
             fn()

@@ -10,16 +10,9 @@
 
 #include "health.h"
 
+#include "lib/attrs.h"
+
 #define MS 1000000ull
-
-static int64_t attr_int(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = bt_attrs_get(&s->attrs, key);
-
-	assert_non_null(a);
-	assert_int_equal(a->type, BT_ATTR_INT);
-	return a->i;
-}
 
 static struct bt_span *span_at(uint64_t start_mono, uint64_t end_mono)
 {
@@ -67,8 +60,8 @@ static void test_health_record_accumulates_until_emitted(void **state)
 	assert_non_null(rec);
 	assert_string_equal(rec->name, HEALTH_LOSS_SPAN);
 	assert_int_equal(rec->kind, BT_KIND_INTERNAL);
-	assert_int_equal(attr_int(rec, "bedtrace.loss.call_events"), 25);
-	assert_int_equal(attr_int(rec, "bedtrace.loss.bytes"), 4096);
+	assert_int_equal(iattr(rec, "bedtrace.loss.call_events"), 25);
+	assert_int_equal(iattr(rec, "bedtrace.loss.bytes"), 4096);
 	/* from the sample before the first loss to the one that emitted */
 	assert_true(rec->start_ns == bt_mono_to_unix_ns(1000 * MS));
 	assert_true(rec->end_ns == bt_mono_to_unix_ns(1200 * MS));
@@ -78,7 +71,7 @@ static void test_health_record_accumulates_until_emitted(void **state)
 	c[BT_CNT_CALL_RB_FULL] = 26;
 	rec = health_sample(h, c, 1400 * MS, true);
 	assert_non_null(rec);
-	assert_int_equal(attr_int(rec, "bedtrace.loss.call_events"), 1);
+	assert_int_equal(iattr(rec, "bedtrace.loss.call_events"), 1);
 	assert_null(bt_attrs_get(&rec->attrs, "bedtrace.loss.bytes"));
 	assert_int_equal(health_n_records(h), 2);
 	assert_int_equal(health_totals(h)[BT_CNT_CALL_RB_FULL], 26);

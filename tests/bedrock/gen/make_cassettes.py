@@ -29,6 +29,9 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(HERE, "..", "clients"))
+import vcr_yaml  # noqa: E402  (the one cassette reader of the test clients)
 DEFAULT_MODELS = os.path.join(ROOT, "tests", "fixtures", "aws-models")
 AGENT_MODEL = "bedrock-agent-runtime/2023-07-26/service-2.json"
 RUNTIME_MODEL = "bedrock-runtime/2023-09-30/service-2.json"
@@ -314,83 +317,6 @@ def yaml_cassette(interactions):
         out.append(f"      message: {resp['reason']}")
     out.append("version: 1")
     return "\n".join(out) + "\n"
-
-
-def _indent(line):
-    return len(line) - len(line.lstrip(" "))
-
-
-def _scalar(text):
-    if text.startswith("'"):
-        if not text.endswith("'") or len(text) < 2:
-            raise CheckError(f"unterminated quoted scalar {text!r}")
-        return text[1:-1].replace("''", "'")
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    return text
-
-
-def _literal(lines, i, parent_indent):
-    block = []
-    while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > parent_indent):
-        block.append(lines[i])
-        i += 1
-    while block and not block[-1].strip():
-        block.pop()
-    if not block:
-        return "", i
-    ind = _indent(block[0])
-    return "\n".join(line[ind:] for line in block), i
-
-
-def _value(lines, i, text, indent):
-    """Value of a 'key: text' / '- text' line at @indent whose next line is lines[i]."""
-    if text == "|-":
-        return _literal(lines, i, indent)
-    if text == "!!binary |":
-        raw, i = _literal(lines, i, indent)
-        return base64.b64decode("".join(raw.split()), validate=True), i
-    if text:
-        return _scalar(text), i
-    if i < len(lines) and _indent(lines[i]) > indent:
-        return _block(lines, i, _indent(lines[i]))
-    if i < len(lines) and _indent(lines[i]) == indent and lines[i].lstrip().startswith("- "):
-        return _block(lines, i, indent)
-    return None, i
-
-
-def _block(lines, i, indent):
-    """Parses the mapping or sequence whose lines start at column @indent."""
-    if lines[i][indent:].startswith("- "):
-        seq = []
-        while i < len(lines) and _indent(lines[i]) == indent and lines[i][indent:].startswith("- "):
-            rest = lines[i][indent + 2:]
-            if re.match(r"[A-Za-z_:][^ ]*:( |$)", rest):
-                # "- key: ..." opens a mapping whose keys sit two columns right of the dash.
-                lines[i] = " " * (indent + 2) + rest
-                item, i = _block(lines, i, indent + 2)
-            else:
-                item, i = _value(lines, i + 1, rest, indent)
-            seq.append(item)
-        return seq, i
-    mapping = {}
-    while i < len(lines) and lines[i].strip() and _indent(lines[i]) == indent:
-        m = re.fullmatch(r"([^:]+):(?: (.*))?", lines[i][indent:])
-        if not m or lines[i][indent:].startswith("- "):
-            break
-        key, text = m.group(1), (m.group(2) or "").strip()
-        if key in mapping:
-            raise CheckError(f"duplicate key {key!r} at line {i + 1}")
-        mapping[key], i = _value(lines, i + 1, text, indent)
-    return mapping, i
-
-
-def yaml_parse(text):
-    lines = text.split("\n")
-    doc, i = _block(lines, 0, 0)
-    if any(line.strip() for line in lines[i:]):
-        raise CheckError(f"unparsed YAML from line {i + 1}: {lines[i]!r}")
-    return doc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -919,7 +845,7 @@ def self_check(outdir, models_dir):
         try:
             with open(path) as f:
                 text = f.read()
-            doc = yaml_parse(text)
+            doc = vcr_yaml.load(text)
             if doc.get("version") != 1 or not isinstance(doc.get("interactions"), list):
                 raise CheckError(f"{path}: not a VCR cassette")
             for i, it in enumerate(doc["interactions"]):

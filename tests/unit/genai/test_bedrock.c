@@ -11,12 +11,15 @@
 #include <cmocka.h>
 
 #include <math.h>
-#include <zlib.h>
 
 #include "genai/bedrock.h"
 #include "genai/bedrock_body.h"
-#include "cassette.h"
 #include "genai/prices.h"
+
+#include "lib/attrs.h"
+#include "lib/cassette.h"
+#include "lib/esframe.h"
+#include "lib/http_msg.h"
 
 #define T0 1000000000000ull		  /* monotonic request start */
 #define SPAN_START 1738818753000000000ull /* unix ns of the same instant */
@@ -75,38 +78,6 @@ static void run_free(struct run *r)
 	if (r->own_ctx)
 		bedrock_ctx_free(r->ctx);
 	http_exchange_clear(&r->ex);
-}
-
-static const char *sattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = bt_attrs_get(&s->attrs, key);
-
-	if (!a || a->type != BT_ATTR_STR)
-		fail_msg("missing string attribute %s", key);
-	return a->s;
-}
-
-static int64_t iattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = bt_attrs_get(&s->attrs, key);
-
-	if (!a || a->type != BT_ATTR_INT)
-		fail_msg("missing int attribute %s", key);
-	return a->i;
-}
-
-static double dattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = bt_attrs_get(&s->attrs, key);
-
-	if (!a || a->type != BT_ATTR_DOUBLE)
-		fail_msg("missing double attribute %s", key);
-	return a->d;
-}
-
-static bool has(const struct bt_span *s, const char *key)
-{
-	return bt_attrs_get(&s->attrs, key) != NULL;
 }
 
 static void assert_finish(const struct bt_span *s, const char *reason)
@@ -634,14 +605,6 @@ static void test_bedrock_no_secrets_any_cassette(void **state)
 
 /* ---- synthetic exchanges ---- */
 
-static void hdr_add(struct http_msg *m, const char *name, const char *value)
-{
-	m->headers = realloc(m->headers, (m->n_headers + 1) * sizeof(*m->headers));
-	m->headers[m->n_headers].name = strdup(name);
-	m->headers[m->n_headers].value = strdup(value);
-	m->n_headers++;
-}
-
 static void body_set(struct http_msg *m, const void *body, size_t len)
 {
 	free(m->body);
@@ -891,46 +854,6 @@ static void test_bedrock_retry_lru_is_bounded(void **state)
 	bedrock_ctx_free(ctx);
 }
 
-/* Writes one event-stream frame with string headers; returns its length. */
-static size_t es_frame(uint8_t *out, const char *const *hdrs, size_t n_hdrs, const char *payload)
-{
-	size_t h = 12, i, plen = strlen(payload), total;
-	uint32_t crc;
-
-	for (i = 0; i < n_hdrs; i += 2) {
-		size_t nl = strlen(hdrs[i]), vl = strlen(hdrs[i + 1]);
-
-		out[h++] = (uint8_t)nl;
-		memcpy(out + h, hdrs[i], nl);
-		h += nl;
-		out[h++] = 7;
-		out[h++] = (uint8_t)(vl >> 8);
-		out[h++] = (uint8_t)vl;
-		memcpy(out + h, hdrs[i + 1], vl);
-		h += vl;
-	}
-	total = h + plen + 4;
-	out[0] = (uint8_t)(total >> 24), out[1] = (uint8_t)(total >> 16);
-	out[2] = (uint8_t)(total >> 8), out[3] = (uint8_t)total;
-	out[4] = 0, out[5] = 0, out[6] = (uint8_t)((h - 12) >> 8), out[7] = (uint8_t)(h - 12);
-	crc = (uint32_t)crc32(0, out, 8);
-	out[8] = (uint8_t)(crc >> 24), out[9] = (uint8_t)(crc >> 16);
-	out[10] = (uint8_t)(crc >> 8), out[11] = (uint8_t)crc;
-	memcpy(out + h, payload, plen);
-	crc = (uint32_t)crc32(0, out, (uInt)(h + plen));
-	out[h + plen] = (uint8_t)(crc >> 24), out[h + plen + 1] = (uint8_t)(crc >> 16);
-	out[h + plen + 2] = (uint8_t)(crc >> 8), out[h + plen + 3] = (uint8_t)crc;
-	return total;
-}
-
-static size_t ev(uint8_t *out, const char *type, const char *payload)
-{
-	const char *h[] = {":event-type",   type,   ":content-type", "application/json",
-			   ":message-type", "event"};
-
-	return es_frame(out, h, 6, payload);
-}
-
 static void test_bedrock_stream_exception_event(void **state)
 {
 	struct bedrock_ctx *ctx = bedrock_ctx_new(&(struct bedrock_opts){0});
@@ -941,10 +864,10 @@ static void test_bedrock_stream_exception_event(void **state)
 	struct run r = {0};
 
 	(void)state;
-	n += ev(buf + n, "messageStart", "{\"role\":\"assistant\"}");
-	n += ev(buf + n, "contentBlockDelta",
-		"{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hi\"}}");
-	n += es_frame(buf + n, exc, 6, "{\"message\":\"Too many tokens, please wait\"}");
+	n += esf_event(buf + n, "messageStart", "{\"role\":\"assistant\"}");
+	n += esf_event(buf + n, "contentBlockDelta",
+		       "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hi\"}}");
+	n += esf_frame(buf + n, exc, 6, "{\"message\":\"Too many tokens, please wait\"}");
 	ex_init(&r.ex, "bedrock-runtime.us-east-1.amazonaws.com", "/model/m/converse-stream", NULL,
 		"{}");
 	ex_respond(&r.ex, 200, "application/vnd.amazon.eventstream", buf, n);
@@ -970,7 +893,7 @@ static void test_bedrock_corrupt_and_truncated_streams(void **state)
 	assert_int_equal(cassette_load("test_converse_stream_with_content.yaml", &c), 0);
 	/* a flipped bit in the second frame's payload: its CRC no longer matches */
 	cassette_exchange(&c.it[0], &r.ex, T0);
-	frame1 = cassette_be32(r.ex.resp.body);
+	frame1 = esf_be32(r.ex.resp.body);
 	r.ex.resp.body[frame1 + 100] ^= 0x40;
 	run_exchange(&r, ctx);
 	assert_true(has(r.span, "bedtrace.eventstream.error"));
@@ -1119,10 +1042,10 @@ static void test_bedrock_knowledge_base_and_guardrail(void **state)
 	assert_non_null(strstr(sattr(r.span, "gen_ai.output.messages"), "Refunds within 30 days."));
 	run_free(&r);
 
-	n += ev(buf + n, "output", "{\"text\":\"Refunds \"}");
-	n += ev(buf + n, "citation", "{\"retrievedReferences\":[{},{}]}");
-	n += ev(buf + n, "output", "{\"text\":\"within 30 days.\"}");
-	n += ev(buf + n, "guardrail", "{\"action\":\"NONE\"}");
+	n += esf_event(buf + n, "output", "{\"text\":\"Refunds \"}");
+	n += esf_event(buf + n, "citation", "{\"retrievedReferences\":[{},{}]}");
+	n += esf_event(buf + n, "output", "{\"text\":\"within 30 days.\"}");
+	n += esf_event(buf + n, "guardrail", "{\"action\":\"NONE\"}");
 	ex_init(&r.ex, "bedrock-agent-runtime.us-east-1.amazonaws.com",
 		"/retrieveAndGenerateStream", NULL,
 		"{\"retrieveAndGenerateConfiguration\":{\"knowledgeBaseConfiguration\":"

@@ -12,12 +12,14 @@
 
 #include <math.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "genai/bedrock.h"
 #include "genai/bedrock_agent.h"
-#include "cassette.h"
 #include "genai/prices.h"
+
+#include "lib/attrs.h"
+#include "lib/cassette.h"
+#include "lib/esframe.h"
 
 #define T0 1000000000000ull
 #define SPAN_START 1738818753000000000ull /* 2025-02-06T05:12:33Z */
@@ -56,29 +58,6 @@ static void run_free(struct run *r)
 	bt_span_free(r->span);
 	http_exchange_clear(&r->ex);
 	memset(r, 0, sizeof(*r));
-}
-
-static const char *sattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = bt_attrs_get(&s->attrs, key);
-
-	if (!a || a->type != BT_ATTR_STR)
-		fail_msg("%s: missing string attribute %s", s->name, key);
-	return a->s;
-}
-
-static int64_t iattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = bt_attrs_get(&s->attrs, key);
-
-	if (!a || a->type != BT_ATTR_INT)
-		fail_msg("%s: missing int attribute %s", s->name, key);
-	return a->i;
-}
-
-static bool has(const struct bt_span *s, const char *key)
-{
-	return bt_attrs_get(&s->attrs, key) != NULL;
 }
 
 static const struct bt_span *parent_of(const struct run *r, const struct bt_span *s)
@@ -379,37 +358,6 @@ static void test_bedrock_agent_generated_failure(void **state)
 
 /* ---- streams built here ---- */
 
-static size_t es_frame(uint8_t *out, const char *const *hdrs, size_t n_hdrs, const char *payload)
-{
-	size_t h = 12, i, plen = strlen(payload), total;
-	uint32_t crc;
-
-	for (i = 0; i < n_hdrs; i += 2) {
-		size_t nl = strlen(hdrs[i]), vl = strlen(hdrs[i + 1]);
-
-		out[h++] = (uint8_t)nl;
-		memcpy(out + h, hdrs[i], nl);
-		h += nl;
-		out[h++] = 7;
-		out[h++] = (uint8_t)(vl >> 8);
-		out[h++] = (uint8_t)vl;
-		memcpy(out + h, hdrs[i + 1], vl);
-		h += vl;
-	}
-	total = h + plen + 4;
-	out[0] = (uint8_t)(total >> 24), out[1] = (uint8_t)(total >> 16);
-	out[2] = (uint8_t)(total >> 8), out[3] = (uint8_t)total;
-	out[4] = 0, out[5] = 0, out[6] = (uint8_t)((h - 12) >> 8), out[7] = (uint8_t)(h - 12);
-	crc = (uint32_t)crc32(0, out, 8);
-	out[8] = (uint8_t)(crc >> 24), out[9] = (uint8_t)(crc >> 16);
-	out[10] = (uint8_t)(crc >> 8), out[11] = (uint8_t)crc;
-	memcpy(out + h, payload, plen);
-	crc = (uint32_t)crc32(0, out, (uInt)(h + plen));
-	out[h + plen] = (uint8_t)(crc >> 24), out[h + plen + 1] = (uint8_t)(crc >> 16);
-	out[h + plen + 2] = (uint8_t)(crc >> 8), out[h + plen + 3] = (uint8_t)crc;
-	return total;
-}
-
 struct stream {
 	uint8_t buf[32768];
 	size_t len;
@@ -419,13 +367,10 @@ struct stream {
 
 static void add_event(struct stream *s, const char *type, const char *payload)
 {
-	const char *h[] = {":event-type",   type,   ":content-type", "application/json",
-			   ":message-type", "event"};
-
 	s->ts[s->n].off = s->len;
 	s->ts[s->n].ts_ns = T0 + FRAME_NS * (s->n + 1);
 	s->n++;
-	s->len += es_frame(s->buf + s->len, h, 6, payload);
+	s->len += esf_event(s->buf + s->len, type, payload);
 }
 
 #define SUP_ARN "arn:aws:bedrock:us-east-1:123456789012:agent-alias/AGENT00001/ALIAS00001"
@@ -691,7 +636,7 @@ static void test_bedrock_agent_corrupt_stream_and_failure(void **state)
 	s->ts[s->n].off = s->len;
 	s->ts[s->n].ts_ns = T0 + FRAME_NS * (s->n + 1);
 	s->n++;
-	s->len += es_frame(s->buf + s->len, exc, 6, "{\"message\":\"lambda failed\"}");
+	s->len += esf_frame(s->buf + s->len, exc, 6, "{\"message\":\"lambda failed\"}");
 	stream_exchange(&r, s);
 	run_annotate(&r, false);
 	assert_int_equal(r.n_children, 1);

@@ -19,6 +19,8 @@
 #include "genai/bedrock_body.h"
 #include "genai/bedrock_stream.h"
 
+#include "lib/esframe.h"
+
 static void info_init(struct bedrock_info *info, enum bedrock_op op, bool capture)
 {
 	memset(info, 0, sizeof(*info));
@@ -40,28 +42,12 @@ static void resp(struct bedrock_info *info, const char *json)
 /* A "chunk" event carrying @json base64-encoded, as InvokeModelWithResponseStream sends it. */
 static int chunk(struct bedrock_info *info, const char *json)
 {
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(json), i, o = 0;
-	char *payload = malloc(n * 2 + 32), *b = malloc(n * 2 + 8);
+	size_t len;
+	char *payload = esf_chunk_payload(json, strlen(json), &len);
 	int r;
 
-	for (i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)(uint8_t)json[i] << 16;
-
-		v |= i + 1 < n ? (uint32_t)(uint8_t)json[i + 1] << 8 : 0;
-		v |= i + 2 < n ? (uint8_t)json[i + 2] : 0;
-		b[o++] = tbl[v >> 18 & 63];
-		b[o++] = tbl[v >> 12 & 63];
-		b[o++] = i + 1 < n ? tbl[v >> 6 & 63] : '=';
-		b[o++] = i + 2 < n ? tbl[v & 63] : '=';
-	}
-	b[o] = '\0';
-	assert_non_null(payload);
-	snprintf(payload, n * 2 + 32, "{\"bytes\":\"%s\"}", b);
-	r = bedrock_stream_event(info, "chunk", (const uint8_t *)payload, strlen(payload));
+	r = bedrock_stream_event(info, "chunk", (const uint8_t *)payload, len);
 	free(payload);
-	free(b);
 	return r;
 }
 

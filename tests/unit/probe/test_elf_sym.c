@@ -22,7 +22,8 @@
 
 #include "probe/elf_sym.h"
 
-#define FIXTURE_DIR "tests/data/elf/out/"
+#include "lib/elf_fixture.h"
+
 #define MARKER "BEDTRACE-MARKER"
 
 static const char *const fixtures[] = {"pie", "nopie", "stripped", "libver.so", "cxx"};
@@ -41,30 +42,6 @@ struct ref_seg {
 	uint64_t offset, vaddr, filesz;
 	bool exec;
 };
-
-static char *fixture_path(const char *name)
-{
-	static char buf[256];
-
-	snprintf(buf, sizeof(buf), FIXTURE_DIR "%s", name);
-	if (access(buf, R_OK)) {
-		print_error("missing fixture %s: run `make -C tests/data/elf` first\n", buf);
-		fail();
-	}
-	return buf;
-}
-
-static struct elf_file *open_fixture(const char *name)
-{
-	struct elf_file *f = NULL;
-	int err = elf_file_open(fixture_path(name), &f);
-
-	if (err)
-		print_error("elf_file_open(%s) = %d\n", name, err);
-	assert_int_equal(err, 0);
-	assert_non_null(f);
-	return f;
-}
 
 /* Returns the index of the symbol named @name (and @version if not NULL), or -1. */
 static ssize_t find_sym(const struct elf_file *f, const char *name, const char *version)

@@ -19,21 +19,7 @@
 #include "probe/elf_sym.h"
 #include "probe/symmatch.h"
 
-#define FIXTURE_DIR "tests/data/elf/out/"
-
-static struct elf_file *open_fixture(const char *name)
-{
-	struct elf_file *f = NULL;
-	char path[256];
-
-	snprintf(path, sizeof(path), FIXTURE_DIR "%s", name);
-	if (access(path, R_OK)) {
-		print_error("missing fixture %s: run `make -C tests/data/elf` first\n", path);
-		fail();
-	}
-	assert_int_equal(elf_file_open(path, &f), 0);
-	return f;
-}
+#include "lib/elf_fixture.h"
 
 /* A symbol as elf_sym would build it: demangled, display name and fragment flag for real. */
 static struct elf_sym make_sym(const char *name, const char *version, bool def)

@@ -2,7 +2,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-/* /proc parsing, library-name lookup, PATH resolution and -f SPEC parsing. */
+/* /proc parsing, library-name lookup and PATH resolution. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "probe/functrace.h"
 #include "probe/target.h"
 
 static void test_target_read_own_maps(void **state)
@@ -157,35 +156,6 @@ static void test_target_which(void **state)
 	free(p);
 }
 
-static void test_func_spec_parse_forms(void **state)
-{
-	static const struct {
-		const char *in, *object, *glob;
-	} ok[] = {
-		{ "handle_request", NULL, "handle_request" },
-		{ "libfoo:retrieve*", "libfoo", "retrieve*" },
-		{ "ns::Cls::*", NULL, "ns::Cls::*" },
-		{ "libfoo.so.1:ns::Cls::method", "libfoo.so.1", "ns::Cls::method" },
-		{ "/usr/lib/libx.so:f?o", "/usr/lib/libx.so", "f?o" },
-		{ "::global", NULL, "::global" },
-	};
-	struct func_spec s;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(func_spec_parse(ok[i].in, &s), 0);
-		if (ok[i].object)
-			assert_string_equal(s.object, ok[i].object);
-		else
-			assert_null(s.object);
-		assert_string_equal(s.glob, ok[i].glob);
-		func_spec_free(&s);
-	}
-	assert_int_equal(func_spec_parse("", &s), -EINVAL);
-	assert_int_equal(func_spec_parse(":bad", &s), -EINVAL);
-	assert_int_equal(func_spec_parse("lib:", &s), -EINVAL);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,7 +164,6 @@ int main(void)
 		cmocka_unit_test(test_target_open_child_and_missing),
 		cmocka_unit_test(test_target_open_refuses_self_and_kernel_threads),
 		cmocka_unit_test(test_target_which),
-		cmocka_unit_test(test_func_spec_parse_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,28 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "proto/body.h"
 
-/* Compresses @in with zlib; @wbits 31 = gzip, 15 = zlib, -15 = raw deflate. Caller frees. */
-static uint8_t *compress_buf(const uint8_t *in, size_t len, int wbits, size_t *out_len)
-{
-	z_stream zs = {0};
-	size_t cap = len + len / 2 + 128;
-	uint8_t *out = malloc(cap);
-
-	assert_non_null(out);
-	assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-	zs.next_in = (Bytef *)in;
-	zs.avail_in = (uInt)len;
-	zs.next_out = out;
-	zs.avail_out = (uInt)cap;
-	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-	*out_len = zs.total_out;
-	deflateEnd(&zs);
-	return out;
-}
+#include "lib/compress.h"
 
 /* Deterministic text with enough repetition to compress and enough variety to be checked. */
 static uint8_t *sample(size_t len)
@@ -79,7 +61,7 @@ static void check_roundtrip(const char *enc, int wbits, size_t len, size_t step)
 	size_t zlen, out_len, dropped;
 	int frc, drc;
 
-	z = compress_buf(plain, len, wbits, &zlen);
+	z = zcompress(plain, len, wbits, &zlen);
 	out = decode_all(enc, z, zlen, step, SIZE_MAX, &out_len, &dropped, &frc, &drc);
 	assert_int_equal(frc, 0);
 	assert_int_equal(drc, 0);
@@ -159,8 +141,8 @@ static void test_body_gzip_multi_member(void **state)
 	int frc, drc;
 
 	(void)state;
-	za = compress_buf(a, 1000, 31, &zal);
-	zb = compress_buf((const uint8_t *)"tail", 4, 31, &zbl);
+	za = zcompress(a, 1000, 31, &zal);
+	zb = zcompress((const uint8_t *)"tail", 4, 31, &zbl);
 	cat = malloc(zal + zbl);
 	memcpy(cat, za, zal);
 	memcpy(cat + zal, zb, zbl);
@@ -184,7 +166,7 @@ static void test_body_trailing_bytes_ignored(void **state)
 	int frc, drc;
 
 	(void)state;
-	z = compress_buf((const uint8_t *)"payload", 7, 15, &zl);
+	z = zcompress((const uint8_t *)"payload", 7, 15, &zl);
 	buf = malloc(zl + 3);
 	memcpy(buf, z, zl);
 	memcpy(buf + zl, "\0\0\n", 3);
@@ -205,7 +187,7 @@ static void test_body_corrupt_is_ebadmsg(void **state)
 	struct body_decoder *d;
 
 	(void)state;
-	z = compress_buf(plain, 4000, 31, &zl);
+	z = zcompress(plain, 4000, 31, &zl);
 	z[zl / 2] ^= 0x55;
 	z[zl / 2 + 1] ^= 0xaa;
 	d = body_decoder_new("gzip");
@@ -236,7 +218,7 @@ static void test_body_crc_mismatch_detected(void **state)
 	int frc, drc;
 
 	(void)state;
-	z = compress_buf((const uint8_t *)"checksummed", 11, 31, &zl);
+	z = zcompress((const uint8_t *)"checksummed", 11, 31, &zl);
 	z[zl - 8] ^= 1; /* CRC32 in the gzip trailer */
 	out = decode_all("gzip", z, zl, 1, SIZE_MAX, &out_len, &dropped, &frc, &drc);
 	assert_int_equal(frc, -EBADMSG);
@@ -252,7 +234,7 @@ static void test_body_truncated_stream_fails_finish(void **state)
 	int frc, drc;
 
 	(void)state;
-	z = compress_buf(plain, 3000, 31, &zl);
+	z = zcompress(plain, 3000, 31, &zl);
 	out = decode_all("gzip", z, zl - 5, 64, SIZE_MAX, &out_len, &dropped, &frc, &drc);
 	assert_int_equal(frc, 0);
 	assert_int_equal(drc, -EBADMSG);
@@ -287,7 +269,7 @@ static void test_body_limit_counts_dropped(void **state)
 	int frc, drc;
 
 	(void)state;
-	z = compress_buf(plain, 50000, 31, &zl);
+	z = zcompress(plain, 50000, 31, &zl);
 	out = decode_all("gzip", z, zl, 999, 12345, &out_len, &dropped, &frc, &drc);
 	assert_int_equal(frc, -E2BIG);
 	assert_int_equal(drc, 0);
@@ -319,7 +301,7 @@ static void test_body_bomb_bounded(void **state)
 	int frc, drc;
 
 	(void)state;
-	z = compress_buf(zeros, len, 31, &zl);
+	z = zcompress(zeros, len, 31, &zl);
 	free(zeros);
 	assert_true(zl < len / 500);
 	out = decode_all("gzip", z, zl, 16384, 1 << 20, &out_len, &dropped, &frc, &drc);
@@ -339,8 +321,8 @@ static void test_body_stacked_codings(void **state)
 
 	(void)state;
 	/* "deflate, gzip": deflate was applied first, so gzip is undone first */
-	z1 = compress_buf(plain, 7000, 15, &l1);
-	z2 = compress_buf(z1, l1, 31, &l2);
+	z1 = zcompress(plain, 7000, 15, &l1);
+	z2 = zcompress(z1, l1, 31, &l2);
 	out = decode_all("deflate, identity, gzip", z2, l2, 3, SIZE_MAX, &out_len, &dropped, &frc,
 			 &drc);
 	assert_int_equal(frc, 0);
@@ -365,7 +347,7 @@ static void test_body_appends_to_existing_buffer(void **state)
 
 	(void)state;
 	memcpy(out, "pre", 3);
-	z = compress_buf((const uint8_t *)"fix", 3, -15, &zl);
+	z = zcompress((const uint8_t *)"fix", 3, -15, &zl);
 	assert_int_equal(body_decoder_feed(d, z, zl, &out, &out_len, 100, &dropped), 0);
 	assert_int_equal(body_decoder_finish(d), 0);
 	assert_int_equal(out_len, 6);

@@ -18,123 +18,46 @@
 
 #include "proto/eventstream.h"
 
+#include "lib/cassette.h"
+#include "lib/esframe.h"
+
 #define CASSETTES "tests/fixtures/bedrock-cassettes/"
 #define GENERATED "tests/data/eventstream/"
 #define MAX_BLOCKS 4
 #define MAX_SEEN 128
 
-/* ---- helpers: files, base64, the !!binary blocks of a VCR cassette ------------------------ */
+/* ---- helpers: the !!binary blocks of a VCR cassette ------------------------------------------ */
 
 struct blob {
 	uint8_t *p;
 	size_t len;
 };
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	long size;
-
-	if (!f)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	assert_true(size >= 0);
-	rewind(f);
-	text = malloc((size_t)size + 1);
-	assert_non_null(text);
-	assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
-	text[size] = '\0';
-	fclose(f);
-	return text;
-}
-
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes base64 text of @len chars (whitespace skipped, '=' ends it) into a new blob. */
-static struct blob b64_decode(const char *s, size_t len)
-{
-	struct blob out = {malloc(len * 3 / 4 + 3), 0};
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t i;
-
-	assert_non_null(out.p);
-	for (i = 0; i < len && s[i] != '='; i++) {
-		int v;
-
-		if (s[i] == ' ' || s[i] == '\n' || s[i] == '\r')
-			continue;
-		v = b64_value(s[i]);
-		if (v < 0)
-			fail_msg("bad base64 character 0x%02x", (unsigned char)s[i]);
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out.p[out.len++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return out;
-}
-
-static size_t indent_of(const char *line)
-{
-	size_t n = 0;
-
-	while (line[n] == ' ')
-		n++;
-	return n;
-}
-
 /*
- * Every `string: !!binary |` body of a cassette, in order: the block is the following lines
- * indented deeper than the line holding the tag.
+ * Every "!!binary" body of a cassette, in order (each moved out of the cassette: free them with
+ * free_blobs).
  */
 static size_t binary_bodies(const char *path, struct blob *out, size_t max)
 {
-	char *text = read_text(path);
-	const char *tag = "string: !!binary |";
-	char *line = text;
-	size_t n = 0;
+	struct cassette c;
+	size_t i, j, n = 0;
 
-	while (line && *line) {
-		char *eol = strchr(line, '\n');
-		size_t line_len = eol ? (size_t)(eol - line) : strlen(line);
+	if (cassette_load_path(path, &c))
+		fail_msg("cannot read cassette %s", path);
+	for (i = 0; i < c.n; i++) {
+		struct cassette_msg *m[2] = {&c.it[i].req, &c.it[i].resp};
 
-		if (line_len >= strlen(tag) &&
-		    memcmp(line + line_len - strlen(tag), tag, strlen(tag)) == 0) {
-			size_t ind = indent_of(line);
-			char *start = eol ? eol + 1 : line + line_len;
-			char *p = start;
-
-			while (*p && indent_of(p) > ind && p[indent_of(p)] != '\n') {
-				char *next = strchr(p, '\n');
-
-				p = next ? next + 1 : p + strlen(p);
-			}
+		for (j = 0; j < 2; j++) {
+			if (!m[j]->binary)
+				continue;
+			assert_non_null(m[j]->body);
 			assert_true(n < max);
-			out[n++] = b64_decode(start, (size_t)(p - start));
-			line = p;
-			continue;
+			out[n].p = m[j]->body;
+			out[n++].len = m[j]->body_len;
+			m[j]->body = NULL;
 		}
-		line = eol ? eol + 1 : NULL;
 	}
-	free(text);
+	cassette_free(&c);
 	return n;
 }
 
@@ -298,12 +221,8 @@ static void frame(struct bytes *out, const struct bytes *h, const char *payload)
 
 static void event_frame(struct bytes *out, const char *type, const char *payload)
 {
-	struct bytes h = {.n = 0};
-
-	hdr_str(&h, ":event-type", ES_STRING, type, strlen(type));
-	hdr_str(&h, ":content-type", ES_STRING, "application/json", 16);
-	hdr_str(&h, ":message-type", ES_STRING, "event", 5);
-	frame(out, &h, payload);
+	assert_true(out->n + 128 + strlen(payload) <= sizeof(out->d));
+	out->n += esf_event(out->d + out->n, type, payload);
 }
 
 /* Expects -EBADMSG with exactly @why, and that no message reached the callback. */

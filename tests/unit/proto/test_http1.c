@@ -14,9 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "proto/http1.h"
+
+#include "lib/compress.h"
 
 #define DATA_DIR "tests/data/http1/"
 
@@ -349,7 +350,6 @@ static void assert_body(const struct http_msg *m, const char *s)
 		assert_memory_equal(m->body, s, m->body_len);
 }
 
-static uint8_t *zcompress(const void *in, size_t len, int wbits, size_t *out_len);
 static void add_coded_response(struct conv *cv, const char *enc, const uint8_t *body, size_t len,
 			       bool chunked, size_t piece);
 
@@ -1003,25 +1003,6 @@ static void test_http1_oversized_headers_resync(void **state)
 	assert_int_equal(r.ex[1].resp.status, 414);
 	result_free(&r);
 	conv_free(&cv);
-}
-
-/* Compresses with zlib: @wbits 31 = gzip, 15 = zlib, -15 = raw deflate. Caller frees. */
-static uint8_t *zcompress(const void *in, size_t len, int wbits, size_t *out_len)
-{
-	z_stream zs = {0};
-	size_t cap = len + len / 2 + 128;
-	uint8_t *out = malloc(cap);
-
-	assert_non_null(out);
-	assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-	zs.next_in = (Bytef *)in;
-	zs.avail_in = (uInt)len;
-	zs.next_out = out;
-	zs.avail_out = (uInt)cap;
-	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-	*out_len = zs.total_out;
-	deflateEnd(&zs);
-	return out;
 }
 
 /* A response carrying @body (already coded) with @enc, chunked or with Content-Length. */

@@ -20,12 +20,10 @@
 
 #include "proto/http2.h"
 
+#include "lib/compress.h"
+#include "lib/h2frame.h"
+
 #define MIB (1024 * 1024)
-#define NV(n, v)                                                                                   \
-	{                                                                                          \
-		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE \
-	}
-#define N_NV(a) (sizeof(a) / sizeof((a)[0]))
 
 enum {
 	T_DATA,
@@ -108,8 +106,9 @@ static void conv_put(struct conv *cv, int dir, const void *p, size_t n)
 static void frame(struct conv *cv, int dir, int type, int flags, uint32_t sid, const void *p,
 		  size_t n)
 {
-	uint8_t h[9] = {n >> 16, n >> 8, n, type, flags, sid >> 24, sid >> 16, sid >> 8, sid};
+	uint8_t h[9];
 
+	h2_frame_header(h, n, type, flags, sid);
 	conv_put(cv, dir, h, 9);
 	if (n)
 		conv_put(cv, dir, p, n);
@@ -974,24 +973,6 @@ static void test_http2_table_size_change(void **state)
 	conv_free(&cv);
 }
 
-static size_t zcompress(const uint8_t *in, size_t n, uint8_t **out, int window_bits)
-{
-	z_stream z = {0};
-	size_t cap = compressBound(n) + 64;
-
-	*out = malloc(cap);
-	assert_non_null(*out);
-	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-	z.next_in = (uint8_t *)in;
-	z.avail_in = n;
-	z.next_out = *out;
-	z.avail_out = cap;
-	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-	cap = z.total_out;
-	deflateEnd(&z);
-	return cap;
-}
-
 static void test_http2_gzip_body(void **state)
 {
 	static const nghttp2_nv gz[] = {NV(":status", "200"), NV("content-encoding", "gzip")};
@@ -1005,8 +986,8 @@ static void test_http2_gzip_body(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(plain); i++)
 		plain[i] = (uint8_t)("{\"delta\":\"token\"} "[i % 18]);
-	n1 = zcompress(plain, sizeof(plain), &z1, 15 + 16);
-	n2 = zcompress(plain, sizeof(plain), &z2, 15);
+	z1 = zcompress(plain, sizeof(plain), 15 + 16, &n1);
+	z2 = zcompress(plain, sizeof(plain), 15, &n2);
 	conv_init(&cv, 4096, 4096);
 	handshake(&cv, BT_DIR_SEND);
 	headers(&cv, BT_DIR_SEND, 1, true, get_req, N_NV(get_req));

@@ -24,14 +24,8 @@
 #include "span/span.h"
 #include "span/stitch.h"
 
-static void add_header(struct http_msg *m, const char *name, const char *value)
-{
-	m->headers = realloc(m->headers, (m->n_headers + 1) * sizeof(*m->headers));
-	assert_non_null(m->headers);
-	m->headers[m->n_headers].name = strdup(name);
-	m->headers[m->n_headers].value = strdup(value);
-	m->n_headers++;
-}
+#include "lib/attrs.h"
+#include "lib/http_msg.h"
 
 /* A complete HTTP/1.1 client exchange: @method @target, Host @host, response @status. */
 static void mkex(struct http_exchange *ex, const char *method, const char *target, const char *host,
@@ -44,7 +38,7 @@ static void mkex(struct http_exchange *ex, const char *method, const char *targe
 	ex->req.target = strdup(target);
 	if (host) {
 		ex->req.authority = strdup(host);
-		add_header(&ex->req, "host", host);
+		hdr_add(&ex->req, "host", host);
 	}
 	ex->req.start_ns = 1000;
 	ex->req.end_ns = 2000;
@@ -66,31 +60,6 @@ static struct conn_peer peer4(void)
 	inet_pton(AF_INET, "192.0.2.1", p.local_addr);
 	inet_pton(AF_INET, "192.0.2.9", p.peer_addr);
 	return p;
-}
-
-static const struct bt_attr *attr(const struct bt_span *s, const char *key)
-{
-	return bt_attrs_get(&s->attrs, key);
-}
-
-static const char *sattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = attr(s, key);
-
-	if (!a)
-		fail_msg("missing attribute %s", key);
-	assert_int_equal(a->type, BT_ATTR_STR);
-	return a->s;
-}
-
-static int64_t iattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = attr(s, key);
-
-	if (!a)
-		fail_msg("missing attribute %s", key);
-	assert_int_equal(a->type, BT_ATTR_INT);
-	return a->i;
 }
 
 static void test_httpspan_client_times_and_attrs(void **state)
@@ -258,9 +227,9 @@ static void test_httpspan_headers_never_copied(void **state)
 
 	(void)state;
 	mkex(&ex, "GET", "/?api_key=SECRET1&X-Amz-Security-Token=SECRET2", "h", 200);
-	add_header(&ex.req, "authorization", "SECRET3");
-	add_header(&ex.req, "x-custom", "SECRET4");
-	add_header(&ex.resp, "set-cookie", "SECRET5");
+	hdr_add(&ex.req, "authorization", "SECRET3");
+	hdr_add(&ex.req, "x-custom", "SECRET4");
+	hdr_add(&ex.resp, "set-cookie", "SECRET5");
 	s = httpspan_build(&ex, NULL, true, 0);
 	for (i = 0; i < s->attrs.n; i++)
 		if (s->attrs.v[i].type == BT_ATTR_STR && strstr(s->attrs.v[i].s, "SECRET"))

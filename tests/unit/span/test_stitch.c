@@ -11,6 +11,8 @@
 
 #include "span/stitch.h"
 
+#include "lib/attrs.h"
+
 #define MAX_SPANS 16
 
 struct sink {
@@ -55,14 +57,6 @@ static struct bt_call_event call(uint64_t id, uint64_t parent, uint64_t root, ui
 	return e;
 }
 
-static const struct bt_attr *attr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = bt_attrs_get(&s->attrs, key);
-
-	assert_non_null(a);
-	return a;
-}
-
 static void free_sink(struct sink *k)
 {
 	for (size_t i = 0; i < k->n; i++)
@@ -93,11 +87,11 @@ static void test_stitch_nesting(void **state)
 	assert_memory_equal(k.spans[1]->trace_id, k.spans[2]->trace_id, BT_TRACE_ID_LEN);
 	assert_memory_not_equal(k.spans[0]->span_id, k.spans[1]->span_id, BT_SPAN_ID_LEN);
 	assert_int_equal(k.spans[2]->end_ns - k.spans[2]->start_ns, 500);
-	assert_int_equal(attr(k.spans[0], "thread.id")->i, 43);
-	assert_int_equal(attr(k.spans[0], "bedtrace.function.return_value")->i, -5);
-	assert_int_equal(attr(k.spans[0], "bedtrace.call.depth")->i, 2);
-	assert_string_equal(attr(k.spans[0], "code.function.name")->s, "outer_fn");
-	assert_string_equal(attr(k.spans[0], "bedtrace.object.path")->s, "/bin/app");
+	assert_int_equal(iattr(k.spans[0], "thread.id"), 43);
+	assert_int_equal(iattr(k.spans[0], "bedtrace.function.return_value"), -5);
+	assert_int_equal(iattr(k.spans[0], "bedtrace.call.depth"), 2);
+	assert_string_equal(sattr(k.spans[0], "code.function.name"), "outer_fn");
+	assert_string_equal(sattr(k.spans[0], "bedtrace.object.path"), "/bin/app");
 	assert_ptr_equal(k.spans[0]->resource, k.res);
 	assert_int_equal(k.spans[0]->status, BT_STATUS_UNSET);
 	assert_int_equal(k.spans[0]->kind, BT_KIND_INTERNAL);
@@ -145,13 +139,13 @@ static void test_stitch_abandoned_frames(void **state)
 
 		assert_int_equal(stitcher_call(s, &e, &probe), 0);
 		assert_int_equal(k.spans[0]->status, cases[i].status);
-		assert_string_equal(attr(k.spans[0], "bedtrace.end_reason")->s, cases[i].name);
+		assert_string_equal(sattr(k.spans[0], "bedtrace.end_reason"), cases[i].name);
 		/* no return value is claimed for a call that did not return */
 		assert_null(bt_attrs_get(&k.spans[0]->attrs, "bedtrace.function.return_value"));
 		if (cases[i].msg_part)
 			assert_non_null(strstr(k.spans[0]->status_message, cases[i].msg_part));
 		else
-			assert_true(attr(k.spans[0], "bedtrace.span.incomplete")->b);
+			assert_true(battr(k.spans[0], "bedtrace.span.incomplete"));
 		stitcher_free(s);
 		free_sink(&k);
 	}
@@ -204,11 +198,11 @@ static void test_stitch_trace_totals(void **state)
 	stitcher_add_usage(s, 20, b1);
 	stitcher_add_usage(s, 20, b2);
 	assert_int_equal(stitcher_call(s, &root, &probe), 0);
-	assert_int_equal(attr(k.spans[0], "bedtrace.trace.gen_ai.usage.input_tokens")->i, 10);
-	assert_int_equal(attr(k.spans[0], "bedtrace.trace.gen_ai.usage.output_tokens")->i, 11);
-	assert_float_equal(attr(k.spans[0], "bedtrace.trace.cost.usd")->d, 0.75, 1e-12);
+	assert_int_equal(iattr(k.spans[0], "bedtrace.trace.gen_ai.usage.input_tokens"), 10);
+	assert_int_equal(iattr(k.spans[0], "bedtrace.trace.gen_ai.usage.output_tokens"), 11);
+	assert_float_equal(dattr(k.spans[0], "bedtrace.trace.cost.usd"), 0.75, 1e-12);
 	stitcher_set_own_totals(b1);
-	assert_int_equal(attr(b1, "bedtrace.trace.gen_ai.usage.input_tokens")->i, 8);
+	assert_int_equal(iattr(b1, "bedtrace.trace.gen_ai.usage.input_tokens"), 8);
 	bt_span_free(b1);
 	bt_span_free(b2);
 	stitcher_free(s);

@@ -32,6 +32,9 @@
 #include "span/stitch.h"
 #include "stream/conn.h"
 
+#include "lib/attrs.h"
+#include "lib/h2frame.h"
+
 #define PID 4242
 #define T0 1000000000ull
 
@@ -219,38 +222,6 @@ static void fx_close(struct fx *f, uint64_t conn, uint64_t send_pos, uint64_t re
 	};
 
 	conn_tracker_conn(f->t, &c);
-}
-
-static const struct bt_attr *attr(const struct bt_span *s, const char *key)
-{
-	return bt_attrs_get(&s->attrs, key);
-}
-
-static const char *sattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = attr(s, key);
-
-	if (!a)
-		fail_msg("missing attribute %s", key);
-	assert_int_equal(a->type, BT_ATTR_STR);
-	return a->s;
-}
-
-static int64_t iattr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = attr(s, key);
-
-	if (!a)
-		fail_msg("missing attribute %s", key);
-	assert_int_equal(a->type, BT_ATTR_INT);
-	return a->i;
-}
-
-static bool battr(const struct bt_span *s, const char *key)
-{
-	const struct bt_attr *a = attr(s, key);
-
-	return a && a->type == BT_ATTR_BOOL && a->b;
 }
 
 static bool zero_id(const uint8_t *p, size_t n)
@@ -548,26 +519,13 @@ struct h2 {
 	size_t len[2];
 };
 
-#define NV(n, v)                                                                                   \
-	{                                                                                          \
-		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE \
-	}
-
 static void h2_frame(struct h2 *h, int dir, int type, int flags, uint32_t sid, const void *p,
 		     size_t n)
 {
 	uint8_t *o = h->buf[dir] + h->len[dir];
 
 	assert_true(h->len[dir] + 9 + n <= sizeof(h->buf[dir]));
-	o[0] = (uint8_t)(n >> 16);
-	o[1] = (uint8_t)(n >> 8);
-	o[2] = (uint8_t)n;
-	o[3] = (uint8_t)type;
-	o[4] = (uint8_t)flags;
-	o[5] = (uint8_t)(sid >> 24);
-	o[6] = (uint8_t)(sid >> 16);
-	o[7] = (uint8_t)(sid >> 8);
-	o[8] = (uint8_t)sid;
+	h2_frame_header(o, n, type, flags, sid);
 	if (n)
 		memcpy(o + 9, p, n);
 	h->len[dir] += 9 + n;

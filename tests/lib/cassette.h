@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "genai/bedrock_body.h"
 #include "proto/http.h"
+
+#include "base64.h"
+#include "esframe.h"
 
 #define CASSETTE_DIR "tests/fixtures/bedrock-cassettes/"
 #define CASSETTE_MAX_IT 8
@@ -33,6 +35,7 @@ struct cassette_hdr {
 struct cassette_msg {
 	uint8_t *body;
 	size_t body_len;
+	bool binary; /* the body was a "!!binary" block: bytes, not text */
 	struct cassette_hdr hdr[CASSETTE_MAX_HDR];
 	size_t n_hdr;
 };
@@ -226,7 +229,8 @@ static inline int cassette_load_path(const char *path, struct cassette *c)
 				v++;
 			if (!strcmp(v, "!!binary |")) {
 				i = cassette_block(lines, n, i + 1, 6, false, &b, &blen);
-				msg->body = bedrock_b64_decode(b, blen, &msg->body_len);
+				msg->body = b64_decode(b, blen, &msg->body_len);
+				msg->binary = true;
 				free(b);
 				continue;
 			}
@@ -305,11 +309,6 @@ static inline void cassette_msg_headers(struct http_msg *m, const struct cassett
 	m->n_headers = cm->n_hdr;
 }
 
-static inline uint32_t cassette_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /*
  * Fills @ex (zeroed first; free with http_exchange_clear) from @it. An event-stream body gets
  * one body_ts entry per frame; other bodies one entry at offset 0.
@@ -356,7 +355,7 @@ static inline void cassette_exchange(const struct cassette_it *it, struct http_e
 	if (http_msg_header(rs, "content-type") &&
 	    strstr(http_msg_header(rs, "content-type"), "eventstream")) {
 		while (off + 12 <= rs->body_len) {
-			uint32_t tl = cassette_be32(rs->body + off);
+			uint32_t tl = esf_be32(rs->body + off);
 
 			if (k == cap) {
 				cap *= 2;
