@@ -341,7 +341,7 @@ static void test_httpspan_place_remote_parent(void **state)
 	(void)state;
 	assert_non_null(st);
 	mkex(&ex, "GET", "/", "h", 200);
-	add_header(&ex.req, "traceparent", tp);
+	hdr_add(&ex.req, "traceparent", tp);
 	assert_true(httpspan_traceparent(tp, t, p));
 	s = httpspan_build(&ex, NULL, false, 0);
 	assert_non_null(s);
