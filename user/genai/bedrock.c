@@ -698,6 +698,33 @@ static int set_name(const struct bedrock_call *c, const struct bedrock_info *inf
 	return bt_span_set_name(span, name);
 }
 
+/* Reads the request body and the response (body, runtime stream or agent stream) into @info. */
+static int parse_bodies(struct bedrock_ctx *ctx, const struct bedrock_call *c,
+			const struct http_exchange *ex, struct bt_span *span,
+			struct bedrock_info *info, struct bt_span ***children, size_t *n_children)
+{
+	const struct http_msg *resp = &ex->resp;
+	bool agent = c->op == BEDROCK_OP_INVOKE_AGENT || c->op == BEDROCK_OP_INVOKE_INLINE_AGENT;
+	int err = bedrock_body_request(info, ex->req.body, ex->req.body_len);
+
+	if (err || !ex->has_response)
+		return err;
+	if (agent && is_event_stream(c, resp)) {
+		struct bedrock_agent_req areq = {
+		    .capture = ctx->opts.capture_content,
+		    .prices = ctx->opts.prices,
+		    .agent_id = c->agent_id[0] ? c->agent_id : NULL,
+		    .alias_id = c->alias_id,
+		    .session_id = c->session_id,
+		};
+
+		return bedrock_agent_annotate(&areq, ex, span, info, children, n_children);
+	}
+	if (is_event_stream(c, resp))
+		return decode_stream(info, resp);
+	return bedrock_body_response(info, resp->body, resp->body_len);
+}
+
 static int annotate(struct bedrock_ctx *ctx, const struct bedrock_call *c,
 		    const struct http_exchange *ex, struct bt_span *span, struct bedrock_info *info,
 		    struct bt_span ***children, size_t *n_children)
@@ -735,27 +762,10 @@ static int annotate(struct bedrock_ctx *ctx, const struct bedrock_call *c,
 	if (a->err)
 		return a->err;
 
-	err = bedrock_body_request(info, ex->req.body, ex->req.body_len);
-	if (!err && ex->has_response) {
-		truncated = truncated || resp->truncated;
-		if (agent && is_event_stream(c, resp)) {
-			struct bedrock_agent_req areq = {
-			    .capture = ctx->opts.capture_content,
-			    .prices = ctx->opts.prices,
-			    .agent_id = c->agent_id[0] ? c->agent_id : NULL,
-			    .alias_id = c->alias_id,
-			    .session_id = c->session_id,
-			};
-
-			err = bedrock_agent_annotate(&areq, ex, span, info, children, n_children);
-		} else if (is_event_stream(c, resp)) {
-			err = decode_stream(info, resp);
-		} else {
-			err = bedrock_body_response(info, resp->body, resp->body_len);
-		}
-	}
+	err = parse_bodies(ctx, c, ex, span, info, children, n_children);
 	if (err)
 		return err;
+	truncated = truncated || (ex->has_response && resp->truncated);
 
 	op = genai_operation(c, info);
 	if (op)
@@ -775,12 +785,15 @@ static int annotate(struct bedrock_ctx *ctx, const struct bedrock_call *c,
 		bt_attrs_set_str(a, ATTR_BEDTRACE_EVENTSTREAM_ERROR, "stream ends inside a frame");
 	if (truncated || info->stream_partial)
 		bt_attrs_set_bool(a, ATTR_BEDTRACE_CAPTURE_TRUNCATED, true);
-	err = a->err ? a->err : set_error(ctx, ex, info, span, &throttled);
-	if (!err)
-		err = retry_account(ctx, &ex->req, throttled, a);
-	if (!err && op)
-		err = set_name(c, info, op, span);
-	return err;
+	if (a->err)
+		return a->err;
+	err = set_error(ctx, ex, info, span, &throttled);
+	if (err)
+		return err;
+	err = retry_account(ctx, &ex->req, throttled, a);
+	if (err || !op)
+		return err;
+	return set_name(c, info, op, span);
 }
 
 int bedrock_annotate(struct bedrock_ctx *ctx, const struct http_exchange *ex, struct bt_span *span,

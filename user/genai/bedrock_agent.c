@@ -197,13 +197,16 @@ int bedrock_agent_annotate(const struct bedrock_agent_req *req, const struct htt
 	st->info = info;
 
 	n = es_decode(ex->resp.body, ex->resp.body_len, 0, on_message, st, &derr);
-	err = n == -ENOMEM ? -ENOMEM : 0;
-	if (n < 0 && !err)
+	if (n == -ENOMEM) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (n < 0)
 		info->stream_error = derr ? derr : "corrupt event stream";
-	else if (n >= 0 && (size_t)n < ex->resp.body_len)
+	else if ((size_t)n < ex->resp.body_len)
 		info->stream_partial = true;
-	if (!err)
-		err = finish(st);
+	err = finish(st);
+cleanup:
 	free(st->answer);
 	free(st);
 	return err;
