@@ -7,21 +7,10 @@
 
 int genai_set_usage(struct bt_span *span, const struct genai_usage *u)
 {
-	struct bt_genai_usage *t = &span->usage;
 	struct bt_attrs *a = &span->attrs;
 
-	if (!u->has_input && !u->has_output)
+	if (a->err || (!u->has_input && !u->has_output))
 		return a->err;
-	*t = (struct bt_genai_usage){
-	    .has_tokens = true,
-	    .has_cost = u->has_cost,
-	    .includes_children = u->includes_children,
-	    .input_tokens = u->has_input ? u->input : 0,
-	    .output_tokens = u->has_output ? u->output : 0,
-	    .cache_read_tokens = u->has_cache_read ? u->cache_read : 0,
-	    .cache_write_tokens = u->has_cache_write ? u->cache_write : 0,
-	    .cost_usd = u->has_cost ? u->cost_usd : 0,
-	};
 	if (u->has_input)
 		bt_attrs_set_int(a, ATTR_GEN_AI_USAGE_INPUT_TOKENS, u->input);
 	if (u->has_output)
@@ -36,5 +25,17 @@ int genai_set_usage(struct bt_span *span, const struct genai_usage *u)
 		bt_attrs_set_bool(a, ATTR_BEDTRACE_COST_INCLUDES_CHILDREN, true);
 	if (u->unknown_model)
 		bt_attrs_set_bool(a, ATTR_BEDTRACE_COST_UNKNOWN_MODEL, true);
-	return a->err;
+	if (a->err)
+		return a->err; /* the annotation fails; totals must not count a half-set span */
+	span->usage = (struct bt_genai_usage){
+	    .has_tokens = true,
+	    .has_cost = u->has_cost,
+	    .includes_children = u->includes_children,
+	    .input_tokens = u->has_input ? u->input : 0,
+	    .output_tokens = u->has_output ? u->output : 0,
+	    .cache_read_tokens = u->has_cache_read ? u->cache_read : 0,
+	    .cache_write_tokens = u->has_cache_write ? u->cache_write : 0,
+	    .cost_usd = u->has_cost ? u->cost_usd : 0,
+	};
+	return 0;
 }

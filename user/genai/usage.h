@@ -28,8 +28,8 @@ struct genai_usage {
  * Sets @u on @span: span->usage, and the attributes gen_ai.usage.input_tokens, output_tokens,
  * cache_read.input_tokens, cache_creation.input_tokens, bedtrace.cost.usd (each when reported),
  * bedtrace.cost.includes_children (with a cost: it tells cost summers to skip the span) and
- * bedtrace.cost.unknown_model. Nothing is set when neither input nor output is reported.
- * Returns 0 or the attribute set's sticky error (-ENOMEM).
+ * bedtrace.cost.unknown_model. Nothing is set when neither input nor output is reported, and
+ * span->usage only once every attribute is. Returns 0 or the attribute set's sticky error.
  */
 int genai_set_usage(struct bt_span *span, const struct genai_usage *u);
 
