@@ -765,9 +765,7 @@ static int http_write(struct bt_exporter *e, struct bt_span *const *spans, size_
 	if (len > MAX_REQUEST_BYTES && n > 1) {
 		free(body);
 		err = http_write(e, spans, n / 2);
-		if (!err)
-			err = http_write(e, spans + n / 2, n - n / 2);
-		return err;
+		return err ? err : http_write(e, spans + n / 2, n - n / 2);
 	}
 	req = calloc(1, sizeof(*req));
 	if (!req) {

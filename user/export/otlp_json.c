@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "export/otlp_json.h"
+#include "util/grow.h"
 
 #ifndef BT_VERSION
 #define BT_VERSION "dev"
@@ -95,21 +96,8 @@ struct jbuf {
 
 static void jb_reserve(struct jbuf *b, size_t more)
 {
-	size_t cap;
-	char *np;
-
-	if (b->oom || b->len + more + 1 <= b->cap)
-		return;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	np = realloc(b->p, cap);
-	if (!np) {
+	if (!b->oom && grow(&b->p, &b->cap, b->len + more + 1, 1))
 		b->oom = true;
-		return;
-	}
-	b->p = np;
-	b->cap = cap;
 }
 
 static void jb_put(struct jbuf *b, const char *s, size_t n)

@@ -19,9 +19,11 @@
 #include "genai/bedrock_body.h"
 #include "genai/bedrock_content.h"
 #include "genai/bedrock_stream.h"
-#include "proto/eventstream.h"
-#include "util/log.h"
 #include "genai/prices.h"
+#include "genai/usage.h"
+#include "proto/eventstream.h"
+#include "span/semconv.h"
+#include "util/log.h"
 
 /* SDK invocations remembered for retry accounting; a retry comes within seconds. */
 #define RETRY_SLOTS 512
@@ -473,7 +475,6 @@ static int retry_account(struct bedrock_ctx *ctx, const struct http_msg *req, bo
 	const char *p;
 	uint32_t prev;
 	size_t i;
-	int err = 0;
 
 	if (throttled)
 		ctx->throttles++;
@@ -482,14 +483,12 @@ static int retry_account(struct bedrock_ctx *ctx, const struct http_msg *req, bo
 	if (sdk && (p = strstr(sdk, "max=")))
 		max = strtol(p + 4, NULL, 10);
 	if (attempt > 0)
-		err = bt_attrs_set_int(a, "aws.sdk.attempt", attempt);
-	if (!err && max > 0)
-		err = bt_attrs_set_int(a, "aws.sdk.max_attempts", max);
-	if (err || !id || !*id)
-		return err;
-	err = bt_attrs_set_strn(a, "aws.sdk.invocation_id", id, strnlen(id, sizeof(slot->id) - 1));
-	if (err)
-		return err;
+		bt_attrs_set_int(a, ATTR_AWS_SDK_ATTEMPT, attempt);
+	if (max > 0)
+		bt_attrs_set_int(a, ATTR_AWS_SDK_MAX_ATTEMPTS, max);
+	if (!id || !*id)
+		return a->err;
+	bt_attrs_set_strn(a, ATTR_AWS_SDK_INVOCATION_ID, id, strnlen(id, sizeof(slot->id) - 1));
 	for (i = 0; i < RETRY_SLOTS; i++) {
 		if (ctx->slots[i].id[0] && !strncmp(ctx->slots[i].id, id, sizeof(slot->id) - 1)) {
 			slot = &ctx->slots[i];
@@ -508,21 +507,21 @@ static int retry_account(struct bedrock_ctx *ctx, const struct http_msg *req, bo
 	if (throttled)
 		slot->throttles++;
 	if (prev || attempt > 1)
-		err = bt_attrs_set_int(a, "bedtrace.retry.previous_attempts", prev);
-	if (!err && slot->throttles)
-		err = bt_attrs_set_int(a, "bedtrace.bedrock.throttle_count", slot->throttles);
-	return err;
+		bt_attrs_set_int(a, ATTR_BEDTRACE_RETRY_PREVIOUS_ATTEMPTS, prev);
+	if (slot->throttles)
+		bt_attrs_set_int(a, ATTR_BEDTRACE_BEDROCK_THROTTLE_COUNT, slot->throttles);
+	return a->err;
 }
 
+/* Usage from the body, the invocation metrics or the response headers, and its cost. */
 static int set_usage_and_cost(const struct bedrock_opts *o, const struct bedrock_call *c,
 			      const struct bedrock_info *info, const struct http_msg *resp,
-			      struct bt_attrs *a)
+			      struct bt_span *span)
 {
 	struct bedrock_usage hdr = {0}, u;
 	const char *model = c->model[0] ? c->model : info->rag_model;
+	struct genai_usage g;
 	struct price price;
-	int64_t input;
-	int err = 0;
 
 	hdr.has_input = header_int(resp, "x-amzn-bedrock-input-token-count", &hdr.input);
 	hdr.has_output = header_int(resp, "x-amzn-bedrock-output-token-count", &hdr.output);
@@ -533,104 +532,96 @@ static int set_usage_and_cost(const struct bedrock_opts *o, const struct bedrock
 	u = bedrock_usage_merge(info, &hdr);
 	if (!u.has_input && !u.has_output)
 		return 0;
-	/* GenAI conventions: input tokens include cached ones */
-	input = u.input + u.cache_read + u.cache_write;
-	err = bt_attrs_set_int(a, "gen_ai.usage.input_tokens", input);
-	if (!err && u.has_output)
-		err = bt_attrs_set_int(a, "gen_ai.usage.output_tokens", u.output);
-	if (!err && u.has_cache_read)
-		err = bt_attrs_set_int(a, "gen_ai.usage.cache_read.input_tokens", u.cache_read);
-	if (!err && u.has_cache_write)
-		err =
-		    bt_attrs_set_int(a, "gen_ai.usage.cache_creation.input_tokens", u.cache_write);
-	if (err)
-		return err;
+	g = (struct genai_usage){
+	    /* GenAI conventions: input tokens include cached ones */
+	    .input = u.input + u.cache_read + u.cache_write,
+	    .output = u.output,
+	    .cache_read = u.cache_read,
+	    .cache_write = u.cache_write,
+	    .has_input = true,
+	    .has_output = u.has_output,
+	    .has_cache_read = u.has_cache_read,
+	    .has_cache_write = u.has_cache_write,
+	};
 	if (price_lookup(o->prices, model, &price) &&
-	    price_lookup(o->prices, info->response_model, &price))
-		return bt_attrs_set_bool(a, "bedtrace.cost.unknown_model", true);
-	return bt_attrs_set_double(
-	    a, "bedtrace.cost.usd",
-	    price_cost(&price, input, u.output, u.cache_read, u.cache_write));
+	    price_lookup(o->prices, info->response_model, &price)) {
+		g.unknown_model = true;
+	} else {
+		g.has_cost = true;
+		g.cost_usd = price_cost(&price, g.input, u.output, u.cache_read, u.cache_write);
+	}
+	return genai_set_usage(span, &g);
 }
 
 static int set_request_attrs(const struct bedrock_call *c, const struct bedrock_info *info,
 			     struct bt_attrs *a)
 {
-	int err = 0;
+	const char *kb = c->kb_id[0] ? c->kb_id : info->kb_id;
 
 	if (info->has_max_tokens)
-		err = bt_attrs_set_int(a, "gen_ai.request.max_tokens", info->max_tokens);
-	if (!err && info->has_temperature)
-		err = bt_attrs_set_double(a, "gen_ai.request.temperature", info->temperature);
-	if (!err && info->has_top_p)
-		err = bt_attrs_set_double(a, "gen_ai.request.top_p", info->top_p);
-	if (!err && info->has_top_k)
-		err = bt_attrs_set_double(a, "gen_ai.request.top_k", info->top_k);
-	if (!err && info->n_stop)
-		err = bt_attrs_set_str_array(a, "gen_ai.request.stop_sequences",
-					     (const char *const *)info->stop, info->n_stop);
-	if (!err && c->guardrail_id[0])
-		err = bt_attrs_set_str(a, "aws.bedrock.guardrail.id", c->guardrail_id);
-	if (!err && c->guardrail_version[0])
-		err = bt_attrs_set_str(a, "aws.bedrock.guardrail.version", c->guardrail_version);
-	if (!err && info->guardrail_source)
-		err = bt_attrs_set_str(a, "aws.bedrock.guardrail.source", info->guardrail_source);
-	if (!err && (c->kb_id[0] || info->kb_id)) {
-		const char *kb = c->kb_id[0] ? c->kb_id : info->kb_id;
-
-		err = bt_attrs_set_str(a, "aws.bedrock.knowledge_base.id", kb);
-		if (!err)
-			err = bt_attrs_set_str(a, "gen_ai.data_source.id", kb);
+		bt_attrs_set_int(a, ATTR_GEN_AI_REQUEST_MAX_TOKENS, info->max_tokens);
+	if (info->has_temperature)
+		bt_attrs_set_double(a, ATTR_GEN_AI_REQUEST_TEMPERATURE, info->temperature);
+	if (info->has_top_p)
+		bt_attrs_set_double(a, ATTR_GEN_AI_REQUEST_TOP_P, info->top_p);
+	if (info->has_top_k)
+		bt_attrs_set_double(a, ATTR_GEN_AI_REQUEST_TOP_K, info->top_k);
+	if (info->n_stop)
+		bt_attrs_set_str_array(a, ATTR_GEN_AI_REQUEST_STOP_SEQUENCES,
+				       (const char *const *)info->stop, info->n_stop);
+	if (c->guardrail_id[0])
+		bt_attrs_set_str(a, ATTR_AWS_BEDROCK_GUARDRAIL_ID, c->guardrail_id);
+	if (c->guardrail_version[0])
+		bt_attrs_set_str(a, ATTR_AWS_BEDROCK_GUARDRAIL_VERSION, c->guardrail_version);
+	if (info->guardrail_source)
+		bt_attrs_set_str(a, ATTR_AWS_BEDROCK_GUARDRAIL_SOURCE, info->guardrail_source);
+	if (kb) {
+		bt_attrs_set_str(a, ATTR_AWS_BEDROCK_KNOWLEDGE_BASE_ID, kb);
+		bt_attrs_set_str(a, ATTR_GEN_AI_DATA_SOURCE_ID, kb);
 	}
-	if (!err && info->requested_results > 0)
-		err = bt_attrs_set_int(a, "bedtrace.retrieval.requested_results",
-				       info->requested_results);
-	if (!err && info->session_id)
-		err = bt_attrs_set_str(a, "gen_ai.conversation.id", info->session_id);
-	return err;
+	if (info->requested_results > 0)
+		bt_attrs_set_int(a, ATTR_BEDTRACE_RETRIEVAL_REQUESTED_RESULTS,
+				 info->requested_results);
+	if (info->session_id)
+		bt_attrs_set_str(a, ATTR_GEN_AI_CONVERSATION_ID, info->session_id);
+	return a->err;
 }
 
 static int set_response_attrs(const struct bedrock_info *info, struct bt_attrs *a)
 {
-	int err = 0;
-
 	if (info->response_model)
-		err = bt_attrs_set_str(a, "gen_ai.response.model", info->response_model);
-	if (!err && info->response_id)
-		err = bt_attrs_set_str(a, "gen_ai.response.id", info->response_id);
-	if (!err && info->n_finish)
-		err = bt_attrs_set_str_array(a, "gen_ai.response.finish_reasons",
-					     (const char *const *)info->finish, info->n_finish);
-	if (!err && info->has_counted_tokens)
-		err = bt_attrs_set_int(a, "aws.bedrock.count_tokens.input_tokens",
-				       info->counted_tokens);
-	if (!err && info->n_results >= 0 &&
+		bt_attrs_set_str(a, ATTR_GEN_AI_RESPONSE_MODEL, info->response_model);
+	if (info->response_id)
+		bt_attrs_set_str(a, ATTR_GEN_AI_RESPONSE_ID, info->response_id);
+	if (info->n_finish)
+		bt_attrs_set_str_array(a, ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
+				       (const char *const *)info->finish, info->n_finish);
+	if (info->has_counted_tokens)
+		bt_attrs_set_int(a, ATTR_AWS_BEDROCK_COUNT_TOKENS_INPUT_TOKENS,
+				 info->counted_tokens);
+	if (info->n_results >= 0 &&
 	    (info->op == BEDROCK_OP_RETRIEVE || info->op == BEDROCK_OP_RETRIEVE_AND_GENERATE ||
 	     info->op == BEDROCK_OP_RETRIEVE_AND_GENERATE_STREAM))
-		err = bt_attrs_set_int(a, "bedtrace.retrieval.results", info->n_results);
-	if (!err && info->n_citations >= 0)
-		err = bt_attrs_set_int(a, "bedtrace.retrieval.citations", info->n_citations);
-	if (!err && info->guardrail_action)
-		err = bt_attrs_set_str(a, "aws.bedrock.guardrail.action", info->guardrail_action);
-	if (!err && info->guardrail_units)
-		err = bt_attrs_set_int(a, "aws.bedrock.guardrail.units", info->guardrail_units);
-	if (!err && info->n_events)
-		err = bt_attrs_set_int(a, "bedtrace.eventstream.events", (int64_t)info->n_events);
-	if (!err && info->parse_error)
-		err = bt_attrs_set_str(a, "bedtrace.bedrock.parse_error", info->parse_error);
-	if (err || !info->capture)
-		return err;
-	err = bedrock_content_set_attr(a, "gen_ai.input.messages", info->input_messages);
-	if (!err)
-		err = bedrock_content_set_attr(a, "gen_ai.output.messages", info->output_messages);
-	if (!err)
-		err = bedrock_content_set_attr(a, "gen_ai.system_instructions",
-					       info->system_instructions);
-	if (!err)
-		err = bedrock_content_set_attr(a, "bedtrace.retrieval.documents", info->documents);
-	if (!err && info->content_truncated)
-		err = bt_attrs_set_bool(a, "bedtrace.content.truncated", true);
-	return err;
+		bt_attrs_set_int(a, ATTR_BEDTRACE_RETRIEVAL_RESULTS, info->n_results);
+	if (info->n_citations >= 0)
+		bt_attrs_set_int(a, ATTR_BEDTRACE_RETRIEVAL_CITATIONS, info->n_citations);
+	if (info->guardrail_action)
+		bt_attrs_set_str(a, ATTR_AWS_BEDROCK_GUARDRAIL_ACTION, info->guardrail_action);
+	if (info->guardrail_units)
+		bt_attrs_set_int(a, ATTR_AWS_BEDROCK_GUARDRAIL_UNITS, info->guardrail_units);
+	if (info->n_events)
+		bt_attrs_set_int(a, ATTR_BEDTRACE_EVENTSTREAM_EVENTS, (int64_t)info->n_events);
+	if (info->parse_error)
+		bt_attrs_set_str(a, ATTR_BEDTRACE_BEDROCK_PARSE_ERROR, info->parse_error);
+	if (!info->capture)
+		return a->err;
+	bedrock_content_set_attr(a, ATTR_GEN_AI_INPUT_MESSAGES, info->input_messages);
+	bedrock_content_set_attr(a, ATTR_GEN_AI_OUTPUT_MESSAGES, info->output_messages);
+	bedrock_content_set_attr(a, ATTR_GEN_AI_SYSTEM_INSTRUCTIONS, info->system_instructions);
+	bedrock_content_set_attr(a, ATTR_BEDTRACE_RETRIEVAL_DOCUMENTS, info->documents);
+	if (info->content_truncated)
+		bt_attrs_set_bool(a, ATTR_BEDTRACE_CONTENT_TRUNCATED, true);
+	return a->err;
 }
 
 static int first_chunk(const struct http_exchange *ex, struct bt_span *span,
@@ -643,10 +634,10 @@ static int first_chunk(const struct http_exchange *ex, struct bt_span *span,
 	ts = http_msg_body_time(&ex->resp, info->first_chunk_off);
 	if (!ts || ts < ex->req.start_ns)
 		return 0;
-	if (bt_attrs_set_double(&span->attrs, "gen_ai.response.time_to_first_chunk",
+	if (bt_attrs_set_double(&span->attrs, ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
 				(double)(ts - ex->req.start_ns) / 1e9))
 		return -ENOMEM;
-	return bt_span_add_event(span, "gen_ai.first_chunk", bedrock_span_time(ex, span, ts))
+	return bt_span_add_event(span, EVENT_GEN_AI_FIRST_CHUNK, bedrock_span_time(ex, span, ts))
 		   ? 0
 		   : -ENOMEM;
 }
@@ -661,7 +652,6 @@ static int set_error(struct bedrock_ctx *ctx, const struct http_exchange *ex,
 	const char *hdr = ex->has_response ? http_msg_header(&ex->resp, "x-amzn-errortype") : NULL;
 	int status = ex->has_response ? ex->resp.status : 0;
 	char type[64] = "", msg[320];
-	int err;
 
 	if (hdr && *hdr && status >= 400)
 		set_error_type(type, sizeof(type), hdr);
@@ -672,13 +662,12 @@ static int set_error(struct bedrock_ctx *ctx, const struct http_exchange *ex,
 	else if (status >= 400)
 		snprintf(type, sizeof(type), "%d", status);
 	else if (info->stream_error)
-		snprintf(type, sizeof(type), "bedtrace.eventstream.corrupt");
+		snprintf(type, sizeof(type), "%s", ATTR_BEDTRACE_EVENTSTREAM_CORRUPT);
 	*throttled = status == 429 || !strcmp(type, "ThrottlingException");
 	if (!type[0])
 		return 0;
-	err = bt_attrs_set_str(&span->attrs, "error.type", type);
-	if (err)
-		return err;
+	if (bt_attrs_set_str(&span->attrs, ATTR_ERROR_TYPE, type))
+		return span->attrs.err;
 	/* AWS messages can quote the request; they are content */
 	if (ctx->opts.capture_content && info->error_message)
 		snprintf(msg, sizeof(msg), "%s: %s", type, info->error_message);
@@ -709,95 +698,102 @@ static int set_name(const struct bedrock_call *c, const struct bedrock_info *inf
 	return bt_span_set_name(span, name);
 }
 
+/* Reads the request body and the response (body, runtime stream or agent stream) into @info. */
+static int parse_bodies(struct bedrock_ctx *ctx, const struct bedrock_call *c,
+			const struct http_exchange *ex, struct bt_span *span,
+			struct bedrock_info *info, struct bt_span ***children, size_t *n_children)
+{
+	const struct http_msg *resp = &ex->resp;
+	bool agent = c->op == BEDROCK_OP_INVOKE_AGENT || c->op == BEDROCK_OP_INVOKE_INLINE_AGENT;
+	int err = bedrock_body_request(info, ex->req.body, ex->req.body_len);
+
+	if (err || !ex->has_response)
+		return err;
+	if (agent && is_event_stream(c, resp)) {
+		struct bedrock_agent_req areq = {
+		    .capture = ctx->opts.capture_content,
+		    .prices = ctx->opts.prices,
+		    .agent_id = c->agent_id[0] ? c->agent_id : NULL,
+		    .alias_id = c->alias_id,
+		    .session_id = c->session_id,
+		};
+
+		return bedrock_agent_annotate(&areq, ex, span, info, children, n_children);
+	}
+	if (is_event_stream(c, resp))
+		return decode_stream(info, resp);
+	return bedrock_body_response(info, resp->body, resp->body_len);
+}
+
 static int annotate(struct bedrock_ctx *ctx, const struct bedrock_call *c,
 		    const struct http_exchange *ex, struct bt_span *span, struct bedrock_info *info,
 		    struct bt_span ***children, size_t *n_children)
 {
 	struct bt_attrs *a = &span->attrs;
 	const struct http_msg *resp = &ex->resp;
-	const char *op, *rid;
+	const char *op, *rid, *guardrail;
 	bool agent = c->op == BEDROCK_OP_INVOKE_AGENT || c->op == BEDROCK_OP_INVOKE_INLINE_AGENT;
 	bool throttled = false, truncated = ex->req.truncated;
 	int err;
 
-	err = bt_attrs_set_str(a, "gen_ai.provider.name", "aws.bedrock");
-	if (!err)
-		err = bt_attrs_set_str(a, "rpc.system", "aws-api");
-	if (!err)
-		err = bt_attrs_set_str(a, "rpc.service",
-				       c->agent_runtime ? "BedrockAgentRuntime" : "BedrockRuntime");
-	if (!err && c->aws_op)
-		err = bt_attrs_set_str(a, "aws.bedrock.operation", c->aws_op);
-	if (!err && c->aws_op)
-		err = bt_attrs_set_str(a, "rpc.method", c->aws_op);
-	if (!err && c->region[0])
-		err = bt_attrs_set_str(a, "cloud.region", c->region);
-	if (!err && c->model[0])
-		err = bt_attrs_set_str(a, "gen_ai.request.model", c->model);
-	if (!err && c->agent_id[0])
-		err = bt_attrs_set_str(a, "gen_ai.agent.id", c->agent_id);
-	if (!err && c->alias_id[0])
-		err = bt_attrs_set_str(a, "aws.bedrock.agent.alias_id", c->alias_id);
-	if (!err && c->session_id[0])
-		err = bt_attrs_set_str(a, "gen_ai.conversation.id", c->session_id);
-	if (!err && !c->guardrail_id[0] &&
-	    http_msg_header(&ex->req, "x-amzn-bedrock-guardrailidentifier"))
-		err = bt_attrs_set_str(
-		    a, "aws.bedrock.guardrail.id",
-		    http_msg_header(&ex->req, "x-amzn-bedrock-guardrailidentifier"));
-	if (err)
-		return err;
-
-	err = bedrock_body_request(info, ex->req.body, ex->req.body_len);
-	if (!err && ex->has_response) {
-		truncated = truncated || resp->truncated;
-		rid = http_msg_header(resp, "x-amzn-requestid");
-		if (rid)
-			err = bt_attrs_set_str(a, "aws.request_id", rid);
-		if (!err && agent && is_event_stream(c, resp)) {
-			struct bedrock_agent_req areq = {
-			    .capture = ctx->opts.capture_content,
-			    .prices = ctx->opts.prices,
-			    .agent_id = c->agent_id[0] ? c->agent_id : NULL,
-			    .alias_id = c->alias_id,
-			    .session_id = c->session_id,
-			};
-
-			err = bedrock_agent_annotate(&areq, ex, span, info, children, n_children);
-		} else if (!err && is_event_stream(c, resp)) {
-			err = decode_stream(info, resp);
-		} else if (!err) {
-			err = bedrock_body_response(info, resp->body, resp->body_len);
-		}
+	bt_attrs_set_str(a, ATTR_GEN_AI_PROVIDER_NAME, GEN_AI_PROVIDER_AWS_BEDROCK);
+	bt_attrs_set_str(a, ATTR_RPC_SYSTEM, "aws-api");
+	bt_attrs_set_str(a, ATTR_RPC_SERVICE,
+			 c->agent_runtime ? "BedrockAgentRuntime" : "BedrockRuntime");
+	if (c->aws_op) {
+		bt_attrs_set_str(a, ATTR_AWS_BEDROCK_OPERATION, c->aws_op);
+		bt_attrs_set_str(a, ATTR_RPC_METHOD, c->aws_op);
 	}
+	if (c->region[0])
+		bt_attrs_set_str(a, ATTR_CLOUD_REGION, c->region);
+	if (c->model[0])
+		bt_attrs_set_str(a, ATTR_GEN_AI_REQUEST_MODEL, c->model);
+	if (c->agent_id[0])
+		bt_attrs_set_str(a, ATTR_GEN_AI_AGENT_ID, c->agent_id);
+	if (c->alias_id[0])
+		bt_attrs_set_str(a, ATTR_AWS_BEDROCK_AGENT_ALIAS_ID, c->alias_id);
+	if (c->session_id[0])
+		bt_attrs_set_str(a, ATTR_GEN_AI_CONVERSATION_ID, c->session_id);
+	guardrail = http_msg_header(&ex->req, "x-amzn-bedrock-guardrailidentifier");
+	if (!c->guardrail_id[0] && guardrail)
+		bt_attrs_set_str(a, ATTR_AWS_BEDROCK_GUARDRAIL_ID, guardrail);
+	if (ex->has_response && (rid = http_msg_header(resp, "x-amzn-requestid")))
+		bt_attrs_set_str(a, ATTR_AWS_REQUEST_ID, rid);
+	if (a->err)
+		return a->err;
+
+	err = parse_bodies(ctx, c, ex, span, info, children, n_children);
 	if (err)
 		return err;
+	truncated = truncated || (ex->has_response && resp->truncated);
 
 	op = genai_operation(c, info);
 	if (op)
-		err = bt_attrs_set_str(a, "gen_ai.operation.name", op);
-	if (!err)
-		err = set_request_attrs(c, info, a);
-	if (!err)
-		err = set_response_attrs(info, a);
-	if (!err && !agent && c->op != BEDROCK_OP_COUNT_TOKENS)
-		err = set_usage_and_cost(&ctx->opts, c, info, resp, a);
-	if (!err)
-		err = first_chunk(ex, span, info);
-	if (!err && info->stream_error)
-		err = bt_attrs_set_str(a, "bedtrace.eventstream.error", info->stream_error);
-	if (!err && info->stream_partial && !resp->truncated)
-		err =
-		    bt_attrs_set_str(a, "bedtrace.eventstream.error", "stream ends inside a frame");
-	if (!err && (truncated || info->stream_partial))
-		err = bt_attrs_set_bool(a, "bedtrace.capture.truncated", true);
-	if (!err)
-		err = set_error(ctx, ex, info, span, &throttled);
-	if (!err)
-		err = retry_account(ctx, &ex->req, throttled, a);
-	if (!err && op)
-		err = set_name(c, info, op, span);
-	return err;
+		bt_attrs_set_str(a, ATTR_GEN_AI_OPERATION_NAME, op);
+	set_request_attrs(c, info, a);
+	set_response_attrs(info, a);
+	if (!agent && c->op != BEDROCK_OP_COUNT_TOKENS)
+		set_usage_and_cost(&ctx->opts, c, info, resp, span);
+	if (a->err)
+		return a->err;
+	err = first_chunk(ex, span, info);
+	if (err)
+		return err;
+	if (info->stream_error)
+		bt_attrs_set_str(a, ATTR_BEDTRACE_EVENTSTREAM_ERROR, info->stream_error);
+	if (info->stream_partial && !resp->truncated)
+		bt_attrs_set_str(a, ATTR_BEDTRACE_EVENTSTREAM_ERROR, "stream ends inside a frame");
+	if (truncated || info->stream_partial)
+		bt_attrs_set_bool(a, ATTR_BEDTRACE_CAPTURE_TRUNCATED, true);
+	if (a->err)
+		return a->err;
+	err = set_error(ctx, ex, info, span, &throttled);
+	if (err)
+		return err;
+	err = retry_account(ctx, &ex->req, throttled, a);
+	if (err || !op)
+		return err;
+	return set_name(c, info, op, span);
 }
 
 int bedrock_annotate(struct bedrock_ctx *ctx, const struct http_exchange *ex, struct bt_span *span,

@@ -16,7 +16,10 @@
 #include "genai/bedrock_content.h"
 #include "genai/bedrock_json.h"
 #include "genai/bedrock_stream.h"
+#include "genai/usage.h"
 #include "proto/eventstream.h"
+#include "span/semconv.h"
+#include "util/grow.h"
 
 #define ANSWER_CAP (256u << 10)
 
@@ -27,7 +30,7 @@ struct agent_stream {
 	struct bedrock_info *info;
 	int64_t chunks, answer_bytes, citations, files;
 	char *answer;
-	size_t answer_len;
+	size_t answer_len, answer_cap;
 	bool answer_truncated;
 };
 
@@ -45,7 +48,6 @@ static int answer_chunk(struct agent_stream *st, const cJSON *part, size_t off)
 	const cJSON *cit = J(J(part, "attribution"), "citations");
 	uint8_t *raw;
 	size_t len, n;
-	char *p;
 
 	st->chunks++;
 	if (cJSON_IsArray(cit))
@@ -70,18 +72,29 @@ static int answer_chunk(struct agent_stream *st, const cJSON *part, size_t off)
 			n = ANSWER_CAP - st->answer_len;
 			st->answer_truncated = true;
 		}
-		p = realloc(st->answer, st->answer_len + n + 1);
-		if (!p) {
+		if (grow(&st->answer, &st->answer_cap, st->answer_len + n + 1, 1)) {
 			free(raw);
 			return -ENOMEM;
 		}
-		st->answer = p;
-		memcpy(p + st->answer_len, raw, n);
+		memcpy(st->answer + st->answer_len, raw, n);
 		st->answer_len += n;
-		p[st->answer_len] = '\0';
+		st->answer[st->answer_len] = '\0';
 	}
 	free(raw);
 	return 0;
+}
+
+static int return_control(struct agent_tree *t, const cJSON *part)
+{
+	struct bt_span_event *e =
+	    bt_span_add_event(t->root, ATTR_GEN_AI_AGENT_RETURN_CONTROL, t->now);
+
+	if (!e)
+		return -ENOMEM;
+	if (jstr(part, "invocationId") &&
+	    bt_attrs_set_str(&e->attrs, EVENT_ATTR_INVOCATION_ID, jstr(part, "invocationId")))
+		return -ENOMEM;
+	return bt_attrs_set_bool(&t->root->attrs, ATTR_BEDTRACE_AGENT_RETURN_CONTROL, true);
 }
 
 static int on_message(void *arg, const struct es_message *m)
@@ -120,14 +133,7 @@ static int on_message(void *arg, const struct es_message *m)
 	} else if (!strcmp(ev, "trace")) {
 		err = agent_trace_event(t, part);
 	} else if (!strcmp(ev, "returnControl")) {
-		struct bt_span_event *e =
-		    bt_span_add_event(t->root, "gen_ai.agent.return_control", t->now);
-
-		err = e ? bt_attrs_set_bool(&t->root->attrs, "bedtrace.agent.return_control", true)
-			: -ENOMEM;
-		if (!err && jstr(part, "invocationId"))
-			err = bt_attrs_set_str(&e->attrs, "invocation_id",
-					       jstr(part, "invocationId"));
+		err = return_control(t, part);
 	} else if (!strcmp(ev, "files")) {
 		st->files += cJSON_GetArraySize(J(part, "files"));
 	}
@@ -139,39 +145,39 @@ static int finish(struct agent_stream *st)
 {
 	struct agent_tree *t = &st->tree;
 	struct bt_attrs *a = &t->root->attrs;
+	/* the sums of the steps': exporters and metrics summing usage must skip this span */
+	struct genai_usage total = {
+	    .input = t->total.input,
+	    .output = t->total.output,
+	    .cost_usd = t->cost,
+	    .has_input = t->total.has_input,
+	    .has_output = t->total.has_output,
+	    .has_cost = t->any_cost,
+	    .unknown_model = t->unknown_price,
+	    .includes_children = true,
+	};
 	int err;
 
 	err = agent_tree_finish(t);
 	if (err)
 		return err;
-	err = bt_attrs_set_int(a, "bedtrace.agent.answer.chunks", st->chunks);
-	if (!err)
-		err = bt_attrs_set_int(a, "bedtrace.agent.answer.bytes", st->answer_bytes);
-	if (!err && st->citations)
-		err = bt_attrs_set_int(a, "bedtrace.agent.citations", st->citations);
-	if (!err && st->files)
-		err = bt_attrs_set_int(a, "bedtrace.agent.files", st->files);
-	if (!err && *t->n_children)
-		err = bt_attrs_set_int(a, "bedtrace.agent.trace_spans", (int64_t)*t->n_children);
-	if (!err && t->total.has_input)
-		err = bt_attrs_set_int(a, "gen_ai.usage.input_tokens", t->total.input);
-	if (!err && t->total.has_output)
-		err = bt_attrs_set_int(a, "gen_ai.usage.output_tokens", t->total.output);
-	/* the sum of the steps' costs: exporters summing costs must skip this span */
-	if (!err && t->any_cost)
-		err = bt_attrs_set_double(a, "bedtrace.cost.usd", t->cost);
-	if (!err && t->any_cost)
-		err = bt_attrs_set_bool(a, "bedtrace.cost.includes_children", true);
-	if (!err && t->unknown_price)
-		err = bt_attrs_set_bool(a, "bedtrace.cost.unknown_model", true);
-	if (!err && t->failed && !st->info->error_type[0])
+	bt_attrs_set_int(a, ATTR_BEDTRACE_AGENT_ANSWER_CHUNKS, st->chunks);
+	bt_attrs_set_int(a, ATTR_BEDTRACE_AGENT_ANSWER_BYTES, st->answer_bytes);
+	if (st->citations)
+		bt_attrs_set_int(a, ATTR_BEDTRACE_AGENT_CITATIONS, st->citations);
+	if (st->files)
+		bt_attrs_set_int(a, ATTR_BEDTRACE_AGENT_FILES, st->files);
+	if (*t->n_children)
+		bt_attrs_set_int(a, ATTR_BEDTRACE_AGENT_TRACE_SPANS, (int64_t)*t->n_children);
+	genai_set_usage(t->root, &total);
+	if (t->failed && !st->info->error_type[0])
 		snprintf(st->info->error_type, sizeof(st->info->error_type), "AgentFailure");
-	if (!err && t->req->capture && st->answer)
-		err = bedrock_content_set_text_attr(a, "gen_ai.output.messages", "assistant",
-						    st->answer);
-	if (!err && st->answer_truncated)
-		err = bt_attrs_set_bool(a, "bedtrace.content.truncated", true);
-	return err;
+	if (t->req->capture && st->answer)
+		bedrock_content_set_text_attr(a, ATTR_GEN_AI_OUTPUT_MESSAGES, "assistant",
+					      st->answer);
+	if (st->answer_truncated)
+		bt_attrs_set_bool(a, ATTR_BEDTRACE_CONTENT_TRUNCATED, true);
+	return a->err;
 }
 
 int bedrock_agent_annotate(const struct bedrock_agent_req *req, const struct http_exchange *ex,
@@ -191,13 +197,16 @@ int bedrock_agent_annotate(const struct bedrock_agent_req *req, const struct htt
 	st->info = info;
 
 	n = es_decode(ex->resp.body, ex->resp.body_len, 0, on_message, st, &derr);
-	err = n == -ENOMEM ? -ENOMEM : 0;
-	if (n < 0 && !err)
+	if (n == -ENOMEM) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (n < 0)
 		info->stream_error = derr ? derr : "corrupt event stream";
-	else if (n >= 0 && (size_t)n < ex->resp.body_len)
+	else if ((size_t)n < ex->resp.body_len)
 		info->stream_partial = true;
-	if (!err)
-		err = finish(st);
+	err = finish(st);
+cleanup:
 	free(st->answer);
 	free(st);
 	return err;

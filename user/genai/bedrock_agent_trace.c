@@ -14,6 +14,8 @@
 #include "genai/bedrock_content.h"
 #include "genai/bedrock_json.h"
 #include "genai/prices.h"
+#include "genai/usage.h"
+#include "span/semconv.h"
 
 static int model_params(struct bt_attrs *a, const cJSON *cfg)
 {
@@ -21,28 +23,28 @@ static int model_params(struct bt_attrs *a, const cJSON *cfg)
 	const char *v[16];
 	int64_t n;
 	size_t k = 0;
-	int err = 0;
 
 	if (jint(cfg, "maximumLength", &n))
-		err = bt_attrs_set_int(a, "gen_ai.request.max_tokens", n);
-	if (!err && cJSON_IsNumber(J(cfg, "temperature")))
-		err = bt_attrs_set_double(a, "gen_ai.request.temperature",
-					  J(cfg, "temperature")->valuedouble);
-	if (!err && cJSON_IsNumber(J(cfg, "topP")))
-		err = bt_attrs_set_double(a, "gen_ai.request.top_p", J(cfg, "topP")->valuedouble);
-	if (!err && cJSON_IsNumber(J(cfg, "topK")))
-		err = bt_attrs_set_double(a, "gen_ai.request.top_k", J(cfg, "topK")->valuedouble);
+		bt_attrs_set_int(a, ATTR_GEN_AI_REQUEST_MAX_TOKENS, n);
+	if (cJSON_IsNumber(J(cfg, "temperature")))
+		bt_attrs_set_double(a, ATTR_GEN_AI_REQUEST_TEMPERATURE,
+				    J(cfg, "temperature")->valuedouble);
+	if (cJSON_IsNumber(J(cfg, "topP")))
+		bt_attrs_set_double(a, ATTR_GEN_AI_REQUEST_TOP_P, J(cfg, "topP")->valuedouble);
+	if (cJSON_IsNumber(J(cfg, "topK")))
+		bt_attrs_set_double(a, ATTR_GEN_AI_REQUEST_TOP_K, J(cfg, "topK")->valuedouble);
 	if (!cJSON_IsArray(stop))
 		stop = NULL;
 	cJSON_ArrayForEach(it, stop) if (cJSON_IsString(it) && k < 16) v[k++] = it->valuestring;
-	if (!err && k)
-		err = bt_attrs_set_str_array(a, "gen_ai.request.stop_sequences", v, k);
-	return err;
+	if (k)
+		bt_attrs_set_str_array(a, ATTR_GEN_AI_REQUEST_STOP_SEQUENCES, v, k);
+	return a->err;
 }
 
 static int model_open(struct agent_tree *st, int agent, int parent, const char *tid,
 		      const char *model)
 {
+	struct bt_attrs *a;
 	char name[300];
 	int idx;
 
@@ -51,57 +53,54 @@ static int model_open(struct agent_tree *st, int agent, int parent, const char *
 	if (idx < 0)
 		return idx;
 	snprintf(st->steps[idx].model, sizeof(st->steps[idx].model), "%s", model ? model : "");
-	if (bt_attrs_set_str(&st->steps[idx].span->attrs, "gen_ai.operation.name", "chat") ||
-	    (model && bt_attrs_set_str(&st->steps[idx].span->attrs, "gen_ai.request.model", model)))
-		return -ENOMEM;
-	return idx;
+	a = &st->steps[idx].span->attrs;
+	bt_attrs_set_str(a, ATTR_GEN_AI_OPERATION_NAME, "chat");
+	if (model)
+		bt_attrs_set_str(a, ATTR_GEN_AI_REQUEST_MODEL, model);
+	return a->err ? a->err : idx;
 }
 
 static int model_input(struct agent_tree *st, int agent, int parent, const cJSON *in)
 {
 	int idx = model_open(st, agent, parent, jstr(in, "traceId"), jstr(in, "foundationModel"));
 	struct bt_attrs *a;
-	int err;
 
 	if (idx < 0)
 		return idx == -ENOSPC ? 0 : idx;
 	a = &st->steps[idx].span->attrs;
-	err = model_params(a, J(in, "inferenceConfiguration"));
-	if (!err && jstr(in, "type"))
-		err = bt_attrs_set_str(a, "bedtrace.agent.prompt_type", jstr(in, "type"));
-	if (!err && st->req->capture)
-		err = bedrock_content_set_text_attr(a, "gen_ai.input.messages", "user",
-						    jstr(in, "text"));
-	return err;
+	model_params(a, J(in, "inferenceConfiguration"));
+	if (jstr(in, "type"))
+		bt_attrs_set_str(a, ATTR_BEDTRACE_AGENT_PROMPT_TYPE, jstr(in, "type"));
+	if (st->req->capture)
+		bedrock_content_set_text_attr(a, ATTR_GEN_AI_INPUT_MESSAGES, "user",
+					      jstr(in, "text"));
+	return a->err;
 }
 
+/* A model step's usage and cost, added to the InvokeAgent totals. */
 static int step_usage(struct agent_tree *st, struct agent_step *s, const cJSON *usage)
 {
-	struct bt_attrs *a = &s->span->attrs;
-	int64_t in = 0, out = 0;
-	bool has_in = jint(usage, "inputTokens", &in), has_out = jint(usage, "outputTokens", &out);
+	struct genai_usage u = {0};
 	struct price p;
-	int err = 0;
 
-	if (!has_in && !has_out)
+	u.has_input = jint(usage, "inputTokens", &u.input);
+	u.has_output = jint(usage, "outputTokens", &u.output);
+	if (!u.has_input && !u.has_output)
 		return 0;
-	if (has_in)
-		err = bt_attrs_set_int(a, "gen_ai.usage.input_tokens", in);
-	if (!err && has_out)
-		err = bt_attrs_set_int(a, "gen_ai.usage.output_tokens", out);
-	st->total.input += has_in ? in : 0;
-	st->total.output += has_out ? out : 0;
-	st->total.has_input |= has_in;
-	st->total.has_output |= has_out;
-	if (err)
-		return err;
 	if (price_lookup(st->req->prices, s->model, &p)) {
+		u.unknown_model = true;
 		st->unknown_price = true;
-		return bt_attrs_set_bool(a, "bedtrace.cost.unknown_model", true);
+	} else {
+		u.has_cost = true;
+		u.cost_usd = price_cost(&p, u.input, u.output, 0, 0);
+		st->any_cost = true;
+		st->cost += u.cost_usd;
 	}
-	st->any_cost = true;
-	st->cost += price_cost(&p, in, out, 0, 0);
-	return bt_attrs_set_double(a, "bedtrace.cost.usd", price_cost(&p, in, out, 0, 0));
+	st->total.input += u.input;
+	st->total.output += u.output;
+	st->total.has_input |= u.has_input;
+	st->total.has_output |= u.has_output;
+	return genai_set_usage(s->span, &u);
 }
 
 static int model_output(struct agent_tree *st, int agent, int parent, const cJSON *out)
@@ -112,7 +111,8 @@ static int model_output(struct agent_tree *st, int agent, int parent, const cJSO
 	const char *raw = jstr(J(out, "rawResponse"), "content");
 	const char *reasoning = jstr(J(J(out, "reasoningContent"), "reasoningText"), "text");
 	bool opened_now = !s;
-	int err = 0, idx;
+	struct bt_attrs *a;
+	int err, idx;
 
 	if (!s) {
 		idx = model_open(st, agent, parent, tid, NULL);
@@ -120,21 +120,22 @@ static int model_output(struct agent_tree *st, int agent, int parent, const cJSO
 			return idx == -ENOSPC ? 0 : idx;
 		s = &st->steps[idx];
 	}
+	a = &s->span->attrs;
 	err = agent_step_close(st, s, md, opened_now);
-	if (!err)
-		err = step_usage(st, s, J(md, "usage"));
-	if (!err && cJSON_IsBool(J(parsed, "isValid")))
-		err = bt_attrs_set_bool(&s->span->attrs, "bedtrace.agent.preprocessing.valid",
-					cJSON_IsTrue(J(parsed, "isValid")));
-	if (err || !st->req->capture)
+	if (err)
 		return err;
+	step_usage(st, s, J(md, "usage"));
+	if (cJSON_IsBool(J(parsed, "isValid")))
+		bt_attrs_set_bool(a, ATTR_BEDTRACE_AGENT_PREPROCESSING_VALID,
+				  cJSON_IsTrue(J(parsed, "isValid")));
+	if (!st->req->capture)
+		return a->err;
 	if (!raw)
 		raw = jstr(parsed, "text");
-	err = bedrock_content_set_text_attr(&s->span->attrs, "gen_ai.output.messages", "assistant",
-					    raw);
-	if (!err && reasoning)
-		err = bt_attrs_set_str(&s->span->attrs, "gen_ai.agent.reasoning", reasoning);
-	return err;
+	bedrock_content_set_text_attr(a, ATTR_GEN_AI_OUTPUT_MESSAGES, "assistant", raw);
+	if (reasoning)
+		bt_attrs_set_str(a, ATTR_GEN_AI_AGENT_REASONING, reasoning);
+	return a->err;
 }
 
 /* A span event (rationale, final response...) on the step container's span. */
@@ -160,7 +161,6 @@ static int set_http_method(struct bt_attrs *a, const char *verb)
 					    "HEAD", "OPTIONS", "CONNECT", "TRACE"};
 	char up[16];
 	size_t i, n = strlen(verb);
-	int err;
 
 	if (n < sizeof(up)) {
 		for (i = 0; i <= n; i++)
@@ -168,10 +168,31 @@ static int set_http_method(struct bt_attrs *a, const char *verb)
 								 : verb[i];
 		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 			if (!strcmp(up, known[i]))
-				return bt_attrs_set_str(a, "http.request.method", known[i]);
+				return bt_attrs_set_str(a, ATTR_HTTP_REQUEST_METHOD, known[i]);
 	}
-	err = bt_attrs_set_str(a, "http.request.method", "_OTHER");
-	return err ? err : bt_attrs_set_str(a, "http.request.method_original", verb);
+	bt_attrs_set_str(a, ATTR_HTTP_REQUEST_METHOD, "_OTHER");
+	return bt_attrs_set_str(a, ATTR_HTTP_REQUEST_METHOD_ORIGINAL, verb);
+}
+
+/* An action group's parameters and request body, as the tool call's arguments. */
+static int tool_arguments(struct bt_attrs *a, const cJSON *ag)
+{
+	cJSON *args = cJSON_CreateObject();
+
+	if (!args) {
+		if (!a->err)
+			a->err = -ENOMEM;
+		return a->err;
+	}
+	if (J(ag, "parameters"))
+		cJSON_AddItemToObject(args, "parameters",
+				      cJSON_Duplicate(J(ag, "parameters"), true));
+	if (J(ag, "requestBody"))
+		cJSON_AddItemToObject(args, "requestBody",
+				      cJSON_Duplicate(J(ag, "requestBody"), true));
+	bedrock_content_set_attr(a, ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, args);
+	cJSON_Delete(args);
+	return a->err;
 }
 
 static int invocation_attrs(struct agent_tree *st, struct agent_step *s, const cJSON *in,
@@ -184,64 +205,51 @@ static int invocation_attrs(struct agent_tree *st, struct agent_step *s, const c
 	struct bt_attrs *a = &s->span->attrs;
 	const char *fn = jstr(ag, "function") ? jstr(ag, "function") : jstr(ag, "apiPath");
 	char id[128];
-	int err;
 
-	err = bt_attrs_set_str(a, "gen_ai.operation.name",
-			       kb   ? "retrieve"
-			       : co ? "invoke_agent"
-				    : "execute_tool");
-	if (!err && jstr(in, "invocationType"))
-		err = bt_attrs_set_str(a, "bedtrace.agent.invocation_type",
-				       jstr(in, "invocationType"));
-	if (!err && (ag || ci))
-		err = bt_attrs_set_str(a, "gen_ai.tool.name", v ? v : "");
-	if (!err && (ag || ci))
-		err = bt_attrs_set_str(a, "gen_ai.tool.type", ci ? "extension" : "function");
-	if (!err && fn)
-		err = bt_attrs_set_str(a, "bedtrace.agent.action_group.function", fn);
-	if (!err && jstr(ag, "verb"))
-		err = set_http_method(a, jstr(ag, "verb"));
-	if (!err && jstr(ag, "executionType"))
-		err = bt_attrs_set_str(a, "bedtrace.agent.action_group.execution_type",
-				       jstr(ag, "executionType"));
-	if (!err && jstr(ag, "invocationId"))
-		err = bt_attrs_set_str(a, "gen_ai.tool.call.id", jstr(ag, "invocationId"));
-	if (!err && kb && v)
-		err = bt_attrs_set_str(a, "gen_ai.data_source.id", v);
-	if (!err && kb && v)
-		err = bt_attrs_set_str(a, "aws.bedrock.knowledge_base.id", v);
-	if (!err && co) {
+	bt_attrs_set_str(a, ATTR_GEN_AI_OPERATION_NAME,
+			 kb   ? "retrieve"
+			 : co ? "invoke_agent"
+			      : "execute_tool");
+	if (jstr(in, "invocationType"))
+		bt_attrs_set_str(a, ATTR_BEDTRACE_AGENT_INVOCATION_TYPE,
+				 jstr(in, "invocationType"));
+	if (ag || ci) {
+		bt_attrs_set_str(a, ATTR_GEN_AI_TOOL_NAME, v ? v : "");
+		bt_attrs_set_str(a, ATTR_GEN_AI_TOOL_TYPE, ci ? "extension" : "function");
+	}
+	if (fn)
+		bt_attrs_set_str(a, ATTR_BEDTRACE_AGENT_ACTION_GROUP_FUNCTION, fn);
+	if (jstr(ag, "verb"))
+		set_http_method(a, jstr(ag, "verb"));
+	if (jstr(ag, "executionType"))
+		bt_attrs_set_str(a, ATTR_BEDTRACE_AGENT_ACTION_GROUP_EXECUTION_TYPE,
+				 jstr(ag, "executionType"));
+	if (jstr(ag, "invocationId"))
+		bt_attrs_set_str(a, ATTR_GEN_AI_TOOL_CALL_ID, jstr(ag, "invocationId"));
+	if (kb && v) {
+		bt_attrs_set_str(a, ATTR_GEN_AI_DATA_SOURCE_ID, v);
+		bt_attrs_set_str(a, ATTR_AWS_BEDROCK_KNOWLEDGE_BASE_ID, v);
+	}
+	if (co) {
 		agent_arn_id(jstr(co, "agentCollaboratorAliasArn"), id, sizeof(id));
 		if (v)
-			err = bt_attrs_set_str(a, "gen_ai.agent.name", v);
-		if (!err && id[0])
-			err = bt_attrs_set_str(a, "gen_ai.agent.id", id);
+			bt_attrs_set_str(a, ATTR_GEN_AI_AGENT_NAME, v);
+		if (id[0])
+			bt_attrs_set_str(a, ATTR_GEN_AI_AGENT_ID, id);
 	}
-	if (err || !st->req->capture)
-		return err;
-	if (ag) {
-		cJSON *args = cJSON_CreateObject();
-
-		if (!args)
-			return -ENOMEM;
-		if (J(ag, "parameters"))
-			cJSON_AddItemToObject(args, "parameters",
-					      cJSON_Duplicate(J(ag, "parameters"), true));
-		if (J(ag, "requestBody"))
-			cJSON_AddItemToObject(args, "requestBody",
-					      cJSON_Duplicate(J(ag, "requestBody"), true));
-		err = bedrock_content_set_attr(a, "gen_ai.tool.call.arguments", args);
-		cJSON_Delete(args);
-	} else if (kb) {
-		err = bedrock_content_set_text_attr(a, "gen_ai.input.messages", "user",
-						    jstr(kb, "text"));
-	} else if (co) {
-		err = bedrock_content_set_text_attr(a, "gen_ai.input.messages", "user",
-						    jstr(J(co, "input"), "text"));
-	} else if (jstr(ci, "code")) {
-		err = bt_attrs_set_str(a, "gen_ai.tool.call.arguments", jstr(ci, "code"));
-	}
-	return err;
+	if (!st->req->capture)
+		return a->err;
+	if (ag)
+		tool_arguments(a, ag);
+	else if (kb)
+		bedrock_content_set_text_attr(a, ATTR_GEN_AI_INPUT_MESSAGES, "user",
+					      jstr(kb, "text"));
+	else if (co)
+		bedrock_content_set_text_attr(a, ATTR_GEN_AI_INPUT_MESSAGES, "user",
+					      jstr(J(co, "input"), "text"));
+	else if (jstr(ci, "code"))
+		bt_attrs_set_str(a, ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, jstr(ci, "code"));
+	return a->err;
 }
 
 static int invocation_input(struct agent_tree *st, int agent, int parent, const cJSON *in)
@@ -286,33 +294,32 @@ static int observation_attrs(struct agent_tree *st, struct agent_step *s, const 
 	const cJSON *ci = J(ob, "codeInterpreterInvocationOutput");
 	struct bt_attrs *a = &s->span->attrs;
 	const char *et;
-	int err = 0;
 
 	if (kb && cJSON_IsArray(J(kb, "retrievedReferences")))
-		err = bt_attrs_set_int(a, "bedtrace.retrieval.results",
-				       cJSON_GetArraySize(J(kb, "retrievedReferences")));
-	if (!err && ci && (jstr(ci, "executionError") || cJSON_IsTrue(J(ci, "executionTimeout")))) {
+		bt_attrs_set_int(a, ATTR_BEDTRACE_RETRIEVAL_RESULTS,
+				 cJSON_GetArraySize(J(kb, "retrievedReferences")));
+	if (ci && (jstr(ci, "executionError") || cJSON_IsTrue(J(ci, "executionTimeout")))) {
 		et = jstr(ci, "executionError") ? "CodeInterpreterError" : "CodeInterpreterTimeout";
-		err = bt_attrs_set_str(a, "error.type", et);
-		if (!err)
-			err = bt_span_set_status(s->span, BT_STATUS_ERROR, et);
+		if (bt_attrs_set_str(a, ATTR_ERROR_TYPE, et) ||
+		    bt_span_set_status(s->span, BT_STATUS_ERROR, et))
+			return -ENOMEM;
 	}
-	if (err || !st->req->capture)
-		return err;
+	if (!st->req->capture)
+		return a->err;
 	if (ag)
-		return bt_attrs_set_str(a, "gen_ai.tool.call.result",
-					jstr(ag, "text") ? jstr(ag, "text") : "");
-	if (kb)
-		return bedrock_content_set_attr(a, "bedtrace.retrieval.documents",
-						J(kb, "retrievedReferences"));
-	if (co)
-		return bedrock_content_set_text_attr(a, "gen_ai.output.messages", "assistant",
-						     jstr(J(co, "output"), "text"));
-	if (jstr(ci, "executionOutput") || jstr(ci, "executionError"))
-		return bt_attrs_set_str(a, "gen_ai.tool.call.result",
-					jstr(ci, "executionOutput") ? jstr(ci, "executionOutput")
-								    : jstr(ci, "executionError"));
-	return 0;
+		bt_attrs_set_str(a, ATTR_GEN_AI_TOOL_CALL_RESULT,
+				 jstr(ag, "text") ? jstr(ag, "text") : "");
+	else if (kb)
+		bedrock_content_set_attr(a, ATTR_BEDTRACE_RETRIEVAL_DOCUMENTS,
+					 J(kb, "retrievedReferences"));
+	else if (co)
+		bedrock_content_set_text_attr(a, ATTR_GEN_AI_OUTPUT_MESSAGES, "assistant",
+					      jstr(J(co, "output"), "text"));
+	else if (jstr(ci, "executionOutput") || jstr(ci, "executionError"))
+		bt_attrs_set_str(a, ATTR_GEN_AI_TOOL_CALL_RESULT,
+				 jstr(ci, "executionOutput") ? jstr(ci, "executionOutput")
+							     : jstr(ci, "executionError"));
+	return a->err;
 }
 
 static int observation(struct agent_tree *st, int agent, int parent, const cJSON *ob)
@@ -328,17 +335,17 @@ static int observation(struct agent_tree *st, int agent, int parent, const cJSON
 	int idx, err;
 
 	if (J(ob, "finalResponse"))
-		return step_event(st, parent, "gen_ai.agent.final_response", "text",
+		return step_event(st, parent, ATTR_GEN_AI_AGENT_FINAL_RESPONSE, EVENT_ATTR_TEXT,
 				  jstr(J(ob, "finalResponse"), "text"));
 	if (J(ob, "repromptResponse"))
-		return step_event(st, parent, "gen_ai.agent.reprompt", "text",
+		return step_event(st, parent, ATTR_GEN_AI_AGENT_REPROMPT, EVENT_ATTR_TEXT,
 				  jstr(J(ob, "repromptResponse"), "text"));
 	for (i = 0; i < 4 && !out; i++)
 		if ((out = J(ob, outs[i])))
 			which = i;
 	if (!out)
 		return jstr(ob, "type")
-			   ? step_event(st, parent, "gen_ai.agent.observation", NULL, NULL)
+			   ? step_event(st, parent, ATTR_GEN_AI_AGENT_OBSERVATION, NULL, NULL)
 			   : 0;
 	s = agent_step_find(st, jstr(ob, "traceId"), STEP_INVOKE, agent);
 	if (!s) {
@@ -375,7 +382,7 @@ static int step_trace(struct agent_tree *st, int agent, const char *kind, const 
 	if (!err && J(t, "modelInvocationOutput"))
 		err = model_output(st, agent, parent, J(t, "modelInvocationOutput"));
 	if (!err && J(t, "rationale"))
-		err = step_event(st, parent, "gen_ai.agent.rationale", "text",
+		err = step_event(st, parent, ATTR_GEN_AI_AGENT_RATIONALE, EVENT_ATTR_TEXT,
 				 jstr(J(t, "rationale"), "text"));
 	if (!err && J(t, "invocationInput"))
 		err = invocation_input(st, agent, parent, J(t, "invocationInput"));
@@ -395,34 +402,33 @@ static int guardrail_trace(struct agent_tree *st, int agent, const cJSON *t)
 		return idx == -ENOSPC ? 0 : idx;
 	a = &st->steps[idx].span->attrs;
 	err = agent_step_close(st, &st->steps[idx], J(t, "metadata"), true);
-	if (!err)
-		err = bt_attrs_set_str(a, "gen_ai.operation.name", "apply_guardrail");
-	if (!err && jstr(t, "action"))
-		err = bt_attrs_set_str(a, "aws.bedrock.guardrail.action", jstr(t, "action"));
-	if (!err && cJSON_IsArray(J(t, "inputAssessments")))
-		err = bt_attrs_set_int(a, "bedtrace.agent.guardrail.input_assessments",
-				       cJSON_GetArraySize(J(t, "inputAssessments")));
-	if (!err && cJSON_IsArray(J(t, "outputAssessments")))
-		err = bt_attrs_set_int(a, "bedtrace.agent.guardrail.output_assessments",
-				       cJSON_GetArraySize(J(t, "outputAssessments")));
-	return err;
+	if (err)
+		return err;
+	bt_attrs_set_str(a, ATTR_GEN_AI_OPERATION_NAME, "apply_guardrail");
+	if (jstr(t, "action"))
+		bt_attrs_set_str(a, ATTR_AWS_BEDROCK_GUARDRAIL_ACTION, jstr(t, "action"));
+	if (cJSON_IsArray(J(t, "inputAssessments")))
+		bt_attrs_set_int(a, ATTR_BEDTRACE_AGENT_GUARDRAIL_INPUT_ASSESSMENTS,
+				 cJSON_GetArraySize(J(t, "inputAssessments")));
+	if (cJSON_IsArray(J(t, "outputAssessments")))
+		bt_attrs_set_int(a, ATTR_BEDTRACE_AGENT_GUARDRAIL_OUTPUT_ASSESSMENTS,
+				 cJSON_GetArraySize(J(t, "outputAssessments")));
+	return a->err;
 }
 
 static int mark_failed(struct agent_tree *st, struct agent_step *s, const cJSON *t)
 {
+	struct bt_attrs *a = &s->span->attrs;
 	int64_t code;
-	int err = 0;
 
 	if (jint(t, "failureCode", &code))
-		err = bt_attrs_set_int(&s->span->attrs, "bedtrace.agent.failure_code", code);
-	if (!err)
-		err = bt_attrs_set_str(&s->span->attrs, "error.type", "AgentFailure");
-	if (!err)
-		err = bt_span_set_status(s->span, BT_STATUS_ERROR,
-					 st->req->capture && jstr(t, "failureReason")
-					     ? jstr(t, "failureReason")
-					     : "AgentFailure");
-	return err;
+		bt_attrs_set_int(a, ATTR_BEDTRACE_AGENT_FAILURE_CODE, code);
+	if (bt_attrs_set_str(a, ATTR_ERROR_TYPE, "AgentFailure"))
+		return a->err;
+	return bt_span_set_status(s->span, BT_STATUS_ERROR,
+				  st->req->capture && jstr(t, "failureReason")
+				      ? jstr(t, "failureReason")
+				      : "AgentFailure");
 }
 
 /* A failure ends its step: the step and whatever it left open fail. */
@@ -473,11 +479,11 @@ static int custom_trace(struct agent_tree *st, int agent, const cJSON *t)
 		s = &st->steps[idx];
 	}
 	s->span->end_ns = st->now > s->span->start_ns ? st->now : s->span->start_ns;
-	ev = bt_span_add_event(s->span, "gen_ai.agent.custom_orchestration", st->now);
+	ev = bt_span_add_event(s->span, ATTR_GEN_AI_AGENT_CUSTOM_ORCHESTRATION, st->now);
 	if (!ev)
 		return -ENOMEM;
 	if (st->req->capture && jstr(J(t, "event"), "text"))
-		return bt_attrs_set_str(&ev->attrs, "text", jstr(J(t, "event"), "text"));
+		return bt_attrs_set_str(&ev->attrs, EVENT_ATTR_TEXT, jstr(J(t, "event"), "text"));
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 
 #include "genai/bedrock_agent_tree.h"
 #include "genai/bedrock_json.h"
+#include "span/semconv.h"
+#include "util/grow.h"
 
 /* ISO 8601 "2025-02-06T05:12:33.123Z" (or ±hh:mm), or epoch seconds; 0 when unparsable. */
 static uint64_t parse_time(const cJSON *v)
@@ -53,29 +55,25 @@ static uint64_t parse_time(const cJSON *v)
 static struct bt_span *child_new(struct agent_tree *st, const struct bt_span *parent,
 				 const char *name, uint64_t start)
 {
-	struct bt_span **v, *s = bt_span_new(name, BT_KIND_INTERNAL);
+	struct bt_span *s = bt_span_new(name, BT_KIND_INTERNAL);
 
 	if (!s)
 		return NULL;
-	v = realloc(*st->children, (*st->n_children + 1) * sizeof(*v));
-	if (!v) {
+	if (grow(st->children, &st->children_cap, *st->n_children + 1, sizeof(**st->children))) {
 		bt_span_free(s);
 		return NULL;
 	}
-	*st->children = v;
-	v[(*st->n_children)++] = s;
+	(*st->children)[(*st->n_children)++] = s;
 	bt_span_set_parent(s, parent);
 	bt_span_set_resource(s, st->root->resource);
 	s->start_ns = start < parent->start_ns ? parent->start_ns : start;
 	s->end_ns = s->start_ns;
-	if (bt_attrs_set_str(&s->attrs, "gen_ai.provider.name", "aws.bedrock") ||
-	    bt_attrs_set_str(&s->attrs, "bedtrace.source", "bedrock.agent.trace"))
-		return NULL;
+	bt_attrs_set_str(&s->attrs, ATTR_GEN_AI_PROVIDER_NAME, GEN_AI_PROVIDER_AWS_BEDROCK);
+	bt_attrs_set_str(&s->attrs, ATTR_BEDTRACE_SOURCE, "bedrock.agent.trace");
 	/* every step belongs to the session, as the InvokeAgent span does */
-	if (st->req->session_id && st->req->session_id[0] &&
-	    bt_attrs_set_str(&s->attrs, "gen_ai.conversation.id", st->req->session_id))
-		return NULL;
-	return s;
+	if (st->req->session_id && st->req->session_id[0])
+		bt_attrs_set_str(&s->attrs, ATTR_GEN_AI_CONVERSATION_ID, st->req->session_id);
+	return s->attrs.err ? NULL : s;
 }
 
 /* "arn:aws:bedrock:REGION:ACCOUNT:agent-alias/AGENT_ID/ALIAS_ID" → AGENT_ID */
@@ -145,12 +143,11 @@ int agent_step_open(struct agent_tree *st, int parent, int agent, const char *ti
 	s->agent = agent;
 	snprintf(s->trace_id, sizeof(s->trace_id), "%s", tid ? tid : "");
 	st->n_steps++;
-	if (tid && bt_attrs_set_str(&s->span->attrs, "aws.bedrock.agent.trace_id", tid))
-		return -ENOMEM;
-	if (kind != STEP_INVOKE && st->agents[agent].id[0] &&
-	    bt_attrs_set_str(&s->span->attrs, "gen_ai.agent.id", st->agents[agent].id))
-		return -ENOMEM;
-	return (int)(st->n_steps - 1);
+	if (tid)
+		bt_attrs_set_str(&s->span->attrs, ATTR_AWS_BEDROCK_AGENT_TRACE_ID, tid);
+	if (kind != STEP_INVOKE && st->agents[agent].id[0])
+		bt_attrs_set_str(&s->span->attrs, ATTR_GEN_AI_AGENT_ID, st->agents[agent].id);
+	return s->span->attrs.err ? s->span->attrs.err : (int)(st->n_steps - 1);
 }
 
 /* Returns the node of callerChain[@k], opening a span for a collaborator seen first here. */
@@ -178,10 +175,13 @@ int agent_at(struct agent_tree *st, const cJSON *chain, int k, const char *name)
 	if (step < 0)
 		return step;
 	s = st->steps[step].span;
-	if (bt_attrs_set_str(&s->attrs, "gen_ai.operation.name", "invoke_agent") ||
-	    (name && bt_attrs_set_str(&s->attrs, "gen_ai.agent.name", name)) ||
-	    (id[0] && bt_attrs_set_str(&s->attrs, "gen_ai.agent.id", id)))
-		return -ENOMEM;
+	bt_attrs_set_str(&s->attrs, ATTR_GEN_AI_OPERATION_NAME, "invoke_agent");
+	if (name)
+		bt_attrs_set_str(&s->attrs, ATTR_GEN_AI_AGENT_NAME, name);
+	if (id[0])
+		bt_attrs_set_str(&s->attrs, ATTR_GEN_AI_AGENT_ID, id);
+	if (s->attrs.err)
+		return s->attrs.err;
 	idx = agent_add(st, arn, step);
 	return idx >= 0 ? idx : parent;
 }
@@ -218,7 +218,8 @@ int agent_container(struct agent_tree *st, int agent, const char *tid, const cha
 		name[i] = (char)(kind[i] >= 'A' && kind[i] <= 'Z' ? kind[i] - 'A' + 'a' : kind[i]);
 	name[i] = '\0';
 	idx = agent_step_open(st, agent_parent(st, agent), agent, tid, STEP_CONTAINER, name);
-	if (idx >= 0 && bt_attrs_set_str(&st->steps[idx].span->attrs, "bedtrace.agent.step", kind))
+	if (idx >= 0 &&
+	    bt_attrs_set_str(&st->steps[idx].span->attrs, ATTR_BEDTRACE_AGENT_STEP, kind))
 		return -ENOMEM;
 	return idx;
 }
@@ -238,7 +239,7 @@ int agent_step_close(struct agent_tree *st, struct agent_step *s, const cJSON *m
 
 	if (jint(md, "totalTimeMs", &total) && total >= 0 && total < 86400000) {
 		dur = (uint64_t)total * 1000000ull;
-		if (bt_attrs_set_int(&s->span->attrs, "bedtrace.agent.total_time_ms", total))
+		if (bt_attrs_set_int(&s->span->attrs, ATTR_BEDTRACE_AGENT_TOTAL_TIME_MS, total))
 			return -ENOMEM;
 	}
 	if (ms && me && me >= ms) {
@@ -266,6 +267,7 @@ void agent_tree_init(struct agent_tree *st, const struct bedrock_agent_req *req,
 	st->root = root;
 	st->children = children;
 	st->n_children = n_children;
+	st->children_cap = *n_children; /* at least; the caller's array may be exactly full */
 	st->agents[0].step = -1;
 	if (req->agent_id)
 		snprintf(st->agents[0].id, sizeof(st->agents[0].id), "%s", req->agent_id);
@@ -289,7 +291,8 @@ int agent_tree_finish(struct agent_tree *st)
 			continue;
 		/* the stream ended before this step's closing event */
 		s->span->end_ns = st->last > s->span->start_ns ? st->last : s->span->start_ns;
-		if ((err = bt_attrs_set_bool(&s->span->attrs, "bedtrace.agent.incomplete", true)))
+		if ((err =
+			 bt_attrs_set_bool(&s->span->attrs, ATTR_BEDTRACE_AGENT_INCOMPLETE, true)))
 			return err;
 	}
 	/* children come after their parents: one backward pass makes every parent cover them */

@@ -53,7 +53,7 @@ struct agent_tree {
 	const struct bedrock_agent_req *req;
 	struct bt_span *root;
 	struct bt_span ***children;
-	size_t *n_children;
+	size_t *n_children, children_cap;
 	struct agent_node agents[AGENT_MAX_AGENTS];
 	size_t n_agents;
 	struct agent_step steps[AGENT_MAX_STEPS];

@@ -119,56 +119,49 @@ static int request_params(struct bedrock_info *info, const cJSON *o, bool cohere
 static int req_converse(struct bedrock_info *info, const cJSON *root)
 {
 	const cJSON *extra = J(root, "additionalModelRequestFields");
-	int err;
 
-	err = request_params(info, J(root, "inferenceConfig"), false);
-	if (!err)
-		err = request_params(info, extra, false);
-	if (!err)
-		err = request_params(info, J(extra, "inferenceConfig"), false);
-	if (err || !info->capture)
-		return err;
-	err = bedrock_content_messages(&info->input_messages, J(root, "messages"));
-	if (!err)
-		err = bedrock_content_system(&info->system_instructions, J(root, "system"));
-	return err;
+	if (request_params(info, J(root, "inferenceConfig"), false) ||
+	    request_params(info, extra, false) ||
+	    request_params(info, J(extra, "inferenceConfig"), false))
+		return -ENOMEM;
+	if (info->capture &&
+	    (bedrock_content_messages(&info->input_messages, J(root, "messages")) ||
+	     bedrock_content_system(&info->system_instructions, J(root, "system"))))
+		return -ENOMEM;
+	return 0;
 }
 
 static int req_invoke(struct bedrock_info *info, const cJSON *root)
 {
 	const char *prompt = jstr(root, "prompt");
 	bool chat = J(root, "messages") || jstr(root, "message");
-	int err;
+	cJSON **in = &info->input_messages, **sys = &info->system_instructions;
 
 	if (!prompt)
 		prompt = jstr(root, "inputText");
 	info->completion_style = prompt && !chat;
 	/* Cohere alone spells top_p and top_k as "p" and "k" */
-	err = request_params(info, root, !J(root, "messages"));
-	if (!err)
-		err = request_params(info, J(root, "inferenceConfig"), false);
-	if (!err)
-		err = request_params(info, J(root, "textGenerationConfig"), false);
-	if (!err)
-		err = request_params(info, J(root, "parameters"), false);
-	if (err || !info->capture)
-		return err;
-	if (J(root, "messages"))
-		err = bedrock_content_messages(&info->input_messages, J(root, "messages"));
-	if (!err && J(root, "chat_history"))
-		err = bedrock_content_messages(&info->input_messages, J(root, "chat_history"));
-	if (!err && jstr(root, "message"))
-		err = bedrock_content_list_add(
-		    &info->input_messages,
-		    bedrock_content_text_message("user", jstr(root, "message"), NULL));
-	if (!err && prompt && !chat)
-		err = bedrock_content_list_add(&info->input_messages,
-					       bedrock_content_text_message("user", prompt, NULL));
-	if (!err)
-		err = bedrock_content_system(&info->system_instructions, J(root, "system"));
-	if (!err)
-		err = bedrock_content_system(&info->system_instructions, J(root, "preamble"));
-	return err;
+	if (request_params(info, root, !J(root, "messages")) ||
+	    request_params(info, J(root, "inferenceConfig"), false) ||
+	    request_params(info, J(root, "textGenerationConfig"), false) ||
+	    request_params(info, J(root, "parameters"), false))
+		return -ENOMEM;
+	if (!info->capture)
+		return 0;
+	if (bedrock_content_messages(in, J(root, "messages")) ||
+	    bedrock_content_messages(in, J(root, "chat_history")))
+		return -ENOMEM;
+	if (jstr(root, "message") &&
+	    bedrock_content_list_add(
+		in, bedrock_content_text_message("user", jstr(root, "message"), NULL)))
+		return -ENOMEM;
+	if (prompt && !chat &&
+	    bedrock_content_list_add(in, bedrock_content_text_message("user", prompt, NULL)))
+		return -ENOMEM;
+	if (bedrock_content_system(sys, J(root, "system")) ||
+	    bedrock_content_system(sys, J(root, "preamble")))
+		return -ENOMEM;
+	return 0;
 }
 
 static int req_count_tokens(struct bedrock_info *info, const cJSON *root)
@@ -199,29 +192,25 @@ static int req_knowledge_base(struct bedrock_info *info, const cJSON *root)
 	const cJSON *gen =
 	    J(J(J(kb, "generationConfiguration"), "inferenceConfig"), "textInferenceConfig");
 	const char *query = jstr(J(root, "retrievalQuery"), "text");
-	int err;
+	const char *model = jstr(kb, "modelArn");
 
 	if (!vec)
 		vec = J(J(kb, "retrievalConfiguration"), "vectorSearchConfiguration");
+	if (!model)
+		model = jstr(J(cfg, "externalSourcesConfiguration"), "modelArn");
 	jint(vec, "numberOfResults", &info->requested_results);
-	err = set_str(&info->kb_id, jstr(kb, "knowledgeBaseId"));
-	if (!err)
-		err = set_str(&info->rag_model, jstr(kb, "modelArn"));
-	if (!err && !info->rag_model)
-		err = set_str(&info->rag_model,
-			      jstr(J(cfg, "externalSourcesConfiguration"), "modelArn"));
-	if (!err)
-		err = set_str(&info->session_id, jstr(root, "sessionId"));
-	if (!err)
-		err = request_params(info, gen, false);
-	if (err || !info->capture)
-		return err;
+	if (set_str(&info->kb_id, jstr(kb, "knowledgeBaseId")) ||
+	    set_str(&info->rag_model, model) ||
+	    set_str(&info->session_id, jstr(root, "sessionId")) || request_params(info, gen, false))
+		return -ENOMEM;
+	if (!info->capture)
+		return 0;
 	if (!query)
 		query = jstr(J(root, "input"), "text");
 	if (query)
-		err = bedrock_content_list_add(&info->input_messages,
-					       bedrock_content_text_message("user", query, NULL));
-	return err;
+		return bedrock_content_list_add(&info->input_messages,
+						bedrock_content_text_message("user", query, NULL));
+	return 0;
 }
 
 static int req_guardrail(struct bedrock_info *info, const cJSON *root)
@@ -359,13 +348,10 @@ static int resp_invoke(struct bedrock_info *info, const cJSON *root)
 	bedrock_usage_read(&info->body_usage, J(root, "usage"));
 	bedrock_usage_read(&info->body_usage, root); /* Llama, Titan */
 	bedrock_usage_read(&info->body_usage, J(J(root, "meta"), "billed_units")); /* Cohere */
-	err = set_str(&info->response_model, jstr(root, "model"));
-	if (!err)
-		err = set_str(&info->response_id, jstr(root, "response_id")
-						      ? jstr(root, "response_id")
-						      : jstr(root, "id"));
-	if (err)
-		return err;
+	if (set_str(&info->response_model, jstr(root, "model")) ||
+	    set_str(&info->response_id,
+		    jstr(root, "response_id") ? jstr(root, "response_id") : jstr(root, "id")))
+		return -ENOMEM;
 	if (!finish)
 		finish = jstr(root, "stopReason");
 	if (!finish)
@@ -418,11 +404,12 @@ static int resp_invoke(struct bedrock_info *info, const cJSON *root)
 static int resp_knowledge_base(struct bedrock_info *info, const cJSON *root)
 {
 	const cJSON *results = J(root, "retrievalResults"), *c, *r;
+	const char *answer = jstr(J(root, "output"), "text");
 	cJSON *doc;
-	int err = set_str(&info->session_id, jstr(root, "sessionId"));
 
-	if (!err)
-		err = set_str(&info->guardrail_action, jstr(root, "guardrailAction"));
+	if (set_str(&info->session_id, jstr(root, "sessionId")) ||
+	    set_str(&info->guardrail_action, jstr(root, "guardrailAction")))
+		return -ENOMEM;
 	if (cJSON_IsArray(results))
 		info->n_results = cJSON_GetArraySize(results);
 	if (cJSON_IsArray(J(root, "citations"))) {
@@ -431,13 +418,12 @@ static int resp_knowledge_base(struct bedrock_info *info, const cJSON *root)
 		cJSON_ArrayForEach(c, J(root, "citations")) info->n_results +=
 		    cJSON_GetArraySize(J(c, "retrievedReferences"));
 	}
-	if (err || !info->capture)
-		return err;
-	if (jstr(J(root, "output"), "text"))
-		err = bedrock_content_list_add(
-		    &info->output_messages,
-		    bedrock_content_text_message("assistant", jstr(J(root, "output"), "text"),
-						 NULL));
+	if (!info->capture)
+		return 0;
+	if (answer &&
+	    bedrock_content_list_add(&info->output_messages,
+				     bedrock_content_text_message("assistant", answer, NULL)))
+		return -ENOMEM;
 	cJSON_ArrayForEach(r, only_array(results))
 	{
 		doc = cJSON_CreateObject();
@@ -451,7 +437,7 @@ static int resp_knowledge_base(struct bedrock_info *info, const cJSON *root)
 			cJSON_AddItemToObject(doc, "location",
 					      cJSON_Duplicate(J(r, "location"), true));
 	}
-	return err;
+	return 0;
 }
 
 static int resp_guardrail(struct bedrock_info *info, const cJSON *root)

@@ -238,12 +238,12 @@ int bedrock_content_messages(cJSON **list, const cJSON *messages)
 		if (!msg)
 			return -ENOMEM;
 		err = bedrock_content_openai_extras(msg, m);
-		if (!err)
-			err = bedrock_content_list_add(list, msg);
-		else
+		if (err) {
 			cJSON_Delete(msg);
-		if (err)
 			return err;
+		}
+		if (bedrock_content_list_add(list, msg))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -294,32 +294,38 @@ fail:
 	return NULL;
 }
 
+/* Content attributes fail like the set's own setters: the first failure sticks. */
+static int attrs_fail(struct bt_attrs *a, int err)
+{
+	if (!a->err)
+		a->err = err;
+	return a->err;
+}
+
 int bedrock_content_set_attr(struct bt_attrs *a, const char *key, const cJSON *v)
 {
 	char *s;
-	int err;
 
-	if (!v)
-		return 0;
+	if (a->err || !v)
+		return a->err;
 	s = cJSON_PrintUnformatted(v);
 	if (!s)
-		return -ENOMEM;
-	err = bt_attrs_set_str(a, key, s);
+		return attrs_fail(a, -ENOMEM);
+	bt_attrs_set_str(a, key, s);
 	free(s);
-	return err;
+	return a->err;
 }
 
 int bedrock_content_set_text_attr(struct bt_attrs *a, const char *key, const char *role,
 				  const char *text)
 {
 	cJSON *list = NULL;
-	int err;
 
-	if (!text)
-		return 0;
-	err = bedrock_content_list_add(&list, bedrock_content_text_message(role, text, NULL));
-	if (!err)
-		err = bedrock_content_set_attr(a, key, list);
+	if (a->err || !text)
+		return a->err;
+	if (bedrock_content_list_add(&list, bedrock_content_text_message(role, text, NULL)))
+		return attrs_fail(a, -ENOMEM);
+	bedrock_content_set_attr(a, key, list);
 	cJSON_Delete(list);
-	return err;
+	return a->err;
 }

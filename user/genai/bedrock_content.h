@@ -49,10 +49,13 @@ int bedrock_content_system(cJSON **list, const cJSON *sys);
 cJSON *bedrock_content_blocks_message(const char *role, const struct bedrock_block *b, size_t n,
 				      const char *finish);
 
-/* Sets attribute @key of @a to the JSON text of @v; NULL @v sets nothing. 0 or -ENOMEM. */
+/*
+ * Sets attribute @key of @a to the JSON text of @v; NULL @v sets nothing. Like bt_attrs_set_*():
+ * returns 0 or @a's sticky error, and a failure here becomes that error.
+ */
 int bedrock_content_set_attr(struct bt_attrs *a, const char *key, const cJSON *v);
 
-/* Sets @key to a one-message list of @role with @text; NULL @text sets nothing. 0 or -ENOMEM. */
+/* Sets @key to a one-message list of @role with @text; NULL @text sets nothing. Same returns. */
 int bedrock_content_set_text_attr(struct bt_attrs *a, const char *key, const char *role,
 				  const char *text);
 

@@ -12,6 +12,7 @@
 #include "genai/bedrock_content.h"
 #include "genai/bedrock_json.h"
 #include "genai/bedrock_stream.h"
+#include "util/grow.h"
 
 /* A captured text stops growing here: attributes are for reading, not for archiving. */
 #define BLOCK_CAP (256u << 10)
@@ -37,23 +38,14 @@ static struct bedrock_block *block_get(struct bedrock_info *info, int index, int
 
 static int block_append(struct bedrock_info *info, struct bedrock_block *b, const char *s)
 {
-	size_t n = strlen(s), cap;
-	char *p;
+	size_t n = strlen(s);
 
 	if (b->len + n > BLOCK_CAP) {
 		info->content_truncated = true;
 		n = BLOCK_CAP - b->len;
 	}
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		b->buf = p;
-		b->cap = cap;
-	}
+	if (grow(&b->buf, &b->cap, b->len + n + 1, 1))
+		return -ENOMEM;
 	memcpy(b->buf + b->len, s, n);
 	b->len += n;
 	b->buf[b->len] = '\0';

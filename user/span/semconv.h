@@ -76,6 +76,8 @@
 #define ATTR_CLIENT_ADDRESS "client.address"
 #define ATTR_CLIENT_PORT "client.port"
 
+#define ATTR_CLOUD_REGION "cloud.region"
+
 #define ATTR_CODE_FUNCTION_NAME "code.function.name"
 
 #define ATTR_ERROR_TYPE "error.type"
@@ -157,6 +159,10 @@
 
 /* Prefix of the per-reason capture-loss counters (bedtrace.loss.<reason>). */
 #define ATTR_BEDTRACE_LOSS_PREFIX "bedtrace.loss."
+
+/* Attributes of bedtrace's own span events (gen_ai.agent.*). */
+#define EVENT_ATTR_INVOCATION_ID "invocation_id"
+#define EVENT_ATTR_TEXT "text"
 
 /* Values and event names. */
 #define GEN_AI_PROVIDER_AWS_BEDROCK "aws.bedrock"

@@ -474,9 +474,8 @@ static void test_otlp_json_encode_large_strings(void **state)
 	}
 	root = encode_parse(spans, 3);
 	sp = cJSON_GetArrayItem(
-	    get(cJSON_GetArrayItem(get(cJSON_GetArrayItem(get(root, "resourceSpans"), 0),
-				       "scopeSpans"),
-				   0),
+	    get(cJSON_GetArrayItem(
+		    get(cJSON_GetArrayItem(get(root, "resourceSpans"), 0), "scopeSpans"), 0),
 		"spans"),
 	    2);
 	assert_non_null(sp);

@@ -15,6 +15,7 @@
 #include "genai/bedrock.h"
 #include "genai/bedrock_body.h"
 #include "genai/prices.h"
+#include "genai/usage_assert.h"
 
 #include "lib/attrs.h"
 #include "lib/cassette.h"
@@ -598,6 +599,7 @@ static void test_bedrock_no_secrets_any_cassette(void **state)
 					     has(r.span, "gen_ai.output.messages") ||
 					     has(r.span, "gen_ai.system_instructions"));
 			assert_false(has(r.span, "bedtrace.bedrock.parse_error"));
+			assert_typed_usage_matches(r.span);
 			run_free(&r);
 		}
 	}
@@ -1147,6 +1149,74 @@ static void test_bedrock_generated_runtime_cassettes(void **state)
 	bedrock_ctx_free(ctx);
 }
 
+/* The stitcher's totals and metrics read span->usage: it must say what the attributes say. */
+static void test_bedrock_typed_usage_matches_attributes(void **state)
+{
+	struct bedrock_ctx *ctx = bedrock_ctx_new(&(struct bedrock_opts){0});
+	struct run r = {0};
+
+	(void)state;
+	run_cassette(&r, "test_converse_with_content.yaml", 0, false);
+	assert_usage(r.span, 8, 10);
+	assert_true(r.span->usage.has_tokens && r.span->usage.has_cost);
+	assert_int_equal(r.span->usage.input_tokens, 8);
+	assert_int_equal(r.span->usage.output_tokens, 10);
+	assert_true(r.span->usage.cost_usd > 0);
+	assert_false(r.span->usage.includes_children);
+	assert_typed_usage_matches(r.span);
+	run_free(&r);
+
+	/* streamed: the counts come from the metadata event */
+	run_cassette(&r, "test_converse_stream_with_content.yaml", 0, false);
+	assert_int_equal(r.span->usage.input_tokens, 8);
+	assert_int_equal(r.span->usage.output_tokens, 10);
+	assert_true(r.span->usage.has_cost);
+	assert_typed_usage_matches(r.span);
+	run_free(&r);
+
+	run_cassette(&r,
+		     "test_invoke_model_with_response_stream_with_content[anthropic.claude].yaml",
+		     0, false);
+	assert_true(r.span->usage.has_tokens);
+	assert_typed_usage_matches(r.span);
+	run_free(&r);
+
+	/* cache reads and writes are part of the input, in both */
+	memset(&r, 0, sizeof(r));
+	ex_init(&r.ex, "bedrock-runtime.us-west-2.amazonaws.com",
+		"/model/us.anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse", NULL, "{}");
+	respond_json(&r.ex, 200,
+		     "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[]}},"
+		     "\"usage\":{\"inputTokens\":10,\"outputTokens\":20,"
+		     "\"cacheReadInputTokens\":1000,\"cacheWriteInputTokens\":500}}");
+	run_exchange(&r, ctx);
+	assert_int_equal(r.span->usage.input_tokens, 1510);
+	assert_int_equal(r.span->usage.cache_read_tokens, 1000);
+	assert_int_equal(r.span->usage.cache_write_tokens, 500);
+	assert_typed_usage_matches(r.span);
+	run_free(&r);
+
+	/* no price: tokens without a cost */
+	memset(&r, 0, sizeof(r));
+	ex_init(&r.ex, "bedrock-runtime.us-east-1.amazonaws.com",
+		"/model/writer.palmyra-x5-v1%3A0/invoke", NULL, "{\"whatever\":1}");
+	respond_json(&r.ex, 200, "{\"answer\":\"...\"}");
+	hdr_add(&r.ex.resp, "X-Amzn-Bedrock-Output-Token-Count", "7");
+	run_exchange(&r, ctx);
+	assert_true(r.span->usage.has_tokens);
+	assert_false(r.span->usage.has_cost);
+	assert_int_equal(r.span->usage.output_tokens, 7);
+	assert_typed_usage_matches(r.span);
+	run_free(&r);
+
+	/* an error answer carries no usage: typed usage stays empty */
+	run_cassette(&r, "test_converse_with_invalid_model.yaml", 0, false);
+	assert_false(r.span->usage.has_tokens || r.span->usage.has_cost);
+	assert_typed_usage_matches(r.span);
+	run_free(&r);
+	bedrock_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1171,6 +1241,7 @@ int main(void)
 	    cmocka_unit_test(test_bedrock_custom_price_table),
 	    cmocka_unit_test(test_bedrock_knowledge_base_and_guardrail),
 	    cmocka_unit_test(test_bedrock_generated_runtime_cassettes),
+	    cmocka_unit_test(test_bedrock_typed_usage_matches_attributes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include "genai/bedrock.h"
 #include "genai/bedrock_agent.h"
 #include "genai/prices.h"
+#include "genai/usage_assert.h"
 
 #include "lib/attrs.h"
 #include "lib/cassette.h"
@@ -673,6 +674,56 @@ static void test_bedrock_agent_corrupt_stream_and_failure(void **state)
 	free(s);
 }
 
+/*
+ * The InvokeAgent span's typed usage is the sum of its model steps' and says so
+ * (includes_children), so that totals do not count the steps twice; every span's typed usage
+ * matches its attributes.
+ */
+static void test_bedrock_agent_typed_usage_includes_children(void **state)
+{
+	int64_t in = 0, out = 0;
+	double cost = 0;
+	size_t i, steps = 0;
+	struct run r;
+
+	(void)state;
+	load_generated(&r, "agent_invoke_multi.yaml", 0);
+	run_annotate(&r, false);
+	assert_typed_usage_matches(r.span);
+	assert_true(r.span->usage.has_tokens && r.span->usage.has_cost);
+	assert_true(r.span->usage.includes_children);
+	assert_int_equal(r.span->usage.input_tokens, 7346);
+	assert_int_equal(r.span->usage.output_tokens, 554);
+	for (i = 0; i < r.n_children; i++) {
+		const struct bt_genai_usage *u = &r.children[i]->usage;
+
+		assert_typed_usage_matches(r.children[i]);
+		assert_false(u->includes_children);
+		if (!u->has_tokens)
+			continue;
+		steps++;
+		in += u->input_tokens;
+		out += u->output_tokens;
+		cost += u->cost_usd;
+	}
+	assert_int_equal(steps, 8); /* the 8 model calls */
+	assert_int_equal(in, r.span->usage.input_tokens);
+	assert_int_equal(out, r.span->usage.output_tokens);
+	assert_true(fabs(cost - r.span->usage.cost_usd) < 1e-12);
+	run_free(&r);
+
+	/* a failed run still sums what its steps used */
+	load_generated(&r, "agent_invoke_failure.yaml", 0);
+	run_annotate(&r, false);
+	assert_typed_usage_matches(r.span);
+	assert_true(r.span->usage.includes_children);
+	assert_int_equal(r.span->usage.input_tokens, 498);
+	assert_int_equal(r.span->usage.output_tokens, 52);
+	for (i = 0; i < r.n_children; i++)
+		assert_typed_usage_matches(r.children[i]);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +732,7 @@ int main(void)
 	    cmocka_unit_test(test_bedrock_agent_trace_kinds),
 	    cmocka_unit_test(test_bedrock_agent_collaborator_without_invocation),
 	    cmocka_unit_test(test_bedrock_agent_corrupt_stream_and_failure),
+	    cmocka_unit_test(test_bedrock_agent_typed_usage_includes_children),
 	};
 
 	return cmocka_run_group_tests(tests, gen_setup, gen_teardown);
