@@ -5,7 +5,6 @@
 
 #include "genai/bedrock.h"
 #include "genai/genai.h"
-#include "span/semconv.h"
 #include "util/log.h"
 
 struct genai {
@@ -30,55 +29,10 @@ static void bedrock_state_free(void *state)
 	bedrock_ctx_free(state);
 }
 
-/*
- * TRANSITIONAL, to delete once bedrock*.c fill span->usage themselves (the GenAI part of issue 10):
- * copies the usage bedrock.c wrote as attributes into the typed fields, so that trace totals,
- * which read only span->usage, keep working meanwhile. A span whose usage is set is left alone.
- */
-static void usage_from_attrs(struct bt_span *span)
-{
-	const struct bt_attr *in = bt_attrs_get(&span->attrs, ATTR_GEN_AI_USAGE_INPUT_TOKENS);
-	const struct bt_attr *out = bt_attrs_get(&span->attrs, ATTR_GEN_AI_USAGE_OUTPUT_TOKENS);
-	const struct bt_attr *cr =
-	    bt_attrs_get(&span->attrs, ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS);
-	const struct bt_attr *cw =
-	    bt_attrs_get(&span->attrs, ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS);
-	const struct bt_attr *cost = bt_attrs_get(&span->attrs, ATTR_BEDTRACE_COST_USD);
-	const struct bt_attr *inc =
-	    bt_attrs_get(&span->attrs, ATTR_BEDTRACE_COST_INCLUDES_CHILDREN);
-	struct bt_genai_usage *u = &span->usage;
-
-	if (u->has_tokens || u->has_cost)
-		return;
-	if (in && in->type == BT_ATTR_INT) {
-		u->input_tokens = in->i;
-		u->has_tokens = true;
-	}
-	if (out && out->type == BT_ATTR_INT) {
-		u->output_tokens = out->i;
-		u->has_tokens = true;
-	}
-	if (cr && cr->type == BT_ATTR_INT)
-		u->cache_read_tokens = cr->i;
-	if (cw && cw->type == BT_ATTR_INT)
-		u->cache_write_tokens = cw->i;
-	if (cost && cost->type == BT_ATTR_DOUBLE) {
-		u->cost_usd = cost->d;
-		u->has_cost = true;
-	}
-	u->includes_children = inc && inc->type == BT_ATTR_BOOL && inc->b;
-}
-
 static int bedrock_row_annotate(void *state, const struct http_exchange *ex, struct bt_span *span,
 				struct bt_span ***children, size_t *n_children)
 {
-	size_t first = *n_children, i;
-	int err = bedrock_annotate(state, ex, span, children, n_children);
-
-	usage_from_attrs(span);
-	for (i = first; i < *n_children; i++)
-		usage_from_attrs((*children)[i]);
-	return err;
+	return bedrock_annotate(state, ex, span, children, n_children);
 }
 
 static const struct genai_annotator bedrock_annotator = {
