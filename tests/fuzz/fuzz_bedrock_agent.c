@@ -16,7 +16,7 @@
 
 #include "../lib/esframe.h"
 #include "../lib/http_msg.h"
-#include "fuzz_bedrock_usage.h"
+#include "../lib/usage.h"
 
 static const char *const events[] = {"trace", "chunk", "returnControl", "files", "trace", "trace"};
 
@@ -99,13 +99,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		span->end_ns = span->start_ns + 100000000;
 		span->resource = bt_resource_new();
 		bedrock_annotate(ctx[data[0] >> 7], &ex, span, &children, &n_children);
-		check_usage(span);
+		check_typed_usage(span);
 		for (i = 0; i < n_children; i++) {
 			/* children are in the trace, inside the call */
 			if (memcmp(children[i]->trace_id, span->trace_id, sizeof(span->trace_id)) ||
 			    children[i]->end_ns < children[i]->start_ns)
 				abort();
-			check_usage(children[i]);
+			check_typed_usage(children[i]);
 			bt_span_free(children[i]);
 		}
 		free(children);

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "genai/bedrock.h"
-#include "fuzz_bedrock_usage.h"
+#include "../lib/usage.h"
 #include "genai/bedrock_body.h"
 
 #include "../lib/esframe.h"
@@ -155,9 +155,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		span->end_ns = span->start_ns + 1000000;
 		bedrock_match(&ex);
 		bedrock_annotate(ctx[capture], &ex, span, &children, &n_children);
-		check_usage(span);
+		check_typed_usage(span);
 		for (i = 0; i < n_children; i++) {
-			check_usage(children[i]);
+			check_typed_usage(children[i]);
 			bt_span_free(children[i]);
 		}
 		free(children);

@@ -15,7 +15,7 @@
 #include "genai/bedrock.h"
 #include "genai/bedrock_body.h"
 #include "genai/prices.h"
-#include "genai/usage_assert.h"
+#include "lib/usage.h"
 
 #include "lib/attrs.h"
 #include "lib/cassette.h"
@@ -599,7 +599,7 @@ static void test_bedrock_no_secrets_any_cassette(void **state)
 					     has(r.span, "gen_ai.output.messages") ||
 					     has(r.span, "gen_ai.system_instructions"));
 			assert_false(has(r.span, "bedtrace.bedrock.parse_error"));
-			assert_typed_usage_matches(r.span);
+			check_typed_usage(r.span);
 			run_free(&r);
 		}
 	}
@@ -1163,7 +1163,7 @@ static void test_bedrock_typed_usage_matches_attributes(void **state)
 	assert_int_equal(r.span->usage.output_tokens, 10);
 	assert_true(r.span->usage.cost_usd > 0);
 	assert_false(r.span->usage.includes_children);
-	assert_typed_usage_matches(r.span);
+	check_typed_usage(r.span);
 	run_free(&r);
 
 	/* streamed: the counts come from the metadata event */
@@ -1171,14 +1171,14 @@ static void test_bedrock_typed_usage_matches_attributes(void **state)
 	assert_int_equal(r.span->usage.input_tokens, 8);
 	assert_int_equal(r.span->usage.output_tokens, 10);
 	assert_true(r.span->usage.has_cost);
-	assert_typed_usage_matches(r.span);
+	check_typed_usage(r.span);
 	run_free(&r);
 
 	run_cassette(&r,
 		     "test_invoke_model_with_response_stream_with_content[anthropic.claude].yaml",
 		     0, false);
 	assert_true(r.span->usage.has_tokens);
-	assert_typed_usage_matches(r.span);
+	check_typed_usage(r.span);
 	run_free(&r);
 
 	/* cache reads and writes are part of the input, in both */
@@ -1193,7 +1193,7 @@ static void test_bedrock_typed_usage_matches_attributes(void **state)
 	assert_int_equal(r.span->usage.input_tokens, 1510);
 	assert_int_equal(r.span->usage.cache_read_tokens, 1000);
 	assert_int_equal(r.span->usage.cache_write_tokens, 500);
-	assert_typed_usage_matches(r.span);
+	check_typed_usage(r.span);
 	run_free(&r);
 
 	/* no price: tokens without a cost */
@@ -1206,13 +1206,13 @@ static void test_bedrock_typed_usage_matches_attributes(void **state)
 	assert_true(r.span->usage.has_tokens);
 	assert_false(r.span->usage.has_cost);
 	assert_int_equal(r.span->usage.output_tokens, 7);
-	assert_typed_usage_matches(r.span);
+	check_typed_usage(r.span);
 	run_free(&r);
 
 	/* an error answer carries no usage: typed usage stays empty */
 	run_cassette(&r, "test_converse_with_invalid_model.yaml", 0, false);
 	assert_false(r.span->usage.has_tokens || r.span->usage.has_cost);
-	assert_typed_usage_matches(r.span);
+	check_typed_usage(r.span);
 	run_free(&r);
 	bedrock_ctx_free(ctx);
 }
