@@ -26,25 +26,24 @@ static const char *const encodings[] = {
 
 /* Feeds @in in @step pieces; returns the first error (other than -E2BIG) or 0. */
 static int decode(struct body_decoder *d, const uint8_t *in, size_t len, size_t step,
-		  size_t max_out, uint8_t **out, size_t *out_len, size_t *dropped)
+		  struct body_buf *out)
 {
 	size_t off, n, before;
 	int rc, err = 0;
 
 	for (off = 0; off < len; off += n) {
 		n = len - off < step ? len - off : step;
-		before = *out_len + *dropped;
-		rc = body_decoder_feed(d, in + off, n, out, out_len, max_out, dropped);
+		before = out->len + out->dropped;
+		rc = body_decoder_feed(d, in + off, n, out);
 		CHECK(rc == 0 || rc == -E2BIG || rc == -EBADMSG);
-		CHECK(*out_len <= max_out);
-		CHECK(*out_len + *dropped >= before);
-		CHECK(rc != -E2BIG || *out_len == max_out);
+		CHECK(out->len <= out->max && out->len <= out->cap);
+		CHECK(out->len + out->dropped >= before);
+		CHECK(rc != -E2BIG || out->len == out->max);
 		if (rc == -EBADMSG && !err)
 			err = rc;
 		/* a failed decoder stays failed */
 		if (err)
-			CHECK(body_decoder_feed(d, in, 1, out, out_len, max_out, dropped) ==
-			      -EBADMSG);
+			CHECK(body_decoder_feed(d, in, 1, out) == -EBADMSG);
 	}
 	return err;
 }
@@ -52,8 +51,9 @@ static int decode(struct body_decoder *d, const uint8_t *in, size_t len, size_t 
 static void roundtrip(const uint8_t *in, size_t len, int wbits, const char *enc, size_t step)
 {
 	z_stream zs = {0};
-	size_t cap = compressBound((uLong)len) + 64, out_len = 0, dropped = 0;
-	uint8_t *z = malloc(cap), *out = NULL;
+	size_t cap = compressBound((uLong)len) + 64;
+	struct body_buf out = {.max = SIZE_MAX};
+	uint8_t *z = malloc(cap);
 	struct body_decoder *d;
 
 	CHECK(z);
@@ -65,29 +65,29 @@ static void roundtrip(const uint8_t *in, size_t len, int wbits, const char *enc,
 	CHECK(deflate(&zs, Z_FINISH) == Z_STREAM_END);
 	d = body_decoder_new(enc);
 	CHECK(d);
-	CHECK(decode(d, z, zs.total_out, step, SIZE_MAX, &out, &out_len, &dropped) == 0);
+	CHECK(decode(d, z, zs.total_out, step, &out) == 0);
 	CHECK(body_decoder_finish(d) == 0);
-	CHECK(out_len == len && dropped == 0);
-	CHECK(len == 0 || memcmp(out, in, len) == 0);
+	CHECK(out.len == len && out.dropped == 0);
+	CHECK(len == 0 || memcmp(out.data, in, len) == 0);
 	deflateEnd(&zs);
 	body_decoder_free(d);
-	free(out);
+	free(out.data);
 	free(z);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t limits[] = {0, 1, 100, 4096, 65536, SIZE_MAX};
+	struct body_buf out = {0};
 	struct body_decoder *d;
 	const char *enc;
-	uint8_t *out = NULL;
-	size_t max_out, step, out_len = 0, dropped = 0;
+	size_t step;
 	int err;
 
 	if (size < 3)
 		return 0;
 	enc = encodings[data[0] & 7];
-	max_out = limits[data[1] % 6];
+	out.max = limits[data[1] % 6];
 	step = (size_t)data[2] + 1;
 	if (data[0] & 0x80) {
 		static const int wbits[] = {31, 15, -15};
@@ -102,12 +102,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(errno == EINVAL);
 		return 0;
 	}
-	err = decode(d, data + 3, size - 3, step, max_out, &out, &out_len, &dropped);
+	err = decode(d, data + 3, size - 3, step, &out);
 	if (err)
 		CHECK(body_decoder_finish(d) == -EBADMSG);
 	else
 		(void)body_decoder_finish(d);
 	body_decoder_free(d);
-	free(out);
+	free(out.data);
 	return 0;
 }

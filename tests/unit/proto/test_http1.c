@@ -16,6 +16,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "proto/body.h"
 #include "proto/http1.h"
 
 #define DATA_DIR "tests/data/http1/"
@@ -295,7 +296,7 @@ static void run(const struct conv *cv, const struct http1_limits *lim, long spli
 
 	memset(r, 0, sizeof(*r));
 	r->eproto_at = -1;
-	r->max_body = lim ? lim->max_body : HTTP1_DEFAULT_MAX_BODY;
+	r->max_body = lim ? lim->max_body : BT_DEFAULT_MAX_BODY;
 	c = http1_conn_new(lim, collect, r);
 	assert_non_null(c);
 	for (i = 0; i < cv->n; i++) {
@@ -1495,7 +1496,7 @@ static void test_http1_authority_forms(void **state)
 static void test_http1_pending_limit_bounded(void **state)
 {
 	struct http1_conn *c;
-	struct result r = {.eproto_at = -1, .max_body = HTTP1_DEFAULT_MAX_BODY};
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
 	const char *req = "GET / HTTP/1.1\r\n\r\n";
 	int i;
 
@@ -1517,7 +1518,7 @@ static void test_http1_pending_limit_bounded(void **state)
 
 static void test_http1_api_edges(void **state)
 {
-	struct result r = {.eproto_at = -1, .max_body = HTTP1_DEFAULT_MAX_BODY};
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
 	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
 	const uint8_t *req = (const uint8_t *)"GET / HTTP/1.1\r\n\r\n";
 
