@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "stream/conn.h"
+#include "proto/body.h"
 #include "proto/http1.h"
 #include "proto/http2.h"
 #include "span/httpspan.h"
@@ -36,7 +37,6 @@
 #define RESCAN_BUDGET (1ull << 20)
 #define H2_FRAME_HDR 9
 #define H2_MID_MAX_FRAME (1u << 20)
-#define DEFAULT_MAX_BODY (1024 * 1024)
 
 enum conn_proto {
 	PROTO_DETECT,
@@ -126,7 +126,7 @@ struct conn_tracker *conn_tracker_new(const struct conn_opts *opts, struct stitc
 	if (opts)
 		t->opts = *opts;
 	if (!t->opts.max_body)
-		t->opts.max_body = DEFAULT_MAX_BODY;
+		t->opts.max_body = BT_DEFAULT_MAX_BODY;
 	t->env.stitcher = stitcher;
 	t->env.sink = sink;
 	t->env.resource = resource;
