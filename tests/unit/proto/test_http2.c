@@ -453,6 +453,93 @@ static void test_http2_detect_preface(void **state)
 	assert_false(http2_detect_preface(NULL, 0));
 }
 
+/* A 9-byte frame header. */
+static void fhdr(uint8_t *h, uint32_t len, uint8_t type, uint8_t flags, uint32_t sid)
+{
+	h[0] = (uint8_t)(len >> 16);
+	h[1] = (uint8_t)(len >> 8);
+	h[2] = (uint8_t)len;
+	h[3] = type;
+	h[4] = flags;
+	h[5] = (uint8_t)(sid >> 24);
+	h[6] = (uint8_t)(sid >> 16);
+	h[7] = (uint8_t)(sid >> 8);
+	h[8] = (uint8_t)sid;
+}
+
+static void test_http2_detect_start(void **state)
+{
+	uint8_t b[64] = {0};
+
+	(void)state;
+	assert_int_equal(http2_detect((const uint8_t *)PREFACE, 24), HTTP2_YES);
+	assert_int_equal(http2_detect((const uint8_t *)PREFACE, 10), HTTP2_MORE);
+	assert_int_equal(http2_detect((const uint8_t *)"PRI * HTTP/1.1\r\n", 16), HTTP2_NO);
+	assert_int_equal(http2_detect((const uint8_t *)"GET / HTTP/1.1\r\n", 16), HTTP2_NO);
+	assert_int_equal(http2_detect(NULL, 0), HTTP2_NO);
+	/* the server connection preface: SETTINGS, stream 0, whole parameters */
+	fhdr(b, 12, T_SETTINGS, 0, 0);
+	assert_int_equal(http2_detect(b, 9), HTTP2_MAYBE);
+	assert_int_equal(http2_detect(b, 8), HTTP2_NO); /* not a frame header yet */
+	fhdr(b, 0, T_SETTINGS, F_ACK, 0);
+	assert_int_equal(http2_detect(b, 9), HTTP2_MAYBE);
+	fhdr(b, 7, T_SETTINGS, 0, 0); /* not whole 6-byte parameters */
+	assert_int_equal(http2_detect(b, 9), HTTP2_NO);
+	fhdr(b, 6, T_SETTINGS, F_ACK, 0); /* an ACK carries nothing */
+	assert_int_equal(http2_detect(b, 9), HTTP2_NO);
+	fhdr(b, 6, T_SETTINGS, 0, 1); /* on a stream */
+	assert_int_equal(http2_detect(b, 9), HTTP2_NO);
+	fhdr(b, 6 * 200000, T_SETTINGS, 0, 0); /* longer than any believable first frame */
+	assert_int_equal(http2_detect(b, 9), HTTP2_NO);
+	fhdr(b, 4, T_WINDOW, 0, 0); /* a frame, but not how a direction begins */
+	assert_int_equal(http2_detect(b, 9), HTTP2_NO);
+}
+
+static void test_http2_detect_mid(void **state)
+{
+	uint8_t b[128] = {0};
+
+	(void)state;
+	assert_int_equal(http2_detect_mid((const uint8_t *)PREFACE, 24), HTTP2_YES);
+	assert_int_equal(http2_detect_mid((const uint8_t *)PREFACE, 10), HTTP2_NO);
+	assert_int_equal(http2_detect_mid(NULL, 0), HTTP2_NO);
+	assert_int_equal(http2_detect_mid(b, 8), HTTP2_NO);
+	/* one DATA frame filling the chunk exactly */
+	fhdr(b, 20, T_DATA, 0, 1);
+	assert_int_equal(http2_detect_mid(b, 29), HTTP2_YES);
+	/* ... but a lone DATA header that runs on past the chunk is too easy to match */
+	assert_int_equal(http2_detect_mid(b, 20), HTTP2_NO);
+	/* several frames in a row */
+	fhdr(b + 29, 8, T_PING, 0, 0);
+	fhdr(b + 46, 4, T_WINDOW, 0, 3);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_YES);
+	assert_int_equal(http2_detect_mid(b, 50), HTTP2_YES); /* last one cut off */
+	/* a HEADERS frame that runs on */
+	fhdr(b, 100, T_HEADERS, F_END_HEADERS, 5);
+	assert_int_equal(http2_detect_mid(b, 40), HTTP2_YES);
+	/* one bad header anywhere spoils it */
+	fhdr(b, 20, T_DATA, 0, 1);
+	fhdr(b + 29, 7, T_PING, 0, 0);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_NO);
+	fhdr(b + 29, 8, T_PING, 0, 0);
+	/* CONTINUATION only follows, DATA needs a stream, reserved bit, unknown types */
+	fhdr(b, 20, T_CONT, 0, 1);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_NO);
+	fhdr(b, 20, T_DATA, 0, 0);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_NO);
+	fhdr(b, 20, T_DATA, 0, 0x80000001u);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_NO);
+	fhdr(b, 20, 0x0a, 0, 1);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_NO);
+	fhdr(b, 20, T_DATA, 0, 1);
+	fhdr(b + 29, 5, T_CONT, F_END_HEADERS, 1); /* after a frame, CONTINUATION is fine */
+	fhdr(b + 43, 0, T_SETTINGS, F_ACK, 0);
+	assert_int_equal(http2_detect_mid(b, 52), HTTP2_YES);
+	/* text decodes as frame lengths of megabytes */
+	assert_int_equal(http2_detect_mid((const uint8_t *)"{\"messages\":[{\"role\":1}]}", 26),
+			 HTTP2_NO);
+}
+
 static void test_http2_get(void **state)
 {
 	struct conv cv;
@@ -1904,6 +1991,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_http2_detect_preface),
+	    cmocka_unit_test(test_http2_detect_start),
+	    cmocka_unit_test(test_http2_detect_mid),
 	    cmocka_unit_test(test_http2_get),
 	    cmocka_unit_test(test_http2_timestamps_and_tags),
 	    cmocka_unit_test(test_http2_post_padding_priority),
