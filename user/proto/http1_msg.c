@@ -10,13 +10,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_methods.h"
 #include "proto/http1_msg.h"
 
 #define H1_MAX_METHOD 20
 
-static const char *const known_methods[] = {
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-};
+static const char *const known_methods[] = {BT_HTTP_METHODS(BT_HTTP_METHOD_NAME)};
+_Static_assert(sizeof(known_methods) / sizeof(known_methods[0]) == BT_HTTP_METHOD_COUNT,
+	       "BT_HTTP_METHOD_COUNT matches BT_HTTP_METHODS");
 
 static bool is_digit(int ch)
 {
