@@ -2,7 +2,8 @@
 /*
  * libFuzzer harness for body.c. Byte 0 picks the coding list and the mode, byte 1 the output
  * limit and byte 2 the feed size. In decode mode the rest is fed to the decoder as is; in
- * round-trip mode it is first compressed with zlib and must come back byte for byte.
+ * round-trip mode it is first compressed with zlib and must come back byte for byte; in store
+ * mode it is a message body given to the body store, which must follow body.h's rule.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -48,6 +49,40 @@ static int decode(struct body_decoder *d, const uint8_t *in, size_t len, size_t 
 	return err;
 }
 
+/* The body of one message through the store, as the HTTP/1.1 and HTTP/2 parsers use it. */
+static void store(const char *enc, const uint8_t *in, size_t len, size_t step, size_t max)
+{
+	struct body_store b = {0};
+	struct http_msg m = {0};
+	size_t off, n, i;
+	uint64_t ts = 1;
+
+	body_store_begin(&b, &m, enc, max);
+	for (off = 0; off < len; off += n) {
+		n = len - off < step ? len - off : step;
+		body_store_data(&b, &m, in + off, n, ts++);
+		CHECK(m.body_len <= max);
+	}
+	body_store_end(&b, &m, true);
+	CHECK(m.wire_body_len == len);
+	CHECK(m.body_len <= max && (m.body_len == 0 || m.body));
+	for (i = 0; i < m.n_body_ts; i++)
+		CHECK(m.body_ts[i].off <= m.body_len &&
+		      (i == 0 || m.body_ts[i].off > m.body_ts[i - 1].off));
+	if (m.error) {
+		/* not decodable: the bytes as received, truncated only by the limit */
+		CHECK(!strcmp(m.error, BODY_ERR_CORRUPT) || !strcmp(m.error, BODY_ERR_TRUNCATED) ||
+		      !strcmp(m.error, BODY_ERR_UNSUPPORTED));
+		CHECK(m.body_len == (len < max ? len : max));
+		CHECK(m.body_len == 0 || memcmp(m.body, in, m.body_len) == 0);
+		CHECK(m.truncated == (len > max));
+	} else if (!enc || !strcmp(enc, "identity")) {
+		CHECK(m.body_len == (len < max ? len : max));
+		CHECK(m.truncated == (len > max));
+	}
+	http_msg_clear(&m);
+}
+
 static void roundtrip(const uint8_t *in, size_t len, int wbits, const char *enc, size_t step)
 {
 	z_stream zs = {0};
@@ -89,6 +124,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enc = encodings[data[0] & 7];
 	out.max = limits[data[1] % 6];
 	step = (size_t)data[2] + 1;
+	if ((data[0] & 0xc0) == 0x40) {
+		store(enc, data + 3, size - 3, step, out.max);
+		return 0;
+	}
 	if (data[0] & 0x80) {
 		static const int wbits[] = {31, 15, -15};
 		static const char *const names[] = {"gzip", "deflate", "deflate"};
