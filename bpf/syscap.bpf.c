@@ -25,6 +25,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "bedtrace.h"
+#include "http_methods.h"
 #include "common.bpf.h"
 #include "capture.bpf.h"
 
@@ -147,16 +148,15 @@ static __always_inline __u64 conn_id(const struct sock_state *s, int fd)
 	return ((__u64)s->gen << 32) | (__u32)fd;
 }
 
+/* emit() reads this many bytes of a piece to test it with is_request_start() */
+_Static_assert(BT_HTTP_METHOD_PREFIX_LEN == 4, "request start prefix length");
+
+/* The BT_HTTP_METHOD_PREFIX_LEN bytes at @p begin the request line of a known method. */
 static __always_inline bool is_request_start(const __u8 *p)
 {
-	/* the request line of every method a server handler sees in practice */
-	return (p[0] == 'G' && p[1] == 'E' && p[2] == 'T' && p[3] == ' ') ||
-	       (p[0] == 'P' && p[1] == 'O' && p[2] == 'S' && p[3] == 'T') ||
-	       (p[0] == 'P' && p[1] == 'U' && p[2] == 'T' && p[3] == ' ') ||
-	       (p[0] == 'H' && p[1] == 'E' && p[2] == 'A' && p[3] == 'D') ||
-	       (p[0] == 'D' && p[1] == 'E' && p[2] == 'L' && p[3] == 'E') ||
-	       (p[0] == 'P' && p[1] == 'A' && p[2] == 'T' && p[3] == 'C') ||
-	       (p[0] == 'O' && p[1] == 'P' && p[2] == 'T' && p[3] == 'I');
+#define BT_METHOD_TEST(m) BT_HTTP_METHOD_PREFIX_IS(p, m) ||
+	return BT_HTTP_METHODS(BT_METHOD_TEST) false;
+#undef BT_METHOD_TEST
 }
 
 /* A request arrived on @s: open a SERVER frame the handler's calls will nest under. */

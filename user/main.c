@@ -22,6 +22,7 @@
 #include "bedtrace.h"
 #include "export/export.h"
 #include "probe/functrace.h"
+#include "proto/body.h"
 #include "util/log.h"
 #include "span/stitch.h"
 #include "probe/target.h"
@@ -242,7 +243,7 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	opts.max_body = 64u << 20;
+	opts.max_body = BT_DEFAULT_MAX_BODY;
 	if (argp_parse(&argp, split, argv, 0, NULL, &opts))
 		return 2;
 	if (split < argc - 1)

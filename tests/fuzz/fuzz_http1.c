@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/body.h"
 #include "proto/http1.h"
 
 #define CHECK(cond)                                                                                \
@@ -71,6 +72,11 @@ static uint64_t hash_msg(uint64_t h, const struct http_msg *m, size_t max_body)
 		h = fnv_str(h, m->headers[i].name);
 		h = fnv_str(h, m->headers[i].value);
 	}
+	/* a body that could not be decoded is the bytes as received (body.h) */
+	if (m->error &&
+	    (!strcmp(m->error, BODY_ERR_CORRUPT) || !strcmp(m->error, BODY_ERR_TRUNCATED) ||
+	     !strcmp(m->error, BODY_ERR_UNSUPPORTED)))
+		CHECK(m->body_len <= m->wire_body_len);
 	h = fnv(h, m->body, m->body_len);
 	for (i = 0; i < m->n_body_ts; i++) {
 		CHECK(m->body_ts[i].off <= m->body_len);

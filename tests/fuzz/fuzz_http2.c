@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "proto/body.h"
 #include "proto/http2.h"
 
 #define FUZZ_MAX_BODY 4096
@@ -49,6 +50,15 @@ static void check_msg(const struct http_msg *m)
 			__builtin_trap();
 	if (m->complete && m->error == NULL && m->truncated && m->lost_bytes)
 		__builtin_trap();
+	/* a body that could not be decoded is the bytes as received (body.h) */
+	if (m->error &&
+	    (!strcmp(m->error, BODY_ERR_CORRUPT) || !strcmp(m->error, BODY_ERR_TRUNCATED) ||
+	     !strcmp(m->error, BODY_ERR_UNSUPPORTED)) &&
+	    m->body_len > m->wire_body_len)
+		__builtin_trap();
+	for (i = 0; i < m->n_body_ts; i++)
+		if (m->body_ts[i].off > m->body_len)
+			__builtin_trap();
 	(void)sink;
 }
 
@@ -71,6 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t ts = 1;
 	uint8_t op;
 
+	/* detection is total and agrees with itself: the whole preface is HTTP/2 both ways */
+	if (http2_detect(data, size) == HTTP2_YES && http2_detect_mid(data, size) != HTTP2_YES)
+		__builtin_trap();
 	c = http2_conn_new(&lim, on_exchange, &count);
 	if (!c)
 		return 0;

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * Streaming content decoding for HTTP bodies (see body.h). Each coding in a Content-Encoding
- * list is one zlib inflate stage; stage k's output is stage k+1's input and the last stage
- * appends to the caller's buffer, so memory stays bounded by one scratch buffer per stage.
+ * HTTP message bodies; see body.h for what it owns.
+ *
+ * Decoding: each coding in a Content-Encoding list is one zlib inflate stage; stage k's output
+ * is stage k+1's input and the last stage appends to the caller's buffer, so memory stays
+ * bounded by one scratch buffer per stage.
+ *
+ * Storing: a content-coded body keeps its coded bytes (up to max) and a timeline in coded
+ * offsets beside the decoded ones, so that when decoding fails part-way the message can carry
+ * what was on the wire, with arrival times that match it.
  */
 #define ZLIB_CONST
 #include <errno.h>
@@ -14,6 +20,7 @@
 #include <zlib.h>
 
 #include "proto/body.h"
+#include "util/grow.h"
 
 #define BODY_MAX_STAGES 4
 #define BODY_SCRATCH (64 * 1024)
@@ -36,35 +43,40 @@ struct body_decoder {
 	int n; /* stages, in decoding order; 0 = identity */
 	bool fed;
 	bool failed;
-	/* the current body_decoder_feed() call's output */
-	uint8_t **out;
-	size_t *out_len;
-	size_t max_out;
-	size_t *dropped;
+	struct body_buf *out; /* the current body_decoder_feed() call's output */
 	bool over;
 };
 
 static int stage_feed(struct body_decoder *d, int i, const uint8_t *in, size_t len);
 
-static int sink(struct body_decoder *d, const uint8_t *p, size_t n)
+/* Appends what the limit allows of @p to @b and counts the rest. Returns 0, -E2BIG, -ENOMEM. */
+static int buf_append(struct body_buf *b, const uint8_t *p, size_t n)
 {
-	size_t room = *d->out_len < d->max_out ? d->max_out - *d->out_len : 0;
+	size_t room = b->len < b->max ? b->max - b->len : 0;
 	size_t take = n < room ? n : room;
-	uint8_t *nb;
 
 	if (take) {
-		nb = realloc(*d->out, *d->out_len + take);
-		if (!nb)
+		if (grow(&b->data, &b->cap, b->len + take, 1))
 			return -ENOMEM;
-		memcpy(nb + *d->out_len, p, take);
-		*d->out = nb;
-		*d->out_len += take;
+		memcpy(b->data + b->len, p, take);
+		b->len += take;
 	}
 	if (n > take) {
-		*d->dropped += n - take;
-		d->over = true;
+		b->dropped += n - take;
+		return -E2BIG;
 	}
 	return 0;
+}
+
+static int sink(struct body_decoder *d, const uint8_t *p, size_t n)
+{
+	int err = buf_append(d->out, p, n);
+
+	if (err == -E2BIG) {
+		d->over = true;
+		err = 0;
+	}
+	return err;
 }
 
 static int next_stage(struct body_decoder *d, int i, const uint8_t *p, size_t n)
@@ -171,8 +183,7 @@ static int stage_feed(struct body_decoder *d, int i, const uint8_t *in, size_t l
 	return err ? err : inflate_buf(d, i, in, len);
 }
 
-int body_decoder_feed(struct body_decoder *d, const uint8_t *in, size_t len, uint8_t **out,
-		      size_t *out_len, size_t max_out, size_t *dropped)
+int body_decoder_feed(struct body_decoder *d, const uint8_t *in, size_t len, struct body_buf *out)
 {
 	int err;
 
@@ -182,9 +193,6 @@ int body_decoder_feed(struct body_decoder *d, const uint8_t *in, size_t len, uin
 		return 0;
 	d->fed = true;
 	d->out = out;
-	d->out_len = out_len;
-	d->max_out = max_out;
-	d->dropped = dropped;
 	d->over = false;
 	err = d->n ? stage_feed(d, 0, in, len) : sink(d, in, len);
 	if (err == -EBADMSG)
@@ -301,4 +309,150 @@ void body_decoder_free(struct body_decoder *d)
 		free(d->st[i].scratch);
 	}
 	free(d);
+}
+
+/* ---- the body of one message ---- */
+
+/* Appends {@off, @ts} to a body timeline unless @off is past the @stored bytes. */
+static void ts_append(struct http_body_ts **v, size_t *n, size_t *cap, uint64_t off, size_t stored,
+		      uint64_t ts)
+{
+	if (off > stored)
+		return;
+	if (*n && (*v)[*n - 1].off == off) {
+		/* the previous piece decoded to nothing: the bytes at this offset came now */
+		(*v)[*n - 1].ts_ns = ts;
+		return;
+	}
+	if ((*n && (*v)[*n - 1].ts_ns == ts) || *n == BODY_MAX_TS ||
+	    grow(v, cap, *n + 1, sizeof(**v)))
+		return;
+	(*v)[(*n)++] = (struct http_body_ts){(size_t)off, ts};
+}
+
+/* Decoding failed (@err): the body becomes the coded bytes as they arrived. */
+static void decode_failed(struct body_store *b, struct http_msg *m, const char *err)
+{
+	if (!m->error)
+		m->error = err;
+	free(m->body);
+	m->body = b->raw;
+	m->body_len = b->raw_len;
+	b->body_cap = b->raw_cap;
+	b->raw = NULL;
+	b->raw_len = b->raw_cap = 0;
+	/* a decoded-size overflow no longer applies; gaps and the limit on raw bytes do */
+	m->truncated = m->wire_body_len > m->body_len;
+	free(m->body_ts);
+	m->body_ts = b->raw_ts;
+	m->n_body_ts = b->n_raw_ts;
+	b->ts_cap = b->raw_ts_cap;
+	b->raw_ts = NULL;
+	b->n_raw_ts = b->raw_ts_cap = 0;
+	body_decoder_free(b->dec);
+	b->dec = NULL;
+	b->decoded = b->raw_total;
+	b->dropped = 0;
+}
+
+static void store_nomem(struct body_store *b, struct http_msg *m)
+{
+	if (!m->error)
+		m->error = BODY_ERR_NOMEM;
+	m->truncated = true;
+	b->frozen = true;
+}
+
+void body_store_begin(struct body_store *b, struct http_msg *m, const char *codings, size_t max)
+{
+	body_store_free(b);
+	b->max = max;
+	b->started = true;
+	if (!codings)
+		return;
+	b->dec = body_decoder_new(codings);
+	if (b->dec)
+		return;
+	if (errno == ENOMEM)
+		store_nomem(b, m);
+	else if (!m->error)
+		m->error = BODY_ERR_UNSUPPORTED;
+}
+
+/* Appends @p to the body of @m (decoding it unless it is kept as received). */
+static int store_append(struct body_store *b, struct http_msg *m, const uint8_t *p, size_t n)
+{
+	struct body_buf o = {m->body, m->body_len, b->body_cap, b->max, b->dropped};
+	int err;
+
+	err = b->dec ? body_decoder_feed(b->dec, p, n, &o) : buf_append(&o, p, n);
+	m->body = o.data;
+	m->body_len = o.len;
+	b->body_cap = o.cap;
+	b->dropped = o.dropped;
+	b->decoded = m->body_len + b->dropped;
+	return err;
+}
+
+void body_store_data(struct body_store *b, struct http_msg *m, const uint8_t *p, size_t n,
+		     uint64_t ts)
+{
+	struct body_buf raw;
+	int err;
+
+	if (!m->first_body_ns)
+		m->first_body_ns = ts;
+	m->wire_body_len += n;
+	m->end_ns = ts;
+	if (b->frozen || !n)
+		return;
+	ts_append(&m->body_ts, &m->n_body_ts, &b->ts_cap, b->decoded, m->body_len, ts);
+	if (b->dec) {
+		ts_append(&b->raw_ts, &b->n_raw_ts, &b->raw_ts_cap, b->raw_total, b->raw_len, ts);
+		raw = (struct body_buf){b->raw, b->raw_len, b->raw_cap, b->max, 0};
+		err = buf_append(&raw, p, n);
+		b->raw = raw.data;
+		b->raw_len = raw.len;
+		b->raw_cap = raw.cap;
+		if (err == -ENOMEM) {
+			store_nomem(b, m);
+			return;
+		}
+	}
+	b->raw_total += n;
+	err = store_append(b, m, p, n);
+	if (err == -E2BIG)
+		m->truncated = true;
+	else if (err == -EBADMSG)
+		decode_failed(b, m, BODY_ERR_CORRUPT);
+	else if (err)
+		store_nomem(b, m);
+}
+
+/* Coded bodies cannot be decoded past a hole, so storing stops at the first one. */
+void body_store_gap(struct body_store *b, struct http_msg *m, uint64_t lost, uint64_t ts)
+{
+	if (!m->first_body_ns)
+		m->first_body_ns = ts;
+	m->lost_bytes += lost;
+	m->wire_body_len += lost;
+	m->truncated = true;
+	m->end_ns = ts;
+	if (b->dec)
+		b->frozen = true;
+}
+
+void body_store_end(struct body_store *b, struct http_msg *m, bool complete)
+{
+	if (b->dec && complete && !b->frozen && body_decoder_finish(b->dec) < 0)
+		decode_failed(b, m, BODY_ERR_TRUNCATED);
+	body_store_free(b);
+}
+
+void body_store_free(struct body_store *b)
+{
+	body_decoder_free(b->dec);
+	free(b->raw);
+	free(b->raw_ts);
+	*b = (struct body_store){0};
 }

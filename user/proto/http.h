@@ -40,7 +40,8 @@ struct http_msg {
 	struct http_header *headers;
 	size_t n_headers;
 
-	uint8_t *body; /* decoded: chunking and content-encoding removed */
+	uint8_t *body; /* decoded: chunking and content-encoding removed; when the coding cannot be
+			* undone (error says why), the bytes as received (body.h) */
 	size_t body_len;
 	size_t wire_body_len; /* body bytes as they crossed the wire */
 	struct http_body_ts *body_ts;

@@ -2,7 +2,7 @@
 /*
  * HTTP/1.x connection parser; see http1.h for what it owns. This file is the per-direction state
  * machine, the exchange FIFO and the http1.h API; the syntax of start lines, field sections and
- * framing is in http1_msg.c, storing and decoding bodies in http1_body.c.
+ * framing is in http1_msg.c, storing and decoding bodies in body.c.
  *
  * Each direction is a state machine fed in arbitrary pieces. A line that may start a message is
  * collected in lbuf together with the timestamp and tag of the pieces it came from; a header or
@@ -19,8 +19,9 @@
 #include <sys/types.h>
 
 #include "proto/http1.h"
-#include "proto/http1_body.h"
+#include "proto/body.h"
 #include "proto/http1_msg.h"
+#include "util/grow.h"
 #include "util/log.h"
 
 #define H1_MAX_MARKS 32
@@ -78,7 +79,7 @@ struct h1_dir {
 	uint64_t remaining; /* body or chunk bytes left */
 	bool got_cr;
 
-	struct h1_body body;
+	struct body_store body;
 };
 
 struct http1_conn {
@@ -283,7 +284,7 @@ static int line_append(struct http1_conn *c, struct h1_dir *d, const uint8_t *p,
 		}
 		d->n_marks = j;
 	}
-	if (h1_grow((void **)&d->lbuf, &d->lcap, d->llen + n, 1, 2 * keep))
+	if (grow(&d->lbuf, &d->lcap, d->llen + n, 1))
 		return -ENOMEM;
 	/* past H1_MAX_MARKS pieces in one line, later pieces count as part of the last one */
 	if (d->n_marks < H1_MAX_MARKS && (!d->n_marks || d->marks[d->n_marks - 1].ts != ts ||
@@ -302,7 +303,7 @@ static void msg_finish(struct http1_conn *c, int di, bool complete)
 
 	if (!d->msg)
 		return;
-	h1_body_end(&d->body, d->msg, complete);
+	body_store_end(&d->body, d->msg, complete);
 	d->msg->complete = complete;
 	if (d->is_req)
 		d->ex->req = PART_DONE;
@@ -377,7 +378,7 @@ static void headers_done(struct http1_conn *c, int di)
 		msg_finish(c, di, true);
 		return;
 	}
-	h1_body_begin(&d->body, m, codings);
+	body_store_begin(&d->body, m, codings, c->lim.max_body);
 	free(codings);
 	d->remaining = len;
 	d->state = fr == FRAME_LEN	 ? H1_BODY_LEN
@@ -433,7 +434,7 @@ static void begin_message(struct http1_conn *c, int di, enum h1_kind kind, size_
 		abandon(c, di, "header section too large");
 		return;
 	}
-	if (h1_grow((void **)&d->hbuf, &d->hcap, len, 1, hdr_cap(c))) {
+	if (grow(&d->hbuf, &d->hcap, len, 1)) {
 		line_reset(d);
 		abandon(c, di, "out of memory");
 		return;
@@ -566,7 +567,7 @@ static size_t feed_section(struct http1_conn *c, int di, const uint8_t *p, size_
 	const char *err;
 
 	take = len < take ? len : take;
-	if (take && h1_grow((void **)&d->hbuf, &d->hcap, d->hlen + take, 1, cap)) {
+	if (take && grow(&d->hbuf, &d->hcap, d->hlen + take, 1)) {
 		abandon(c, di, "out of memory");
 		return 0;
 	}
@@ -649,7 +650,7 @@ static ssize_t step(struct http1_conn *c, int di, const uint8_t *p, size_t len, 
 	case H1_BODY_LEN:
 	case H1_CHUNK_DATA:
 		n = len < d->remaining ? len : (size_t)d->remaining;
-		h1_body_data(&d->body, d->msg, p, n, ts, c->lim.max_body);
+		body_store_data(&d->body, d->msg, p, n, ts);
 		d->remaining -= n;
 		if (!d->remaining) {
 			if (d->state == H1_BODY_LEN) {
@@ -687,7 +688,7 @@ static ssize_t step(struct http1_conn *c, int di, const uint8_t *p, size_t len, 
 		}
 		return 1;
 	case H1_BODY_CLOSE:
-		h1_body_data(&d->body, d->msg, p, len, ts, c->lim.max_body);
+		body_store_data(&d->body, d->msg, p, len, ts);
 		return (ssize_t)len;
 	}
 	return -EINVAL;
@@ -699,7 +700,7 @@ struct http1_conn *http1_conn_new(const struct http1_limits *lim, http_exchange_
 
 	if (!c)
 		return NULL;
-	c->lim.max_body = lim ? lim->max_body : HTTP1_DEFAULT_MAX_BODY;
+	c->lim.max_body = lim ? lim->max_body : BT_DEFAULT_MAX_BODY;
 	c->lim.max_header_bytes =
 	    lim && lim->max_header_bytes ? lim->max_header_bytes : HTTP1_DEFAULT_MAX_HEADER_BYTES;
 	c->cb = cb;
@@ -761,7 +762,7 @@ void http1_conn_gap(struct http1_conn *c, enum bt_dir dir, uint64_t lost, uint64
 		if (d->state == H1_CHUNK_DATA && lost > d->remaining)
 			break; /* the chunk framing is gone */
 		skip = lost < d->remaining ? lost : d->remaining;
-		h1_body_gap(&d->body, d->msg, skip, ts_ns);
+		body_store_gap(&d->body, d->msg, skip, ts_ns);
 		d->remaining -= skip;
 		if (d->remaining)
 			return;
@@ -775,7 +776,7 @@ void http1_conn_gap(struct http1_conn *c, enum bt_dir dir, uint64_t lost, uint64
 			boundary_gap(c, dir, lost - skip, ts_ns);
 		return;
 	case H1_BODY_CLOSE:
-		h1_body_gap(&d->body, d->msg, lost, ts_ns);
+		body_store_gap(&d->body, d->msg, lost, ts_ns);
 		return;
 	case H1_START:
 		boundary_gap(c, dir, lost, ts_ns);
@@ -836,7 +837,7 @@ void http1_conn_free(struct http1_conn *c)
 	for (i = 0; i < 2; i++) {
 		free(c->dir[i].lbuf);
 		free(c->dir[i].hbuf);
-		h1_body_free(&c->dir[i].body);
+		body_store_free(&c->dir[i].body);
 	}
 	free(c);
 }

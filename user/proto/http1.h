@@ -22,7 +22,6 @@
 
 #include "proto/http.h"
 
-#define HTTP1_DEFAULT_MAX_BODY (1024 * 1024)
 #define HTTP1_DEFAULT_MAX_HEADER_BYTES (64 * 1024)
 
 /*
@@ -34,7 +33,8 @@
 struct http1_conn;
 
 struct http1_limits {
-	/* decoded body bytes stored per message; beyond: counted, not stored, msg.truncated */
+	/* decoded body bytes stored per message; beyond: counted, not stored, msg.truncated.
+	 * http1_conn_new(NULL, ...) selects BT_DEFAULT_MAX_BODY (body.h) */
 	size_t max_body;
 	/* start line + header fields (and, separately, a trailer section or a chunk-size line);
 	 * beyond: the message is abandoned with msg.error and the stream resynchronises.

@@ -10,13 +10,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_methods.h"
 #include "proto/http1_msg.h"
+#include "util/grow.h"
 
 #define H1_MAX_METHOD 20
 
-static const char *const known_methods[] = {
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-};
+static const char *const known_methods[] = {BT_HTTP_METHODS(BT_HTTP_METHOD_NAME)};
+_Static_assert(sizeof(known_methods) / sizeof(known_methods[0]) == BT_HTTP_METHOD_COUNT,
+	       "BT_HTTP_METHOD_COUNT matches BT_HTTP_METHODS");
 
 static bool is_digit(int ch)
 {
@@ -206,20 +208,27 @@ static char *dup_value(const char *s, size_t n)
 	return r;
 }
 
+/*
+ * The capacity grow() has given m->headers once it holds @n fields: only add_header() grows
+ * the array, from empty, so the count tells it (grow.h: 16, then doubling).
+ */
+static size_t headers_cap(size_t n)
+{
+	size_t cap = 16;
+
+	if (!n)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
 static int add_header(struct http_msg *m, char *name, char *value)
 {
-	struct http_header *nh;
-	size_t n = m->n_headers;
+	size_t n = m->n_headers, cap = headers_cap(n);
 
-	if (!name || !value)
+	if (!name || !value || grow(&m->headers, &cap, n + 1, sizeof(*m->headers)))
 		goto nomem;
-	/* capacity doubles at powers of two; only this file grows the array */
-	if (n < 8 ? n == 0 : (n & (n - 1)) == 0) {
-		nh = realloc(m->headers, (n < 8 ? 8 : 2 * n) * sizeof(*nh));
-		if (!nh)
-			goto nomem;
-		m->headers = nh;
-	}
 	m->headers[n] = (struct http_header){name, value};
 	m->n_headers = n + 1;
 	return 0;

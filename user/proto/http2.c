@@ -19,11 +19,13 @@
 #define H2_DEFAULT_TABLE 4096	 /* RFC 9113 §6.5.2 initial SETTINGS_HEADER_TABLE_SIZE */
 #define H2_MIDSTREAM_TABLE 65536 /* assumed when the SETTINGS exchange was not seen */
 /*
- * A direction that does not start with the preface is only believed to be HTTP/2 if its first
- * frame is a known type no longer than this: printable text (HTTP/1.x, JSON) decodes as a
- * frame length of at least 2 MiB, so this rejects it without limiting synchronised frames.
+ * Bytes not known to be HTTP/2 (a direction that does not start with the preface, detection)
+ * are only believed to be frames no longer than this: printable text (HTTP/1.x, JSON) decodes
+ * as a frame length of at least 2 MiB, so this rejects it without limiting synchronised frames.
  */
-#define H2_FIRST_FRAME_MAX (1u << 20)
+#define H2_PLAUSIBLE_FRAME_MAX (1u << 20)
+/* Frame headers detection checks in a chunk joined mid-stream. */
+#define H2_DETECT_FRAMES 16
 
 enum h2_type {
 	H2_DATA = 0x0,
@@ -64,6 +66,94 @@ bool http2_detect_preface(const uint8_t *data, size_t len)
 	if (len > HTTP2_PREFACE_LEN)
 		len = HTTP2_PREFACE_LEN;
 	return memcmp(data, h2_preface, len) == 0;
+}
+
+/* ---- frame rules ---- */
+
+static uint32_t frame_len(const uint8_t *h)
+{
+	return (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+}
+
+/*
+ * What RFC 9113 §6 says a frame header of @type must carry: stream 0 or not, a payload length
+ * the type allows. Unknown types pass: extension frames are ignored (§5.5).
+ */
+static bool frame_shape_ok(uint8_t type, uint8_t flags, uint32_t len, uint32_t sid)
+{
+	switch (type) {
+	case H2_DATA:
+	case H2_HEADERS:
+	case H2_CONTINUATION:
+		return sid != 0;
+	case H2_PRIORITY:
+		return sid != 0 && len == 5;
+	case H2_RST_STREAM:
+		return sid != 0 && len == 4;
+	case H2_SETTINGS:
+		return sid == 0 && len % 6 == 0 && (!(flags & H2_F_ACK) || len == 0);
+	case H2_PUSH_PROMISE:
+		return sid != 0 && len >= 4;
+	case H2_PING:
+		return sid == 0 && len == 8;
+	case H2_GOAWAY:
+		return sid == 0 && len >= 8;
+	case H2_WINDOW_UPDATE:
+		return len == 4;
+	default:
+		return true;
+	}
+}
+
+/*
+ * True for the 9-byte header @h of a frame believable where the bytes are not known to be
+ * HTTP/2: a known type (CONTINUATION never @first, it only follows a header block), the shape
+ * §6 requires, the reserved stream-id bit clear and at most H2_PLAUSIBLE_FRAME_MAX long.
+ */
+static bool frame_plausible(const uint8_t *h, bool first)
+{
+	uint32_t len = frame_len(h), sid = be32(h + 5);
+	uint8_t type = h[3];
+
+	if (type > H2_CONTINUATION || (first && type == H2_CONTINUATION) ||
+	    len > H2_PLAUSIBLE_FRAME_MAX || (sid & 0x80000000u))
+		return false;
+	return frame_shape_ok(type, h[4], len, sid);
+}
+
+enum http2_detect http2_detect(const uint8_t *data, size_t len)
+{
+	if (http2_detect_preface(data, len))
+		return len >= HTTP2_PREFACE_LEN ? HTTP2_YES : HTTP2_MORE;
+	if (len >= H2_FRAME_HDR_LEN && data[3] == H2_SETTINGS && frame_plausible(data, true))
+		return HTTP2_MAYBE;
+	return HTTP2_NO;
+}
+
+/*
+ * Several plausible frame headers in a row, or one frame that fills the chunk exactly, or one
+ * that is not DATA and runs on: a lone frame-sized prefix of random binary data is too easy to
+ * match.
+ */
+enum http2_detect http2_detect_mid(const uint8_t *data, size_t len)
+{
+	size_t off = 0, frames = 0;
+	bool last_data = false;
+
+	if (!data)
+		return HTTP2_NO;
+	if (len >= HTTP2_PREFACE_LEN && http2_detect_preface(data, HTTP2_PREFACE_LEN))
+		return HTTP2_YES;
+	while (off + H2_FRAME_HDR_LEN <= len && frames < H2_DETECT_FRAMES) {
+		if (!frame_plausible(data + off, frames == 0))
+			return HTTP2_NO;
+		last_data = data[off + 3] == H2_DATA;
+		frames++;
+		off += H2_FRAME_HDR_LEN + frame_len(data + off);
+	}
+	if (!frames)
+		return HTTP2_NO;
+	return frames > 1 || off == len || !last_data ? HTTP2_YES : HTTP2_NO;
 }
 
 static const char *rst_reason(uint32_t code)
@@ -133,7 +223,7 @@ static int first_frame(struct http2_conn *c, int dir)
 	enum h2_start other = c->dir[!dir].start;
 
 	d->first_frame = false;
-	if (d->type > H2_WINDOW_UPDATE || d->len > H2_FIRST_FRAME_MAX)
+	if (!frame_plausible(d->hdr, true))
 		return -EPROTO;
 	if (d->type == H2_SETTINGS && !(d->flags & H2_F_ACK)) {
 		/* The server connection preface (RFC 9113 §3.4). */
@@ -157,7 +247,7 @@ static int frame_begin(struct http2_conn *c, int dir)
 	bool bad = false;
 	int err;
 
-	d->len = (uint32_t)d->hdr[0] << 16 | (uint32_t)d->hdr[1] << 8 | d->hdr[2];
+	d->len = frame_len(d->hdr);
 	d->type = d->hdr[3];
 	d->flags = d->hdr[4];
 	d->stream_id = be32(d->hdr + 5) & 0x7fffffffu;
@@ -175,46 +265,30 @@ static int frame_begin(struct http2_conn *c, int dir)
 	if (d->blk.active && (d->type != H2_CONTINUATION || d->stream_id != d->blk.stream_id))
 		return -EPROTO;
 
+	bad = !frame_shape_ok(d->type, d->flags, d->len, d->stream_id);
 	switch (d->type) {
 	case H2_DATA:
-		bad = !d->stream_id;
 		d->padded = d->flags & H2_F_PADDED;
 		break;
 	case H2_HEADERS:
-		bad = !d->stream_id;
 		d->padded = d->flags & H2_F_PADDED;
 		fixed = d->flags & H2_F_PRIORITY ? 5 : 0;
 		break;
-	case H2_PRIORITY:
-		bad = !d->stream_id;
-		break;
 	case H2_RST_STREAM:
-		bad = !d->stream_id || d->len != 4;
 		fixed = 4;
 		break;
-	case H2_SETTINGS:
-		bad = d->stream_id || d->len % 6 || ((d->flags & H2_F_ACK) && d->len);
-		break;
 	case H2_PUSH_PROMISE:
-		bad = !d->stream_id;
 		d->padded = d->flags & H2_F_PADDED;
 		fixed = 4;
 		break;
-	case H2_PING:
-		bad = d->stream_id || d->len != 8;
-		break;
 	case H2_GOAWAY:
-		bad = d->stream_id || d->len < 8;
 		fixed = 8;
 		break;
-	case H2_WINDOW_UPDATE:
-		bad = d->len != 4;
-		break;
 	case H2_CONTINUATION:
-		bad = !d->blk.active;
+		bad = bad || !d->blk.active;
 		break;
 	default:
-		break; /* extension frames are ignored (RFC 9113 §5.5) */
+		break;
 	}
 	d->pre_len = (d->padded ? 1 : 0) + fixed;
 	if (bad || d->len < d->pre_len)

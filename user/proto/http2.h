@@ -61,4 +61,27 @@ void http2_conn_free(struct http2_conn *c);
 /* Returns true if @data starts with the client connection preface, or is a prefix of it. */
 bool http2_detect_preface(const uint8_t *data, size_t len);
 
+/* What bytes say about being HTTP/2, for protocol detection (pure, no state). */
+enum http2_detect {
+	HTTP2_NO,    /* not HTTP/2 as far as these bytes tell */
+	HTTP2_YES,   /* HTTP/2 */
+	HTTP2_MORE,  /* a strict prefix of the client preface: more bytes decide */
+	HTTP2_MAYBE, /* a server's first SETTINGS frame: HTTP/2 if the other direction is too */
+};
+
+/*
+ * The first @len bytes of a direction: HTTP2_YES for the whole client connection preface,
+ * HTTP2_MORE for a prefix of it, HTTP2_MAYBE for a plausible SETTINGS frame (the server
+ * connection preface, RFC 9113 §3.4), else HTTP2_NO (fewer than the 9 bytes of a frame header
+ * cannot show SETTINGS yet: a caller holding the bytes asks again with more).
+ */
+enum http2_detect http2_detect(const uint8_t *data, size_t len);
+
+/*
+ * Bytes of a direction joined mid-stream: HTTP2_YES when they begin with the client preface or
+ * with HTTP/2 frames (every frame header in them plausible, and either several, or one that
+ * fills @len exactly, or one that is not DATA), else HTTP2_NO.
+ */
+enum http2_detect http2_detect_mid(const uint8_t *data, size_t len);
+
 #endif

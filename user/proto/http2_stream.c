@@ -12,12 +12,12 @@
 #include <strings.h>
 
 #include "proto/http2_stream.h"
+#include "util/grow.h"
 #include "util/log.h"
 
 #define H2_MAX_STREAMS 512 /* open streams tracked; the oldest is flushed beyond */
 #define H2_MAX_HEADERS 256 /* fields stored per header block */
 #define H2_MAX_HEADER_BYTES (256 * 1024)
-#define H2_MAX_BODY_TS 65536
 #define H2_MAX_TABLE (1u << 20) /* cap on what a peer may announce, bounds inflater memory */
 
 static const char ERR_MIDSTREAM[] = "connection seen mid-stream";
@@ -27,8 +27,6 @@ static const char ERR_NO_HEADERS[] = "DATA without HEADERS";
 static const char ERR_HDR_LIMIT[] = "header list too large, fields dropped";
 static const char ERR_NOMEM[] = "out of memory";
 static const char ERR_STATUS[] = "invalid :status";
-static const char ERR_CODING[] = "unsupported content-encoding";
-static const char ERR_CORRUPT[] = "corrupt content-encoding data";
 
 /* ---- HPACK table bound ---- */
 
@@ -78,8 +76,7 @@ static bool stream_was_closed(const struct http2_conn *c, uint32_t id)
 
 static void half_free(struct h2_half *h)
 {
-	body_decoder_free(h->dec);
-	h->dec = NULL;
+	body_store_free(&h->body);
 	http_msg_clear(&h->m);
 }
 
@@ -134,8 +131,7 @@ static void half_settle(struct http2_conn *c, struct h2_half *h, int dir, const 
 	}
 	if (h->seen && !h->hdrs && !m->error)
 		m->error = c->midstream ? ERR_MIDSTREAM : ERR_NO_HEADERS;
-	body_decoder_free(h->dec);
-	h->dec = NULL;
+	body_store_end(&h->body, m, false);
 }
 
 /*
@@ -152,7 +148,7 @@ static bool half_length_done(const struct http2_conn *c, const struct h2_stream 
 	unsigned long long v;
 	char *end;
 
-	if (h->ended || !h->hdrs || h->hdr_lost || h->m.lost_bytes || h->body_dead)
+	if (h->ended || !h->hdrs || h->hdr_lost || h->m.lost_bytes)
 		return false;
 	if (dir != c->client_dir && !h->has_body) {
 		method = req->hdrs ? req->m.method : NULL;
@@ -188,11 +184,7 @@ void h2_stream_end_by_length(struct http2_conn *c, struct h2_stream *s)
 		h = &s->half[dir];
 		h->ended = true;
 		h->m.end_ns = h->last_ns;
-		if (h->dec && body_decoder_finish(h->dec) < 0) {
-			h->m.truncated = true;
-			if (!h->m.error)
-				h->m.error = ERR_CORRUPT;
-		}
+		body_store_end(&h->body, &h->m, true);
 		h->m.complete = true;
 	}
 }
@@ -265,22 +257,14 @@ void h2_stream_check_all(struct http2_conn *c)
 /* Returns the open stream @id, opening it when @create allows; NULL to ignore its frames. */
 struct h2_stream *h2_stream_get(struct http2_conn *c, uint32_t id, bool create)
 {
-	struct h2_stream *s = h2_stream_find(c, id), **grown;
-	size_t cap;
+	struct h2_stream *s = h2_stream_find(c, id);
 
 	if (s || !create || stream_was_closed(c, id))
 		return s;
 	if (c->n_streams == H2_MAX_STREAMS)
 		h2_stream_deliver(c, c->streams[0], ERR_TOO_MANY);
-	if (c->n_streams == c->cap_streams) {
-		cap = c->cap_streams ? c->cap_streams * 2 : 16;
-		grown = realloc(c->streams, cap * sizeof(*grown));
-		if (grown) {
-			c->streams = grown;
-			c->cap_streams = cap;
-		}
-	}
-	s = c->n_streams < c->cap_streams ? calloc(1, sizeof(*s)) : NULL;
+	if (!grow(&c->streams, &c->cap_streams, c->n_streams + 1, sizeof(*c->streams)))
+		s = calloc(1, sizeof(*s));
 	if (!s) {
 		pr_warn("http2: out of memory, stream %u not traced\n", id);
 		return NULL;
@@ -311,121 +295,23 @@ void h2_half_end(struct http2_conn *c, struct h2_stream *s, int dir, uint64_t ts
 	h->ended = true;
 	h->last_ns = ts;
 	h->m.end_ns = ts;
-	if (h->dec && !h->body_dead && body_decoder_finish(h->dec) < 0) {
-		h->m.truncated = true;
-		if (!h->m.error)
-			h->m.error = ERR_CORRUPT;
-	}
+	body_store_end(&h->body, &h->m, true);
 	h->m.complete = h->hdrs && !h->hdr_lost;
 	stream_check(c, s);
 }
 
 /* ---- bodies ---- */
 
-static void body_ts_note(struct http_msg *m, size_t off, uint64_t ts)
-{
-	struct http_body_ts *last = m->n_body_ts ? &m->body_ts[m->n_body_ts - 1] : NULL, *grown;
-	size_t n = m->n_body_ts;
-
-	if (last && last->ts_ns == ts)
-		return;
-	/* Nothing came out of the decoder since: those bytes appear at the later time. */
-	if (last && last->off == off) {
-		last->ts_ns = ts;
-		return;
-	}
-	if (n == H2_MAX_BODY_TS)
-		return;
-	if ((n & (n - 1)) == 0) { /* capacity is the next power of two */
-		grown = realloc(m->body_ts, (n ? n * 2 : 1) * sizeof(*grown));
-		if (!grown)
-			return;
-		m->body_ts = grown;
-	}
-	m->body_ts[n].off = off;
-	m->body_ts[n].ts_ns = ts;
-	m->n_body_ts = n + 1;
-}
-
-static void body_start(struct h2_half *h)
-{
-	const char *ce = http_msg_header(&h->m, "content-encoding");
-
-	h->body_started = true;
-	if (!ce || !*ce || strcasecmp(ce, "identity") == 0)
-		return;
-	h->dec = body_decoder_new(ce);
-	if (!h->dec) {
-		h->body_dead = true;
-		h->m.error = h->m.error ?: (errno == ENOMEM ? ERR_NOMEM : ERR_CODING);
-	}
-}
-
-static void body_keep(struct http2_conn *c, struct h2_half *h, const uint8_t *p, size_t n)
-{
-	struct http_msg *m = &h->m;
-	size_t room = c->lim.max_body > m->body_len ? c->lim.max_body - m->body_len : 0;
-	size_t keep = n < room ? n : room, cap;
-	uint8_t *grown;
-
-	if (keep && m->body_len + keep > h->body_cap) {
-		cap = h->body_cap ? h->body_cap : 4096;
-		while (cap < m->body_len + keep)
-			cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-		if (cap > c->lim.max_body)
-			cap = c->lim.max_body;
-		grown = realloc(m->body, cap);
-		if (!grown) {
-			keep = 0;
-			m->error = m->error ?: ERR_NOMEM;
-		} else {
-			m->body = grown;
-			h->body_cap = cap;
-		}
-	}
-	if (keep) {
-		memcpy(m->body + m->body_len, p, keep);
-		m->body_len += keep;
-	}
-	if (keep < n) {
-		h->dropped += n - keep;
-		m->truncated = true;
-	}
-}
-
 void h2_body_feed(struct http2_conn *c, struct h2_half *h, const uint8_t *p, size_t n, uint64_t ts)
 {
-	struct http_msg *m = &h->m;
-	size_t dropped = 0;
-	int err;
-
 	if (!n || h->ended)
 		return;
-	if (!h->has_body) {
-		h->has_body = true;
-		m->first_body_ns = ts;
-	}
+	h->has_body = true;
 	h->last_ns = ts;
-	m->wire_body_len += n;
-	body_ts_note(m, m->body_len + h->dropped, ts);
-	if (!h->body_started)
-		body_start(h);
-	if (h->body_dead)
-		return;
-	if (!h->dec) {
-		body_keep(c, h, p, n);
-		return;
-	}
-	err = body_decoder_feed(h->dec, p, n, &m->body, &m->body_len, c->lim.max_body, &dropped);
-	h->dropped += dropped;
-	if (dropped)
-		m->truncated = true;
-	if (err == -EBADMSG || err == -ENOMEM) {
-		h->body_dead = true;
-		m->truncated = true;
-		if (!m->error)
-			m->error = err == -ENOMEM ? ERR_NOMEM : ERR_CORRUPT;
-	}
+	if (!h->body.started)
+		body_store_begin(&h->body, &h->m, http_msg_header(&h->m, "content-encoding"),
+				 c->lim.max_body);
+	body_store_data(&h->body, &h->m, p, n, ts);
 }
 
 /* ---- header blocks ---- */
@@ -478,7 +364,7 @@ static void block_pseudo(struct h2_block *b, const nghttp2_nv *nv)
 
 static void block_add(struct h2_block *b, const nghttp2_nv *nv)
 {
-	struct http_header *grown, *h;
+	struct http_header *h;
 	size_t n = b->m.n_headers;
 
 	if (!b->s)
@@ -491,13 +377,9 @@ static void block_add(struct h2_block *b, const nghttp2_nv *nv)
 		b->drop = ERR_HDR_LIMIT;
 		return;
 	}
-	if ((n & (n - 1)) == 0) { /* capacity is the next power of two */
-		grown = realloc(b->m.headers, (n ? n * 2 : 1) * sizeof(*grown));
-		if (!grown) {
-			b->drop = ERR_NOMEM;
-			return;
-		}
-		b->m.headers = grown;
+	if (grow(&b->m.headers, &b->hdr_cap, n + 1, sizeof(*b->m.headers))) {
+		b->drop = ERR_NOMEM;
+		return;
 	}
 	h = &b->m.headers[n];
 	h->name = dup_field(nv->name, nv->namelen, true);
@@ -554,6 +436,7 @@ void h2_block_begin(struct http2_conn *c, int dir, struct h2_stream *s, uint32_t
 	struct h2_block *b = &d->blk;
 
 	http_msg_clear(&b->m);
+	b->hdr_cap = 0;
 	b->bytes = 0;
 	b->s = s && !s->half[target].ended ? s : NULL;
 	b->stream_id = id;
@@ -567,30 +450,29 @@ void h2_block_begin(struct http2_conn *c, int dir, struct h2_stream *s, uint32_t
 		h2_half_touch(&s->half[target], d->frame_ts, d->frame_tag);
 }
 
-static void headers_move(struct http_msg *dst, struct http_msg *src)
+/* Moves the fields of block @b to the end of half @h's. */
+static void headers_move(struct h2_half *h, struct h2_block *b)
 {
-	struct http_header *grown;
-	size_t n = dst->n_headers + src->n_headers;
+	struct http_msg *dst = &h->m, *src = &b->m;
 
 	if (!src->n_headers)
 		return;
 	if (!dst->headers) {
 		dst->headers = src->headers;
 		dst->n_headers = src->n_headers;
+		h->hdr_cap = b->hdr_cap;
 		src->headers = NULL;
 		src->n_headers = 0;
+		b->hdr_cap = 0;
 		return;
 	}
-	grown = realloc(dst->headers, n * sizeof(*grown));
-	if (!grown) {
+	if (grow(&dst->headers, &h->hdr_cap, dst->n_headers + src->n_headers,
+		 sizeof(*dst->headers))) {
 		dst->error = dst->error ?: ERR_NOMEM;
 		return; /* src keeps them and frees them */
 	}
-	memcpy(&grown[dst->n_headers], src->headers, src->n_headers * sizeof(*grown));
-	dst->headers = grown;
-	dst->n_headers = n;
-	free(src->headers);
-	src->headers = NULL;
+	memcpy(&dst->headers[dst->n_headers], src->headers, src->n_headers * sizeof(*src->headers));
+	dst->n_headers += src->n_headers;
 	src->n_headers = 0;
 }
 
@@ -621,7 +503,7 @@ static void block_apply(struct http2_conn *c, int dir, struct h2_block *b)
 	else if (bm->status)
 		h2_role_note(c, !dir, H2_ROLE_HEADERS);
 	if (h->hdrs || h->has_body) {
-		headers_move(m, bm); /* trailers: pseudo-headers are not allowed there */
+		headers_move(h, b); /* trailers: pseudo-headers are not allowed there */
 	} else if (bm->status >= 100 && bm->status < 200) {
 		return; /* interim response, the final one follows */
 	} else {
@@ -630,7 +512,7 @@ static void block_apply(struct http2_conn *c, int dir, struct h2_block *b)
 		take_str(&m->authority, &bm->authority);
 		take_str(&m->scheme, &bm->scheme);
 		m->status = bm->status;
-		headers_move(m, bm);
+		headers_move(h, b);
 		host = http_msg_header(m, "host");
 		if (!m->authority && host)
 			m->authority = strdup(host);
@@ -668,5 +550,6 @@ void h2_block_end(struct http2_conn *c, int dir, uint64_t ts)
 		}
 	}
 	http_msg_clear(&b->m);
+	b->hdr_cap = 0;
 	b->s = NULL;
 }

@@ -6,8 +6,7 @@
  * Owns: the stream table (opening, the closed-id ring, the oldest flushed past H2_MAX_STREAMS),
  * when a stream's exchange is done and handing it to the callback, header blocks (HPACK through
  * the per-direction nghttp2 inflater, its dynamic table bound, pseudo-headers, trailers, interim
- * responses, push promises) and DATA bodies (max_body, the body timeline, content-encoding
- * undone through body.h).
+ * responses, push promises) and DATA bodies (handed to body.h, which stores and decodes them).
  *
  * The connection and direction state is declared here too, because stream bookkeeping reads
  * the limits, the callback and each direction's inflater and frame in progress; only http2.c
@@ -38,17 +37,14 @@ enum h2_role { H2_ROLE_DEFAULT, H2_ROLE_SETTINGS, H2_ROLE_HEADERS, H2_ROLE_PREFA
 /* The message one direction sends on a stream. */
 struct h2_half {
 	struct http_msg m;
-	struct body_decoder *dec; /* NULL on the identity path */
-	size_t body_cap;	  /* bytes allocated for m.body on the identity path */
-	size_t dropped;		  /* decoded body bytes beyond max_body */
-	uint64_t last_ns;	  /* last frame byte seen, the end of an unfinished message */
-	bool seen;		  /* any frame of it */
-	bool hdrs;		  /* its final header block arrived (decoded or not) */
-	bool hdr_lost;		  /* ... but could not be decoded */
+	struct body_store body; /* begun at the first DATA byte */
+	size_t hdr_cap;		/* m.headers allocated */
+	uint64_t last_ns;	/* last frame byte seen, the end of an unfinished message */
+	bool seen;		/* any frame of it */
+	bool hdrs;		/* its final header block arrived (decoded or not) */
+	bool hdr_lost;		/* ... but could not be decoded */
 	bool has_body;
-	bool body_started; /* decoder chosen */
-	bool body_dead;	   /* stop decoding: unsupported or corrupt coding */
-	bool ended;	   /* END_STREAM, or the promised request of a push */
+	bool ended; /* END_STREAM, or the promised request of a push */
 };
 
 struct h2_stream {
@@ -59,6 +55,7 @@ struct h2_stream {
 /* A header block (HEADERS or PUSH_PROMISE plus CONTINUATIONs) being decoded. */
 struct h2_block {
 	struct http_msg m; /* only this block's fields */
+	size_t hdr_cap;	   /* m.headers allocated */
 	size_t bytes;
 	struct h2_stream *s; /* NULL: decode to keep HPACK in sync, then discard */
 	uint32_t stream_id;  /* CONTINUATION must name it */

@@ -18,16 +18,13 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "http_methods.h"
 #include "span/httpspan.h"
 #include "span/semconv.h"
 #include "util/log.h"
 #include "util/redact.h"
 
-/* clang-format off */
-static const char *const known_methods[] = {
-	"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY",
-};
-/* clang-format on */
+static const char *const known_methods[] = {BT_HTTP_METHODS(BT_HTTP_METHOD_NAME)};
 
 static bool method_known(const char *m)
 {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "stream/conn.h"
+#include "proto/body.h"
 #include "proto/http1.h"
 #include "proto/http2.h"
 #include "util/grow.h"
@@ -34,9 +35,6 @@
 #define MIDSTREAM_BUDGET (4ull << 20)
 /* The same for a connection whose first bytes were not HTTP: it may predate tracing. */
 #define RESCAN_BUDGET (1ull << 20)
-#define H2_FRAME_HDR 9
-#define H2_MID_MAX_FRAME (1u << 20)
-#define DEFAULT_MAX_BODY (1024 * 1024)
 
 enum conn_proto {
 	PROTO_DETECT,
@@ -126,7 +124,7 @@ struct conn_tracker *conn_tracker_new(const struct conn_opts *opts, conn_exchang
 	if (opts)
 		t->opts = *opts;
 	if (!t->opts.max_body)
-		t->opts.max_body = DEFAULT_MAX_BODY;
+		t->opts.max_body = BT_DEFAULT_MAX_BODY;
 	t->cb = cb;
 	t->ctx = ctx;
 	return t;
@@ -361,76 +359,18 @@ static void conn_feed(struct conn *c, int dir, const uint8_t *p, size_t n, uint6
 	}
 }
 
-/* A plausible HTTP/2 frame header (RFC 9113 §6) at @p; *@flen gets its payload length. */
-static bool h2_frame_ok(const uint8_t *p, bool first, uint32_t *flen)
-{
-	uint32_t len = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-	uint32_t sid = ((uint32_t)p[5] << 24 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 8 | p[8]);
-	uint8_t type = p[3], flags = p[4];
-
-	*flen = len;
-	if (len > H2_MID_MAX_FRAME || (sid & 0x80000000u))
-		return false;
-	switch (type) {
-	case 0x0: /* DATA */
-	case 0x1: /* HEADERS */
-		return sid != 0;
-	case 0x2: /* PRIORITY */
-		return sid != 0 && len == 5;
-	case 0x3: /* RST_STREAM */
-		return sid != 0 && len == 4;
-	case 0x4: /* SETTINGS */
-		return sid == 0 && len % 6 == 0 && (!(flags & 1) || len == 0);
-	case 0x5: /* PUSH_PROMISE */
-		return sid != 0 && len >= 4;
-	case 0x6: /* PING */
-		return sid == 0 && len == 8;
-	case 0x7: /* GOAWAY */
-		return sid == 0 && len >= 8;
-	case 0x8: /* WINDOW_UPDATE */
-		return len == 4;
-	case 0x9: /* CONTINUATION: never the first frame the parser accepts */
-		return !first && sid != 0;
-	default:
-		return false;
-	}
-}
-
-/*
- * True when @p starts with HTTP/2 frames: every header inside the chunk is plausible, and either
- * there are several or the one frame fills the chunk exactly (or is a non-DATA frame that runs on),
- * since a lone frame-sized prefix of random binary data is too easy to match.
- */
-static bool h2_frames_detect(const uint8_t *p, size_t n)
-{
-	size_t off = 0, frames = 0;
-	bool last_data = false;
-	uint32_t flen;
-
-	while (off + H2_FRAME_HDR <= n && frames < 16) {
-		if (!h2_frame_ok(p + off, frames == 0, &flen))
-			return false;
-		last_data = p[off + 3] == 0x0;
-		frames++;
-		off += H2_FRAME_HDR + flen;
-	}
-	if (!frames)
-		return false;
-	if (frames > 1 || off == n)
-		return true;
-	return !last_data;
-}
-
 /* The start of a direction: HTTP/1.x, the HTTP/2 preface, or (server first) SETTINGS. */
 static enum verdict classify_start(const uint8_t *p, size_t n)
 {
-	uint32_t flen;
+	enum http2_detect h2 = http2_detect(p, n);
 
-	if (http2_detect_preface(p, n))
-		return n >= HTTP2_PREFACE_LEN ? V_H2 : V_WAIT;
+	if (h2 == HTTP2_YES)
+		return V_H2;
+	if (h2 == HTTP2_MORE)
+		return V_WAIT;
 	if (http1_detect(p, n))
 		return V_H1;
-	if (n >= H2_FRAME_HDR && p[3] == 0x4 && h2_frame_ok(p, true, &flen))
+	if (h2 == HTTP2_MAYBE)
 		return V_MAYBE_H2;
 	return n >= DETECT_GIVEUP ? V_NOT : V_WAIT;
 }
@@ -442,11 +382,7 @@ static enum verdict classify_mid(const uint8_t *p, size_t n, bool h1_only)
 		return V_H1;
 	if (h1_only)
 		return V_WAIT;
-	if (n >= HTTP2_PREFACE_LEN && http2_detect_preface(p, HTTP2_PREFACE_LEN))
-		return V_H2;
-	if (h2_frames_detect(p, n))
-		return V_H2;
-	return V_WAIT;
+	return http2_detect_mid(p, n) == HTTP2_YES ? V_H2 : V_WAIT;
 }
 
 static int conn_start_parser(struct conn *c, enum verdict v)

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_methods.h"
+#include "proto/body.h"
 #include "proto/http1.h"
 
 #include "lib/compress.h"
@@ -296,7 +298,7 @@ static void run(const struct conv *cv, const struct http1_limits *lim, long spli
 
 	memset(r, 0, sizeof(*r));
 	r->eproto_at = -1;
-	r->max_body = lim ? lim->max_body : HTTP1_DEFAULT_MAX_BODY;
+	r->max_body = lim ? lim->max_body : BT_DEFAULT_MAX_BODY;
 	c = http1_conn_new(lim, collect, r);
 	assert_non_null(c);
 	for (i = 0; i < cv->n; i++) {
@@ -1473,10 +1475,40 @@ static void test_http1_authority_forms(void **state)
 	conv_free(&cv);
 }
 
+/* The one method list (http_methods.h): the BPF prefix test tells every method apart, and the
+ * parser recognises each one, even in a line that is not finished yet. */
+static void test_http1_known_methods_shared(void **state)
+{
+	static const char *const names[] = {BT_HTTP_METHODS(BT_HTTP_METHOD_NAME)};
+	char line[64];
+	const char *p = line;
+	size_t i, j, hits;
+
+	(void)state;
+	assert_int_equal(sizeof(names) / sizeof(names[0]), BT_HTTP_METHOD_COUNT);
+	for (i = 0; i < BT_HTTP_METHOD_COUNT; i++) {
+		snprintf(line, sizeof(line), "%s /x HTTP/1.1\r\n", names[i]);
+		hits = 0;
+#define COUNT_HIT(m) hits += BT_HTTP_METHOD_PREFIX_IS(p, m);
+		BT_HTTP_METHODS(COUNT_HIT)
+#undef COUNT_HIT
+		assert_int_equal(hits, 1);
+		for (j = 0; j < BT_HTTP_METHOD_COUNT; j++)
+			assert_true(j == i || strncmp(line, names[j], strlen(names[j])) ||
+				    line[strlen(names[j])] != ' ');
+		assert_true(http1_detect((const uint8_t *)line, strlen(line)));
+		/* unfinished: only a known method is believed */
+		assert_true(http1_detect((const uint8_t *)line, strlen(names[i]) + 2));
+	}
+	assert_false(http1_detect((const uint8_t *)"BREW /x", 7));
+	p = "GETS";
+	assert_false(BT_HTTP_METHOD_PREFIX_IS(p, GET));
+}
+
 static void test_http1_pending_limit_bounded(void **state)
 {
 	struct http1_conn *c;
-	struct result r = {.eproto_at = -1, .max_body = HTTP1_DEFAULT_MAX_BODY};
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
 	const char *req = "GET / HTTP/1.1\r\n\r\n";
 	int i;
 
@@ -1498,7 +1530,7 @@ static void test_http1_pending_limit_bounded(void **state)
 
 static void test_http1_api_edges(void **state)
 {
-	struct result r = {.eproto_at = -1, .max_body = HTTP1_DEFAULT_MAX_BODY};
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
 	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
 	const uint8_t *req = (const uint8_t *)"GET / HTTP/1.1\r\n\r\n";
 
@@ -1612,6 +1644,7 @@ int main(void)
 	    cmocka_unit_test(test_http1_response_framing_variants),
 	    cmocka_unit_test(test_http1_authority_forms),
 	    cmocka_unit_test(test_http1_pending_limit_bounded),
+	    cmocka_unit_test(test_http1_known_methods_shared),
 	    cmocka_unit_test(test_http1_api_edges),
 	    cmocka_unit_test(test_http1_detect),
 	};

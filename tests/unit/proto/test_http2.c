@@ -18,6 +18,8 @@
 #include <nghttp2/nghttp2.h>
 #include <zlib.h>
 
+#include "proto/body.h"
+#include "proto/http1.h"
 #include "proto/http2.h"
 
 #include "lib/compress.h"
@@ -448,6 +450,93 @@ static void test_http2_detect_preface(void **state)
 	assert_false(http2_detect_preface((const uint8_t *)"GET / HTTP/1.1\r\n", 16));
 	assert_false(http2_detect_preface((const uint8_t *)"", 0));
 	assert_false(http2_detect_preface(NULL, 0));
+}
+
+/* A 9-byte frame header. */
+static void fhdr(uint8_t *h, uint32_t len, uint8_t type, uint8_t flags, uint32_t sid)
+{
+	h[0] = (uint8_t)(len >> 16);
+	h[1] = (uint8_t)(len >> 8);
+	h[2] = (uint8_t)len;
+	h[3] = type;
+	h[4] = flags;
+	h[5] = (uint8_t)(sid >> 24);
+	h[6] = (uint8_t)(sid >> 16);
+	h[7] = (uint8_t)(sid >> 8);
+	h[8] = (uint8_t)sid;
+}
+
+static void test_http2_detect_start(void **state)
+{
+	uint8_t b[64] = {0};
+
+	(void)state;
+	assert_int_equal(http2_detect((const uint8_t *)PREFACE, 24), HTTP2_YES);
+	assert_int_equal(http2_detect((const uint8_t *)PREFACE, 10), HTTP2_MORE);
+	assert_int_equal(http2_detect((const uint8_t *)"PRI * HTTP/1.1\r\n", 16), HTTP2_NO);
+	assert_int_equal(http2_detect((const uint8_t *)"GET / HTTP/1.1\r\n", 16), HTTP2_NO);
+	assert_int_equal(http2_detect(NULL, 0), HTTP2_NO);
+	/* the server connection preface: SETTINGS, stream 0, whole parameters */
+	fhdr(b, 12, T_SETTINGS, 0, 0);
+	assert_int_equal(http2_detect(b, 9), HTTP2_MAYBE);
+	assert_int_equal(http2_detect(b, 8), HTTP2_NO); /* not a frame header yet */
+	fhdr(b, 0, T_SETTINGS, F_ACK, 0);
+	assert_int_equal(http2_detect(b, 9), HTTP2_MAYBE);
+	fhdr(b, 7, T_SETTINGS, 0, 0); /* not whole 6-byte parameters */
+	assert_int_equal(http2_detect(b, 9), HTTP2_NO);
+	fhdr(b, 6, T_SETTINGS, F_ACK, 0); /* an ACK carries nothing */
+	assert_int_equal(http2_detect(b, 9), HTTP2_NO);
+	fhdr(b, 6, T_SETTINGS, 0, 1); /* on a stream */
+	assert_int_equal(http2_detect(b, 9), HTTP2_NO);
+	fhdr(b, 6 * 200000, T_SETTINGS, 0, 0); /* longer than any believable first frame */
+	assert_int_equal(http2_detect(b, 9), HTTP2_NO);
+	fhdr(b, 4, T_WINDOW, 0, 0); /* a frame, but not how a direction begins */
+	assert_int_equal(http2_detect(b, 9), HTTP2_NO);
+}
+
+static void test_http2_detect_mid(void **state)
+{
+	uint8_t b[128] = {0};
+
+	(void)state;
+	assert_int_equal(http2_detect_mid((const uint8_t *)PREFACE, 24), HTTP2_YES);
+	assert_int_equal(http2_detect_mid((const uint8_t *)PREFACE, 10), HTTP2_NO);
+	assert_int_equal(http2_detect_mid(NULL, 0), HTTP2_NO);
+	assert_int_equal(http2_detect_mid(b, 8), HTTP2_NO);
+	/* one DATA frame filling the chunk exactly */
+	fhdr(b, 20, T_DATA, 0, 1);
+	assert_int_equal(http2_detect_mid(b, 29), HTTP2_YES);
+	/* ... but a lone DATA header that runs on past the chunk is too easy to match */
+	assert_int_equal(http2_detect_mid(b, 20), HTTP2_NO);
+	/* several frames in a row */
+	fhdr(b + 29, 8, T_PING, 0, 0);
+	fhdr(b + 46, 4, T_WINDOW, 0, 3);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_YES);
+	assert_int_equal(http2_detect_mid(b, 50), HTTP2_YES); /* last one cut off */
+	/* a HEADERS frame that runs on */
+	fhdr(b, 100, T_HEADERS, F_END_HEADERS, 5);
+	assert_int_equal(http2_detect_mid(b, 40), HTTP2_YES);
+	/* one bad header anywhere spoils it */
+	fhdr(b, 20, T_DATA, 0, 1);
+	fhdr(b + 29, 7, T_PING, 0, 0);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_NO);
+	fhdr(b + 29, 8, T_PING, 0, 0);
+	/* CONTINUATION only follows, DATA needs a stream, reserved bit, unknown types */
+	fhdr(b, 20, T_CONT, 0, 1);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_NO);
+	fhdr(b, 20, T_DATA, 0, 0);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_NO);
+	fhdr(b, 20, T_DATA, 0, 0x80000001u);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_NO);
+	fhdr(b, 20, 0x0a, 0, 1);
+	assert_int_equal(http2_detect_mid(b, 59), HTTP2_NO);
+	fhdr(b, 20, T_DATA, 0, 1);
+	fhdr(b + 29, 5, T_CONT, F_END_HEADERS, 1); /* after a frame, CONTINUATION is fine */
+	fhdr(b + 43, 0, T_SETTINGS, F_ACK, 0);
+	assert_int_equal(http2_detect_mid(b, 52), HTTP2_YES);
+	/* text decodes as frame lengths of megabytes */
+	assert_int_equal(http2_detect_mid((const uint8_t *)"{\"messages\":[{\"role\":1}]}", 26),
+			 HTTP2_NO);
 }
 
 static void test_http2_get(void **state)
@@ -1012,9 +1101,11 @@ static void test_http2_gzip_body(void **state)
 	assert_false(find_ex(&g, 1)->resp.truncated);
 	assert_int_equal(find_ex(&g, 3)->resp.body_len, sizeof(plain));
 	assert_memory_equal(find_ex(&g, 3)->resp.body, plain, sizeof(plain));
-	/* not decodable here: not stored, said so, still counted */
-	assert_int_equal(find_ex(&g, 5)->resp.body_len, 0);
+	/* not decodable here: kept as received and said so, as over HTTP/1.1 (body.h) */
+	assert_int_equal(find_ex(&g, 5)->resp.body_len, 3);
+	assert_memory_equal(find_ex(&g, 5)->resp.body, "\x0b\x02\x80", 3);
 	assert_int_equal(find_ex(&g, 5)->resp.wire_body_len, 3);
+	assert_false(find_ex(&g, 5)->resp.truncated);
 	assert_string_equal(find_ex(&g, 5)->resp.error, "unsupported content-encoding");
 	got_free(&g);
 	conv_free(&cv);
@@ -1037,12 +1128,152 @@ static void test_http2_gzip_body(void **state)
 	assert_true(find_ex(&g, 1)->resp.truncated);
 	assert_true(find_ex(&g, 1)->resp.complete);
 	assert_int_equal(find_ex(&g, 1)->resp.wire_body_len, n1);
-	assert_true(find_ex(&g, 3)->resp.truncated);
-	assert_string_equal(find_ex(&g, 3)->resp.error, "corrupt content-encoding data");
+	/* corrupt: the coded bytes as received, whole (not a capture loss), named in the error */
+	assert_false(find_ex(&g, 3)->resp.truncated);
+	assert_true(find_ex(&g, 3)->resp.complete);
+	assert_int_equal(find_ex(&g, 3)->resp.body_len, n1);
+	assert_memory_equal(find_ex(&g, 3)->resp.body, z1, n1);
+	assert_string_equal(find_ex(&g, 3)->resp.error, "corrupt content-encoding");
 	got_free(&g);
 	conv_free(&cv);
 	free(z1);
 	free(z2);
+}
+
+/* The response to one GET carrying @body coded as @ce, over HTTP/1.1, in @piece-byte reads. */
+static void h1_coded_response(const char *ce, const uint8_t *body, size_t n, size_t piece,
+			      size_t max_body, struct got *g)
+{
+	static const char req[] = "GET /model/list HTTP/1.1\r\nHost: h\r\n\r\n";
+	struct http1_limits lim = {.max_body = max_body};
+	struct http1_conn *c = http1_conn_new(&lim, collect, g);
+	char head[160];
+	size_t off, k;
+	uint64_t ts = 1000;
+
+	assert_non_null(c);
+	assert_int_equal(http1_conn_feed(c, BT_DIR_SEND, (const uint8_t *)req, strlen(req), ts, 0),
+			 0);
+	snprintf(head, sizeof(head),
+		 "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %zu\r\n\r\n", ce, n);
+	ts += 1000;
+	assert_int_equal(
+	    http1_conn_feed(c, BT_DIR_RECV, (const uint8_t *)head, strlen(head), ts, 0), 0);
+	for (off = 0; off < n; off += k) {
+		k = n - off < piece ? n - off : piece;
+		ts += 1000;
+		assert_int_equal(http1_conn_feed(c, BT_DIR_RECV, body + off, k, ts, 0), 0);
+	}
+	http1_conn_close(c, ts + 1000);
+	http1_conn_free(c);
+}
+
+/* The same over HTTP/2: one DATA frame per @piece bytes, each in a read of its own. */
+static void h2_coded_response(const char *ce, const uint8_t *body, size_t n, size_t piece,
+			      size_t max_body, struct got *g)
+{
+	nghttp2_nv resp[] = {NV(":status", "200"), NV("content-encoding", "")};
+	struct conv cv;
+	size_t off, k;
+
+	resp[1].value = (uint8_t *)ce;
+	resp[1].valuelen = strlen(ce);
+	conv_init(&cv, 4096, 4096);
+	handshake(&cv, BT_DIR_SEND);
+	headers(&cv, BT_DIR_SEND, 1, true, get_req, N_NV(get_req));
+	conv_chunk(&cv, BT_DIR_RECV);
+	headers(&cv, BT_DIR_RECV, 1, false, resp, N_NV(resp));
+	for (off = 0; off < n; off += k) {
+		k = n - off < piece ? n - off : piece;
+		conv_chunk(&cv, BT_DIR_RECV);
+		data(&cv, BT_DIR_RECV, 1, off + k == n, body + off, k, 0);
+	}
+	assert_int_equal(run_from(&cv, 0, FEED_WHOLE, 0, max_body, true, g), 0);
+	conv_free(&cv);
+}
+
+/*
+ * One body rule for every HTTP version (body.h): the same coded body, good, corrupt, cut short,
+ * unsupported or mislabelled, and under a limit, gives the same body, flags, error and
+ * timeline offsets over HTTP/1.1 and HTTP/2.
+ */
+static void test_http2_coded_body_same_as_http1(void **state)
+{
+	uint8_t plain[6000], *z, *bad;
+	size_t zn, c, l, i;
+	struct {
+		const char *name, *ce;
+		const uint8_t *p;
+		size_t n;
+		const char *error; /* expected */
+		bool as_sent;	   /* body is the bytes as sent, not decoded */
+	} cases[6];
+	static const size_t limits[] = {MIB, 100};
+
+	(void)state;
+	for (i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t)("{\"delta\":\"token\"} "[i % 18] + (i / 997) % 3);
+	zn = zcompress(plain, sizeof(plain), &z, 15 + 16);
+	bad = malloc(zn);
+	assert_non_null(bad);
+	memcpy(bad, z, zn);
+	bad[zn / 2] ^= 0x55;
+	bad[zn / 2 + 1] ^= 0xaa;
+	cases[0] = (typeof(cases[0])){"good", "gzip", z, zn, NULL, false};
+	cases[1] = (typeof(cases[0])){"corrupt", "gzip", bad, zn, "corrupt content-encoding", true};
+	cases[2] = (typeof(cases[0])){
+	    "truncated", "gzip", z, zn / 2, "truncated content-encoding stream", true};
+	cases[3] =
+	    (typeof(cases[0])){"unsupported", "br", z, zn, "unsupported content-encoding", true};
+	cases[4] = (typeof(cases[0])){
+	    "mislabelled", "deflate", plain, 300, "corrupt content-encoding", true};
+	cases[5] = (typeof(cases[0])){
+	    "stacked bad", "gzip, gzip", z, zn, "corrupt content-encoding", true};
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+			struct got g1 = {0}, g2 = {0};
+			const struct http_msg *m1, *m2;
+			size_t want_len;
+
+			h1_coded_response(cases[c].ce, cases[c].p, cases[c].n, 64, limits[l], &g1);
+			h2_coded_response(cases[c].ce, cases[c].p, cases[c].n, 64, limits[l], &g2);
+			assert_int_equal(g1.n, 1);
+			assert_int_equal(g2.n, 1);
+			m1 = &g1.ex[0].resp;
+			m2 = &g2.ex[0].resp;
+			/* what the rule says */
+			if (cases[c].error)
+				assert_string_equal(m1->error, cases[c].error);
+			else
+				assert_null(m1->error);
+			want_len = cases[c].as_sent ? cases[c].n : sizeof(plain);
+			want_len = want_len < limits[l] ? want_len : limits[l];
+			assert_int_equal(m1->body_len, want_len);
+			assert_memory_equal(m1->body, cases[c].as_sent ? cases[c].p : plain,
+					    want_len);
+			assert_int_equal(m1->truncated,
+					 want_len <
+					     (cases[c].as_sent ? cases[c].n : sizeof(plain)));
+			assert_true(m1->complete);
+			assert_int_equal(m1->wire_body_len, cases[c].n);
+			/* and HTTP/2 says the same */
+			assert_string_equal(m2->error ? m2->error : "-",
+					    m1->error ? m1->error : "-");
+			assert_int_equal(m2->body_len, m1->body_len);
+			assert_memory_equal(m2->body, m1->body, m1->body_len);
+			assert_int_equal(m2->truncated, m1->truncated);
+			assert_int_equal(m2->complete, m1->complete);
+			assert_int_equal(m2->wire_body_len, m1->wire_body_len);
+			assert_int_equal(m2->lost_bytes, m1->lost_bytes);
+			assert_int_equal(m2->n_body_ts, m1->n_body_ts);
+			for (i = 0; i < m1->n_body_ts; i++)
+				assert_int_equal(m2->body_ts[i].off, m1->body_ts[i].off);
+			got_free(&g1);
+			got_free(&g2);
+		}
+	}
+	free(bad);
+	free(z);
 }
 
 static void test_http2_large_body(void **state)
@@ -1741,6 +1972,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_http2_detect_preface),
+	    cmocka_unit_test(test_http2_detect_start),
+	    cmocka_unit_test(test_http2_detect_mid),
 	    cmocka_unit_test(test_http2_get),
 	    cmocka_unit_test(test_http2_timestamps_and_tags),
 	    cmocka_unit_test(test_http2_post_padding_priority),
@@ -1754,6 +1987,7 @@ int main(void)
 	    cmocka_unit_test(test_http2_dynamic_table_reuse),
 	    cmocka_unit_test(test_http2_table_size_change),
 	    cmocka_unit_test(test_http2_gzip_body),
+	    cmocka_unit_test(test_http2_coded_body_same_as_http1),
 	    cmocka_unit_test(test_http2_large_body),
 	    cmocka_unit_test(test_http2_server_role),
 	    cmocka_unit_test(test_http2_push_promise),
