@@ -27,6 +27,24 @@ struct {
 #define BPF_URETPROBE(name, args...) BPF_KRETPROBE(name, ##args)
 #endif
 
+/*
+ * Inserts @init under @key in hash map @map unless an entry is there, and returns the entry: NULL
+ * when the map is full (the caller counts that). An entry a racing CPU inserted first is as good.
+ */
+static __always_inline void *map_try_init(void *map, const void *key, const void *init)
+{
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* The entry under @key in hash map @map, created from @init if there is none; NULL: map full. */
+static __always_inline void *map_lookup_or_try_init(void *map, const void *key, const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	return v ? v : map_try_init(map, key, init);
+}
+
 static __always_inline void count(__u32 idx, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
