@@ -123,7 +123,7 @@ static long emit_chunk(__u64 i, void *data)
 	if (len > BT_DATA_CHUNK)
 		len = BT_DATA_CHUNK;
 	/* keep the verifier's bounds on len: [1, BT_DATA_CHUNK] */
-	asm volatile("%0 &= 0x7fff" : "+r"(len));
+	asm volatile("%0 &= %1" : "+r"(len) : "i"(BT_DATA_CHUNK_MASK));
 	if (len > BT_DATA_CHUNK)
 		return 1;
 	ev->pos = c->pos + c->off;

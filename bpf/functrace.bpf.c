@@ -382,8 +382,8 @@ int BPF_PROG(thread_exit)
 	st = stack_get(tid, false);
 	if (st) {
 		stack_close(st, now,
-			    group_dead || group_exit ? BT_END_PROCESS_EXIT : BT_END_THREAD_EXIT, pid,
-			    tid, false);
+			    group_dead || group_exit ? BT_END_PROCESS_EXIT : BT_END_THREAD_EXIT,
+			    pid, tid, false);
 		bpf_map_delete_elem(&stacks, &tid);
 	}
 	if (!group_dead)

@@ -101,8 +101,8 @@ static long stack_close_one(__u64 i, struct stack_close_ctx *c)
 
 	if (top == 0 || top > BT_MAX_DEPTH)
 		return 1;
-	server = c->to_server && c->st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].probe_id ==
-				     BT_PROBE_SERVER;
+	server = c->to_server &&
+		 c->st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].probe_id == BT_PROBE_SERVER;
 	stack_emit(c->st, top - 1, c->now, server ? BT_END_RETURN : c->reason, 0, c->pid, c->tid);
 	c->st->depth = top - 1;
 	return server;

@@ -27,9 +27,6 @@
 #include "probe/target.h"
 #include "tracer.h"
 
-_Static_assert(sizeof(struct bt_call_event) == 72, "bt_call_event layout is ABI");
-_Static_assert(sizeof(struct bt_frame) == 40, "bt_frame layout is ABI");
-
 static volatile sig_atomic_t exiting;
 
 static void on_signal(int sig)
