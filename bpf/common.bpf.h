@@ -2,7 +2,7 @@
 /*
  * Maps every bedtrace BPF object shares: the event ring buffer (one, so that events of one thread
  * reach userspace in the order they happened) and the drop counters. Userspace creates them with
- * the first object and hands the same fds to the others (bpf_map__reuse_fd).
+ * the first object and hands the same fds to the others (user/probe/shared_maps.h).
  */
 #ifndef BT_COMMON_BPF_H
 #define BT_COMMON_BPF_H

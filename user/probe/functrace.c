@@ -155,7 +155,8 @@ static void prefault_ring(struct func_tracer *ft, uint32_t ring_bytes)
 		pr_debug("ring buffer pre-faulted: %u MiB\n", ring_bytes >> 20);
 }
 
-struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes, bool follow)
+struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pid,
+				   uint32_t ring_bytes, bool follow)
 {
 	struct func_tracer *ft = calloc(1, sizeof(*ft));
 	int err;
@@ -172,6 +173,9 @@ struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes, bool 
 	err = bpf_map__set_max_entries(ft->skel->maps.events, ring_bytes);
 	if (err)
 		goto fail;
+	err = shared_maps_reuse(maps, ft->skel->obj);
+	if (err)
+		goto fail;
 	bpf_program__set_expected_attach_type(ft->skel->progs.func_entry, BT_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(ft->skel->progs.func_return, BT_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(ft->skel->progs.unwind_raise, BT_TRACE_UPROBE_MULTI);
@@ -182,6 +186,7 @@ struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes, bool 
 	err = functrace__load(ft->skel);
 	if (err)
 		goto fail;
+	shared_maps_publish(maps, ft->skel->obj);
 	prefault_ring(ft, ring_bytes);
 	ft->exit_link = bpf_program__attach(ft->skel->progs.thread_exit);
 	ft->exec_link = ft->exit_link ? bpf_program__attach(ft->skel->progs.proc_exec) : NULL;
@@ -253,11 +258,6 @@ int functrace_stacks_fd(const struct func_tracer *ft)
 	return bpf_map__fd(ft->skel->maps.stacks);
 }
 
-int functrace_zero_stack_fd(const struct func_tracer *ft)
-{
-	return bpf_map__fd(ft->skel->maps.zero_stack);
-}
-
 int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags)
 {
 	__u32 key = (__u32)pid, val = flags;
@@ -278,11 +278,6 @@ uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid)
 void functrace_hold_forks(struct func_tracer *ft)
 {
 	ft->skel->bss->hold_forks = true;
-}
-
-int functrace_procs_fd(const struct func_tracer *ft)
-{
-	return bpf_map__fd(ft->skel->maps.procs);
 }
 
 int functrace_go_stacks_fd(const struct func_tracer *ft)

@@ -36,7 +36,7 @@ static const char *const plain_syms[2] = {"SSL_write", "SSL_read"};
 static const char *const ex_syms[2] = {"SSL_write_ex", "SSL_read_ex"};
 static const char *const close_syms[] = {"SSL_shutdown", "SSL_free"};
 
-struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd, uint64_t wakeup_at)
+struct tls_capture *tlscap_load(struct bt_shared_maps *maps, uint64_t wakeup_at)
 {
 	struct tls_capture *tc = calloc(1, sizeof(*tc));
 	int err;
@@ -49,13 +49,13 @@ struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd, u
 		goto fail;
 	}
 	tc->skel->rodata->wakeup_at = wakeup_at;
-	if ((err = bpf_map__reuse_fd(tc->skel->maps.events, events_fd)) ||
-	    (err = bpf_map__reuse_fd(tc->skel->maps.counters, counters_fd)) ||
-	    (err = bpf_map__reuse_fd(tc->skel->maps.stacks, stacks_fd)))
+	err = shared_maps_reuse(maps, tc->skel->obj);
+	if (err)
 		goto fail;
 	err = tlscap__load(tc->skel);
 	if (err)
 		goto fail;
+	shared_maps_publish(maps, tc->skel->obj);
 	return tc;
 fail:
 	tlscap_destroy(tc);
@@ -85,16 +85,6 @@ void tlscap_destroy(struct tls_capture *tc)
 	free(tc->objs);
 	free(tc->links);
 	free(tc);
-}
-
-int tlscap_ssl_calls_fd(const struct tls_capture *tc)
-{
-	return bpf_map__fd(tc->skel->maps.ssl_calls);
-}
-
-int tlscap_conns_fd(const struct tls_capture *tc)
-{
-	return bpf_map__fd(tc->skel->maps.conns);
 }
 
 size_t tlscap_n_objects(const struct tls_capture *tc)
