@@ -312,15 +312,8 @@ static int add_probe(struct func_tracer *ft, const struct elf_sym *s, const char
 			return 0;
 		}
 	}
-	if (ft->n_probes == ft->cap_probes) {
-		size_t cap = ft->cap_probes ? ft->cap_probes * 2 : 64;
-
-		p = realloc(ft->probes, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		ft->probes = p;
-		ft->cap_probes = cap;
-	}
+	if (grow(&ft->probes, &ft->cap_probes, ft->n_probes + 1, sizeof(*ft->probes)))
+		return -ENOMEM;
 	p = &ft->probes[ft->n_probes];
 	p->name = strdup(sym_display_name(s));
 	p->symbol = strdup(s->name);

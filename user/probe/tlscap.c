@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "util/grow.h"
 #include "probe/elf_sym.h"
 #include "util/log.h"
 #include "probe/ssl_inner.h"
@@ -94,15 +95,8 @@ size_t tlscap_n_objects(const struct tls_capture *tc)
 
 static int keep_link(struct tls_capture *tc, struct bpf_link *l)
 {
-	if (tc->n_links == tc->cap_links) {
-		size_t cap = tc->cap_links ? tc->cap_links * 2 : 32;
-		struct bpf_link **v = realloc(tc->links, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		tc->links = v;
-		tc->cap_links = cap;
-	}
+	if (grow(&tc->links, &tc->cap_links, tc->n_links + 1, sizeof(*tc->links)))
+		return -ENOMEM;
 	tc->links[tc->n_links++] = l;
 	return 0;
 }
@@ -119,15 +113,8 @@ static bool already_probed(const struct tls_capture *tc, pid_t pid, const char *
 
 static int remember(struct tls_capture *tc, pid_t pid, const char *path)
 {
-	if (tc->n_objs == tc->cap_objs) {
-		size_t cap = tc->cap_objs ? tc->cap_objs * 2 : 8;
-		struct probed *v = realloc(tc->objs, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		tc->objs = v;
-		tc->cap_objs = cap;
-	}
+	if (grow(&tc->objs, &tc->cap_objs, tc->n_objs + 1, sizeof(*tc->objs)))
+		return -ENOMEM;
 	tc->objs[tc->n_objs].pid = pid;
 	tc->objs[tc->n_objs].path = strdup(path);
 	if (!tc->objs[tc->n_objs].path)
