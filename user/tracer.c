@@ -407,10 +407,12 @@ static int open_capture(struct session *s)
 	if (!o->no_tls) {
 		s->tls = tlscap_load(&s->maps, RING_BYTES_CAPTURE / 4);
 		if (!s->tls) {
-			pr_warn("cannot load the TLS capture programs: %s%s\n", strerror(errno),
+			int err = -errno;
+
+			pr_warn("cannot load the TLS capture programs: %s%s\n", strerror(-err),
 				o->n_specs ? " (continuing; --no-tls hides this)" : "");
 			if (!o->n_specs)
-				return -errno;
+				return err;
 		}
 	}
 	if (s->tls || !o->no_sockets) {
