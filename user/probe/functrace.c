@@ -670,6 +670,31 @@ static bool spec_seen(struct func_tracer *ft, pid_t pid, const struct stat *st, 
 	return obj_seen(ft, &key);
 }
 
+/*
+ * Attaches the entry probes @ent of one object and their return probes (Go: the return
+ * instructions in @rets; else uretprobes), leaving out of @ent (and @lo) the functions whose
+ * entry the kernel refused. Returns 0 or -errno.
+ */
+static int attach_object(struct func_tracer *ft, const char *host, bool go, struct offs_vec *ent,
+			 struct offs_vec *rets, pid_t pid, struct left_out *lo)
+{
+	struct bpf_program *entry = go ? ft->skel->progs.go_entry : ft->skel->progs.func_entry;
+	int err;
+
+	err = link_range(ft, entry, host, ent, 0, ent->n, false, pid, lo);
+	offs_compact(ent);
+	if (err)
+		return err;
+	if (!go)
+		return link_range(ft, ft->skel->progs.func_return, host, ent, 0, ent->n, true, pid,
+				  lo);
+	/* a function whose entry the kernel refused gets no return probes either */
+	err = offs_keep_ids(rets, ent, ft->n_probes);
+	if (err)
+		return err;
+	return link_range(ft, ft->skel->progs.go_return, host, rets, 0, rets->n, false, pid, lo);
+}
+
 int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struct func_spec *specs,
 			   size_t n_specs, bool optional)
 {
@@ -756,12 +781,16 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 			if (err)
 				goto cleanup;
 			err = add_probe(ft, s, obj, entry, &id);
-			if (!err)
-				err = offs_push(&ent, entry, id);
-			for (k = 0; k < n_rets && !err; k++)
-				err = offs_push(&rets, ret_offs[k], id);
 			if (err)
 				goto cleanup;
+			err = offs_push(&ent, entry, id);
+			if (err)
+				goto cleanup;
+			for (k = 0; k < n_rets; k++) {
+				err = offs_push(&rets, ret_offs[k], id);
+				if (err)
+					goto cleanup;
+			}
 		}
 		if (!matched) {
 			if (optional)
@@ -770,27 +799,9 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 			err = -ENOENT;
 			goto cleanup;
 		}
-		if (!ent.n) {
-			/* none left, or all were probed for an earlier SPEC */
-		} else if (f->go) {
-			err = link_range(ft, ft->skel->progs.go_entry, host, &ent, 0, ent.n, false,
-					 t->pid, &lo);
-			offs_compact(&ent);
-			/* a function whose entry the kernel refused gets no return probes either */
-			if (!err)
-				err = offs_keep_ids(&rets, &ent, ft->n_probes);
-			if (!err)
-				err = link_range(ft, ft->skel->progs.go_return, host, &rets, 0,
-						 rets.n, false, t->pid, &lo);
-			any_go = true;
-		} else {
-			err = link_range(ft, ft->skel->progs.func_entry, host, &ent, 0, ent.n,
-					 false, t->pid, &lo);
-			offs_compact(&ent);
-			if (!err)
-				err = link_range(ft, ft->skel->progs.func_return, host, &ent, 0,
-						 ent.n, true, t->pid, &lo);
-		}
+		/* none left when all were probed for an earlier SPEC */
+		err = ent.n ? attach_object(ft, host, f->go, &ent, &rets, t->pid, &lo) : 0;
+		any_go = any_go || (ent.n && f->go);
 		if (err) {
 			pr_warn("cannot attach %zu probe(s) to %s in process %d: %s\n", ent.n, obj,
 				(int)t->pid, strerror(-err));

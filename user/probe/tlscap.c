@@ -262,8 +262,9 @@ static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
 		n += !!s;
 	}
 	err = remember(tc, pid, path);
-	if (!err)
-		pr_debug("TLS: process %d: %zu OpenSSL probe points in %s\n", (int)pid, n, path);
+	if (err)
+		goto cleanup;
+	pr_debug("TLS: process %d: %zu OpenSSL probe points in %s\n", (int)pid, n, path);
 cleanup:
 	if (fd >= 0)
 		close(fd);
