@@ -69,16 +69,11 @@ struct {
 	__type(value, struct conn_state);
 } conns SEC(".maps");
 
+/* The state of TLS connection @k, created if new; NULL (counted) when the map is full. */
 static __always_inline struct conn_state *conn_get(struct conn_key *k)
 {
-	struct conn_state *c = bpf_map_lookup_elem(&conns, k);
-	struct conn_state init = {.fd = -1};
+	struct conn_state init = {.fd = -1}, *c = map_lookup_or_try_init(&conns, k, &init);
 
-	if (c)
-		return c;
-	/* EEXIST from a racing thread is fine: the lookup below finds its entry */
-	bpf_map_update_elem(&conns, k, &init, BPF_NOEXIST);
-	c = bpf_map_lookup_elem(&conns, k);
 	if (!c)
 		count(BT_CNT_CONN_FULL, 1);
 	return c;
@@ -128,7 +123,7 @@ static long emit_chunk(__u64 i, void *data)
 	if (len > BT_DATA_CHUNK)
 		len = BT_DATA_CHUNK;
 	/* keep the verifier's bounds on len: [1, BT_DATA_CHUNK] */
-	asm volatile("%0 &= 0x7fff" : "+r"(len));
+	asm volatile("%0 &= %1" : "+r"(len) : "i"(BT_DATA_CHUNK_MASK));
 	if (len > BT_DATA_CHUNK)
 		return 1;
 	ev->pos = c->pos + c->off;

@@ -2,7 +2,7 @@
 /*
  * Maps every bedtrace BPF object shares: the event ring buffer (one, so that events of one thread
  * reach userspace in the order they happened) and the drop counters. Userspace creates them with
- * the first object and hands the same fds to the others (bpf_map__reuse_fd).
+ * the first object and hands the same fds to the others (user/probe/shared_maps.h).
  */
 #ifndef BT_COMMON_BPF_H
 #define BT_COMMON_BPF_H
@@ -26,6 +26,24 @@ struct {
 #ifndef BPF_URETPROBE
 #define BPF_URETPROBE(name, args...) BPF_KRETPROBE(name, ##args)
 #endif
+
+/*
+ * Inserts @init under @key in hash map @map unless an entry is there, and returns the entry: NULL
+ * when the map is full (the caller counts that). An entry a racing CPU inserted first is as good.
+ */
+static __always_inline void *map_try_init(void *map, const void *key, const void *init)
+{
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* The entry under @key in hash map @map, created from @init if there is none; NULL: map full. */
+static __always_inline void *map_lookup_or_try_init(void *map, const void *key, const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	return v ? v : map_try_init(map, key, init);
+}
 
 static __always_inline void count(__u32 idx, __u64 n)
 {

@@ -342,36 +342,6 @@ int BPF_UPROBE(unwind_catch)
 	return 0;
 }
 
-struct close_ctx {
-	struct bt_stack *st;
-	__u64 now;
-	__u32 pid, tid;
-	__u16 reason;
-};
-
-static long close_one(__u64 i, struct close_ctx *c)
-{
-	__u32 top = c->st->depth;
-
-	if (top == 0 || top > BT_MAX_DEPTH)
-		return 1;
-	stack_emit(c->st, top - 1, c->now, c->reason, 0, c->pid, c->tid);
-	c->st->depth = top - 1;
-	return 0;
-}
-
-/*
- * Closes every open frame of @st (thread @tid of process @pid) for @reason, newest first. A
- * bpf_loop callback is verified once, not once per frame: loading stays fast.
- */
-static __always_inline void close_all(struct bt_stack *st, __u64 now, __u16 reason, __u32 pid,
-				      __u32 tid)
-{
-	struct close_ctx c = {.st = st, .now = now, .pid = pid, .tid = tid, .reason = reason};
-
-	bpf_loop(BT_MAX_DEPTH, close_one, &c, 0);
-}
-
 struct go_close_ctx {
 	__u64 now;
 	__u32 pid;
@@ -383,7 +353,7 @@ static long close_go_stack(struct bpf_map *map, __u64 *g, struct bt_stack *st,
 {
 	if (st->pid != c->pid)
 		return 0;
-	close_all(st, c->now, BT_END_PROCESS_EXIT, st->pid, st->tid);
+	stack_close(st, c->now, BT_END_PROCESS_EXIT, st->pid, st->tid, false);
 	bpf_map_delete_elem(map, g);
 	return 0;
 }
@@ -411,9 +381,9 @@ int BPF_PROG(thread_exit)
 
 	st = stack_get(tid, false);
 	if (st) {
-		close_all(st, now,
-			  group_dead || group_exit ? BT_END_PROCESS_EXIT : BT_END_THREAD_EXIT, pid,
-			  tid);
+		stack_close(st, now,
+			    group_dead || group_exit ? BT_END_PROCESS_EXIT : BT_END_THREAD_EXIT,
+			    pid, tid, false);
 		bpf_map_delete_elem(&stacks, &tid);
 	}
 	if (!group_dead)
@@ -443,7 +413,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 	/* a thread other than the leader that execs takes the leader's id: its stack is old's */
 	st = stack_get(old, false);
 	if (st) {
-		close_all(st, now, BT_END_EXEC, pid, old);
+		stack_close(st, now, BT_END_EXEC, pid, old, false);
 		bpf_map_delete_elem(&stacks, &old);
 	}
 	flags = bpf_map_lookup_elem(&procs, &pid);

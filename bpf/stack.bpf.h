@@ -38,9 +38,7 @@ static __always_inline struct bt_stack *stack_lookup(void *map, const void *key,
 	init = bpf_map_lookup_elem(&zero_stack, &zero);
 	if (!init)
 		return NULL;
-	/* EEXIST cannot happen (one thread or goroutine, one stack) */
-	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(map, key);
+	st = map_try_init(map, key, init);
 	if (!st)
 		count(BT_CNT_STACK_FULL, 1);
 	return st;
@@ -58,8 +56,7 @@ static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
 
 /*
  * Reports frame @idx of @st (thread @tid of process @pid) as a call that ended at @exit_ns for
- * @reason. syscap's SERVER-frame close keeps its own copy: with this one inlined, its sys_exit
- * program went past the verifier's limit of 1M processed instructions.
+ * @reason: the one place a frame becomes a BT_EV_CALL event.
  */
 static __always_inline void stack_emit(struct bt_stack *st, __u32 idx, __u64 exit_ns, __u16 reason,
 				       __u64 retval, __u32 pid, __u32 tid)
@@ -87,6 +84,42 @@ static __always_inline void stack_emit(struct bt_stack *st, __u32 idx, __u64 exi
 	e->pad = 0;
 	/* userspace polls every 100 ms: waking it per call would cost the target a wakeup each */
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+struct stack_close_ctx {
+	struct bt_stack *st;
+	__u64 now;
+	__u32 pid, tid;
+	__u16 reason;
+	bool to_server;
+};
+
+static long stack_close_one(__u64 i, struct stack_close_ctx *c)
+{
+	__u32 top = c->st->depth;
+	bool server;
+
+	if (top == 0 || top > BT_MAX_DEPTH)
+		return 1;
+	server = c->to_server &&
+		 c->st->frames[(top - 1) & (BT_MAX_DEPTH - 1)].probe_id == BT_PROBE_SERVER;
+	stack_emit(c->st, top - 1, c->now, server ? BT_END_RETURN : c->reason, 0, c->pid, c->tid);
+	c->st->depth = top - 1;
+	return server;
+}
+
+/*
+ * Ends the open frames of @st (thread @tid of process @pid) at @now for @reason, newest first:
+ * all of them, or with @to_server down to the innermost SERVER frame, which returns (its request
+ * was answered). A bpf_loop callback is verified once, not once per frame: loading stays fast.
+ */
+static __always_inline void stack_close(struct bt_stack *st, __u64 now, __u16 reason, __u32 pid,
+					__u32 tid, bool to_server)
+{
+	struct stack_close_ctx c = {
+	    .st = st, .now = now, .pid = pid, .tid = tid, .reason = reason, .to_server = to_server};
+
+	bpf_loop(BT_MAX_DEPTH, stack_close_one, &c, 0);
 }
 
 #endif

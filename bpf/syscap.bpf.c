@@ -186,48 +186,15 @@ static __always_inline __u64 open_server_frame(struct sock_state *s, __u64 pid_t
 	return f->call_id;
 }
 
-/* The response went out: close the SERVER frame (and anything left above it). */
+/* The response went out: close the SERVER frame (and anything left open above it). */
 static __always_inline void close_server_frame(struct sock_state *s, __u64 pid_tgid, __u64 now)
 {
 	__u32 tid = s->server_tid;
 	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
-	int i;
 
 	s->server_call = 0;
-	if (!st || tid != (__u32)pid_tgid)
-		return;
-	for (i = 0; i < BT_MAX_DEPTH; i++) {
-		__u32 top = st->depth;
-		struct bt_call_event *e;
-		struct bt_frame *f;
-
-		if (top == 0 || top > BT_MAX_DEPTH)
-			break;
-		f = &st->frames[(top - 1) & (BT_MAX_DEPTH - 1)];
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (e) {
-			e->type = BT_EV_CALL;
-			e->pid = pid_tgid >> 32;
-			e->tid = tid;
-			e->entry_ns = f->entry_ns;
-			e->exit_ns = now;
-			e->retval = 0;
-			e->call_id = f->call_id;
-			e->parent_id =
-			    top > 1 ? st->frames[(top - 2) & (BT_MAX_DEPTH - 1)].call_id : 0;
-			e->root_id = st->frames[0].call_id;
-			e->probe_id = f->probe_id;
-			e->depth = top - 1;
-			e->reason = f->probe_id == BT_PROBE_SERVER ? BT_END_RETURN : BT_END_UNWOUND;
-			e->pad = 0;
-			bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-		} else {
-			count(BT_CNT_CALL_RB_FULL, 1);
-		}
-		st->depth = top - 1;
-		if (f->probe_id == BT_PROBE_SERVER)
-			break;
-	}
+	if (st && tid == (__u32)pid_tgid)
+		stack_close(st, now, BT_END_UNWOUND, pid_tgid >> 32, tid, true);
 }
 
 static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 buf, __u64 len,
@@ -434,7 +401,7 @@ static __always_inline void sock_done(struct pt_regs *regs, struct sock_call *ca
 				      __u64 pid_tgid)
 {
 	struct fd_key k = {.pid = pid_tgid >> 32, .fd = call->fd};
-	struct sock_state *s;
+	struct sock_state *s, init = {};
 	struct sock *sk;
 	__u32 dir;
 	__u64 ts;
@@ -444,16 +411,10 @@ static __always_inline void sock_done(struct pt_regs *regs, struct sock_call *ca
 	sk = tcp_sock_of(k.fd);
 	if (!sk)
 		return;
-	s = bpf_map_lookup_elem(&socks, &k);
+	s = map_lookup_or_try_init(&socks, &k, &init);
 	if (!s) {
-		struct sock_state init = {};
-
-		bpf_map_update_elem(&socks, &k, &init, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&socks, &k);
-		if (!s) {
-			count(BT_CNT_CONN_FULL, 1);
-			return;
-		}
+		count(BT_CNT_CONN_FULL, 1);
+		return;
 	}
 	if (!s->announced) {
 		s->announced = 1;

@@ -1,16 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ABI shared by the BPF programs and userspace: ring-buffer event layouts, counters and
- * limits. Fixed-width types only, largest fields first; userspace static-asserts the sizes.
+ * limits. Fixed-width types only, largest fields first. The layouts and the limits the BPF code
+ * relies on are static-asserted at the end, so both compiles (BPF and userspace) check them.
  */
 #ifndef BEDTRACE_H
 #define BEDTRACE_H
+
+/*
+ * x86-64 only: the BPF programs read syscall arguments from x86-64 registers (regs->di, ...),
+ * match x86-64 syscall numbers and the Go register ABI (r14); userspace decodes x86-64
+ * instructions to place probes.
+ */
+#if defined(__bpf__)
+#if !defined(__TARGET_ARCH_x86)
+#error "bedtrace BPF programs are x86-64 only: build with -D__TARGET_ARCH_x86"
+#endif
+#elif !defined(__x86_64__)
+#error "bedtrace supports x86-64 only (syscalls, registers, instruction decoding)"
+#endif
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
 
-/* Deepest traced-call nesting kept per thread; deeper calls are counted and not traced. */
+/*
+ * Deepest traced-call nesting kept per thread; deeper calls are counted and not traced. A power
+ * of two: BPF bounds frame indexes with & (BT_MAX_DEPTH - 1).
+ */
 #define BT_MAX_DEPTH 64
 /* Threads with open traced calls at once (per-thread stack map size). */
 #define BT_MAX_THREADS 8192
@@ -61,6 +78,11 @@ struct bt_proc_event {
 
 /* Payload bytes per data event; a larger read or write becomes several events. */
 #define BT_DATA_CHUNK 16384
+/*
+ * All-ones mask that keeps a chunk length in [0, BT_DATA_CHUNK] unchanged (the chunk size is a
+ * power of two): BPF masks lengths with it so the verifier sees them bounded.
+ */
+#define BT_DATA_CHUNK_MASK (2 * BT_DATA_CHUNK - 1)
 /* Largest single I/O call captured in full (bytes beyond are counted in BT_CNT_DATA_TOO_LONG). */
 #define BT_DATA_MAX_CALL (64u << 20)
 /* ring_prefault (functrace.bpf.c): record size and records per run, so 1 MiB a run. */
@@ -221,5 +243,43 @@ enum bt_counter {
 	BT_CNT_PROC_FULL,	/* forked children not followed: process table full */
 	BT_CNT_MAX,
 };
+
+/*
+ * What both sides rely on. Every event starts with its type and process; sizes are checked so a
+ * field added on one side only cannot shift the other's reading.
+ */
+#define BT_IS_POW2(x) ((x) > 0 && ((x) & ((x)-1)) == 0)
+_Static_assert(BT_IS_POW2(BT_MAX_DEPTH), "frame indexes are masked with BT_MAX_DEPTH - 1");
+_Static_assert(BT_IS_POW2(BT_DATA_CHUNK), "chunk lengths are masked with BT_DATA_CHUNK_MASK");
+_Static_assert(BT_DATA_CHUNK_MASK >= BT_DATA_CHUNK && BT_DATA_CHUNK_MASK < 2 * BT_DATA_CHUNK &&
+		   BT_IS_POW2(BT_DATA_CHUNK_MASK + 1),
+	       "BT_DATA_CHUNK_MASK: the smallest all-ones mask keeping BT_DATA_CHUNK");
+_Static_assert(BT_DATA_MAX_CALL % BT_DATA_CHUNK == 0, "a full call is a whole number of chunks");
+
+#define BT_EVENT_HEAD(t)                                                                           \
+	_Static_assert(__builtin_offsetof(struct t, type) == 0 &&                                  \
+			   __builtin_offsetof(struct t, pid) == 4,                                 \
+		       #t ": type and pid lead every event")
+BT_EVENT_HEAD(bt_proc_event);
+BT_EVENT_HEAD(bt_data_event);
+BT_EVENT_HEAD(bt_conn_event);
+BT_EVENT_HEAD(bt_mmap_event);
+BT_EVENT_HEAD(bt_unwind_event);
+BT_EVENT_HEAD(bt_call_event);
+#undef BT_EVENT_HEAD
+
+_Static_assert(sizeof(struct bt_proc_event) == 24, "bt_proc_event layout is ABI");
+_Static_assert(sizeof(struct bt_data_event) == 80 + BT_DATA_CHUNK, "bt_data_event layout is ABI");
+/* a chunk is sent as its header plus len bytes of data */
+_Static_assert(__builtin_offsetof(struct bt_data_event, data) == 80, "bt_data_event header");
+_Static_assert(sizeof(struct bt_conn_event) == 88, "bt_conn_event layout is ABI");
+_Static_assert(sizeof(struct bt_mmap_event) == 24, "bt_mmap_event layout is ABI");
+_Static_assert(sizeof(struct bt_unwind_event) == 24 + 24 * BT_MAX_RESTORE,
+	       "bt_unwind_event layout is ABI");
+_Static_assert(sizeof(struct bt_call_event) == 72, "bt_call_event layout is ABI");
+_Static_assert(sizeof(struct bt_frame) == 40, "bt_frame layout is ABI");
+/* userspace reads stacks from the map (watchdog, open calls at exit) */
+_Static_assert(sizeof(struct bt_stack) == 40 * BT_MAX_DEPTH + 16 * BT_MAX_RESTORE + 40,
+	       "bt_stack layout is ABI");
 
 #endif

@@ -28,9 +28,6 @@
 #include "probe/target.h"
 #include "tracer.h"
 
-_Static_assert(sizeof(struct bt_call_event) == 72, "bt_call_event layout is ABI");
-_Static_assert(sizeof(struct bt_frame) == 40, "bt_frame layout is ABI");
-
 static volatile sig_atomic_t exiting;
 
 static void on_signal(int sig)
@@ -186,13 +183,15 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/*
+ * libbpf warns only about failures bedtrace reports, and a program the verifier refused comes with
+ * the verifier's log: warnings print without -v. Its info and debug output needs -v. bedtrace
+ * provokes no libbpf warning on purpose (uprobe attach refusals it works around go through the
+ * bpf syscall directly), so a normal run prints none.
+ */
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG && !log_enabled(BT_LOG_DEBUG))
-		return 0;
-	if (level == LIBBPF_INFO && !log_enabled(BT_LOG_DEBUG))
-		return 0;
-	log_vprint(level == LIBBPF_WARN ? BT_LOG_DEBUG : BT_LOG_DEBUG, fmt, ap);
+	log_vprint(level == LIBBPF_WARN ? BT_LOG_WARN : BT_LOG_DEBUG, fmt, ap);
 	return 0;
 }
 

@@ -51,8 +51,9 @@ struct session {
 	const struct tracer_opts *opts;
 	struct target *targets; /* -p / -- targets first, then followed children */
 	size_t n_targets, cap_targets;
-	uint64_t n_forks, n_execs; /* children followed, programs executed by targets */
-	bool stopping;		   /* probes detached: held processes are only resumed */
+	uint64_t n_forks, n_execs;  /* children followed, programs executed by targets */
+	bool stopping;		    /* probes detached: held processes are only resumed */
+	struct bt_shared_maps maps; /* the BPF maps every loader shares */
 	struct func_tracer *ft;
 	struct watchdog *wd; /* keeps the targets safe if bedtrace dies */
 	struct tls_capture *tls;
@@ -415,28 +416,19 @@ static int open_capture(struct session *s)
 	if (!s->conns)
 		return -ENOMEM;
 	if (!o->no_tls) {
-		s->tls = tlscap_load(functrace_events_fd(s->ft), functrace_counters_fd(s->ft),
-				     functrace_stacks_fd(s->ft), RING_BYTES_CAPTURE / 4);
+		s->tls = tlscap_load(&s->maps, RING_BYTES_CAPTURE / 4);
 		if (!s->tls) {
-			pr_warn("cannot load the TLS capture programs: %s%s\n", strerror(errno),
+			int err = -errno;
+
+			pr_warn("cannot load the TLS capture programs: %s%s\n", strerror(-err),
 				o->n_specs ? " (continuing; --no-tls hides this)" : "");
 			if (!o->n_specs)
-				return -errno;
+				return err;
 		}
 	}
 	if (s->tls || !o->no_sockets) {
-		struct syscap_maps m = {
-		    .events = functrace_events_fd(s->ft),
-		    .counters = functrace_counters_fd(s->ft),
-		    .stacks = functrace_stacks_fd(s->ft),
-		    .zero_stack = functrace_zero_stack_fd(s->ft),
-		    .ssl_calls = s->tls ? tlscap_ssl_calls_fd(s->tls) : -1,
-		    .conns = s->tls ? tlscap_conns_fd(s->tls) : -1,
-		    .procs = functrace_procs_fd(s->ft),
-		    .funcs = o->n_specs > 0,
-		};
-
-		s->sys = syscap_load(&m, !o->no_sockets, RING_BYTES_CAPTURE / 4);
+		s->sys =
+		    syscap_load(&s->maps, !o->no_sockets, o->n_specs > 0, RING_BYTES_CAPTURE / 4);
 		if (s->sys && !o->no_follow)
 			functrace_hold_forks(s->ft);
 		if (!s->sys)
@@ -873,8 +865,9 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		goto cleanup;
 	}
 	/* payload capture needs room for bursts between polls; call events alone are small */
+	s->maps = BT_SHARED_MAPS_NONE;
 	s->ft =
-	    functrace_load(opts->command ? (uint32_t)s->targets[0].pid : 0,
+	    functrace_load(&s->maps, opts->command ? (uint32_t)s->targets[0].pid : 0,
 			   opts->no_tls && opts->no_sockets ? RING_BYTES_CALLS : RING_BYTES_CAPTURE,
 			   !opts->no_follow);
 	if (!s->ft) {

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/grow.h"
 #include "probe/elf_sym.h"
 #include "util/log.h"
 #include "probe/symmatch.h"
@@ -45,15 +46,8 @@ static void sym_clear(struct elf_sym *s)
 
 static int sym_vec_push(struct sym_vec *sv, const struct elf_sym *s)
 {
-	if (sv->n == sv->cap) {
-		size_t cap = sv->cap ? sv->cap * 2 : 64;
-		struct elf_sym *v = realloc(sv->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		sv->v = v;
-		sv->cap = cap;
-	}
+	if (grow(&sv->v, &sv->cap, sv->n + 1, sizeof(*sv->v)))
+		return -ENOMEM;
 	sv->v[sv->n++] = *s;
 	return 0;
 }

@@ -155,7 +155,8 @@ static void prefault_ring(struct func_tracer *ft, uint32_t ring_bytes)
 		pr_debug("ring buffer pre-faulted: %u MiB\n", ring_bytes >> 20);
 }
 
-struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes, bool follow)
+struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pid,
+				   uint32_t ring_bytes, bool follow)
 {
 	struct func_tracer *ft = calloc(1, sizeof(*ft));
 	int err;
@@ -172,6 +173,9 @@ struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes, bool 
 	err = bpf_map__set_max_entries(ft->skel->maps.events, ring_bytes);
 	if (err)
 		goto fail;
+	err = shared_maps_reuse(maps, ft->skel->obj);
+	if (err)
+		goto fail;
 	bpf_program__set_expected_attach_type(ft->skel->progs.func_entry, BT_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(ft->skel->progs.func_return, BT_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(ft->skel->progs.unwind_raise, BT_TRACE_UPROBE_MULTI);
@@ -182,6 +186,7 @@ struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes, bool 
 	err = functrace__load(ft->skel);
 	if (err)
 		goto fail;
+	shared_maps_publish(maps, ft->skel->obj);
 	prefault_ring(ft, ring_bytes);
 	ft->exit_link = bpf_program__attach(ft->skel->progs.thread_exit);
 	ft->exec_link = ft->exit_link ? bpf_program__attach(ft->skel->progs.proc_exec) : NULL;
@@ -253,11 +258,6 @@ int functrace_stacks_fd(const struct func_tracer *ft)
 	return bpf_map__fd(ft->skel->maps.stacks);
 }
 
-int functrace_zero_stack_fd(const struct func_tracer *ft)
-{
-	return bpf_map__fd(ft->skel->maps.zero_stack);
-}
-
 int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags)
 {
 	__u32 key = (__u32)pid, val = flags;
@@ -278,11 +278,6 @@ uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid)
 void functrace_hold_forks(struct func_tracer *ft)
 {
 	ft->skel->bss->hold_forks = true;
-}
-
-int functrace_procs_fd(const struct func_tracer *ft)
-{
-	return bpf_map__fd(ft->skel->maps.procs);
 }
 
 int functrace_go_stacks_fd(const struct func_tracer *ft)
@@ -317,15 +312,8 @@ static int add_probe(struct func_tracer *ft, const struct elf_sym *s, const char
 			return 0;
 		}
 	}
-	if (ft->n_probes == ft->cap_probes) {
-		size_t cap = ft->cap_probes ? ft->cap_probes * 2 : 64;
-
-		p = realloc(ft->probes, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		ft->probes = p;
-		ft->cap_probes = cap;
-	}
+	if (grow(&ft->probes, &ft->cap_probes, ft->n_probes + 1, sizeof(*ft->probes)))
+		return -ENOMEM;
 	p = &ft->probes[ft->n_probes];
 	p->name = strdup(sym_display_name(s));
 	p->symbol = strdup(s->name);
@@ -682,6 +670,31 @@ static bool spec_seen(struct func_tracer *ft, pid_t pid, const struct stat *st, 
 	return obj_seen(ft, &key);
 }
 
+/*
+ * Attaches the entry probes @ent of one object and their return probes (Go: the return
+ * instructions in @rets; else uretprobes), leaving out of @ent (and @lo) the functions whose
+ * entry the kernel refused. Returns 0 or -errno.
+ */
+static int attach_object(struct func_tracer *ft, const char *host, bool go, struct offs_vec *ent,
+			 struct offs_vec *rets, pid_t pid, struct left_out *lo)
+{
+	struct bpf_program *entry = go ? ft->skel->progs.go_entry : ft->skel->progs.func_entry;
+	int err;
+
+	err = link_range(ft, entry, host, ent, 0, ent->n, false, pid, lo);
+	offs_compact(ent);
+	if (err)
+		return err;
+	if (!go)
+		return link_range(ft, ft->skel->progs.func_return, host, ent, 0, ent->n, true, pid,
+				  lo);
+	/* a function whose entry the kernel refused gets no return probes either */
+	err = offs_keep_ids(rets, ent, ft->n_probes);
+	if (err)
+		return err;
+	return link_range(ft, ft->skel->progs.go_return, host, rets, 0, rets->n, false, pid, lo);
+}
+
 int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struct func_spec *specs,
 			   size_t n_specs, bool optional)
 {
@@ -768,12 +781,16 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 			if (err)
 				goto cleanup;
 			err = add_probe(ft, s, obj, entry, &id);
-			if (!err)
-				err = offs_push(&ent, entry, id);
-			for (k = 0; k < n_rets && !err; k++)
-				err = offs_push(&rets, ret_offs[k], id);
 			if (err)
 				goto cleanup;
+			err = offs_push(&ent, entry, id);
+			if (err)
+				goto cleanup;
+			for (k = 0; k < n_rets; k++) {
+				err = offs_push(&rets, ret_offs[k], id);
+				if (err)
+					goto cleanup;
+			}
 		}
 		if (!matched) {
 			if (optional)
@@ -782,27 +799,9 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 			err = -ENOENT;
 			goto cleanup;
 		}
-		if (!ent.n) {
-			/* none left, or all were probed for an earlier SPEC */
-		} else if (f->go) {
-			err = link_range(ft, ft->skel->progs.go_entry, host, &ent, 0, ent.n, false,
-					 t->pid, &lo);
-			offs_compact(&ent);
-			/* a function whose entry the kernel refused gets no return probes either */
-			if (!err)
-				err = offs_keep_ids(&rets, &ent, ft->n_probes);
-			if (!err)
-				err = link_range(ft, ft->skel->progs.go_return, host, &rets, 0,
-						 rets.n, false, t->pid, &lo);
-			any_go = true;
-		} else {
-			err = link_range(ft, ft->skel->progs.func_entry, host, &ent, 0, ent.n,
-					 false, t->pid, &lo);
-			offs_compact(&ent);
-			if (!err)
-				err = link_range(ft, ft->skel->progs.func_return, host, &ent, 0,
-						 ent.n, true, t->pid, &lo);
-		}
+		/* none left when all were probed for an earlier SPEC */
+		err = ent.n ? attach_object(ft, host, f->go, &ent, &rets, t->pid, &lo) : 0;
+		any_go = any_go || (ent.n && f->go);
 		if (err) {
 			pr_warn("cannot attach %zu probe(s) to %s in process %d: %s\n", ent.n, obj,
 				(int)t->pid, strerror(-err));

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "bedtrace.h"
+#include "probe/shared_maps.h"
 #include "probe/target.h"
 
 struct func_tracer;
@@ -36,21 +37,20 @@ int func_spec_parse(const char *spec, struct func_spec *out);
 void func_spec_free(struct func_spec *s);
 
 /*
- * Opens and loads the BPF object. @stop_pid: launch mode process to stop at its entry point (0:
- * none). @ring_bytes: size of the event ring buffer it creates (a power of two). @follow: followed
- * processes that exec are stopped before the new program runs (BT_EV_EXEC status 1). Returns
- * NULL + errno.
+ * Opens and loads the BPF object, sharing @maps (shared_maps.h: reuses those there, adds those it
+ * creates). @stop_pid: launch mode process to stop at its entry point (0: none). @ring_bytes: size
+ * of the event ring buffer when it creates it (a power of two). @follow: followed processes that
+ * exec are stopped before the new program runs (BT_EV_EXEC status 1). Returns NULL + errno.
  */
-struct func_tracer *functrace_load(uint32_t stop_pid, uint32_t ring_bytes, bool follow);
+struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pid,
+				   uint32_t ring_bytes, bool follow);
 /* Forked children of followed processes are held until probed (syscap stops them: call once it
  * is loaded with the procs map). */
 void functrace_hold_forks(struct func_tracer *ft);
-int functrace_procs_fd(const struct func_tracer *ft);
 void functrace_destroy(struct func_tracer *ft);
 int functrace_events_fd(const struct func_tracer *ft);
 int functrace_counters_fd(const struct func_tracer *ft);
 int functrace_stacks_fd(const struct func_tracer *ft);
-int functrace_zero_stack_fd(const struct func_tracer *ft);
 
 /*
  * Resolves every spec in target @t and attaches entry/return probes (Go objects: entry probes and

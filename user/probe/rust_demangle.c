@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
 #include "probe/rust_demangle.h"
 
 /* Nesting of paths and types; real symbols stay far below it. */
@@ -95,19 +96,9 @@ static void put(struct rd *r, const char *p, size_t n)
 		fail(r);
 		return;
 	}
-	if (r->n + n + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 128;
-		char *o;
-
-		while (cap < r->n + n + 1)
-			cap *= 2;
-		o = realloc(r->out, cap);
-		if (!o) {
-			r->err = ENOMEM;
-			return;
-		}
-		r->out = o;
-		r->cap = cap;
+	if (grow(&r->out, &r->cap, r->n + n + 1, 1)) {
+		r->err = ENOMEM;
+		return;
 	}
 	memcpy(r->out + r->n, p, n);
 	r->n += n;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
 #include "probe/rust_demangle.h"
 #include "probe/symmatch.h"
 
@@ -348,15 +349,9 @@ int sym_find(const struct elf_file *f, const char *glob, size_t **idx, size_t *n
 			continue;
 		if (f->syms[i].fragment || !sym_matches(&f->syms[i], glob))
 			continue;
-		if (cnt == cap) {
-			size_t *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
-
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
-			cap = cap ? cap * 2 : 16;
+		if (grow(&v, &cap, cnt + 1, sizeof(*v))) {
+			free(v);
+			return -ENOMEM;
 		}
 		v[cnt++] = i;
 	}
@@ -457,6 +452,7 @@ static size_t clean_demangled(const char *d)
 int sym_annotate(struct elf_sym *s)
 {
 	size_t n;
+	int err;
 
 	free(s->demangled);
 	free(s->display);
@@ -464,17 +460,19 @@ int sym_annotate(struct elf_sym *s)
 	n = strip_suffixes(s->name, &s->fragment);
 	if (!strncmp(s->name, "_Z", 2) || !strncmp(s->name, "_R", 2)) {
 		s->demangled = sym_demangle(s->name);
+		err = s->demangled ? 0 : errno;
 		/* Not every demangler takes every suffix (.llvm.N after a Rust legacy name): the
 		 * name without them still says which function this is. */
-		if (!s->demangled && errno == EINVAL && n < strlen(s->name)) {
+		if (err == EINVAL && n < strlen(s->name)) {
 			char *base = strndup(s->name, n);
 
 			if (!base)
 				return -ENOMEM;
 			s->demangled = sym_demangle(base);
+			err = s->demangled ? 0 : errno;
 			free(base);
 		}
-		if (!s->demangled && errno == ENOMEM)
+		if (err == ENOMEM)
 			return -ENOMEM;
 	}
 	if (s->demangled) {

@@ -22,35 +22,28 @@ static int shrink(struct bpf_map *m)
 	return bpf_map__set_max_entries(m, 1);
 }
 
-static int setup(struct syscap *skel, const struct syscap_maps *maps, bool sockets,
+static int setup(struct syscap *skel, const struct bt_shared_maps *maps, bool sockets, bool funcs,
 		 uint64_t wakeup_at)
 {
-	bool tls = maps->ssl_calls >= 0 && maps->conns >= 0;
+	bool tls = shared_maps_have_tls(maps);
 	int err;
 
 	skel->rodata->wakeup_at = wakeup_at;
 	skel->rodata->tls_on = tls;
 	skel->rodata->sockets_on = sockets;
-	skel->rodata->funcs_on = maps->funcs;
-	if ((err = bpf_map__reuse_fd(skel->maps.events, maps->events)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.counters, maps->counters)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.stacks, maps->stacks)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.zero_stack, maps->zero_stack)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.procs, maps->procs)))
+	skel->rodata->funcs_on = funcs;
+	err = shared_maps_reuse(maps, skel->obj);
+	if (err)
 		return err;
-	if (tls) {
-		if ((err = bpf_map__reuse_fd(skel->maps.ssl_calls, maps->ssl_calls)) ||
-		    (err = bpf_map__reuse_fd(skel->maps.conns, maps->conns)))
-			return err;
-	} else if ((err = shrink(skel->maps.conns))) {
+	if (!tls && (err = shrink(skel->maps.conns)))
 		return err;
-	}
 	if (!sockets && (err = shrink(skel->maps.socks)))
 		return err;
 	return 0;
 }
 
-struct sys_capture *syscap_load(const struct syscap_maps *maps, bool sockets, uint64_t wakeup_at)
+struct sys_capture *syscap_load(struct bt_shared_maps *maps, bool sockets, bool funcs,
+				uint64_t wakeup_at)
 {
 	struct sys_capture *sc = calloc(1, sizeof(*sc));
 	int err;
@@ -62,8 +55,13 @@ struct sys_capture *syscap_load(const struct syscap_maps *maps, bool sockets, ui
 		err = -errno;
 		goto fail;
 	}
-	if ((err = setup(sc->skel, maps, sockets, wakeup_at)) || (err = syscap__load(sc->skel)))
+	err = setup(sc->skel, maps, sockets, funcs, wakeup_at);
+	if (err)
 		goto fail;
+	err = syscap__load(sc->skel);
+	if (err)
+		goto fail;
+	shared_maps_publish(maps, sc->skel->obj);
 	sc->links[0] = bpf_program__attach(sc->skel->progs.sys_enter);
 	sc->links[1] = bpf_program__attach(sc->skel->progs.sys_exit);
 	if (!sc->links[0] || !sc->links[1]) {

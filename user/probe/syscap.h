@@ -11,21 +11,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "probe/shared_maps.h"
+
 struct sys_capture;
 
-struct syscap_maps {
-	int events, counters;	/* shared by every object */
-	int stacks, zero_stack; /* functrace's */
-	int ssl_calls, conns;	/* tlscap's; -1: TLS capture off */
-	int procs;		/* functrace's traced processes */
-	bool funcs; /* function probes are in use: watch mapped code, hold forked children */
-};
-
 /*
- * Loads the BPF object sharing @maps; captures plain TCP traffic when @sockets; payload chunks
- * wake userspace once @wakeup_at bytes wait. Returns NULL + errno.
+ * Loads the BPF object sharing @maps (shared_maps.h: reuses those there, adds those it creates);
+ * load it after functrace (stacks, traced processes) and tlscap. Does the TLS side when @maps has
+ * tlscap's maps; captures plain TCP traffic when @sockets; watches mapped code and holds forked
+ * children for function probes when @funcs. Payload chunks wake userspace once @wakeup_at bytes
+ * wait. Returns NULL + errno.
  */
-struct sys_capture *syscap_load(const struct syscap_maps *maps, bool sockets, uint64_t wakeup_at);
+struct sys_capture *syscap_load(struct bt_shared_maps *maps, bool sockets, bool funcs,
+				uint64_t wakeup_at);
 void syscap_destroy(struct sys_capture *sc);
 /* Watches @pid's syscalls from now on. Returns 0 or -errno. */
 int syscap_add_process(struct sys_capture *sc, pid_t pid);

@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "util/grow.h"
 #include "util/log.h"
 #include "util/redact.h"
 #include "probe/target.h"
@@ -39,7 +40,7 @@ static char *read_link(const char *path)
 char *target_read_file(const char *path, size_t *len)
 {
 	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap), *nb;
+	char *buf = malloc(cap);
 	int fd, err;
 
 	if (!buf)
@@ -59,13 +60,9 @@ char *target_read_file(const char *path, size_t *len)
 		if (r <= 0)
 			break;
 		n += (size_t)r;
-		if (n + 1 >= cap) {
-			nb = realloc(buf, cap * 2);
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
+		/* room for at least one more byte and the terminating NUL */
+		if (grow(&buf, &cap, n + 2, 1))
+			break;
 	}
 	close(fd);
 	buf[n] = '\0';
@@ -405,7 +402,7 @@ void target_close(struct target *t)
 
 int target_read_maps(pid_t pid, struct target_map **maps, size_t *n)
 {
-	struct target_map *v = NULL, *nv;
+	struct target_map *v = NULL;
 	size_t cnt = 0, cap = 0, len;
 	char path[64], *buf, *line, *save = NULL;
 
@@ -421,13 +418,8 @@ int target_read_maps(pid_t pid, struct target_map **maps, size_t *n)
 		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &pos) <
 		    4)
 			continue;
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv)
-				goto nomem;
-			v = nv;
-		}
+		if (grow(&v, &cap, cnt + 1, sizeof(*v)))
+			goto nomem;
 		v[cnt].start = start;
 		v[cnt].end = end;
 		v[cnt].offset = off;

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "util/grow.h"
 #include "probe/elf_sym.h"
 #include "util/log.h"
 #include "probe/ssl_inner.h"
@@ -36,7 +37,7 @@ static const char *const plain_syms[2] = {"SSL_write", "SSL_read"};
 static const char *const ex_syms[2] = {"SSL_write_ex", "SSL_read_ex"};
 static const char *const close_syms[] = {"SSL_shutdown", "SSL_free"};
 
-struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd, uint64_t wakeup_at)
+struct tls_capture *tlscap_load(struct bt_shared_maps *maps, uint64_t wakeup_at)
 {
 	struct tls_capture *tc = calloc(1, sizeof(*tc));
 	int err;
@@ -49,13 +50,13 @@ struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd, u
 		goto fail;
 	}
 	tc->skel->rodata->wakeup_at = wakeup_at;
-	if ((err = bpf_map__reuse_fd(tc->skel->maps.events, events_fd)) ||
-	    (err = bpf_map__reuse_fd(tc->skel->maps.counters, counters_fd)) ||
-	    (err = bpf_map__reuse_fd(tc->skel->maps.stacks, stacks_fd)))
+	err = shared_maps_reuse(maps, tc->skel->obj);
+	if (err)
 		goto fail;
 	err = tlscap__load(tc->skel);
 	if (err)
 		goto fail;
+	shared_maps_publish(maps, tc->skel->obj);
 	return tc;
 fail:
 	tlscap_destroy(tc);
@@ -87,16 +88,6 @@ void tlscap_destroy(struct tls_capture *tc)
 	free(tc);
 }
 
-int tlscap_ssl_calls_fd(const struct tls_capture *tc)
-{
-	return bpf_map__fd(tc->skel->maps.ssl_calls);
-}
-
-int tlscap_conns_fd(const struct tls_capture *tc)
-{
-	return bpf_map__fd(tc->skel->maps.conns);
-}
-
 size_t tlscap_n_objects(const struct tls_capture *tc)
 {
 	return tc->n_objs;
@@ -104,15 +95,8 @@ size_t tlscap_n_objects(const struct tls_capture *tc)
 
 static int keep_link(struct tls_capture *tc, struct bpf_link *l)
 {
-	if (tc->n_links == tc->cap_links) {
-		size_t cap = tc->cap_links ? tc->cap_links * 2 : 32;
-		struct bpf_link **v = realloc(tc->links, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		tc->links = v;
-		tc->cap_links = cap;
-	}
+	if (grow(&tc->links, &tc->cap_links, tc->n_links + 1, sizeof(*tc->links)))
+		return -ENOMEM;
 	tc->links[tc->n_links++] = l;
 	return 0;
 }
@@ -129,15 +113,8 @@ static bool already_probed(const struct tls_capture *tc, pid_t pid, const char *
 
 static int remember(struct tls_capture *tc, pid_t pid, const char *path)
 {
-	if (tc->n_objs == tc->cap_objs) {
-		size_t cap = tc->cap_objs ? tc->cap_objs * 2 : 8;
-		struct probed *v = realloc(tc->objs, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		tc->objs = v;
-		tc->cap_objs = cap;
-	}
+	if (grow(&tc->objs, &tc->cap_objs, tc->n_objs + 1, sizeof(*tc->objs)))
+		return -ENOMEM;
 	tc->objs[tc->n_objs].pid = pid;
 	tc->objs[tc->n_objs].path = strdup(path);
 	if (!tc->objs[tc->n_objs].path)
@@ -285,8 +262,9 @@ static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
 		n += !!s;
 	}
 	err = remember(tc, pid, path);
-	if (!err)
-		pr_debug("TLS: process %d: %zu OpenSSL probe points in %s\n", (int)pid, n, path);
+	if (err)
+		goto cleanup;
+	pr_debug("TLS: process %d: %zu OpenSSL probe points in %s\n", (int)pid, n, path);
 cleanup:
 	if (fd >= 0)
 		close(fd);

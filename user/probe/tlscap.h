@@ -11,13 +11,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "probe/shared_maps.h"
+
 struct tls_capture;
 
 /*
- * Loads the BPF object sharing the given maps (events, counters, functrace stacks); payload
- * chunks wake userspace once @wakeup_at bytes wait in the ring. Returns NULL + errno.
+ * Loads the BPF object sharing @maps (shared_maps.h: reuses those there, adds those it creates:
+ * the per-thread SSL calls and TLS connections syscap needs); payload chunks wake userspace once
+ * @wakeup_at bytes wait in the ring. Returns NULL + errno.
  */
-struct tls_capture *tlscap_load(int events_fd, int counters_fd, int stacks_fd, uint64_t wakeup_at);
+struct tls_capture *tlscap_load(struct bt_shared_maps *maps, uint64_t wakeup_at);
 void tlscap_destroy(struct tls_capture *tc);
 /*
  * Probes every OpenSSL @pid maps now and has not been probed yet (at attach, and when the process
@@ -27,8 +30,5 @@ int tlscap_rescan(struct tls_capture *tc, pid_t pid);
 /* Removes every probe (maps stay readable). */
 void tlscap_detach_all(struct tls_capture *tc);
 size_t tlscap_n_objects(const struct tls_capture *tc);
-/* The per-thread SSL-call map and the connection map, for syscap (syscap.h). */
-int tlscap_ssl_calls_fd(const struct tls_capture *tc);
-int tlscap_conns_fd(const struct tls_capture *tc);
 
 #endif

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <stdio.h>
 
 #include "util/log.h"
@@ -17,9 +18,13 @@ int log_enabled(enum bt_log_level level)
 
 void log_vprint(enum bt_log_level level, const char *fmt, va_list ap)
 {
+	int saved = errno;
+
 	if (level > cur_level)
 		return;
 	vfprintf(stderr, fmt, ap);
+	/* callers log a failure, then return -errno: printing must not change it */
+	errno = saved;
 }
 
 void log_print(enum bt_log_level level, const char *fmt, ...)

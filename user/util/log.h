@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Logging: pr_warn always, pr_info unless quiet, pr_debug only with -v. Messages go to stderr. */
+/*
+ * Logging: pr_warn always, pr_info unless quiet, pr_debug only with -v. Messages go to stderr;
+ * printing leaves errno as it was.
+ */
 #ifndef BT_LOG_H
 #define BT_LOG_H
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/grow.h"
 #include "proto/http.h"
 #include "util/redact.h"
 
@@ -51,20 +52,11 @@ struct sbuf {
 
 static void sb_putn(struct sbuf *b, const char *s, size_t n)
 {
-	char *p;
-	size_t cap;
-
 	if (b->fail || !n)
 		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = (b->len + n + 1) * 2;
-		p = realloc(b->s, cap);
-		if (!p) {
-			b->fail = true;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
+	if (grow(&b->s, &b->cap, b->len + n + 1, 1)) {
+		b->fail = true;
+		return;
 	}
 	memcpy(b->s + b->len, s, n);
 	b->len += n;
