@@ -1213,7 +1213,7 @@ static void test_http2_coded_body_same_as_http1(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(plain); i++)
 		plain[i] = (uint8_t)("{\"delta\":\"token\"} "[i % 18] + (i / 997) % 3);
-	zn = zcompress(plain, sizeof(plain), &z, 15 + 16);
+	z = zcompress(plain, sizeof(plain), 15 + 16, &zn);
 	bad = malloc(zn);
 	assert_non_null(bad);
 	memcpy(bad, z, zn);
