@@ -27,7 +27,7 @@ NOINLINE int handle_order(const char *req)
 int main(int argc, char **argv)
 {
 	int n = argc > 2 ? atoi(argv[2]) : 1, one = 1;
-	struct sockaddr_in addr = { .sin_family = AF_INET };
+	struct sockaddr_in addr = {.sin_family = AF_INET};
 	socklen_t alen = sizeof(addr);
 	int ls = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -57,10 +57,11 @@ int main(int argc, char **argv)
 				break;
 		}
 		snprintf(body, sizeof(body), "{\"total\":%d}", handle_order(req));
-		snprintf(resp, sizeof(resp),
-			 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n%s",
-			 strlen(body), body);
+		snprintf(
+		    resp, sizeof(resp),
+		    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+		    "Connection: close\r\n\r\n%s",
+		    strlen(body), body);
 		if (write(c, resp, strlen(resp)) < 0)
 			perror("write");
 		close(c);

@@ -18,7 +18,7 @@ int lib_add(int a, int b);
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts))
 		;
@@ -208,7 +208,8 @@ int main(int argc, char **argv)
 		printf("ready %d\n", (int)getpid());
 		printf("spun %ld\n", spin(argc > 2 ? atof(argv[2]) : 10));
 	} else if (strcmp(mode, "flood2") == 0) {
-		/* flood2 N: prints "ready", waits 0.3 s, then two threads make N tick() calls each */
+		/* flood2 N: prints "ready", waits 0.3 s, then two threads make N tick() calls each
+		 */
 		long n = argc > 2 ? atol(argv[2]) : 1000000;
 		pthread_t th[2];
 

@@ -47,10 +47,10 @@ static void test_target_read_own_maps(void **state)
 static void test_target_maps_find_names(void **state)
 {
 	struct target_map maps[] = {
-		{ 0x1000, 0x2000, 0, true, "/usr/lib/libfoobar.so.2" },
-		{ 0x3000, 0x4000, 0, true, "/usr/lib/libfoo.so.1.2.3" },
-		{ 0x5000, 0x6000, 0, true, "/opt/lib/libssl-3.so" },
-		{ 0x7000, 0x8000, 0, false, NULL },
+	    {0x1000, 0x2000, 0, true, "/usr/lib/libfoobar.so.2"},
+	    {0x3000, 0x4000, 0, true, "/usr/lib/libfoo.so.1.2.3"},
+	    {0x5000, 0x6000, 0, true, "/opt/lib/libssl-3.so"},
+	    {0x7000, 0x8000, 0, false, NULL},
 	};
 
 	(void)state;
@@ -159,11 +159,11 @@ static void test_target_which(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_target_read_own_maps),
-		cmocka_unit_test(test_target_maps_find_names),
-		cmocka_unit_test(test_target_open_child_and_missing),
-		cmocka_unit_test(test_target_open_refuses_self_and_kernel_threads),
-		cmocka_unit_test(test_target_which),
+	    cmocka_unit_test(test_target_read_own_maps),
+	    cmocka_unit_test(test_target_maps_find_names),
+	    cmocka_unit_test(test_target_open_child_and_missing),
+	    cmocka_unit_test(test_target_open_refuses_self_and_kernel_threads),
+	    cmocka_unit_test(test_target_which),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
