@@ -25,6 +25,7 @@
 #include "probe/target.h"
 #include "probe/tlscap.h"
 #include "probe/watchdog.h"
+#include "span/resource.h"
 #include "span/semconv.h"
 #include "span/stitch.h"
 #include "stream/conn.h"
@@ -497,8 +498,10 @@ static int attach_target(struct session *s, struct target *t, bool optional)
 {
 	int err;
 
-	err = target_refresh(t, s->opts->service_name ? s->opts->service_name
-						      : getenv("OTEL_SERVICE_NAME"));
+	err = target_refresh(t);
+	if (!err)
+		err = resource_refresh(t, s->opts->service_name ? s->opts->service_name
+								: getenv("OTEL_SERVICE_NAME"));
 	if (err) {
 		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
 		return err;
@@ -992,8 +995,10 @@ cleanup:
 	stitcher_free(s->stitcher);
 	for (i = 0; i < s->n_batch; i++)
 		bt_span_free(s->batch[i]);
-	for (i = 0; i < s->n_targets; i++)
+	for (i = 0; i < s->n_targets; i++) {
+		resource_release(&s->targets[i]);
 		target_close(&s->targets[i]);
+	}
 	free(s->targets);
 	health_free(s->health);
 	bt_resource_put(s->self_resource);

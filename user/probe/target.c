@@ -142,33 +142,9 @@ static int target_read_info(struct target *t)
 	return 0;
 }
 
-int target_refresh(struct target *t, const char *service_name)
+int target_refresh(struct target *t)
 {
-	char host[256] = "";
-	struct bt_resource *r;
-	int err;
-
-	err = target_read_info(t);
-	if (err)
-		return err;
-	r = bt_resource_new();
-	if (!r)
-		return -ENOMEM;
-	gethostname(host, sizeof(host) - 1);
-	if (bt_attrs_set_str(&r->attrs, "service.name", service_name ? service_name : t->comm) ||
-	    bt_attrs_set_str(&r->attrs, "host.name", host) ||
-	    bt_attrs_set_int(&r->attrs, "process.pid", t->pid) ||
-	    bt_attrs_set_str(&r->attrs, "process.executable.path", t->exe) ||
-	    bt_attrs_set_str(&r->attrs, "process.command_line", t->cmdline) ||
-	    bt_attrs_set_str(&r->attrs, "telemetry.sdk.name", "bedtrace") ||
-	    bt_attrs_set_str(&r->attrs, "telemetry.sdk.language", "c") ||
-	    bt_attrs_set_str(&r->attrs, "telemetry.sdk.version", BT_VERSION)) {
-		bt_resource_put(r);
-		return -ENOMEM;
-	}
-	bt_resource_put(t->resource);
-	t->resource = r;
-	return 0;
+	return target_read_info(t);
 }
 
 /* True when @pid is bedtrace itself or one of its threads. */
@@ -395,7 +371,6 @@ void target_close(struct target *t)
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	target_reset_info(t);
-	bt_resource_put(t->resource);
 	memset(t, 0, sizeof(*t));
 	t->pidfd = t->go_fd = -1;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Traced processes: attaching to a running PID or launching a command held at its first
- * instruction, reading /proc/PID/{exe,cmdline,maps,root}, the OTLP resource of each process, and
- * noticing when a target has exited.
+ * instruction, reading /proc/PID/{exe,cmdline,maps,root}, and noticing when a target has exited.
+ * The OTLP resource of a process is built above this stage (span/resource.h).
  */
 #ifndef BT_TARGET_H
 #define BT_TARGET_H
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "span/span.h"
+struct bt_resource;
 
 struct target_map {
 	uint64_t start, end, offset;
@@ -32,7 +32,7 @@ struct target {
 	char *exe_host; /* same file reachable from here: /proc/PID/root/... */
 	char *comm;
 	char *cmdline; /* arguments joined by spaces, credentials redacted (redact.h) */
-	struct bt_resource *resource;
+	struct bt_resource *resource; /* owned by span/resource.h */
 	int go_fd; /* launch mode: write end of the pipe that releases the child */
 };
 
@@ -53,8 +53,8 @@ int target_launch(struct target *t, char *const argv[]);
 int target_release(struct target *t);
 /* After exec: waits (bounded by @timeout_ms) until the child stopped itself at its entry point. */
 int target_wait_stopped(struct target *t, int timeout_ms);
-/* Re-reads exe/comm/cmdline (after exec) and rebuilds the resource. Returns 0 or -errno. */
-int target_refresh(struct target *t, const char *service_name);
+/* Re-reads exe/comm/cmdline (after exec). Returns 0 or -errno. */
+int target_refresh(struct target *t);
 /* Returns true once the target has exited (reaps launched children). */
 bool target_check_exited(struct target *t);
 void target_close(struct target *t);

@@ -49,24 +49,3 @@ uint64_t http_msg_body_time(const struct http_msg *m, size_t off)
 		ts = m->body_ts[i].ts_ns;
 	return ts;
 }
-
-bool http_header_is_secret(const char *name)
-{
-	static const char *const secret[] = {
-	    "authorization",
-	    "proxy-authorization",
-	    "x-amz-security-token",
-	    "cookie",
-	    "set-cookie",
-	    "x-api-key",
-	    "api-key",
-	    "x-amz-bedrock-api-key",
-	    "x-auth-token",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
-		if (strcasecmp(name, secret[i]) == 0)
-			return true;
-	return false;
-}

@@ -78,7 +78,4 @@ void http_exchange_clear(struct http_exchange *ex);
 /* Returns the body timestamp for decoded offset @off (last seen at or before it), 0 if none. */
 uint64_t http_msg_body_time(const struct http_msg *m, size_t off);
 
-/* Header names that must never be exported (credentials); true for a case-insensitive match. */
-bool http_header_is_secret(const char *name);
-
 #endif

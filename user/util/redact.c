@@ -15,7 +15,6 @@
 #include <strings.h>
 
 #include "util/grow.h"
-#include "proto/http.h"
 #include "util/redact.h"
 
 /* clang-format off */
@@ -251,6 +250,27 @@ enum want {
 	WANT_HEADER, /* words up to a closing quote, ";" or the argument's end are a header value */
 };
 
+bool redact_header_is_secret(const char *name)
+{
+	static const char *const secret[] = {
+	    "authorization",
+	    "proxy-authorization",
+	    "x-amz-security-token",
+	    "cookie",
+	    "set-cookie",
+	    "x-api-key",
+	    "api-key",
+	    "x-amz-bedrock-api-key",
+	    "x-auth-token",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+		if (strcasecmp(name, secret[i]) == 0)
+			return true;
+	return false;
+}
+
 /* True when @name (@len bytes) is a header whose value is a credential. */
 static bool header_secret(const char *name, size_t len)
 {
@@ -260,7 +280,7 @@ static bool header_secret(const char *name, size_t len)
 		return false;
 	memcpy(buf, name, len);
 	buf[len] = '\0';
-	return http_header_is_secret(buf) || redact_name_is_secret(name, len);
+	return redact_header_is_secret(buf) || redact_name_is_secret(name, len);
 }
 
 /* Length of the header-name-like prefix of @s (letters, digits, '-', '_'). */

@@ -22,6 +22,8 @@
  * basic_auth; not max_tokens), or with a word pass or pwd (MYSQL_PWD; not PWD).
  */
 bool redact_name_is_secret(const char *name, size_t len);
+/* True when HTTP header @name (case-insensitive) carries a credential and is never exported. */
+bool redact_header_is_secret(const char *name);
 
 /*
  * Returns query string @q (@len bytes, without '?') with the value of every parameter whose

@@ -150,6 +150,18 @@ static void test_redact_plain_command_unchanged(void **state)
 	free(got);
 }
 
+/* The credential headers are one list, case-insensitive; ordinary headers are not secret. */
+static void test_redact_header_names(void **state)
+{
+	(void)state;
+	assert_true(redact_header_is_secret("Authorization"));
+	assert_true(redact_header_is_secret("x-amz-security-token"));
+	assert_true(redact_header_is_secret("Cookie"));
+	assert_true(redact_header_is_secret("X-Api-Key"));
+	assert_false(redact_header_is_secret("content-type"));
+	assert_false(redact_header_is_secret("x-amz-date"));
+}
+
 static void test_redact_names(void **state)
 {
 	static const char *const secret[] = {
@@ -219,6 +231,7 @@ static void test_redact_url_and_query(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_redact_header_names),
 	    cmocka_unit_test(test_redact_curl_secrets_from_the_issue),
 	    cmocka_unit_test(test_redact_credential_options),
 	    cmocka_unit_test(test_redact_user_password_options),
