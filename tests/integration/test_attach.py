@@ -89,7 +89,7 @@ def attach_then_go(label, argv, env=None):
         time.sleep(max(0.0, t0 + GO_AFTER_S - time.monotonic()))
         go_wall = time.time()
         client.stdin.write("go\n")
-        client.stdin.close()
+        client.stdin.flush()  # communicate() closes it
         go_ms = (time.monotonic() - t0) * 1e3
         client_out, _ = client.communicate(timeout=60)
         check_eq(client.returncode, 0, "%s: client exit code (stderr: %s)" % (
@@ -164,7 +164,7 @@ def bedrock_client(label, argv, version):
     missing = [i for i, v in enumerate(ids) if v not in got]
     check(not missing and len(spans) == COUNT,
           "%s: %d Bedrock span(s) for %d requests; requests without a span (0 = first, sent "
-          "%.1f s after bedtrace started, which said ready in %.1f ms): %s; spans: %r", label,
+          "%.2f s after bedtrace started, which said ready in %.1f ms): %s; spans: %r", label,
           len(spans), COUNT, GO_AFTER_S, r.ready_ms, missing, r.spans)
     check_eq(len(r.spans), COUNT, "%s: spans in all (only the Bedrock calls)" % label)
     check_first_after_go(label, spans, r.go_wall)
@@ -210,7 +210,7 @@ def c_openssl_attached_before_first_request():
     missing = [i for i in range(COUNT) if base + "/bytes/1024?i=%d" % i not in got]
     check(not missing and len(hs) == COUNT,
           "c-openssl: %d HTTP span(s) for %d requests; request indices without a span (0 = "
-          "first, sent %.1f s after bedtrace started, which said ready in %.1f ms): %s; spans: %r",
+          "first, sent %.2f s after bedtrace started, which said ready in %.1f ms): %s; spans: %r",
           len(hs), COUNT, GO_AFTER_S, r.ready_ms, missing, r.spans)
     check_eq(len(r.spans), COUNT, "c-openssl: spans in all")
     check_first_after_go("c-openssl", hs, r.go_wall)
