@@ -5,3 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 /usr/bin/python3 scripts/bench/functrace_bench.py "$@"
 /usr/bin/python3 scripts/bench/tls_bench.py "$@"
+/usr/bin/python3 scripts/bench/attach_bench.py "$@"
