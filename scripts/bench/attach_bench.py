@@ -269,6 +269,8 @@ def main():
                 for b in binaries]
             print("%-*s %s" % (width, "  2nd process of " + single.split(" ")[0]
                                + " (B-A)", " | ".join(cells)))
+        print("# (B-A: the difference of two medians, as noisy as either; the per-object lines of"
+              " the -v breakdown, where the build prints one, say it directly)")
         print("\n# -v lines with timings, last run of each case:")
         for d in details:
             print(d)
