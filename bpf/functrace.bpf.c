@@ -638,10 +638,10 @@ int BPF_UPROBE(go_return)
 
 /*
  * Writes to every page of the ring buffer once, in records it reserves and discards; userspace
- * runs it (BPF_PROG_TEST_RUN) before tracing starts, consuming between runs. Where the host backs
- * guest memory lazily (this Firecracker VM does), the first write to each ring page costs a
- * fault in the hypervisor: ~14 µs for a 16 KiB payload chunk, paid inside the traced process's
- * SSL_read until the 64 MiB ring has wrapped once. Elsewhere this is a few ms of memset.
+ * runs it (BPF_PROG_TEST_RUN) in slices once tracing has started, reading the ring between runs.
+ * Where the host backs guest memory lazily, the first write to each ring page costs a fault in
+ * the hypervisor (~14 us for a 16 KiB payload chunk), paid inside the traced process's SSL_read
+ * until the ring has wrapped once. Elsewhere this is a few ms of memset.
  */
 struct prefault_rec {
 	__u8 b[BT_PREFAULT_REC];
@@ -668,6 +668,10 @@ int ring_prefault(void *ctx)
 {
 	__u32 done = 0;
 
+	/* the ring is live: while its reader is behind, the room is for real events */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8)
+		return 0;
 	bpf_loop(BT_PREFAULT_PER_RUN, prefault_one, &done, 0);
 	return done;
 }

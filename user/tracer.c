@@ -842,6 +842,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	struct session *s = calloc(1, sizeof(*s));
 	uint64_t t_start = bt_now_mono_ns(), t_stop;
 	struct ring_buffer *rb = NULL;
+	bool prefaulting = true;
 	size_t i;
 	int err;
 
@@ -872,7 +873,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	s->ft =
 	    functrace_load(&s->maps, opts->command ? (uint32_t)s->targets[0].pid : 0,
 			   opts->no_tls && opts->no_sockets ? RING_BYTES_CALLS : RING_BYTES_CAPTURE,
-			   !opts->no_follow);
+			   !opts->no_follow, opts->n_specs > 0);
 	if (!s->ft) {
 		err = -errno;
 		pr_warn("cannot load BPF programs: %s (kernel with BTF, uprobes and uprobe_multi "
@@ -916,7 +917,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	while (!*stop) {
 		uint64_t now;
 
-		err = ring_buffer__poll(rb, 100);
+		/* while the ring is being pre-faulted, a slice per turn, without waiting */
+		err = ring_buffer__poll(rb, prefaulting ? 0 : 100);
 		if (err == -EINTR) {
 			err = 0;
 			break;
@@ -944,6 +946,9 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 			ring_buffer__consume(rb);
 			break;
 		}
+		/* its discarded records are read (skipped) on the next turn */
+		if (prefaulting)
+			prefaulting = functrace_prefault_step(s->ft);
 	}
 	s->stopping = true;
 	t_stop = bt_now_mono_ns();

@@ -55,6 +55,9 @@ struct func_tracer {
 	struct bpf_link *exit_link; /* sched_process_exit: calls cut by thread/process exit */
 	struct bpf_link *exec_link; /* sched_process_exec: calls cut by exec; exec reported */
 	struct bpf_link *fork_link; /* sched_process_fork: children of followed processes */
+	uint32_t ring_bytes;
+	uint64_t prefault_left; /* bytes of the event ring still to pre-fault */
+	unsigned prefault_runs; /* pre-fault runs left before giving up */
 };
 
 /* The BPF_LINK_CREATE attribute for uprobe_multi, laid out as in the kernel's union bpf_attr. */
@@ -113,50 +116,49 @@ void func_spec_free(struct func_spec *s)
 	s->object = s->glob = NULL;
 }
 
-static int ignore_record(void *ctx, void *data, size_t len)
+bool functrace_prefault_step(struct func_tracer *ft)
 {
-	(void)ctx;
-	(void)data;
-	(void)len;
-	return 0;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	uint64_t wrote;
+	int err;
+
+	if (!ft->prefault_left)
+		return false;
+	err = bpf_prog_test_run_opts(bpf_program__fd(ft->skel->progs.ring_prefault), &opts);
+	if (err) {
+		/* a failure costs only early latency, so it is not an error */
+		pr_debug("ring buffer pre-faulting stopped: %s\n", strerror(-err));
+		ft->prefault_left = 0;
+		return false;
+	}
+	wrote = (uint64_t)opts.retval * BT_PREFAULT_REC;
+	ft->prefault_left = wrote < ft->prefault_left ? ft->prefault_left - wrote : 0;
+	/* a ring kept busy by real events gets its pages written by them: not tried for ever */
+	if (ft->prefault_left && !--ft->prefault_runs) {
+		pr_debug("ring buffer pre-faulting given up, %llu KiB left: the ring stays busy\n",
+			 (unsigned long long)ft->prefault_left >> 10);
+		ft->prefault_left = 0;
+	} else if (!ft->prefault_left) {
+		pr_debug("ring buffer pre-faulted: %u MiB\n", ft->ring_bytes >> 20);
+	}
+	return ft->prefault_left != 0;
 }
 
-/*
- * Has ring_prefault (functrace.bpf.c) write every page of the event ring once, consuming its
- * discarded records between runs. A failure costs only early latency, so it is not an error.
- */
-static void prefault_ring(struct func_tracer *ft, uint32_t ring_bytes)
+/* Leaves unloaded the programs only -f SPECs attach. */
+static void skip_func_progs(struct functrace *skel)
 {
-	const uint32_t per_run = BT_PREFAULT_REC * BT_PREFAULT_PER_RUN;
-	int prog = bpf_program__fd(ft->skel->progs.ring_prefault);
-	struct ring_buffer *rb;
-	uint32_t done;
-	int err = 0;
+	struct bpf_program *progs[] = {
+	    skel->progs.func_entry,    skel->progs.func_return,	 skel->progs.go_entry,
+	    skel->progs.go_return,     skel->progs.unwind_raise, skel->progs.unwind_catch,
+	    skel->progs.longjmp_entry,
+	};
 
-	rb = ring_buffer__new(bpf_map__fd(ft->skel->maps.events), ignore_record, NULL, NULL);
-	if (!rb) {
-		pr_debug("ring buffer not pre-faulted: %s\n", strerror(errno));
-		return;
-	}
-	/* one run more than the ring holds: the last records wrap onto its first pages */
-	for (done = 0; done <= ring_bytes && !err; done += per_run) {
-		LIBBPF_OPTS(bpf_test_run_opts, opts);
-
-		err = bpf_prog_test_run_opts(prog, &opts);
-		if (!err && opts.retval != BT_PREFAULT_PER_RUN)
-			err = -ENOSPC;
-		if (ring_buffer__consume(rb) < 0 && !err)
-			err = -EIO;
-	}
-	ring_buffer__free(rb);
-	if (err)
-		pr_debug("ring buffer pre-faulting stopped: %s\n", strerror(-err));
-	else
-		pr_debug("ring buffer pre-faulted: %u MiB\n", ring_bytes >> 20);
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		bpf_program__set_autoload(progs[i], false);
 }
 
 struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pid,
-				   uint32_t ring_bytes, bool follow)
+				   uint32_t ring_bytes, bool follow, bool funcs)
 {
 	struct func_tracer *ft = calloc(1, sizeof(*ft));
 	int err;
@@ -183,11 +185,18 @@ struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pi
 	bpf_program__set_expected_attach_type(ft->skel->progs.longjmp_entry, BT_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(ft->skel->progs.go_entry, BT_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(ft->skel->progs.go_return, BT_TRACE_UPROBE_MULTI);
+	/* what only launch mode or function probes attach is not loaded (nor verified) without */
+	bpf_program__set_autoload(ft->skel->progs.entry_stop, stop_pid != 0);
+	if (!funcs)
+		skip_func_progs(ft->skel);
 	err = functrace__load(ft->skel);
 	if (err)
 		goto fail;
 	shared_maps_publish(maps, ft->skel->obj);
-	prefault_ring(ft, ring_bytes);
+	/* one run more than the ring holds: the last records wrap onto the first pages written */
+	ft->ring_bytes = ring_bytes;
+	ft->prefault_left = (uint64_t)ring_bytes + BT_PREFAULT_REC * BT_PREFAULT_PER_RUN;
+	ft->prefault_runs = 4 * (ring_bytes / (BT_PREFAULT_REC * BT_PREFAULT_PER_RUN) + 1);
 	ft->exit_link = bpf_program__attach(ft->skel->progs.thread_exit);
 	ft->exec_link = ft->exit_link ? bpf_program__attach(ft->skel->progs.proc_exec) : NULL;
 	ft->fork_link = ft->exec_link ? bpf_program__attach(ft->skel->progs.proc_fork) : NULL;
