@@ -22,6 +22,7 @@
 #include "functrace.skel.h"
 #include "util/grow.h"
 #include "util/log.h"
+#include "util/stopwatch.h"
 #include "probe/symmatch.h"
 #include "probe/x86_insn.h"
 
@@ -56,8 +57,10 @@ struct func_tracer {
 	struct bpf_link *exec_link; /* sched_process_exec: calls cut by exec; exec reported */
 	struct bpf_link *fork_link; /* sched_process_fork: children of followed processes */
 	uint32_t ring_bytes;
-	uint64_t prefault_left; /* bytes of the event ring still to pre-fault */
-	unsigned prefault_runs; /* pre-fault runs left before giving up */
+	uint64_t prefault_left;	  /* bytes of the event ring still to pre-fault */
+	unsigned prefault_runs;	  /* pre-fault runs left before giving up */
+	struct sw_tally *symbols; /* time reading symbols, by object file (-v) */
+	uint64_t link_ns;	  /* time creating unwind-helper links, taken out of it */
 };
 
 /* The BPF_LINK_CREATE attribute for uprobe_multi, laid out as in the kernel's union bpf_attr. */
@@ -282,6 +285,11 @@ uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid)
 	if (bpf_map_lookup_elem(bpf_map__fd(ft->skel->maps.procs), &key, &val))
 		return 0;
 	return val;
+}
+
+void functrace_time_symbols(struct func_tracer *ft, struct sw_tally *t)
+{
+	ft->symbols = t;
 }
 
 void functrace_hold_forks(struct func_tracer *ft)
@@ -714,6 +722,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 	char *obj = NULL, *host = NULL;
 	size_t *idx = NULL;
 	bool any_go = false;
+	uint64_t t_sym;
 	int err = 0;
 
 	for (i = 0; i < n_specs; i++) {
@@ -745,6 +754,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		}
 		if (spec_seen(ft, t->pid, &st, i))
 			goto next;
+		t_sym = sw_now_ns();
 		err = elf_file_open(host, &f);
 		if (err) {
 			if (optional) {
@@ -758,6 +768,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		err = sym_find(f, specs[i].glob, &idx, &n_idx);
 		if (err)
 			goto cleanup;
+		sw_tally_add(ft->symbols, obj, sw_now_ns() - t_sym);
 		err = code_map_open(host, &code);
 		if (err)
 			pr_debug("cannot map %s to read its code: %s\n", host, strerror(-err));
@@ -866,7 +877,7 @@ cleanup:
 static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, const char *host,
 			  const struct elf_file *f, const char *const *names, pid_t pid)
 {
-	uint64_t offs[8];
+	uint64_t offs[8], t0;
 	size_t i, j, k, n = 0;
 	int fd, err;
 
@@ -885,7 +896,9 @@ static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, cons
 	}
 	if (!n)
 		return 0;
+	t0 = sw_now_ns();
 	fd = link_uprobe_multi(prog, host, offs, NULL, n, false, pid);
+	ft->link_ns += sw_now_ns() - t0;
 	if (fd < 0) {
 		pr_warn("process %d: cannot probe %s in %s: %s\n", (int)pid, names[0], host,
 			strerror(-fd));
@@ -926,6 +939,7 @@ int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
 					    NULL};
 	struct target_map *maps = NULL;
 	size_t n = 0, i;
+	uint64_t t0, link_ns;
 	int err, found = 0;
 
 	err = target_read_maps(t->pid, &maps, &n);
@@ -948,6 +962,8 @@ int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
 			free(host);
 			continue;
 		}
+		t0 = sw_now_ns();
+		link_ns = ft->link_ns;
 		if (elf_file_open(host, &f) == 0) {
 			r[0] = attach_helpers(ft, ft->skel->progs.unwind_raise, host, f, raise,
 					      t->pid);
@@ -968,6 +984,8 @@ int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
 					 r[1] > 0 ? r[1] : 0, r[2] > 0 ? r[2] : 0);
 			elf_file_free(f);
 		}
+		/* reading the table and finding the helpers by name; their links are attach time */
+		sw_tally_add(ft->symbols, maps[i].path, sw_now_ns() - t0 - (ft->link_ns - link_ns));
 		free(host);
 	}
 	target_maps_free(maps, n);

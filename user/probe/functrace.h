@@ -18,6 +18,7 @@
 #include "probe/target.h"
 
 struct func_tracer;
+struct sw_tally;
 
 struct probe_info {
 	char *name;   /* span name: demangled symbol */
@@ -54,6 +55,8 @@ struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pi
  * true while slices remain.
  */
 bool functrace_prefault_step(struct func_tracer *ft);
+/* Adds the time spent reading each object file's symbols to @t, by path (NULL: stops), for -v. */
+void functrace_time_symbols(struct func_tracer *ft, struct sw_tally *t);
 /* Forked children of followed processes are held until probed (syscap stops them: call once it
  * is loaded with the procs map). */
 void functrace_hold_forks(struct func_tracer *ft);
