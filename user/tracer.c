@@ -32,6 +32,7 @@
 #include "tracer.h"
 #include "util/grow.h"
 #include "util/log.h"
+#include "util/stopwatch.h"
 
 #define BATCH_MAX 512
 /* Event ring sizes: payload capture needs room for ~100 ms of bursts at several 100 MB/s. */
@@ -80,6 +81,10 @@ struct session {
 	uint64_t last_record_ns; /* when the last capture-loss record was made */
 	struct capture_health *health;
 	struct bt_resource *self_resource; /* loss records no single process can be named for */
+	/* where the time to ready went (-v) */
+	struct sw_tally load_times;   /* loading each BPF object */
+	struct sw_tally symbol_times; /* reading each object file's symbols */
+	uint64_t attach_ns;	      /* attaching the targets, symbols included */
 };
 
 /*
@@ -394,6 +399,7 @@ static int open_capture(struct session *s)
 	const struct tracer_opts *o = s->opts;
 	struct genai_opts go = {.capture_content = o->capture_content};
 	struct conn_opts co = {.max_body = o->max_body};
+	uint64_t t0;
 
 	if (o->prices) {
 		s->prices = price_table_load(o->prices);
@@ -417,7 +423,11 @@ static int open_capture(struct session *s)
 	if (!s->conns)
 		return -ENOMEM;
 	if (!o->no_tls) {
+		t0 = sw_now_ns();
 		s->tls = tlscap_load(&s->maps, RING_BYTES_CAPTURE / 4);
+		sw_tally_add(&s->load_times, "tlscap", sw_now_ns() - t0);
+		if (s->tls)
+			tlscap_time_symbols(s->tls, &s->symbol_times);
 		if (!s->tls) {
 			int err = -errno;
 
@@ -428,8 +438,10 @@ static int open_capture(struct session *s)
 		}
 	}
 	if (s->tls || !o->no_sockets) {
+		t0 = sw_now_ns();
 		s->sys =
 		    syscap_load(&s->maps, !o->no_sockets, o->n_specs > 0, RING_BYTES_CAPTURE / 4);
+		sw_tally_add(&s->load_times, "syscap", sw_now_ns() - t0);
 		if (s->sys && !o->no_follow)
 			functrace_hold_forks(s->ft);
 		if (!s->sys)
@@ -815,6 +827,31 @@ static bool all_exited(struct session *s, struct ring_buffer *rb)
 	return n == s->n_targets;
 }
 
+/*
+ * -v: says that tracing started and where the time to ready (since @t_start) went: loading each
+ * BPF object, reading the symbols of each object file, attaching (the rest of attaching the
+ * targets: links, /proc, code decoding) and everything else.
+ */
+static void report_ready(const struct session *s, uint64_t t_start)
+{
+	uint64_t ready = sw_now_ns() - t_start, load = sw_tally_total(&s->load_times);
+	uint64_t syms = sw_tally_total(&s->symbol_times), attach, other;
+	char loads[128], files[256];
+
+	if (!log_enabled(BT_LOG_DEBUG))
+		return;
+	attach = s->attach_ns > syms ? s->attach_ns - syms : 0;
+	other = ready > load + syms + attach ? ready - load - syms - attach : 0;
+	sw_tally_format(&s->load_times, 3, loads, sizeof(loads));
+	sw_tally_format(&s->symbol_times, 4, files, sizeof(files));
+	pr_debug("tracing %zu process(es), %zu function(s), %zu link(s); ready in %.1f ms\n",
+		 s->n_targets, functrace_n_probes(s->ft), functrace_n_links(s->ft),
+		 (double)ready / 1e6);
+	pr_debug("ready in %.1f ms: load %.1f (%s), symbols %.1f (%s), attach %.1f, other %.1f\n",
+		 (double)ready / 1e6, (double)load / 1e6, loads, (double)syms / 1e6,
+		 files[0] ? files : "none", (double)attach / 1e6, (double)other / 1e6);
+}
+
 /* The resource of loss records that no single traced process can be named for: bedtrace's. */
 static struct bt_resource *self_resource_new(void)
 {
@@ -840,8 +877,9 @@ static struct bt_resource *self_resource_new(void)
 int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int *exit_status)
 {
 	struct session *s = calloc(1, sizeof(*s));
-	uint64_t t_start = bt_now_mono_ns(), t_stop;
+	uint64_t t_start = bt_now_mono_ns(), t_stop, t_phase;
 	struct ring_buffer *rb = NULL;
+	bool prefaulting = true;
 	size_t i;
 	int err;
 
@@ -869,10 +907,11 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	}
 	/* payload capture needs room for bursts between polls; call events alone are small */
 	s->maps = BT_SHARED_MAPS_NONE;
+	t_phase = sw_now_ns();
 	s->ft =
 	    functrace_load(&s->maps, opts->command ? (uint32_t)s->targets[0].pid : 0,
 			   opts->no_tls && opts->no_sockets ? RING_BYTES_CALLS : RING_BYTES_CAPTURE,
-			   !opts->no_follow);
+			   !opts->no_follow, opts->n_specs > 0);
 	if (!s->ft) {
 		err = -errno;
 		pr_warn("cannot load BPF programs: %s (kernel with BTF, uprobes and uprobe_multi "
@@ -880,6 +919,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 			strerror(errno));
 		goto cleanup;
 	}
+	sw_tally_add(&s->load_times, "functrace", sw_now_ns() - t_phase);
+	functrace_time_symbols(s->ft, &s->symbol_times);
 	/* before any probe link exists, so the watchdog holds none */
 	err = watchdog_start(functrace_stacks_fd(s->ft), &s->wd);
 	if (err)
@@ -898,17 +939,21 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		pr_warn("cannot open the event ring buffer: %s\n", strerror(errno));
 		goto cleanup;
 	}
+	t_phase = sw_now_ns();
 	if (opts->command) {
 		err = start_launched(s);
 	} else {
 		for (i = 0; i < s->n_targets && !err; i++)
 			err = attach_target(s, &s->targets[i], false);
 	}
+	s->attach_ns = sw_now_ns() - t_phase;
 	if (err)
 		goto cleanup;
-	pr_debug("tracing %zu process(es), %zu function(s), %zu link(s); ready in %.1f ms\n",
-		 s->n_targets, functrace_n_probes(s->ft), functrace_n_links(s->ft),
-		 (double)(bt_now_mono_ns() - t_start) / 1e6);
+	report_ready(s, t_start);
+	/* later attaches (followed children, execs) are not part of the breakdown */
+	functrace_time_symbols(s->ft, NULL);
+	if (s->tls)
+		tlscap_time_symbols(s->tls, NULL);
 
 	s->last_flush_ns = bt_now_mono_ns();
 	if (opts->duration_s)
@@ -916,7 +961,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	while (!*stop) {
 		uint64_t now;
 
-		err = ring_buffer__poll(rb, 100);
+		/* while the ring is being pre-faulted, a slice per turn, without waiting */
+		err = ring_buffer__poll(rb, prefaulting ? 0 : 100);
 		if (err == -EINTR) {
 			err = 0;
 			break;
@@ -944,6 +990,9 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 			ring_buffer__consume(rb);
 			break;
 		}
+		/* its discarded records are read (skipped) on the next turn */
+		if (prefaulting)
+			prefaulting = functrace_prefault_step(s->ft);
 	}
 	s->stopping = true;
 	t_stop = bt_now_mono_ns();
@@ -1001,6 +1050,8 @@ cleanup:
 	}
 	free(s->targets);
 	health_free(s->health);
+	sw_tally_free(&s->load_times);
+	sw_tally_free(&s->symbol_times);
 	bt_resource_put(s->self_resource);
 	free(s->endpoint);
 	free(s);

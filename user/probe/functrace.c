@@ -22,6 +22,7 @@
 #include "functrace.skel.h"
 #include "util/grow.h"
 #include "util/log.h"
+#include "util/stopwatch.h"
 #include "probe/symmatch.h"
 #include "probe/x86_insn.h"
 
@@ -55,6 +56,11 @@ struct func_tracer {
 	struct bpf_link *exit_link; /* sched_process_exit: calls cut by thread/process exit */
 	struct bpf_link *exec_link; /* sched_process_exec: calls cut by exec; exec reported */
 	struct bpf_link *fork_link; /* sched_process_fork: children of followed processes */
+	uint32_t ring_bytes;
+	uint64_t prefault_left;	  /* bytes of the event ring still to pre-fault */
+	unsigned prefault_runs;	  /* pre-fault runs left before giving up */
+	struct sw_tally *symbols; /* time reading symbols, by object file (-v) */
+	uint64_t link_ns;	  /* time creating unwind-helper links, taken out of it */
 };
 
 /* The BPF_LINK_CREATE attribute for uprobe_multi, laid out as in the kernel's union bpf_attr. */
@@ -113,50 +119,49 @@ void func_spec_free(struct func_spec *s)
 	s->object = s->glob = NULL;
 }
 
-static int ignore_record(void *ctx, void *data, size_t len)
+bool functrace_prefault_step(struct func_tracer *ft)
 {
-	(void)ctx;
-	(void)data;
-	(void)len;
-	return 0;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	uint64_t wrote;
+	int err;
+
+	if (!ft->prefault_left)
+		return false;
+	err = bpf_prog_test_run_opts(bpf_program__fd(ft->skel->progs.ring_prefault), &opts);
+	if (err) {
+		/* a failure costs only early latency, so it is not an error */
+		pr_debug("ring buffer pre-faulting stopped: %s\n", strerror(-err));
+		ft->prefault_left = 0;
+		return false;
+	}
+	wrote = (uint64_t)opts.retval * BT_PREFAULT_REC;
+	ft->prefault_left = wrote < ft->prefault_left ? ft->prefault_left - wrote : 0;
+	/* a ring kept busy by real events gets its pages written by them: not tried for ever */
+	if (ft->prefault_left && !--ft->prefault_runs) {
+		pr_debug("ring buffer pre-faulting given up, %llu KiB left: the ring stays busy\n",
+			 (unsigned long long)ft->prefault_left >> 10);
+		ft->prefault_left = 0;
+	} else if (!ft->prefault_left) {
+		pr_debug("ring buffer pre-faulted: %u MiB\n", ft->ring_bytes >> 20);
+	}
+	return ft->prefault_left != 0;
 }
 
-/*
- * Has ring_prefault (functrace.bpf.c) write every page of the event ring once, consuming its
- * discarded records between runs. A failure costs only early latency, so it is not an error.
- */
-static void prefault_ring(struct func_tracer *ft, uint32_t ring_bytes)
+/* Leaves unloaded the programs only -f SPECs attach. */
+static void skip_func_progs(struct functrace *skel)
 {
-	const uint32_t per_run = BT_PREFAULT_REC * BT_PREFAULT_PER_RUN;
-	int prog = bpf_program__fd(ft->skel->progs.ring_prefault);
-	struct ring_buffer *rb;
-	uint32_t done;
-	int err = 0;
+	struct bpf_program *progs[] = {
+	    skel->progs.func_entry,    skel->progs.func_return,	 skel->progs.go_entry,
+	    skel->progs.go_return,     skel->progs.unwind_raise, skel->progs.unwind_catch,
+	    skel->progs.longjmp_entry,
+	};
 
-	rb = ring_buffer__new(bpf_map__fd(ft->skel->maps.events), ignore_record, NULL, NULL);
-	if (!rb) {
-		pr_debug("ring buffer not pre-faulted: %s\n", strerror(errno));
-		return;
-	}
-	/* one run more than the ring holds: the last records wrap onto its first pages */
-	for (done = 0; done <= ring_bytes && !err; done += per_run) {
-		LIBBPF_OPTS(bpf_test_run_opts, opts);
-
-		err = bpf_prog_test_run_opts(prog, &opts);
-		if (!err && opts.retval != BT_PREFAULT_PER_RUN)
-			err = -ENOSPC;
-		if (ring_buffer__consume(rb) < 0 && !err)
-			err = -EIO;
-	}
-	ring_buffer__free(rb);
-	if (err)
-		pr_debug("ring buffer pre-faulting stopped: %s\n", strerror(-err));
-	else
-		pr_debug("ring buffer pre-faulted: %u MiB\n", ring_bytes >> 20);
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		bpf_program__set_autoload(progs[i], false);
 }
 
 struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pid,
-				   uint32_t ring_bytes, bool follow)
+				   uint32_t ring_bytes, bool follow, bool funcs)
 {
 	struct func_tracer *ft = calloc(1, sizeof(*ft));
 	int err;
@@ -183,11 +188,18 @@ struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pi
 	bpf_program__set_expected_attach_type(ft->skel->progs.longjmp_entry, BT_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(ft->skel->progs.go_entry, BT_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(ft->skel->progs.go_return, BT_TRACE_UPROBE_MULTI);
+	/* what only launch mode or function probes attach is not loaded (nor verified) without */
+	bpf_program__set_autoload(ft->skel->progs.entry_stop, stop_pid != 0);
+	if (!funcs)
+		skip_func_progs(ft->skel);
 	err = functrace__load(ft->skel);
 	if (err)
 		goto fail;
 	shared_maps_publish(maps, ft->skel->obj);
-	prefault_ring(ft, ring_bytes);
+	/* one run more than the ring holds: the last records wrap onto the first pages written */
+	ft->ring_bytes = ring_bytes;
+	ft->prefault_left = (uint64_t)ring_bytes + BT_PREFAULT_REC * BT_PREFAULT_PER_RUN;
+	ft->prefault_runs = 4 * (ring_bytes / (BT_PREFAULT_REC * BT_PREFAULT_PER_RUN) + 1);
 	ft->exit_link = bpf_program__attach(ft->skel->progs.thread_exit);
 	ft->exec_link = ft->exit_link ? bpf_program__attach(ft->skel->progs.proc_exec) : NULL;
 	ft->fork_link = ft->exec_link ? bpf_program__attach(ft->skel->progs.proc_fork) : NULL;
@@ -273,6 +285,11 @@ uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid)
 	if (bpf_map_lookup_elem(bpf_map__fd(ft->skel->maps.procs), &key, &val))
 		return 0;
 	return val;
+}
+
+void functrace_time_symbols(struct func_tracer *ft, struct sw_tally *t)
+{
+	ft->symbols = t;
 }
 
 void functrace_hold_forks(struct func_tracer *ft)
@@ -705,6 +722,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 	char *obj = NULL, *host = NULL;
 	size_t *idx = NULL;
 	bool any_go = false;
+	uint64_t t_sym;
 	int err = 0;
 
 	for (i = 0; i < n_specs; i++) {
@@ -736,6 +754,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		}
 		if (spec_seen(ft, t->pid, &st, i))
 			goto next;
+		t_sym = sw_now_ns();
 		err = elf_file_open(host, &f);
 		if (err) {
 			if (optional) {
@@ -749,6 +768,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		err = sym_find(f, specs[i].glob, &idx, &n_idx);
 		if (err)
 			goto cleanup;
+		sw_tally_add(ft->symbols, obj, sw_now_ns() - t_sym);
 		err = code_map_open(host, &code);
 		if (err)
 			pr_debug("cannot map %s to read its code: %s\n", host, strerror(-err));
@@ -857,7 +877,7 @@ cleanup:
 static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, const char *host,
 			  const struct elf_file *f, const char *const *names, pid_t pid)
 {
-	uint64_t offs[8];
+	uint64_t offs[8], t0;
 	size_t i, j, k, n = 0;
 	int fd, err;
 
@@ -876,7 +896,9 @@ static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, cons
 	}
 	if (!n)
 		return 0;
+	t0 = sw_now_ns();
 	fd = link_uprobe_multi(prog, host, offs, NULL, n, false, pid);
+	ft->link_ns += sw_now_ns() - t0;
 	if (fd < 0) {
 		pr_warn("process %d: cannot probe %s in %s: %s\n", (int)pid, names[0], host,
 			strerror(-fd));
@@ -917,6 +939,7 @@ int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
 					    NULL};
 	struct target_map *maps = NULL;
 	size_t n = 0, i;
+	uint64_t t0, link_ns;
 	int err, found = 0;
 
 	err = target_read_maps(t->pid, &maps, &n);
@@ -939,6 +962,8 @@ int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
 			free(host);
 			continue;
 		}
+		t0 = sw_now_ns();
+		link_ns = ft->link_ns;
 		if (elf_file_open(host, &f) == 0) {
 			r[0] = attach_helpers(ft, ft->skel->progs.unwind_raise, host, f, raise,
 					      t->pid);
@@ -959,6 +984,8 @@ int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
 					 r[1] > 0 ? r[1] : 0, r[2] > 0 ? r[2] : 0);
 			elf_file_free(f);
 		}
+		/* reading the table and finding the helpers by name; their links are attach time */
+		sw_tally_add(ft->symbols, maps[i].path, sw_now_ns() - t0 - (ft->link_ns - link_ns));
 		free(host);
 	}
 	target_maps_free(maps, n);

@@ -18,6 +18,7 @@
 #include "probe/target.h"
 
 struct func_tracer;
+struct sw_tally;
 
 struct probe_info {
 	char *name;   /* span name: demangled symbol */
@@ -40,10 +41,22 @@ void func_spec_free(struct func_spec *s);
  * Opens and loads the BPF object, sharing @maps (shared_maps.h: reuses those there, adds those it
  * creates). @stop_pid: launch mode process to stop at its entry point (0: none). @ring_bytes: size
  * of the event ring buffer when it creates it (a power of two). @follow: followed processes that
- * exec are stopped before the new program runs (BT_EV_EXEC status 1). Returns NULL + errno.
+ * exec are stopped before the new program runs (BT_EV_EXEC status 1). @funcs: -f SPECs will be
+ * attached (without, their programs are not loaded: functrace_attach_specs/_unwind must not be
+ * called). Returns NULL + errno.
  */
 struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pid,
-				   uint32_t ring_bytes, bool follow);
+				   uint32_t ring_bytes, bool follow, bool funcs);
+/*
+ * Writes the next slice (1 MiB) of the event ring buffer's pages, so that the first events do not
+ * pay a page fault each inside the traced process (where guest memory is backed lazily, ~14 us
+ * per 16 KiB chunk). Runs on the live ring after readiness: the records it writes are discarded
+ * ones, which the caller's ring reader skips; it must read the ring between two calls. Returns
+ * true while slices remain.
+ */
+bool functrace_prefault_step(struct func_tracer *ft);
+/* Adds the time spent reading each object file's symbols to @t, by path (NULL: stops), for -v. */
+void functrace_time_symbols(struct func_tracer *ft, struct sw_tally *t);
 /* Forked children of followed processes are held until probed (syscap stops them: call once it
  * is loaded with the procs map). */
 void functrace_hold_forks(struct func_tracer *ft);

@@ -14,6 +14,7 @@
 #include "util/grow.h"
 #include "probe/elf_sym.h"
 #include "util/log.h"
+#include "util/stopwatch.h"
 #include "probe/ssl_inner.h"
 #include "probe/target.h"
 #include "probe/tlscap.h"
@@ -30,6 +31,7 @@ struct tls_capture {
 	size_t n_links, cap_links;
 	struct probed *objs;
 	size_t n_objs, cap_objs;
+	struct sw_tally *symbols; /* time reading symbols, by object file (-v) */
 };
 
 /* The read and write entry points, by direction (0 = write, as in bt_data_event.dir). */
@@ -86,6 +88,11 @@ void tlscap_destroy(struct tls_capture *tc)
 	free(tc->objs);
 	free(tc->links);
 	free(tc);
+}
+
+void tlscap_time_symbols(struct tls_capture *tc, struct sw_tally *t)
+{
+	tc->symbols = t;
 }
 
 size_t tlscap_n_objects(const struct tls_capture *tc)
@@ -228,15 +235,20 @@ static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
 	struct elf_file *f = NULL;
 	int err, fd = -1, dir;
 	size_t i, n = 0;
+	uint64_t t_sym;
+	bool found;
 	char *host;
 
 	host = target_host_path(pid, path);
 	if (!host)
 		return -ENOMEM;
+	t_sym = sw_now_ns();
 	err = elf_file_open(host, &f);
 	if (err)
 		goto cleanup;
-	if (!find_global(f, "SSL_write") || !find_global(f, "SSL_read")) {
+	found = find_global(f, "SSL_write") && find_global(f, "SSL_read");
+	sw_tally_add(tc->symbols, path, sw_now_ns() - t_sym);
+	if (!found) {
 		err = -ENOENT;
 		goto cleanup;
 	}

@@ -14,6 +14,7 @@
 #include "probe/shared_maps.h"
 
 struct tls_capture;
+struct sw_tally;
 
 /*
  * Loads the BPF object sharing @maps (shared_maps.h: reuses those there, adds those it creates:
@@ -30,5 +31,10 @@ int tlscap_rescan(struct tls_capture *tc, pid_t pid);
 /* Removes every probe (maps stay readable). */
 void tlscap_detach_all(struct tls_capture *tc);
 size_t tlscap_n_objects(const struct tls_capture *tc);
+/*
+ * Adds the time spent reading each object file's symbols (up to knowing whether it is OpenSSL) to
+ * @t, by path (NULL: stops), for -v.
+ */
+void tlscap_time_symbols(struct tls_capture *tc, struct sw_tally *t);
 
 #endif
