@@ -879,7 +879,6 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	struct session *s = calloc(1, sizeof(*s));
 	uint64_t t_start = bt_now_mono_ns(), t_stop, t_phase;
 	struct ring_buffer *rb = NULL;
-	bool prefaulting = true;
 	size_t i;
 	int err;
 
@@ -939,6 +938,13 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		pr_warn("cannot open the event ring buffer: %s\n", strerror(errno));
 		goto cleanup;
 	}
+	/*
+	 * Before any probe exists the ring is idle, so the pre-fault completes (a few ms for 64
+	 * MiB) and the first pass of real events over the ring costs the traced process no page
+	 * faults.
+	 */
+	while (functrace_prefault_step(s->ft))
+		ring_buffer__consume(rb);
 	t_phase = sw_now_ns();
 	if (opts->command) {
 		err = start_launched(s);
@@ -961,8 +967,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	while (!*stop) {
 		uint64_t now;
 
-		/* while the ring is being pre-faulted, a slice per turn, without waiting */
-		err = ring_buffer__poll(rb, prefaulting ? 0 : 100);
+		err = ring_buffer__poll(rb, 100);
 		if (err == -EINTR) {
 			err = 0;
 			break;
@@ -990,9 +995,6 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 			ring_buffer__consume(rb);
 			break;
 		}
-		/* its discarded records are read (skipped) on the next turn */
-		if (prefaulting)
-			prefaulting = functrace_prefault_step(s->ft);
 	}
 	s->stopping = true;
 	t_stop = bt_now_mono_ns();

@@ -50,8 +50,9 @@ struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pi
 /*
  * Writes the next slice (1 MiB) of the event ring buffer's pages, so that the first events do not
  * pay a page fault each inside the traced process (where guest memory is backed lazily, ~14 us
- * per 16 KiB chunk). Runs on the live ring after readiness: the records it writes are discarded
- * ones, which the caller's ring reader skips; it must read the ring between two calls. Returns
+ * per 16 KiB chunk). The records it writes are discarded ones, which the caller's ring reader
+ * skips; it must read the ring between two calls. A slice is skipped while real events fill more
+ * than an eighth of the ring, and pre-faulting gives up after a bounded number of calls. Returns
  * true while slices remain.
  */
 bool functrace_prefault_step(struct func_tracer *ft);
