@@ -4,11 +4,17 @@
  * through the matching layer: offsets, display names, a glob taken from the input's last bytes
  * (so glob parsing is fuzzed too), sym_find and sym_suggest. The lazy paths must agree with the
  * full ones: elf_file_named with a filter of f->syms by name, sym_find before any symbol is
- * annotated with sym_find after all are.
+ * annotated with sym_find after all are, sym_select on the same bytes opened lazily (through a
+ * memfd) with sym_find.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memfd_create */
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "probe/elf_sym.h"
 #include "probe/symmatch.h"
@@ -16,6 +22,34 @@
 #define GLOB_MAX 24
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* sym_select on @data opened lazily finds what sym_find found in the full file @f: @idx[0..@n). */
+static void check_select(const uint8_t *data, size_t size, const struct elf_file *f,
+			 const char *glob, const size_t *idx, size_t n)
+{
+	const struct elf_sym **found = NULL;
+	struct elf_file *lazy = NULL;
+	size_t nf = 0, i;
+	int fd = memfd_create("fuzz_elf_sym", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, data, size) != (ssize_t)size || elf_file_open_fd(fd, "fuzz", &lazy)) {
+		close(fd);
+		return;
+	}
+	close(fd);
+	if (!sym_select(lazy, glob, &found, &nf)) {
+		if (nf != n)
+			abort();
+		for (i = 0; i < nf; i++)
+			if (found[i]->vaddr != f->syms[idx[i]].vaddr ||
+			    strcmp(found[i]->name, f->syms[idx[i]].name))
+				abort();
+		free(found);
+	}
+	elf_file_free(lazy);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -78,6 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < n; i++)
 			if (idx[i] >= f->n_syms)
 				abort();
+		check_select(data, size, f, glob, idx, n);
 		free(idx);
 	}
 	n = sym_suggest(f, glob, sugg, 4);

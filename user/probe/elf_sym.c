@@ -65,7 +65,7 @@ struct raw_ref {
 	uint32_t next; /* index + 1 of the next raw_ref in the same bucket, 0 at the end */
 };
 
-/* The answer of one elf_file_named lookup, kept for the next caller. */
+/* The answer of one elf_file_named or elf_file_select lookup, kept for the next caller. */
 struct elf_named {
 	struct elf_named *next;
 	char *name;
@@ -84,7 +84,7 @@ struct elf_raw {
 	size_t n_refs, cap_refs;
 	uint32_t *head; /* bucket -> index + 1 of its first raw_ref */
 	size_t mask;
-	struct elf_named *named;
+	struct elf_named *named, *selected;
 	bool loaded; /* f->syms holds every function */
 };
 
@@ -711,21 +711,97 @@ nomem:
 	return -ENOMEM;
 }
 
-static void raw_free(struct elf_raw *r)
+/* The version add_sym gives raw name @raw whose name part is @len long, or NULL. */
+static const char *raw_version(const char *raw, size_t len, uint16_t versym,
+			       const struct ver_table *vt)
 {
+	size_t ndx = versym & VERSYM_INDEX;
+
+	if (raw[len] == '@') {
+		const char *v = raw + len + (raw[len + 1] == '@' ? 2 : 1);
+
+		return *v ? v : NULL;
+	}
+	return ndx >= 2 && ndx < vt->n ? vt->names[ndx] : NULL;
+}
+
+int elf_file_select(struct elf_file *f, const char *key, elf_sym_keep keep, void *arg,
+		    struct elf_sym **syms, size_t *n)
+{
+	struct elf_raw *r = f ? f->raw : NULL;
+	struct sym_vec sv = {0};
 	struct elf_named *q;
 	size_t i;
+	int err;
 
-	if (!r)
-		return;
-	while ((q = r->named)) {
-		r->named = q->next;
+	if (!r || !key || !keep || !syms || !n)
+		return -EINVAL;
+	*syms = NULL;
+	*n = 0;
+	for (q = r->selected; q; q = q->next) {
+		if (!strcmp(q->name, key)) {
+			*syms = q->syms;
+			*n = q->n;
+			return 0;
+		}
+	}
+	for (i = 0; i < r->n_refs; i++) {
+		const char *raw;
+		uint16_t ver;
+		GElf_Sym sym;
+		size_t len;
+
+		if (!(raw = raw_sym(r, &r->refs[i], &sym, &ver)))
+			continue;
+		len = (size_t)(strchrnul(raw, '@') - raw);
+		if (!keep(raw, len, raw_version(raw, len, ver, &r->vt), arg))
+			continue;
+		err = add_sym(f, &sv, &sym, raw, ver, &r->vt);
+		if (err < 0)
+			goto nomem;
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q || !(q->name = strdup(key))) {
+		free(q);
+		goto nomem;
+	}
+	finish_syms(f, &sv, &q->syms, &q->n);
+	q->next = r->selected;
+	r->selected = q;
+	*syms = q->syms;
+	*n = q->n;
+	return 0;
+nomem:
+	sym_vec_free(&sv);
+	return -ENOMEM;
+}
+
+bool elf_file_loaded(const struct elf_file *f)
+{
+	return !f->raw || f->raw->loaded;
+}
+
+static void named_free(struct elf_named *q)
+{
+	struct elf_named *next;
+	size_t i;
+
+	for (; q; q = next) {
+		next = q->next;
 		for (i = 0; i < q->n; i++)
 			sym_clear(&q->syms[i]);
 		free(q->syms);
 		free(q->name);
 		free(q);
 	}
+}
+
+static void raw_free(struct elf_raw *r)
+{
+	if (!r)
+		return;
+	named_free(r->named);
+	named_free(r->selected);
 	elf_end(r->elf);
 	free(r->image);
 	free(r->tabs);

@@ -89,6 +89,20 @@ int elf_file_load(struct elf_file *f);
  * (demangled and display NULL). Returns 0 or -ENOMEM.
  */
 int elf_file_named(struct elf_file *f, const char *name, const struct elf_sym **syms, size_t *n);
+/* A test on a symbol before it is built: its name (the first @len bytes of @name), its version
+ * or NULL. True keeps it. */
+typedef bool (*elf_sym_keep)(const char *name, size_t len, const char *version, void *arg);
+/*
+ * Stores in *@syms and *@n (owned by @f, valid until it is freed) the functions whose name and
+ * version @keep accepts, ordered, folded and placed as in f->syms (for a test that keeps every
+ * spelling of a symbol or none, the same as filtering f->syms). Answers are kept by @key: a
+ * second call with the same @key returns the first answer without calling @keep. Returns 0 or
+ * -ENOMEM.
+ */
+int elf_file_select(struct elf_file *f, const char *key, elf_sym_keep keep, void *arg,
+		    struct elf_sym **syms, size_t *n);
+/* Returns true if f->syms holds every function (elf_file_load ran, or @f was built by hand). */
+bool elf_file_loaded(const struct elf_file *f);
 /* Returns about how many bytes @f holds, demangled names made on demand left out. */
 size_t elf_file_bytes(const struct elf_file *f);
 /* Stores in *@off the file offset of @vaddr, via the PT_LOAD segment holding it (executable

@@ -406,6 +406,9 @@ static void report_no_match(struct elf_file *f, const char *path, const struct f
 	size_t n, i;
 	char list[512] = "";
 
+	/* only on a miss: what follows looks at every function */
+	if (elf_file_load(f))
+		pr_debug("%s: out of memory reading its functions\n", path);
 	if (f->stripped && f->n_syms == 0) {
 		pr_warn("%s: '%s' is stripped (no symbol table) and exports no functions; cannot "
 			"resolve '%s'\n",
@@ -706,7 +709,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 	struct code_map code = {0};
 	struct elf_file *f = NULL;
 	char *obj = NULL, *host = NULL;
-	size_t *idx = NULL;
+	const struct elf_sym **found = NULL;
 	bool any_go = false;
 	int err = 0;
 
@@ -749,7 +752,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 				err == -ENOEXEC ? "not a valid ELF object" : strerror(-err));
 			goto cleanup;
 		}
-		err = sym_find(f, specs[i].glob, &idx, &n_idx);
+		err = sym_select(f, specs[i].glob, &found, &n_idx);
 		if (err)
 			goto cleanup;
 		err = code_map_open(host, &code);
@@ -757,7 +760,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 			pr_debug("cannot map %s to read its code: %s\n", host, strerror(-err));
 		err = 0;
 		for (j = 0; j < n_idx; j++) {
-			const struct elf_sym *s = &f->syms[idx[j]];
+			const struct elf_sym *s = found[j];
 			uint64_t entry, ret_offs[GO_MAX_RETS];
 			size_t n_rets = 0;
 			uint32_t id;
@@ -830,11 +833,11 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		offs_free(&ent);
 		offs_free(&rets);
 		code_map_close(&code);
-		free(idx);
+		free(found);
 		free(obj);
 		free(host);
 		elf_cache_put(f);
-		idx = NULL;
+		found = NULL;
 		obj = host = NULL;
 		f = NULL;
 	}
@@ -846,7 +849,7 @@ cleanup:
 	offs_free(&rets);
 	offs_free(&done);
 	code_map_close(&code);
-	free(idx);
+	free(found);
 	free(obj);
 	free(host);
 	elf_cache_put(f);

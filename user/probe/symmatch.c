@@ -7,6 +7,9 @@
  * the Itanium demangler prints: a return type before template functions, a parameter list,
  * trailing qualifiers and [clone .suffix] tags, and operators whose names contain brackets.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -739,41 +742,110 @@ static int match_lazy(struct elf_sym *s, const char *glob, const struct glob_wor
 	return sym_matches(s, glob);
 }
 
-int sym_find(struct elf_file *f, const char *glob, size_t **idx, size_t *n)
+/* The core of sym_find over @v[0..@nv): indices of the matches into *@idx. */
+static int find_in(struct elf_sym *v, size_t nv, const char *glob, const struct glob_words *w,
+		   size_t **idx, size_t *n)
 {
-	size_t *v = NULL, cnt = 0, cap = 0, i;
-	struct glob_words w;
+	size_t *out = NULL, cnt = 0, cap = 0, i;
 	int m;
 
 	*idx = NULL;
 	*n = 0;
-	m = elf_file_load(f);
-	if (m)
-		return m;
-	glob_words_init(&w, glob);
-	for (i = 0; i < f->n_syms; i++) {
+	for (i = 0; i < nv; i++) {
 		/* Aliases are adjacent: once an address is reported its other names are skipped. */
-		if (cnt && f->syms[v[cnt - 1]].vaddr == f->syms[i].vaddr)
+		if (cnt && v[out[cnt - 1]].vaddr == v[i].vaddr)
 			continue;
-		if (f->syms[i].fragment)
+		if (v[i].fragment)
 			continue;
-		m = match_lazy(&f->syms[i], glob, &w);
+		m = match_lazy(&v[i], glob, w);
 		if (m < 0)
 			goto nomem;
 		if (!m)
 			continue;
 		/* a probe is named by its display name */
-		if ((!f->syms[i].display && sym_annotate(&f->syms[i])) ||
-		    grow(&v, &cap, cnt + 1, sizeof(*v)))
+		if ((!v[i].display && sym_annotate(&v[i])) ||
+		    grow(&out, &cap, cnt + 1, sizeof(*out)))
 			goto nomem;
-		v[cnt++] = i;
+		out[cnt++] = i;
 	}
-	*idx = v;
+	*idx = out;
 	*n = cnt;
 	return 0;
 nomem:
-	free(v);
+	free(out);
 	return -ENOMEM;
+}
+
+int sym_find(struct elf_file *f, const char *glob, size_t **idx, size_t *n)
+{
+	struct glob_words w;
+	int err;
+
+	*idx = NULL;
+	*n = 0;
+	err = elf_file_load(f);
+	if (err)
+		return err;
+	glob_words_init(&w, glob);
+	return find_in(f->syms, f->n_syms, glob, &w, idx, n);
+}
+
+/* elf_sym_keep for sym_select: a symbol can match only if it holds every word of the glob (in
+ * its name or version), or if it is a Rust v0 name match_lazy always demangles. */
+static bool keep_words(const char *name, size_t len, const char *version, void *arg)
+{
+	const struct glob_words *w = arg;
+	size_t i;
+
+	if (len > 2 && name[0] == '_' && name[1] == 'R' && memmem(name, len, "Ke", 2))
+		return true;
+	for (i = 0; i < w->n; i++) {
+		const char *word = w->buf + w->start[i];
+
+		if (!memmem(name, len, word, strlen(word)) && (!version || !strstr(version, word)))
+			return false;
+	}
+	return true;
+}
+
+int sym_select(struct elf_file *f, const char *glob, const struct elf_sym ***found, size_t *n)
+{
+	const struct elf_sym **out;
+	struct elf_sym *v = f->syms;
+	size_t nv = f->n_syms, *idx = NULL, i;
+	struct glob_words w;
+	int err;
+
+	*found = NULL;
+	*n = 0;
+	glob_words_init(&w, glob);
+	/* Without a word to look for, every symbol is a candidate: read them all, once. */
+	if (!elf_file_loaded(f) && w.n)
+		err = elf_file_select(f, glob, keep_words, &w, &v, &nv);
+	else
+		err = elf_file_load(f);
+	if (!err && elf_file_loaded(f)) {
+		v = f->syms;
+		nv = f->n_syms;
+	}
+	if (!err)
+		err = find_in(v, nv, glob, &w, &idx, n);
+	if (err || !*n) {
+		free(idx);
+		*n = 0;
+		return err;
+	}
+	out = malloc(*n * sizeof(*out));
+	if (!out) {
+		free(idx);
+		*n = 0;
+		return -ENOMEM;
+	}
+	for (i = 0; i < *n; i++)
+		out[i] = &v[idx[i]];
+	free(idx);
+	*found = out;
+	return 0;
 }
 
 size_t sym_count_fragments(struct elf_file *f, const char *glob)

@@ -39,6 +39,15 @@ bool sym_matches(const struct elf_sym *s, const char *glob);
  */
 int sym_find(struct elf_file *f, const char *glob, size_t **idx, size_t *n);
 
+/*
+ * sym_find for a caller that needs the symbols, not their place in f->syms: stores in *@found a
+ * malloc'd array (caller frees; NULL when *@n is 0) of the symbols @glob matches (owned by @f),
+ * the same ones sym_find gives, in the same order. On a file not loaded (elf_file_open_fd) and a
+ * glob with a word to look for ("bt_retrieve*", "ns::Cls::method"), only the symbols holding
+ * its words are built (elf_file_select), never the whole table. Returns 0 or -ENOMEM.
+ */
+int sym_select(struct elf_file *f, const char *glob, const struct elf_sym ***found, size_t *n);
+
 /* Returns how many fragments (elf_sym.fragment) of @f @glob matches: when sym_find found
  * nothing, a caller says these are split-off code that cannot be traced. */
 size_t sym_count_fragments(struct elf_file *f, const char *glob);

@@ -785,6 +785,30 @@ static void check_lazy_same_as_full(const char *path)
 			assert_string_equal(sym_display_name(&lazy->syms[a[i]]),
 					    sym_display_name(&full->syms[b[i]]));
 		}
+		/* sym_select on a file never loaded: the same symbols from a subset */
+		{
+			struct elf_file *sel = open_lazy(path);
+			const struct elf_sym **found = NULL;
+			size_t nf = 0;
+
+			assert_int_equal(sym_select(sel, lazy_globs[g], &found, &nf), 0);
+			if (nf != nb)
+				print_error("%s: '%s': %zu selected, %zu in full\n", path,
+					    lazy_globs[g], nf, nb);
+			assert_int_equal(nf, nb);
+			for (i = 0; i < nf; i++) {
+				const struct elf_sym *x = &full->syms[b[i]];
+
+				assert_string_equal(found[i]->name, x->name);
+				assert_int_equal(found[i]->vaddr, x->vaddr);
+				assert_int_equal(found[i]->offset, x->offset);
+				assert_int_equal(!found[i]->version, !x->version);
+				assert_string_equal(sym_display_name(found[i]),
+						    sym_display_name(x));
+			}
+			free(found);
+			elf_file_free(sel);
+		}
 		assert_int_equal(sym_count_fragments(lazy, lazy_globs[g]),
 				 sym_count_fragments(full, lazy_globs[g]));
 		free(a);
@@ -834,8 +858,34 @@ static void test_sym_find_demangles_only_candidates(void **state)
 	for (i = 0; i < f->n_syms; i++)
 		if (f->syms[i].demangled)
 			assert_non_null(strstr(f->syms[i].name, "Retriever"));
-	/* a global-namespace C++ function still answers to its plain name */
 	elf_file_free(f);
+
+	/* sym_select with a word to look for never reads the whole table */
+	{
+		const struct elf_sym **found = NULL;
+
+		f = open_lazy(fixture_path("cxx"));
+		assert_int_equal(sym_select(f, "bt::rag::Retriever::retrieve", &found, &n), 0);
+		assert_int_equal(n, 3);
+		assert_false(elf_file_loaded(f));
+		free(found);
+		assert_int_equal(sym_select(f, "c_linkage_fn", &found, &n), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(found[0]->name, "c_linkage_fn");
+		free(found);
+		assert_int_equal(sym_select(f, "no_such_function", &found, &n), 0);
+		assert_int_equal(n, 0);
+		assert_null(found);
+		assert_false(elf_file_loaded(f));
+		/* nothing to look for: every symbol is a candidate */
+		assert_int_equal(sym_select(f, "*", &found, &n), 0);
+		assert_true(n > 3);
+		assert_true(elf_file_loaded(f));
+		free(found);
+		elf_file_free(f);
+	}
+
+	/* a global-namespace C++ function still answers to its plain name */
 	f = open_lazy(fixture_path("clones"));
 	assert_int_equal(sym_find(f, "scale", &idx, &n), 0);
 	assert_int_equal(n, 1);
