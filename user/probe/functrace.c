@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "probe/elf_cache.h"
 #include "probe/elf_sym.h"
 #include "probe/fdclose.h"
 #include "probe/functrace.h"
@@ -414,23 +415,28 @@ static int spec_object(const struct func_spec *spec, struct target *t, char **ta
 	return err;
 }
 
-static void report_no_match(const struct elf_file *f, const struct func_spec *spec, pid_t pid)
+/* @path: the file @f was read from for this process (f->path may be another process's). */
+static void report_no_match(struct elf_file *f, const char *path, const struct func_spec *spec,
+			    pid_t pid)
 {
 	const char *near[5];
 	size_t n, i;
 	char list[512] = "";
 
+	/* only on a miss: what follows looks at every function */
+	if (elf_file_load(f))
+		pr_debug("%s: out of memory reading its functions\n", path);
 	if (f->stripped && f->n_syms == 0) {
 		pr_warn("%s: '%s' is stripped (no symbol table) and exports no functions; cannot "
 			"resolve '%s'\n",
-			spec->glob, f->path, spec->glob);
+			spec->glob, path, spec->glob);
 		return;
 	}
 	if (sym_count_fragments(f, spec->glob)) {
 		pr_warn("'%s' matches only compiler fragments in %s (split-off cold code that is "
 			"jumped to, never called, so it cannot be traced); name the functions they "
 			"belong to\n",
-			spec->glob, f->path);
+			spec->glob, path);
 		return;
 	}
 	n = sym_suggest(f, spec->glob, near, 5);
@@ -439,7 +445,7 @@ static void report_no_match(const struct elf_file *f, const struct func_spec *sp
 		strncat(list, near[i], sizeof(list) - strlen(list) - 1);
 	}
 	pr_warn("no function matches '%s%s%s' in %s (process %d)%s%s%s\n",
-		spec->object ? spec->object : "", spec->object ? ":" : "", spec->glob, f->path,
+		spec->object ? spec->object : "", spec->object ? ":" : "", spec->glob, path,
 		(int)pid, f->stripped ? " [stripped: only exported functions are visible]" : "",
 		n ? "; closest: " : "", list);
 }
@@ -720,7 +726,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 	struct code_map code = {0};
 	struct elf_file *f = NULL;
 	char *obj = NULL, *host = NULL;
-	size_t *idx = NULL;
+	const struct elf_sym **found = NULL;
 	bool any_go = false;
 	uint64_t t_sym;
 	int err = 0;
@@ -755,7 +761,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		if (spec_seen(ft, t->pid, &st, i))
 			goto next;
 		t_sym = sw_now_ns();
-		err = elf_file_open(host, &f);
+		err = elf_cache_get(host, &f);
 		if (err) {
 			if (optional) {
 				err = 0;
@@ -765,7 +771,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 				err == -ENOEXEC ? "not a valid ELF object" : strerror(-err));
 			goto cleanup;
 		}
-		err = sym_find(f, specs[i].glob, &idx, &n_idx);
+		err = sym_select(f, specs[i].glob, &found, &n_idx);
 		if (err)
 			goto cleanup;
 		sw_tally_add(ft->symbols, obj, sw_now_ns() - t_sym);
@@ -774,7 +780,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 			pr_debug("cannot map %s to read its code: %s\n", host, strerror(-err));
 		err = 0;
 		for (j = 0; j < n_idx; j++) {
-			const struct elf_sym *s = &f->syms[idx[j]];
+			const struct elf_sym *s = found[j];
 			uint64_t entry, ret_offs[GO_MAX_RETS];
 			size_t n_rets = 0;
 			uint32_t id;
@@ -815,7 +821,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		if (!matched) {
 			if (optional)
 				goto next;
-			report_no_match(f, &specs[i], t->pid);
+			report_no_match(f, host, &specs[i], t->pid);
 			err = -ENOENT;
 			goto cleanup;
 		}
@@ -847,11 +853,11 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		offs_free(&ent);
 		offs_free(&rets);
 		code_map_close(&code);
-		free(idx);
+		free(found);
 		free(obj);
 		free(host);
-		elf_file_free(f);
-		idx = NULL;
+		elf_cache_put(f);
+		found = NULL;
 		obj = host = NULL;
 		f = NULL;
 	}
@@ -863,10 +869,10 @@ cleanup:
 	offs_free(&rets);
 	offs_free(&done);
 	code_map_close(&code);
-	free(idx);
+	free(found);
 	free(obj);
 	free(host);
-	elf_file_free(f);
+	elf_cache_put(f);
 	return err;
 }
 
@@ -875,23 +881,28 @@ cleanup:
  * Returns the number of functions probed or -errno.
  */
 static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, const char *host,
-			  const struct elf_file *f, const char *const *names, pid_t pid)
+			  struct elf_file *f, const char *const *names, pid_t pid)
 {
 	uint64_t offs[8], t0;
-	size_t i, j, k, n = 0;
+	size_t i, k, n = 0;
 	int fd, err;
 
 	for (i = 0; names[i] && n < sizeof(offs) / sizeof(offs[0]); i++) {
-		for (j = 0; j < f->n_syms; j++) {
+		const struct elf_sym *s = NULL;
+		size_t n_s = 0, j = 0;
+
+		/* the first definition in f->syms order that has an offset */
+		if (elf_file_named(f, names[i], &s, &n_s))
+			return -ENOMEM;
+		while (j < n_s && !s[j].offset)
+			j++;
+		if (j < n_s) {
 			bool dup = false;
 
-			if (strcmp(f->syms[j].name, names[i]) || !f->syms[j].offset)
-				continue;
 			for (k = 0; k < n; k++)
-				dup = dup || offs[k] == f->syms[j].offset;
+				dup = dup || offs[k] == s[j].offset;
 			if (!dup)
-				offs[n++] = f->syms[j].offset;
-			break;
+				offs[n++] = s[j].offset;
 		}
 	}
 	if (!n)
@@ -964,7 +975,7 @@ int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
 		}
 		t0 = sw_now_ns();
 		link_ns = ft->link_ns;
-		if (elf_file_open(host, &f) == 0) {
+		if (elf_cache_get(host, &f) == 0) {
 			r[0] = attach_helpers(ft, ft->skel->progs.unwind_raise, host, f, raise,
 					      t->pid);
 			r[1] = attach_helpers(ft, ft->skel->progs.unwind_catch, host, f, catch,
@@ -982,7 +993,7 @@ int functrace_attach_unwind(struct func_tracer *ft, struct target *t)
 					 "longjmp\n",
 					 (int)t->pid, maps[i].path, r[0] > 0 ? r[0] : 0,
 					 r[1] > 0 ? r[1] : 0, r[2] > 0 ? r[2] : 0);
-			elf_file_free(f);
+			elf_cache_put(f);
 		}
 		/* reading the table and finding the helpers by name; their links are attach time */
 		sw_tally_add(ft->symbols, maps[i].path, sw_now_ns() - t0 - (ft->link_ns - link_ns));
@@ -998,7 +1009,7 @@ int functrace_attach_entry_stop(struct func_tracer *ft, struct target *t)
 	struct elf_file *f = NULL;
 	int err;
 
-	err = elf_file_open(t->exe_host, &f);
+	err = elf_cache_get(t->exe_host, &f);
 	if (err) {
 		pr_warn("cannot read %s: %s\n", t->exe,
 			err == -ENOEXEC ? "not a valid ELF executable" : strerror(-err));
@@ -1006,13 +1017,13 @@ int functrace_attach_entry_stop(struct func_tracer *ft, struct target *t)
 	}
 	if (!f->entry_offset) {
 		pr_warn("%s: entry point is not in a loadable segment\n", t->exe);
-		elf_file_free(f);
+		elf_cache_put(f);
 		return -ENOEXEC;
 	}
 	ft->entry_stop = bpf_program__attach_uprobe_opts(ft->skel->progs.entry_stop, t->pid,
 							 t->exe_host, f->entry_offset, &opts);
 	err = ft->entry_stop ? 0 : -errno;
-	elf_file_free(f);
+	elf_cache_put(f);
 	return err;
 }
 

@@ -7,6 +7,9 @@
  * the Itanium demangler prints: a return type before template functions, a parameter list,
  * trailing qualifiers and [clone .suffix] tags, and operators whose names contain brackets.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -337,38 +340,6 @@ bool sym_matches(const struct elf_sym *s, const char *glob)
 	return s->demangled && match_demangled(s->demangled, glob);
 }
 
-int sym_find(const struct elf_file *f, const char *glob, size_t **idx, size_t *n)
-{
-	size_t *v = NULL, cnt = 0, cap = 0, i;
-
-	*idx = NULL;
-	*n = 0;
-	for (i = 0; i < f->n_syms; i++) {
-		/* Aliases are adjacent: once an address is reported its other names are skipped. */
-		if (cnt && f->syms[v[cnt - 1]].vaddr == f->syms[i].vaddr)
-			continue;
-		if (f->syms[i].fragment || !sym_matches(&f->syms[i], glob))
-			continue;
-		if (grow(&v, &cap, cnt + 1, sizeof(*v))) {
-			free(v);
-			return -ENOMEM;
-		}
-		v[cnt++] = i;
-	}
-	*idx = v;
-	*n = cnt;
-	return 0;
-}
-
-size_t sym_count_fragments(const struct elf_file *f, const char *glob)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < f->n_syms; i++)
-		n += f->syms[i].fragment && sym_matches(&f->syms[i], glob);
-	return n;
-}
-
 /*
  * Compiler suffixes appended to a function's symbol with a '.': clones of a function that
  * callers enter (GCC's .isra/.constprop/.part/.lto_priv/.localalias, LLVM's .llvm.N and
@@ -482,6 +453,412 @@ int sym_annotate(struct elf_sym *s)
 		s->display = strndup(s->name, n);
 	}
 	return s->display ? 0 : -ENOMEM;
+}
+
+bool sym_name_is_fragment(const char *name)
+{
+	bool fragment;
+
+	strip_suffixes(name, &fragment);
+	return fragment;
+}
+
+int sym_annotate_all(struct elf_file *f)
+{
+	size_t i;
+	int err = elf_file_load(f);
+
+	if (err)
+		return err;
+	for (i = 0; i < f->n_syms; i++) {
+		if (!f->syms[i].display && sym_annotate(&f->syms[i]))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool is_mangled(const char *name)
+{
+	return !strncmp(name, "_Z", 2) || !strncmp(name, "_R", 2);
+}
+
+/*
+ * Words the demanglers write that are not copied from the mangled name: builtin types, the
+ * std:: abbreviations (Ss, Sa, ...), qualifiers, operators, special names and tags of the
+ * Itanium demangler, and Rust's primitive types and v0 keywords.
+ */
+static const char *const generated_words[] = {
+    "std",
+    "allocator",
+    "basic_string",
+    "char_traits",
+    "basic_istream",
+    "basic_ostream",
+    "basic_iostream",
+    "string",
+    "istream",
+    "ostream",
+    "iostream",
+    "void",
+    "wchar_t",
+    "bool",
+    "char",
+    "signed",
+    "unsigned",
+    "short",
+    "int",
+    "long",
+    "__int128",
+    "float",
+    "double",
+    "__float128",
+    "_Float",
+    "char8_t",
+    "char16_t",
+    "char32_t",
+    "decltype",
+    "auto",
+    "nullptr_t",
+    "decimal",
+    "half",
+    "_Accum",
+    "_Fract",
+    "_Sat",
+    "_BitInt",
+    "const",
+    "volatile",
+    "restrict",
+    "__restrict",
+    "noexcept",
+    "throw",
+    "transaction_safe",
+    "operator",
+    "new",
+    "delete",
+    "sizeof",
+    "alignof",
+    "typeid",
+    "typeof",
+    "__alignof__",
+    "__uuidof",
+    "dynamic_cast",
+    "static_cast",
+    "const_cast",
+    "reinterpret_cast",
+    "anonymous",
+    "namespace",
+    "lambda",
+    "unnamed",
+    "type",
+    "clone",
+    "vtable",
+    "for",
+    "VTT",
+    "typeinfo",
+    "name",
+    "construction",
+    "covariant",
+    "return",
+    "thunk",
+    "to",
+    "virtual",
+    "non",
+    "guard",
+    "variable",
+    "reference",
+    "temporary",
+    "transaction",
+    "TLS",
+    "init",
+    "function",
+    "wrapper",
+    "template",
+    "parameter",
+    "object",
+    "true",
+    "false",
+    "abi",
+    "struct",
+    "union",
+    "enum",
+    "class",
+    "typename",
+    "requires",
+    "this",
+    "impl",
+    "as",
+    "dyn",
+    "unsafe",
+    "extern",
+    "fn",
+    "mut",
+    "str",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "closure",
+    "shim",
+    "constant",
+    "C",
+    "Rust",
+    "const_generic",
+    "inline",
+    "global",
+    "constructors",
+    "destructors",
+    "keyed",
+    "hidden",
+    "alias",
+    "string_literal",
+    "nullptr",
+    "parm",
+    "default",
+    "arg",
+    "enable_if",
+    "initializer",
+    "co_await",
+    "ull",
+    "java",
+    "resource",
+    "punycode",
+};
+
+/*
+ * The identifier runs of @glob's literal text (letters and '_' only, at least two) that are no
+ * part of a word the demanglers write: every demangled spelling a glob matches copies these
+ * runs from the mangled name, so a mangled name without one of them cannot match through its
+ * demangled spellings, and is not demangled to find out. Stored as offsets into @buf.
+ */
+struct glob_words {
+	char buf[NAME_BUF];
+	size_t start[16], n;
+};
+
+static bool generated_contains(const char *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(generated_words) / sizeof(*generated_words); i++) {
+		const char *k = generated_words[i];
+		size_t kn = strlen(k), j;
+
+		for (j = 0; j + n <= kn; j++)
+			if (!strncmp(k + j, w, n))
+				return true;
+	}
+	return false;
+}
+
+static void glob_words_init(struct glob_words *w, const char *glob)
+{
+	const char *g = glob, *next;
+	size_t o = 0, run = 0;
+
+	w->n = 0;
+	while (1) {
+		int c = -1;
+
+		if (!*g || *g == '*' || *g == '?' ||
+		    (*g == '[' && (match_one(g, 0, &next), next != g + 1))) {
+			/* a wildcard element, or the end: the run stops */
+		} else if (*g == '\\' && g[1]) {
+			c = (unsigned char)g[1];
+		} else {
+			c = (unsigned char)*g;
+		}
+		if (c >= 0 && (isalpha(c) || c == '_') && o + 1 < sizeof(w->buf)) {
+			w->buf[o++] = (char)c;
+			run++;
+		} else {
+			if (run >= 2 && w->n < sizeof(w->start) / sizeof(*w->start)) {
+				w->buf[o++] = '\0';
+				if (generated_contains(w->buf + o - 1 - run, run))
+					o -= run + 1;
+				else
+					w->start[w->n++] = o - 1 - run;
+			} else {
+				o -= run;
+			}
+			run = 0;
+			if (o + 1 >= sizeof(w->buf))
+				break;
+		}
+		if (!*g)
+			break;
+		if (*g == '*' || *g == '?')
+			g++;
+		else if (*g == '[' && (match_one(g, 0, &next), next != g + 1))
+			g = next;
+		else if (*g == '\\' && g[1])
+			g += 2;
+		else
+			g++;
+	}
+}
+
+static bool words_in(const struct glob_words *w, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (!strstr(name, w->buf + w->start[i]))
+			return false;
+	return true;
+}
+
+/*
+ * sym_matches for a symbol that may not be annotated yet: the spellings that need no
+ * demangling are tried first, and a mangled symbol is demangled (sym_annotate, kept in @s)
+ * only if @w says a demangled spelling could match. Returns 1, 0, or -ENOMEM.
+ */
+static int match_lazy(struct elf_sym *s, const char *glob, const struct glob_words *w)
+{
+	bool fragment;
+
+	if (s->display)
+		return sym_matches(s, glob);
+	if (sym_glob_match(glob, s->name) || (s->version && match_versioned(s, glob)))
+		return 1;
+	if (!is_mangled(s->name))
+		/* the display name sym_annotate would give: the name without clone suffixes */
+		return glob_match_n(glob, s->name, strip_suffixes(s->name, &fragment));
+	/* Rust v0 spells string constants in hex ("Ke68656c6c6f_" for "hello"): such names
+	 * are always demangled. */
+	if (!words_in(w, s->name) && !(s->name[1] == 'R' && strstr(s->name, "Ke")))
+		return 0;
+	if (sym_annotate(s))
+		return -ENOMEM;
+	return sym_matches(s, glob);
+}
+
+/* The core of sym_find over @v[0..@nv): indices of the matches into *@idx. */
+static int find_in(struct elf_sym *v, size_t nv, const char *glob, const struct glob_words *w,
+		   size_t **idx, size_t *n)
+{
+	size_t *out = NULL, cnt = 0, cap = 0, i;
+	int m;
+
+	*idx = NULL;
+	*n = 0;
+	for (i = 0; i < nv; i++) {
+		/* Aliases are adjacent: once an address is reported its other names are skipped. */
+		if (cnt && v[out[cnt - 1]].vaddr == v[i].vaddr)
+			continue;
+		if (v[i].fragment)
+			continue;
+		m = match_lazy(&v[i], glob, w);
+		if (m < 0)
+			goto nomem;
+		if (!m)
+			continue;
+		/* a probe is named by its display name */
+		if ((!v[i].display && sym_annotate(&v[i])) ||
+		    grow(&out, &cap, cnt + 1, sizeof(*out)))
+			goto nomem;
+		out[cnt++] = i;
+	}
+	*idx = out;
+	*n = cnt;
+	return 0;
+nomem:
+	free(out);
+	return -ENOMEM;
+}
+
+int sym_find(struct elf_file *f, const char *glob, size_t **idx, size_t *n)
+{
+	struct glob_words w;
+	int err;
+
+	*idx = NULL;
+	*n = 0;
+	err = elf_file_load(f);
+	if (err)
+		return err;
+	glob_words_init(&w, glob);
+	return find_in(f->syms, f->n_syms, glob, &w, idx, n);
+}
+
+/* elf_sym_keep for sym_select: a symbol can match only if it holds every word of the glob (in
+ * its name or version), or if it is a Rust v0 name match_lazy always demangles. */
+static bool keep_words(const char *name, size_t len, const char *version, void *arg)
+{
+	const struct glob_words *w = arg;
+	size_t i;
+
+	if (len > 2 && name[0] == '_' && name[1] == 'R' && memmem(name, len, "Ke", 2))
+		return true;
+	for (i = 0; i < w->n; i++) {
+		const char *word = w->buf + w->start[i];
+
+		if (!memmem(name, len, word, strlen(word)) && (!version || !strstr(version, word)))
+			return false;
+	}
+	return true;
+}
+
+int sym_select(struct elf_file *f, const char *glob, const struct elf_sym ***found, size_t *n)
+{
+	const struct elf_sym **out;
+	struct elf_sym *v = f->syms;
+	size_t nv = f->n_syms, *idx = NULL, i;
+	struct glob_words w;
+	int err;
+
+	*found = NULL;
+	*n = 0;
+	glob_words_init(&w, glob);
+	/* Without a word to look for, every symbol is a candidate: read them all, once. */
+	if (!elf_file_loaded(f) && w.n)
+		err = elf_file_select(f, glob, keep_words, &w, &v, &nv);
+	else
+		err = elf_file_load(f);
+	if (!err && elf_file_loaded(f)) {
+		v = f->syms;
+		nv = f->n_syms;
+	}
+	if (!err)
+		err = find_in(v, nv, glob, &w, &idx, n);
+	if (err || !*n) {
+		free(idx);
+		*n = 0;
+		return err;
+	}
+	out = malloc(*n * sizeof(*out));
+	if (!out) {
+		free(idx);
+		*n = 0;
+		return -ENOMEM;
+	}
+	for (i = 0; i < *n; i++)
+		out[i] = &v[idx[i]];
+	free(idx);
+	*found = out;
+	return 0;
+}
+
+size_t sym_count_fragments(struct elf_file *f, const char *glob)
+{
+	struct glob_words w;
+	size_t i, n = 0;
+
+	if (elf_file_load(f))
+		return 0;
+	glob_words_init(&w, glob);
+	for (i = 0; i < f->n_syms; i++)
+		n += f->syms[i].fragment && match_lazy(&f->syms[i], glob, &w) > 0;
+	return n;
 }
 
 const char *sym_display_name(const struct elf_sym *s)
@@ -622,13 +999,16 @@ static size_t score_sym(const struct elf_sym *s, const char *q, size_t qn, size_
 	return best;
 }
 
-size_t sym_suggest(const struct elf_file *f, const char *glob, const char **out, size_t max)
+size_t sym_suggest(struct elf_file *f, const char *glob, const char **out, size_t max)
 {
 	struct suggestion *best = NULL;
 	size_t *rows = NULL, qn, limit, n = 0, i, j, longest = 0;
 	char *q = NULL;
 
 	if (!f || !glob || !out || !max)
+		return 0;
+	/* Only on a miss: the full work of naming every symbol is fine here. */
+	if (sym_annotate_all(f))
 		return 0;
 	q = glob_literal(glob);
 	if (!q || !(qn = strlen(q)))

@@ -29,19 +29,41 @@ bool sym_glob_match(const char *glob, const char *name);
  * without its ::h<hash>. Fragments match too: sym_find is what leaves them out. */
 bool sym_matches(const struct elf_sym *s, const char *glob);
 
-/* Stores in *@idx a malloc'd array (caller frees; NULL when *@n is 0) of the indices into
- * f->syms of every symbol @glob matches, one per vaddr, in vaddr order, never a fragment.
- * Returns 0 or -ENOMEM. */
-int sym_find(const struct elf_file *f, const char *glob, size_t **idx, size_t *n);
+/*
+ * Stores in *@idx a malloc'd array (caller frees; NULL when *@n is 0) of the indices into
+ * f->syms of every symbol @glob matches, one per vaddr, in vaddr order, never a fragment; each
+ * found symbol is annotated (sym_annotate). Lazy: a mangled name is demangled only when a
+ * demangled spelling could match (the glob's identifier words all occur in it), and the result
+ * is kept in @f for later lookups. Same answer as sym_matches over a fully annotated @f.
+ * Returns 0 or -ENOMEM.
+ */
+int sym_find(struct elf_file *f, const char *glob, size_t **idx, size_t *n);
+
+/*
+ * sym_find for a caller that needs the symbols, not their place in f->syms: stores in *@found a
+ * malloc'd array (caller frees; NULL when *@n is 0) of the symbols @glob matches (owned by @f),
+ * the same ones sym_find gives, in the same order. On a file not loaded (elf_file_open_fd) and a
+ * glob with a word to look for ("bt_retrieve*", "ns::Cls::method"), only the symbols holding
+ * its words are built (elf_file_select), never the whole table. Returns 0 or -ENOMEM.
+ */
+int sym_select(struct elf_file *f, const char *glob, const struct elf_sym ***found, size_t *n);
 
 /* Returns how many fragments (elf_sym.fragment) of @f @glob matches: when sym_find found
  * nothing, a caller says these are split-off code that cannot be traced. */
-size_t sym_count_fragments(const struct elf_file *f, const char *glob);
+size_t sym_count_fragments(struct elf_file *f, const char *glob);
 
 /* Fills @out with up to @max distinct display names of @f closest to @glob (edit distance to
- * the glob with wildcards removed, close ones only), best first, fragments left out. Returns
- * the count; the strings are owned by @f. */
-size_t sym_suggest(const struct elf_file *f, const char *glob, const char **out, size_t max);
+ * the glob with wildcards removed, close ones only), best first, fragments left out. Annotates
+ * every symbol of @f first (the full work: this runs only when nothing matched). Returns the
+ * count; the strings are owned by @f. */
+size_t sym_suggest(struct elf_file *f, const char *glob, const char **out, size_t max);
+
+/* Runs sym_annotate on every symbol of @f not annotated yet. Returns 0 or -ENOMEM. */
+int sym_annotate_all(struct elf_file *f);
+
+/* Returns true if @name is a non-entry fragment's (".cold", ".cold.N", ".warm", ".__part.N"
+ * suffixes), as sym_annotate sets elf_sym.fragment; no allocation. */
+bool sym_name_is_fragment(const char *name);
 
 /* Sets s->demangled, s->display and s->fragment from s->name (freeing earlier values): the
  * demangled C++ or Rust name; the display name, that without " [clone .x]" tags and Rust's

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "util/grow.h"
+#include "probe/elf_cache.h"
 #include "probe/elf_sym.h"
 #include "util/log.h"
 #include "util/stopwatch.h"
@@ -130,13 +131,17 @@ static int remember(struct tls_capture *tc, pid_t pid, const char *path)
 	return 0;
 }
 
-static const struct elf_sym *find_global(const struct elf_file *f, const char *name)
+/* The first global definition of @name with a file offset, in f->syms order. */
+static const struct elf_sym *find_global(struct elf_file *f, const char *name)
 {
-	size_t i;
+	const struct elf_sym *s = NULL;
+	size_t n = 0, i;
 
-	for (i = 0; i < f->n_syms; i++)
-		if (f->syms[i].global && f->syms[i].offset && strcmp(f->syms[i].name, name) == 0)
-			return &f->syms[i];
+	if (elf_file_named(f, name, &s, &n))
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (s[i].global && s[i].offset)
+			return &s[i];
 	return NULL;
 }
 
@@ -163,7 +168,7 @@ static int attach_pair(struct tls_capture *tc, struct bpf_program *entry, pid_t 
 	return err ? err : attach_at(tc, tc->skel->progs.ssl_return, pid, host, off, true);
 }
 
-static bool read_code(int fd, const struct elf_file *f, uint64_t vaddr, uint8_t *code)
+static bool read_code(int fd, struct elf_file *f, uint64_t vaddr, uint8_t *code)
 {
 	uint64_t off;
 
@@ -176,7 +181,7 @@ static bool read_code(int fd, const struct elf_file *f, uint64_t vaddr, uint8_t 
  * of direction @dir (see ssl_inner.h), or 0 when the code does not prove there is one whose
  * first instruction is emulated.
  */
-static uint64_t inner_offset(int fd, const struct elf_file *f, int dir)
+static uint64_t inner_offset(int fd, struct elf_file *f, int dir)
 {
 	const struct elf_sym *plain = find_global(f, plain_syms[dir]);
 	const struct elf_sym *ex = find_global(f, ex_syms[dir]);
@@ -204,7 +209,7 @@ static uint64_t inner_offset(int fd, const struct elf_file *f, int dir)
  * _ex forms). Returns the number of places probed, or -errno.
  */
 static int probe_direction(struct tls_capture *tc, pid_t pid, const char *path, const char *host,
-			   int fd, const struct elf_file *f, int dir)
+			   int fd, struct elf_file *f, int dir)
 {
 	struct bpf_program *plain_prog[2] = {tc->skel->progs.ssl_write_entry,
 					     tc->skel->progs.ssl_read_entry};
@@ -243,7 +248,7 @@ static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
 	if (!host)
 		return -ENOMEM;
 	t_sym = sw_now_ns();
-	err = elf_file_open(host, &f);
+	err = elf_cache_get(host, &f);
 	if (err)
 		goto cleanup;
 	found = find_global(f, "SSL_write") && find_global(f, "SSL_read");
@@ -280,7 +285,7 @@ static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
 cleanup:
 	if (fd >= 0)
 		close(fd);
-	elf_file_free(f);
+	elf_cache_put(f);
 	free(host);
 	return err;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "probe/elf_sym.h"
+#include "probe/symmatch.h"
 
 #include "lib/elf_fixture.h"
 
@@ -402,6 +403,10 @@ static void test_elf_sym_cxx_demangled(void **state)
 	const struct elf_sym *s;
 
 	(void)state;
+	/* Demangling is on demand: opening a file demangles nothing. */
+	for (size_t i = 0; i < f->n_syms; i++)
+		assert_true(!f->syms[i].demangled && !f->syms[i].display);
+	assert_int_equal(sym_annotate_all(f), 0);
 	s = get_sym(f, "_ZNK2bt3rag9Retriever8retrieveEi", NULL);
 	assert_non_null(s->demangled);
 	assert_string_equal(s->demangled, "bt::rag::Retriever::retrieve(int) const");
@@ -423,6 +428,9 @@ static void test_elf_sym_fragments_and_clones(void **state)
 	const struct elf_sym *s;
 
 	(void)state;
+	/* fragment is known at open, the names only once annotated */
+	assert_true(get_sym(f, "c_inner.cold", NULL)->fragment);
+	assert_int_equal(sym_annotate_all(f), 0);
 	s = get_sym(f, "_ZN4shop4Cart5innerEi", NULL);
 	assert_false(s->fragment);
 	assert_string_equal(s->display, "shop::Cart::inner(int)");
@@ -713,9 +721,158 @@ static void test_elf_file_large_library_fast(void **state)
 		print_error("parsing %s took %.1f ms\n", path, ms);
 	assert_true(ms < 100);
 	assert_true(f->n_syms > 1000);
+	assert_int_equal(sym_annotate_all(f), 0);
 	for (i = 0; i < f->n_syms; i++)
 		demangled += f->syms[i].demangled != NULL;
 	assert_true(demangled > f->n_syms / 2);
+	elf_file_free(f);
+}
+
+/*
+ * elf_file_named on a lazily opened file gives, for every name, what filtering the fully read
+ * file by that name gives: same symbols, same order, same versions, offsets and flags.
+ */
+static void check_named_same_as_full(const char *path)
+{
+	struct elf_file *full = NULL, *lazy = NULL;
+	size_t i, checked = 0;
+	int fd;
+
+	assert_int_equal(elf_file_open(path, &full), 0);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(elf_file_open_fd(fd, path, &lazy), 0);
+	close(fd);
+	assert_int_equal(lazy->n_syms, 0);
+	assert_int_equal(lazy->stripped, full->stripped);
+	assert_int_equal(lazy->entry_offset, full->entry_offset);
+	for (i = 0; i < full->n_syms; i++) {
+		const char *name = full->syms[i].name;
+		const struct elf_sym *v = NULL;
+		size_t n = 0, j, k = 0;
+
+		/* each name once: the first of its symbols in f->syms order */
+		for (j = 0; j < i && strcmp(full->syms[j].name, name); j++)
+			;
+		if (j < i)
+			continue;
+		assert_int_equal(elf_file_named(lazy, name, &v, &n), 0);
+		for (j = i; j < full->n_syms; j++) {
+			const struct elf_sym *a = &full->syms[j];
+
+			if (strcmp(a->name, name))
+				continue;
+			assert_true(k < n);
+			assert_string_equal(v[k].name, a->name);
+			assert_int_equal(!!v[k].version, !!a->version);
+			if (a->version)
+				assert_string_equal(v[k].version, a->version);
+			assert_int_equal(v[k].vaddr, a->vaddr);
+			assert_int_equal(v[k].offset, a->offset);
+			assert_int_equal(v[k].size, a->size);
+			assert_int_equal(v[k].global, a->global);
+			assert_int_equal(v[k].ifunc, a->ifunc);
+			assert_int_equal(v[k].default_version, a->default_version);
+			assert_int_equal(v[k].fragment, a->fragment);
+			k++;
+		}
+		assert_int_equal(k, n);
+		checked++;
+	}
+	assert_true(checked > 0);
+	/* loaded later, the lazy file is the full one */
+	assert_int_equal(elf_file_load(lazy), 0);
+	assert_int_equal(lazy->n_syms, full->n_syms);
+	for (i = 0; i < full->n_syms; i++) {
+		assert_string_equal(lazy->syms[i].name, full->syms[i].name);
+		assert_int_equal(lazy->syms[i].offset, full->syms[i].offset);
+	}
+	elf_file_free(lazy);
+	elf_file_free(full);
+}
+
+static void test_elf_file_named_same_as_full(void **state)
+{
+	static const char *const system[] = {
+	    "/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+	    "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/bin/python3", NULL};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
+		check_named_same_as_full(fixture_path(fixtures[i]));
+	check_named_same_as_full(fixture_path("clones"));
+	for (i = 0; system[i]; i++)
+		if (!access(system[i], R_OK))
+			check_named_same_as_full(system[i]);
+}
+
+static void test_elf_file_named_misses_and_versions(void **state)
+{
+	struct elf_file *f = open_fixture("libver.so");
+	const struct elf_sym *v = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(elf_file_named(f, "foo", &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_non_null(v[0].version);
+	assert_non_null(v[1].version);
+	assert_true(v[0].vaddr < v[1].vaddr);
+	/* the version is not part of the name looked up */
+	assert_int_equal(elf_file_named(f, "foo@VER_1", &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(elf_file_named(f, "no_such_function", &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(elf_file_named(f, "", &v, &n), 0);
+	assert_int_equal(n, 0);
+	/* imports are not definitions */
+	elf_file_free(f);
+	f = open_fixture("pie");
+	assert_int_equal(elf_file_named(f, "printf", &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(elf_file_named(f, "bt_fast", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].ifunc);
+	/* asked twice, the same answer from the same storage */
+	{
+		const struct elf_sym *again = NULL;
+
+		assert_int_equal(elf_file_named(f, "bt_fast", &again, &n), 0);
+		assert_ptr_equal(again, v);
+	}
+	elf_file_free(f);
+}
+
+/* A lazy open of the biggest executable around costs a fraction of reading all its functions. */
+static void test_elf_file_lazy_open_is_cheap(void **state)
+{
+	static const char *const big[] = {"/usr/bin/node",
+					  "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", NULL};
+	const char *path = first_existing(big);
+	const struct elf_sym *v = NULL;
+	struct timespec t0, t1;
+	struct elf_file *f = NULL;
+	double lazy_ms, full_ms;
+	size_t n = 0;
+	int fd;
+
+	(void)state;
+	assert_non_null(path);
+	full_ms = open_ms(path, &f);
+	elf_file_free(f);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(elf_file_open_fd(fd, path, &f), 0);
+	assert_int_equal(elf_file_named(f, "SSL_write", &v, &n), 0);
+	assert_int_equal(elf_file_named(f, "malloc", &v, &n), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	lazy_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	print_message("%s: full open %.1f ms, lazy open and two lookups %.1f ms\n", path, full_ms,
+		      lazy_ms);
+	assert_true(lazy_ms < full_ms);
 	elf_file_free(f);
 }
 
@@ -740,6 +897,9 @@ int main(void)
 	    cmocka_unit_test(test_elf_file_open_errors),
 	    cmocka_unit_test(test_elf_file_system_libc),
 	    cmocka_unit_test(test_elf_file_large_library_fast),
+	    cmocka_unit_test(test_elf_file_named_same_as_full),
+	    cmocka_unit_test(test_elf_file_named_misses_and_versions),
+	    cmocka_unit_test(test_elf_file_lazy_open_is_cheap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -679,6 +680,220 @@ static void test_sym_display_name(void **state)
 	free_sym(&c);
 }
 
+static struct elf_file *open_lazy(const char *path)
+{
+	struct elf_file *f = NULL;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(elf_file_open_fd(fd, path, &f), 0);
+	close(fd);
+	return f;
+}
+
+static size_t count_demangled(const struct elf_file *f)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->n_syms; i++)
+		n += f->syms[i].demangled != NULL;
+	return n;
+}
+
+/* Globs whose answers lean on every spelling: mangled, versioned, display, demangled, base,
+ * base without templates, words the demangler writes (std, int, operator, anonymous, clone). */
+static const char *const lazy_globs[] = {
+    "*",
+    "bt::rag::*",
+    "*retrieve*",
+    "scale",
+    "c_inner",
+    "c_scale",
+    "std::*",
+    "*basic_string*",
+    "*string*",
+    "std::__cxx11::basic_string*",
+    "operator new",
+    "*::operator*",
+    "*st*",
+    "int*",
+    "*Retriever*",
+    "bt*",
+    "_Z*",
+    "foo",
+    "foo@VER_1",
+    "foo@@VER_2",
+    "*[clone*",
+    "*lambda*",
+    "malloc",
+    "memcpy@@GLIBC_2.14",
+    "std::vector<int*",
+    "*(int)",
+    "*const",
+    "?",
+    "*::~*",
+    "*anonymous*",
+    "(anonymous namespace)::*",
+    "*thunk*",
+    "__cxa_*",
+    "*cxx11*",
+    "shop::Cart::*",
+    "*::inner",
+    "bt::rag::score<double>",
+    "*allocator*",
+    "*char_traits*",
+    "*unsigned*",
+    "SSL_write",
+    "*_ex",
+    "std::ios_base::*",
+    "*typeinfo*",
+    "*vtable*",
+    "[a-c]*::*",
+    "\\*",
+    "*::[A-Z]*",
+    "*int, int*",
+    "*Cart*",
+    "*rag*score*",
+};
+
+/* sym_find on a lazily opened file (demangling on demand) gives what it gives once every
+ * symbol is annotated: the prefilter on the glob's words never loses a match. */
+static void check_lazy_same_as_full(const char *path)
+{
+	struct elf_file *lazy = NULL, *full = NULL;
+	size_t g;
+
+	assert_int_equal(elf_file_open(path, &full), 0);
+	assert_int_equal(sym_annotate_all(full), 0);
+	for (g = 0; g < sizeof(lazy_globs) / sizeof(*lazy_globs); g++) {
+		size_t *a = NULL, *b = NULL, na = 0, nb = 0, i;
+
+		/* a fresh file each time: a glob like "*" annotates everything it looks at */
+		elf_file_free(lazy);
+		lazy = open_lazy(path);
+
+		assert_int_equal(sym_find(lazy, lazy_globs[g], &a, &na), 0);
+		assert_int_equal(sym_find(full, lazy_globs[g], &b, &nb), 0);
+		if (na != nb)
+			print_error("%s: '%s': %zu lazily, %zu in full\n", path, lazy_globs[g], na,
+				    nb);
+		assert_int_equal(na, nb);
+		for (i = 0; i < na; i++) {
+			assert_int_equal(a[i], b[i]);
+			/* what sym_find returns is named */
+			assert_non_null(lazy->syms[a[i]].display);
+			assert_string_equal(sym_display_name(&lazy->syms[a[i]]),
+					    sym_display_name(&full->syms[b[i]]));
+		}
+		/* sym_select on a file never loaded: the same symbols from a subset */
+		{
+			struct elf_file *sel = open_lazy(path);
+			const struct elf_sym **found = NULL;
+			size_t nf = 0;
+
+			assert_int_equal(sym_select(sel, lazy_globs[g], &found, &nf), 0);
+			if (nf != nb)
+				print_error("%s: '%s': %zu selected, %zu in full\n", path,
+					    lazy_globs[g], nf, nb);
+			assert_int_equal(nf, nb);
+			for (i = 0; i < nf; i++) {
+				const struct elf_sym *x = &full->syms[b[i]];
+
+				assert_string_equal(found[i]->name, x->name);
+				assert_int_equal(found[i]->vaddr, x->vaddr);
+				assert_int_equal(found[i]->offset, x->offset);
+				assert_int_equal(!found[i]->version, !x->version);
+				assert_string_equal(sym_display_name(found[i]),
+						    sym_display_name(x));
+			}
+			free(found);
+			elf_file_free(sel);
+		}
+		assert_int_equal(sym_count_fragments(lazy, lazy_globs[g]),
+				 sym_count_fragments(full, lazy_globs[g]));
+		free(a);
+		free(b);
+	}
+	elf_file_free(lazy);
+	elf_file_free(full);
+}
+
+static void test_sym_find_lazy_same_as_full(void **state)
+{
+	static const char *const fixtures[] = {"cxx", "clones", "libver.so", "pie", "stripped"};
+	static const char *const system[] = {"/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+					     "/lib/x86_64-linux-gnu/libc.so.6",
+					     "/usr/lib/x86_64-linux-gnu/libssl.so.3", NULL};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixtures) / sizeof(*fixtures); i++)
+		check_lazy_same_as_full(fixture_path(fixtures[i]));
+	for (i = 0; system[i]; i++)
+		if (!access(system[i], R_OK))
+			check_lazy_same_as_full(system[i]);
+}
+
+/* An exact C name demangles nothing; a C++ glob demangles only names holding its words. */
+static void test_sym_find_demangles_only_candidates(void **state)
+{
+	struct elf_file *f = open_lazy(fixture_path("cxx"));
+	size_t *idx = NULL, n = 0, mangled = 0, i;
+
+	(void)state;
+	assert_int_equal(sym_find(f, "c_linkage_fn", &idx, &n), 0);
+	assert_int_equal(n, 1);
+	free(idx);
+	assert_int_equal(count_demangled(f), 0);
+	assert_int_equal(sym_find(f, "bt::rag::Retriever::retrieve", &idx, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++)
+		assert_memory_equal(sym_display_name(&f->syms[idx[i]]),
+				    "bt::rag::Retriever::retrieve(", 29);
+	free(idx);
+	for (i = 0; i < f->n_syms; i++)
+		mangled += !strncmp(f->syms[i].name, "_Z", 2);
+	assert_true(count_demangled(f) > 0);
+	assert_true(count_demangled(f) < mangled);
+	for (i = 0; i < f->n_syms; i++)
+		if (f->syms[i].demangled)
+			assert_non_null(strstr(f->syms[i].name, "Retriever"));
+	elf_file_free(f);
+
+	/* sym_select with a word to look for never reads the whole table */
+	{
+		const struct elf_sym **found = NULL;
+
+		f = open_lazy(fixture_path("cxx"));
+		assert_int_equal(sym_select(f, "bt::rag::Retriever::retrieve", &found, &n), 0);
+		assert_int_equal(n, 3);
+		assert_false(elf_file_loaded(f));
+		free(found);
+		assert_int_equal(sym_select(f, "c_linkage_fn", &found, &n), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(found[0]->name, "c_linkage_fn");
+		free(found);
+		assert_int_equal(sym_select(f, "no_such_function", &found, &n), 0);
+		assert_int_equal(n, 0);
+		assert_null(found);
+		assert_false(elf_file_loaded(f));
+		/* nothing to look for: every symbol is a candidate */
+		assert_int_equal(sym_select(f, "*", &found, &n), 0);
+		assert_true(n > 3);
+		assert_true(elf_file_loaded(f));
+		free(found);
+		elf_file_free(f);
+	}
+
+	/* a global-namespace C++ function still answers to its plain name */
+	f = open_lazy(fixture_path("clones"));
+	assert_int_equal(sym_find(f, "scale", &idx, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(f->syms[idx[0]].name, "_ZL5scaleii.constprop.0");
+	free(idx);
+	elf_file_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -705,6 +920,8 @@ int main(void)
 	    cmocka_unit_test(test_sym_suggest_cxx_and_versions),
 	    cmocka_unit_test(test_sym_suggest_skips_fragments),
 	    cmocka_unit_test(test_sym_display_name),
+	    cmocka_unit_test(test_sym_find_lazy_same_as_full),
+	    cmocka_unit_test(test_sym_find_demangles_only_candidates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
