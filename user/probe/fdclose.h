@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Closing many file descriptors whose release is slow. Releasing a uprobe link (uprobe_multi or
- * perf-event) waits for RCU grace periods in the kernel (tasks-trace RCU and SRCU in
- * uprobe_unregister_sync), tens of milliseconds each; closed one after another, a few hundred
+ * Closing many file descriptors or libbpf links whose release is slow. Releasing a uprobe link
+ * (uprobe_multi or perf-event) waits for RCU grace periods in the kernel (tasks-trace RCU and SRCU
+ * in uprobe_unregister_sync), tens of milliseconds each; closed one after another, a few hundred
  * links take seconds. Closes issued at the same time share those grace periods.
  */
 #ifndef BT_FDCLOSE_H
@@ -16,5 +16,9 @@
  * thread can be started. Entries are set to -1.
  */
 void fds_close_concurrently(int *fds, size_t n);
+
+struct bpf_link;
+/* Same for libbpf links (perf-event uprobe links): destroys each of @links, entries set NULL. */
+void links_destroy_concurrently(struct bpf_link **links, size_t n);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "util/grow.h"
 #include "probe/elf_cache.h"
+#include "probe/fdclose.h"
 #include "probe/elf_sym.h"
 #include "util/log.h"
 #include "util/stopwatch.h"
@@ -69,10 +70,8 @@ fail:
 
 void tlscap_detach_all(struct tls_capture *tc)
 {
-	size_t i;
-
-	for (i = 0; i < tc->n_links; i++)
-		bpf_link__destroy(tc->links[i]);
+	/* each uprobe's release waits out grace periods: released together, they share them */
+	links_destroy_concurrently(tc->links, tc->n_links);
 	tc->n_links = 0;
 }
 
