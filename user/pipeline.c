@@ -10,13 +10,6 @@
 #include "span/httpspan.h"
 #include "util/log.h"
 
-static bool is_root(const struct bt_span *span)
-{
-	static const uint8_t none[BT_SPAN_ID_LEN];
-
-	return !memcmp(span->parent_span_id, none, sizeof(none));
-}
-
 void pipeline_exchange(void *pipeline, const struct conn_exchange *x)
 {
 	struct pipeline *p = pipeline;
@@ -41,7 +34,7 @@ void pipeline_exchange(void *pipeline, const struct conn_exchange *x)
 		/* the model call's usage already sums its children's: only the span's counts */
 		if (root)
 			stitcher_add_usage(p->stitcher, root, span);
-		else if (is_root(span))
+		else if (bt_span_is_root(span))
 			stitcher_set_own_totals(span);
 	}
 	bt_span_set_resource(span, res);

@@ -877,7 +877,7 @@ static struct bt_resource *self_resource_new(void)
 int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int *exit_status)
 {
 	struct session *s = calloc(1, sizeof(*s));
-	uint64_t t_start = bt_now_mono_ns(), t_stop, t_phase;
+	uint64_t t_start = sw_now_ns(), t_stop, t_phase;
 	struct ring_buffer *rb = NULL;
 	size_t i;
 	int err;

@@ -308,16 +308,6 @@ static void encode_attrs(struct jbuf *b, bool first, const struct bt_attrs *attr
 	JB_LIT(b, "]");
 }
 
-static bool id_is_zero(const uint8_t *id, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (id[i])
-			return false;
-	return true;
-}
-
 static void encode_span(struct jbuf *b, const struct bt_span *s)
 {
 	size_t i;
@@ -326,7 +316,7 @@ static void encode_span(struct jbuf *b, const struct bt_span *s)
 	jb_hex(b, s->trace_id, sizeof(s->trace_id));
 	JB_LIT(b, ",\"spanId\":");
 	jb_hex(b, s->span_id, sizeof(s->span_id));
-	if (!id_is_zero(s->parent_span_id, sizeof(s->parent_span_id))) {
+	if (!bt_span_is_root(s)) {
 		JB_LIT(b, ",\"parentSpanId\":");
 		jb_hex(b, s->parent_span_id, sizeof(s->parent_span_id));
 	}

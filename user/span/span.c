@@ -7,6 +7,7 @@
 
 #include "span/span.h"
 #include "util/grow.h"
+#include "util/stopwatch.h"
 
 /* Records the first failure of a setter on @a (sticky until bt_attrs_clear) and returns it. */
 static int attrs_fail(struct bt_attrs *a)
@@ -263,6 +264,13 @@ struct bt_span_event *bt_span_add_event(struct bt_span *s, const char *name, uin
 	return ev;
 }
 
+bool bt_span_is_root(const struct bt_span *s)
+{
+	static const uint8_t none[BT_SPAN_ID_LEN];
+
+	return !memcmp(s->parent_span_id, none, sizeof(none));
+}
+
 void bt_span_set_parent(struct bt_span *child, const struct bt_span *parent)
 {
 	memcpy(child->trace_id, parent->trace_id, sizeof(child->trace_id));
@@ -361,25 +369,20 @@ void bt_hex(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static uint64_t ts_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t bt_now_mono_ns(void)
 {
-	return ts_ns(CLOCK_MONOTONIC);
+	return sw_now_ns();
 }
 
 uint64_t bt_mono_to_unix_ns(uint64_t mono_ns)
 {
 	static uint64_t offset;
+	struct timespec now;
 
 	/* The offset is fixed at first use so that durations stay exactly what BPF measured. */
-	if (!offset)
-		offset = ts_ns(CLOCK_REALTIME) - ts_ns(CLOCK_MONOTONIC);
+	if (!offset) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		offset = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec - sw_now_ns();
+	}
 	return mono_ns + offset;
 }

@@ -146,6 +146,10 @@ void bt_hex(const uint8_t *in, size_t len, char *out);
 
 /* Realtime (unix epoch) nanoseconds for a CLOCK_MONOTONIC timestamp such as bpf_ktime_get_ns(). */
 uint64_t bt_mono_to_unix_ns(uint64_t mono_ns);
+/* CLOCK_MONOTONIC now, in nanoseconds (util/stopwatch.h's clock, the one bedtrace reads). */
 uint64_t bt_now_mono_ns(void);
+
+/* True when @s has no parent (its parent span id is all zero). */
+bool bt_span_is_root(const struct bt_span *s);
 
 #endif
