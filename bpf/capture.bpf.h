@@ -251,6 +251,8 @@ static __always_inline void emit_conn(__u32 type, __u16 src, __u64 conn_id, int 
 	if (sk)
 		fill_addrs(e, sk);
 	bpf_ringbuf_submit(e, 0);
+	if (type == BT_EV_CONN)
+		note_traffic(pid_tgid >> 32);
 }
 
 #endif

@@ -19,6 +19,61 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* How processes are chosen (enum bt_select_mode); userspace sets it in every object. */
+const volatile __u32 select_mode = BT_SELECT_PIDS;
+
+/* Traced processes (tgid → enum bt_proc_flags): exit, fork and exec are reported for these. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} procs SEC(".maps");
+
+/* Processes never traced (tgid): --exclude-pid, bedtrace itself, --exclude-exe's processes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u8);
+} excluded SEC(".maps");
+
+/* Files bedtrace knows: -e / --exclude-exe executables, files already examined (-e, -a). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BT_MAX_FILES);
+	__type(key, struct bt_file_key);
+	__type(value, struct bt_file_info);
+} files SEC(".maps");
+
+/* Whether process @pid is traced: -a every one not excluded, else those in procs. */
+static __always_inline bool selected(__u32 pid)
+{
+	if (select_mode == BT_SELECT_ALL)
+		return !bpf_map_lookup_elem(&excluded, &pid);
+	return bpf_map_lookup_elem(&procs, &pid) != NULL;
+}
+
+/*
+ * For programs on probes: links of -p / -- name their process, so every hit is a target's; links
+ * of -e / -a are per file, shared with processes that are not selected.
+ */
+static __always_inline bool probe_selected(__u32 pid)
+{
+	return select_mode == BT_SELECT_PIDS || selected(pid);
+}
+
+#define EEXIST_ 17
+
+/* The identity of file @f: its superblock's device and its inode number. */
+static __always_inline void file_key(struct file *f, struct bt_file_key *k)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+
+	k->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k->ino = BPF_CORE_READ(inode, i_ino);
+}
+
 /* libbpf 1.1's bpf_tracing.h predates the uprobe spellings of these macros */
 #ifndef BPF_UPROBE
 #define BPF_UPROBE(name, args...) BPF_KPROBE(name, ##args)
@@ -73,6 +128,51 @@ static __always_inline bool proc_event(__u32 type, __u32 pid, __u32 ppid, __u32 
 	e->status = status;
 	bpf_ringbuf_submit(e, held ? BPF_RB_FORCE_WAKEUP : 0);
 	return true;
+}
+
+/*
+ * BT_EV_SELECT: process @pid is to be traced (-e: it executed selected file @exe; -a: see
+ * BT_SELECT_TRAFFIC / BT_SELECT_NEW_FILE); @held: stopped until userspace SIGCONTs it. Wakes
+ * userspace at once, so that it reads /proc while the process is still there.
+ */
+static __always_inline bool select_event(__u32 pid, __u32 exe, __u32 held)
+{
+	struct bt_select_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(BT_CNT_OTHER_RB_FULL, 1);
+		return false;
+	}
+	e->type = BT_EV_SELECT;
+	e->pid = pid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ppid = 0;
+	e->status = held;
+	e->exe = exe;
+	e->pad = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return true;
+}
+
+/*
+ * -a: process @pid moved bytes: userspace hears of it once (its resource) and of its exit (its
+ * connections are forgotten then).
+ */
+static __always_inline void note_traffic(__u32 pid)
+{
+	__u32 f = BT_PROC_SEEN;
+	long err;
+
+	if (select_mode != BT_SELECT_ALL || bpf_map_lookup_elem(&procs, &pid))
+		return;
+	err = bpf_map_update_elem(&procs, &pid, &f, BPF_NOEXIST);
+	if (err) {
+		if (err != -EEXIST_) /* another thread of it was first */
+			count(BT_CNT_PROC_FULL, 1);
+		return;
+	}
+	select_event(pid, BT_SELECT_TRAFFIC, 0);
 }
 
 #endif

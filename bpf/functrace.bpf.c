@@ -38,13 +38,6 @@ const volatile bool hold_exec = false;
 /* Followed children are held on their way out of fork (syscap stops them): set once syscap runs. */
 bool hold_forks = false;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_PROCS);
-	__type(key, __u32);   /* tgid */
-	__type(value, __u32); /* enum bt_proc_flags */
-} procs SEC(".maps");
-
 /* Open calls of each goroutine of a Go target, keyed by the address of its runtime.g. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -123,6 +116,9 @@ int BPF_UPROBE(func_entry)
 	__u64 ret = 0;
 	__u32 d;
 
+	/* -e: the links are per file, shared with processes that are not selected */
+	if (!probe_selected(pid_tgid >> 32))
+		return 0;
 	st = stack_get((__u32)pid_tgid, true);
 	if (!st)
 		return 0;
@@ -405,6 +401,9 @@ int BPF_PROG(thread_exit)
 	}
 	if (!group_dead)
 		return 0;
+	/* a pid is reused: what --exclude-pid / --exclude-exe said of this process ends with it */
+	if (select_mode != BT_SELECT_PIDS)
+		bpf_map_delete_elem(&excluded, &pid);
 	flags = bpf_map_lookup_elem(&procs, &pid);
 	if (!flags)
 		return 0;
@@ -415,6 +414,55 @@ int BPF_PROG(thread_exit)
 	proc_event(BT_EV_EXIT, pid, 0, status, false);
 	bpf_map_delete_elem(&procs, &pid);
 	return 0;
+}
+
+/*
+ * -e / -a: what executing the file it now runs means for process @pid (@flags: its procs entry,
+ * NULL when it was not traced). -e: a process that executes a selected file is traced from its
+ * first instruction (the function probes are on the file already); one that executes another file
+ * is no longer traced. -a: a file not examined yet may have OpenSSL linked in.
+ * Returns the entry in procs after the exec, or NULL.
+ */
+static __always_inline __u32 *exec_select(struct task_struct *p, __u32 pid, __u32 *flags)
+{
+	struct file *exe = BPF_CORE_READ(p, mm, exe_file);
+	struct bt_file_key k = {};
+	struct bt_file_info *fi;
+	__u32 f = BT_PROC_FOLLOW;
+	__u8 one = 1;
+
+	if (!exe)
+		return flags;
+	file_key(exe, &k);
+	fi = bpf_map_lookup_elem(&files, &k);
+	if (fi && (fi->flags & BT_FILE_EXCLUDED)) {
+		bpf_map_update_elem(&excluded, &pid, &one, BPF_ANY);
+		goto leave;
+	}
+	if (bpf_map_lookup_elem(&excluded, &pid))
+		return flags;
+	if (select_mode == BT_SELECT_ALL) {
+		if (!fi || !(fi->flags & BT_FILE_EXAMINED))
+			select_event(pid, BT_SELECT_NEW_FILE, 0);
+		return flags;
+	}
+	if (!fi || !(fi->flags & BT_FILE_SELECTED))
+		goto leave;
+	if (flags)
+		return flags;
+	if (bpf_map_update_elem(&procs, &pid, &f, BPF_NOEXIST)) {
+		count(BT_CNT_PROC_FULL, 1);
+		return NULL;
+	}
+	select_event(pid, fi->exe, 0);
+	return NULL; /* new: no exec to report */
+leave:
+	if (flags && select_mode == BT_SELECT_EXE) {
+		proc_event(BT_EV_EXIT, pid, 0, 0, false);
+		bpf_map_delete_elem(&procs, &pid);
+		return NULL;
+	}
+	return flags;
 }
 
 /* A new program replaces the process image: the calls open in the old one end here. */
@@ -434,12 +482,14 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 		bpf_map_delete_elem(&stacks, &old);
 	}
 	flags = bpf_map_lookup_elem(&procs, &pid);
-	if (!flags)
-		return 0;
-	if (*flags & BT_PROC_GO) {
+	if (flags && (*flags & BT_PROC_GO)) {
 		close_go_process(pid, now);
 		*flags &= ~BT_PROC_GO;
 	}
+	if (select_mode != BT_SELECT_PIDS)
+		flags = exec_select(p, pid, flags);
+	if (!flags)
+		return 0;
 	hold = hold_exec && (*flags & BT_PROC_FOLLOW);
 	if (hold) /* pending before userspace can see the event and SIGCONT */
 		bpf_send_signal(SIGSTOP);
@@ -478,6 +528,12 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (cpid == ppid) /* a new thread */
 		return 0;
+	if (select_mode != BT_SELECT_PIDS && bpf_map_lookup_elem(&excluded, &ppid)) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&excluded, &cpid, &one, BPF_ANY);
+		return 0;
+	}
 	flags = bpf_map_lookup_elem(&procs, &ppid);
 	if (!flags || !(*flags & BT_PROC_FOLLOW))
 		return 0;
@@ -571,7 +627,7 @@ int BPF_UPROBE(go_entry)
 	struct bt_frame *f;
 	__u32 d;
 
-	if (!go_position(ctx, &g, &pos))
+	if (!probe_selected(pid_tgid >> 32) || !go_position(ctx, &g, &pos))
 		return 0;
 	st = go_stack_get(g, true);
 	if (!st)

@@ -76,22 +76,6 @@ const volatile bool tls_on = true;
 const volatile bool sockets_on = true;
 const volatile bool funcs_on = false; /* function probes: newly mapped code may hold the unwinder */
 
-/* Processes whose syscalls matter; filled by userspace. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
-
-/* functrace's traced processes (userspace hands over its fd): forked children held there. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_PROCS);
-	__type(key, __u32);
-	__type(value, __u32);
-} procs SEC(".maps");
-
 /* A socket syscall in progress on a thread. */
 struct sock_call {
 	__u64 buf; /* buffer, or struct iovec * / struct msghdr * */
@@ -339,7 +323,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	pid = pid_tgid >> 32;
-	if (!bpf_map_lookup_elem(&targets, &pid))
+	if (!selected(pid))
 		return 0;
 	/* x86-64 syscall arguments: di, si, dx, r10, r8, r9 */
 	fd = (int)regs->di;
@@ -382,6 +366,9 @@ static __always_inline __u32 must_hold(int fd)
 
 	if (!f)
 		return 0;
+	/* -e with function probes: a SPEC may name any library (only unexamined files get here) */
+	if (select_mode == BT_SELECT_EXE && funcs_on)
+		return 1;
 	name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
 	if (bpf_probe_read_kernel_str(b, sizeof(b), name) < 7 || b[0] != 'l' || b[1] != 'i' ||
 	    b[2] != 'b')
@@ -396,6 +383,20 @@ static __always_inline __u32 must_hold(int fd)
 	       (b[3] == 'u' && b[4] == 'n' && b[5] == 'w' && b[6] == 'i' && b[7] == 'n');
 }
 
+/* Whether the file behind @fd is one userspace examined already (BT_FILE_EXAMINED). */
+static __always_inline bool file_examined(int fd)
+{
+	struct bt_file_key k = {};
+	struct bt_file_info *fi;
+	struct file *f = file_of(fd);
+
+	if (!f)
+		return false;
+	file_key(f, &k);
+	fi = bpf_map_lookup_elem(&files, &k);
+	return fi && (fi->flags & BT_FILE_EXAMINED);
+}
+
 /* A target mapped executable code: maybe a libssl it loaded late. */
 static __always_inline void mmap_done(struct pt_regs *regs, __u64 pid_tgid)
 {
@@ -403,7 +404,10 @@ static __always_inline void mmap_done(struct pt_regs *regs, __u64 pid_tgid)
 	struct bt_mmap_event *e;
 	__u32 stop;
 
-	if (!(regs->dx & PROT_EXEC) || !bpf_map_lookup_elem(&targets, &pid))
+	if (!(regs->dx & PROT_EXEC) || !selected(pid))
+		return;
+	/* -e / -a probe per file: a file examined once needs nothing more, whoever maps it */
+	if (select_mode != BT_SELECT_PIDS && file_examined((int)regs->r8))
 		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

@@ -45,6 +45,7 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 		return;
 	c.pos = cs->pos[dir & 1];
 	cs->pos[dir & 1] += len;
+	note_traffic(k->pid);
 	c.ev = bpf_map_lookup_elem(&scratch, &zero);
 	if (!c.ev)
 		return;
@@ -70,9 +71,13 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 
 static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 dir, __u16 ex)
 {
-	struct ssl_call *call = bpf_task_storage_get(&ssl_calls, bpf_get_current_task_btf(), 0,
-						     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct ssl_call *call;
 
+	/* the links of -e / -a are per libssl file: other processes' calls end here */
+	if (!probe_selected(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	call = bpf_task_storage_get(&ssl_calls, bpf_get_current_task_btf(), 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!call) {
 		count(BT_CNT_IO_UNTRACKED, 1);
 		return 0;

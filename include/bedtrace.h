@@ -51,6 +51,41 @@ enum bt_event_type {
 	BT_EV_EXIT = 7, /* struct bt_proc_event: a traced process ended (last thread exited) */
 	BT_EV_FORK = 8, /* struct bt_proc_event: a traced process forked a child (followed) */
 	BT_EV_EXEC = 9, /* struct bt_proc_event: a traced process executed a new program */
+	BT_EV_SELECT = 10, /* struct bt_select_event: -e / -a found a process to trace */
+};
+
+/*
+ * How processes are chosen. PIDS: the -p / -- targets and their followed children; every probe
+ * link names its process. EXE (-e) and ALL (-a): links are per file, shared by every process
+ * that maps it, and each BPF program first checks that the process is selected: EXE, the procs
+ * map (a process enters it when it executes a selected file); ALL, every process but those in
+ * the excluded map.
+ */
+enum bt_select_mode {
+	BT_SELECT_PIDS = 0,
+	BT_SELECT_EXE = 1,
+	BT_SELECT_ALL = 2,
+};
+
+/* A file as the kernel names it: superblock device (kernel encoding, major << 20 | minor) and
+ * inode. */
+struct bt_file_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+/* Distinct files tracked per run: selected executables, and files examined once for probes. */
+#define BT_MAX_FILES 4096
+
+enum bt_file_flags {
+	BT_FILE_SELECTED = 1, /* -e: its processes are traced; exe is its index */
+	BT_FILE_EXCLUDED = 2, /* --exclude-exe: its processes are never traced */
+	BT_FILE_EXAMINED = 4, /* probed where needed, for every process: no event when mapped */
+};
+
+struct bt_file_info {
+	__u32 flags; /* enum bt_file_flags */
+	__u32 exe;
 };
 
 /* Processes BPF knows are traced (the procs map): exit, fork and exec are reported for these. */
@@ -60,6 +95,27 @@ enum bt_proc_flags {
 	BT_PROC_FOLLOW = 1, /* children forked by this process are traced too */
 	BT_PROC_GO = 2,	    /* Go executable: function probes keyed by goroutine */
 	BT_PROC_HOLD = 4,   /* forked child: stop it on its way out of fork until it is probed */
+	BT_PROC_SEEN = 8,   /* -a: in the map only so that its exit is reported */
+};
+
+/*
+ * BT_EV_SELECT: process pid (parent ppid) is to be traced: with -e it executed selected file
+ * number exe (0-based, the order of the -e options); with -a it showed traffic for the first time
+ * (exe = BT_SELECT_TRAFFIC) or executed a file not examined yet (exe = BT_SELECT_NEW_FILE).
+ * status 1: stopped until userspace SIGCONTs it. comm lets userspace name a process that is gone
+ * before it could read /proc.
+ */
+#define BT_SELECT_TRAFFIC 0xffffffffu
+#define BT_SELECT_NEW_FILE 0xfffffffeu
+struct bt_select_event {
+	__u32 type;
+	__u32 pid;
+	__u64 ts_ns;
+	__u32 ppid;
+	__u32 status;
+	__u32 exe;
+	__u32 pad;
+	char comm[16];
 };
 
 /*
@@ -261,6 +317,7 @@ _Static_assert(BT_DATA_MAX_CALL % BT_DATA_CHUNK == 0, "a full call is a whole nu
 			   __builtin_offsetof(struct t, pid) == 4,                                 \
 		       #t ": type and pid lead every event")
 BT_EVENT_HEAD(bt_proc_event);
+BT_EVENT_HEAD(bt_select_event);
 BT_EVENT_HEAD(bt_data_event);
 BT_EVENT_HEAD(bt_conn_event);
 BT_EVENT_HEAD(bt_mmap_event);
@@ -269,6 +326,9 @@ BT_EVENT_HEAD(bt_call_event);
 #undef BT_EVENT_HEAD
 
 _Static_assert(sizeof(struct bt_proc_event) == 24, "bt_proc_event layout is ABI");
+_Static_assert(sizeof(struct bt_select_event) == 48, "bt_select_event layout is ABI");
+_Static_assert(sizeof(struct bt_file_key) == 16, "bt_file_key layout is ABI");
+_Static_assert(sizeof(struct bt_file_info) == 8, "bt_file_info layout is ABI");
 _Static_assert(sizeof(struct bt_data_event) == 80 + BT_DATA_CHUNK, "bt_data_event layout is ABI");
 /* a chunk is sent as its header plus len bytes of data */
 _Static_assert(__builtin_offsetof(struct bt_data_event, data) == 80, "bt_data_event header");

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +46,19 @@ static const char doc[] =
     "  bedtrace [OPTIONS] -p PID [-p PID ...]     attach to running processes\n"
     "  bedtrace [OPTIONS] -- COMMAND [ARG ...]    start COMMAND, trace from its first "
     "instruction\n"
+    "  bedtrace [OPTIONS] -e EXE [-e EXE ...]     every process running EXE, now and started "
+    "later, in any mount/PID namespace\n"
+    "  bedtrace [OPTIONS] -a                      TLS and socket HTTP of every process on the "
+    "host\n"
     "\n"
     "Examples:\n"
     "  bedtrace -f handle_request -f 'libfoo:retrieve*' -p 4242 -o out.jsonl\n"
     "  bedtrace -f 'ns::Cls::*' -- ./app --port 8080\n"
     "  bedtrace -p 4242 --otlp-endpoint http://127.0.0.1:4318/v1/traces\n"
     "  bedtrace -f main -d 10 -p 4242 -o -\n"
+    "  bedtrace -e /usr/local/bin/rag-server -f 'retrieve*' --otlp-endpoint "
+    "http://collector:4318\n"
+    "  bedtrace -a --exclude-exe /usr/bin/otelcol --spool-dir /var/lib/bedtrace/spool\n"
     "\n"
     "Options:"
     "\v"
@@ -69,6 +77,9 @@ enum {
 	OPT_DUMP,
 	OPT_MAX_BODY,
 	OPT_NO_FOLLOW,
+	OPT_EXCLUDE_EXE,
+	OPT_EXCLUDE_PID,
+	OPT_RING_SIZE,
 };
 
 static const struct argp_option options[] = {
@@ -78,7 +89,24 @@ static const struct argp_option options[] = {
      "target (libfoo.so.1, libfoo), default the executable; GLOB matches mangled or "
      "demangled names (repeatable)",
      0},
-    {"exe", 'e', "EXE", 0, "Every process running EXE (planned; not available yet)", 0},
+    {"exe", 'e', "EXE", 0,
+     "Every process whose executable is the file EXE (same device and inode: bind mounts and "
+     "containers included), running now or started later; runs until stopped (repeatable)",
+     0},
+    {"all", 'a', NULL, 0,
+     "TLS and plain-socket HTTP of every process on the host (each libssl and each "
+     "executable with OpenSSL linked in, found as processes map or execute them)",
+     0},
+    {"exclude-exe", OPT_EXCLUDE_EXE, "PATH", 0,
+     "Leave out processes running PATH, and their children (-a / -e; repeatable)", 0},
+    {"exclude-pid", OPT_EXCLUDE_PID, "PID", 0,
+     "Leave out process PID and its later children (-a / -e; repeatable; bedtrace is "
+     "always left out)",
+     0},
+    {"ring-size", OPT_RING_SIZE, "BYTES", 0,
+     "BPF event ring buffer size, a power of two with an optional K/M/G suffix (default "
+     "16M with payload capture, 8M for function calls only)",
+     0},
     {"no-tls", OPT_NO_TLS, NULL, 0, "Do not capture TLS traffic", 0},
     {"no-sockets", OPT_NO_SOCKETS, NULL, 0, "Do not capture plain (non-TLS) TCP traffic", 0},
     {"no-follow", OPT_NO_FOLLOW, NULL, 0,
@@ -101,6 +129,32 @@ static const struct argp_option options[] = {
     {"verbose", 'v', NULL, 0, "Debug output", 0},
     {},
 };
+
+/* BYTES with an optional K/M/G suffix: a power of two in [64 KiB, 1 GiB]. */
+static int parse_ring_size(const char *arg, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		v <<= 30, end++;
+	if (*end == 'i')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || v < (64u << 10) || v > (1u << 30) || (v & (v - 1)))
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
@@ -126,9 +180,33 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		o->n_specs++;
 		break;
 	case 'e':
-		argp_failure(state, 2, 0,
-			     "-e EXE is planned for fleet operation and not available yet; use -p "
-			     "PID or -- COMMAND");
+		if (o->n_exes == TRACER_MAX_EXES)
+			argp_error(state, "at most %d -e options", TRACER_MAX_EXES);
+		o->exes[o->n_exes++] = arg;
+		break;
+	case 'a':
+		o->all = true;
+		break;
+	case OPT_EXCLUDE_EXE:
+		if (o->n_exclude_exes == TRACER_MAX_EXES)
+			argp_error(state, "at most %d --exclude-exe options", TRACER_MAX_EXES);
+		o->exclude_exes[o->n_exclude_exes++] = arg;
+		break;
+	case OPT_EXCLUDE_PID:
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v <= 0 || v > INT_MAX)
+			argp_error(state, "invalid PID '%s' for --exclude-pid", arg);
+		if (o->n_exclude_pids == TRACER_MAX_PIDS)
+			argp_error(state, "at most %d --exclude-pid options", TRACER_MAX_PIDS);
+		o->exclude_pids[o->n_exclude_pids++] = (pid_t)v;
+		break;
+	case OPT_RING_SIZE:
+		if (parse_ring_size(arg, &o->ring_size))
+			argp_error(state,
+				   "invalid --ring-size '%s' (a power of two from 64K to 1G, "
+				   "e.g. 16M)",
+				   arg);
 		break;
 	case OPT_NO_TLS:
 		o->no_tls = true;
@@ -251,13 +329,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bedtrace: '--' must be followed by a command\n");
 		return 2;
 	}
-	if (!opts.command && opts.n_pids == 0) {
-		fprintf(stderr, "bedtrace: nothing to trace: give -p PID or -- COMMAND (see "
-				"--help)\n");
+	if (!opts.command && opts.n_pids == 0 && opts.n_exes == 0 && !opts.all) {
+		fprintf(stderr, "bedtrace: nothing to trace: give -p PID, -- COMMAND, -e EXE or -a "
+				"(see --help)\n");
 		return 2;
 	}
-	if (opts.command && opts.n_pids) {
-		fprintf(stderr, "bedtrace: use either -p PID or -- COMMAND, not both\n");
+	if (!!opts.command + !!opts.n_pids + !!opts.n_exes + opts.all > 1) {
+		fprintf(stderr, "bedtrace: use one of -p PID, -- COMMAND, -e EXE and -a\n");
+		return 2;
+	}
+	if (opts.all && opts.n_specs) {
+		fprintf(stderr, "bedtrace: -f needs -e EXE, -p PID or -- COMMAND: functions belong "
+				"to a program, and -a selects every process\n");
+		return 2;
+	}
+	if ((opts.n_exclude_exes || opts.n_exclude_pids) && !opts.all && !opts.n_exes) {
+		fprintf(stderr, "bedtrace: --exclude-exe and --exclude-pid go with -a or -e\n");
 		return 2;
 	}
 	if (opts.no_tls && opts.no_sockets && opts.n_specs == 0) {

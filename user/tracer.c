@@ -21,6 +21,7 @@
 #include "health.h"
 #include "pipeline.h"
 #include "probe/functrace.h"
+#include "probe/select.h"
 #include "probe/syscap.h"
 #include "probe/target.h"
 #include "probe/tlscap.h"
@@ -35,9 +36,15 @@
 #include "util/stopwatch.h"
 
 #define BATCH_MAX 512
-/* Event ring sizes: payload capture needs room for ~100 ms of bursts at several 100 MB/s. */
-#define RING_BYTES_CAPTURE (64u << 20)
+/*
+ * Default event ring sizes. Payload capture wakes the reader once a quarter of the ring is
+ * waiting (4 MiB), which at 100 MB/s is every 40 ms: the ring holds 160 ms of traffic at that
+ * rate. Call events alone are small. --ring-size overrides both.
+ */
+#define RING_BYTES_CAPTURE (16u << 20)
 #define RING_BYTES_CALLS (8u << 20)
+/* Processes that ended badly listed one by one in the summary of -e / -a. */
+#define FLEET_BAD_LISTED 10
 #define FLUSH_INTERVAL_NS (500ull * 1000000ull)
 /*
  * Returned by the event callback to make libbpf stop consuming: while records keep arriving,
@@ -85,6 +92,13 @@ struct session {
 	struct sw_tally load_times;   /* loading each BPF object */
 	struct sw_tally symbol_times; /* reading each object file's symbols */
 	uint64_t attach_ns;	      /* attaching the targets, symbols included */
+	/* -e / -a: processes are selected as they appear, and forgotten when they end */
+	struct proc_select *sel;
+	bool fleet;
+	uint32_t ring_bytes;
+	uint64_t n_selected;		      /* processes traced so far */
+	uint64_t n_ended, n_ended_badly;      /* of them, ended (and how many badly) */
+	char bad_ends[FLEET_BAD_LISTED][160]; /* the first that ended badly */
 };
 
 /*
@@ -162,6 +176,8 @@ static struct bt_resource *resource_of(void *ctx, uint32_t pid)
 
 static struct target *new_target(struct session *s);
 static int attach_target(struct session *s, struct target *t, bool optional);
+static void select_process(struct session *s, pid_t pid, int exe, const char *comm);
+static void examine_process(struct session *s, pid_t pid);
 
 static struct target *find_target(struct session *s, pid_t pid)
 {
@@ -305,11 +321,31 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (size >= sizeof(struct bt_mmap_event)) {
 			const struct bt_mmap_event *m = data;
 
-			if (s->tls && !s->stopping)
-				tlscap_rescan(s->tls, (pid_t)m->pid);
-			rescan_unwind(s, (pid_t)m->pid);
+			if (s->fleet) {
+				examine_process(s, (pid_t)m->pid);
+			} else {
+				if (s->tls && !s->stopping)
+					tlscap_rescan(s->tls, (pid_t)m->pid);
+				rescan_unwind(s, (pid_t)m->pid);
+			}
 			if (m->stopped)
 				kill((pid_t)m->pid, SIGCONT);
+		}
+		break;
+	case BT_EV_SELECT:
+		if (size >= sizeof(struct bt_select_event)) {
+			const struct bt_select_event *e = data;
+			char comm[sizeof(e->comm) + 1] = "";
+
+			memcpy(comm, e->comm, sizeof(e->comm));
+			if (e->exe == BT_SELECT_NEW_FILE)
+				examine_process(s, (pid_t)e->pid);
+			else
+				select_process(s, (pid_t)e->pid,
+					       e->exe == BT_SELECT_TRAFFIC ? -1 : (int)e->exe,
+					       comm);
+			if (e->status)
+				kill((pid_t)e->pid, SIGCONT);
 		}
 		break;
 	case BT_EV_UNWIND: {
@@ -424,7 +460,7 @@ static int open_capture(struct session *s)
 		return -ENOMEM;
 	if (!o->no_tls) {
 		t0 = sw_now_ns();
-		s->tls = tlscap_load(&s->maps, RING_BYTES_CAPTURE / 4);
+		s->tls = tlscap_load(&s->maps, s->ring_bytes / 4);
 		sw_tally_add(&s->load_times, "tlscap", sw_now_ns() - t0);
 		if (s->tls)
 			tlscap_time_symbols(s->tls, &s->symbol_times);
@@ -439,8 +475,7 @@ static int open_capture(struct session *s)
 	}
 	if (s->tls || !o->no_sockets) {
 		t0 = sw_now_ns();
-		s->sys =
-		    syscap_load(&s->maps, !o->no_sockets, o->n_specs > 0, RING_BYTES_CAPTURE / 4);
+		s->sys = syscap_load(&s->maps, !o->no_sockets, o->n_specs > 0, s->ring_bytes / 4);
 		sw_tally_add(&s->load_times, "syscap", sw_now_ns() - t0);
 		if (s->sys && !o->no_follow)
 			functrace_hold_forks(s->ft);
@@ -479,6 +514,8 @@ static int open_targets(struct session *s)
 	s->targets = calloc(s->cap_targets, sizeof(*s->targets));
 	if (!s->targets)
 		return -ENOMEM;
+	if (s->fleet) /* processes are found once the BPF side watches exec */
+		return 0;
 
 	if (o->command) {
 		err = target_launch(&s->targets[0], o->command);
@@ -518,13 +555,12 @@ static int attach_target(struct session *s, struct target *t, bool optional)
 		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
 		return err;
 	}
-	err = functrace_add_proc(s->ft, t->pid, s->opts->no_follow ? 0 : BT_PROC_FOLLOW);
+	/* -a: BPF put it in procs (to report its exit) when it first moved bytes */
+	if (s->maps.select_mode != BT_SELECT_ALL)
+		err = functrace_add_proc(s->ft, t->pid, s->opts->no_follow ? 0 : BT_PROC_FOLLOW);
 	if (err)
-		pr_warn("process %d: its exit, forks and execs will not be seen: %s\n", (int)t->pid,
-			strerror(-err));
-	if (s->sys && (err = syscap_add_process(s->sys, t->pid)))
-		pr_warn("process %d: syscall capture unavailable: %s\n", (int)t->pid,
-			strerror(-err));
+		pr_warn("process %d: its syscalls, exit, forks and execs will not be seen: %s\n",
+			(int)t->pid, strerror(-err));
 	if (s->tls) {
 		err = tlscap_rescan(s->tls, t->pid);
 		if (err < 0)
@@ -548,6 +584,154 @@ static int attach_target(struct session *s, struct target *t, bool optional)
 		if (err)
 			return err;
 	}
+	return 0;
+}
+
+/*
+ * -e / -a: looks at what process @pid maps now (probes are per file, so this attaches only what
+ * no process mapped before: a libssl, the unwinder, a library a SPEC names) and marks those files
+ * examined, so that mapping them again costs no event.
+ */
+static void examine_process(struct session *s, pid_t pid)
+{
+	struct target *t = find_target(s, pid);
+	int err;
+
+	if (s->stopping)
+		return;
+	if (s->tls)
+		tlscap_rescan(s->tls, pid);
+	if (t && s->opts->n_specs) {
+		err = functrace_attach_unwind(s->ft, t);
+		if (err >= 0)
+			err = functrace_attach_specs(s->ft, t, s->opts->specs, s->opts->n_specs,
+						     true);
+		if (err < 0)
+			pr_warn("process %d: probes of newly mapped code: %s\n", (int)pid,
+				strerror(-err));
+	}
+	err = select_mark_examined(s->sel, pid);
+	if (err < 0 && err != -ESRCH && err != -ENOENT)
+		pr_debug("process %d: cannot mark its files examined: %s\n", (int)pid,
+			 strerror(-err));
+}
+
+/*
+ * A process that is gone before /proc could be read still gets a resource for the spans it left:
+ * its pid, the name BPF saw and, with -e, the executable it ran.
+ */
+static int target_from_event(struct session *s, struct target *t, pid_t pid, const char *exe,
+			     const char *comm)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->pidfd = -1;
+	t->go_fd = -1;
+	t->exited = true;
+	t->comm = strdup(comm[0] ? comm : "?");
+	t->exe = strdup(exe ? exe : t->comm ? t->comm : "?");
+	t->cmdline = strdup("");
+	if (!t->comm || !t->exe || !t->cmdline)
+		return -ENOMEM;
+	return resource_refresh(t, s->opts->service_name ? s->opts->service_name
+							 : getenv("OTEL_SERVICE_NAME"));
+}
+
+/*
+ * -e / -a: process @pid is to be traced (-e: it runs selected executable @exe; -a: it moved
+ * bytes, @exe -1). Functions and TLS are probed per file, so what it maps was probed already for
+ * an earlier process, or is reported as it maps it: this reads its resource and watches it.
+ */
+static void select_process(struct session *s, pid_t pid, int exe, const char *comm)
+{
+	struct target *t;
+	int err;
+
+	if (s->stopping || find_target(s, pid))
+		return;
+	t = new_target(s);
+	if (!t)
+		return;
+	err = target_open_pid(t, pid);
+	if (err == -ESRCH) {
+		target_close(t);
+		err = target_from_event(s, t, pid, select_exe_path(s->sel, exe), comm);
+		if (err) {
+			resource_release(t);
+			target_close(t);
+			return;
+		}
+		s->n_targets++;
+		s->n_selected++;
+		pr_debug("process %d (%s) selected; it ended before it could be read\n", (int)pid,
+			 t->comm);
+		return;
+	}
+	if (err) {
+		if (err != -ENOEXEC && err != -EDEADLK)
+			pr_debug("cannot trace process %d: %s\n", (int)pid, strerror(-err));
+		target_close(t);
+		return;
+	}
+	s->n_targets++;
+	s->n_selected++;
+	watchdog_add_pid(s->wd, pid);
+	err = attach_target(s, t, true);
+	if (!err)
+		err = select_mark_examined(s->sel, pid);
+	pr_debug("process %d (%s) selected%s\n", (int)pid, t->comm ? t->comm : "?",
+		 err < 0 ? " (not all probes attached)" : "");
+}
+
+static int scan_found(pid_t pid, int exe, void *ctx)
+{
+	struct session *s = ctx;
+
+	if (s->maps.select_mode == BT_SELECT_ALL)
+		examine_process(s, pid);
+	else
+		select_process(s, pid, exe, "");
+	return 0;
+}
+
+/*
+ * -e / -a start: probes on the selected executables (functions of the files themselves; those in
+ * libraries a SPEC names are attached once a process maps them), then the processes running now.
+ * Processes that execute later are BPF's to report (BT_EV_SELECT).
+ */
+static int start_fleet(struct session *s)
+{
+	const struct tracer_opts *o = s->opts;
+	struct func_spec own[TRACER_MAX_SPECS];
+	size_t i, k, n_own = 0;
+	int err, found;
+
+	for (k = 0; k < o->n_specs; k++)
+		if (!o->specs[k].object || strchr(o->specs[k].object, '/'))
+			own[n_own++] = o->specs[k];
+	for (i = 0; n_own && i < select_n_exes(s->sel); i++) {
+		const char *path = select_exe_path(s->sel, i);
+		struct target file = {.pid = 0, .pidfd = -1, .go_fd = -1};
+
+		file.exe = (char *)path;
+		file.exe_host = (char *)path;
+		/* with several executables, a SPEC needs to match in one of them only */
+		err = functrace_attach_specs(s->ft, &file, own, n_own, select_n_exes(s->sel) > 1);
+		if (err)
+			return err;
+	}
+	found = select_scan(s->sel, scan_found, s);
+	if (found < 0) {
+		pr_warn("cannot list processes: %s\n", strerror(-found));
+		return found;
+	}
+	if (s->maps.select_mode == BT_SELECT_EXE && !s->n_selected)
+		pr_debug("no process runs %s%s yet; waiting for one to start\n",
+			 select_exe_path(s->sel, 0),
+			 select_n_exes(s->sel) > 1 ? " (or the others)" : "");
+	else if (s->maps.select_mode == BT_SELECT_ALL)
+		pr_debug("%d process(es) examined; TLS probed in %zu object(s)\n", found,
+			 s->tls ? tlscap_n_objects(s->tls) : 0);
 	return 0;
 }
 
@@ -781,6 +965,13 @@ static int report_summary(struct session *s)
 			       : WIFEXITED(status) ? WEXITSTATUS(status)
 						   : 0;
 	}
+	if (s->fleet) {
+		pr_info("selected: %llu process(es) traced, %llu of them ended (%llu badly)\n",
+			(unsigned long long)s->n_selected, (unsigned long long)s->n_ended,
+			(unsigned long long)s->n_ended_badly);
+		for (i = 0; i < FLEET_BAD_LISTED && i < s->n_ended_badly; i++)
+			pr_info("%s\n", s->bad_ends[i]);
+	}
 	if (undelivered) {
 		pr_info("exit status %d: %llu of %llu spans did not reach every destination\n",
 			EXIT_NOT_DELIVERED, (unsigned long long)undelivered,
@@ -788,6 +979,38 @@ static int report_summary(struct session *s)
 		code = EXIT_NOT_DELIVERED;
 	}
 	return code;
+}
+
+/*
+ * -e / -a run for days over processes that come and go: one that ended is counted (and, among
+ * the first that ended badly, named for the summary), then forgotten. Its resource lives on in
+ * the spans that hold it.
+ */
+static void forget_ended(struct session *s)
+{
+	size_t i, k = 0;
+	char st[96];
+
+	for (i = 0; i < s->n_targets; i++) {
+		struct target *t = &s->targets[i];
+		int status = t->end_seen ? t->end_status : 0;
+
+		if (!t->gone) {
+			s->targets[k++] = *t;
+			continue;
+		}
+		s->n_ended++;
+		if (describe_status(status, st, sizeof(st))) {
+			if (s->n_ended_badly < FLEET_BAD_LISTED)
+				snprintf(s->bad_ends[s->n_ended_badly], sizeof(s->bad_ends[0]),
+					 "process %d (%s) %s", (int)t->pid, t->comm ? t->comm : "?",
+					 st);
+			s->n_ended_badly++;
+		}
+		resource_release(t);
+		target_close(t);
+	}
+	s->n_targets = k;
 }
 
 /*
@@ -824,7 +1047,10 @@ static bool all_exited(struct session *s, struct ring_buffer *rb)
 		consumed = true;
 		conn_tracker_process_exit(s->conns, (uint32_t)pid, bt_now_mono_ns());
 	}
-	return n == s->n_targets;
+	if (!s->fleet)
+		return n == s->n_targets;
+	forget_ended(s);
+	return false;
 }
 
 /*
@@ -893,6 +1119,24 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	s->fleet = opts->n_exes || opts->all;
+	s->maps = BT_SHARED_MAPS_NONE;
+	if (s->fleet) {
+		struct select_opts so = {
+		    .mode = opts->all ? BT_SELECT_ALL : BT_SELECT_EXE,
+		    .exes = opts->exes,
+		    .n_exes = opts->n_exes,
+		    .exclude_exes = opts->exclude_exes,
+		    .n_exclude_exes = opts->n_exclude_exes,
+		    .exclude_pids = opts->exclude_pids,
+		    .n_exclude_pids = opts->n_exclude_pids,
+		};
+
+		err = select_new(&so, &s->sel);
+		if (err)
+			goto cleanup;
+		s->maps.select_mode = so.mode;
+	}
 	err = open_targets(s);
 	if (err)
 		goto cleanup;
@@ -905,12 +1149,12 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		goto cleanup;
 	}
 	/* payload capture needs room for bursts between polls; call events alone are small */
-	s->maps = BT_SHARED_MAPS_NONE;
+	s->ring_bytes = opts->ring_size			   ? opts->ring_size
+			: opts->no_tls && opts->no_sockets ? RING_BYTES_CALLS
+							   : RING_BYTES_CAPTURE;
 	t_phase = sw_now_ns();
-	s->ft =
-	    functrace_load(&s->maps, opts->command ? (uint32_t)s->targets[0].pid : 0,
-			   opts->no_tls && opts->no_sockets ? RING_BYTES_CALLS : RING_BYTES_CAPTURE,
-			   !opts->no_follow, opts->n_specs > 0);
+	s->ft = functrace_load(&s->maps, opts->command ? (uint32_t)s->targets[0].pid : 0,
+			       s->ring_bytes, !opts->no_follow, opts->n_specs > 0);
 	if (!s->ft) {
 		err = -errno;
 		pr_warn("cannot load BPF programs: %s (kernel with BTF, uprobes and uprobe_multi "
@@ -927,6 +1171,15 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 			strerror(-err));
 	for (i = 0, err = 0; i < s->n_targets; i++)
 		watchdog_add_pid(s->wd, s->targets[i].pid);
+	if (s->sel) {
+		err = select_install(s->sel, s->maps.files, s->maps.excluded);
+		if (!err && s->wd)
+			err = select_exclude_pid(s->sel, watchdog_pid(s->wd));
+		if (err) {
+			pr_warn("cannot set up process selection: %s\n", strerror(-err));
+			goto cleanup;
+		}
+	}
 	if (!opts->no_tls || !opts->no_sockets) {
 		err = open_capture(s);
 		if (err)
@@ -948,6 +1201,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	t_phase = sw_now_ns();
 	if (opts->command) {
 		err = start_launched(s);
+	} else if (s->fleet) {
+		err = start_fleet(s);
 	} else {
 		for (i = 0; i < s->n_targets && !err; i++)
 			err = attach_target(s, &s->targets[i], false);
@@ -1052,6 +1307,7 @@ cleanup:
 	}
 	free(s->targets);
 	health_free(s->health);
+	select_free(s->sel);
 	sw_tally_free(&s->load_times);
 	sw_tally_free(&s->symbol_times);
 	bt_resource_put(s->self_resource);

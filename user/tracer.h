@@ -9,12 +9,14 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "probe/functrace.h"
 
 #define TRACER_MAX_PIDS 64
 #define TRACER_MAX_SPECS 256
+#define TRACER_MAX_EXES 64
 
 struct tracer_opts {
 	pid_t pids[TRACER_MAX_PIDS];
@@ -22,6 +24,14 @@ struct tracer_opts {
 	struct func_spec specs[TRACER_MAX_SPECS];
 	size_t n_specs;
 	char **command; /* argv after --, NULL-terminated */
+	const char *exes[TRACER_MAX_EXES]; /* -e: every process running one of these files */
+	size_t n_exes;
+	bool all; /* -a: TLS and socket HTTP of every process */
+	const char *exclude_exes[TRACER_MAX_EXES];
+	size_t n_exclude_exes;
+	pid_t exclude_pids[TRACER_MAX_PIDS];
+	size_t n_exclude_pids;
+	uint32_t ring_size; /* --ring-size, 0: default */
 	const char *output;
 	const char *otlp_endpoint;
 	const char *service_name;

@@ -62,6 +62,7 @@ struct func_tracer {
 	unsigned prefault_runs;	  /* pre-fault runs left before giving up */
 	struct sw_tally *symbols; /* time reading symbols, by object file (-v) */
 	uint64_t link_ns;	  /* time creating unwind-helper links, taken out of it */
+	bool per_file; /* -e: links are per file, for every process mapping it (BPF filters) */
 };
 
 /* The BPF_LINK_CREATE attribute for uprobe_multi, laid out as in the kernel's union bpf_attr. */
@@ -174,8 +175,11 @@ struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pi
 		err = -errno;
 		goto fail;
 	}
+	ft->per_file = maps->select_mode != BT_SELECT_PIDS;
 	ft->skel->rodata->stop_pid = stop_pid;
-	ft->skel->rodata->hold_exec = follow;
+	ft->skel->rodata->select_mode = maps->select_mode;
+	/* -e: a process that executes a selected file meets the probes on it already */
+	ft->skel->rodata->hold_exec = follow && !ft->per_file;
 	err = bpf_map__set_max_entries(ft->skel->maps.events, ring_bytes);
 	if (err)
 		goto fail;
@@ -295,7 +299,8 @@ void functrace_time_symbols(struct func_tracer *ft, struct sw_tally *t)
 
 void functrace_hold_forks(struct func_tracer *ft)
 {
-	ft->skel->bss->hold_forks = true;
+	/* per file, a forked child meets the probes of its parent's files already */
+	ft->skel->bss->hold_forks = !ft->per_file;
 }
 
 int functrace_go_stacks_fd(const struct func_tracer *ft)
@@ -358,6 +363,12 @@ static int fdv_push(struct fd_vec *v, int fd)
 static int keep_link_fd(struct func_tracer *ft, int fd)
 {
 	return fdv_push(&ft->links, fd);
+}
+
+/* The process a link of @ft serves: @pid, or every process (0) when links are per file. */
+static pid_t link_pid(const struct func_tracer *ft, pid_t pid)
+{
+	return ft->per_file ? 0 : pid;
 }
 
 /* One uprobe_multi link: all @cnt offsets of @path, entry or return, for process @pid only. */
@@ -688,7 +699,7 @@ static int plan_function(const struct code_map *m, const struct elf_sym *s, bool
 /* Remembers SPEC @spec attached in process @pid's object @st; returns true if it already was. */
 static bool spec_seen(struct func_tracer *ft, pid_t pid, const struct stat *st, size_t spec)
 {
-	struct unwind_obj key = {pid, st->st_dev, st->st_ino, spec + 1};
+	struct unwind_obj key = {link_pid(ft, pid), st->st_dev, st->st_ino, spec + 1};
 
 	return obj_seen(ft, &key);
 }
@@ -758,8 +769,12 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 			pr_warn("cannot read %s: %s\n", obj, strerror(-err));
 			goto cleanup;
 		}
-		if (spec_seen(ft, t->pid, &st, i))
+		if (spec_seen(ft, t->pid, &st, i)) {
+			/* per file: probed for an earlier process; a Go one still needs its flag */
+			if (ft->per_file && elf_cache_get(host, &f) == 0)
+				any_go = any_go || f->go;
 			goto next;
+		}
 		t_sym = sw_now_ns();
 		err = elf_cache_get(host, &f);
 		if (err) {
@@ -826,7 +841,8 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 			goto cleanup;
 		}
 		/* none left when all were probed for an earlier SPEC */
-		err = ent.n ? attach_object(ft, host, f->go, &ent, &rets, t->pid, &lo) : 0;
+		err = ent.n ? attach_object(ft, host, f->go, &ent, &rets, link_pid(ft, t->pid), &lo)
+			    : 0;
 		any_go = any_go || (ent.n && f->go);
 		if (err) {
 			pr_warn("cannot attach %zu probe(s) to %s in process %d: %s\n", ent.n, obj,
@@ -861,7 +877,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		obj = host = NULL;
 		f = NULL;
 	}
-	if (any_go)
+	if (any_go && t->pid)
 		err = functrace_add_proc(ft, t->pid, functrace_proc_flags(ft, t->pid) | BT_PROC_GO);
 	pr_debug("process %d: %zu function(s) probed\n", (int)t->pid, total);
 cleanup:
@@ -908,7 +924,7 @@ static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, cons
 	if (!n)
 		return 0;
 	t0 = sw_now_ns();
-	fd = link_uprobe_multi(prog, host, offs, NULL, n, false, pid);
+	fd = link_uprobe_multi(prog, host, offs, NULL, n, false, link_pid(ft, pid));
 	ft->link_ns += sw_now_ns() - t0;
 	if (fd < 0) {
 		pr_warn("process %d: cannot probe %s in %s: %s\n", (int)pid, names[0], host,
@@ -926,7 +942,7 @@ static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, cons
 /* Remembers that process @pid's object @st was examined; returns true if it already was. */
 static bool unwind_seen(struct func_tracer *ft, pid_t pid, const struct stat *st)
 {
-	struct unwind_obj key = {pid, st->st_dev, st->st_ino, 0};
+	struct unwind_obj key = {link_pid(ft, pid), st->st_dev, st->st_ino, 0};
 
 	return obj_seen(ft, &key);
 }

@@ -18,6 +18,8 @@ static const struct {
     {"procs", offsetof(struct bt_shared_maps, procs)},
     {"ssl_calls", offsetof(struct bt_shared_maps, ssl_calls)},
     {"conns", offsetof(struct bt_shared_maps, conns)},
+    {"excluded", offsetof(struct bt_shared_maps, excluded)},
+    {"files", offsetof(struct bt_shared_maps, files)},
 };
 
 /* The slot of @m for map @name, or NULL when the map is not shared. */

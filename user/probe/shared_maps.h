@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 
+#include "bedtrace.h"
+
 struct bpf_object;
 
 /* Map fds, -1 while no object created the map; borrowed from the object that created it. */
@@ -20,6 +22,10 @@ struct bt_shared_maps {
 	int procs;	/* traced processes (functrace.bpf.c, syscap.bpf.c) */
 	int ssl_calls;	/* SSL call in progress per thread (capture.bpf.h) */
 	int conns;	/* TLS connection state (capture.bpf.h) */
+	int excluded;	/* processes never traced (common.bpf.h) */
+	int files;	/* selected, excluded and examined files (common.bpf.h) */
+	/* not a map: how processes are chosen (enum bt_select_mode), every object's select_mode */
+	unsigned select_mode;
 };
 
 /* No map created yet. */
@@ -30,7 +36,10 @@ struct bt_shared_maps {
 				 .zero_stack = -1,                                                 \
 				 .procs = -1,                                                      \
 				 .ssl_calls = -1,                                                  \
-				 .conns = -1})
+				 .conns = -1,                                                      \
+				 .excluded = -1,                                                   \
+				 .files = -1,                                                      \
+				 .select_mode = BT_SELECT_PIDS})
 
 /*
  * Before load: every map of @obj named like a shared map that exists in @m reuses it. Returns 0

@@ -29,6 +29,7 @@ static int setup(struct syscap *skel, const struct bt_shared_maps *maps, bool so
 	int err;
 
 	skel->rodata->wakeup_at = wakeup_at;
+	skel->rodata->select_mode = maps->select_mode;
 	skel->rodata->tls_on = tls;
 	skel->rodata->sockets_on = sockets;
 	skel->rodata->funcs_on = funcs;
@@ -90,14 +91,4 @@ void syscap_destroy(struct sys_capture *sc)
 	syscap_detach(sc);
 	syscap__destroy(sc->skel);
 	free(sc);
-}
-
-int syscap_add_process(struct sys_capture *sc, pid_t pid)
-{
-	__u32 key = (__u32)pid;
-	__u8 one = 1;
-
-	if (bpf_map_update_elem(bpf_map__fd(sc->skel->maps.targets), &key, &one, BPF_ANY))
-		return -errno;
-	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Syscall capture: owns the syscap BPF object (one program on each raw syscall tracepoint, see
- * bpf/syscap.bpf.c) and the set of processes it watches. It does the syscall side of TLS capture
+ * bpf/syscap.bpf.c). The processes it watches are those of the shared procs map (or, with -a, all
+ * but the excluded ones). It does the syscall side of TLS capture
  * (the socket behind an SSL object, late-loaded libssl) and plain TCP socket capture.
  */
 #ifndef BT_SYSCAP_H
@@ -25,8 +26,6 @@ struct sys_capture;
 struct sys_capture *syscap_load(struct bt_shared_maps *maps, bool sockets, bool funcs,
 				uint64_t wakeup_at);
 void syscap_destroy(struct sys_capture *sc);
-/* Watches @pid's syscalls from now on. Returns 0 or -errno. */
-int syscap_add_process(struct sys_capture *sc, pid_t pid);
 /* Stops watching (maps stay readable). */
 void syscap_detach(struct sys_capture *sc);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -23,7 +24,9 @@
 #include "tlscap.skel.h"
 
 struct probed {
-	pid_t pid;
+	pid_t pid; /* 0: per file, for every process */
+	dev_t dev;
+	ino_t ino;
 	char *path; /* as the target sees it */
 };
 
@@ -34,6 +37,7 @@ struct tls_capture {
 	struct probed *objs;
 	size_t n_objs, cap_objs;
 	struct sw_tally *symbols; /* time reading symbols, by object file (-v) */
+	bool per_file; /* -e / -a: one set of links per file, for every process that maps it */
 };
 
 /* The read and write entry points, by direction (0 = write, as in bt_data_event.dir). */
@@ -54,6 +58,8 @@ struct tls_capture *tlscap_load(struct bt_shared_maps *maps, uint64_t wakeup_at)
 		goto fail;
 	}
 	tc->skel->rodata->wakeup_at = wakeup_at;
+	tc->skel->rodata->select_mode = maps->select_mode;
+	tc->per_file = maps->select_mode != BT_SELECT_PIDS;
 	err = shared_maps_reuse(maps, tc->skel->obj);
 	if (err)
 		goto fail;
@@ -108,23 +114,37 @@ static int keep_link(struct tls_capture *tc, struct bpf_link *l)
 	return 0;
 }
 
-static bool already_probed(const struct tls_capture *tc, pid_t pid, const char *path)
+/*
+ * Whether object @path of @pid (file @st) was looked at already: for this process, or per file
+ * for any process.
+ */
+static bool already_probed(const struct tls_capture *tc, pid_t pid, const char *path,
+			   const struct stat *st)
 {
 	size_t i;
 
-	for (i = 0; i < tc->n_objs; i++)
-		if (tc->objs[i].pid == pid && strcmp(tc->objs[i].path, path) == 0)
+	for (i = 0; i < tc->n_objs; i++) {
+		const struct probed *o = &tc->objs[i];
+
+		if (tc->per_file ? o->dev == st->st_dev && o->ino == st->st_ino
+				 : o->pid == pid && strcmp(o->path, path) == 0)
 			return true;
+	}
 	return false;
 }
 
-static int remember(struct tls_capture *tc, pid_t pid, const char *path)
+static int remember(struct tls_capture *tc, pid_t pid, const char *path, const struct stat *st)
 {
+	struct probed *o;
+
 	if (grow(&tc->objs, &tc->cap_objs, tc->n_objs + 1, sizeof(*tc->objs)))
 		return -ENOMEM;
-	tc->objs[tc->n_objs].pid = pid;
-	tc->objs[tc->n_objs].path = strdup(path);
-	if (!tc->objs[tc->n_objs].path)
+	o = &tc->objs[tc->n_objs];
+	o->pid = tc->per_file ? 0 : pid;
+	o->dev = st->st_dev;
+	o->ino = st->st_ino;
+	o->path = strdup(path);
+	if (!o->path)
 		return -ENOMEM;
 	tc->n_objs++;
 	return 0;
@@ -148,7 +168,8 @@ static int attach_at(struct tls_capture *tc, struct bpf_program *prog, pid_t pid
 		     uint64_t off, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, host, off, &opts);
+	struct bpf_link *l =
+	    bpf_program__attach_uprobe_opts(prog, tc->per_file ? -1 : pid, host, off, &opts);
 	int err;
 
 	if (!l)
@@ -234,7 +255,7 @@ static int probe_direction(struct tls_capture *tc, pid_t pid, const char *path, 
 }
 
 /* Probes OpenSSL in one object; -ENOENT when it does not define SSL_write/SSL_read. */
-static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
+static int probe_object(struct tls_capture *tc, pid_t pid, const char *path, const struct stat *st)
 {
 	struct elf_file *f = NULL;
 	int err, fd = -1, dir;
@@ -277,7 +298,7 @@ static int probe_object(struct tls_capture *tc, pid_t pid, const char *path)
 		}
 		n += !!s;
 	}
-	err = remember(tc, pid, path);
+	err = remember(tc, pid, path, st);
 	if (err)
 		goto cleanup;
 	pr_debug("TLS: process %d: %zu OpenSSL probe points in %s\n", (int)pid, n, path);
@@ -302,7 +323,8 @@ int tlscap_rescan(struct tls_capture *tc, pid_t pid)
 	size_t n = 0, i;
 	int err, added = 0;
 	char exe[64];
-	char *exe_path;
+	char *exe_path, *host;
+	struct stat st;
 
 	err = target_read_maps(pid, &maps, &n);
 	if (err)
@@ -313,18 +335,25 @@ int tlscap_rescan(struct tls_capture *tc, pid_t pid)
 		const char *p = maps[i].path;
 		bool is_exe;
 
-		if (!p || !maps[i].exec || already_probed(tc, pid, p))
+		if (!p || !maps[i].exec)
 			continue;
 		/* the executable itself counts when it exports OpenSSL (Node.js links it in) */
 		is_exe = i == 0 || (exe_path && strcmp(exe_path, p) == 0);
 		if (!is_exe && !looks_like_libssl(p))
 			continue;
-		err = probe_object(tc, pid, p);
+		host = target_host_path(pid, p);
+		if (!host)
+			break;
+		err = stat(host, &st) ? -errno : 0;
+		free(host);
+		if (err || already_probed(tc, pid, p, &st))
+			continue;
+		err = probe_object(tc, pid, p, &st);
 		if (err == 0)
 			added++;
 		else if (err != -ENOENT)
 			pr_debug("TLS: %s in process %d: %s\n", p, (int)pid, strerror(-err));
-		if (err == -ENOENT && remember(tc, pid, p))
+		if (err == -ENOENT && remember(tc, pid, p, &st))
 			break; /* not OpenSSL: do not look again */
 	}
 	free(exe_path);

@@ -452,6 +452,11 @@ fail:
 	return err;
 }
 
+pid_t watchdog_pid(const struct watchdog *wd)
+{
+	return wd ? wd->child : 0;
+}
+
 void watchdog_add_pid(struct watchdog *wd, pid_t pid)
 {
 	struct wd_msg m = {.op = WD_OP_ADD, .pid = (uint32_t)pid};

@@ -26,6 +26,8 @@ struct watchdog;
  * Returns 0 and *@out (released by watchdog_stop) or -errno.
  */
 int watchdog_start(int stacks_fd, struct watchdog **out);
+/* The watchdog's process id (0 for NULL): it is never traced. */
+pid_t watchdog_pid(const struct watchdog *wd);
 /* Tells the watchdog that process @pid is a target; any time, NULL-safe, best effort. */
 void watchdog_add_pid(struct watchdog *wd, pid_t pid);
 /*
