@@ -161,18 +161,46 @@ static __always_inline bool select_event(__u32 pid, __u32 exe, __u32 held)
  */
 static __always_inline void note_traffic(__u32 pid)
 {
-	__u32 f = BT_PROC_SEEN;
+	__u32 f = BT_PROC_SEEN, *flags;
 	long err;
 
-	if (select_mode != BT_SELECT_ALL || bpf_map_lookup_elem(&procs, &pid))
+	if (select_mode != BT_SELECT_ALL)
 		return;
-	err = bpf_map_update_elem(&procs, &pid, &f, BPF_NOEXIST);
-	if (err) {
-		if (err != -EEXIST_) /* another thread of it was first */
-			count(BT_CNT_PROC_FULL, 1);
+	flags = bpf_map_lookup_elem(&procs, &pid);
+	if (flags && (*flags & BT_PROC_SEEN))
 		return;
+	if (flags) {
+		*flags |= BT_PROC_SEEN; /* a lost race only repeats the event */
+	} else {
+		err = bpf_map_update_elem(&procs, &pid, &f, BPF_NOEXIST);
+		if (err) {
+			if (err != -EEXIST_) /* another thread of it was first */
+				count(BT_CNT_PROC_FULL, 1);
+			return;
+		}
 	}
 	select_event(pid, BT_SELECT_TRAFFIC, 0);
+}
+
+/*
+ * Marks process @pid held (BT_PROC_HELD) just before BPF stops it for userspace, so that the
+ * watchdog resumes it should bedtrace die before it does. Returns false when the process table
+ * is full: the caller must not stop it then.
+ */
+static __always_inline bool mark_held(__u32 pid)
+{
+	__u32 f = BT_PROC_HELD, *flags = bpf_map_lookup_elem(&procs, &pid);
+
+	if (flags) {
+		*flags |= BT_PROC_HELD;
+		return true;
+	}
+	if (bpf_map_update_elem(&procs, &pid, &f, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&procs, &pid)) {
+		count(BT_CNT_PROC_FULL, 1);
+		return false;
+	}
+	return true;
 }
 
 #endif

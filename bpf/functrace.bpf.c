@@ -491,8 +491,10 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 	if (!flags)
 		return 0;
 	hold = hold_exec && (*flags & BT_PROC_FOLLOW);
-	if (hold) /* pending before userspace can see the event and SIGCONT */
+	if (hold) { /* pending before userspace can see the event and SIGCONT */
+		*flags |= BT_PROC_HELD;
 		bpf_send_signal(SIGSTOP);
+	}
 	proc_event(BT_EV_EXEC, pid, 0, hold, hold);
 	return 0;
 }
@@ -538,7 +540,7 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	if (!flags || !(*flags & BT_PROC_FOLLOW))
 		return 0;
 	hold = hold_forks;
-	f = (*flags & ~BT_PROC_HOLD) | (hold ? BT_PROC_HOLD : 0);
+	f = (*flags & ~(BT_PROC_HOLD | BT_PROC_HELD)) | (hold ? BT_PROC_HOLD : 0);
 	if (bpf_map_update_elem(&procs, &cpid, &f, BPF_NOEXIST)) {
 		count(BT_CNT_PROC_FULL, 1);
 		return 0;

@@ -417,7 +417,7 @@ static __always_inline void mmap_done(struct pt_regs *regs, __u64 pid_tgid)
 	e->type = BT_EV_MMAP;
 	e->pid = pid;
 	e->ts_ns = bpf_ktime_get_ns();
-	stop = must_hold((int)regs->r8);
+	stop = must_hold((int)regs->r8) && mark_held(pid);
 	e->stopped = stop;
 	e->pad = 0;
 	/* a late libssl or unwinder: hold the process until probed (userspace SIGCONTs); the stop
@@ -511,7 +511,7 @@ static __always_inline void fork_child_hold(void)
 
 	if (!flags || !(*flags & BT_PROC_HOLD))
 		return;
-	*flags &= ~BT_PROC_HOLD;
+	*flags = (*flags & ~BT_PROC_HOLD) | BT_PROC_HELD;
 	/* the stop is pending before userspace can see the event and SIGCONT */
 	bpf_send_signal(SIGSTOP);
 	/* a full ring: nobody would resume it, so it runs untraced rather than stays stopped */

@@ -95,7 +95,9 @@ enum bt_proc_flags {
 	BT_PROC_FOLLOW = 1, /* children forked by this process are traced too */
 	BT_PROC_GO = 2,	    /* Go executable: function probes keyed by goroutine */
 	BT_PROC_HOLD = 4,   /* forked child: stop it on its way out of fork until it is probed */
-	BT_PROC_SEEN = 8,   /* -a: in the map only so that its exit is reported */
+	BT_PROC_SEEN = 8,   /* -a: it moved bytes (userspace was told once); its exit is reported */
+	BT_PROC_HELD = 16,  /* stopped by BPF until userspace resumes it: the watchdog resumes it
+			     * if bedtrace dies first */
 };
 
 /*

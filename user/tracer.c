@@ -179,6 +179,14 @@ static int attach_target(struct session *s, struct target *t, bool optional);
 static void select_process(struct session *s, pid_t pid, int exe, const char *comm);
 static void examine_process(struct session *s, pid_t pid);
 
+/* Resumes process @pid, which BPF stopped until userspace was done with it. */
+static void resume_held(struct session *s, pid_t pid)
+{
+	if (kill(pid, SIGCONT) && errno != ESRCH)
+		pr_warn("cannot resume process %d: %s\n", (int)pid, strerror(errno));
+	functrace_resumed(s->ft, pid);
+}
+
 static struct target *find_target(struct session *s, pid_t pid)
 {
 	size_t i;
@@ -211,8 +219,8 @@ static void follow_fork(struct session *s, const struct bt_proc_event *e)
 				 err ? " (not all probes attached)" : "");
 		}
 	}
-	if (e->status && kill((pid_t)e->pid, SIGCONT) && errno != ESRCH)
-		pr_warn("cannot resume process %u: %s\n", e->pid, strerror(errno));
+	if (e->status)
+		resume_held(s, (pid_t)e->pid);
 }
 
 /* A target executed a new program: trace it if a SPEC names its functions, then let it run. */
@@ -225,8 +233,8 @@ static void follow_exec(struct session *s, const struct bt_proc_event *e)
 		if (attach_target(s, t, true) == 0)
 			pr_debug("process %u executed %s\n", e->pid, t->exe ? t->exe : "?");
 	}
-	if (e->status && kill((pid_t)e->pid, SIGCONT) && errno != ESRCH)
-		pr_warn("cannot resume process %u: %s\n", e->pid, strerror(errno));
+	if (e->status)
+		resume_held(s, (pid_t)e->pid);
 }
 
 /* A target mapped new code: the unwinder and longjmp may live there (dlopen). */
@@ -329,7 +337,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 				rescan_unwind(s, (pid_t)m->pid);
 			}
 			if (m->stopped)
-				kill((pid_t)m->pid, SIGCONT);
+				resume_held(s, (pid_t)m->pid);
 		}
 		break;
 	case BT_EV_SELECT:
@@ -345,7 +353,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 					       e->exe == BT_SELECT_TRAFFIC ? -1 : (int)e->exe,
 					       comm);
 			if (e->status)
-				kill((pid_t)e->pid, SIGCONT);
+				resume_held(s, (pid_t)e->pid);
 		}
 		break;
 	case BT_EV_UNWIND: {
@@ -675,7 +683,8 @@ static void select_process(struct session *s, pid_t pid, int exe, const char *co
 	}
 	s->n_targets++;
 	s->n_selected++;
-	watchdog_add_pid(s->wd, pid);
+	/* no watchdog_add_pid: it finds what needs it in the stacks and procs maps (held
+	 * processes), and remembering every process of a long run would grow its table */
 	err = attach_target(s, t, true);
 	if (!err)
 		err = select_mark_examined(s->sel, pid);
@@ -1165,7 +1174,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	sw_tally_add(&s->load_times, "functrace", sw_now_ns() - t_phase);
 	functrace_time_symbols(s->ft, &s->symbol_times);
 	/* before any probe link exists, so the watchdog holds none */
-	err = watchdog_start(functrace_stacks_fd(s->ft), &s->wd);
+	err = watchdog_start(functrace_stacks_fd(s->ft), s->maps.procs, &s->wd);
 	if (err)
 		pr_warn("no watchdog (targets may stay stopped if bedtrace is killed): %s\n",
 			strerror(-err));

@@ -63,6 +63,7 @@ struct func_tracer {
 	struct sw_tally *symbols; /* time reading symbols, by object file (-v) */
 	uint64_t link_ns;	  /* time creating unwind-helper links, taken out of it */
 	bool per_file; /* -e: links are per file, for every process mapping it (BPF filters) */
+	unsigned select_mode;
 };
 
 /* The BPF_LINK_CREATE attribute for uprobe_multi, laid out as in the kernel's union bpf_attr. */
@@ -176,6 +177,7 @@ struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pi
 		goto fail;
 	}
 	ft->per_file = maps->select_mode != BT_SELECT_PIDS;
+	ft->select_mode = maps->select_mode;
 	ft->skel->rodata->stop_pid = stop_pid;
 	ft->skel->rodata->select_mode = maps->select_mode;
 	/* -e: a process that executes a selected file meets the probes on it already */
@@ -281,6 +283,21 @@ int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags)
 
 	return bpf_map_update_elem(bpf_map__fd(ft->skel->maps.procs), &key, &val, BPF_ANY) ? -errno
 											   : 0;
+}
+
+void functrace_resumed(struct func_tracer *ft, pid_t pid)
+{
+	int fd = bpf_map__fd(ft->skel->maps.procs);
+	__u32 key = (__u32)pid, val;
+
+	if (bpf_map_lookup_elem(fd, &key, &val) || !(val & BT_PROC_HELD))
+		return;
+	val &= ~BT_PROC_HELD;
+	/* -a: an entry that only said "held" has said it */
+	if (!val && ft->select_mode == BT_SELECT_ALL)
+		bpf_map_delete_elem(fd, &key);
+	else
+		bpf_map_update_elem(fd, &key, &val, BPF_EXIST);
 }
 
 uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid)

@@ -75,6 +75,7 @@ struct watchdog {
 	pid_t child;
 	int sock;
 	int stacks_fd; /* our own reference: the map outlives functrace_destroy() */
+	int procs_fd;  /* likewise, or -1 */
 	struct wd_table known;
 };
 
@@ -292,12 +293,20 @@ static void fix_process(int stacks_fd, const struct wd_proc *p, struct wd_tally 
 		bpf_map_delete_elem(stacks_fd, &wd_keys[i]);
 }
 
-/* Fixes every process in @t and every process with stacks in the map. */
-static void fix_all(int stacks_fd, struct wd_table *t, struct wd_tally *tally)
+/* Fixes every process in @t, every process with stacks in the map and every one BPF held. */
+static void fix_all(int stacks_fd, int procs_fd, struct wd_table *t, struct wd_tally *tally)
 {
-	__u32 key, next, *prev = NULL;
+	__u32 key, next, *prev = NULL, flags;
 	struct bt_stack st;
 	size_t i;
+
+	while (procs_fd >= 0 && bpf_map_get_next_key(procs_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(procs_fd, &key, &flags) == 0 && (flags & BT_PROC_HELD))
+			table_add(t, (pid_t)key);
+	}
+	prev = NULL;
 
 	while (bpf_map_get_next_key(stacks_fd, prev, &next) == 0) {
 		key = next;
@@ -341,12 +350,13 @@ static void ignore(long rc)
 }
 
 /* The forked watchdog: no stdio, no exit handlers (they belong to bedtrace). */
-static void __attribute__((noreturn)) wd_main(int sock, int parent_pidfd, int stacks_fd)
+static void __attribute__((noreturn))
+wd_main(int sock, int parent_pidfd, int stacks_fd, int procs_fd)
 {
 	static struct wd_table known;
 	static const int ignored[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2};
 	struct pollfd pfd = {.fd = parent_pidfd, .events = POLLIN};
-	int keep[] = {0, 1, 2, sock, parent_pidfd, stacks_fd};
+	int keep[] = {0, 1, 2, sock, parent_pidfd, stacks_fd, procs_fd};
 	struct wd_tally tally = {0};
 	struct rlimit rl;
 	struct wd_msg m;
@@ -364,7 +374,7 @@ static void __attribute__((noreturn)) wd_main(int sock, int parent_pidfd, int st
 		dup2(fd, 0);
 		dup2(fd, 1);
 	}
-	close_other_fds(keep, (int)(sizeof(keep) / sizeof(keep[0])));
+	close_other_fds(keep, (int)(sizeof(keep) / sizeof(keep[0])) - (procs_fd < 0));
 	/* the OOM killer picks bedtrace, never the process that repairs its targets */
 	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -392,7 +402,7 @@ static void __attribute__((noreturn)) wd_main(int sock, int parent_pidfd, int st
 	/* its probe links are closed during its exit, before the pidfd becomes readable */
 	while (poll(&pfd, 1, WD_EXIT_WAIT_MS) < 0 && errno == EINTR)
 		;
-	fix_all(stacks_fd, &known, &tally);
+	fix_all(stacks_fd, procs_fd, &known, &tally);
 	if (tally.resumed || tally.restored || tally.failed) {
 		len = snprintf(line, sizeof(line),
 			       "bedtrace-wd: bedtrace died; resumed %u process(es), restored %u "
@@ -405,7 +415,7 @@ static void __attribute__((noreturn)) wd_main(int sock, int parent_pidfd, int st
 	_exit(0);
 }
 
-int watchdog_start(int stacks_fd, struct watchdog **out)
+int watchdog_start(int stacks_fd, int procs_fd, struct watchdog **out)
 {
 	struct watchdog *wd = calloc(1, sizeof(*wd));
 	int sv[2] = {-1, -1}, self = -1, err;
@@ -415,8 +425,11 @@ int watchdog_start(int stacks_fd, struct watchdog **out)
 	if (!wd)
 		return -ENOMEM;
 	wd->sock = -1;
+	wd->procs_fd = -1;
 	wd->stacks_fd = fcntl(stacks_fd, F_DUPFD_CLOEXEC, 3);
 	if (wd->stacks_fd < 0)
+		goto fail;
+	if (procs_fd >= 0 && (wd->procs_fd = fcntl(procs_fd, F_DUPFD_CLOEXEC, 3)) < 0)
 		goto fail;
 	/* opened before the fork: the watchdog can never watch a recycled pid */
 	self = pidfd_open_(getpid());
@@ -429,7 +442,7 @@ int watchdog_start(int stacks_fd, struct watchdog **out)
 		goto fail;
 	if (pid == 0) {
 		close(sv[0]);
-		wd_main(sv[1], self, wd->stacks_fd);
+		wd_main(sv[1], self, wd->stacks_fd, wd->procs_fd);
 	}
 	close(sv[1]);
 	close(self);
@@ -448,6 +461,8 @@ fail:
 		close(self);
 	if (wd->stacks_fd >= 0)
 		close(wd->stacks_fd);
+	if (wd->procs_fd >= 0)
+		close(wd->procs_fd);
 	free(wd);
 	return err;
 }
@@ -476,7 +491,7 @@ void watchdog_stop(struct watchdog *wd)
 
 	if (!wd)
 		return;
-	fix_all(wd->stacks_fd, &wd->known, &t);
+	fix_all(wd->stacks_fd, wd->procs_fd, &wd->known, &t);
 	if (t.restored || t.failed)
 		pr_debug("restored %u return address(es) of calls still open; resumed %u "
 			 "process(es)%s\n",
@@ -495,5 +510,7 @@ void watchdog_stop(struct watchdog *wd)
 	}
 	table_close(&wd->known);
 	close(wd->stacks_fd);
+	if (wd->procs_fd >= 0)
+		close(wd->procs_fd);
 	free(wd);
 }

@@ -22,10 +22,11 @@ struct watchdog;
 
 /*
  * Forks the watchdog. Call once the BPF maps exist and before any probe link is created (the
- * watchdog must hold no link). @stacks_fd: the per-thread stacks map (struct bt_stack values).
+ * watchdog must hold no link). @stacks_fd: the per-thread stacks map (struct bt_stack values);
+ * @procs_fd: the traced processes (BT_PROC_HELD ones are resumed too), or -1.
  * Returns 0 and *@out (released by watchdog_stop) or -errno.
  */
-int watchdog_start(int stacks_fd, struct watchdog **out);
+int watchdog_start(int stacks_fd, int procs_fd, struct watchdog **out);
 /* The watchdog's process id (0 for NULL): it is never traced. */
 pid_t watchdog_pid(const struct watchdog *wd);
 /* Tells the watchdog that process @pid is a target; any time, NULL-safe, best effort. */
