@@ -94,10 +94,17 @@ struct emit_ctx {
 	__u64 pos;
 };
 
+/* The most bytes seen waiting in the ring after a chunk: ring pressure, for userspace. */
+__u64 ring_peak = 0;
+
 static __always_inline __u64 chunk_wakeup(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_at ? BPF_RB_FORCE_WAKEUP
-									  : BPF_RB_NO_WAKEUP;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	/* racy across CPUs: a peak is a peak within a chunk or so */
+	if (avail > ring_peak)
+		ring_peak = avail;
+	return avail >= wakeup_at ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void chunk_lost(__u64 len, __u32 counter)

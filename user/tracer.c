@@ -882,6 +882,30 @@ static bool target_status(const struct session *s, size_t i, int *status)
 }
 
 /*
+ * Ring pressure: the fullest the event ring was seen (payload chunks look at it), with -v; and when
+ * the ring overflowed, what to do about it.
+ */
+static void report_ring(const struct session *s, const uint64_t *cnt)
+{
+	uint64_t peak = 0, full;
+
+	if (s->tls)
+		peak = tlscap_ring_peak(s->tls);
+	if (s->sys && syscap_ring_peak(s->sys) > peak)
+		peak = syscap_ring_peak(s->sys);
+	full = cnt ? cnt[BT_CNT_CALL_RB_FULL] + cnt[BT_CNT_DATA_RB_FULL] + cnt[BT_CNT_OTHER_RB_FULL]
+		   : 0;
+	if (s->tls || s->sys)
+		pr_debug("event ring: %u MiB, at most %.1f MiB (%.0f%%) waiting to be read\n",
+			 s->ring_bytes >> 20, (double)peak / (1 << 20),
+			 100.0 * (double)peak / s->ring_bytes);
+	if (full)
+		pr_info("the event ring (%u MiB) overflowed %llu time(s): a larger --ring-size "
+			"gives bursts more room\n",
+			s->ring_bytes >> 20, (unsigned long long)full);
+}
+
+/*
  * Prints the one exit summary, after every exporter finished: what the capture lost, then for
  * the spans produced, what each destination got and lost (they add up), the targets that ended
  * badly; returns the exit status (README, "Exit status").
@@ -906,6 +930,7 @@ static int report_summary(struct session *s)
 		pr_info("dropped: %llu %s\n", (unsigned long long)cnt[k], text);
 		any = true;
 	}
+	report_ring(s, cnt);
 	if (s->conns) {
 		struct conn_stats cs;
 

@@ -134,6 +134,26 @@ def exe_traces_processes_started_later_and_nothing_else():
 
 
 @test
+def exe_library_function_probed_when_the_library_is_mapped():
+    # libbtlib.so.1 is not mapped by anything when bedtrace starts: the first process that maps
+    # it is held until its functions are probed, so its first call is seen
+    exe = copy_target("bt_lib_app")
+    f = Fleet("lib", ["-e", exe, "-f", "libbtlib:lib_*"])
+    try:
+        for _ in range(2):
+            r = run_target(exe, "lib")
+            check_eq(r.returncode, 0, "target exit (%s)" % r.stderr)
+        time.sleep(0.5)
+    finally:
+        rc = f.stop()
+    check_eq(rc, 0, "bedtrace exit (%s)" % f.describe())
+    got = by_pid(f.spans)
+    check_eq(len(got), 2, "processes (%s)" % f.describe())
+    for spans in got.values():
+        check_eq([s.name for s in spans], ["lib_add"], "library function spans")
+
+
+@test
 def exe_process_in_its_own_mount_and_pid_namespace():
     exe = copy_target("bt_ns_app")
     f = Fleet("ns", ["-e", exe, "-f", "level1"])

@@ -92,3 +92,8 @@ void syscap_destroy(struct sys_capture *sc)
 	syscap__destroy(sc->skel);
 	free(sc);
 }
+
+uint64_t syscap_ring_peak(const struct sys_capture *sc)
+{
+	return sc->skel->bss->ring_peak;
+}

@@ -29,4 +29,7 @@ void syscap_destroy(struct sys_capture *sc);
 /* Stops watching (maps stay readable). */
 void syscap_detach(struct sys_capture *sc);
 
+/* The most bytes its payload chunks found waiting in the event ring (ring pressure). */
+uint64_t syscap_ring_peak(const struct sys_capture *sc);
+
 #endif

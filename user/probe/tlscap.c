@@ -360,3 +360,8 @@ int tlscap_rescan(struct tls_capture *tc, pid_t pid)
 	target_maps_free(maps, n);
 	return added;
 }
+
+uint64_t tlscap_ring_peak(const struct tls_capture *tc)
+{
+	return tc->skel->bss->ring_peak;
+}

@@ -37,4 +37,7 @@ size_t tlscap_n_objects(const struct tls_capture *tc);
  */
 void tlscap_time_symbols(struct tls_capture *tc, struct sw_tally *t);
 
+/* The most bytes its payload chunks found waiting in the event ring (ring pressure). */
+uint64_t tlscap_ring_peak(const struct tls_capture *tc);
+
 #endif
