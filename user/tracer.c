@@ -20,6 +20,7 @@
 #include "genai/prices.h"
 #include "health.h"
 #include "pipeline.h"
+#include "probe/elf_cache.h"
 #include "probe/functrace.h"
 #include "probe/select.h"
 #include "probe/syscap.h"
@@ -622,6 +623,9 @@ static void examine_process(struct session *s, pid_t pid)
 	if (err < 0 && err != -ESRCH && err != -ENOENT)
 		pr_debug("process %d: cannot mark its files examined: %s\n", (int)pid,
 			 strerror(-err));
+	/* -a: a file is examined once (tlscap remembers it): its symbols need not stay parsed */
+	if (s->maps.select_mode == BT_SELECT_ALL)
+		elf_cache_clear();
 }
 
 /*

@@ -230,6 +230,22 @@ def curl_http2_bodies_1k_1m_16m_both_ways():
 # ---- python3 (libssl.so.3) ----
 
 @test
+def single_write_larger_than_the_ring_is_reported_lost():
+    """One 16 MiB SSL_write cannot fit a 16 MiB ring (the default): the loss is counted, the
+    span says it is truncated, and the exit summary says to raise --ring-size."""
+    spans, err = traced([PY, os.path.join(CLIENTS, "py_client.py"), "--ca", CA, "--port",
+                         str(PORT), "post:%d" % (16 * MIB)])
+    check(any("ring buffer full" in l for l in drop_lines(err)), "no ring loss reported: %s",
+          err[-1500:])
+    check("a larger --ring-size gives bursts more room" in err, "no hint: %s", err[-1500:])
+    hs = http_spans(spans)
+    check_eq(len(hs), 1, "HTTP spans")
+    check(hs[0].attrs.get("bedtrace.capture.truncated") or
+          hs[0].attrs.get("bedtrace.capture.lost_bytes"), "span does not say it lost bytes: %r",
+          hs[0].attrs)
+
+
+@test
 def python_urllib_get_and_http_client_post():
     """urllib and http.client through libssl.so.3, which Python maps only when it imports ssl,
     after the launched process started: bedtrace holds it at that mmap until libssl is probed."""
@@ -237,8 +253,12 @@ def python_urllib_get_and_http_client_post():
     ops = ["get:1024", "get:%d" % MIB, "post:1024", "post:%d" % MIB, "post:%d" % (16 * MIB)]
     env = dict(os.environ)
     try:
+        # http.client sends the 16 MiB body in one SSL_write: its chunks go into the event ring
+        # in one go, which needs a ring larger than the 16 MiB default
         spans, err = traced([PY, os.path.join(CLIENTS, "py_client.py"), "--ca", CA, "--port",
-                             str(PORT)] + ops, extra=["--dump-bodies", dumps.dir, "-v"], env=env)
+                             str(PORT)] + ops,
+                            extra=["--dump-bodies", dumps.dir, "-v", "--ring-size", "64M"],
+                            env=env)
         check("OpenSSL probe points in %s" % LIBSSL in err, "libssl.so.3 not probed: %s",
               err[-1500:])
         # Debian's SSL_read/SSL_read_ex (and writes) share a callee that starts with a push:
