@@ -512,8 +512,7 @@ static int attach_target(struct session *s, struct target *t, bool optional)
 
 	err = target_refresh(t);
 	if (!err)
-		err = resource_refresh(t, s->opts->service_name ? s->opts->service_name
-								: getenv("OTEL_SERVICE_NAME"));
+		err = resource_refresh(t, s->opts->service_name);
 	if (err) {
 		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
 		return err;
