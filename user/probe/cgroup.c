@@ -54,26 +54,30 @@ static bool component_container_id(const char *c, size_t n, char *out)
 /* A pod UID at @u with @sep ('-' or systemd's '_') between the 8-4-4-4-12 groups. */
 static bool take_uuid(const char *u, char sep, char *out)
 {
+	char uid[CGROUP_POD_UID_LEN + 1];
+
 	for (size_t i = 0; i < CGROUP_POD_UID_LEN; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
 		if (dash ? u[i] != sep : !all_hex(u + i, 1))
 			return false;
-		out[i] = dash ? '-' : u[i];
+		uid[i] = dash ? '-' : u[i];
 	}
-	out[CGROUP_POD_UID_LEN] = '\0';
+	uid[CGROUP_POD_UID_LEN] = '\0';
+	memcpy(out, uid, sizeof(uid));
 	return true;
 }
 
-/* A pod UID in one component of a kubepods path: podUID (cgroupfs) or kubepods-...-podUID.slice. */
+/* A pod UID in a component of a kubepods path: podUID (cgroupfs), *kubepods*-podUID.slice. */
 static bool component_pod_uid(const char *c, size_t n, char *out)
 {
 	const size_t slice = CGROUP_POD_UID_LEN + 6; /* UID + ".slice" */
 
 	if (n == 3 + CGROUP_POD_UID_LEN && memcmp(c, "pod", 3) == 0)
 		return take_uuid(c + 3, '-', out);
-	if (n > slice + 4 && strncmp(c, "kubepods", 8) == 0 && has_suffix(c, n, ".slice") &&
-	    memcmp(c + n - slice - 4, "-pod", 4) == 0)
+	/* kubepods-burstable-podUID.slice, kubelet-kubepods-podUID.slice (kind) */
+	if (n > slice + 4 && has_suffix(c, n, ".slice") &&
+	    memcmp(c + n - slice - 4, "-pod", 4) == 0 && memmem(c, n - slice, "kubepods", 8))
 		return take_uuid(c + n - slice, '_', out);
 	return false;
 }

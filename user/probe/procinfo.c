@@ -57,6 +57,7 @@ void procinfo_parse_status(const char *buf, size_t len, struct proc_status *st)
 			/* the PID as seen from the reader's namespace down to the process's own */
 			p += 6;
 			st->ns_levels = 0;
+			st->ns_pid = 0;
 			while (read_num(&p, eol, INT_MAX, &v)) {
 				st->ns_pid = (pid_t)v;
 				st->ns_levels++;

@@ -18,7 +18,7 @@
  * The spec asks to discard the whole value on any error, so a malformed value leaves @out
  * untouched. Returns the number of pairs taken, -EINVAL (a member without '=', an empty key, a
  * '%' not followed by two hex digits, a NUL byte; *@bad_at, when not NULL, is the offset of the
- * member at fault) or -ENOMEM.
+ * member at fault, its first non-blank byte) or -ENOMEM.
  */
 int otel_attrs_parse(const char *s, size_t len, struct bt_attrs *out, size_t *bad_at);
 
