@@ -132,6 +132,55 @@ def service_name_option_and_malformed_process_attributes():
     check(SECRET not in log and SECRET not in raw, "the malformed value was printed: %s", log)
 
 
+def cgroup_mount():
+    """Where a cgroup hierarchy that takes any process is mounted: cgroup v2, else v1's pids."""
+    v1 = None
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            dev, mnt, fstype, opts = line.split()[:4]
+            if fstype == "cgroup2":
+                return mnt
+            if fstype == "cgroup" and "pids" in opts.split(","):
+                v1 = mnt
+    check(v1, "no cgroup v2 or v1 pids hierarchy mounted")
+    return v1
+
+
+@test
+def container_and_pod_ids_from_a_real_cgroup():
+    """A client moved into a cgroup named as the kubelet (systemd driver) and containerd name
+    theirs, then exec'd: its resource carries the container id and the pod uid."""
+    cid = "4c01db0b339c" + "5e7f" * 13
+    pod = "7d2fa0b4-51c9-4c3e-9f1a-0b6e2c8d4a11"
+    top = os.path.join(cgroup_mount(), "bt-test-kubepods.slice")
+    leaf = os.path.join(top, "kubepods-besteffort-pod%s.slice" % pod.replace("-", "_"),
+                        "cri-containerd-%s.scope" % cid)
+    os.makedirs(leaf)
+    try:
+        with Server() as srv:
+            _, rc, spans, _, log = run_launched(
+                ["--", "sh", "-c", 'echo $$ > "$1/cgroup.procs" && exec curl -s -o /dev/null "$2"',
+                 "sh", leaf, "http://127.0.0.1:%d/c" % srv.port], base_env())
+        check_eq(rc, 0, "bedtrace exit (%s)" % log)
+        found = gets(spans)
+        check_eq(len(found), 1, "GET spans (%r)" % spans)
+        check_eq(found[0].resource.get("container.id"), cid, "container.id")
+        check_eq(found[0].resource.get("k8s.pod.uid"), pod, "k8s.pod.uid")
+    finally:
+        for d in (leaf, os.path.dirname(leaf), top):
+            wait_for(lambda: _rmdir(d), 10, "cgroup %s empty" % d)
+
+
+def _rmdir(d):
+    try:
+        os.rmdir(d)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
 # Inside the namespace: wait for a line, make COUNT GETs, wait for stdin to close.
 NS_CLIENT = r"""
 import os, sys, urllib.request
