@@ -65,6 +65,14 @@ static void read_machine_id(const char *path, char *out, size_t size)
 	memmove(out, out + b, e - b + 1);
 }
 
+void resource_host_reset(const char *machine_id_path)
+{
+	free(host.service_name);
+	bt_attrs_clear(&host.attrs);
+	memset(&host, 0, sizeof(host));
+	host.machine_id_path = machine_id_path;
+}
+
 static int host_load(void)
 {
 	const char *env;
@@ -79,12 +87,12 @@ static int host_load(void)
 			sizeof(host.host_id));
 	env = nonempty(getenv(OTEL_ENV_SERVICE_NAME));
 	if (env && !(host.service_name = strdup(env)))
-		return -ENOMEM;
+		goto nomem;
 	env = getenv(OTEL_ENV_RESOURCE_ATTRIBUTES);
 	if (env) {
 		n = otel_attrs_parse(env, strlen(env), &host.attrs, &bad);
 		if (n == -ENOMEM)
-			return n;
+			goto nomem;
 		if (n < 0)
 			pr_warn("ignoring %s: malformed entry at offset %zu (want key=value pairs "
 				"separated by ',', with ',' '=' '%%' in them percent-encoded)\n",
@@ -92,14 +100,10 @@ static int host_load(void)
 	}
 	host.loaded = true;
 	return 0;
-}
-
-void resource_host_reset(const char *machine_id_path)
-{
-	free(host.service_name);
-	bt_attrs_clear(&host.attrs);
-	memset(&host, 0, sizeof(host));
-	host.machine_id_path = machine_id_path;
+nomem:
+	/* read again from scratch next time */
+	resource_host_reset(host.machine_id_path);
+	return -ENOMEM;
 }
 
 /* The user name of @uid, else the uid in decimal (a user unknown here, e.g. a container's). */
