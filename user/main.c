@@ -117,7 +117,7 @@ static const struct argp_option options[] = {
      "OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces)",
      0},
     {"service-name", OPT_SERVICE, "NAME", 0,
-     "service.name (default: OTEL_SERVICE_NAME, then the process name)", 0},
+     "service.name (default: the process's OTEL_SERVICE_NAME, then its executable name)", 0},
     {"capture-content", OPT_CAPTURE, NULL, 0,
      "Export prompts and completions (gen_ai.input.messages / gen_ai.output.messages)", 0},
     {"prices", OPT_PRICES, "FILE", 0, "Model price table (JSON) for bedtrace.cost.usd", 0},

@@ -558,8 +558,7 @@ static int attach_target(struct session *s, struct target *t, bool optional)
 
 	err = target_refresh(t);
 	if (!err)
-		err = resource_refresh(t, s->opts->service_name ? s->opts->service_name
-								: getenv("OTEL_SERVICE_NAME"));
+		err = resource_refresh(t, s->opts->service_name);
 	if (err) {
 		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
 		return err;
@@ -645,8 +644,7 @@ static int target_from_event(struct session *s, struct target *t, pid_t pid, con
 	t->cmdline = strdup("");
 	if (!t->comm || !t->exe || !t->cmdline)
 		return -ENOMEM;
-	return resource_refresh(t, s->opts->service_name ? s->opts->service_name
-							 : getenv("OTEL_SERVICE_NAME"));
+	return resource_refresh(t, s->opts->service_name);
 }
 
 /*

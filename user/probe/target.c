@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 #include "util/grow.h"
 #include "util/log.h"
 #include "util/redact.h"
+#include "probe/cgroup.h"
+#include "probe/procinfo.h"
 #include "probe/target.h"
 
 #ifndef SYS_pidfd_open
@@ -102,7 +105,114 @@ static void target_reset_info(struct target *t)
 	free(t->exe_host);
 	free(t->comm);
 	free(t->cmdline);
+	free(t->env_service_name);
+	free(t->env_resource_attrs);
 	t->exe = t->exe_host = t->comm = t->cmdline = NULL;
+	t->env_service_name = t->env_resource_attrs = NULL;
+	t->ppid = t->ns_pid = 0;
+	t->uid = 0;
+	t->has_uid = false;
+	memset(&t->cgroup, 0, sizeof(t->cgroup));
+}
+
+/* Parent, owner and namespace PID (/proc/PID/status), container and pod (/proc/PID/cgroup). */
+static void target_read_identity(struct target *t)
+{
+	struct proc_status st;
+	char path[64], *buf;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)t->pid);
+	buf = target_read_file(path, &len);
+	if (buf) {
+		procinfo_parse_status(buf, len, &st);
+		t->ppid = st.ppid;
+		t->uid = st.uid;
+		t->has_uid = st.has_uid;
+		if (st.ns_levels > 1)
+			t->ns_pid = st.ns_pid;
+		free(buf);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)t->pid);
+	buf = target_read_file(path, &len);
+	if (buf) {
+		cgroup_parse_ids(buf, len, &t->cgroup);
+		free(buf);
+	}
+}
+
+/*
+ * Reads a file that may hold secrets like target_read_file, but no copy outlives the call: a
+ * buffer outgrown is wiped before it is freed (realloc would leave it in the heap as it was).
+ */
+static char *read_secret_file(const char *path, size_t *len)
+{
+	size_t cap = 16384, n = 0;
+	char *buf = malloc(cap), *bigger;
+	int fd, err;
+
+	if (!buf)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		free(buf);
+		errno = err;
+		return NULL;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + n, cap - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n < cap)
+			continue;
+		bigger = cap <= SIZE_MAX / 2 ? malloc(cap * 2) : NULL;
+		if (!bigger) {
+			explicit_bzero(buf, n);
+			free(buf);
+			close(fd);
+			errno = ENOMEM;
+			return NULL;
+		}
+		memcpy(bigger, buf, n);
+		explicit_bzero(buf, n);
+		free(buf);
+		buf = bigger;
+		cap *= 2;
+	}
+	close(fd);
+	*len = n;
+	return buf;
+}
+
+/*
+ * Picks OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES out of /proc/PID/environ. The environment
+ * holds secrets (keys, tokens): nothing else of it is kept, and the copy read is wiped before it
+ * is freed. Returns 0 or -ENOMEM; an unreadable environ (a zombie) is not an error.
+ */
+static int target_read_otel_env(struct target *t)
+{
+	char path[64], *buf;
+	size_t len;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)t->pid);
+	buf = read_secret_file(path, &len);
+	if (!buf)
+		return errno == ENOMEM ? -ENOMEM : 0;
+	t->env_service_name = procinfo_environ_get(buf, len, OTEL_ENV_SERVICE_NAME);
+	if (!t->env_service_name && errno == ENOMEM)
+		err = -ENOMEM;
+	t->env_resource_attrs = procinfo_environ_get(buf, len, OTEL_ENV_RESOURCE_ATTRIBUTES);
+	if (!t->env_resource_attrs && errno == ENOMEM)
+		err = -ENOMEM;
+	explicit_bzero(buf, len);
+	free(buf);
+	return err;
 }
 
 static int target_read_info(struct target *t)
@@ -139,7 +249,8 @@ static int target_read_info(struct target *t)
 	}
 	if (!t->exe_host || !t->comm || !t->cmdline)
 		return -ENOMEM;
-	return 0;
+	target_read_identity(t);
+	return target_read_otel_env(t);
 }
 
 int target_refresh(struct target *t)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Traced processes: attaching to a running PID or launching a command held at its first
- * instruction, reading /proc/PID/{exe,cmdline,maps,root}, and noticing when a target has exited.
- * The OTLP resource of a process is built above this stage (span/resource.h).
+ * instruction, reading /proc/PID/{exe,cmdline,status,cgroup,environ,maps,root}, and noticing when
+ * a target has exited. The OTLP resource of a process is built above this stage (span/resource.h).
  */
 #ifndef BT_TARGET_H
 #define BT_TARGET_H
@@ -11,7 +11,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "probe/cgroup.h"
+
 struct bt_resource;
+
+/* The variables of the OpenTelemetry SDK configuration bedtrace reads (its own and a target's). */
+#define OTEL_ENV_SERVICE_NAME "OTEL_SERVICE_NAME"
+#define OTEL_ENV_RESOURCE_ATTRIBUTES "OTEL_RESOURCE_ATTRIBUTES"
 
 struct target_map {
 	uint64_t start, end, offset;
@@ -32,6 +38,17 @@ struct target {
 	char *exe_host; /* same file reachable from here: /proc/PID/root/... */
 	char *comm;
 	char *cmdline; /* arguments joined by spaces, credentials redacted (redact.h) */
+	pid_t ppid;    /* 0: unknown, or the parent is outside our PID namespace */
+	pid_t ns_pid;  /* its PID in its own PID namespace when that is not ours, else 0 */
+	uid_t uid;     /* real uid; valid when has_uid */
+	bool has_uid;
+	struct cgroup_ids cgroup; /* container id and pod uid, "" when none */
+	/*
+	 * The only two variables read from /proc/PID/environ (NULL when unset): the rest of the
+	 * environment, which may hold secrets, is wiped as soon as these are picked out.
+	 */
+	char *env_service_name;	      /* OTEL_SERVICE_NAME */
+	char *env_resource_attrs;     /* OTEL_RESOURCE_ATTRIBUTES */
 	struct bt_resource *resource; /* owned by span/resource.h */
 	int go_fd; /* launch mode: write end of the pipe that releases the child */
 };
@@ -53,7 +70,7 @@ int target_launch(struct target *t, char *const argv[]);
 int target_release(struct target *t);
 /* After exec: waits (bounded by @timeout_ms) until the child stopped itself at its entry point. */
 int target_wait_stopped(struct target *t, int timeout_ms);
-/* Re-reads exe/comm/cmdline (after exec). Returns 0 or -errno. */
+/* Re-reads what target_open_pid read (after exec). Returns 0 or -errno. */
 int target_refresh(struct target *t);
 /* Returns true once the target has exited (reaps launched children). */
 bool target_check_exited(struct target *t);

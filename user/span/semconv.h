@@ -80,6 +80,8 @@
 
 #define ATTR_CODE_FUNCTION_NAME "code.function.name"
 
+#define ATTR_CONTAINER_ID "container.id"
+
 #define ATTR_ERROR_TYPE "error.type"
 
 #define ATTR_GEN_AI_AGENT_CUSTOM_ORCHESTRATION "gen_ai.agent.custom_orchestration"
@@ -118,6 +120,7 @@
 #define ATTR_GEN_AI_USAGE_INPUT_TOKENS "gen_ai.usage.input_tokens"
 #define ATTR_GEN_AI_USAGE_OUTPUT_TOKENS "gen_ai.usage.output_tokens"
 
+#define ATTR_HOST_ID "host.id"
 #define ATTR_HOST_NAME "host.name"
 
 #define ATTR_HTTP_REQUEST_BODY_SIZE "http.request.body.size"
@@ -126,14 +129,21 @@
 #define ATTR_HTTP_RESPONSE_BODY_SIZE "http.response.body.size"
 #define ATTR_HTTP_RESPONSE_STATUS_CODE "http.response.status_code"
 
+#define ATTR_K8S_POD_UID "k8s.pod.uid"
+
 #define ATTR_NETWORK_PEER_ADDRESS "network.peer.address"
 #define ATTR_NETWORK_PEER_PORT "network.peer.port"
 #define ATTR_NETWORK_PROTOCOL_NAME "network.protocol.name"
 #define ATTR_NETWORK_PROTOCOL_VERSION "network.protocol.version"
 
 #define ATTR_PROCESS_COMMAND_LINE "process.command_line"
+#define ATTR_PROCESS_EXECUTABLE_NAME "process.executable.name"
 #define ATTR_PROCESS_EXECUTABLE_PATH "process.executable.path"
+#define ATTR_PROCESS_OWNER "process.owner"
+#define ATTR_PROCESS_PARENT_PID "process.parent_pid"
 #define ATTR_PROCESS_PID "process.pid"
+/* The PID inside the process's own PID namespace (set only when that is not bedtrace's). */
+#define ATTR_PROCESS_VPID "process.vpid"
 
 #define ATTR_RPC_METHOD "rpc.method"
 #define ATTR_RPC_SERVICE "rpc.service"

@@ -152,6 +152,48 @@ static void test_target_which(void **state)
 	free(p);
 }
 
+/*
+ * A child's parent, owner and OTel variables are read from /proc; of its environment only
+ * OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are kept.
+ */
+static void test_target_reads_identity_and_otel_env(void **state)
+{
+	char *const envp[] = {"AWS_SECRET_ACCESS_KEY=Zq7Secret", "OTEL_SERVICE_NAME=checkout",
+			      "OTEL_RESOURCE_ATTRIBUTES=team=a,env=test", NULL};
+	char path[64], exe[256];
+	struct target t;
+	ssize_t n;
+	pid_t pid;
+	int i;
+
+	(void)state;
+	pid = fork();
+	if (pid == 0) {
+		execle("/bin/sleep", "sleep", "30", (char *)NULL, envp);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	for (i = 0; i < 2000; i++) {
+		n = readlink(path, exe, sizeof(exe) - 1);
+		if (n > 0 && !memmem(exe, (size_t)n, "test_target", 11))
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(target_open_pid(&t, pid), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(t.ppid, getpid());
+	assert_true(t.has_uid);
+	assert_int_equal(t.uid, getuid());
+	/* bedtrace's tests run in the PID namespace of their child */
+	assert_int_equal(t.ns_pid, 0);
+	assert_string_equal(t.env_service_name, "checkout");
+	assert_string_equal(t.env_resource_attrs, "team=a,env=test");
+	target_close(&t);
+	assert_null(t.env_service_name);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +202,7 @@ int main(void)
 	    cmocka_unit_test(test_target_open_child_and_missing),
 	    cmocka_unit_test(test_target_open_refuses_self_and_kernel_threads),
 	    cmocka_unit_test(test_target_which),
+	    cmocka_unit_test(test_target_reads_identity_and_otel_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
