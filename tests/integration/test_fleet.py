@@ -177,9 +177,7 @@ def exe_process_in_its_own_mount_and_pid_namespace():
     check(isinstance(pid, int) and pid > 1, "process.pid is the host pid: %r", res)
     check_eq(res.get("process.executable.path"), "/tmp/bt-ns-view/bt_ns_app",
              "path as the process sees it")
-    nspid = res.get("bedtrace.process.namespace_pid")
-    if nspid is not None:
-        check_eq(nspid, 1, "pid inside its namespace")
+    check_eq(res.get("process.vpid"), 1, "pid inside its namespace (%r)" % res)
 
 
 @test
