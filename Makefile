@@ -121,15 +121,16 @@ bench: all
 	@bash scripts/bench/run-all.sh
 
 # bedtrace.8 is the --help text of this very binary plus packaging/bedtrace.h2m, so a new or
-# changed option reaches the page on the next build. help2man marks examples with "$ "; the
-# sed takes the marker out again.
+# changed option reaches the page on the next build (help2man-run.sh and man-examples.sed say
+# what they adjust in help2man's reading of argp's layout).
+MAN_SRCS   := packaging/bedtrace.h2m packaging/help2man-run.sh packaging/man-examples.sed
 man: $(OUT)/bedtrace.8
 
-$(OUT)/bedtrace.8: $(OUT)/bedtrace packaging/bedtrace.h2m packaging/help2man-run.sh
+$(OUT)/bedtrace.8: $(OUT)/bedtrace $(MAN_SRCS)
 	@command -v help2man >/dev/null || { echo "help2man is missing: make deps" >&2; exit 1; }
 	BEDTRACE=$(OUT)/bedtrace help2man --no-info --section=8 --include=packaging/bedtrace.h2m \
 		--output=$@.tmp packaging/help2man-run.sh
-	sed 's/^\\f(CW\$$ /\\f(CW/' $@.tmp > $@ && rm -f $@.tmp
+	sed -f packaging/man-examples.sed $@.tmp > $@ && rm -f $@.tmp
 
 install: all
 	install -D -m 0755 $(OUT)/bedtrace $(DESTDIR)$(SBINDIR)/bedtrace

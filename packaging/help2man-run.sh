@@ -8,7 +8,7 @@
 #   - the usage forms listed under the first line ("  bedtrace [OPTIONS] -p PID ...   what")
 #     become the SYNOPSIS ("Usage: FORM" / "  or:  FORM"); they stay in DESCRIPTION too;
 #   - each line of the "Examples:" block gets help2man's example marker "$ " (one verbatim line
-#     each; the Makefile takes the marker out of the page again);
+#     each; man-examples.sed takes the marker out of the page again);
 #   - "Exit status: ..." becomes its own section, EXIT STATUS.
 set -eu
 : "${BEDTRACE:?set BEDTRACE to the bedtrace binary}"

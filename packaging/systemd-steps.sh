@@ -21,7 +21,8 @@ fi
 case "$what" in
 install)
 	case "$unitdir" in
-	/etc/systemd/system | /usr/local/lib/systemd/system | /usr/lib/systemd/system | /lib/systemd/system) ;;
+	/etc/systemd/system | /usr/local/lib/systemd/system) ;;
+	/usr/lib/systemd/system | /lib/systemd/system) ;;
 	*) echo "note: $unitdir is not on systemd's unit path; link the unit:" \
 		"systemctl link $unitdir/bedtrace.service" ;;
 	esac
