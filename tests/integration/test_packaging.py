@@ -14,7 +14,8 @@
   lists, and its SYNOPSIS every usage form.
 - Every variable in the environment file is read by bedtrace (a getenv() interposer records
   what it asks for while it exports a span to a local receiver), and every option in
-  BEDTRACE_OPTS is one --help lists.
+  BEDTRACE_OPTS is one --help lists; the file's active settings, under the unit's capabilities,
+  run on this host for 3 s and stop with exit status 0.
 - bedtrace holding only the unit's CapabilityBoundingSet, as root, traces a TLS client that runs
   as another user in another session from a mode-0700 directory: attached with -p and -f, and,
   where the binary has them, started after bedtrace under -e and -a (the client must not be left
@@ -545,6 +546,40 @@ def unit_capabilities_exe_and_all_started_later():
     client, _, _ = private_client()
     started_later("e", ["-e", client, "-f", "sleep_ms"], True)
     started_later("a", ["-a"], False)
+
+
+@test
+def env_file_default_runs_under_unit_capabilities():
+    """What the service does on a host where only the endpoint was set: bedtrace with the
+    environment file's active BEDTRACE_OPTS and variables, holding the unit's capabilities
+    (the state directory and the collector local), runs 3 s on this host and stops cleanly."""
+    assigns = env_assignments(ENV_EXAMPLE)
+    state = os.path.join(WORK, "var-lib-bedtrace")
+    os.makedirs(state, mode=0o700, exist_ok=True)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    opts = []
+    for n, v, active in assigns:
+        if not active:
+            continue
+        if n == "BEDTRACE_OPTS":
+            opts = [w.replace("/var/lib/bedtrace", state) for w in v.split()]
+        elif n in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+            env[n] = "http://127.0.0.1:%d" % srv.server_address[1] + (
+                "/v1/traces" if "TRACES" in n else "")
+        else:
+            env[n] = v
+    check(opts, "no active BEDTRACE_OPTS")
+    try:
+        r = sh(bounded([BEDTRACE] + opts + ["-d", "3"]), env=env, timeout=120)
+    finally:
+        srv.shutdown()
+    said = r.stdout + r.stderr
+    print("  bedtrace %s -d 3: exit %d" % (" ".join(opts), r.returncode))
+    check_eq(r.returncode, 0, "exit status (%s)" % said[-1500:])
+    bad = [ln for ln in said.splitlines() if "denied" in ln.lower() or "not permitted" in ln]
+    check(not bad, "bedtrace was refused: %s", bad[:5])
 
 
 # ---- the unit under systemd, where systemd runs this machine ----
