@@ -34,15 +34,25 @@ FUZZ_OBJS  := $(patsubst user/%.c,$(OUT)/fuzz-obj/%.o,$(LIB_SRCS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuser -I$(OUT) \
 	      -DBT_VERSION=\"$(VERSION)\" -DBT_FUZZING
 
+# `make install` (DESTDIR supported): the binary to sbindir (an administrator's tool, section 8),
+# the man page, the systemd unit to the administrator's unit directory of a source install
+# (systemd reads /usr/local/lib/systemd/system; /etc/systemd/system stays for local overrides),
+# and /etc/default/bedtrace only if it does not exist yet.
 PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+ENVFILE    := $(SYSCONFDIR)/default/bedtrace
 
-.PHONY: all deps test unit unit-bins fuzz-bins test-fixtures demo fuzz bench install clean format \
-	lint
+.PHONY: all deps test unit unit-bins fuzz-bins test-fixtures demo fuzz bench man install uninstall \
+	clean format lint
 .DELETE_ON_ERROR:
 # Keep every intermediate (.bpf.o for bpftool/veristat, skeletons, objects): a second make is a no-op.
 .SECONDARY:
 
-all: bedtrace
+# The man page is part of the build so that `sudo make install` after `make` builds nothing.
+all: bedtrace $(OUT)/bedtrace.8
 
 deps:
 	@bash scripts/deps.sh
@@ -110,8 +120,39 @@ demo: deps
 bench: all
 	@bash scripts/bench/run-all.sh
 
-install: bedtrace
-	install -D -m 0755 bedtrace $(DESTDIR)$(PREFIX)/bin/bedtrace
+# bedtrace.8 is the --help text of this very binary plus packaging/bedtrace.h2m, so a new or
+# changed option reaches the page on the next build (help2man-run.sh and man-examples.sed say
+# what they adjust in help2man's reading of argp's layout).
+MAN_SRCS   := packaging/bedtrace.h2m packaging/help2man-run.sh packaging/man-examples.sed
+man: $(OUT)/bedtrace.8
+
+$(OUT)/bedtrace.8: $(OUT)/bedtrace $(MAN_SRCS)
+	@command -v help2man >/dev/null || { echo "help2man is missing: make deps" >&2; exit 1; }
+	BEDTRACE=$(OUT)/bedtrace help2man --no-info --section=8 --include=packaging/bedtrace.h2m \
+		--output=$@.tmp packaging/help2man-run.sh
+	sed -f packaging/man-examples.sed $@.tmp > $@ && rm -f $@.tmp
+
+install: all
+	install -D -m 0755 $(OUT)/bedtrace $(DESTDIR)$(SBINDIR)/bedtrace
+	install -d -m 0755 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	gzip -9n < $(OUT)/bedtrace.8 > $(DESTDIR)$(MANDIR)/man8/bedtrace.8.gz
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/bedtrace.8.gz
+	sed 's|^ExecStart=/usr/local/sbin/bedtrace |ExecStart=$(SBINDIR)/bedtrace |' \
+		packaging/bedtrace.service > $(DESTDIR)$(UNITDIR)/bedtrace.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/bedtrace.service
+	@if [ -e $(DESTDIR)$(ENVFILE) ]; then \
+		echo "kept $(DESTDIR)$(ENVFILE) (example: packaging/bedtrace.env)"; \
+	else \
+		echo "install -D -m 0600 packaging/bedtrace.env $(DESTDIR)$(ENVFILE)"; \
+		install -D -m 0600 packaging/bedtrace.env $(DESTDIR)$(ENVFILE); \
+	fi
+	@sh packaging/systemd-steps.sh install "$(DESTDIR)" $(UNITDIR) $(ENVFILE)
+
+uninstall:
+	@sh packaging/systemd-steps.sh stop "$(DESTDIR)" $(UNITDIR) $(ENVFILE)
+	rm -f $(DESTDIR)$(SBINDIR)/bedtrace $(DESTDIR)$(MANDIR)/man8/bedtrace.8.gz \
+		$(DESTDIR)$(UNITDIR)/bedtrace.service
+	@sh packaging/systemd-steps.sh uninstall "$(DESTDIR)" $(UNITDIR) $(ENVFILE)
 
 FORMAT_SRCS = $(wildcard bpf/*.[ch] include/*.h user/*.[ch] user/*/*.[ch] tests/unit/*.[ch] \
 	      tests/unit/*/*.[ch] tests/fuzz/*.[ch] tests/lib/*.[ch] tests/data/targets/*.[ch] \

@@ -11,6 +11,8 @@ PKGS=(
 	bpftrace curl openssl libssl-dev ca-certificates
 	python3 python3-boto3 nodejs
 	rustc golang-go sqlite3 libsqlite3-0 openssl
+	# bedtrace.8 from --help (help2man), its checks (groff, man), systemd-analyze for the unit
+	help2man groff-base man-db systemd
 )
 
 missing=()
