@@ -574,7 +574,7 @@ static int attach_target(struct session *s, struct target *t, bool optional)
 		if (err < 0)
 			pr_warn("process %d: TLS capture unavailable: %s\n", (int)t->pid,
 				strerror(-err));
-		else if (err == 0)
+		else if (err == 0 && !s->fleet) /* per file, 0 also means probed already */
 			pr_debug("process %d: no OpenSSL mapped yet; watching for it\n",
 				 (int)t->pid);
 		err = 0;
