@@ -214,7 +214,8 @@ static void follow_fork(struct session *s, const struct bt_proc_event *e)
 				strerror(-err));
 		if (!err) {
 			s->n_forks++;
-			watchdog_add_pid(s->wd, t->pid);
+			if (!s->fleet) /* see select_process() */
+				watchdog_add_pid(s->wd, t->pid);
 			err = attach_target(s, t, true);
 			pr_debug("following process %u, child of %u%s\n", e->pid, e->ppid,
 				 err ? " (not all probes attached)" : "");
