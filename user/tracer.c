@@ -178,6 +178,8 @@ static struct bt_resource *resource_of(void *ctx, uint32_t pid)
 static struct target *new_target(struct session *s);
 static int attach_target(struct session *s, struct target *t, bool optional);
 static void select_process(struct session *s, pid_t pid, int exe, const char *comm);
+static int target_from_event(struct session *s, struct target *t, pid_t pid, const char *exe,
+			     const char *comm, const char *cmdline);
 static void examine_process(struct session *s, pid_t pid);
 
 /* Resumes process @pid, which BPF stopped until userspace was done with it. */
@@ -207,9 +209,23 @@ static void follow_fork(struct session *s, const struct bt_proc_event *e)
 	if (!t && !s->stopping) {
 		t = new_target(s);
 		err = t ? target_open_pid(t, (pid_t)e->pid) : -ENOMEM;
-		if (!err)
+		if (err == -ESRCH) {
+			/* gone already (a short-lived child): it ran its parent's program */
+			const struct target *parent = find_target(s, (pid_t)e->ppid);
+
+			target_close(t);
+			if (!target_from_event(s, t, (pid_t)e->pid, parent ? parent->exe : NULL,
+					       parent && parent->comm ? parent->comm : "",
+					       parent ? parent->cmdline : NULL)) {
+				s->n_targets++;
+				s->n_forks++;
+			} else {
+				resource_release(t);
+				target_close(t);
+			}
+		} else if (!err)
 			s->n_targets++;
-		else if (err != -ESRCH)
+		else
 			pr_warn("cannot follow process %u (child of %u): %s\n", e->pid, e->ppid,
 				strerror(-err));
 		if (!err) {
@@ -633,7 +649,7 @@ static void examine_process(struct session *s, pid_t pid)
  * its pid, the name BPF saw and, with -e, the executable it ran.
  */
 static int target_from_event(struct session *s, struct target *t, pid_t pid, const char *exe,
-			     const char *comm)
+			     const char *comm, const char *cmdline)
 {
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
@@ -642,7 +658,7 @@ static int target_from_event(struct session *s, struct target *t, pid_t pid, con
 	t->exited = true;
 	t->comm = strdup(comm[0] ? comm : "?");
 	t->exe = strdup(exe ? exe : t->comm ? t->comm : "?");
-	t->cmdline = strdup("");
+	t->cmdline = strdup(cmdline ? cmdline : "");
 	if (!t->comm || !t->exe || !t->cmdline)
 		return -ENOMEM;
 	return resource_refresh(t, s->opts->service_name);
@@ -666,7 +682,7 @@ static void select_process(struct session *s, pid_t pid, int exe, const char *co
 	err = target_open_pid(t, pid);
 	if (err == -ESRCH) {
 		target_close(t);
-		err = target_from_event(s, t, pid, select_exe_path(s->sel, exe), comm);
+		err = target_from_event(s, t, pid, select_exe_path(s->sel, exe), comm, NULL);
 		if (err) {
 			resource_release(t);
 			target_close(t);

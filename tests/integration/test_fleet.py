@@ -134,6 +134,27 @@ def exe_traces_processes_started_later_and_nothing_else():
 
 
 @test
+def exe_children_traced_and_exec_of_another_program_leaves():
+    # bt_fork fork 3: its children run the same file (traced); exec of another program is not
+    fork = os.path.join(WORK, "bt_fleet_fork")
+    shutil.copy2(os.path.join(TARGETS, "bt_fork"), fork)
+    f = Fleet("fork", ["-e", fork, "-f", "work"])
+    try:
+        p = subprocess.run([fork, "fork", "3"], capture_output=True, text=True, timeout=30)
+        check("children=3" in p.stdout, "bt_fork: %r", p.stdout)
+        q = subprocess.run([fork, "exec", "/bin/true"], capture_output=True, timeout=30)
+        check_eq(q.returncode, 0, "exec run")
+        time.sleep(0.5)
+    finally:
+        rc = f.stop()
+    check_eq(rc, 0, "bedtrace exit (%s)" % f.describe())
+    got = by_pid(f.spans)
+    counts = sorted(len(v) for v in got.values())
+    # parent: work() before and after; 3 children: twice each; the exec run: once, before exec
+    check_eq(counts, [1, 2, 2, 2, 2], "work spans per process (%s)" % f.describe())
+
+
+@test
 def exe_library_function_probed_when_the_library_is_mapped():
     # libbtlib.so.1 is not mapped by anything when bedtrace starts: the first process that maps
     # it is held until its functions are probed, so its first call is seen
