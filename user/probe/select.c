@@ -52,11 +52,17 @@ static bool same_key(const struct bt_file_key *a, const struct bt_file_key *b)
 	return a->dev == b->dev && a->ino == b->ino;
 }
 
-/* Resolves @n paths of @paths into @out; one line naming the first that cannot be read. */
-static int resolve(const char *const *paths, size_t n, const char *what, struct sel_file **out)
+/*
+ * Resolves @n paths of @paths into @out (*@n_out of them); one line naming the first that cannot
+ * be read. @optional: a file missing on this host is left out with a note (one configuration
+ * for a fleet may name a program some hosts do not have).
+ */
+static int resolve(const char *const *paths, size_t n, const char *what, bool optional,
+		   struct sel_file **out, size_t *n_out)
 {
 	struct stat st;
 
+	*n_out = 0;
 	*out = n ? calloc(n, sizeof(**out)) : NULL;
 	if (n && !*out)
 		return -ENOMEM;
@@ -64,6 +70,11 @@ static int resolve(const char *const *paths, size_t n, const char *what, struct 
 		if (stat(paths[i], &st)) {
 			int err = -errno;
 
+			if (optional && err == -ENOENT) {
+				pr_info("%s %s: no such file on this host; nothing to leave out\n",
+					what, paths[i]);
+				continue;
+			}
 			pr_warn("%s %s: %s\n", what, paths[i], strerror(-err));
 			return err;
 		}
@@ -72,8 +83,8 @@ static int resolve(const char *const *paths, size_t n, const char *what, struct 
 				paths[i]);
 			return -EINVAL;
 		}
-		(*out)[i].key = key_of(&st);
-		(*out)[i].path = paths[i];
+		(*out)[*n_out].key = key_of(&st);
+		(*out)[(*n_out)++].path = paths[i];
 	}
 	return 0;
 }
@@ -95,11 +106,10 @@ int select_new(const struct select_opts *o, struct proc_select **out)
 		return -ENOMEM;
 	ps->mode = o->mode;
 	ps->files_fd = ps->excluded_fd = -1;
-	err = resolve(o->exes, o->n_exes, "-e", &ps->exes);
-	ps->n_exes = o->n_exes;
+	err = resolve(o->exes, o->n_exes, "-e", false, &ps->exes, &ps->n_exes);
 	if (!err)
-		err = resolve(o->exclude_exes, o->n_exclude_exes, "--exclude-exe", &ps->skip_exes);
-	ps->n_skip_exes = o->n_exclude_exes;
+		err = resolve(o->exclude_exes, o->n_exclude_exes, "--exclude-exe", true,
+			      &ps->skip_exes, &ps->n_skip_exes);
 	err = err ? err : add_skip_pid(ps, getpid());
 	for (size_t i = 0; !err && i < o->n_exclude_pids; i++)
 		err = add_skip_pid(ps, o->exclude_pids[i]);
