@@ -105,7 +105,7 @@ static const struct argp_option options[] = {
      0},
     {"ring-size", OPT_RING_SIZE, "BYTES", 0,
      "BPF event ring buffer size, a power of two with an optional K/M/G suffix (default "
-     "16M with payload capture, 8M for function calls only)",
+     "32M with payload capture, 8M for function calls only)",
      0},
     {"no-tls", OPT_NO_TLS, NULL, 0, "Do not capture TLS traffic", 0},
     {"no-sockets", OPT_NO_SOCKETS, NULL, 0, "Do not capture plain (non-TLS) TCP traffic", 0},

@@ -22,6 +22,7 @@
 #include "pipeline.h"
 #include "probe/elf_cache.h"
 #include "probe/functrace.h"
+#include "probe/ring.h"
 #include "probe/select.h"
 #include "probe/syscap.h"
 #include "probe/target.h"
@@ -39,17 +40,19 @@
 #define BATCH_MAX 512
 /*
  * Default event ring sizes. Payload capture wakes the reader once a quarter of the ring is
- * waiting (4 MiB), which at 100 MB/s is every 40 ms: the ring holds 160 ms of traffic at that
- * rate. Call events alone are small. --ring-size overrides both.
+ * waiting (8 MiB), which at 100 MB/s is every 80 ms: the ring holds 320 ms of traffic at that
+ * rate, and a loopback burst of a 16 MiB body while the reader drains it. The ring is mapped
+ * once (probe/ring.h), so it costs its size in resident memory. Call events alone are small.
+ * --ring-size overrides both.
  */
-#define RING_BYTES_CAPTURE (16u << 20)
+#define RING_BYTES_CAPTURE (32u << 20)
 #define RING_BYTES_CALLS (8u << 20)
 /* Processes that ended badly listed one by one in the summary of -e / -a. */
 #define FLEET_BAD_LISTED 10
 #define FLUSH_INTERVAL_NS (500ull * 1000000ull)
 /*
  * Returned by the event callback to make libbpf stop consuming: while records keep arriving,
- * ring_buffer__poll/consume would otherwise never return to the loop (stop flag, deadline, tick).
+ * event_ring_poll/consume would otherwise never return to the loop (stop flag, deadline, tick).
  */
 #define RB_YIELD (-ECANCELED)
 /* Records handled between two clock reads in the event callback. */
@@ -1070,7 +1073,7 @@ static void forget_ended(struct session *s)
  * Notices targets that exited. Their last events are in the ring buffer already: those are
  * consumed first, then the connections the dead process left open are closed.
  */
-static bool all_exited(struct session *s, struct ring_buffer *rb)
+static bool all_exited(struct session *s, struct event_ring *rb)
 {
 	bool consumed = false;
 	size_t i, n = 0;
@@ -1096,7 +1099,7 @@ static bool all_exited(struct session *s, struct ring_buffer *rb)
 			continue;
 		/* events may follow a fork and grow s->targets: @t is not used past this point */
 		if (!consumed)
-			ring_buffer__consume(rb);
+			event_ring_consume(rb);
 		consumed = true;
 		conn_tracker_process_exit(s->conns, (uint32_t)pid, bt_now_mono_ns());
 	}
@@ -1157,7 +1160,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 {
 	struct session *s = calloc(1, sizeof(*s));
 	uint64_t t_start = sw_now_ns(), t_stop, t_phase;
-	struct ring_buffer *rb = NULL;
+	struct event_ring *rb = NULL;
 	size_t i;
 	int err;
 
@@ -1238,7 +1241,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		if (err)
 			goto cleanup;
 	}
-	rb = ring_buffer__new(functrace_events_fd(s->ft), handle_event, s, NULL);
+	rb = event_ring_new(functrace_events_fd(s->ft), handle_event, s);
 	if (!rb) {
 		err = -errno;
 		pr_warn("cannot open the event ring buffer: %s\n", strerror(errno));
@@ -1250,7 +1253,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	 * faults.
 	 */
 	while (functrace_prefault_step(s->ft))
-		ring_buffer__consume(rb);
+		event_ring_consume(rb);
 	t_phase = sw_now_ns();
 	if (opts->command) {
 		err = start_launched(s);
@@ -1275,14 +1278,14 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	while (!*stop) {
 		uint64_t now;
 
-		err = ring_buffer__poll(rb, 100);
+		err = event_ring_poll(rb, 100);
 		if (err == -EINTR) {
 			err = 0;
 			break;
 		}
 		/* call events are submitted without a wakeup: read them on every tick */
 		if (err >= 0)
-			err = ring_buffer__consume(rb);
+			err = event_ring_consume(rb);
 		/* the callback stopped consumption so that stop, deadline and tick are seen */
 		if (err == RB_YIELD)
 			err = 0;
@@ -1300,7 +1303,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 			break;
 		if (all_exited(s, rb)) {
 			/* events the exiting threads produced are already queued */
-			ring_buffer__consume(rb);
+			event_ring_consume(rb);
 			break;
 		}
 	}
@@ -1316,7 +1319,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		 (double)(bt_now_mono_ns() - t_stop) / 1e6);
 	/* nothing new arrives once detached: what is left is read whatever the stop flag */
 	s->draining = true;
-	ring_buffer__consume(rb);
+	event_ring_consume(rb);
 	flush_open_calls(s);
 	/* put back what calls still open hold while an exception can still be fixed up, and
 	 * resume every target; only then may the unwind helpers go */
@@ -1324,7 +1327,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	s->wd = NULL;
 	functrace_detach_all(s->ft);
 	/* a fix-up stop requested before the helpers went is answered (the process resumed) */
-	ring_buffer__consume(rb);
+	event_ring_consume(rb);
 	if (s->conns)
 		conn_tracker_flush(s->conns, bt_now_mono_ns());
 	flush_batch(s);
@@ -1340,7 +1343,7 @@ cleanup:
 		kill(s->targets[0].pid, SIGKILL);
 		waitpid(s->targets[0].pid, NULL, 0);
 	}
-	ring_buffer__free(rb);
+	event_ring_free(rb);
 	syscap_destroy(s->sys);
 	tlscap_destroy(s->tls);
 	/* error paths: put back what calls still open hold, resume the targets */

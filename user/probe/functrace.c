@@ -25,12 +25,8 @@
 #include "util/log.h"
 #include "util/stopwatch.h"
 #include "probe/symmatch.h"
+#include "probe/uprobe_multi.h"
 #include "probe/x86_insn.h"
-
-/* Not in the 6.1 uapi headers Debian 12 builds against; stable kernel ABI values. */
-#define BT_TRACE_UPROBE_MULTI 48
-#define BT_F_UPROBE_MULTI_RETURN 1U
-#define BT_BPF_LINK_CREATE 28
 
 struct fd_vec {
 	int *fds;
@@ -64,22 +60,6 @@ struct func_tracer {
 	uint64_t link_ns;	  /* time creating unwind-helper links, taken out of it */
 	bool per_file; /* -e: links are per file, for every process mapping it (BPF filters) */
 	unsigned select_mode;
-};
-
-/* The BPF_LINK_CREATE attribute for uprobe_multi, laid out as in the kernel's union bpf_attr. */
-struct uprobe_multi_attr {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-	__u32 pad;
 };
 
 int func_spec_parse(const char *spec, struct func_spec *out)
@@ -188,13 +168,13 @@ struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pi
 	err = shared_maps_reuse(maps, ft->skel->obj);
 	if (err)
 		goto fail;
-	bpf_program__set_expected_attach_type(ft->skel->progs.func_entry, BT_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(ft->skel->progs.func_return, BT_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(ft->skel->progs.unwind_raise, BT_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(ft->skel->progs.unwind_catch, BT_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(ft->skel->progs.longjmp_entry, BT_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(ft->skel->progs.go_entry, BT_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(ft->skel->progs.go_return, BT_TRACE_UPROBE_MULTI);
+	uprobe_multi_prepare(ft->skel->progs.func_entry);
+	uprobe_multi_prepare(ft->skel->progs.func_return);
+	uprobe_multi_prepare(ft->skel->progs.unwind_raise);
+	uprobe_multi_prepare(ft->skel->progs.unwind_catch);
+	uprobe_multi_prepare(ft->skel->progs.longjmp_entry);
+	uprobe_multi_prepare(ft->skel->progs.go_entry);
+	uprobe_multi_prepare(ft->skel->progs.go_return);
 	/* what only launch mode or function probes attach is not loaded (nor verified) without */
 	bpf_program__set_autoload(ft->skel->progs.entry_stop, stop_pid != 0);
 	if (!funcs)
@@ -388,26 +368,6 @@ static pid_t link_pid(const struct func_tracer *ft, pid_t pid)
 	return ft->per_file ? 0 : pid;
 }
 
-/* One uprobe_multi link: all @cnt offsets of @path, entry or return, for process @pid only. */
-static int link_uprobe_multi(struct bpf_program *prog, const char *path, const uint64_t *offsets,
-			     const uint64_t *cookies, size_t cnt, bool ret, pid_t pid)
-{
-	struct uprobe_multi_attr attr;
-	int fd;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_fd = (__u32)bpf_program__fd(prog);
-	attr.attach_type = BT_TRACE_UPROBE_MULTI;
-	attr.path = (__u64)(uintptr_t)path;
-	attr.offsets = (__u64)(uintptr_t)offsets;
-	attr.cookies = (__u64)(uintptr_t)cookies;
-	attr.cnt = (__u32)cnt;
-	attr.multi_flags = ret ? BT_F_UPROBE_MULTI_RETURN : 0;
-	attr.pid = (__u32)pid;
-	fd = (int)syscall(__NR_bpf, BT_BPF_LINK_CREATE, &attr, sizeof(attr));
-	return fd < 0 ? -errno : fd;
-}
-
 /* Where @spec's object lives in @t: its path as the target sees it. */
 static int spec_object(const struct func_spec *spec, struct target *t, char **target_path,
 		       bool quiet)
@@ -556,7 +516,7 @@ static int link_range(struct func_tracer *ft, struct bpf_program *prog, const ch
 		lo++;
 	if (lo >= hi)
 		return 0;
-	fd = link_uprobe_multi(prog, host, v->off + lo, v->cookie + lo, hi - lo, ret, pid);
+	fd = uprobe_multi_link(prog, host, v->off + lo, v->cookie + lo, hi - lo, ret, pid);
 	if (fd >= 0) {
 		err = keep_link_fd(ft, fd);
 		if (err)
@@ -941,7 +901,7 @@ static int attach_helpers(struct func_tracer *ft, struct bpf_program *prog, cons
 	if (!n)
 		return 0;
 	t0 = sw_now_ns();
-	fd = link_uprobe_multi(prog, host, offs, NULL, n, false, link_pid(ft, pid));
+	fd = uprobe_multi_link(prog, host, offs, NULL, n, false, link_pid(ft, pid));
 	ft->link_ns += sw_now_ns() - t0;
 	if (fd < 0) {
 		pr_warn("process %d: cannot probe %s in %s: %s\n", (int)pid, names[0], host,

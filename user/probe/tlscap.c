@@ -21,6 +21,7 @@
 #include "probe/ssl_inner.h"
 #include "probe/target.h"
 #include "probe/tlscap.h"
+#include "probe/uprobe_multi.h"
 #include "tlscap.skel.h"
 
 struct probed {
@@ -32,7 +33,7 @@ struct probed {
 
 struct tls_capture {
 	struct tlscap *skel;
-	struct bpf_link **links;
+	int *links; /* uprobe_multi link descriptors */
 	size_t n_links, cap_links;
 	struct probed *objs;
 	size_t n_objs, cap_objs;
@@ -48,6 +49,7 @@ static const char *const close_syms[] = {"SSL_shutdown", "SSL_free"};
 struct tls_capture *tlscap_load(struct bt_shared_maps *maps, uint64_t wakeup_at)
 {
 	struct tls_capture *tc = calloc(1, sizeof(*tc));
+	struct bpf_program *prog;
 	int err;
 
 	if (!tc)
@@ -63,6 +65,12 @@ struct tls_capture *tlscap_load(struct bt_shared_maps *maps, uint64_t wakeup_at)
 	err = shared_maps_reuse(maps, tc->skel->obj);
 	if (err)
 		goto fail;
+	bpf_object__for_each_program(prog, tc->skel->obj)
+	{
+		err = uprobe_multi_prepare(prog);
+		if (err)
+			goto fail;
+	}
 	err = tlscap__load(tc->skel);
 	if (err)
 		goto fail;
@@ -77,7 +85,7 @@ fail:
 void tlscap_detach_all(struct tls_capture *tc)
 {
 	/* each uprobe's release waits out grace periods: released together, they share them */
-	links_destroy_concurrently(tc->links, tc->n_links);
+	fds_close_concurrently(tc->links, tc->n_links);
 	tc->n_links = 0;
 }
 
@@ -106,11 +114,11 @@ size_t tlscap_n_objects(const struct tls_capture *tc)
 	return tc->n_objs;
 }
 
-static int keep_link(struct tls_capture *tc, struct bpf_link *l)
+static int keep_link(struct tls_capture *tc, int fd)
 {
 	if (grow(&tc->links, &tc->cap_links, tc->n_links + 1, sizeof(*tc->links)))
 		return -ENOMEM;
-	tc->links[tc->n_links++] = l;
+	tc->links[tc->n_links++] = fd;
 	return 0;
 }
 
@@ -167,16 +175,14 @@ static const struct elf_sym *find_global(struct elf_file *f, const char *name)
 static int attach_at(struct tls_capture *tc, struct bpf_program *prog, pid_t pid, const char *host,
 		     uint64_t off, bool ret)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
-	struct bpf_link *l =
-	    bpf_program__attach_uprobe_opts(prog, tc->per_file ? -1 : pid, host, off, &opts);
+	int fd = uprobe_multi_link(prog, host, &off, NULL, 1, ret, tc->per_file ? 0 : pid);
 	int err;
 
-	if (!l)
-		return -errno;
-	err = keep_link(tc, l);
+	if (fd < 0)
+		return fd;
+	err = keep_link(tc, fd);
 	if (err)
-		bpf_link__destroy(l);
+		close(fd);
 	return err;
 }
 
