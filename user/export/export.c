@@ -3,6 +3,9 @@
  * Span exporters: OTLP JSON Lines to a file descriptor, OTLP/HTTP JSON through libcurl with a
  * sender thread and a bounded retry queue. See export.h for the delivery contract.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -19,10 +22,12 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include "export/export.h"
-#include "util/log.h"
 #include "export/otlp_json.h"
+#include "export/spool.h"
+#include "util/log.h"
 
 #ifndef BT_VERSION
 #define BT_VERSION "dev"
@@ -32,9 +37,9 @@
 #define DEFAULT_CLOSE_TIMEOUT_MS 5000u
 /* A dead or black-holed collector costs the sender at most this per attempt. */
 #define CONNECT_TIMEOUT_MS 1000L
-#define REQUEST_TIMEOUT_MS 10000L
 #define BACKOFF_MIN_MS 250u
-#define BACKOFF_MAX_MS 30000u
+/* a collector that comes back is noticed within this; an attempt on a dead one is one connect */
+#define BACKOFF_MAX_MS 5000u
 /* Honour Retry-After, but never park spans longer than this. */
 #define RETRY_AFTER_MAX_MS 60000u
 /* Backoff cap while closing, so the close window is spent retrying rather than waiting. */
@@ -43,16 +48,24 @@
 #define MAX_REQUEST_BYTES (4u << 20)
 /* How much of a collector's answer is kept for warnings and partialSuccess. */
 #define RESPONSE_KEEP 4096
+/* With a spool, more than this queued in memory goes to disk (what a SIGKILL would lose). */
+#define SPOOL_MEM_BYTES (4u << 20)
+#define DEFAULT_SPOOL_MAX (1ull << 30)
+/* After a failed spool write, requests stay in memory this long before the next try. */
+#define SPOOL_RETRY_MS 5000u
 
 enum exporter_type { EXPORTER_FILE, EXPORTER_HTTP };
 
 /* One encoded ExportTraceServiceRequest waiting for (re)delivery. */
 struct http_req {
 	struct http_req *next;
-	char *body;
+	char *body; /* owned, or item.body when read back from the spool */
 	size_t len;
 	size_t n_spans;
 	unsigned attempts;
+	bool gzip;
+	bool spooled; /* read back from the spool: its file goes once the collector took it */
+	struct spool_item item;
 };
 
 struct bt_exporter {
@@ -71,10 +84,19 @@ struct bt_exporter {
 	int fd;
 	bool own_fd;
 	bool fd_is_reg; /* a regular file: a failed write can be cut off */
+	char *path;	/* for exporter_reopen(); NULL for stdout */
 
 	/* OTLP/HTTP: everything below is under lock unless noted */
-	char *url;		    /* immutable */
-	struct curl_slist *headers; /* immutable */
+	char *url;				  /* immutable */
+	struct curl_slist *headers;		  /* immutable; the user's values: never logged */
+	struct curl_slist *headers_gzip;	  /* the same plus Content-Encoding: gzip */
+	bool gzip;				  /* immutable: compress new requests */
+	long timeout_ms;			  /* immutable: per request */
+	char *ca_file, *client_cert, *client_key; /* immutable */
+	/* the spool is the sender's alone (and finish's once the sender is gone) */
+	struct bt_spool *spool;
+	uint64_t spool_retry_ns; /* under lock: no spool write before this (it failed) */
+	bool spool_full_warned;	 /* under lock: once per episode */
 	pthread_t thread;
 	pthread_cond_t cond; /* queue changed or closing */
 	struct http_req *head, *tail;
@@ -113,6 +135,16 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void stat_sub(uint64_t *counter, uint64_t v)
+{
+	__atomic_fetch_sub(counter, v, __ATOMIC_RELAXED);
+}
+
+static void stat_set(uint64_t *counter, uint64_t v)
+{
+	__atomic_store_n(counter, v, __ATOMIC_RELAXED);
+}
+
 static struct bt_exporter *exporter_alloc(enum exporter_type type)
 {
 	struct bt_exporter *e = calloc(1, sizeof(*e));
@@ -134,7 +166,7 @@ static struct bt_exporter *exporter_alloc(enum exporter_type type)
  * keeps a FIFO swapped in meanwhile from blocking the open, and truncation waits until the
  * opened file is known to be regular.
  */
-static int open_output(const char *path, struct stat *st)
+static int open_output(const char *path, struct stat *st, bool truncate)
 {
 	int fd, err;
 
@@ -159,7 +191,7 @@ static int open_output(const char *path, struct stat *st)
 		goto fail;
 	}
 	/* O_CREAT's mode does not apply to a file that already existed: fchmod, never by path */
-	if (ftruncate(fd, 0) || fcntl(fd, F_SETFL, 0) ||
+	if ((truncate ? ftruncate(fd, 0) : lseek(fd, 0, SEEK_END) < 0) || fcntl(fd, F_SETFL, 0) ||
 	    ((st->st_mode & 07777) != 0600 && fchmod(fd, 0600))) {
 		err = -errno;
 		pr_debug("truncate/fchmod 0600 %s: %s\n", path, strerror(errno));
@@ -198,7 +230,7 @@ struct bt_exporter *exporter_open_file(const char *path)
 		if (fstat(fd, &st))
 			err = -errno;
 	} else {
-		fd = open_output(path, &st);
+		fd = open_output(path, &st, true);
 		if (fd < 0)
 			err = fd;
 	}
@@ -216,6 +248,11 @@ struct bt_exporter *exporter_open_file(const char *path)
 	e->own_fd = !is_stdout;
 	e->fd_is_reg = S_ISREG(st.st_mode);
 	fd = -1;
+	if (!is_stdout && !(e->path = strdup(path))) {
+		err = -ENOMEM;
+		exporter_close(e);
+		e = NULL;
+	}
 cleanup:
 	if (fd >= 0 && !is_stdout)
 		close(fd);
@@ -309,6 +346,33 @@ cleanup:
 	return err;
 }
 
+int exporter_reopen(struct bt_exporter *e)
+{
+	struct stat st;
+	int fd, old;
+
+	if (!e || e->type != EXPORTER_FILE || !e->path)
+		return 0;
+	/* opened before taking the lock: a slow open does not hold up writers */
+	fd = open_output(e->path, &st, false);
+	if (fd < 0) {
+		const char *why = exporter_file_refusal(-fd);
+
+		pr_warn("output: cannot reopen %s (%s); still writing to the file opened before\n",
+			e->path, why ? why : strerror(-fd));
+		return fd;
+	}
+	/* under the lock, so a line goes whole to one file or the other */
+	pthread_mutex_lock(&e->lock);
+	old = e->fd;
+	e->fd = fd;
+	e->fd_is_reg = S_ISREG(st.st_mode);
+	pthread_mutex_unlock(&e->lock);
+	close(old);
+	pr_debug("output: reopened %s\n", e->path);
+	return 0;
+}
+
 /* ---- OTLP/HTTP ---- */
 
 struct post_result {
@@ -356,7 +420,6 @@ static CURL *http_handle_new(struct bt_exporter *e)
 	if (!curl)
 		return NULL;
 	curl_easy_setopt(curl, CURLOPT_URL, e->url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, e->headers);
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
 	/* no signals from a helper thread; DNS timeouts use the threaded resolver */
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -365,6 +428,12 @@ static CURL *http_handle_new(struct bt_exporter *e)
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_response);
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (e->ca_file)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, e->ca_file);
+	if (e->client_cert && e->client_key) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, e->client_cert);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, e->client_key);
+	}
 	/* called about once a second even when stalled: bounds close() on a hung collector */
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_at_deadline);
 	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, e);
@@ -372,10 +441,11 @@ static CURL *http_handle_new(struct bt_exporter *e)
 	return curl;
 }
 
-static void http_post(CURL *curl, const struct http_req *req, long timeout_ms,
-		      struct post_result *res)
+static void http_post(struct bt_exporter *e, CURL *curl, const struct http_req *req,
+		      long timeout_ms, struct post_result *res)
 {
 	memset(res, 0, sizeof(*res));
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, req->gzip ? e->headers_gzip : e->headers);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -384,6 +454,7 @@ static void http_post(CURL *curl, const struct http_req *req, long timeout_ms,
 	res->cc = curl_easy_perform(curl);
 	if (res->cc == CURLE_OK) {
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status);
+		/* seconds, from either form of the header (delay or HTTP date) */
 		curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &res->retry_after_s);
 	}
 	/* the handle must not keep pointers into a request that is about to be freed */
@@ -406,17 +477,42 @@ static int curl_errno(CURLcode cc)
 	}
 }
 
-/* Copies the collector's answer into one printable line for a warning. */
-static void response_excerpt(const struct post_result *res, char *out, size_t size)
+/* The OTLP/HTTP specification's retryable statuses; every other 4xx and 5xx is final. */
+static bool status_retryable(long status)
+{
+	return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+/* Copies @len bytes of @s into @out as one printable line of at most 200 characters. */
+static void printable(const char *s, size_t len, char *out, size_t size)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < res->body_len && n + 1 < size && n < 200; i++) {
-		unsigned char c = (unsigned char)res->body[i];
+	for (i = 0; i < len && n + 1 < size && n < 200; i++) {
+		unsigned char c = (unsigned char)s[i];
 
 		out[n++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
 	}
 	out[n] = '\0';
+}
+
+/*
+ * The collector's reason for a failure as one line: the "message" of an OTLP Status answer in
+ * JSON, else the start of the body.
+ */
+static void response_message(const struct post_result *res, char *out, size_t size)
+{
+	const cJSON *msg;
+	cJSON *root = NULL;
+
+	if (res->body_len)
+		root = cJSON_ParseWithLength(res->body, res->body_len);
+	msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+	if (cJSON_IsString(msg) && msg->valuestring[0])
+		printable(msg->valuestring, strlen(msg->valuestring), out, size);
+	else
+		printable(res->body, res->body_len, out, size);
+	cJSON_Delete(root);
 }
 
 /* Returns rejectedSpans of an OTLP partialSuccess answer, 0 if none. @msg gets errorMessage. */
@@ -438,12 +534,21 @@ static uint64_t partial_rejected(const struct post_result *res, char *msg, size_
 	else if (cJSON_IsNumber(rej) && rej->valuedouble > 0)
 		n = (uint64_t)rej->valuedouble;
 	em = cJSON_GetObjectItemCaseSensitive(ps, "errorMessage");
-	if (cJSON_IsString(em)) {
-		strncpy(msg, em->valuestring, size - 1);
-		msg[size - 1] = '\0';
-	}
+	if (cJSON_IsString(em))
+		printable(em->valuestring, strlen(em->valuestring), msg, size);
 	cJSON_Delete(root);
 	return n;
+}
+
+static void req_free(struct http_req *req)
+{
+	if (!req)
+		return;
+	if (req->spooled)
+		spool_item_free(&req->item);
+	else
+		free(req->body);
+	free(req);
 }
 
 /* Counts @req's spans as lost for the reason @why (a dropped_* counter of e->stats). */
@@ -452,38 +557,186 @@ static void drop_req(struct bt_exporter *e, struct http_req *req, uint64_t *why)
 	stat_add(&e->stats.spans_dropped, req->n_spans);
 	stat_add(why, req->n_spans);
 	e->queued_bytes -= req->len;
-	free(req->body);
-	free(req);
+	req_free(req);
+}
+
+/* Takes the head of the memory queue. Lock held. */
+static struct http_req *queue_pop(struct bt_exporter *e)
+{
+	struct http_req *req = e->head;
+
+	if (!req)
+		return NULL;
+	e->head = req->next;
+	if (!e->head)
+		e->tail = NULL;
+	req->next = NULL;
+	return req;
+}
+
+static void queue_push_front(struct bt_exporter *e, struct http_req *req)
+{
+	req->next = e->head;
+	e->head = req;
+	if (!e->tail)
+		e->tail = req;
+}
+
+/* Mirrors the spool's occupancy into the stats (read by other threads). */
+static void spool_sync_stats(struct bt_exporter *e)
+{
+	struct spool_stats ss;
+
+	if (!e->spool)
+		return;
+	spool_get_stats(e->spool, &ss);
+	stat_set(&e->stats.spool_files, ss.files);
+	stat_set(&e->stats.spool_bytes, ss.bytes);
+}
+
+/*
+ * Moves the head of the memory queue to the spool. Lock held; released around the disk I/O
+ * (only this thread touches the spool or takes from the queue's head).
+ */
+static void spill_head(struct bt_exporter *e)
+{
+	struct http_req *req = queue_pop(e);
+	char sz[32];
+	int err;
+
+	pthread_mutex_unlock(&e->lock);
+	err = spool_put(e->spool, req->body, req->len, req->n_spans, req->gzip);
+	pthread_mutex_lock(&e->lock);
+	spool_sync_stats(e);
+	if (!err) {
+		stat_add(&e->stats.spans_spooled, req->n_spans);
+		e->queued_bytes -= req->len;
+		e->spool_full_warned = false;
+		req_free(req);
+		return;
+	}
+	if (err == -EFBIG) {
+		if (!e->spool_full_warned) {
+			pr_warn("spool %s is full (--spool-max %s); dropping new spans until the "
+				"collector takes what it holds\n",
+				spool_dir(e->spool),
+				fmt_size(e->stats.spool_bytes, sz, sizeof(sz)));
+			e->spool_full_warned = true;
+		}
+		e->last_err = -ENOBUFS;
+		drop_req(e, req, &e->stats.dropped_spool_full);
+		return;
+	}
+	/* a disk problem: keep it in memory (bounded as without a spool) and try later */
+	pr_warn("spool %s: cannot write (%s); keeping spans in memory for now\n",
+		spool_dir(e->spool), strerror(-err));
+	queue_push_front(e, req);
+	e->spool_retry_ns = mono_ns() + SPOOL_RETRY_MS * 1000000ull;
+}
+
+/* Whether the head of the memory queue should go to the spool now. Lock held. */
+static bool spill_due(const struct bt_exporter *e, uint64_t now)
+{
+	if (!e->spool || !e->head || now < e->spool_retry_ns)
+		return false;
+	return e->down || e->queued_bytes > SPOOL_MEM_BYTES ||
+	       (e->closing && now >= e->close_deadline_ns);
+}
+
+/*
+ * Reads the oldest spooled request into a new *@out. Lock held, released around the read.
+ * Returns 0, -ENOENT (spool empty), -EAGAIN (a corrupt file was set aside: try again) or
+ * -errno of the read.
+ */
+static int spool_take(struct bt_exporter *e, struct http_req **out)
+{
+	struct http_req *req = calloc(1, sizeof(*req));
+	int err;
+
+	if (!req)
+		return -ENOMEM;
+	pthread_mutex_unlock(&e->lock);
+	err = spool_read_oldest(e->spool, &req->item);
+	pthread_mutex_lock(&e->lock);
+	if (err == -EBADMSG) {
+		/* those spans are gone: counted like a failed write of this run's output */
+		if (!req->item.from_earlier_run && req->item.n_spans) {
+			stat_sub(&e->stats.spans_spooled, req->item.n_spans);
+			stat_add(&e->stats.spans_dropped, req->item.n_spans);
+			stat_add(&e->stats.dropped_write, req->item.n_spans);
+			e->last_err = -EIO;
+		}
+		spool_sync_stats(e);
+		free(req);
+		return -EAGAIN;
+	}
+	if (err) {
+		free(req);
+		return err;
+	}
+	req->spooled = true;
+	req->body = req->item.body;
+	req->len = req->item.body_len;
+	req->n_spans = (size_t)req->item.n_spans;
+	req->gzip = req->item.gzip;
+	*out = req;
+	return 0;
+}
+
+/* The collector took or finally refused spooled @req: its file goes. Lock held. */
+static void spool_done(struct bt_exporter *e, struct http_req *req)
+{
+	int err = spool_remove(e->spool, &req->item);
+
+	if (err)
+		pr_warn("spool: cannot remove %s/%s (%s); it may be sent again by the next run\n",
+			spool_dir(e->spool), req->item.name, strerror(-err));
+	spool_sync_stats(e);
 }
 
 /* Collector answered: handles recovery bookkeeping. Called with the lock held. */
 static void http_reachable(struct bt_exporter *e)
 {
 	if (e->down)
-		pr_warn("OTLP collector %s is reachable again; sending queued spans\n", e->url);
+		pr_warn("OTLP collector %s is reachable again; sending %s spans\n", e->url,
+			e->spool ? "queued and spooled" : "queued");
 	e->down = false;
 	e->backoff_ms = BACKOFF_MIN_MS;
 	e->next_attempt_ns = 0;
 }
 
-/* Puts @req back at the head of the queue and schedules the next attempt. Lock held. */
+/* @ms give or take 10 %: clients that lost the collector together do not return together. */
+static uint64_t jitter_ms(uint64_t ms)
+{
+	uint64_t span = ms / 5;
+
+	return span ? ms - span / 2 + (uint64_t)random() % (span + 1) : ms;
+}
+
+/*
+ * Schedules the next attempt after a retryable failure of @req and keeps @req: back at the
+ * head of the memory queue, or in the spool (a spooled request is simply let go; its file
+ * stays). Lock held.
+ */
 static void http_retry_later(struct bt_exporter *e, struct http_req *req,
 			     const struct post_result *res, int err)
 {
-	uint64_t delay_ms = e->backoff_ms;
+	uint64_t delay_ms = jitter_ms(e->backoff_ms);
 	char what[CURL_ERROR_SIZE + 32], sz[32];
 
-	req->next = e->head;
-	e->head = req;
-	if (!e->tail)
-		e->tail = req;
+	if (req->spooled)
+		req_free(req);
+	else
+		queue_push_front(e, req);
 	e->last_retry_err = err;
 	e->last_retry_status = res->cc == CURLE_OK ? res->status : 0;
 	if (res->retry_after_s > 0) {
 		uint64_t ra_ms = (uint64_t)res->retry_after_s * 1000;
 
-		if (ra_ms > delay_ms)
-			delay_ms = ra_ms < RETRY_AFTER_MAX_MS ? ra_ms : RETRY_AFTER_MAX_MS;
+		/* never earlier than asked; later only by a little jitter */
+		if (ra_ms > RETRY_AFTER_MAX_MS)
+			ra_ms = RETRY_AFTER_MAX_MS;
+		delay_ms = ra_ms + (uint64_t)random() % (ra_ms / 10 + 1);
 	}
 	if (e->closing && delay_ms > CLOSE_BACKOFF_MAX_MS)
 		delay_ms = CLOSE_BACKOFF_MAX_MS;
@@ -499,59 +752,91 @@ static void http_retry_later(struct bt_exporter *e, struct http_req *req,
 			 res->errbuf[0] ? res->errbuf : curl_easy_strerror(res->cc));
 	else
 		snprintf(what, sizeof(what), "HTTP %ld", res->status);
-	pr_warn("OTLP collector %s unavailable (%s); keeping spans in memory (up to %s) and "
-		"retrying\n",
-		e->url, what, fmt_size(e->queue_limit, sz, sizeof(sz)));
+	if (e->spool)
+		pr_warn("OTLP collector %s unavailable (%s); spooling spans to %s and retrying\n",
+			e->url, what, spool_dir(e->spool));
+	else
+		pr_warn("OTLP collector %s unavailable (%s); keeping spans in memory (up to %s) "
+			"and retrying\n",
+			e->url, what, fmt_size(e->queue_limit, sz, sizeof(sz)));
+}
+
+/*
+ * Counts the outcome of @req once the collector answered: @rejected of its spans refused
+ * (with @status), the rest delivered. Spans an earlier run spooled are counted apart. Lock held.
+ */
+static void count_answered(struct bt_exporter *e, const struct http_req *req, uint64_t rejected,
+			   long status)
+{
+	uint64_t taken = req->n_spans - rejected;
+
+	if (req->spooled && req->item.from_earlier_run) {
+		stat_add(&e->stats.spans_recovered, taken);
+		stat_add(&e->stats.recovered_rejected, rejected);
+		return;
+	}
+	if (req->spooled)
+		stat_sub(&e->stats.spans_spooled, req->n_spans);
+	if (taken) {
+		stat_add(&e->stats.spans_written, taken);
+		stat_add(&e->stats.batches_written, 1);
+	}
+	if (rejected) {
+		e->last_err = -EBADMSG;
+		e->last_status = status;
+		stat_add(&e->stats.spans_dropped, rejected);
+		stat_add(&e->stats.dropped_rejected, rejected);
+	}
 }
 
 /* Acts on the outcome of posting @req (already off the queue). Lock held. */
 static void http_handle_result(struct bt_exporter *e, struct http_req *req,
 			       const struct post_result *res)
 {
-	char excerpt[256];
+	char msg[256];
 	uint64_t rejected;
 
 	if (res->cc != CURLE_OK) {
 		http_retry_later(e, req, res, curl_errno(res->cc));
 		return;
 	}
-	if (res->status == 429 || res->status >= 500) {
+	if (status_retryable(res->status)) {
 		http_retry_later(e, req, res, -EREMOTEIO);
 		return;
 	}
 	http_reachable(e);
 	if (res->status >= 200 && res->status < 300) {
-		rejected = partial_rejected(res, excerpt, sizeof(excerpt));
+		rejected = partial_rejected(res, msg, sizeof(msg));
 		if (rejected > req->n_spans)
 			rejected = req->n_spans;
-		if (rejected) {
+		if (rejected)
 			pr_warn("OTLP collector %s rejected %" PRIu64 " of %zu spans: %s\n", e->url,
-				rejected, req->n_spans, excerpt[0] ? excerpt : "(no message)");
-			e->last_err = -EBADMSG;
-			e->last_status = res->status;
-			stat_add(&e->stats.spans_dropped, rejected);
-			stat_add(&e->stats.dropped_rejected, rejected);
-		}
-		stat_add(&e->stats.spans_written, req->n_spans - rejected);
-		stat_add(&e->stats.batches_written, 1);
-		e->queued_bytes -= req->len;
-		free(req->body);
-		free(req);
+				rejected, req->n_spans, msg[0] ? msg : "(no message)");
+		count_answered(e, req, rejected, res->status);
+		if (req->spooled)
+			spool_done(e, req);
+		else
+			e->queued_bytes -= req->len;
+		req_free(req);
 		return;
 	}
-	/* Retrying a request the collector refuses would only block the ones behind it. */
-	response_excerpt(res, excerpt, sizeof(excerpt));
+	/* Final (OTLP/HTTP: 400 and every status not listed as retryable): retrying would only
+	 * block the requests behind it. */
+	response_message(res, msg, sizeof(msg));
 	if (res->status != e->last_reject_status)
-		pr_warn("OTLP collector %s refused a request with HTTP %ld%s%s; %zu spans dropped "
-			"(further refusals are counted in the exit summary)\n",
-			e->url, res->status, excerpt[0] ? ": " : "", excerpt, req->n_spans);
+		pr_warn("OTLP collector %s refused a request with HTTP %ld%s%s; %zu spans dropped, "
+			"not retried (further refusals are counted in the exit summary)\n",
+			e->url, res->status, msg[0] ? ": " : "", msg, req->n_spans);
 	else
 		pr_debug("OTLP collector %s answered HTTP %ld again; dropped %zu spans\n", e->url,
 			 res->status, req->n_spans);
 	e->last_reject_status = res->status;
-	e->last_err = -EBADMSG;
-	e->last_status = res->status;
-	drop_req(e, req, &e->stats.dropped_rejected);
+	count_answered(e, req, req->n_spans, res->status);
+	if (req->spooled)
+		spool_done(e, req);
+	else
+		e->queued_bytes -= req->len;
+	req_free(req);
 }
 
 static void cond_wait_until(struct bt_exporter *e, uint64_t deadline_ns)
@@ -564,6 +849,31 @@ static void cond_wait_until(struct bt_exporter *e, uint64_t deadline_ns)
 	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
 }
 
+/* Whether the spool holds requests to send. Lock held (the spool is this thread's). */
+static bool spool_pending(const struct bt_exporter *e)
+{
+	struct spool_stats ss;
+
+	if (!e->spool)
+		return false;
+	spool_get_stats(e->spool, &ss);
+	return ss.files > 0;
+}
+
+/* Whether the sender is done: closing, and nothing left that it may still send. Lock held. */
+static bool sender_done(const struct bt_exporter *e, uint64_t now)
+{
+	bool over = now >= e->close_deadline_ns;
+
+	if (!e->closing)
+		return false;
+	if (!e->head)
+		/* what is spooled stays for the next run when the collector is away */
+		return !spool_pending(e) || e->down || over;
+	/* memory left past the deadline: spilled first if the spool works, else dropped */
+	return over && !spill_due(e, now);
+}
+
 static void *http_sender(void *arg)
 {
 	struct bt_exporter *e = arg;
@@ -572,6 +882,7 @@ static void *http_sender(void *arg)
 	struct http_req *req;
 	uint64_t now, wake;
 	long timeout_ms;
+	int err;
 
 	pthread_mutex_lock(&e->lock);
 	if (!curl || !res) {
@@ -581,9 +892,13 @@ static void *http_sender(void *arg)
 	}
 	for (;;) {
 		now = mono_ns();
-		if (e->closing && (!e->head || now >= e->close_deadline_ns))
+		if (spill_due(e, now)) {
+			spill_head(e);
+			continue;
+		}
+		if (sender_done(e, now))
 			break;
-		if (!e->head) {
+		if (!e->head && !spool_pending(e)) {
 			pthread_cond_wait(&e->cond, &e->lock);
 			continue;
 		}
@@ -594,19 +909,28 @@ static void *http_sender(void *arg)
 			cond_wait_until(e, wake);
 			continue;
 		}
-		req = e->head;
-		e->head = req->next;
-		if (!e->head)
-			e->tail = NULL;
-		req->next = NULL;
+		/* memory first: with a spool, what is in memory was queued while the spool was
+		 * empty or is older than what a failure spills after it */
+		req = queue_pop(e);
+		if (!req) {
+			err = spool_take(e, &req);
+			if (err == -EAGAIN || err == -ENOENT)
+				continue;
+			if (err) {
+				pr_debug("spool: read failed (%s); trying again later\n",
+					 strerror(-err));
+				e->next_attempt_ns = mono_ns() + SPOOL_RETRY_MS * 1000000ull;
+				continue;
+			}
+		}
 		if (req->attempts++)
 			stat_add(&e->stats.retries, 1);
-		timeout_ms = REQUEST_TIMEOUT_MS;
+		timeout_ms = e->timeout_ms;
 		if (e->closing && (long)((e->close_deadline_ns - now) / 1000000) + 1 < timeout_ms)
 			timeout_ms = (long)((e->close_deadline_ns - now) / 1000000) + 1;
 		pthread_mutex_unlock(&e->lock);
 
-		http_post(curl, req, timeout_ms, res);
+		http_post(e, curl, req, timeout_ms, res);
 
 		pthread_mutex_lock(&e->lock);
 		http_handle_result(e, req, res);
@@ -639,15 +963,87 @@ static bool url_usable(const char *url)
 	return ok;
 }
 
-struct bt_exporter *exporter_open_otlp_http(const char *url)
+/* Appends "Name: value" to @list; returns the list or NULL (the old list freed). */
+static struct curl_slist *header_append(struct curl_slist *list, const char *name,
+					const char *value)
 {
+	struct curl_slist *nl;
+	char *line;
+
+	if (asprintf(&line, "%s: %s", name, value) < 0) {
+		curl_slist_free_all(list);
+		return NULL;
+	}
+	nl = curl_slist_append(list, line);
+	explicit_bzero(line, strlen(line));
+	free(line);
+	if (!nl)
+		curl_slist_free_all(list);
+	return nl;
+}
+
+/* Builds the request headers: the protocol's, then the user's (e.g. authorization). */
+static struct curl_slist *headers_build(const struct otel_headers *user, bool gzip)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	size_t i;
+
+	/* curl would wait up to 1 s for "100 Continue" before sending a large body */
+	if (h)
+		h = header_append(h, "Expect", "");
+	if (h && gzip)
+		h = header_append(h, "Content-Encoding", "gzip");
+	for (i = 0; h && user && i < user->n; i++)
+		h = header_append(h, user->v[i].name, user->v[i].value);
+	return h;
+}
+
+const char *exporter_spool_refusal(int err)
+{
+	switch (err) {
+	case EBUSY:
+		return "another bedtrace is using it";
+	case EPERM:
+		return "it must belong to bedtrace's user and be writable by nobody else";
+	case ELOOP:
+		return "it is a symbolic link";
+	case ENOTDIR:
+		return "not a directory";
+	default:
+		return NULL;
+	}
+}
+
+static void http_free(struct bt_exporter *e)
+{
+	free(e->url);
+	curl_slist_free_all(e->headers);
+	curl_slist_free_all(e->headers_gzip);
+	free(e->ca_file);
+	free(e->client_cert);
+	free(e->client_key);
+	spool_close(e->spool);
+}
+
+/* Copies @s (NULL stays NULL); false when out of memory. */
+static bool dup_opt(char **out, const char *s)
+{
+	*out = s ? strdup(s) : NULL;
+	return !s || *out;
+}
+
+struct bt_exporter *exporter_open_otlp_http_opts(const char *url,
+						 const struct exporter_http_opts *o)
+{
+	static const struct exporter_http_opts defaults;
 	struct bt_exporter *e = NULL;
 	pthread_condattr_t cattr;
 	sigset_t all, old;
 	bool curl_inited = false;
-	struct curl_slist *h;
 	int err = 0;
 
+	if (!o)
+		o = &defaults;
 	if (!url || !url_usable(url)) {
 		pr_debug("OTLP endpoint '%s' is not an http:// or https:// URL\n", url ? url : "");
 		err = -EINVAL;
@@ -666,22 +1062,31 @@ struct bt_exporter *exporter_open_otlp_http(const char *url)
 	e->queue_limit = DEFAULT_QUEUE_BYTES;
 	e->close_timeout_ms = DEFAULT_CLOSE_TIMEOUT_MS;
 	e->backoff_ms = BACKOFF_MIN_MS;
+	e->gzip = o->gzip;
+	e->timeout_ms = o->timeout_ms ? (long)o->timeout_ms : (long)OTEL_DEFAULT_TIMEOUT_MS;
 	e->url = strdup(url);
-	h = curl_slist_append(NULL, "Content-Type: application/json");
-	/* curl would wait up to 1 s for "100 Continue" before sending a large body */
-	e->headers = h ? curl_slist_append(h, "Expect:") : NULL;
-	if (!e->headers)
-		curl_slist_free_all(h);
-	if (!e->url || !e->headers) {
+	e->headers = headers_build(o->headers, false);
+	e->headers_gzip = headers_build(o->headers, true);
+	if (!e->url || !e->headers || !e->headers_gzip || !dup_opt(&e->ca_file, o->ca_file) ||
+	    !dup_opt(&e->client_cert, o->client_cert) || !dup_opt(&e->client_key, o->client_key)) {
 		err = -ENOMEM;
 		goto cleanup;
+	}
+	if (o->spool_dir) {
+		e->spool =
+		    spool_open(o->spool_dir, o->spool_max ? o->spool_max : DEFAULT_SPOOL_MAX);
+		if (!e->spool) {
+			err = -errno;
+			goto cleanup;
+		}
+		spool_sync_stats(e);
 	}
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&e->cond, &cattr);
 	pthread_condattr_destroy(&cattr);
 
-	/* Signals (SIGINT, SIGTERM) belong to the main loop, not to the sender. */
+	/* Signals (SIGINT, SIGTERM, SIGHUP) belong to the main loop, not to the sender. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = -pthread_create(&e->thread, NULL, http_sender, e);
@@ -693,8 +1098,7 @@ struct bt_exporter *exporter_open_otlp_http(const char *url)
 cleanup:
 	if (err) {
 		if (e) {
-			free(e->url);
-			curl_slist_free_all(e->headers);
+			http_free(e);
 			pthread_mutex_destroy(&e->lock);
 			free(e);
 			e = NULL;
@@ -704,6 +1108,11 @@ cleanup:
 		errno = -err;
 	}
 	return e;
+}
+
+struct bt_exporter *exporter_open_otlp_http(const char *url)
+{
+	return exporter_open_otlp_http_opts(url, NULL);
 }
 
 int exporter_set_http_limits(struct bt_exporter *e, size_t queue_bytes, unsigned close_timeout_ms)
@@ -727,10 +1136,7 @@ static void http_enqueue(struct bt_exporter *e, struct http_req *req)
 
 	/* A lone request larger than the limit is still kept: bound = limit + one request. */
 	while (e->head && e->queued_bytes + req->len > e->queue_limit) {
-		old = e->head;
-		e->head = old->next;
-		if (!e->head)
-			e->tail = NULL;
+		old = queue_pop(e);
 		dropped += old->n_spans;
 		drop_req(e, old, &e->stats.dropped_queue_full);
 	}
@@ -751,10 +1157,46 @@ static void http_enqueue(struct bt_exporter *e, struct http_req *req)
 	pthread_cond_signal(&e->cond);
 }
 
+/* gzip-compresses @len bytes of @in into a new buffer; returns it (length in *@out_len) or
+ * NULL + errno. */
+static char *gzip_body(const char *in, size_t len, size_t *out_len)
+{
+	z_stream z = {0};
+	uLong cap;
+	char *out;
+
+	/* windowBits 15 + 16: a gzip wrapper, not zlib's */
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	cap = deflateBound(&z, (uLong)len);
+	out = malloc(cap);
+	if (!out) {
+		deflateEnd(&z);
+		errno = ENOMEM;
+		return NULL;
+	}
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		errno = EIO;
+		return NULL;
+	}
+	*out_len = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
 static int http_write(struct bt_exporter *e, struct bt_span *const *spans, size_t n)
 {
 	struct http_req *req = NULL;
-	char *body;
+	char *body, *packed;
 	size_t len;
 	int err;
 
@@ -767,6 +1209,13 @@ static int http_write(struct bt_exporter *e, struct bt_span *const *spans, size_
 		err = http_write(e, spans, n / 2);
 		return err ? err : http_write(e, spans + n / 2, n - n / 2);
 	}
+	if (e->gzip) {
+		packed = gzip_body(body, len, &len);
+		free(body);
+		if (!packed)
+			return -errno;
+		body = packed;
+	}
 	req = calloc(1, sizeof(*req));
 	if (!req) {
 		free(body);
@@ -775,6 +1224,7 @@ static int http_write(struct bt_exporter *e, struct bt_span *const *spans, size_
 	req->body = body;
 	req->len = len;
 	req->n_spans = n;
+	req->gzip = e->gzip;
 	pthread_mutex_lock(&e->lock);
 	http_enqueue(e, req);
 	pthread_mutex_unlock(&e->lock);
@@ -809,7 +1259,10 @@ int exporter_write(struct bt_exporter *e, struct bt_span *const *spans, size_t n
 	return err;
 }
 
-/* Delivers what is queued within the close deadline, stops the sender, counts what is left. */
+/*
+ * Delivers what is queued within the close deadline, stops the sender; what is left goes to
+ * the spool if there is one, else is counted as dropped.
+ */
 static int http_finish(struct bt_exporter *e)
 {
 	struct http_req *req;
@@ -825,26 +1278,16 @@ static int http_finish(struct bt_exporter *e)
 	pthread_join(e->thread, NULL);
 
 	pthread_mutex_lock(&e->lock);
-	while ((req = e->head)) {
-		e->head = req->next;
+	while ((req = queue_pop(e))) {
 		left += req->n_spans;
 		drop_req(e, req, &e->stats.dropped_unsent);
 	}
-	e->tail = NULL;
 	if (left) {
 		e->last_err = e->last_retry_err ? e->last_retry_err : -ETIMEDOUT;
 		e->last_status = e->last_retry_status;
 	}
 	pthread_mutex_unlock(&e->lock);
 	return e->last_err;
-}
-
-static void http_close(struct bt_exporter *e)
-{
-	pthread_cond_destroy(&e->cond);
-	curl_slist_free_all(e->headers);
-	free(e->url);
-	curl_global_cleanup();
 }
 
 int exporter_finish(struct bt_exporter *e)
@@ -865,10 +1308,13 @@ int exporter_close(struct bt_exporter *e)
 		return 0;
 	err = exporter_finish(e);
 	if (e->type == EXPORTER_HTTP) {
-		http_close(e);
+		pthread_cond_destroy(&e->cond);
+		http_free(e);
+		curl_global_cleanup();
 	} else if (e->own_fd && close(e->fd) && !err) {
 		err = -errno;
 	}
+	free(e->path);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 	return err;
@@ -879,16 +1325,24 @@ void exporter_get_stats(const struct bt_exporter *e, struct exporter_stats *out)
 	struct bt_exporter *m = (struct bt_exporter *)e; /* the lock only */
 
 	memset(out, 0, sizeof(*out));
-	out->spans_accepted = __atomic_load_n(&e->stats.spans_accepted, __ATOMIC_RELAXED);
-	out->spans_written = __atomic_load_n(&e->stats.spans_written, __ATOMIC_RELAXED);
-	out->batches_written = __atomic_load_n(&e->stats.batches_written, __ATOMIC_RELAXED);
-	out->spans_dropped = __atomic_load_n(&e->stats.spans_dropped, __ATOMIC_RELAXED);
-	out->dropped_write = __atomic_load_n(&e->stats.dropped_write, __ATOMIC_RELAXED);
-	out->dropped_encode = __atomic_load_n(&e->stats.dropped_encode, __ATOMIC_RELAXED);
-	out->dropped_rejected = __atomic_load_n(&e->stats.dropped_rejected, __ATOMIC_RELAXED);
-	out->dropped_queue_full = __atomic_load_n(&e->stats.dropped_queue_full, __ATOMIC_RELAXED);
-	out->dropped_unsent = __atomic_load_n(&e->stats.dropped_unsent, __ATOMIC_RELAXED);
-	out->retries = __atomic_load_n(&e->stats.retries, __ATOMIC_RELAXED);
+#define LOAD(f) out->f = __atomic_load_n(&e->stats.f, __ATOMIC_RELAXED)
+	LOAD(spans_accepted);
+	LOAD(spans_written);
+	LOAD(batches_written);
+	LOAD(spans_dropped);
+	LOAD(dropped_write);
+	LOAD(dropped_encode);
+	LOAD(dropped_rejected);
+	LOAD(dropped_queue_full);
+	LOAD(dropped_unsent);
+	LOAD(dropped_spool_full);
+	LOAD(retries);
+	LOAD(spans_spooled);
+	LOAD(spool_files);
+	LOAD(spool_bytes);
+	LOAD(spans_recovered);
+	LOAD(recovered_rejected);
+#undef LOAD
 	pthread_mutex_lock(&m->lock);
 	out->last_err = e->last_err;
 	out->last_status = e->last_status;
