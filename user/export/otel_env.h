@@ -64,7 +64,7 @@ struct otel_export_config {
 };
 
 /* Reads one variable; getenv for the process environment, another function in tests. */
-typedef const char *(*otel_getenv_fn)(const char *name);
+typedef char *(*otel_getenv_fn)(const char *name);
 
 /*
  * Fills @c from the variables @get returns (an empty value counts as unset). Each malformed
