@@ -318,6 +318,11 @@ struct bt_spool *spool_open(const char *dir, uint64_t max_bytes)
 	err = make_dirs(dir);
 	if (err)
 		goto fail;
+	/* the clear refusal; O_NOFOLLOW below closes the race */
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+		err = -ELOOP;
+		goto fail;
+	}
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->dirfd < 0) {
 		err = -errno;
