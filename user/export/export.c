@@ -97,6 +97,7 @@ struct bt_exporter {
 	struct bt_spool *spool;
 	uint64_t spool_retry_ns; /* under lock: no spool write before this (it failed) */
 	bool spool_full_warned;	 /* under lock: once per episode */
+	bool close_probe;	 /* under lock: finish's one attempt on a collector found away */
 	pthread_t thread;
 	pthread_cond_t cond; /* queue changed or closing */
 	struct http_req *head, *tail;
@@ -868,8 +869,8 @@ static bool sender_done(const struct bt_exporter *e, uint64_t now)
 	if (!e->closing)
 		return false;
 	if (!e->head)
-		/* what is spooled stays for the next run when the collector is away */
-		return !spool_pending(e) || e->down || over;
+		/* what is spooled stays for the next run when the collector is still away */
+		return !spool_pending(e) || (e->down && !e->close_probe) || over;
 	/* memory left past the deadline: spilled first if the spool works, else dropped */
 	return over && !spill_due(e, now);
 }
@@ -925,6 +926,8 @@ static void *http_sender(void *arg)
 		}
 		if (req->attempts++)
 			stat_add(&e->stats.retries, 1);
+		if (e->closing)
+			e->close_probe = false;
 		timeout_ms = e->timeout_ms;
 		if (e->closing && (long)((e->close_deadline_ns - now) / 1000000) + 1 < timeout_ms)
 			timeout_ms = (long)((e->close_deadline_ns - now) / 1000000) + 1;
@@ -1273,6 +1276,7 @@ static int http_finish(struct bt_exporter *e)
 	e->close_deadline_ns = mono_ns() + (uint64_t)e->close_timeout_ms * 1000000ull;
 	/* last chance: try now instead of waiting out a long backoff */
 	e->next_attempt_ns = 0;
+	e->close_probe = true;
 	pthread_cond_signal(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	pthread_join(e->thread, NULL);

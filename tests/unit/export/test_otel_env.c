@@ -135,8 +135,8 @@ static void test_otel_headers_percent_decoding(void **state)
 					    &h),
 			 0);
 	assert_string_equal(hval(&h, "Authorization"), "Basic dXNlcjpwYXNz");
-	assert_string_equal(hval(&h, "p"), "a+b");	/* '+' is a plus, not a space */
-	assert_string_equal(hval(&h, "bad"), "100%");	/* not an escape: literal */
+	assert_string_equal(hval(&h, "p"), "a+b");    /* '+' is a plus, not a space */
+	assert_string_equal(hval(&h, "bad"), "100%"); /* not an escape: literal */
 	assert_string_equal(hval(&h, "short"), "x%2");
 	assert_string_equal(hval(&h, "hex"), "%zzq");
 	assert_string_equal(hval(&h, "eq"), "a=b=="); /* base64 padding survives */
