@@ -58,6 +58,7 @@ class Receiver:
         self.errors = []
         self.lock = threading.Lock()
         self.conns = set()
+        self.stopping = False
         self.server = None
         self.thread = None
 
@@ -67,6 +68,7 @@ class Receiver:
 
     def start(self):
         receiver = self
+        self.stopping = False
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -87,27 +89,30 @@ class Receiver:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(n)
-                with receiver.lock:
-                    index = len(receiver.requests)
-                status, extra, body = receiver.script(index)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                try:
-                    req = Request(time.monotonic(), self.path, headers, raw, status)
-                except Exception as exc:  # noqa: BLE001 - recorded, the test fails on it
-                    with receiver.lock:
+                # Recording and answering happen under the lock that stop() takes first: a
+                # request is either recorded and answered, or neither (the client retries it),
+                # so "each span exactly once" is a property of the client, not of luck.
+                with receiver.lock:
+                    if receiver.stopping:
+                        self.close_connection = True
+                        return
+                    index = len(receiver.requests)
+                    status, extra, body = receiver.script(index)
+                    try:
+                        receiver.requests.append(
+                            Request(time.monotonic(), self.path, headers, raw, status))
+                    except Exception as exc:  # noqa: BLE001 - recorded, the test fails on it
                         receiver.errors.append("request %d: %r" % (index, exc))
-                    status, extra, body = 400, {}, b'{"message":"undecodable"}'
-                    req = None
-                if req is not None:
-                    with receiver.lock:
-                        receiver.requests.append(req)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in extra.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
+                        status, extra, body = 400, {}, b'{"message":"undecodable"}'
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    for k, v in extra.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.wfile.flush()
 
         class Server(http.server.ThreadingHTTPServer):
             allow_reuse_address = True
@@ -123,6 +128,8 @@ class Receiver:
         """Closes the listening socket and every open connection: the collector is gone."""
         if self.server is None:
             return
+        with self.lock:
+            self.stopping = True
         self.server.shutdown()
         self.server.server_close()
         # keep-alive connections live in their own threads: cut them too

@@ -739,7 +739,9 @@ static void http_retry_later(struct bt_exporter *e, struct http_req *req,
 			ra_ms = RETRY_AFTER_MAX_MS;
 		delay_ms = ra_ms + (uint64_t)random() % (ra_ms / 10 + 1);
 	}
-	if (e->closing && delay_ms > CLOSE_BACKOFF_MAX_MS)
+	/* closing shortens our own backoff, never the collector's Retry-After (the close
+	 * deadline still bounds the wait) */
+	if (e->closing && delay_ms > CLOSE_BACKOFF_MAX_MS && res->retry_after_s <= 0)
 		delay_ms = CLOSE_BACKOFF_MAX_MS;
 	e->next_attempt_ns = mono_ns() + delay_ms * 1000000ull;
 	e->backoff_ms = e->backoff_ms * 2 < BACKOFF_MAX_MS ? e->backoff_ms * 2 : BACKOFF_MAX_MS;
