@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Exporters of finished spans: OTLP JSON Lines to a file or stdout, and OTLP/HTTP JSON to a
- * collector. Owns the delivery: file creation and permissions, the HTTP client, the in-memory
- * retry queue and the counts of what was written and dropped. Encoding is otlp_json.c's.
+ * Exporters of finished spans: OTLP JSON Lines to a file or stdout (export.c), and OTLP/HTTP
+ * JSON to a collector (otlp_http.c, with spool.c). Owns the delivery: file creation and
+ * permissions, the HTTP client, the in-memory retry queue, the spool and the counts of what was
+ * written and dropped. Encoding is otlp_json.c's.
  *
  * All functions may be called from any thread; one exporter serialises its own writes.
  *
