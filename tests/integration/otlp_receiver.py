@@ -18,6 +18,7 @@ import gzip
 import http.server
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -38,8 +39,9 @@ def ok_script(_index):
 
 
 class Request:
-    def __init__(self, t, path, headers, raw, status):
+    def __init__(self, t, path, headers, raw, status, client_cn=None):
         self.t = t
+        self.client_cn = client_cn  # TLS: the CN of the client certificate, if one was asked
         self.path = path
         self.headers = headers  # name lowercased -> value
         self.raw = raw
@@ -51,9 +53,13 @@ class Request:
 
 
 class Receiver:
-    def __init__(self, port=0, script=ok_script):
+    """@tls = (cert, key, client_ca): serve https with that certificate and require a client
+    certificate signed by client_ca (mutual TLS)."""
+
+    def __init__(self, port=0, script=ok_script, tls=None):
         self.port = port
         self.script = script
+        self.tls = tls
         self.requests = []
         self.errors = []
         self.lock = threading.Lock()
@@ -64,7 +70,7 @@ class Receiver:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d/v1/traces" % self.port
+        return "%s://127.0.0.1:%d/v1/traces" % ("https" if self.tls else "http", self.port)
 
     def start(self):
         receiver = self
@@ -99,9 +105,13 @@ class Receiver:
                         return
                     index = len(receiver.requests)
                     status, extra, body = receiver.script(index)
+                    cn = None
+                    if receiver.tls:
+                        subject = dict(x[0] for x in self.connection.getpeercert()["subject"])
+                        cn = subject.get("commonName")
                     try:
                         receiver.requests.append(
-                            Request(time.monotonic(), self.path, headers, raw, status))
+                            Request(time.monotonic(), self.path, headers, raw, status, cn))
                     except Exception as exc:  # noqa: BLE001 - recorded, the test fails on it
                         receiver.errors.append("request %d: %r" % (index, exc))
                         status, extra, body = 400, {}, b'{"message":"undecodable"}'
@@ -120,6 +130,13 @@ class Receiver:
 
         self.server = Server(("127.0.0.1", self.port), Handler)
         self.port = self.server.server_address[1]
+        if self.tls:
+            cert, key, client_ca = self.tls
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(client_ca)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self

@@ -16,7 +16,8 @@ import tempfile
 import time
 import zlib
 
-from harness import (BEDTRACE, TARGETS, check, check_eq, run, stop_process, test, wait_for)
+from harness import (BEDTRACE, TARGETS, check, check_eq, make_certs, run, stop_process, test,
+                     wait_for)
 from otlp_receiver import Receiver, free_port, span_ids
 
 TARGET = os.path.join(TARGETS, "bt_target")
@@ -294,6 +295,83 @@ def retry_after_on_503_is_honoured():
         check(gap >= 3.0, "retry %.2f s after a 503 with Retry-After: 3", gap)
         check_eq(reqs[1].span_ids, reqs[0].span_ids, "the retried request")
         exactly_once(r.accepted_span_ids(), out_ids(out), "after the throttled request")
+
+
+def make_client_cert(certdir):
+    """A client certificate (CN bedtrace-client) signed by the test CA in @certdir."""
+    key, csr, pem = (os.path.join(certdir, n) for n in ("client.key", "client.csr",
+                                                        "client.pem"))
+    ext = os.path.join(certdir, "client.ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n")
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-subj",
+                    "/CN=bedtrace-client", "-keyout", key, "-out", csr], check=True,
+                   capture_output=True, timeout=60)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA",
+                    os.path.join(certdir, "ca.pem"), "-CAkey", os.path.join(certdir, "ca.key"),
+                    "-CAcreateserial", "-CAserial", os.path.join(certdir, "ca.srl"), "-days", "2",
+                    "-sha256", "-extfile", ext, "-out", pem], check=True, capture_output=True,
+                   timeout=60)
+    os.chmod(key, 0o600)
+    return pem, key
+
+
+@test
+def https_collector_with_ca_file_and_client_certificate():
+    with Workdir() as wd:
+        certs = make_certs(os.path.join(wd, "certs"))
+        client_pem, client_key = make_client_cert(certs)
+        r = Receiver(free_port(), tls=(os.path.join(certs, "server.pem"),
+                                       os.path.join(certs, "server.key"),
+                                       os.path.join(certs, "ca.pem"))).start()
+        out = os.path.join(wd, "out.jsonl")
+        env = {
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": r.url,
+            "OTEL_EXPORTER_OTLP_CERTIFICATE": os.path.join(certs, "ca.pem"),
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY": client_key,
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": client_pem,
+        }
+        try:
+            p, _ = bedtrace(["-o", out, "--", TARGET, "loop", "200", "5"], wd, env)
+            rc = finish(p)
+        finally:
+            stop_process(p)
+            r.stop()
+        err = read_err(wd)
+        check_eq(rc, 0, "exit code (stderr: %s)" % err)
+        reqs = r.snapshot()
+        check(reqs, "no request reached the https collector (stderr: %s)" % err)
+        check_eq({q.client_cn for q in reqs}, {"bedtrace-client"}, "client certificate")
+        exactly_once(r.accepted_span_ids(), out_ids(out), "https collector")
+
+
+@test
+def otel_sdk_disabled_exports_nothing_but_the_explicit_file():
+    with Workdir() as wd:
+        r = Receiver(free_port()).start()
+        out = os.path.join(wd, "out.jsonl")
+        env = {"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT":
+               "http://127.0.0.1:%d" % r.port}
+        try:
+            p, _ = bedtrace(["-o", out, "--otlp-endpoint", r.url, "--", TARGET, "loop", "100",
+                             "5"], wd, env)
+            rc = finish(p)
+            # without -o, not even stdout gets spans
+            p2 = subprocess.run([BEDTRACE, "-f", "tick", "--", TARGET, "loop", "20", "5"],
+                                capture_output=True, text=True, timeout=60,
+                                env=dict(os.environ, OTEL_SDK_DISABLED="TRUE"))
+        finally:
+            stop_process(p)
+            r.stop()
+        err = read_err(wd)
+        check_eq(rc, 0, "exit code (stderr: %s)" % err)
+        check_eq(r.snapshot(), [], "requests to the collector")
+        check_eq(len(out_ids(out)), 100, "spans in the explicit -o file")
+        check_eq(sum("OTEL_SDK_DISABLED" in l for l in err.splitlines()), 1,
+                 "one line saying export is disabled (stderr: %s)" % err)
+        check_eq(p2.returncode, 0, "exit code without -o (stderr: %s)" % p2.stderr)
+        check("{" not in p2.stdout, "spans on stdout: %r" % p2.stdout[:200])
+        check("spans: 20 produced" in p2.stderr, "summary: %s" % p2.stderr)
 
 
 @test
