@@ -232,6 +232,18 @@ static void read_compression(struct otel_export_config *c, otel_getenv_fn get)
 	pr_warn("%s='%.32s' is not supported (gzip or none); sending uncompressed\n", var, v);
 }
 
+/* bedtrace speaks OTLP/HTTP with JSON bodies only (collectors take it on the same port). */
+static void read_protocol(otel_getenv_fn get)
+{
+	char var[64];
+	const char *v = env_pick(get, "PROTOCOL", var, sizeof(var));
+
+	if (v && strcmp(v, "http/json"))
+		pr_warn("%s='%.32s' is not used: bedtrace sends OTLP/HTTP with JSON bodies "
+			"(http/json)\n",
+			var, v);
+}
+
 static void read_timeout(struct otel_export_config *c, otel_getenv_fn get)
 {
 	char var[64], *end;
@@ -312,6 +324,7 @@ int otel_export_config_read(struct otel_export_config *c, otel_getenv_fn get)
 		return err;
 	read_compression(c, get);
 	read_timeout(c, get);
+	read_protocol(get);
 	err = read_file_var(get, "CERTIFICATE", &c->certificate);
 	if (!err)
 		err = read_file_var(get, "CLIENT_KEY", &c->client_key);

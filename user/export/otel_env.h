@@ -11,6 +11,7 @@
  *   _TIMEOUT             milliseconds per request (default 10000)
  *   _CERTIFICATE         CA file to verify an https:// collector
  *   _CLIENT_KEY, _CLIENT_CERTIFICATE   the client's key and certificate for mutual TLS
+ *   _PROTOCOL            only http/json is spoken; another value gets a warning
  *   OTEL_SDK_DISABLED    "true" (any case): no OTLP export at all
  *
  * Header values are credentials: nothing here ever prints one (nor the name of an entry that

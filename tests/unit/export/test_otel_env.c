@@ -327,6 +327,29 @@ static void test_otel_config_sdk_disabled(void **state)
 	otel_export_config_free(&c);
 }
 
+static void test_otel_config_protocol_warning(void **state)
+{
+	struct otel_export_config c;
+	char *log;
+
+	(void)state;
+	env_reset();
+	env_set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+	capture_start();
+	assert_int_equal(otel_export_config_read(&c, fake_getenv), 0);
+	log = capture_stop();
+	assert_string_equal(log, "");
+	free(log);
+	otel_export_config_free(&c);
+	env_set("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc");
+	capture_start();
+	assert_int_equal(otel_export_config_read(&c, fake_getenv), 0);
+	log = capture_stop();
+	assert_non_null(strstr(log, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL='grpc' is not used"));
+	free(log);
+	otel_export_config_free(&c);
+}
+
 static void test_otel_config_tls_files(void **state)
 {
 	char ca[] = "/tmp/bt_test_otel_ca_XXXXXX", key[] = "/tmp/bt_test_otel_key_XXXXXX";
@@ -389,6 +412,7 @@ int main(void)
 	    cmocka_unit_test(test_otel_config_compression),
 	    cmocka_unit_test(test_otel_config_timeout),
 	    cmocka_unit_test(test_otel_config_sdk_disabled),
+	    cmocka_unit_test(test_otel_config_protocol_warning),
 	    cmocka_unit_test(test_otel_config_tls_files),
 	};
 
