@@ -1012,8 +1012,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		uint64_t now;
 
 		err = ring_buffer__poll(rb, 100);
-		/* a signal: SIGINT/SIGTERM set *stop (seen by the loop), SIGHUP asks for a reopen
-		 */
+		/* a signal: SIGINT/SIGTERM set *stop, SIGHUP asks for a reopen */
 		if (err == -EINTR)
 			err = 0;
 		if (opts->reopen && *opts->reopen) {
