@@ -48,6 +48,7 @@ struct bt_exporter {
 	char *ca_file, *client_cert, *client_key; /* immutable */
 	/* the spool is the sender's alone (and finish's once the sender is gone) */
 	struct bt_spool *spool;
+	uint64_t spool_max;	 /* immutable: --spool-max */
 	uint64_t spool_retry_ns; /* under lock: no spool write before this (it failed) */
 	bool spool_full_warned;	 /* under lock: once per episode */
 	bool close_probe;	 /* under lock: finish's one attempt on a collector found away */

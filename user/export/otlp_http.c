@@ -67,7 +67,9 @@ struct http_req {
 /* Formats a byte count for a warning ("64 MiB", "4.9 KiB"). */
 static const char *fmt_size(size_t bytes, char *buf, size_t size)
 {
-	if (bytes >= (1u << 20))
+	if (bytes >= (1u << 30))
+		snprintf(buf, size, "%.3g GiB", bytes / 1073741824.0);
+	else if (bytes >= (1u << 20))
 		snprintf(buf, size, "%.3g MiB", bytes / 1048576.0);
 	else
 		snprintf(buf, size, "%.3g KiB", bytes / 1024.0);
@@ -318,8 +320,7 @@ static void spill_head(struct bt_exporter *e)
 		if (!e->spool_full_warned) {
 			pr_warn("spool %s is full (--spool-max %s); dropping new spans until the "
 				"collector takes what it holds\n",
-				spool_dir(e->spool),
-				fmt_size(e->stats.spool_bytes, sz, sizeof(sz)));
+				spool_dir(e->spool), fmt_size(e->spool_max, sz, sizeof(sz)));
 			e->spool_full_warned = true;
 		}
 		e->last_err = -ENOBUFS;
@@ -789,8 +790,8 @@ struct bt_exporter *exporter_open_otlp_http_opts(const char *url,
 		goto cleanup;
 	}
 	if (o->spool_dir) {
-		e->spool =
-		    spool_open(o->spool_dir, o->spool_max ? o->spool_max : DEFAULT_SPOOL_MAX);
+		e->spool_max = o->spool_max ? o->spool_max : DEFAULT_SPOOL_MAX;
+		e->spool = spool_open(o->spool_dir, e->spool_max);
 		if (!e->spool) {
 			err = -errno;
 			goto cleanup;
