@@ -22,6 +22,7 @@
 
 #include "bedtrace.h"
 #include "export/export.h"
+#include "export/spool.h"
 #include "probe/functrace.h"
 #include "proto/body.h"
 #include "util/log.h"
@@ -29,12 +30,19 @@
 #include "probe/target.h"
 #include "tracer.h"
 
-static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t exiting, reopen_output;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	exiting = 1;
+}
+
+/* logrotate's convention: SIGHUP after renaming the output reopens it by its path */
+static void on_hup(int sig)
+{
+	(void)sig;
+	reopen_output = 1;
 }
 
 const char *argp_program_version = "bedtrace " BT_VERSION;
@@ -80,6 +88,8 @@ enum {
 	OPT_EXCLUDE_EXE,
 	OPT_EXCLUDE_PID,
 	OPT_RING_SIZE,
+	OPT_SPOOL_DIR,
+	OPT_SPOOL_MAX,
 };
 
 static const struct argp_option options[] = {
@@ -111,11 +121,20 @@ static const struct argp_option options[] = {
     {"no-sockets", OPT_NO_SOCKETS, NULL, 0, "Do not capture plain (non-TLS) TCP traffic", 0},
     {"no-follow", OPT_NO_FOLLOW, NULL, 0,
      "Do not trace children the targets fork or programs they execute (followed by default)", 0},
-    {"output", 'o', "FILE", 0, "Write OTLP JSON Lines to FILE ('-' is stdout)", 0},
+    {"output", 'o', "FILE", 0,
+     "Write OTLP JSON Lines to FILE ('-' is stdout); SIGHUP reopens FILE (logrotate)", 0},
     {"otlp-endpoint", OPT_OTLP, "URL", 0,
      "Export over OTLP/HTTP JSON to URL (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then "
-     "OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces)",
+     "OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces); OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, "
+     "_COMPRESSION, _TIMEOUT, _CERTIFICATE, _CLIENT_KEY, _CLIENT_CERTIFICATE and "
+     "OTEL_SDK_DISABLED are honoured",
      0},
+    {"spool-dir", OPT_SPOOL_DIR, "DIR", 0,
+     "With an OTLP endpoint: keep what the collector cannot take now in DIR (created 0700) and "
+     "send it when it can, also after a restart",
+     0},
+    {"spool-max", OPT_SPOOL_MAX, "BYTES", 0,
+     "Most the spool holds (suffix K, M, G; default 1G); past it new spans are dropped", 0},
     {"service-name", OPT_SERVICE, "NAME", 0,
      "service.name (default: the process's OTEL_SERVICE_NAME, then its executable name)", 0},
     {"capture-content", OPT_CAPTURE, NULL, 0,
@@ -226,6 +245,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_SERVICE:
 		o->service_name = arg;
 		break;
+	case OPT_SPOOL_DIR:
+		o->spool_dir = arg;
+		break;
+	case OPT_SPOOL_MAX: {
+		uint64_t bytes;
+
+		if (spool_parse_size(arg, &bytes) || bytes < 4096)
+			argp_error(
+			    state,
+			    "invalid --spool-max '%s' (bytes, at least 4096; suffix K, M, G)", arg);
+		o->spool_max = bytes;
+		break;
+	}
 	case OPT_CAPTURE:
 		o->capture_content = true;
 		break;
@@ -366,7 +398,11 @@ int main(int argc, char **argv)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	opts.reopen = &reopen_output;
 
 	err = tracer_run(&opts, &exiting, &status);
 	for (i = 0; i < (int)opts.n_specs; i++)

@@ -16,6 +16,7 @@
 
 #include "bedtrace.h"
 #include "export/export.h"
+#include "export/otel_env.h"
 #include "genai/genai.h"
 #include "genai/prices.h"
 #include "health.h"
@@ -408,55 +409,74 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return yield_check(s);
 }
 
+/*
+ * The destinations: -o FILE (or stdout when nothing else is given) and OTLP/HTTP, configured
+ * from the command line and the OTEL_* environment (otel_env.h). OTEL_SDK_DISABLED=true turns
+ * off OTLP/HTTP and the stdout default; an explicit -o is still written.
+ */
 static int open_exporters(struct session *s)
 {
 	const struct tracer_opts *o = s->opts;
-	const char *endpoint = o->otlp_endpoint;
-	char *from_base = NULL;
+	struct otel_export_config cfg;
+	struct exporter_http_opts ho = {0};
+	const char *endpoint;
 	struct bt_exporter *e;
+	int err = otel_export_config_read(&cfg, getenv);
 
-	if (!endpoint)
-		endpoint = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-	if (!endpoint && getenv("OTEL_EXPORTER_OTLP_ENDPOINT")) {
-		const char *base = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
-		size_t len = strlen(base);
-
-		if (asprintf(&from_base, "%.*s/v1/traces",
-			     (int)(len && base[len - 1] == '/' ? len - 1 : len), base) < 0)
-			return -ENOMEM;
-		endpoint = from_base;
+	if (err)
+		goto out;
+	endpoint = o->otlp_endpoint ? o->otlp_endpoint : cfg.endpoint;
+	if (cfg.sdk_disabled) {
+		pr_info("OTEL_SDK_DISABLED=true: OTLP export is disabled%s\n",
+			o->output ? "; spans go to -o only" : "; spans are counted, not exported");
+		endpoint = NULL;
 	}
-	if (o->output || !endpoint) {
+	if (o->output || (!endpoint && !cfg.sdk_disabled)) {
 		e = exporter_open_file(o->output ? o->output : "-");
-		if (!e && exporter_file_refusal(errno)) {
-			pr_warn("refusing to write to %s: %s\n", o->output,
-				exporter_file_refusal(errno));
-			free(from_base);
-			return -errno;
-		} else if (!e) {
-			pr_warn("cannot open output %s: %s\n", o->output ? o->output : "stdout",
-				strerror(errno));
-			free(from_base);
-			return -errno;
+		if (!e) {
+			err = -errno;
+			if (exporter_file_refusal(errno))
+				pr_warn("refusing to write to %s: %s\n", o->output,
+					exporter_file_refusal(errno));
+			else
+				pr_warn("cannot open output %s: %s\n",
+					o->output ? o->output : "stdout", strerror(errno));
+			goto out;
 		}
 		s->exporter_names[s->n_exporters] =
 		    o->output && strcmp(o->output, "-") ? o->output : "stdout";
 		s->exporters[s->n_exporters++] = e;
 	}
-	if (endpoint) {
-		e = exporter_open_otlp_http(endpoint);
-		if (!e) {
-			pr_warn("cannot use OTLP endpoint %s: %s\n", endpoint, strerror(errno));
-			free(from_base);
-			return -errno;
-		}
-		/* the URL outlives from_base: the exporter keeps it only internally */
-		s->endpoint = strdup(endpoint);
-		s->exporter_names[s->n_exporters] = s->endpoint ? s->endpoint : "the collector";
-		s->exporters[s->n_exporters++] = e;
+	if (!endpoint) {
+		if (o->spool_dir)
+			pr_warn("--spool-dir %s is not used: no OTLP endpoint\n", o->spool_dir);
+		goto out;
 	}
-	free(from_base);
-	return 0;
+	ho.headers = &cfg.headers;
+	ho.gzip = cfg.compression == OTEL_COMPRESSION_GZIP;
+	ho.timeout_ms = cfg.timeout_ms;
+	ho.ca_file = cfg.certificate;
+	ho.client_cert = cfg.client_certificate;
+	ho.client_key = cfg.client_key;
+	ho.spool_dir = o->spool_dir;
+	ho.spool_max = o->spool_max;
+	e = exporter_open_otlp_http_opts(endpoint, &ho);
+	if (!e) {
+		err = -errno;
+		if (o->spool_dir && err != -EINVAL && err != -ENOMEM)
+			pr_warn("cannot use --spool-dir %s: %s\n", o->spool_dir,
+				exporter_spool_refusal(-err) ? exporter_spool_refusal(-err)
+							     : strerror(-err));
+		else
+			pr_warn("cannot use OTLP endpoint %s: %s\n", endpoint, strerror(-err));
+		goto out;
+	}
+	s->endpoint = strdup(endpoint);
+	s->exporter_names[s->n_exporters] = s->endpoint ? s->endpoint : "the collector";
+	s->exporters[s->n_exporters++] = e;
+out:
+	otel_export_config_free(&cfg);
+	return err;
 }
 
 static int open_capture(struct session *s)
@@ -862,6 +882,7 @@ static void drop_reasons(const struct exporter_stats *st, char *buf, size_t size
 	REASON(st->dropped_rejected, "refused by the collector");
 	REASON(st->dropped_unsent, "not sent by exit");
 	REASON(st->dropped_queue_full, "pushed out of the full retry queue");
+	REASON(st->dropped_spool_full, "not spooled (spool full)");
 	REASON(st->dropped_encode, "not encoded (out of memory)");
 #undef REASON
 	if (cause[0] && n < size)
@@ -901,6 +922,25 @@ static bool target_status(const struct session *s, size_t i, int *status)
 		return true;
 	}
 	return false;
+}
+
+/* The spool's part of the summary: not lost, kept for the next run; and an earlier run's. */
+static void report_spool(const struct session *s, const struct exporter_stats *es)
+{
+	const char *dir = s->opts->spool_dir;
+
+	if (es->spans_recovered)
+		pr_info("spool: %llu spans an earlier run spooled were delivered\n",
+			(unsigned long long)es->spans_recovered);
+	if (es->recovered_rejected)
+		pr_info("spool: %llu spans an earlier run spooled were refused by the collector\n",
+			(unsigned long long)es->recovered_rejected);
+	if (es->spans_spooled)
+		pr_info("%llu spans kept in the spool %s for the next run\n",
+			(unsigned long long)es->spans_spooled, dir ? dir : "");
+	else if (es->spool_files)
+		pr_info("spool: %llu file(s) of an earlier run still in %s for the next run\n",
+			(unsigned long long)es->spool_files, dir ? dir : "");
 }
 
 /*
@@ -984,6 +1024,10 @@ static int report_summary(struct session *s)
 			n += (size_t)snprintf(line + n, sizeof(line) - n, "; %llu delivered to %s",
 					      (unsigned long long)es.spans_written,
 					      s->exporter_names[i]);
+		report_spool(s, &es);
+		if (es.spans_spooled && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n, ", %llu spooled",
+					      (unsigned long long)es.spans_spooled);
 		if (!es.spans_dropped)
 			continue;
 		drop_reasons(&es, why, sizeof(why));
@@ -1279,9 +1323,13 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		uint64_t now;
 
 		err = event_ring_poll(rb, 100);
-		if (err == -EINTR) {
+		/* a signal: SIGINT/SIGTERM set *stop, SIGHUP asks for a reopen */
+		if (err == -EINTR)
 			err = 0;
-			break;
+		if (opts->reopen && *opts->reopen) {
+			*opts->reopen = 0;
+			for (i = 0; i < s->n_exporters; i++)
+				exporter_reopen(s->exporters[i]);
 		}
 		/* call events are submitted without a wakeup: read them on every tick */
 		if (err >= 0)

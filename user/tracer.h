@@ -37,6 +37,9 @@ struct tracer_opts {
 	const char *service_name;
 	const char *prices;
 	const char *dump_dir;
+	const char *spool_dir;	       /* --spool-dir: on-disk queue for the collector */
+	unsigned long long spool_max;  /* --spool-max bytes; 0: the default (1 GiB) */
+	volatile sig_atomic_t *reopen; /* set on SIGHUP: reopen the -o file (logrotate) */
 	size_t max_body;
 	bool no_tls;
 	bool no_sockets;

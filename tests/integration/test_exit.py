@@ -321,10 +321,19 @@ def run_against(status):
 
 
 @test
-def collector_500_exit_status_3():
-    err = run_against(500)
+def collector_503_exit_status_3():
+    # retryable (OTLP/HTTP: 429, 502, 503, 504): still queued when the exit window closes
+    err = run_against(503)
     check(re.search(r"dropped: 3000 spans not delivered to \S+ \(3000 not sent by exit; last "
-                    r"cause: HTTP 500\)", err), "drop line: %s" % err)
+                    r"cause: HTTP 503\)", err), "drop line: %s" % err)
+
+
+@test
+def collector_500_exit_status_3():
+    # OTLP/HTTP: every 4xx/5xx not listed as retryable is final, 500 included
+    err = run_against(500)
+    check(re.search(r"dropped: 3000 spans not delivered to \S+ \(3000 refused by the collector; "
+                    r"last cause: HTTP 500\)", err), "drop line: %s" % err)
 
 
 @test

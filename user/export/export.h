@@ -1,31 +1,47 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Exporters of finished spans: OTLP JSON Lines to a file or stdout, and OTLP/HTTP JSON to a
- * collector. Owns the delivery: file creation and permissions, the HTTP client, the in-memory
- * retry queue and the counts of what was written and dropped. Encoding is otlp_json.c's.
+ * Exporters of finished spans: OTLP JSON Lines to a file or stdout (export.c), and OTLP/HTTP
+ * JSON to a collector (otlp_http.c, with spool.c). Owns the delivery: file creation and
+ * permissions, the HTTP client, the in-memory retry queue, the spool and the counts of what was
+ * written and dropped. Encoding is otlp_json.c's.
  *
  * All functions may be called from any thread; one exporter serialises its own writes.
  *
  * The OTLP/HTTP exporter never blocks its caller on the network: exporter_write() encodes the
- * spans and queues the request; a sender thread POSTs queued requests in order, keeping them
- * while the collector is unreachable or answers 429/5xx and retrying with exponential backoff
- * (250 ms doubling to 30 s, or the collector's Retry-After, capped at 60 s). The queue is bounded
- * (64 MiB of JSON by default); past that the oldest requests are dropped and counted. Other
- * non-2xx answers drop the request with a warning naming the status. A 2xx answer carrying an
- * OTLP partialSuccess counts its rejectedSpans as dropped. exporter_finish() keeps retrying for
- * at most 5 s (by default), then counts what is left as dropped.
+ * spans (gzip-compressed if asked) and queues the request; a sender thread POSTs queued
+ * requests in order. Retries follow the OTLP/HTTP specification: no answer (connection
+ * refused, reset, timed out) and the statuses 429, 502, 503 and 504 are retried with
+ * exponential backoff and jitter (250 ms doubling to 5 s), or after the collector's
+ * Retry-After (seconds or an HTTP date, capped at 60 s); every other status is final: the
+ * request is dropped with one warning quoting the collector's message (the "message" of an
+ * OTLP Status answer, else the start of the body). A 2xx answer carrying an OTLP
+ * partialSuccess counts its rejectedSpans as dropped. The memory queue is bounded (64 MiB of
+ * encoded requests by default); past that the oldest requests are dropped and counted.
  *
- * One set of counts: every span handed to exporter_write() ends up delivered or dropped for one
- * reason, so after exporter_finish() spans_accepted = spans_written + spans_dropped and
- * spans_dropped is the sum of the dropped_* counts. The exporter warns when a problem starts
- * (collector unavailable or refusing, queue full, write failed) but prints no totals: the
- * caller prints one summary from the stats. A failure that a later retry recovered from is not
- * a loss. The error says why spans were last lost:
+ * With a spool directory (spool.h), a request that cannot be sent now goes to disk instead of
+ * waiting in memory: as soon as the collector is found unavailable every queued request is
+ * written there (and later ones while it stays unavailable), as is anything beyond 4 MiB
+ * queued in memory. The sender sends spooled requests oldest first once the collector
+ * answers, and deletes each file only after a 2xx answer; requests spooled by an earlier run
+ * are sent the same way. A request that would take the spool past its maximum is dropped
+ * (dropped_spool_full). A request is in memory or in the spool, never both.
+ *
+ * exporter_finish() keeps sending for at most 5 s (by default). Without a spool, what is left
+ * is dropped (dropped_unsent); with one, what is left is written to the spool and kept for the
+ * next run (spans_spooled), and finish does not wait for a collector known to be unavailable.
+ *
+ * One set of counts: every span handed to exporter_write() ends up delivered, kept in the spool,
+ * or dropped for one reason, so after exporter_finish() spans_accepted = spans_written +
+ * spans_spooled + spans_dropped, and spans_dropped is the sum of the dropped_* counts. Spans
+ * an earlier run spooled are counted apart (spans_recovered, recovered_rejected). The exporter
+ * warns when a problem starts (collector unavailable or refusing, queue full, write failed) but
+ * prints no totals: the caller prints one summary from the stats. A failure that a later retry
+ * recovered from is not a loss. The error says why spans were last lost:
  *   -ECONNREFUSED/-ETIMEDOUT/-EHOSTUNREACH/-EIO  collector still unreachable at close
  *                (-ETIMEDOUT also when the close deadline cut a request short)
  *   -EREMOTEIO   collector still answering 429 or 5xx at close
  *   -EBADMSG     collector rejected a request (other non-2xx status, or partialSuccess)
- *   -ENOBUFS     requests dropped because the retry queue was full
+ *   -ENOBUFS     requests dropped because the retry queue or the spool was full
  *   -ESHUTDOWN   spans written after exporter_finish()
  */
 #ifndef BT_EXPORT_H
@@ -34,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export/otel_env.h"
 #include "span/span.h"
 
 struct bt_exporter;
@@ -49,9 +66,16 @@ struct exporter_stats {
 	    dropped_rejected; /* collector refused them (non-retryable status, partialSuccess) */
 	uint64_t dropped_queue_full; /* retry queue full: the oldest requests gave way */
 	uint64_t dropped_unsent; /* still queued at exit: collector unreachable or answering 5xx */
-	uint64_t retries;	 /* requests sent again after a failed attempt */
-	int last_err;		 /* -errno of the last loss (see above), 0: none */
-	long last_status;	 /* HTTP status behind the last loss, 0: none or no answer */
+	uint64_t dropped_spool_full; /* the spool had no room for them (--spool-max) */
+	uint64_t retries;	     /* requests sent again after a failed attempt */
+	/* spool: this run's spans on disk now (after finish: kept for the next run) */
+	uint64_t spans_spooled;
+	uint64_t spool_files;	     /* files in the spool now, every run's */
+	uint64_t spool_bytes;	     /* their size */
+	uint64_t spans_recovered;    /* spooled by an earlier run, delivered by this one */
+	uint64_t recovered_rejected; /* spooled by an earlier run, refused by the collector */
+	int last_err;		     /* -errno of the last loss (see above), 0: none */
+	long last_status;	     /* HTTP status behind the last loss, 0: none or no answer */
 };
 
 /*
@@ -70,6 +94,35 @@ const char *exporter_file_refusal(int err);
  * starting the sender thread). Nothing is sent until the first write. Free with exporter_close().
  */
 struct bt_exporter *exporter_open_otlp_http(const char *url);
+
+/* Everything about an OTLP/HTTP exporter besides its URL; zeroes are the defaults. */
+struct exporter_http_opts {
+	const struct otel_headers *headers;   /* sent with every request; never logged */
+	bool gzip;			      /* Content-Encoding: gzip */
+	unsigned timeout_ms;		      /* per request; 0: 10 s */
+	const char *ca_file;		      /* https: the CA bundle to verify the collector */
+	const char *client_cert, *client_key; /* https: mutual TLS */
+	const char *spool_dir;		      /* NULL: no spool */
+	uint64_t spool_max;		      /* bytes; 0: 1 GiB */
+};
+
+/*
+ * Like exporter_open_otlp_http() with @o (NULL: defaults). With o->spool_dir, also opens the
+ * spool (errno of spool_open() on failure: EBUSY, EPERM, ENOTDIR, ELOOP, ...).
+ */
+struct bt_exporter *exporter_open_otlp_http_opts(const char *url,
+						 const struct exporter_http_opts *o);
+/* For errno @err from exporter_open_otlp_http_opts() with a spool: why the directory was
+ * refused, or NULL (then strerror() says it). */
+const char *exporter_spool_refusal(int err);
+
+/*
+ * File exporter: opens its path again (the file was renamed by logrotate or the like) with
+ * the same rules as exporter_open_file() but appending, not truncating, and switches to it;
+ * a line is written whole to the old file or whole to the new one. stdout and the HTTP
+ * exporter: nothing to do. Returns 0, or -errno (the old file is kept, a warning printed).
+ */
+int exporter_reopen(struct bt_exporter *e);
 
 /*
  * OTLP/HTTP only: sets the most JSON bytes kept queued for retry (0 keeps the current value)

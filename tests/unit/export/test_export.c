@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <zlib.h>
 
 #include "export/export.h"
 #include "span/span.h"
@@ -558,13 +560,18 @@ struct srv {
 	/* script: status for request k; the last one repeats */
 	const int *statuses;
 	size_t n_statuses;
-	const char *ok_body; /* body of 2xx answers, default "{}" */
-	int retry_after_s;   /* sent with 429/503 when > 0 */
+	const char *ok_body;	     /* body of 2xx answers, default "{}" */
+	const char *err_body;	     /* body of other answers, default "nope" */
+	int retry_after_s;	     /* sent with 429/503 when > 0 */
+	const char *retry_after_str; /* sent verbatim instead, when set */
 	pthread_mutex_t lock;
 	size_t n_req;
 	char *path[SRV_MAX_REQ];
 	char *ctype[SRV_MAX_REQ];
+	char *cenc[SRV_MAX_REQ]; /* Content-Encoding */
+	char *auth[SRV_MAX_REQ]; /* Authorization */
 	char *body[SRV_MAX_REQ];
+	size_t body_len[SRV_MAX_REQ];
 	int status[SRV_MAX_REQ];
 	double t[SRV_MAX_REQ];
 };
@@ -633,7 +640,7 @@ static char *header_value(const char *headers, const char *name)
 static void srv_conn(struct srv *s, int fd)
 {
 	size_t len = 0, cap = 0, hdr_len, body_len, k;
-	char *buf = NULL, *end, *cl, resp[512];
+	char *buf = NULL, *end, *cl, resp[1024];
 	int status;
 
 	for (;;) {
@@ -656,7 +663,13 @@ static void srv_conn(struct srv *s, int fd)
 
 			s->path[k] = sp2 ? strndup(sp1 + 1, (size_t)(sp2 - sp1 - 1)) : NULL;
 			s->ctype[k] = header_value(buf, "Content-Type");
-			s->body[k] = strndup(buf + hdr_len, body_len);
+			s->cenc[k] = header_value(buf, "Content-Encoding");
+			s->auth[k] = header_value(buf, "Authorization");
+			s->body[k] = malloc(body_len + 1);
+			assert_non_null(s->body[k]);
+			memcpy(s->body[k], buf + hdr_len, body_len);
+			s->body[k][body_len] = '\0';
+			s->body_len[k] = body_len;
 			s->status[k] = status;
 			s->t[k] = now_s();
 			s->n_req++;
@@ -669,11 +682,14 @@ static void srv_conn(struct srv *s, int fd)
 			goto out;
 		}
 		{
-			const char *rb =
-			    status / 100 == 2 ? (s->ok_body ? s->ok_body : "{}") : "nope";
-			char ra[64] = "";
+			const char *rb = status / 100 == 2 ? (s->ok_body ? s->ok_body : "{}")
+					 : s->err_body	   ? s->err_body
+							   : "nope";
+			char ra[96] = "";
 
-			if ((status == 429 || status == 503) && s->retry_after_s > 0)
+			if ((status == 429 || status == 503) && s->retry_after_str)
+				snprintf(ra, sizeof(ra), "Retry-After: %s\r\n", s->retry_after_str);
+			else if ((status == 429 || status == 503) && s->retry_after_s > 0)
 				snprintf(ra, sizeof(ra), "Retry-After: %d\r\n", s->retry_after_s);
 			snprintf(resp, sizeof(resp),
 				 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n%s"
@@ -745,6 +761,8 @@ static void srv_free(struct srv *s)
 	for (i = 0; i < s->n_req && i < SRV_MAX_REQ; i++) {
 		free(s->path[i]);
 		free(s->ctype[i]);
+		free(s->cenc[i]);
+		free(s->auth[i]);
 		free(s->body[i]);
 	}
 	pthread_mutex_destroy(&s->lock);
@@ -770,6 +788,29 @@ static uint16_t dead_port(void)
 	return ntohs(sa.sin_port);
 }
 
+/* Returns body @i as JSON text (gunzipped when it came with Content-Encoding: gzip). */
+static char *srv_json(const struct srv *s, size_t i)
+{
+	z_stream z = {0};
+	size_t cap = 1 << 20;
+	char *out;
+
+	if (!s->cenc[i])
+		return strdup(s->body[i]);
+	assert_string_equal(s->cenc[i], "gzip");
+	out = malloc(cap);
+	assert_non_null(out);
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (Bytef *)s->body[i];
+	z.avail_in = (uInt)s->body_len[i];
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap - 1;
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	out[z.total_out] = '\0';
+	inflateEnd(&z);
+	return out;
+}
+
 /* Counts spans the server accepted (2xx) and checks each body is a JSON request. */
 static int srv_accepted_spans(struct srv *s, char *names, size_t size)
 {
@@ -779,8 +820,10 @@ static int srv_accepted_spans(struct srv *s, char *names, size_t size)
 
 	names[0] = '\0';
 	for (i = 0; i < s->n_req; i++) {
-		int n = request_span_names(s->body[i], one, sizeof(one));
+		char *json = srv_json(s, i);
+		int n = request_span_names(json, one, sizeof(one));
 
+		free(json);
 		if (s->status[i] / 100 != 2)
 			continue;
 		total += n;
@@ -1159,6 +1202,419 @@ static void test_export_http_rejects_bad_url(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+static void test_export_http_only_spec_statuses_retried(void **state)
+{
+	/* 500 and 501 are final in OTLP/HTTP; 502 and 504 are retried like 429 and 503 */
+	static const int final[] = {500, 200};
+	static const int retried[] = {502, 504, 200};
+	struct exporter_stats stats;
+	struct bt_exporter *e;
+	struct batch b;
+	char url[128], names[4096];
+	struct srv s;
+
+	(void)state;
+	batch_make(&b, "st", 2);
+	srv_start(&s, final, 2, NULL, 0);
+	srv_url(&s, url, sizeof(url));
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	assert_int_equal(exporter_finish(e), -EBADMSG);
+	exporter_get_stats(e, &stats);
+	assert_int_equal(exporter_close(e), -EBADMSG);
+	srv_stop(&s);
+	assert_int_equal(s.n_req, 1);
+	assert_int_equal(stats.dropped_rejected, 2);
+	assert_int_equal(stats.last_status, 500);
+	srv_free(&s);
+
+	srv_start(&s, retried, 3, NULL, 0);
+	srv_url(&s, url, sizeof(url));
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	assert_int_equal(exporter_close(e), 0);
+	srv_stop(&s);
+	assert_int_equal(s.n_req, 3);
+	assert_int_equal(srv_accepted_spans(&s, names, sizeof(names)), 2);
+	batch_free(&b);
+	srv_free(&s);
+}
+
+static void test_export_http_400_reports_status_message(void **state)
+{
+	static const int bad[] = {400};
+	struct capture cap;
+	struct bt_exporter *e;
+	struct batch b;
+	char url[128], *log;
+	struct srv s;
+
+	(void)state;
+	srv_start(&s, bad, 1, NULL, 0);
+	s.err_body = "{\"code\":3,\"message\":\"span 7 has an invalid trace id\"}";
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b, "m", 3);
+	capture_start(&cap);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	assert_int_equal(exporter_close(e), -EBADMSG);
+	log = capture_stop(&cap);
+	srv_stop(&s);
+	/* each request once, one line with the collector's own message */
+	assert_int_equal(s.n_req, 2);
+	assert_int_equal(count_substr(log, "HTTP 400: span 7 has an invalid trace id; 3 spans "
+					   "dropped, not retried"),
+			 1);
+	assert_int_equal(count_substr(log, "\n"), 1);
+	free(log);
+	batch_free(&b);
+	srv_free(&s);
+}
+
+static void test_export_http_retry_after_http_date(void **state)
+{
+	static const int script[] = {503, 200};
+	char url[128], date[64];
+	struct bt_exporter *e;
+	struct batch b;
+	struct srv s;
+	time_t when = time(NULL) + 3;
+	struct tm tm;
+
+	(void)state;
+	gmtime_r(&when, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	srv_start(&s, script, 2, NULL, 0);
+	s.retry_after_str = date;
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b, "rd", 1);
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	usleep(3500 * 1000);
+	assert_int_equal(exporter_close(e), 0);
+	srv_stop(&s);
+	assert_int_equal(s.n_req, 2);
+	/* the date is whole seconds: at least 2 s after an answer sent up to 1 s before it */
+	assert_true(s.t[1] - s.t[0] >= 1.9);
+	batch_free(&b);
+	srv_free(&s);
+}
+
+static void test_export_http_gzip_and_headers(void **state)
+{
+	static const int ok[] = {200};
+	struct otel_headers h = {0};
+	struct exporter_http_opts o = {.gzip = true, .headers = &h, .timeout_ms = 2000};
+	struct capture cap;
+	struct bt_exporter *e;
+	struct batch b;
+	char url[128], names[4096], *log;
+	struct srv s;
+
+	(void)state;
+	assert_int_equal(otel_headers_parse("Authorization=Bearer%20s3cr3t-t0ken", &h), 0);
+	srv_start(&s, ok, 1, NULL, 0);
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b, "gz", 4);
+	capture_start(&cap);
+	e = exporter_open_otlp_http_opts(url, &o);
+	otel_headers_free(&h); /* the exporter keeps its own copy */
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	assert_int_equal(exporter_close(e), 0);
+	log = capture_stop(&cap);
+	srv_stop(&s);
+	assert_int_equal(s.n_req, 1);
+	assert_non_null(s.cenc[0]);
+	assert_string_equal(s.cenc[0], "gzip");
+	assert_string_equal(s.ctype[0], "application/json");
+	assert_non_null(s.auth[0]);
+	assert_string_equal(s.auth[0], "Bearer s3cr3t-t0ken");
+	/* a real gzip stream of the request */
+	assert_int_equal((unsigned char)s.body[0][0], 0x1f);
+	assert_int_equal((unsigned char)s.body[0][1], 0x8b);
+	assert_int_equal(srv_accepted_spans(&s, names, sizeof(names)), 4);
+	assert_string_equal(names, "gz-0,gz-1,gz-2,gz-3");
+	assert_null(strstr(log, "s3cr3t"));
+	free(log);
+	batch_free(&b);
+	srv_free(&s);
+}
+
+/* ---- the spool ---- */
+
+static char spool_root[64];
+
+static int spool_setup(void **state)
+{
+	(void)state;
+	strcpy(spool_root, "/tmp/bt_test_export_spool_XXXXXX");
+	return mkdtemp(spool_root) ? 0 : -1;
+}
+
+static int spool_teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spool_root);
+	return system(cmd);
+}
+
+static int spool_count(const char *dir)
+{
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	int n = 0;
+
+	if (!dp)
+		return -1;
+	while ((d = readdir(dp)))
+		n += strstr(d->d_name, ".btspool") && !strstr(d->d_name, ".corrupt");
+	closedir(dp);
+	return n;
+}
+
+static void test_export_spool_outage_then_next_run(void **state)
+{
+	static const int ok[] = {200};
+	struct exporter_stats stats;
+	struct exporter_http_opts o = {0};
+	struct bt_exporter *e;
+	struct batch b[3];
+	char url[128], dir[128], names[4096];
+	struct srv s;
+	double t0;
+	int i;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/spool", spool_root);
+	o.spool_dir = dir;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/traces", dead_port());
+	batch_make(&b[0], "r0", 3);
+	batch_make(&b[1], "r1", 4);
+	batch_make(&b[2], "r2", 5);
+	e = exporter_open_otlp_http_opts(url, &o);
+	assert_non_null(e);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(exporter_write(e, b[i].spans, b[i].n), 0);
+		usleep(100 * 1000);
+	}
+	/* the collector is away: the requests went to disk promptly, not only at exit */
+	t0 = now_s();
+	do {
+		usleep(20 * 1000);
+		exporter_get_stats(e, &stats);
+	} while (stats.spans_spooled < 12 && now_s() - t0 < 3);
+	assert_int_equal(stats.spans_spooled, 12);
+	assert_int_equal(spool_count(dir), 3);
+	/* exit does not wait out the close window for a collector known to be away */
+	t0 = now_s();
+	assert_int_equal(exporter_finish(e), 0);
+	assert_true(now_s() - t0 < 1.0);
+	exporter_get_stats(e, &stats);
+	assert_int_equal(exporter_close(e), 0);
+	assert_int_equal(stats.spans_accepted, 12);
+	assert_int_equal(stats.spans_spooled, 12);
+	assert_int_equal(stats.spans_dropped, 0);
+	assert_int_equal(stats.spans_written, 0);
+	assert_int_equal(stats.spool_files, 3);
+
+	/* the next run sends them, oldest first, without writing anything itself */
+	srv_start(&s, ok, 1, NULL, 0);
+	srv_url(&s, url, sizeof(url));
+	e = exporter_open_otlp_http_opts(url, &o);
+	assert_non_null(e);
+	t0 = now_s();
+	do {
+		usleep(20 * 1000);
+		exporter_get_stats(e, &stats);
+	} while (stats.spans_recovered < 12 && now_s() - t0 < 5);
+	assert_int_equal(exporter_close(e), 0);
+	srv_stop(&s);
+	assert_int_equal(stats.spans_recovered, 12);
+	assert_int_equal(stats.spans_accepted, 0);
+	assert_int_equal(stats.spool_files, 0);
+	assert_int_equal(spool_count(dir), 0);
+	assert_int_equal(s.n_req, 3);
+	assert_int_equal(srv_accepted_spans(&s, names, sizeof(names)), 12);
+	assert_string_equal(names, "r0-0,r0-1,r0-2,r1-0,r1-1,r1-2,r1-3,r2-0,r2-1,r2-2,r2-3,r2-4");
+	for (i = 0; i < 3; i++)
+		batch_free(&b[i]);
+	srv_free(&s);
+}
+
+static void test_export_spool_recovery_in_same_run(void **state)
+{
+	/* down for the first attempts, then up: spooled and in-memory requests each once */
+	static const int script[] = {503, 503, 503, 200};
+	struct exporter_stats stats;
+	struct exporter_http_opts o = {0};
+	struct bt_exporter *e;
+	struct batch b[3];
+	char url[128], dir[128], names[4096];
+	struct srv s;
+	int i;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/spool", spool_root);
+	o.spool_dir = dir;
+	srv_start(&s, script, 4, NULL, 0);
+	srv_url(&s, url, sizeof(url));
+	batch_make(&b[0], "a", 2);
+	batch_make(&b[1], "b", 2);
+	batch_make(&b[2], "c", 2);
+	e = exporter_open_otlp_http_opts(url, &o);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b[0].spans, b[0].n), 0);
+	assert_int_equal(exporter_write(e, b[1].spans, b[1].n), 0);
+	usleep(1500 * 1000);
+	assert_int_equal(exporter_write(e, b[2].spans, b[2].n), 0);
+	assert_int_equal(exporter_finish(e), 0);
+	exporter_get_stats(e, &stats);
+	assert_int_equal(exporter_close(e), 0);
+	srv_stop(&s);
+	assert_int_equal(stats.spans_written, 6);
+	assert_int_equal(stats.spans_spooled, 0);
+	assert_int_equal(stats.spans_dropped, 0);
+	assert_int_equal(spool_count(dir), 0);
+	assert_int_equal(srv_accepted_spans(&s, names, sizeof(names)), 6);
+	assert_string_equal(names, "a-0,a-1,b-0,b-1,c-0,c-1");
+	for (i = 0; i < 3; i++)
+		batch_free(&b[i]);
+	srv_free(&s);
+}
+
+static void test_export_spool_full_drops_counted(void **state)
+{
+	struct exporter_stats stats;
+	struct exporter_http_opts o = {.spool_max = 6000};
+	struct capture cap;
+	struct bt_exporter *e;
+	struct batch b;
+	char url[128], dir[128], *log;
+	double t0;
+	int i;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/spool", spool_root);
+	o.spool_dir = dir;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/traces", dead_port());
+	batch_make(&b, "f", 10); /* about 2 KiB of JSON per request */
+	capture_start(&cap);
+	e = exporter_open_otlp_http_opts(url, &o);
+	assert_non_null(e);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	t0 = now_s();
+	do {
+		usleep(20 * 1000);
+		exporter_get_stats(e, &stats);
+	} while (stats.spans_spooled + stats.dropped_spool_full < 60 && now_s() - t0 < 3);
+	assert_int_equal(exporter_close(e), -ENOBUFS);
+	log = capture_stop(&cap);
+	assert_true(stats.spans_spooled >= 10 && stats.spans_spooled <= 30);
+	assert_int_equal(stats.spans_spooled + stats.dropped_spool_full, 60);
+	assert_int_equal(stats.spans_dropped, stats.dropped_spool_full);
+	assert_true(stats.spool_bytes <= 6000);
+	assert_int_equal(count_substr(log, "is full"), 1);
+	free(log);
+	batch_free(&b);
+}
+
+/* ---- reopen ---- */
+
+static void test_export_file_reopen_after_rename(void **state)
+{
+	char path[128], rotated[128], *a, *c;
+	struct batch b[3];
+	struct bt_exporter *e;
+	struct stat st;
+	int i;
+
+	(void)state;
+	tmp_path(path, sizeof(path), "new.json");
+	tmp_path(rotated, sizeof(rotated), "old.json");
+	for (i = 0; i < 3; i++)
+		batch_make(&b[i], i == 0 ? "before" : i == 1 ? "after" : "again", 2);
+	e = exporter_open_file(path);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b[0].spans, b[0].n), 0);
+	assert_int_equal(rename(path, rotated), 0);
+	assert_int_equal(exporter_reopen(e), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(exporter_write(e, b[1].spans, b[1].n), 0);
+	/* a reopen without a rename appends: nothing already written is lost */
+	assert_int_equal(exporter_reopen(e), 0);
+	assert_int_equal(exporter_write(e, b[2].spans, b[2].n), 0);
+	assert_int_equal(exporter_close(e), 0);
+	a = slurp(rotated, NULL);
+	c = slurp(path, NULL);
+	check_json_lines(a, &b[0], 1);
+	check_json_lines(c, &b[1], 2);
+	free(a);
+	free(c);
+	unlink(rotated);
+	for (i = 0; i < 3; i++)
+		batch_free(&b[i]);
+}
+
+static void test_export_file_reopen_refuses_symlink(void **state)
+{
+	char path[128], rotated[128], *a;
+	struct batch b;
+	struct bt_exporter *e;
+	struct capture cap;
+	char *log;
+
+	(void)state;
+	tmp_path(path, sizeof(path), "new.json");
+	tmp_path(rotated, sizeof(rotated), "old.json");
+	batch_make(&b, "kept", 2);
+	e = exporter_open_file(path);
+	assert_non_null(e);
+	assert_int_equal(rename(path, rotated), 0);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	capture_start(&cap);
+	assert_int_equal(exporter_reopen(e), -ELOOP);
+	log = capture_stop(&cap);
+	assert_non_null(strstr(log, "symbolic link"));
+	/* still writing to the file opened before */
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	assert_int_equal(exporter_close(e), 0);
+	a = slurp(rotated, NULL);
+	check_json_lines(a, &b, 1);
+	free(a);
+	free(log);
+	unlink(path);
+	unlink(rotated);
+	batch_free(&b);
+}
+
+static void test_export_reopen_stdout_and_http_noop(void **state)
+{
+	struct bt_exporter *e;
+	char url[128];
+
+	(void)state;
+	e = exporter_open_file("-");
+	assert_non_null(e);
+	assert_int_equal(exporter_reopen(e), 0);
+	assert_int_equal(exporter_close(e), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/traces", dead_port());
+	e = exporter_open_otlp_http(url);
+	assert_non_null(e);
+	assert_int_equal(exporter_reopen(e), 0);
+	assert_int_equal(exporter_close(e), 0);
+	assert_int_equal(exporter_reopen(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest file_tests[] = {
@@ -1171,6 +1627,9 @@ int main(void)
 	    cmocka_unit_test(test_export_file_refuses_non_regular),
 	    cmocka_unit_test(test_export_file_open_errors),
 	    cmocka_unit_test(test_export_file_concurrent_writes_whole_lines),
+	    cmocka_unit_test(test_export_file_reopen_after_rename),
+	    cmocka_unit_test_teardown(test_export_file_reopen_refuses_symlink, capture_teardown),
+	    cmocka_unit_test(test_export_reopen_stdout_and_http_noop),
 	};
 	const struct CMUnitTest http_tests[] = {
 	    cmocka_unit_test(test_export_http_posts_otlp_json),
@@ -1185,6 +1644,19 @@ int main(void)
 	    cmocka_unit_test(test_export_http_honours_retry_after),
 	    cmocka_unit_test(test_export_http_hung_collector_close_bounded),
 	    cmocka_unit_test(test_export_http_rejects_bad_url),
+	    cmocka_unit_test(test_export_http_only_spec_statuses_retried),
+	    cmocka_unit_test_teardown(test_export_http_400_reports_status_message,
+				      capture_teardown),
+	    cmocka_unit_test(test_export_http_retry_after_http_date),
+	    cmocka_unit_test_teardown(test_export_http_gzip_and_headers, capture_teardown),
+	};
+	const struct CMUnitTest spool_tests[] = {
+	    cmocka_unit_test_setup_teardown(test_export_spool_outage_then_next_run, spool_setup,
+					    spool_teardown),
+	    cmocka_unit_test_setup_teardown(test_export_spool_recovery_in_same_run, spool_setup,
+					    spool_teardown),
+	    cmocka_unit_test_setup_teardown(test_export_spool_full_drops_counted, spool_setup,
+					    spool_teardown),
 	};
 	int failed;
 
@@ -1196,5 +1668,6 @@ int main(void)
 	failed =
 	    cmocka_run_group_tests_name("export_file", file_tests, setup_tmpdir, teardown_tmpdir);
 	failed += cmocka_run_group_tests_name("export_http", http_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("export_spool", spool_tests, NULL, NULL);
 	return failed;
 }

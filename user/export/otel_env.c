@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: MIT
+/*
+ * OTEL_EXPORTER_OTLP_* and OTEL_SDK_DISABLED for the trace exporter. See otel_env.h.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "export/otel_env.h"
+#include "util/grow.h"
+#include "util/log.h"
+
+#define ENV_BASE "OTEL_EXPORTER_OTLP_"
+#define ENV_TRACES "OTEL_EXPORTER_OTLP_TRACES_"
+#define TIMEOUT_MAX_MS 3600000ul
+
+/* RFC 9110 token characters: what a header name may contain. */
+static bool is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return c && strchr("!#$%&'*+-.^_`|~", c);
+}
+
+static bool is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Headers bedtrace writes itself: a user value would corrupt the request. */
+static bool is_reserved(const char *name)
+{
+	static const char *const reserved[] = {"content-type", "content-encoding", "content-length",
+					       "transfer-encoding", "host"};
+	size_t i;
+
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (!strcasecmp(name, reserved[i]))
+			return true;
+	return false;
+}
+
+int otel_headers_set(struct otel_headers *h, const char *name, const char *value)
+{
+	char *n = NULL, *v = strdup(value);
+	size_t i;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < h->n; i++) {
+		if (!strcasecmp(h->v[i].name, name)) {
+			free(h->v[i].value);
+			h->v[i].value = v;
+			return 0;
+		}
+	}
+	n = strdup(name);
+	if (!n || grow(&h->v, &h->cap, h->n + 1, sizeof(*h->v))) {
+		free(n);
+		free(v);
+		return -ENOMEM;
+	}
+	h->v[h->n].name = n;
+	h->v[h->n].value = v;
+	h->n++;
+	return 0;
+}
+
+void otel_headers_free(struct otel_headers *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		free(h->v[i].name);
+		/* a credential: do not leave it in freed heap memory */
+		explicit_bzero(h->v[i].value, strlen(h->v[i].value));
+		free(h->v[i].value);
+	}
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * Parses one member [@p, @end): returns 1 when it was added, 0 when empty, -EINVAL when
+ * malformed, -ENOMEM.
+ */
+static int parse_member(const char *p, const char *end, struct otel_headers *h)
+{
+	const char *eq, *k_end, *v;
+	char *name = NULL, *value = NULL;
+	size_t n = 0;
+	int err = -EINVAL;
+
+	while (p < end && is_ows(*p))
+		p++;
+	while (end > p && is_ows(end[-1]))
+		end--;
+	if (p == end)
+		return 0;
+	eq = memchr(p, '=', (size_t)(end - p));
+	if (!eq || eq == p)
+		return -EINVAL;
+	k_end = eq;
+	while (k_end > p && is_ows(k_end[-1]))
+		k_end--;
+	for (const char *q = p; q < k_end; q++)
+		if (!is_tchar((unsigned char)*q))
+			return -EINVAL;
+	v = eq + 1;
+	while (v < end && is_ows(*v))
+		v++;
+	name = strndup(p, (size_t)(k_end - p));
+	value = malloc((size_t)(end - v) + 1);
+	if (!name || !value) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (v < end) {
+		int hi, lo;
+		unsigned char c = (unsigned char)*v;
+
+		if (c == '%' && end - v >= 3 && (hi = hexval(v[1])) >= 0 &&
+		    (lo = hexval(v[2])) >= 0) {
+			c = (unsigned char)(hi << 4 | lo);
+			v += 3;
+		} else {
+			v++;
+		}
+		/* CR/LF would start another header line; NUL would cut the value */
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			goto out;
+		value[n++] = (char)c;
+	}
+	value[n] = '\0';
+	if (!n || is_reserved(name))
+		goto out;
+	err = otel_headers_set(h, name, value) ? -ENOMEM : 1;
+out:
+	if (value) {
+		explicit_bzero(value, n);
+		free(value);
+	}
+	free(name);
+	return err;
+}
+
+int otel_headers_parse(const char *s, struct otel_headers *h)
+{
+	const char *p = s, *comma;
+	int skipped = 0, r;
+
+	if (!s)
+		return 0;
+	for (;;) {
+		comma = strchr(p, ',');
+		r = parse_member(p, comma ? comma : p + strlen(p), h);
+		if (r == -ENOMEM)
+			return -ENOMEM;
+		if (r == -EINVAL)
+			skipped++;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return skipped;
+}
+
+/* The value of ENV_TRACES @suffix if set and non-empty, else of ENV_BASE @suffix; *@which
+ * gets the variable's name. */
+static const char *env_pick(otel_getenv_fn get, const char *suffix, char *which, size_t size)
+{
+	const char *v;
+
+	snprintf(which, size, ENV_TRACES "%s", suffix);
+	v = get(which);
+	if (v && *v)
+		return v;
+	snprintf(which, size, ENV_BASE "%s", suffix);
+	v = get(which);
+	return v && *v ? v : NULL;
+}
+
+static int read_headers(struct otel_export_config *c, otel_getenv_fn get)
+{
+	static const char *const vars[] = {ENV_BASE "HEADERS", ENV_TRACES "HEADERS"};
+	size_t i;
+	int skipped;
+
+	/* the base list first, so that the signal-specific one replaces its names */
+	for (i = 0; i < 2; i++) {
+		skipped = otel_headers_parse(get(vars[i]), &c->headers);
+		if (skipped < 0)
+			return skipped;
+		if (skipped)
+			pr_warn(
+			    "%s: %d entr%s ignored (expected name=value, a valid header name, a "
+			    "non-empty value; values are never printed)\n",
+			    vars[i], skipped, skipped == 1 ? "y" : "ies");
+	}
+	return 0;
+}
+
+static void read_compression(struct otel_export_config *c, otel_getenv_fn get)
+{
+	char var[64];
+	const char *v = env_pick(get, "COMPRESSION", var, sizeof(var));
+
+	c->compression = OTEL_COMPRESSION_NONE;
+	if (!v || !strcasecmp(v, "none"))
+		return;
+	if (!strcasecmp(v, "gzip")) {
+		c->compression = OTEL_COMPRESSION_GZIP;
+		return;
+	}
+	pr_warn("%s='%.32s' is not supported (gzip or none); sending uncompressed\n", var, v);
+}
+
+/* bedtrace speaks OTLP/HTTP with JSON bodies only (collectors take it on the same port). */
+static void read_protocol(otel_getenv_fn get)
+{
+	char var[64];
+	const char *v = env_pick(get, "PROTOCOL", var, sizeof(var));
+
+	if (v && strcmp(v, "http/json"))
+		pr_warn("%s='%.32s' is not used: bedtrace sends OTLP/HTTP with JSON bodies "
+			"(http/json)\n",
+			var, v);
+}
+
+static void read_timeout(struct otel_export_config *c, otel_getenv_fn get)
+{
+	char var[64], *end;
+	const char *v = env_pick(get, "TIMEOUT", var, sizeof(var));
+	unsigned long ms;
+
+	c->timeout_ms = OTEL_DEFAULT_TIMEOUT_MS;
+	if (!v)
+		return;
+	errno = 0;
+	ms = strtoul(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || ms == 0 || ms > TIMEOUT_MAX_MS) {
+		pr_warn("%s='%.32s' is not a number of milliseconds (1 to %lu); using %u\n", var, v,
+			TIMEOUT_MAX_MS, OTEL_DEFAULT_TIMEOUT_MS);
+		return;
+	}
+	c->timeout_ms = (unsigned)ms;
+}
+
+/* Copies the file variable @suffix into *@out; -EINVAL after a warning if it is unreadable. */
+static int read_file_var(otel_getenv_fn get, const char *suffix, char **out)
+{
+	char var[64];
+	const char *v = env_pick(get, suffix, var, sizeof(var));
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (access(v, R_OK)) {
+		pr_warn("cannot read %s file %s: %s\n", var, v, strerror(errno));
+		return -EINVAL;
+	}
+	*out = strdup(v);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int read_endpoint(struct otel_export_config *c, otel_getenv_fn get)
+{
+	const char *v = get(ENV_TRACES "ENDPOINT");
+	size_t len;
+
+	if (v && *v) {
+		c->endpoint = strdup(v);
+		return c->endpoint ? 0 : -ENOMEM;
+	}
+	v = get(ENV_BASE "ENDPOINT");
+	if (!v || !*v)
+		return 0;
+	/* the base URL gets the signal's path, without doubling a trailing slash */
+	len = strlen(v);
+	if (v[len - 1] == '/')
+		len--;
+	if (asprintf(&c->endpoint, "%.*s/v1/traces", (int)len, v) < 0) {
+		c->endpoint = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int otel_export_config_read(struct otel_export_config *c, otel_getenv_fn get)
+{
+	const char *v = get("OTEL_SDK_DISABLED");
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	if (v && *v) {
+		if (!strcasecmp(v, "true"))
+			c->sdk_disabled = true;
+		else if (strcasecmp(v, "false"))
+			pr_warn("OTEL_SDK_DISABLED='%.32s' is neither true nor false; taken as "
+				"false\n",
+				v);
+	}
+	err = read_endpoint(c, get);
+	if (!err)
+		err = read_headers(c, get);
+	if (err)
+		return err;
+	read_compression(c, get);
+	read_timeout(c, get);
+	read_protocol(get);
+	err = read_file_var(get, "CERTIFICATE", &c->certificate);
+	if (!err)
+		err = read_file_var(get, "CLIENT_KEY", &c->client_key);
+	if (!err)
+		err = read_file_var(get, "CLIENT_CERTIFICATE", &c->client_certificate);
+	if (err)
+		return err;
+	if (!c->client_key != !c->client_certificate) {
+		pr_warn("%s without %s: no client certificate is presented\n",
+			c->client_key ? "OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY"
+				      : "OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE",
+			c->client_key ? "a client certificate" : "a client key");
+		free(c->client_key);
+		free(c->client_certificate);
+		c->client_key = c->client_certificate = NULL;
+	}
+	return 0;
+}
+
+void otel_export_config_free(struct otel_export_config *c)
+{
+	free(c->endpoint);
+	otel_headers_free(&c->headers);
+	free(c->certificate);
+	free(c->client_key);
+	free(c->client_certificate);
+	memset(c, 0, sizeof(*c));
+}
