@@ -26,6 +26,7 @@
 #include "probe/functrace.h"
 #include "proto/body.h"
 #include "util/log.h"
+#include "util/size.h"
 #include "span/stitch.h"
 #include "probe/target.h"
 #include "tracer.h"
@@ -149,27 +150,12 @@ static const struct argp_option options[] = {
     {},
 };
 
-/* BYTES with an optional K/M/G suffix: a power of two in [64 KiB, 1 GiB]. */
+/* --ring-size: a size (util/size.h) that is a power of two in [64 KiB, 1 GiB]. */
 static int parse_ring_size(const char *arg, uint32_t *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg)
-		return -1;
-	if (*end == 'K' || *end == 'k')
-		v <<= 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		v <<= 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		v <<= 30, end++;
-	if (*end == 'i')
-		end++;
-	if (*end == 'B')
-		end++;
-	if (*end || v < (64u << 10) || v > (1u << 30) || (v & (v - 1)))
+	if (size_parse(arg, &v) || v < (64u << 10) || v > (1u << 30) || (v & (v - 1)))
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
@@ -251,7 +237,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_SPOOL_MAX: {
 		uint64_t bytes;
 
-		if (spool_parse_size(arg, &bytes) || bytes < 4096)
+		if (size_parse(arg, &bytes) || bytes < 4096)
 			argp_error(
 			    state,
 			    "invalid --spool-max '%s' (bytes, at least 4096; suffix K, M, G)", arg);

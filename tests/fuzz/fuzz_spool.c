@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "export/spool.h"
+#include "util/size.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		memcpy(s, data, size);
 		s[size] = '\0';
-		spool_parse_size(s, &v);
+		size_parse(s, &v);
 		free(s);
 	}
 	free(buf);

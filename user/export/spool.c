@@ -522,49 +522,6 @@ void spool_get_stats(const struct bt_spool *s, struct spool_stats *out)
 	*out = s->st;
 }
 
-int spool_parse_size(const char *s, uint64_t *out)
-{
-	const char *p = s, *end;
-	uint64_t v, mult = 1;
-
-	if (!s)
-		return -EINVAL;
-	end = s + strlen(s);
-	if (!parse_u64(&p, end, &v))
-		return -EINVAL;
-	switch (*p) {
-	case 'k':
-	case 'K':
-		mult = 1ull << 10;
-		break;
-	case 'm':
-	case 'M':
-		mult = 1ull << 20;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1ull << 30;
-		break;
-	case 't':
-	case 'T':
-		mult = 1ull << 40;
-		break;
-	case '\0':
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (mult > 1) {
-		p++;
-		if (!strcmp(p, "iB") || !strcmp(p, "B"))
-			p = end;
-	}
-	if (*p || v > UINT64_MAX / mult)
-		return -EINVAL;
-	*out = v * mult;
-	return 0;
-}
-
 const char *spool_dir(const struct bt_spool *s)
 {
 	return s->dir;

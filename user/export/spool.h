@@ -101,12 +101,6 @@ struct spool_stats {
 };
 void spool_get_stats(const struct bt_spool *s, struct spool_stats *out);
 
-/*
- * Parses a size: decimal digits with an optional suffix K, M, G or T (powers of 1024, either
- * case, an optional "iB" or "B" after it). Returns 0 with *@out set, or -EINVAL (also on
- * overflow). Pure.
- */
-int spool_parse_size(const char *s, uint64_t *out);
 const char *spool_dir(const struct bt_spool *s);
 
 #endif

@@ -152,32 +152,6 @@ static void test_spool_header_rejects_malformed(void **state)
 	    spool_check("BTSPOOL1 spans=0 encoding=json length=0 crc32=00000000\n", 55, &m), 0);
 }
 
-static void test_spool_parse_size(void **state)
-{
-	uint64_t v;
-
-	(void)state;
-	assert_int_equal(spool_parse_size("100", &v), 0);
-	assert_int_equal(v, 100);
-	assert_int_equal(spool_parse_size("4k", &v), 0);
-	assert_int_equal(v, 4096);
-	assert_int_equal(spool_parse_size("512M", &v), 0);
-	assert_int_equal(v, 512ull << 20);
-	assert_int_equal(spool_parse_size("1G", &v), 0);
-	assert_int_equal(v, 1ull << 30);
-	assert_int_equal(spool_parse_size("2GiB", &v), 0);
-	assert_int_equal(v, 2ull << 30);
-	assert_int_equal(spool_parse_size("3MB", &v), 0);
-	assert_int_equal(v, 3ull << 20);
-	assert_int_equal(spool_parse_size("1X", &v), -EINVAL);
-	assert_int_equal(spool_parse_size("", &v), -EINVAL);
-	assert_int_equal(spool_parse_size("M", &v), -EINVAL);
-	assert_int_equal(spool_parse_size("-1", &v), -EINVAL);
-	assert_int_equal(spool_parse_size("1G ", &v), -EINVAL);
-	assert_int_equal(spool_parse_size("99999999999T", &v), -EINVAL);
-	assert_int_equal(spool_parse_size(NULL, &v), -EINVAL);
-}
-
 /* ---- the directory ---- */
 
 static void test_spool_write_read_oldest_first(void **state)
@@ -452,7 +426,6 @@ int main(void)
 	const struct CMUnitTest format_tests[] = {
 	    cmocka_unit_test(test_spool_header_round_trip),
 	    cmocka_unit_test(test_spool_header_rejects_malformed),
-	    cmocka_unit_test(test_spool_parse_size),
 	};
 	const struct CMUnitTest dir_tests[] = {
 	    cmocka_unit_test_setup_teardown(test_spool_write_read_oldest_first, setup, teardown),
