@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "export/otel_env.h"
+#include "util/pct.h"
 #include "util/grow.h"
 #include "util/log.h"
 
@@ -26,22 +27,6 @@ static bool is_tchar(unsigned char c)
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return true;
 	return c && strchr("!#$%&'*+-.^_`|~", c);
-}
-
-static bool is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Headers bedtrace writes itself: a user value would corrupt the request. */
@@ -108,23 +93,20 @@ static int parse_member(const char *p, const char *end, struct otel_headers *h)
 	size_t n = 0;
 	int err = -EINVAL;
 
-	while (p < end && is_ows(*p))
-		p++;
-	while (end > p && is_ows(end[-1]))
-		end--;
+	pct_trim(&p, &end);
 	if (p == end)
 		return 0;
 	eq = memchr(p, '=', (size_t)(end - p));
 	if (!eq || eq == p)
 		return -EINVAL;
 	k_end = eq;
-	while (k_end > p && is_ows(k_end[-1]))
+	while (k_end > p && pct_is_ows(k_end[-1]))
 		k_end--;
 	for (const char *q = p; q < k_end; q++)
 		if (!is_tchar((unsigned char)*q))
 			return -EINVAL;
 	v = eq + 1;
-	while (v < end && is_ows(*v))
+	while (v < end && pct_is_ows(*v))
 		v++;
 	name = strndup(p, (size_t)(k_end - p));
 	value = malloc((size_t)(end - v) + 1);
@@ -133,16 +115,10 @@ static int parse_member(const char *p, const char *end, struct otel_headers *h)
 		goto out;
 	}
 	while (v < end) {
-		int hi, lo;
-		unsigned char c = (unsigned char)*v;
+		int esc = pct_escape(v, end);
+		unsigned char c = esc >= 0 ? (unsigned char)esc : (unsigned char)*v;
 
-		if (c == '%' && end - v >= 3 && (hi = hexval(v[1])) >= 0 &&
-		    (lo = hexval(v[2])) >= 0) {
-			c = (unsigned char)(hi << 4 | lo);
-			v += 3;
-		} else {
-			v++;
-		}
+		v += esc >= 0 ? 3 : 1;
 		/* CR/LF would start another header line; NUL would cut the value */
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			goto out;

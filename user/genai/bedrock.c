@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "genai/bedrock.h"
+#include "util/pct.h"
 #include "genai/bedrock_agent.h"
 #include "genai/bedrock_body.h"
 #include "genai/bedrock_content.h"
@@ -75,23 +76,16 @@ uint64_t bedrock_ctx_throttles(const struct bedrock_ctx *ctx)
 
 /* ---- recognition ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decodes @in[0..@len) into @out (NUL-terminated, truncated to @cap). */
 static void pct_decode(const char *in, size_t len, char *out, size_t cap)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < len && n + 1 < cap; i++) {
-		if (in[i] == '%' && i + 2 < len && hexval(in[i + 1]) >= 0 &&
-		    hexval(in[i + 2]) >= 0) {
-			out[n++] = (char)(hexval(in[i + 1]) << 4 | hexval(in[i + 2]));
+		int c = pct_escape(in + i, in + len);
+
+		if (c >= 0) {
+			out[n++] = (char)c;
 			i += 2;
 		} else {
 			out[n++] = in[i];

@@ -5,31 +5,7 @@
 #include <string.h>
 
 #include "span/otel_attrs.h"
-
-static bool is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Trims optional whitespace from both ends of [*b, *e). */
-static void trim(const char **b, const char **e)
-{
-	while (*b < *e && is_ows(**b))
-		(*b)++;
-	while (*e > *b && is_ows((*e)[-1]))
-		(*e)--;
-}
+#include "util/pct.h"
 
 /*
  * Percent-decodes [b, e) into a malloc'd NUL-terminated string. Returns it, or NULL with errno
@@ -42,7 +18,7 @@ static char *pct_decode(const char *b, const char *e)
 	if (!out)
 		return NULL;
 	while (b < e) {
-		int hi, lo;
+		int c;
 
 		if (*b != '%') {
 			if (*b == '\0')
@@ -50,10 +26,10 @@ static char *pct_decode(const char *b, const char *e)
 			*o++ = *b++;
 			continue;
 		}
-		if (e - b < 3 || (hi = hex_val(b[1])) < 0 || (lo = hex_val(b[2])) < 0 ||
-		    (hi | lo) == 0)
+		c = pct_escape(b, e);
+		if (c <= 0) /* not an escape, or %00 */
 			goto bad;
-		*o++ = (char)(hi << 4 | lo);
+		*o++ = (char)c;
 		b += 3;
 	}
 	*o = '\0';
@@ -83,19 +59,19 @@ int otel_attrs_parse(const char *s, size_t len, struct bt_attrs *out, size_t *ba
 		} else {
 			p = me + 1;
 		}
-		trim(&mb, &me);
+		pct_trim(&mb, &me);
 		if (mb == me)
 			continue;
 		eq = memchr(mb, '=', (size_t)(me - mb));
 		kb = mb;
 		ke = eq ? eq : me;
-		trim(&kb, &ke);
+		pct_trim(&kb, &ke);
 		if (!eq || kb == ke) {
 			err = -EINVAL;
 		} else {
 			vb = eq + 1;
 			ve = me;
-			trim(&vb, &ve);
+			pct_trim(&vb, &ve);
 			key = pct_decode(kb, ke);
 			val = key ? pct_decode(vb, ve) : NULL;
 			if (!val)
