@@ -23,7 +23,7 @@ struct tracer_opts {
 	size_t n_pids;
 	struct func_spec specs[TRACER_MAX_SPECS];
 	size_t n_specs;
-	char **command; /* argv after --, NULL-terminated */
+	char **command;			   /* argv after --, NULL-terminated */
 	const char *exes[TRACER_MAX_EXES]; /* -e: every process running one of these files */
 	size_t n_exes;
 	bool all; /* -a: TLS and socket HTTP of every process */

@@ -20,7 +20,8 @@ import tempfile
 import time
 import urllib.request
 
-from harness import BEDTRACE, FIXTURES, ROOT, read_spans
+from harness import (BEDTRACE, FIXTURES, ROOT, make_certs, read_spans, start_tls_server,
+                     stop_process)
 
 PY = "/usr/bin/python3"
 NODE = shutil.which("node") or "/usr/bin/node"
@@ -238,3 +239,33 @@ def leaked_secrets(run):
             if secret in data:
                 found.append("%s in %s" % (key, where))
     return found
+
+
+class SharedServers:
+    """The local servers a test file shares, each started on first use, all stopped by stop():
+    the TLS test server (tests/integration/tls_server.js) and the Bedrock replay server."""
+
+    def __init__(self):
+        self._tls = None  # (Popen, port, CA path)
+        self._replay = None
+
+    def tls(self, workdir):
+        """(Popen, port, CA path) of the TLS server; its certificates go under @workdir."""
+        if self._tls is None:
+            certs = make_certs(os.path.join(workdir, "certs"))
+            proc, port = start_tls_server(certs)
+            self._tls = (proc, port, os.path.join(certs, "ca.pem"))
+        return self._tls
+
+    def replay(self):
+        if self._replay is None:
+            self._replay = ReplayServer(frame_delay_ms=0).__enter__()
+        return self._replay
+
+    def stop(self):
+        if self._replay is not None:
+            self._replay.stop()
+            self._replay = None
+        if self._tls is not None:
+            stop_process(self._tls[0])
+            self._tls = None

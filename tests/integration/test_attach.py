@@ -25,7 +25,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from harness import (ROOT, TARGETS, _readline_timeout, check, check_eq, drop_lines,  # noqa: E402
                      make_certs, read_spans, run, start_bedtrace_logged, start_tls_server,
                      stop_process, test)
-from bedrock_rig import NODE, PY, ReplayServer, secret_env  # noqa: E402
+from bedrock_rig import NODE, PY, SharedServers, secret_env  # noqa: E402
 
 CLIENTS = os.path.join(ROOT, "tests", "integration", "clients")
 HTTPS_CLIENT = os.path.join(TARGETS, "bt_https_client")
@@ -37,24 +37,15 @@ INTERVAL_MS = 100
 READY_SANITY_MS = 2000  # machine noise aside, far above the goal; the benchmark measures it
 
 WORK = None
-_replay = None
-_tls = None  # (Popen, port, ca)
+SERVERS = SharedServers()
 
 
 def replay():
-    global _replay
-    if _replay is None:
-        _replay = ReplayServer(frame_delay_ms=0).__enter__()
-    return _replay
+    return SERVERS.replay()
 
 
 def tls_server():
-    global _tls
-    if _tls is None:
-        certs = make_certs(os.path.join(WORK, "certs"))
-        proc, port = start_tls_server(certs)
-        _tls = (proc, port, os.path.join(certs, "ca.pem"))
-    return _tls
+    return SERVERS.tls(WORK)
 
 
 class Attached:
@@ -230,10 +221,7 @@ def main():
     try:
         run()
     finally:
-        if _replay is not None:
-            _replay.stop()
-        if _tls is not None:
-            stop_process(_tls[0])
+        SERVERS.stop()
         shutil.rmtree(WORK, ignore_errors=True)
 
 

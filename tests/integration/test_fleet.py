@@ -20,7 +20,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from harness import (BEDTRACE, TARGETS, check, check_eq, make_certs, read_spans, run,  # noqa: E402
                      start_bedtrace_logged, start_tls_server, stop_process, test,
                      wait_for_text)
-from bedrock_rig import (ReplayServer, all_cassettes, cassette_name, client_argv,  # noqa: E402
+from bedrock_rig import (SharedServers, all_cassettes, cassette_name, client_argv,  # noqa: E402
                          secret_env)
 
 TARGET = os.path.join(TARGETS, "bt_target")
@@ -252,24 +252,15 @@ def exe_churn_leaves_no_map_entries():
           "summary: %s", f.describe())
 
 
-_replay = None
-_tls = None
+SERVERS = SharedServers()
 
 
 def replay():
-    global _replay
-    if _replay is None:
-        _replay = ReplayServer(frame_delay_ms=0).__enter__()
-    return _replay
+    return SERVERS.replay()
 
 
 def tls_server():
-    global _tls
-    if _tls is None:
-        certs = make_certs(os.path.join(WORK, "certs"))
-        proc, port = start_tls_server(certs)
-        _tls = (proc, port, os.path.join(certs, "ca.pem"))
-    return _tls
+    return SERVERS.tls(WORK)
 
 
 def run_clients(srv, tls, kinds):
@@ -346,10 +337,7 @@ def main():
     try:
         run()
     finally:
-        if _replay:
-            _replay.stop()
-        if _tls:
-            stop_process(_tls[0])
+        SERVERS.stop()
         shutil.rmtree(WORK, ignore_errors=True)
 
 

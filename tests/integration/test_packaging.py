@@ -38,6 +38,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 import harness  # noqa: E402
+from bedrock_rig import SharedServers  # noqa: E402
 from harness import (BEDTRACE, ROOT, TARGETS, check, check_eq, make_certs, read_spans,  # noqa: E402
                      run, start_tls_server, stop_process, test, wait_for, wait_for_text)
 
@@ -50,7 +51,7 @@ EXPOSURE_MAX = 5.0
 REQUESTS = 3  # per client run; the client sleeps (sleep_ms, probed with -f) between requests
 
 WORK = None
-_tls = None  # (Popen, port, ca)
+SERVERS = SharedServers()
 _dest = None  # DESTDIR of the one default install the cases share
 
 
@@ -430,12 +431,7 @@ def env_file_names_only_what_bedtrace_reads():
 # ---- the unit's capabilities, for real ----
 
 def tls_server():
-    global _tls
-    if _tls is None:
-        certs = make_certs(os.path.join(WORK, "certs"))
-        proc, port = start_tls_server(certs)
-        _tls = (proc, port, os.path.join(certs, "ca.pem"))
-    return _tls
+    return SERVERS.tls(WORK)
 
 
 def private_client():
@@ -646,8 +642,7 @@ def main():
     try:
         run()
     finally:
-        if _tls is not None:
-            stop_process(_tls[0])
+        SERVERS.stop()
         shutil.rmtree(WORK, ignore_errors=True)
 
 

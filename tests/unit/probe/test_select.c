@@ -134,7 +134,7 @@ static void test_select_scan_finds_processes_of_a_file(void **state)
 	assert_true(select_scan(ps, collect, &f) >= 1);
 	assert_true(has_pid(&f, a, &exe));
 	assert_int_equal(exe, 1);
-	assert_false(has_pid(&f, b, NULL));	  /* --exclude-pid */
+	assert_false(has_pid(&f, b, NULL));	   /* --exclude-pid */
 	assert_false(has_pid(&f, getpid(), NULL)); /* bedtrace itself */
 	/* no map: nothing to mark, no error */
 	assert_int_equal(select_mark_examined(ps, a), 0);
