@@ -304,6 +304,27 @@ def all_captures_https_of_processes_never_named():
 
 
 @test
+def exe_python_bedrock_calls_and_node_left_out():
+    # -e through a symbolic link (python3 -> python3.11): the file it names is selected; TLS
+    # probes are per libssl file and the BPF filter leaves Node's calls out
+    srv, tls = replay(), tls_server()
+    f = Fleet("exepy", ["-e", "/usr/bin/python3"])
+    try:
+        pids = run_clients(srv, tls, ["boto3", "node-h2"])
+        time.sleep(1.0)
+    finally:
+        rc = f.stop()
+    check_eq(rc, 0, "bedtrace exit (%s)" % f.describe())
+    got = by_pid(f.spans)
+    check_eq(sorted(got), [pids["boto3"]], "traced processes (%s)" % f.describe())
+    bedrock = [s for s in got[pids["boto3"]]
+               if s.attrs.get("gen_ai.provider.name") == "aws.bedrock"]
+    check_eq(len(bedrock), 1, "Bedrock span")
+    check_eq(bedrock[0].resource.get("process.executable.path"),
+             os.path.realpath("/usr/bin/python3"), "resource")
+
+
+@test
 def all_exclude_exe_leaves_a_program_out():
     srv, tls = replay(), tls_server()
     f = Fleet("allx", ["-a", "--exclude-exe", shutil.which("curl")])
