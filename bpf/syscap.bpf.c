@@ -104,7 +104,7 @@ struct sock_state {
 	__u32 server_tid;
 	__u32 gen; /* bumps when the fd is closed, so a reused fd is a new connection */
 	__u32 announced;
-	__u32 pad;
+	__u32 ciphertext; /* the stream began with a TLS record: its plaintext is tlscap's */
 };
 
 struct {
@@ -141,6 +141,16 @@ static __always_inline bool is_request_start(const __u8 *p)
 #define BT_METHOD_TEST(m) BT_HTTP_METHOD_PREFIX_IS(p, m) ||
 	return BT_HTTP_METHODS(BT_METHOD_TEST) false;
 #undef BT_METHOD_TEST
+}
+
+/*
+ * The 4 bytes at @p begin a TLS record: content type 20-23 (change_cipher_spec, alert,
+ * handshake, application_data) and major version 3 (SSL 3.0 to TLS 1.3). No HTTP/1 method or
+ * HTTP/2 preface starts with a control byte.
+ */
+static __always_inline bool is_tls_record(const __u8 *p)
+{
+	return p[0] >= 20 && p[0] <= 23 && p[1] == 3 && p[2] <= 4;
 }
 
 /* A request arrived on @s: open a SERVER frame the handler's calls will nest under. */
@@ -188,8 +198,19 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 	__u32 zero = 0, tid = (__u32)pid_tgid;
 	__u8 head[4] = {};
 
-	if (!len)
+	if (!len || s->ciphertext)
 		return;
+	if (first_piece && len >= 4)
+		bpf_probe_read_user(head, 4, (void *)buf);
+	/*
+	 * TLS read or written outside SSL_read/SSL_write (Node.js reads its sockets itself and
+	 * decrypts from a buffer): not HTTP, and tlscap has the plaintext. The positions stay 0, so
+	 * the connection's close reports nothing lost.
+	 */
+	if (s->pos[dir & 1] == 0 && is_tls_record(head)) {
+		s->ciphertext = 1;
+		return;
+	}
 	c.ev = bpf_map_lookup_elem(&scratch, &zero);
 	if (!c.ev)
 		return;
@@ -200,7 +221,7 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 		len = BT_DATA_MAX_CALL;
 	}
 	c.ev->flags = 0;
-	if (first_piece && len >= 4 && !bpf_probe_read_user(head, 4, (void *)buf)) {
+	if (first_piece && len >= 4) {
 		if (dir == 1 && !s->server_call && is_request_start(head)) {
 			if (open_server_frame(s, pid_tgid, ts))
 				c.ev->flags = BT_DATA_F_SERVER_START;
@@ -306,6 +327,7 @@ static __always_inline void sock_closed(int fd, __u64 pid_tgid)
 		close_server_frame(s, pid_tgid, bpf_ktime_get_ns());
 	s->pos[0] = s->pos[1] = 0;
 	s->announced = 0;
+	s->ciphertext = 0;
 	s->gen++;
 }
 
@@ -337,7 +359,8 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 		learn_fd(ssl, fd, pid_tgid);
 		return 0;
 	}
-	if (!sockets_on)
+	/* only a TCP socket is worth a call record and a clock read (-a: every file write) */
+	if (!sockets_on || !tcp_sock_of(fd))
 		return 0;
 	task = bpf_get_current_task_btf();
 	call = bpf_task_storage_get(&sock_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -523,6 +546,7 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	long nr = (long)regs->orig_ax;
+	struct task_struct *task;
 	struct sock_call *call;
 
 	if (nr == NR_mmap) {
@@ -536,7 +560,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (!sockets_on || !is_io_syscall(nr))
 		return 0;
-	call = bpf_task_storage_get(&sock_calls, bpf_get_current_task_btf(), 0, 0);
+	task = bpf_get_current_task_btf();
+	/* a thread no BPF program keeps storage for has no call in progress: one load */
+	if (!task->bpf_storage)
+		return 0;
+	call = bpf_task_storage_get(&sock_calls, task, 0, 0);
 	if (!call || !call->active)
 		return 0;
 	call->active = 0;

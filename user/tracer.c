@@ -181,6 +181,7 @@ static struct bt_resource *resource_of(void *ctx, uint32_t pid)
 
 static struct target *new_target(struct session *s);
 static int attach_target(struct session *s, struct target *t, bool optional);
+static int attach_probes(struct session *s, struct target *t, bool optional);
 static void select_process(struct session *s, pid_t pid, int exe, const char *comm);
 static int target_from_event(struct session *s, struct target *t, pid_t pid, const char *exe,
 			     const char *comm, const char *cmdline);
@@ -236,7 +237,9 @@ static void follow_fork(struct session *s, const struct bt_proc_event *e)
 			s->n_forks++;
 			if (!s->fleet) /* see select_process() */
 				watchdog_add_pid(s->wd, t->pid);
-			err = attach_target(s, t, true);
+			err = resource_refresh(t, s->opts->service_name);
+			if (!err)
+				err = attach_probes(s, t, true);
 			pr_debug("following process %u, child of %u%s\n", e->pid, e->ppid,
 				 err ? " (not all probes attached)" : "");
 		}
@@ -603,6 +606,14 @@ static int attach_target(struct session *s, struct target *t, bool optional)
 		pr_warn("cannot read process %d: %s\n", (int)t->pid, strerror(-err));
 		return err;
 	}
+	return attach_probes(s, t, optional);
+}
+
+/* attach_target() for a process whose /proc was just read and resource built. */
+static int attach_probes(struct session *s, struct target *t, bool optional)
+{
+	int err = 0;
+
 	/* -a: BPF put it in procs (to report its exit) when it first moved bytes */
 	if (s->maps.select_mode != BT_SELECT_ALL)
 		err = functrace_add_proc(s->ft, t->pid, s->opts->no_follow ? 0 : BT_PROC_FOLLOW);
@@ -727,7 +738,9 @@ static void select_process(struct session *s, pid_t pid, int exe, const char *co
 	s->n_selected++;
 	/* no watchdog_add_pid: it finds what needs it in the stacks and procs maps (held
 	 * processes), and remembering every process of a long run would grow its table */
-	err = attach_target(s, t, true);
+	err = resource_refresh(t, s->opts->service_name);
+	if (!err)
+		err = attach_probes(s, t, true);
 	if (!err)
 		err = select_mark_examined(s->sel, pid);
 	pr_debug("process %d (%s) selected%s\n", (int)pid, t->comm ? t->comm : "?",
