@@ -84,29 +84,31 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
 
 
-def peak_rss_kib(pid):
+def status_kib(pid, key="VmHWM"):
+    """A figure of /proc/PID/status in KiB (VmHWM: peak resident memory, VmRSS: now), else 0."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
 
 
 class Tracer:
-    """bedtrace -p PID in the background, spans to a file, stderr to a log."""
+    """`bedtrace -v ARGS` (-p PID, -e EXE, -a, ...) in the background, spans to a file, stderr to
+    a log; returns once bedtrace says it is ready."""
 
-    def __init__(self, pid, work, tag, binary=None):
+    def __init__(self, args, work, tag, binary=None):
         self.out = os.path.join(work, "bt-%s.jsonl" % tag)
         self.log = os.path.join(work, "bt-%s.log" % tag)
-        self.args = ["-v", "-p", str(pid)]
+        self.args = ["-v"] + args
         self.p = harness.start_bedtrace_logged(self.args, self.out, self.log, binary)
-        wait_for_text(self.log, "tracing 1 process", 60, self.p)
+        wait_for_text(self.log, "ready in", 60, self.p)
         self.t0, self.c0 = time.monotonic(), cpu_ticks(self.p.pid)
 
     def stop(self):
         """Returns (cpu %, peak RSS MiB, drop lines, spans) of the time since start."""
         t1, c1 = time.monotonic(), cpu_ticks(self.p.pid)
-        rss = peak_rss_kib(self.p.pid) / 1024
+        rss = status_kib(self.p.pid) / 1024
         rc = stop_process(self.p, signal.SIGINT, timeout=60)
         with open(self.log, errors="replace") as f:
             err = f.read()
@@ -129,6 +131,14 @@ def lost_bytes(drops):
     return 0
 
 
+def posted(spans, pid=None):
+    """(POST spans captured whole, their body bytes), of process @pid if given."""
+    whole = [s for s in spans if s.attrs.get("http.request.method") == "POST"
+             and not s.attrs.get("bedtrace.capture.truncated")
+             and (pid is None or s.resource.get("process.pid") == pid)]
+    return len(whole), sum(s.attrs.get("http.request.body.size", 0) for s in whole)
+
+
 def throughput(client, work):
     print("\n== TLS capture throughput: POST %d MiB bodies in 64 KiB SSL writes, %.0f s per step"
           % (REQ_BYTES >> 20, STEP_SECS))
@@ -137,18 +147,15 @@ def throughput(client, work):
     print("%-9s %9s %13s %7s %15s %8s %9s  %s" % ("target", "achieved", "lost bytes", "spans",
                                                 "span body MB", "bt CPU%", "bt RSS", "drops"))
     for rate in RATES:
-        t = Tracer(client.p.pid, work, "push-%d" % rate)
+        t = Tracer(["-p", str(client.p.pid)], work, "push-%d" % rate)
         try:
             r = client.cmd("push %s %s %d" % (rate, STEP_SECS, REQ_BYTES))
         finally:
             cpu, rss, drops, spans = t.stop()
-        http = [s for s in spans if s.attrs.get("http.request.method") == "POST"]
-        body = sum(s.attrs.get("http.request.body.size", 0) for s in http
-                   if not s.attrs.get("bedtrace.capture.truncated"))
-        bad = sum(1 for s in http if s.attrs.get("bedtrace.capture.truncated"))
+        whole, body = posted(spans)
         print("%-9s %6.0f MB/s %13d %3d/%-3d %15.1f %7.0f%% %6.0f MiB  %s" % (
             "%d MB/s" % rate if rate else "unpaced", r["bytes"] / r["secs"] / MB,
-            lost_bytes(drops), len(http) - bad, r["requests"], body / MB, cpu, rss,
+            lost_bytes(drops), whole, r["requests"], body / MB, cpu, rss,
             "; ".join(drops) or "none"))
 
 
@@ -194,7 +201,7 @@ class Floor:
 
 def floors(work, client):
     """bpftrace programs of the two floors, from where bedtrace probes this client."""
-    t = Tracer(client.p.pid, work, "lat-points")
+    t = Tracer(["-p", str(client.p.pid)], work, "lat-points")
     client.cmd("lat 1024 5")
     t.stop()
     pts = probe_points(t.log)
@@ -244,7 +251,7 @@ def latency(client, work, server):
                 requests(name)
             finally:
                 f.stop()
-        t = Tracer(client.p.pid, work, "lat-%d" % rnd)
+        t = Tracer(["-p", str(client.p.pid)], work, "lat-%d" % rnd)
         try:
             requests("bedtrace")
         finally:
@@ -252,7 +259,7 @@ def latency(client, work, server):
         n_http = sum(1 for s in spans if s.attrs.get("http.request.method") == "GET")
         cpu_rss.append((cpu, rss, n_http, sum(n for _, n in LAT), drops))
         if other:
-            t = Tracer(client.p.pid, work, "cmp-%d" % rnd, other)
+            t = Tracer(["-p", str(client.p.pid)], work, "cmp-%d" % rnd, other)
             try:
                 requests("compare")
             finally:
