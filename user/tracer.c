@@ -182,7 +182,7 @@ static struct bt_resource *resource_of(void *ctx, uint32_t pid)
 static struct target *new_target(struct session *s);
 static int attach_target(struct session *s, struct target *t, bool optional);
 static int attach_probes(struct session *s, struct target *t, bool optional);
-static void select_process(struct session *s, pid_t pid, int exe, const char *comm);
+static void select_process(struct session *s, pid_t pid, int exe, const char *comm, bool in_bpf);
 static int target_from_event(struct session *s, struct target *t, pid_t pid, const char *exe,
 			     const char *comm, const char *cmdline);
 static void examine_process(struct session *s, pid_t pid);
@@ -376,7 +376,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 			else
 				select_process(s, (pid_t)e->pid,
 					       e->exe == BT_SELECT_TRAFFIC ? -1 : (int)e->exe,
-					       comm);
+					       comm, true);
 			if (e->status)
 				resume_held(s, (pid_t)e->pid);
 		}
@@ -614,8 +614,11 @@ static int attach_probes(struct session *s, struct target *t, bool optional)
 {
 	int err = 0;
 
-	/* -a: BPF put it in procs (to report its exit) when it first moved bytes */
-	if (s->maps.select_mode != BT_SELECT_ALL)
+	/*
+	 * -e / -a: BPF put it in procs (at its exec, its fork, or when it first moved bytes) and
+	 * removes it at its exit, which may have come already: adding it here could outlive it
+	 */
+	if (!s->fleet)
 		err = functrace_add_proc(s->ft, t->pid, s->opts->no_follow ? 0 : BT_PROC_FOLLOW);
 	if (err)
 		pr_warn("process %d: its syscalls, exit, forks and execs will not be seen: %s\n",
@@ -699,11 +702,24 @@ static int target_from_event(struct session *s, struct target *t, pid_t pid, con
 }
 
 /*
+ * -e: puts process @t, found running at start, in the procs map. Its exit removes the entry;
+ * one that ended before the entry was made is taken out again rather than left behind.
+ */
+static int add_running(struct session *s, struct target *t)
+{
+	int err = functrace_add_proc(s->ft, t->pid, s->opts->no_follow ? 0 : BT_PROC_FOLLOW);
+
+	if (!err && target_check_exited(t))
+		functrace_remove_proc(s->ft, t->pid);
+	return err;
+}
+
+/*
  * -e / -a: process @pid is to be traced (-e: it runs selected executable @exe; -a: it moved
  * bytes, @exe -1). Functions and TLS are probed per file, so what it maps was probed already for
  * an earlier process, or is reported as it maps it: this reads its resource and watches it.
  */
-static void select_process(struct session *s, pid_t pid, int exe, const char *comm)
+static void select_process(struct session *s, pid_t pid, int exe, const char *comm, bool in_bpf)
 {
 	struct target *t;
 	int err;
@@ -739,6 +755,9 @@ static void select_process(struct session *s, pid_t pid, int exe, const char *co
 	/* no watchdog_add_pid: it finds what needs it in the stacks and procs maps (held
 	 * processes), and remembering every process of a long run would grow its table */
 	err = resource_refresh(t, s->opts->service_name);
+	/* found in /proc: BPF, which knows processes from their exec on, learns of it here */
+	if (!err && !in_bpf)
+		err = add_running(s, t);
 	if (!err)
 		err = attach_probes(s, t, true);
 	if (!err)
@@ -754,7 +773,7 @@ static int scan_found(pid_t pid, int exe, void *ctx)
 	if (s->maps.select_mode == BT_SELECT_ALL)
 		examine_process(s, pid);
 	else
-		select_process(s, pid, exe, "");
+		select_process(s, pid, exe, "", false);
 	return 0;
 }
 

@@ -265,6 +265,13 @@ int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags)
 											   : 0;
 }
 
+void functrace_remove_proc(struct func_tracer *ft, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map_delete_elem(bpf_map__fd(ft->skel->maps.procs), &key);
+}
+
 void functrace_resumed(struct func_tracer *ft, pid_t pid)
 {
 	int fd = bpf_map__fd(ft->skel->maps.procs);
@@ -280,13 +287,18 @@ void functrace_resumed(struct func_tracer *ft, pid_t pid)
 		bpf_map_update_elem(fd, &key, &val, BPF_EXIST);
 }
 
-uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid)
+/* Adds @flags to the procs entry of @pid if it has one still (it goes when the process ends). */
+static int proc_add_flags(struct func_tracer *ft, pid_t pid, uint32_t flags)
 {
-	__u32 key = (__u32)pid, val = 0;
+	int fd = bpf_map__fd(ft->skel->maps.procs);
+	__u32 key = (__u32)pid, val;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(ft->skel->maps.procs), &key, &val))
-		return 0;
-	return val;
+	if (bpf_map_lookup_elem(fd, &key, &val))
+		return errno == ENOENT ? 0 : -errno;
+	val |= flags;
+	if (bpf_map_update_elem(fd, &key, &val, BPF_EXIST) && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 void functrace_time_symbols(struct func_tracer *ft, struct sw_tally *t)
@@ -855,7 +867,7 @@ int functrace_attach_specs(struct func_tracer *ft, struct target *t, const struc
 		f = NULL;
 	}
 	if (any_go && t->pid)
-		err = functrace_add_proc(ft, t->pid, functrace_proc_flags(ft, t->pid) | BT_PROC_GO);
+		err = proc_add_flags(ft, t->pid, BT_PROC_GO);
 	pr_debug("process %d: %zu function(s) probed\n", (int)t->pid, total);
 cleanup:
 	offs_free(&ent);

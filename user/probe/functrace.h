@@ -94,10 +94,10 @@ void functrace_detach_entry_stop(struct func_tracer *ft);
  * Returns 0 or -errno.
  */
 int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags);
+/* Removes process @pid from the procs map. */
+void functrace_remove_proc(struct func_tracer *ft, pid_t pid);
 /* Process @pid, which BPF held (BT_PROC_HELD), was resumed: the watchdog need not. */
 void functrace_resumed(struct func_tracer *ft, pid_t pid);
-/* Returns the bpf_proc_flags of traced process @pid, 0 if BPF does not know it. */
-uint32_t functrace_proc_flags(const struct func_tracer *ft, pid_t pid);
 int functrace_go_stacks_fd(const struct func_tracer *ft);
 /* Removes the SPECs' probes (entry and return), keeping the unwind helpers. */
 void functrace_detach_probes(struct func_tracer *ft);
