@@ -229,9 +229,9 @@ def memory(bts, work, summary):
             client.close()
         stop_process(server)
 
-    print("\nThe ring buffer's data pages are mapped twice into bedtrace (so that a record can "
-          "run past the end), and VmRSS counts them twice: a 16 MiB ring is 32 MiB of VmRSS. "
-          "Pss counts them once (and shares libraries with other processes).")
+    print("\nbedtrace maps the ring buffer's data pages once (probe/ring.c), so a ring costs its "
+          "size in VmRSS; a build reading it through libbpf maps them twice and VmRSS counts "
+          "them twice. Pss counts them once (and shares libraries with other processes).")
     print("\nAt rest, after %.0f s (MiB, highest of the rounds; where: the last round's smaps)"
           % REST_SECS)
     print("%-8s %-10s %-16s %7s %7s %7s   %s" % ("build", "mode", "ring", "VmRSS", "VmHWM",
