@@ -40,10 +40,16 @@ static char *read_link(const char *path)
 	return strdup(buf);
 }
 
-char *target_read_file(const char *path, size_t *len)
+/*
+ * Reads the whole file @path, NUL-terminated, its length in *@len. Outgrown buffers are copied
+ * rather than realloc'ed, and with @wipe cleared before they are freed: a file that may hold
+ * secrets (an environment) leaves no copy behind in the heap. A read cut short by a failed
+ * allocation returns what was read.
+ */
+static char *read_all(const char *path, size_t *len, bool wipe)
 {
 	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
+	char *buf = malloc(cap), *bigger;
 	int fd, err;
 
 	if (!buf)
@@ -64,14 +70,28 @@ char *target_read_file(const char *path, size_t *len)
 			break;
 		n += (size_t)r;
 		/* room for at least one more byte and the terminating NUL */
-		if (grow(&buf, &cap, n + 2, 1))
+		if (n + 1 < cap)
+			continue;
+		bigger = cap <= SIZE_MAX / 2 ? malloc(cap * 2) : NULL;
+		if (!bigger)
 			break;
+		memcpy(bigger, buf, n);
+		if (wipe)
+			explicit_bzero(buf, n);
+		free(buf);
+		buf = bigger;
+		cap *= 2;
 	}
 	close(fd);
 	buf[n] = '\0';
 	if (len)
 		*len = n;
 	return buf;
+}
+
+char *target_read_file(const char *path, size_t *len)
+{
+	return read_all(path, len, false);
 }
 
 int target_swap_word(pid_t pid, uint64_t addr, uint64_t expect, uint64_t value)
@@ -142,54 +162,6 @@ static void target_read_identity(struct target *t)
 }
 
 /*
- * Reads a file that may hold secrets like target_read_file, but no copy outlives the call: a
- * buffer outgrown is wiped before it is freed (realloc would leave it in the heap as it was).
- */
-static char *read_secret_file(const char *path, size_t *len)
-{
-	size_t cap = 16384, n = 0;
-	char *buf = malloc(cap), *bigger;
-	int fd, err;
-
-	if (!buf)
-		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = errno;
-		free(buf);
-		errno = err;
-		return NULL;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, cap - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (n < cap)
-			continue;
-		bigger = cap <= SIZE_MAX / 2 ? malloc(cap * 2) : NULL;
-		if (!bigger) {
-			explicit_bzero(buf, n);
-			free(buf);
-			close(fd);
-			errno = ENOMEM;
-			return NULL;
-		}
-		memcpy(bigger, buf, n);
-		explicit_bzero(buf, n);
-		free(buf);
-		buf = bigger;
-		cap *= 2;
-	}
-	close(fd);
-	*len = n;
-	return buf;
-}
-
-/*
  * Picks OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES out of /proc/PID/environ. The environment
  * holds secrets (keys, tokens): nothing else of it is kept, and the copy read is wiped before it
  * is freed. Returns 0 or -ENOMEM; an unreadable environ (a zombie) is not an error.
@@ -201,7 +173,7 @@ static int target_read_otel_env(struct target *t)
 	int err = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)t->pid);
-	buf = read_secret_file(path, &len);
+	buf = read_all(path, &len, true);
 	if (!buf)
 		return errno == ENOMEM ? -ENOMEM : 0;
 	t->env_service_name = procinfo_environ_get(buf, len, OTEL_ENV_SERVICE_NAME);
