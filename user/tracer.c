@@ -375,8 +375,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 				examine_process(s, (pid_t)e->pid);
 			else
 				select_process(s, (pid_t)e->pid,
-					       e->exe == BT_SELECT_TRAFFIC ? -1 : (int)e->exe,
-					       comm, true);
+					       e->exe == BT_SELECT_TRAFFIC ? -1 : (int)e->exe, comm,
+					       true);
 			if (e->status)
 				resume_held(s, (pid_t)e->pid);
 		}
