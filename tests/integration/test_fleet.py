@@ -308,7 +308,8 @@ def exe_python_bedrock_calls_and_node_left_out():
     # -e through a symbolic link (python3 -> python3.11): the file it names is selected; TLS
     # probes are per libssl file and the BPF filter leaves Node's calls out
     srv, tls = replay(), tls_server()
-    f = Fleet("exepy", ["-e", "/usr/bin/python3"])
+    # this test is a python3 process too, and talks TLS to the replay server
+    f = Fleet("exepy", ["-e", "/usr/bin/python3", "--exclude-pid", str(os.getpid())])
     try:
         pids = run_clients(srv, tls, ["boto3", "node-h2"])
         time.sleep(1.0)
