@@ -429,18 +429,22 @@ static __always_inline __u32 *exec_select(struct task_struct *p, __u32 pid, __u3
 	struct bt_file_key k = {};
 	struct bt_file_info *fi;
 	__u32 f = BT_PROC_FOLLOW;
-	__u8 one = 1;
+	__u8 why = BT_EXCLUDED_INHERITED, *ex;
 
 	if (!exe)
 		return flags;
 	file_key(exe, &k);
 	fi = bpf_map_lookup_elem(&files, &k);
 	if (fi && (fi->flags & BT_FILE_EXCLUDED)) {
-		bpf_map_update_elem(&excluded, &pid, &one, BPF_ANY);
+		bpf_map_update_elem(&excluded, &pid, &why, BPF_ANY);
 		goto leave;
 	}
-	if (bpf_map_lookup_elem(&excluded, &pid))
+	ex = bpf_map_lookup_elem(&excluded, &pid);
+	/* left out by --exclude-pid: whatever it runs; by its parent or program: until now */
+	if (ex && *ex == BT_EXCLUDED_PID)
 		return flags;
+	if (ex)
+		bpf_map_delete_elem(&excluded, &pid);
 	if (select_mode == BT_SELECT_ALL) {
 		if (!fi || !(fi->flags & BT_FILE_EXAMINED))
 			select_event(pid, BT_SELECT_NEW_FILE, 0);
@@ -531,9 +535,9 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	if (cpid == ppid) /* a new thread */
 		return 0;
 	if (select_mode != BT_SELECT_PIDS && bpf_map_lookup_elem(&excluded, &ppid)) {
-		__u8 one = 1;
+		__u8 why = BT_EXCLUDED_INHERITED;
 
-		bpf_map_update_elem(&excluded, &cpid, &one, BPF_ANY);
+		bpf_map_update_elem(&excluded, &cpid, &why, BPF_ANY);
 		return 0;
 	}
 	flags = bpf_map_lookup_elem(&procs, &ppid);

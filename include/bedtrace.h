@@ -83,6 +83,16 @@ enum bt_file_flags {
 	BT_FILE_EXAMINED = 4, /* probed where needed, for every process: no event when mapped */
 };
 
+/*
+ * Why a process is in the excluded map. PID: --exclude-pid, bedtrace and its watchdog, whatever
+ * they execute. INHERITED: it runs an --exclude-exe program or was forked by an excluded process;
+ * executing another program (not excluded) makes it eligible again.
+ */
+enum bt_excluded_why {
+	BT_EXCLUDED_PID = 1,
+	BT_EXCLUDED_INHERITED = 2,
+};
+
 struct bt_file_info {
 	__u32 flags; /* enum bt_file_flags */
 	__u32 exe;

@@ -109,10 +109,12 @@ static const struct argp_option options[] = {
      "executable with OpenSSL linked in, found as processes map or execute them)",
      0},
     {"exclude-exe", OPT_EXCLUDE_EXE, "PATH", 0,
-     "Leave out processes running PATH, and their children (-a / -e; repeatable)", 0},
+     "Leave out processes running PATH, and the children they fork until those execute "
+     "another program (-a / -e; repeatable)",
+     0},
     {"exclude-pid", OPT_EXCLUDE_PID, "PID", 0,
-     "Leave out process PID and its later children (-a / -e; repeatable; bedtrace is "
-     "always left out)",
+     "Leave out process PID, whatever it executes, and the children it forks until those "
+     "execute another program (-a / -e; repeatable; bedtrace is always left out)",
      0},
     {"ring-size", OPT_RING_SIZE, "BYTES", 0,
      "BPF event ring buffer size, a power of two with an optional K/M/G suffix (default "

@@ -142,21 +142,21 @@ size_t select_n_exes(const struct proc_select *ps)
 	return ps->n_exes;
 }
 
-static int exclude_in_map(struct proc_select *ps, pid_t pid)
+/* Writes @pid into the excluded map, for reason @why (enum bt_excluded_why). */
+static int exclude_in_map(struct proc_select *ps, pid_t pid, __u8 why)
 {
 	__u32 key = (__u32)pid;
-	__u8 one = 1;
 
 	if (ps->excluded_fd < 0)
 		return 0;
-	return bpf_map_update_elem(ps->excluded_fd, &key, &one, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(ps->excluded_fd, &key, &why, BPF_ANY) ? -errno : 0;
 }
 
 int select_exclude_pid(struct proc_select *ps, pid_t pid)
 {
 	int err = add_skip_pid(ps, pid);
 
-	return err ? err : exclude_in_map(ps, pid);
+	return err ? err : exclude_in_map(ps, pid, BT_EXCLUDED_PID);
 }
 
 /* Adds @flags to the entry of @key in the files map (keeping what is there). */
@@ -184,7 +184,7 @@ int select_install(struct proc_select *ps, int files_fd, int excluded_fd)
 	for (i = 0; !err && i < ps->n_skip_exes; i++)
 		err = file_flags(ps, &ps->skip_exes[i].key, BT_FILE_EXCLUDED, 0);
 	for (i = 0; !err && i < ps->n_skip_pids; i++)
-		err = exclude_in_map(ps, ps->skip_pids[i]);
+		err = exclude_in_map(ps, ps->skip_pids[i], BT_EXCLUDED_PID);
 	return err;
 }
 
@@ -230,7 +230,7 @@ int select_scan(struct proc_select *ps, int (*cb)(pid_t pid, int exe, void *ctx)
 			continue;
 		key = key_of(&st);
 		if (find_file(ps->skip_exes, ps->n_skip_exes, &key) >= 0) {
-			exclude_in_map(ps, (pid_t)pid);
+			exclude_in_map(ps, (pid_t)pid, BT_EXCLUDED_INHERITED);
 			continue;
 		}
 		exe = find_file(ps->exes, ps->n_exes, &key);
