@@ -63,8 +63,6 @@ static __always_inline bool probe_selected(__u32 pid)
 	return select_mode == BT_SELECT_PIDS || selected(pid);
 }
 
-#define EEXIST_ 17
-
 /* The identity of file @f: its superblock's device and its inode number. */
 static __always_inline void file_key(struct file *f, struct bt_file_key *k)
 {
@@ -156,30 +154,37 @@ static __always_inline bool select_event(__u32 pid, __u32 exe, __u32 held)
 }
 
 /*
+ * ORs @flag into the procs entry of process @pid, made (with no flags) if it has none. Returns the
+ * flags it had before, or -1 when the process table is full (counted).
+ */
+static __always_inline long proc_set_flag(__u32 pid, __u32 flag)
+{
+	__u32 none = 0, *flags = map_lookup_or_try_init(&procs, &pid, &none), before;
+
+	if (!flags) {
+		count(BT_CNT_PROC_FULL, 1);
+		return -1;
+	}
+	before = *flags;
+	/* no store when set: this runs on every SSL call of -a. Racing threads set the same flag */
+	if (!(before & flag))
+		*flags = before | flag;
+	return before;
+}
+
+/*
  * -a: process @pid moved bytes: userspace hears of it once (its resource) and of its exit (its
  * connections are forgotten then).
  */
 static __always_inline void note_traffic(__u32 pid)
 {
-	__u32 f = BT_PROC_SEEN, *flags;
-	long err;
+	long before;
 
 	if (select_mode != BT_SELECT_ALL)
 		return;
-	flags = bpf_map_lookup_elem(&procs, &pid);
-	if (flags && (*flags & BT_PROC_SEEN))
-		return;
-	if (flags) {
-		*flags |= BT_PROC_SEEN; /* a lost race only repeats the event */
-	} else {
-		err = bpf_map_update_elem(&procs, &pid, &f, BPF_NOEXIST);
-		if (err) {
-			if (err != -EEXIST_) /* another thread of it was first */
-				count(BT_CNT_PROC_FULL, 1);
-			return;
-		}
-	}
-	select_event(pid, BT_SELECT_TRAFFIC, 0);
+	before = proc_set_flag(pid, BT_PROC_SEEN);
+	if (before >= 0 && !(before & BT_PROC_SEEN))
+		select_event(pid, BT_SELECT_TRAFFIC, 0);
 }
 
 /*
@@ -189,18 +194,7 @@ static __always_inline void note_traffic(__u32 pid)
  */
 static __always_inline bool mark_held(__u32 pid)
 {
-	__u32 f = BT_PROC_HELD, *flags = bpf_map_lookup_elem(&procs, &pid);
-
-	if (flags) {
-		*flags |= BT_PROC_HELD;
-		return true;
-	}
-	if (bpf_map_update_elem(&procs, &pid, &f, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&procs, &pid)) {
-		count(BT_CNT_PROC_FULL, 1);
-		return false;
-	}
-	return true;
+	return proc_set_flag(pid, BT_PROC_HELD) >= 0;
 }
 
 #endif
