@@ -185,7 +185,7 @@ static int attach_probes(struct session *s, struct target *t, bool optional);
 static void select_process(struct session *s, pid_t pid, int exe, const char *comm, bool in_bpf);
 static int target_from_event(struct session *s, struct target *t, pid_t pid, const char *exe,
 			     const char *comm, const char *cmdline);
-static void examine_process(struct session *s, pid_t pid);
+static int examine_process(struct session *s, pid_t pid);
 
 /* Resumes process @pid, which BPF stopped until userspace was done with it. */
 static void resume_held(struct session *s, pid_t pid)
@@ -654,13 +654,13 @@ static int attach_probes(struct session *s, struct target *t, bool optional)
  * no process mapped before: a libssl, the unwinder, a library a SPEC names) and marks those files
  * examined, so that mapping them again costs no event.
  */
-static void examine_process(struct session *s, pid_t pid)
+static int examine_process(struct session *s, pid_t pid)
 {
 	struct target *t = find_target(s, pid);
-	int err;
+	int err = 0, r;
 
 	if (s->stopping)
-		return;
+		return 0;
 	if (s->tls)
 		tlscap_rescan(s->tls, pid);
 	if (t && s->opts->n_specs) {
@@ -672,13 +672,14 @@ static void examine_process(struct session *s, pid_t pid)
 			pr_warn("process %d: probes of newly mapped code: %s\n", (int)pid,
 				strerror(-err));
 	}
-	err = select_mark_examined(s->sel, pid);
-	if (err < 0 && err != -ESRCH && err != -ENOENT)
+	r = select_mark_examined(s->sel, pid);
+	if (r < 0 && r != -ESRCH && r != -ENOENT)
 		pr_debug("process %d: cannot mark its files examined: %s\n", (int)pid,
-			 strerror(-err));
+			 strerror(-r));
 	/* -a: a file is examined once (tlscap remembers it): its symbols need not stay parsed */
 	if (s->maps.select_mode == BT_SELECT_ALL)
 		elf_cache_clear();
+	return err < 0 ? err : 0;
 }
 
 /*
@@ -759,9 +760,7 @@ static void select_process(struct session *s, pid_t pid, int exe, const char *co
 	if (!err && !in_bpf)
 		err = add_running(s, t);
 	if (!err)
-		err = attach_probes(s, t, true);
-	if (!err)
-		err = select_mark_examined(s->sel, pid);
+		err = examine_process(s, pid);
 	pr_debug("process %d (%s) selected%s\n", (int)pid, t->comm ? t->comm : "?",
 		 err < 0 ? " (not all probes attached)" : "");
 }
