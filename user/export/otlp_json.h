@@ -16,6 +16,7 @@
 #ifndef BT_OTLP_JSON_H
 #define BT_OTLP_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "span/span.h"
@@ -28,6 +29,17 @@
  * span) on failure. @n may be 0.
  */
 char *otlp_json_encode(struct bt_span *const *spans, size_t n);
+
+/*
+ * Pieces the metrics and logs encoders share (util/jbuf.h writes them). otlp_json_attrs writes
+ * the member "attributes":[KeyValue...] (always present, possibly empty), with a comma before it
+ * unless @first; otlp_json_any_value the AnyValue of @at; otlp_json_scope the member
+ * "scope":{"name":"bedtrace","version":BT_VERSION}.
+ */
+struct jbuf;
+void otlp_json_attrs(struct jbuf *b, bool first, const struct bt_attrs *attrs);
+void otlp_json_any_value(struct jbuf *b, const struct bt_attr *at);
+void otlp_json_scope(struct jbuf *b);
 
 /*
  * Returns a malloc'd copy of @s with every byte that is not part of a well-formed UTF-8
