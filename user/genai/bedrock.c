@@ -24,6 +24,7 @@
 #include "genai/usage.h"
 #include "proto/eventstream.h"
 #include "span/semconv.h"
+#include "util/grow.h"
 #include "util/log.h"
 
 /* SDK invocations remembered for retry accounting; a retry comes within seconds. */
@@ -421,6 +422,12 @@ static int stream_message(void *arg, const struct es_message *m)
 		info->has_first_chunk = true;
 		info->first_chunk_off = m->offset;
 	}
+	if (r > 0 && info->n_chunk_offs < BEDROCK_MAX_CHUNKS) {
+		if (grow(&info->chunk_offs, &info->cap_chunk_offs, info->n_chunk_offs + 1,
+			 sizeof(*info->chunk_offs)))
+			return -ENOMEM;
+		info->chunk_offs[info->n_chunk_offs++] = m->offset;
+	}
 	return r < 0 ? r : 0;
 }
 
@@ -618,10 +625,35 @@ static int set_response_attrs(const struct bedrock_info *info, struct bt_attrs *
 	return a->err;
 }
 
+/* The time between each content event and the one before it, as it crossed the wire. */
+static int chunk_gaps(const struct http_exchange *ex, struct bt_span *span,
+		      const struct bedrock_info *info)
+{
+	uint64_t prev = 0, ts;
+	size_t i;
+
+	if (info->n_chunk_offs < 2)
+		return 0;
+	span->chunk_gaps = calloc(info->n_chunk_offs - 1, sizeof(*span->chunk_gaps));
+	if (!span->chunk_gaps)
+		return -ENOMEM;
+	for (i = 0; i < info->n_chunk_offs; i++) {
+		ts = http_msg_body_time(&ex->resp, info->chunk_offs[i]);
+		if (ts && prev && ts >= prev)
+			span->chunk_gaps[span->n_chunk_gaps++] = (float)((double)(ts - prev) / 1e9);
+		if (ts)
+			prev = ts;
+	}
+	return 0;
+}
+
 static int first_chunk(const struct http_exchange *ex, struct bt_span *span,
 		       const struct bedrock_info *info)
 {
 	uint64_t ts;
+
+	if (chunk_gaps(ex, span, info))
+		return -ENOMEM;
 
 	if (!info->has_first_chunk || !ex->req.start_ns)
 		return 0;
@@ -764,6 +796,12 @@ static int annotate(struct bedrock_ctx *ctx, const struct bedrock_call *c,
 	op = genai_operation(c, info);
 	if (op)
 		bt_attrs_set_str(a, ATTR_GEN_AI_OPERATION_NAME, op);
+	/* the answer was asked for as a stream of chunks (agents always answer so) */
+	bt_attrs_set_bool(
+	    a, ATTR_GEN_AI_REQUEST_STREAM,
+	    c->op == BEDROCK_OP_CONVERSE_STREAM || c->op == BEDROCK_OP_INVOKE_MODEL_STREAM ||
+		c->op == BEDROCK_OP_RETRIEVE_AND_GENERATE_STREAM ||
+		c->op == BEDROCK_OP_INVOKE_AGENT || c->op == BEDROCK_OP_INVOKE_INLINE_AGENT);
 	set_request_attrs(c, info, a);
 	set_response_attrs(info, a);
 	if (!agent && c->op != BEDROCK_OP_COUNT_TOKENS)

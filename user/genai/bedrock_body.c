@@ -622,6 +622,7 @@ void bedrock_info_clear(struct bedrock_info *info)
 		free(info->blocks[i].name);
 		free(info->blocks[i].buf);
 	}
+	free(info->chunk_offs);
 	free(info->kb_id);
 	free(info->rag_model);
 	free(info->session_id);

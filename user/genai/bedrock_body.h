@@ -89,8 +89,10 @@ struct bedrock_info {
 
 	/* streams */
 	size_t n_events;
-	bool has_first_chunk;	  /* an event carried answer content... */
-	size_t first_chunk_off;	  /* ...and its frame starts at this body offset */
+	bool has_first_chunk;	/* an event carried answer content... */
+	size_t first_chunk_off; /* ...and its frame starts at this body offset */
+	size_t *chunk_offs; /* body offset of every content event (the first BEDROCK_MAX_CHUNKS) */
+	size_t n_chunk_offs, cap_chunk_offs;
 	const char *stream_error; /* event-stream decoder message: the stream is corrupt */
 	bool stream_partial;	  /* the body ends inside a frame */
 	char role[16];
@@ -105,6 +107,9 @@ struct bedrock_info {
 };
 
 /* Frees everything @info owns (not @info) and zeroes it. */
+/* Content events whose arrival times are kept (time per output chunk). */
+#define BEDROCK_MAX_CHUNKS 65536
+
 void bedrock_info_clear(struct bedrock_info *info);
 
 /* Parses a request body into @info. Returns 0 or -ENOMEM; malformed input sets parse_error. */

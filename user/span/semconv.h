@@ -52,6 +52,8 @@
 #define ATTR_BEDTRACE_COST_INCLUDES_CHILDREN "bedtrace.cost.includes_children"
 #define ATTR_BEDTRACE_COST_UNKNOWN_MODEL "bedtrace.cost.unknown_model"
 #define ATTR_BEDTRACE_COST_USD "bedtrace.cost.usd"
+#define ATTR_BEDTRACE_DROP_REASON "bedtrace.drop_reason"
+#define ATTR_BEDTRACE_DURATION "bedtrace.duration"
 #define ATTR_BEDTRACE_END_REASON "bedtrace.end_reason"
 #define ATTR_BEDTRACE_EVENTSTREAM_CORRUPT "bedtrace.eventstream.corrupt"
 #define ATTR_BEDTRACE_EVENTSTREAM_ERROR "bedtrace.eventstream.error"
@@ -61,12 +63,15 @@
 #define ATTR_BEDTRACE_HTTP_ERROR "bedtrace.http.error"
 #define ATTR_BEDTRACE_HTTP_INCOMPLETE "bedtrace.http.incomplete"
 #define ATTR_BEDTRACE_HTTP_PARSE_ERROR "bedtrace.http.parse_error"
+#define ATTR_BEDTRACE_EXPORTER "bedtrace.exporter"
+#define ATTR_BEDTRACE_LOSS_REASON "bedtrace.loss_reason"
 #define ATTR_BEDTRACE_OBJECT_PATH "bedtrace.object.path"
 #define ATTR_BEDTRACE_RETRIEVAL_CITATIONS "bedtrace.retrieval.citations"
 #define ATTR_BEDTRACE_RETRIEVAL_DOCUMENTS "bedtrace.retrieval.documents"
 #define ATTR_BEDTRACE_RETRIEVAL_REQUESTED_RESULTS "bedtrace.retrieval.requested_results"
 #define ATTR_BEDTRACE_RETRIEVAL_RESULTS "bedtrace.retrieval.results"
 #define ATTR_BEDTRACE_RETRY_PREVIOUS_ATTEMPTS "bedtrace.retry.previous_attempts"
+#define ATTR_BEDTRACE_SIGNAL "bedtrace.signal"
 #define ATTR_BEDTRACE_SOURCE "bedtrace.source"
 #define ATTR_BEDTRACE_SPAN_INCOMPLETE "bedtrace.span.incomplete"
 #define ATTR_BEDTRACE_TRACE_COST_USD "bedtrace.trace.cost.usd"
@@ -101,6 +106,7 @@
 #define ATTR_GEN_AI_PROVIDER_NAME "gen_ai.provider.name"
 #define ATTR_GEN_AI_REQUEST_MAX_TOKENS "gen_ai.request.max_tokens"
 #define ATTR_GEN_AI_REQUEST_MODEL "gen_ai.request.model"
+#define ATTR_GEN_AI_REQUEST_STREAM "gen_ai.request.stream"
 #define ATTR_GEN_AI_REQUEST_STOP_SEQUENCES "gen_ai.request.stop_sequences"
 #define ATTR_GEN_AI_REQUEST_TEMPERATURE "gen_ai.request.temperature"
 #define ATTR_GEN_AI_REQUEST_TOP_K "gen_ai.request.top_k"
@@ -110,6 +116,7 @@
 #define ATTR_GEN_AI_RESPONSE_MODEL "gen_ai.response.model"
 #define ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK "gen_ai.response.time_to_first_chunk"
 #define ATTR_GEN_AI_SYSTEM_INSTRUCTIONS "gen_ai.system_instructions"
+#define ATTR_GEN_AI_TOKEN_TYPE "gen_ai.token.type"
 #define ATTR_GEN_AI_TOOL_CALL_ARGUMENTS "gen_ai.tool.call.arguments"
 #define ATTR_GEN_AI_TOOL_CALL_ID "gen_ai.tool.call.id"
 #define ATTR_GEN_AI_TOOL_CALL_RESULT "gen_ai.tool.call.result"
@@ -120,6 +127,7 @@
 #define ATTR_GEN_AI_USAGE_INPUT_TOKENS "gen_ai.usage.input_tokens"
 #define ATTR_GEN_AI_USAGE_OUTPUT_TOKENS "gen_ai.usage.output_tokens"
 
+#define ATTR_HOST_ARCH "host.arch"
 #define ATTR_HOST_ID "host.id"
 #define ATTR_HOST_NAME "host.name"
 
@@ -135,6 +143,12 @@
 #define ATTR_NETWORK_PEER_PORT "network.peer.port"
 #define ATTR_NETWORK_PROTOCOL_NAME "network.protocol.name"
 #define ATTR_NETWORK_PROTOCOL_VERSION "network.protocol.version"
+
+#define ATTR_OS_TYPE "os.type"
+
+/* The point that takes measurements beyond an instrument's cardinality limit. */
+#define ATTR_OTEL_METRIC_OVERFLOW "otel.metric.overflow"
+#define ATTR_OTEL_STATUS_CODE "otel.status_code"
 
 #define ATTR_PROCESS_COMMAND_LINE "process.command_line"
 #define ATTR_PROCESS_EXECUTABLE_NAME "process.executable.name"
@@ -152,7 +166,10 @@
 #define ATTR_SERVER_ADDRESS "server.address"
 #define ATTR_SERVER_PORT "server.port"
 
+#define ATTR_SERVICE_INSTANCE_ID "service.instance.id"
 #define ATTR_SERVICE_NAME "service.name"
+#define ATTR_SERVICE_NAMESPACE "service.namespace"
+#define ATTR_SERVICE_VERSION "service.version"
 
 #define ATTR_TELEMETRY_SDK_LANGUAGE "telemetry.sdk.language"
 #define ATTR_TELEMETRY_SDK_NAME "telemetry.sdk.name"

@@ -218,6 +218,7 @@ void bt_span_free(struct bt_span *s)
 		bt_attrs_clear(&s->events[i].attrs);
 	}
 	free(s->events);
+	free(s->chunk_gaps);
 	bt_resource_put(s->resource);
 	free(s);
 }
@@ -385,4 +386,22 @@ uint64_t bt_mono_to_unix_ns(uint64_t mono_ns)
 		offset = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec - sw_now_ns();
 	}
 	return mono_ns + offset;
+}
+
+int bt_attrs_set_attr(struct bt_attrs *a, const struct bt_attr *src)
+{
+	switch (src->type) {
+	case BT_ATTR_STR:
+		return bt_attrs_set_str(a, src->key, src->s);
+	case BT_ATTR_INT:
+		return bt_attrs_set_int(a, src->key, src->i);
+	case BT_ATTR_DOUBLE:
+		return bt_attrs_set_double(a, src->key, src->d);
+	case BT_ATTR_BOOL:
+		return bt_attrs_set_bool(a, src->key, src->b);
+	case BT_ATTR_STR_ARRAY:
+		return bt_attrs_set_str_array(a, src->key, (const char *const *)src->arr.v,
+					      src->arr.n);
+	}
+	return a->err;
 }

@@ -106,6 +106,9 @@ struct bt_span {
 	size_t n_events, cap_events;
 	struct bt_resource *resource; /* counted reference or NULL */
 	struct bt_genai_usage usage;  /* model calls only; zero elsewhere */
+	/* streamed model calls: seconds between consecutive output chunks (owned, malloc'd) */
+	float *chunk_gaps;
+	uint32_t n_chunk_gaps;
 };
 
 /* Attribute sets. Setters return 0 or the set's sticky error (-ENOMEM); @val is copied. */
@@ -115,6 +118,8 @@ int bt_attrs_set_int(struct bt_attrs *a, const char *key, int64_t val);
 int bt_attrs_set_double(struct bt_attrs *a, const char *key, double val);
 int bt_attrs_set_bool(struct bt_attrs *a, const char *key, bool val);
 int bt_attrs_set_str_array(struct bt_attrs *a, const char *key, const char *const *vals, size_t n);
+/* Sets @src's key to a copy of @src's value, whatever its type. */
+int bt_attrs_set_attr(struct bt_attrs *a, const struct bt_attr *src);
 /* Returns the attribute named @key or NULL; owned by @a. */
 const struct bt_attr *bt_attrs_get(const struct bt_attrs *a, const char *key);
 /* Removes @key if present; returns true when something was removed. */
