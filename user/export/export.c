@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Span exporters: OTLP JSON Lines to a file descriptor, and what every exporter shares (the
- * counts, write/finish/close); OTLP/HTTP is otlp_http.c's. See export.h for the contract.
+ * OTLP exporters: JSON Lines to a file descriptor, and what every exporter shares (the counts,
+ * write/finish/close); OTLP/HTTP is otlp_http.c's. See export.h for the contract.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,13 +19,14 @@
 #include "export/otlp_json.h"
 #include "util/log.h"
 
-struct bt_exporter *exporter_alloc(enum exporter_type type)
+struct bt_exporter *exporter_alloc(enum exporter_type type, enum bt_signal signal)
 {
 	struct bt_exporter *e = calloc(1, sizeof(*e));
 
 	if (!e)
 		return NULL;
 	e->type = type;
+	e->signal = signal;
 	e->fd = -1;
 	pthread_mutex_init(&e->lock, NULL);
 	return e;
@@ -86,14 +87,14 @@ const char *exporter_file_refusal(int err)
 	return NULL;
 }
 
-struct bt_exporter *exporter_open_file(const char *path)
+struct bt_exporter *exporter_open_file_signal(const char *path, enum bt_signal signal)
 {
 	struct bt_exporter *e = NULL;
 	bool is_stdout = false;
 	struct stat st;
 	int fd = -1, err = 0;
 
-	if (!path || !*path) {
+	if (!path || !*path || !bt_signal_valid(signal)) {
 		err = -EINVAL;
 		goto cleanup;
 	}
@@ -113,7 +114,7 @@ struct bt_exporter *exporter_open_file(const char *path)
 		pr_debug("open %s: %s\n", is_stdout ? "stdout" : path, strerror(-err));
 		goto cleanup;
 	}
-	e = exporter_alloc(EXPORTER_FILE);
+	e = exporter_alloc(EXPORTER_FILE, signal);
 	if (!e) {
 		err = -ENOMEM;
 		goto cleanup;
@@ -133,6 +134,11 @@ cleanup:
 	if (err)
 		errno = -err;
 	return e;
+}
+
+struct bt_exporter *exporter_open_file(const char *path)
+{
+	return exporter_open_file_signal(path, BT_SIGNAL_TRACES);
 }
 
 /* Writes all of @buf to @fd. Returns 0 or -errno. */
@@ -159,30 +165,16 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static int file_write(struct bt_exporter *e, struct bt_span *const *spans, size_t n)
+/*
+ * Writes @len bytes of @line plus '\n' in one write (@line has room for the newline at
+ * @line[len]). Returns 0 or -errno; the caller counts.
+ */
+static int file_write(struct bt_exporter *e, char *line, size_t len)
 {
-	char *line = NULL, *grown;
-	bool encoded = false;
 	off_t start = -1;
-	size_t len;
-	int err = 0;
+	int err;
 
-	line = otlp_json_encode(spans, n);
-	if (!line) {
-		err = -errno;
-		goto cleanup;
-	}
-	len = strlen(line);
-	grown = realloc(line, len + 2);
-	if (!grown) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	line = grown;
 	line[len++] = '\n';
-	line[len] = '\0';
-	encoded = true;
-
 	pthread_mutex_lock(&e->lock);
 	if (e->fd_is_reg)
 		start = lseek(e->fd, 0, SEEK_CUR);
@@ -191,33 +183,85 @@ static int file_write(struct bt_exporter *e, struct bt_span *const *spans, size_
 	if (err && start >= 0 && ftruncate(e->fd, start) == 0)
 		lseek(e->fd, start, SEEK_SET);
 	if (err) {
-		e->last_err = err;
 		if (!e->write_warned)
-			pr_warn(
-			    "output: write failed (%s); spans are being dropped (counted in the "
-			    "exit summary)\n",
-			    strerror(-err));
+			pr_warn("output: write failed (%s); %s are being dropped (counted in the "
+				"exit summary)\n",
+				strerror(-err), exporter_items(e));
 		e->write_warned = true;
 	} else if (e->write_warned) {
 		pr_warn("output: writing again\n");
 		e->write_warned = false;
 	}
 	pthread_mutex_unlock(&e->lock);
-cleanup:
-	if (err) {
-		stat_add(&e->stats.spans_dropped, n);
-		stat_add(encoded ? &e->stats.dropped_write : &e->stats.dropped_encode, n);
-		if (!encoded) {
-			pthread_mutex_lock(&e->lock);
-			e->last_err = err;
-			pthread_mutex_unlock(&e->lock);
+	return err;
+}
+
+/* Counts @n items lost for the reason @why (a dropped_* counter) with error @err. */
+static void count_lost(struct bt_exporter *e, uint64_t n, uint64_t *why, int err)
+{
+	stat_add(&e->stats.spans_dropped, n);
+	stat_add(why, n);
+	pthread_mutex_lock(&e->lock);
+	e->last_err = err;
+	pthread_mutex_unlock(&e->lock);
+}
+
+/*
+ * The one delivery path of every request: @body (malloc'd, taken in every case) holds @len
+ * bytes of one encoded request of @n items, plus room for one more byte.
+ */
+static int deliver(struct bt_exporter *e, char *body, size_t len, uint64_t n)
+{
+	int err;
+
+	stat_add(&e->stats.spans_accepted, n);
+	if (e->type == EXPORTER_FILE) {
+		err = file_write(e, body, len);
+		free(body);
+		if (err) {
+			count_lost(e, n, &e->stats.dropped_write, err);
+			return err;
 		}
-	} else {
 		stat_add(&e->stats.spans_written, n);
 		stat_add(&e->stats.batches_written, 1);
+		return 0;
 	}
-	free(line);
+	if (e->finished) {
+		/* a write after finish has nobody to send it */
+		free(body);
+		err = -ESHUTDOWN;
+	} else {
+		err = otlp_http_queue(e, body, len, n);
+	}
+	if (err)
+		count_lost(e, n,
+			   err == -ESHUTDOWN ? &e->stats.dropped_unsent : &e->stats.dropped_encode,
+			   err);
 	return err;
+}
+
+/* Encodes @n spans into requests (split to fit a collector's limit) and delivers them. */
+static int write_spans(struct bt_exporter *e, struct bt_span *const *spans, size_t n)
+{
+	char *body = otlp_json_encode(spans, n);
+	int err, err2;
+	size_t len;
+
+	if (!body) {
+		err = -errno;
+		stat_add(&e->stats.spans_accepted, n);
+		count_lost(e, n, &e->stats.dropped_encode, err);
+		return err;
+	}
+	/* the string's NUL is the room deliver() needs for a newline */
+	len = strlen(body);
+	if (e->type == EXPORTER_HTTP && len > EXPORTER_HTTP_REQUEST_MAX && n > 1) {
+		free(body);
+		err = write_spans(e, spans, n / 2);
+		err2 = write_spans(e, spans + n / 2, n - n / 2);
+		return err ? err : err2;
+	}
+	return deliver(e, body, len, n);
 }
 
 int exporter_reopen(struct bt_exporter *e)
@@ -249,30 +293,27 @@ int exporter_reopen(struct bt_exporter *e)
 
 int exporter_write(struct bt_exporter *e, struct bt_span *const *spans, size_t n)
 {
-	int err;
-
 	if (!e || (n && !spans))
 		return -EINVAL;
 	if (!n)
 		return 0;
-	stat_add(&e->stats.spans_accepted, n);
-	if (e->type == EXPORTER_FILE)
-		return file_write(e, spans, n);
-	if (e->finished) {
-		/* a write after finish has nobody to send it */
-		err = -ESHUTDOWN;
-	} else {
-		err = otlp_http_write(e, spans, n);
+	return write_spans(e, spans, n);
+}
+
+int exporter_write_json(struct bt_exporter *e, const char *json, size_t len, uint64_t n_items)
+{
+	char *body;
+
+	if (!e || !json || !len || memchr(json, '\n', len))
+		return -EINVAL;
+	body = malloc(len + 1);
+	if (!body) {
+		stat_add(&e->stats.spans_accepted, n_items);
+		count_lost(e, n_items, &e->stats.dropped_encode, -ENOMEM);
+		return -ENOMEM;
 	}
-	if (err) {
-		stat_add(&e->stats.spans_dropped, n);
-		stat_add(err == -ESHUTDOWN ? &e->stats.dropped_unsent : &e->stats.dropped_encode,
-			 n);
-		pthread_mutex_lock(&e->lock);
-		e->last_err = err;
-		pthread_mutex_unlock(&e->lock);
-	}
-	return err;
+	memcpy(body, json, len);
+	return deliver(e, body, len, n_items);
 }
 
 int exporter_finish(struct bt_exporter *e)

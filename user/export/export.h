@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Exporters of finished spans: OTLP JSON Lines to a file or stdout (export.c), and OTLP/HTTP
- * JSON to a collector (otlp_http.c, with spool.c). Owns the delivery: file creation and
- * permissions, the HTTP client, the in-memory retry queue, the spool and the counts of what was
- * written and dropped. Encoding is otlp_json.c's.
+ * Exporters of OTLP data: OTLP JSON Lines to a file or stdout (export.c), and OTLP/HTTP JSON to
+ * a collector (otlp_http.c, with spool.c). Owns the delivery: file creation and permissions,
+ * the HTTP client, the in-memory retry queue, the spool and the counts of what was written and
+ * dropped. Encoding is otlp_json.c's for spans, the caller's for the other signals.
+ *
+ * An exporter carries one signal (signal.h): traces (exporter_write() of spans), or metrics or
+ * logs (exporter_write_json() of an ExportMetricsServiceRequest or ExportLogsServiceRequest the
+ * caller encoded). Every rule below holds for each signal alike; what reads "spans" means the
+ * signal's items (data points, log records) for the other two: in the stats, in the
+ * partialSuccess answer (rejectedSpans, rejectedDataPoints, rejectedLogRecords) and in every
+ * warning, which names them with bt_signal_items().
  *
  * All functions may be called from any thread; one exporter serialises its own writes.
  *
@@ -51,12 +58,24 @@
 #include <stdint.h>
 
 #include "export/otel_env.h"
+#include "export/signal.h"
 #include "span/span.h"
+
+/*
+ * The largest OTLP/HTTP request body exporter_write() sends: a bigger batch of spans is split
+ * (collectors cap bodies, the OpenTelemetry Collector at 20 MiB). exporter_write_json() cannot
+ * split what it is given: its caller keeps requests below this.
+ */
+#define EXPORTER_HTTP_REQUEST_MAX (4u << 20)
 
 struct bt_exporter;
 
+/*
+ * The counts of one exporter. For a metrics or logs exporter every spans_* count (and
+ * recovered_rejected) counts data points or log records, the n_items of exporter_write_json().
+ */
 struct exporter_stats {
-	uint64_t spans_accepted;  /* handed to exporter_write() */
+	uint64_t spans_accepted;  /* handed to exporter_write() or exporter_write_json() */
 	uint64_t spans_written;	  /* delivered: written to the file, or accepted by the collector */
 	uint64_t batches_written; /* lines written, or requests accepted */
 	uint64_t spans_dropped;	  /* finally lost: the sum of the dropped_* counts */
@@ -85,6 +104,12 @@ struct exporter_stats {
  * path that is not a regular file is refused (EEXIST). Free with exporter_close().
  */
 struct bt_exporter *exporter_open_file(const char *path);
+/*
+ * Like exporter_open_file(), for @signal's requests: the signal changes only the noun in
+ * warnings (exporter_open_file(p) is exporter_open_file_signal(p, BT_SIGNAL_TRACES)). EINVAL
+ * for an invalid @signal.
+ */
+struct bt_exporter *exporter_open_file_signal(const char *path, enum bt_signal signal);
 /* For errno @err from exporter_open_file: the reason it refused the path, or NULL. */
 const char *exporter_file_refusal(int err);
 
@@ -104,11 +129,18 @@ struct exporter_http_opts {
 	const char *client_cert, *client_key; /* https: mutual TLS */
 	const char *spool_dir;		      /* NULL: no spool */
 	uint64_t spool_max;		      /* bytes; 0: 1 GiB */
+	/* what the requests carry (0: traces): the partialSuccess field read, the noun in
+	 * warnings, and the spool: traces use spool_dir itself, metrics and logs its
+	 * subdirectory "metrics" or "logs", so that each signal has its own files and lock */
+	enum bt_signal signal;
 };
 
 /*
  * Like exporter_open_otlp_http() with @o (NULL: defaults). With o->spool_dir, also opens the
- * spool (errno of spool_open() on failure: EBUSY, EPERM, ENOTDIR, ELOOP, ...).
+ * spool (errno of spool_open() on failure: EBUSY, EPERM, ENOTDIR, ELOOP, ...); for metrics and
+ * logs, spool_dir is created and checked as a spool directory is (mode 0700, ours, writable by
+ * nobody else) before its subdirectory is opened as the spool. EINVAL for an invalid signal.
+ * Each spool_max applies to one signal's spool.
  */
 struct bt_exporter *exporter_open_otlp_http_opts(const char *url,
 						 const struct exporter_http_opts *o);
@@ -137,6 +169,16 @@ int exporter_set_http_limits(struct bt_exporter *e, size_t queue_bytes, unsigned
  * it could not be encoded; delivery failures surface in the stats and exporter_close().
  */
 int exporter_write(struct bt_exporter *e, struct bt_span *const *spans, size_t n);
+
+/*
+ * Exports one request the caller encoded: @json, @len bytes of a single line of JSON (no
+ * newline in it; the caller keeps ownership), counting @n_items items (spans, data points or
+ * log records: what the stats count). Delivered as exporter_write() delivers an encoded batch
+ * of spans: file, the line plus '\n' in a single write(2); OTLP/HTTP, queued (gzip-compressed
+ * if configured), never split (see EXPORTER_HTTP_REQUEST_MAX). Returns 0, -EINVAL (NULL or
+ * empty @json, a newline in it: nothing counted), or as exporter_write() does.
+ */
+int exporter_write_json(struct bt_exporter *e, const char *json, size_t len, uint64_t n_items);
 
 /*
  * Delivers what is still queued (bounded in time), stops sending and counts what is left as

@@ -23,6 +23,7 @@ struct curl_slist;
 
 struct bt_exporter {
 	enum exporter_type type;
+	enum bt_signal signal; /* immutable: names the items in warnings */
 	pthread_mutex_t lock;
 	/* updated with __atomic builtins so exporter_get_stats() needs no lock */
 	struct exporter_stats stats;
@@ -91,11 +92,22 @@ static inline uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* A zeroed exporter of @type with its lock initialised, or NULL. */
-struct bt_exporter *exporter_alloc(enum exporter_type type);
+/* A zeroed exporter of @type for @signal with its lock initialised, or NULL. */
+struct bt_exporter *exporter_alloc(enum exporter_type type, enum bt_signal signal);
 
-/* otlp_http.c: exporter_write(), exporter_finish() and exporter_close() for OTLP/HTTP. */
-int otlp_http_write(struct bt_exporter *e, struct bt_span *const *spans, size_t n);
+/* The plural noun of @e's items in warnings ("spans", "data points", "log records"). */
+static inline const char *exporter_items(const struct bt_exporter *e)
+{
+	return bt_signal_items(e->signal);
+}
+
+/*
+ * otlp_http.c: exporter_write(), exporter_finish() and exporter_close() for OTLP/HTTP.
+ * otlp_http_queue() takes @body (malloc'd, @len bytes of one encoded request of @n_items
+ * items) in every case: compresses it if configured and queues it. Returns 0 or -errno (the
+ * caller counts the loss).
+ */
+int otlp_http_queue(struct bt_exporter *e, char *body, size_t len, uint64_t n_items);
 int otlp_http_finish(struct bt_exporter *e);
 /* Frees what the HTTP part holds (not @e itself); the sender is gone (finished). */
 void otlp_http_release(struct bt_exporter *e);

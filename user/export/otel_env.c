@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * OTEL_EXPORTER_OTLP_* and OTEL_SDK_DISABLED for the trace exporter. See otel_env.h.
+ * OTEL_EXPORTER_OTLP_*, OTEL_SDK_DISABLED and OTEL_METRIC_* for the exporters of the three
+ * signals. See otel_env.h.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf */
 #endif
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +20,9 @@
 #include "util/log.h"
 
 #define ENV_BASE "OTEL_EXPORTER_OTLP_"
-#define ENV_TRACES "OTEL_EXPORTER_OTLP_TRACES_"
 #define TIMEOUT_MAX_MS 3600000ul
+#define INTERVAL_MAX_MS 86400000ul
+#define VAR_MAX 64
 
 /* RFC 9110 token characters: what a header name may contain. */
 static bool is_tchar(unsigned char c)
@@ -158,28 +161,35 @@ int otel_headers_parse(const char *s, struct otel_headers *h)
 	return skipped;
 }
 
-/* The value of ENV_TRACES @suffix if set and non-empty, else of ENV_BASE @suffix; *@which
- * gets the variable's name. */
-static const char *env_pick(otel_getenv_fn get, const char *suffix, char *which, size_t size)
+/* Names OTEL_EXPORTER_OTLP_<SIGNAL>_@suffix into @out (VAR_MAX bytes). */
+static const char *signal_var(enum bt_signal sig, const char *suffix, char *out)
 {
-	const char *v;
+	snprintf(out, VAR_MAX, ENV_BASE "%s_%s", bt_signal_env(sig), suffix);
+	return out;
+}
 
-	snprintf(which, size, ENV_TRACES "%s", suffix);
-	v = get(which);
+/* The value of the signal's @suffix variable if set and non-empty, else of ENV_BASE @suffix;
+ * *@which (VAR_MAX bytes) gets the variable's name. */
+static const char *env_pick(otel_getenv_fn get, enum bt_signal sig, const char *suffix, char *which)
+{
+	const char *v = get(signal_var(sig, suffix, which));
+
 	if (v && *v)
 		return v;
-	snprintf(which, size, ENV_BASE "%s", suffix);
+	snprintf(which, VAR_MAX, ENV_BASE "%s", suffix);
 	v = get(which);
 	return v && *v ? v : NULL;
 }
 
-static int read_headers(struct otel_export_config *c, otel_getenv_fn get)
+static int read_headers(struct otel_export_config *c, otel_getenv_fn get, enum bt_signal sig)
 {
-	static const char *const vars[] = {ENV_BASE "HEADERS", ENV_TRACES "HEADERS"};
+	char vars[2][VAR_MAX];
 	size_t i;
 	int skipped;
 
 	/* the base list first, so that the signal-specific one replaces its names */
+	snprintf(vars[0], VAR_MAX, ENV_BASE "HEADERS");
+	signal_var(sig, "HEADERS", vars[1]);
 	for (i = 0; i < 2; i++) {
 		skipped = otel_headers_parse(get(vars[i]), &c->headers);
 		if (skipped < 0)
@@ -193,10 +203,10 @@ static int read_headers(struct otel_export_config *c, otel_getenv_fn get)
 	return 0;
 }
 
-static void read_compression(struct otel_export_config *c, otel_getenv_fn get)
+static void read_compression(struct otel_export_config *c, otel_getenv_fn get, enum bt_signal sig)
 {
-	char var[64];
-	const char *v = env_pick(get, "COMPRESSION", var, sizeof(var));
+	char var[VAR_MAX];
+	const char *v = env_pick(get, sig, "COMPRESSION", var);
 
 	c->compression = OTEL_COMPRESSION_NONE;
 	if (!v || !strcasecmp(v, "none"))
@@ -209,10 +219,10 @@ static void read_compression(struct otel_export_config *c, otel_getenv_fn get)
 }
 
 /* bedtrace speaks OTLP/HTTP with JSON bodies only (collectors take it on the same port). */
-static void read_protocol(otel_getenv_fn get)
+static void read_protocol(otel_getenv_fn get, enum bt_signal sig)
 {
-	char var[64];
-	const char *v = env_pick(get, "PROTOCOL", var, sizeof(var));
+	char var[VAR_MAX];
+	const char *v = env_pick(get, sig, "PROTOCOL", var);
 
 	if (v && strcmp(v, "http/json"))
 		pr_warn("%s='%.32s' is not used: bedtrace sends OTLP/HTTP with JSON bodies "
@@ -220,30 +230,40 @@ static void read_protocol(otel_getenv_fn get)
 			var, v);
 }
 
-static void read_timeout(struct otel_export_config *c, otel_getenv_fn get)
+/*
+ * Parses @v (of variable @var) as a whole number of milliseconds from 1 to @max into *@ms;
+ * otherwise warns and leaves *@ms (the default) alone.
+ */
+static void parse_ms(const char *var, const char *v, unsigned long max, unsigned *ms)
 {
-	char var[64], *end;
-	const char *v = env_pick(get, "TIMEOUT", var, sizeof(var));
-	unsigned long ms;
+	unsigned long n;
+	char *end;
 
-	c->timeout_ms = OTEL_DEFAULT_TIMEOUT_MS;
-	if (!v)
-		return;
 	errno = 0;
-	ms = strtoul(v, &end, 10);
-	if (errno || end == v || *end || v[0] == '-' || ms == 0 || ms > TIMEOUT_MAX_MS) {
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || n == 0 || n > max) {
 		pr_warn("%s='%.32s' is not a number of milliseconds (1 to %lu); using %u\n", var, v,
-			TIMEOUT_MAX_MS, OTEL_DEFAULT_TIMEOUT_MS);
+			max, *ms);
 		return;
 	}
-	c->timeout_ms = (unsigned)ms;
+	*ms = (unsigned)n;
+}
+
+static void read_timeout(struct otel_export_config *c, otel_getenv_fn get, enum bt_signal sig)
+{
+	char var[VAR_MAX];
+	const char *v = env_pick(get, sig, "TIMEOUT", var);
+
+	c->timeout_ms = OTEL_DEFAULT_TIMEOUT_MS;
+	if (v)
+		parse_ms(var, v, TIMEOUT_MAX_MS, &c->timeout_ms);
 }
 
 /* Copies the file variable @suffix into *@out; -EINVAL after a warning if it is unreadable. */
-static int read_file_var(otel_getenv_fn get, const char *suffix, char **out)
+static int read_file_var(otel_getenv_fn get, enum bt_signal sig, const char *suffix, char **out)
 {
-	char var[64];
-	const char *v = env_pick(get, suffix, var, sizeof(var));
+	char var[VAR_MAX];
+	const char *v = env_pick(get, sig, suffix, var);
 
 	*out = NULL;
 	if (!v)
@@ -256,13 +276,15 @@ static int read_file_var(otel_getenv_fn get, const char *suffix, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-static int read_endpoint(struct otel_export_config *c, otel_getenv_fn get)
+static int read_endpoint(struct otel_export_config *c, otel_getenv_fn get, enum bt_signal sig)
 {
-	const char *v = get(ENV_TRACES "ENDPOINT");
+	char var[VAR_MAX];
+	const char *v = get(signal_var(sig, "ENDPOINT", var));
 	size_t len;
 
 	if (v && *v) {
 		c->endpoint = strdup(v);
+		c->endpoint_specific = true;
 		return c->endpoint ? 0 : -ENOMEM;
 	}
 	v = get(ENV_BASE "ENDPOINT");
@@ -272,19 +294,22 @@ static int read_endpoint(struct otel_export_config *c, otel_getenv_fn get)
 	len = strlen(v);
 	if (v[len - 1] == '/')
 		len--;
-	if (asprintf(&c->endpoint, "%.*s/v1/traces", (int)len, v) < 0) {
+	if (asprintf(&c->endpoint, "%.*s/v1/%s", (int)len, v, bt_signal_name(sig)) < 0) {
 		c->endpoint = NULL;
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-int otel_export_config_read(struct otel_export_config *c, otel_getenv_fn get)
+int otel_export_config_read_signal(struct otel_export_config *c, otel_getenv_fn get,
+				   enum bt_signal sig)
 {
 	const char *v = get("OTEL_SDK_DISABLED");
 	int err;
 
 	memset(c, 0, sizeof(*c));
+	if (!bt_signal_valid(sig))
+		return -EINVAL;
 	if (v && *v) {
 		if (!strcasecmp(v, "true"))
 			c->sdk_disabled = true;
@@ -293,31 +318,36 @@ int otel_export_config_read(struct otel_export_config *c, otel_getenv_fn get)
 				"false\n",
 				v);
 	}
-	err = read_endpoint(c, get);
+	err = read_endpoint(c, get, sig);
 	if (!err)
-		err = read_headers(c, get);
+		err = read_headers(c, get, sig);
 	if (err)
 		return err;
-	read_compression(c, get);
-	read_timeout(c, get);
-	read_protocol(get);
-	err = read_file_var(get, "CERTIFICATE", &c->certificate);
+	read_compression(c, get, sig);
+	read_timeout(c, get, sig);
+	read_protocol(get, sig);
+	err = read_file_var(get, sig, "CERTIFICATE", &c->certificate);
 	if (!err)
-		err = read_file_var(get, "CLIENT_KEY", &c->client_key);
+		err = read_file_var(get, sig, "CLIENT_KEY", &c->client_key);
 	if (!err)
-		err = read_file_var(get, "CLIENT_CERTIFICATE", &c->client_certificate);
+		err = read_file_var(get, sig, "CLIENT_CERTIFICATE", &c->client_certificate);
 	if (err)
 		return err;
 	if (!c->client_key != !c->client_certificate) {
-		pr_warn("%s without %s: no client certificate is presented\n",
-			c->client_key ? "OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY"
-				      : "OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE",
+		pr_warn("OTEL_EXPORTER_OTLP_[%s_]%s without %s: no client certificate is "
+			"presented\n",
+			bt_signal_env(sig), c->client_key ? "CLIENT_KEY" : "CLIENT_CERTIFICATE",
 			c->client_key ? "a client certificate" : "a client key");
 		free(c->client_key);
 		free(c->client_certificate);
 		c->client_key = c->client_certificate = NULL;
 	}
 	return 0;
+}
+
+int otel_export_config_read(struct otel_export_config *c, otel_getenv_fn get)
+{
+	return otel_export_config_read_signal(c, get, BT_SIGNAL_TRACES);
 }
 
 void otel_export_config_free(struct otel_export_config *c)
@@ -328,4 +358,72 @@ void otel_export_config_free(struct otel_export_config *c)
 	free(c->client_key);
 	free(c->client_certificate);
 	memset(c, 0, sizeof(*c));
+}
+
+char *otel_signal_url(const char *traces_url, enum bt_signal sig)
+{
+	static const char traces_path[] = "/v1/traces";
+	const size_t tlen = sizeof(traces_path) - 1;
+	const char *auth, *end;
+	size_t keep;
+	char *out;
+
+	if (!traces_url || !bt_signal_valid(sig))
+		goto invalid;
+	auth = strstr(traces_url, "://");
+	if (!auth || auth == traces_url)
+		goto invalid;
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	if (end == auth)
+		goto invalid;
+	if (sig == BT_SIGNAL_TRACES) {
+		out = strdup(traces_url);
+		goto done;
+	}
+	/* a path ending in /v1/traces keeps whatever prefix a proxy needs; any other path (and
+	 * a query or fragment) gives way to the signal's default path */
+	keep = (size_t)(end - traces_url);
+	if (strlen(end) >= tlen && !strcmp(traces_url + strlen(traces_url) - tlen, traces_path))
+		keep = strlen(traces_url) - tlen;
+	if (asprintf(&out, "%.*s/v1/%s", (int)keep, traces_url, bt_signal_name(sig)) < 0)
+		out = NULL;
+done:
+	if (!out)
+		errno = ENOMEM;
+	return out;
+invalid:
+	errno = EINVAL;
+	return NULL;
+}
+
+static void read_temporality(struct otel_metrics_config *m, otel_getenv_fn get)
+{
+	static const char var[] = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+	const char *v = get(var);
+
+	if (!v || !*v || !strcasecmp(v, "cumulative"))
+		return;
+	if (!strcasecmp(v, "delta")) {
+		m->delta = true;
+	} else if (!strcasecmp(v, "lowmemory")) {
+		m->delta = true;
+		m->low_memory = true;
+	} else {
+		pr_warn("%s='%.32s' is not cumulative, delta or lowmemory; using cumulative\n", var,
+			v);
+	}
+}
+
+int otel_metrics_config_read(struct otel_metrics_config *m, otel_getenv_fn get)
+{
+	static const char var[] = "OTEL_METRIC_EXPORT_INTERVAL";
+	const char *v = get(var);
+
+	memset(m, 0, sizeof(*m));
+	m->interval_ms = OTEL_DEFAULT_METRIC_INTERVAL_MS;
+	if (v && *v)
+		parse_ms(var, v, INTERVAL_MAX_MS, &m->interval_ms);
+	read_temporality(m, get);
+	return 0;
 }

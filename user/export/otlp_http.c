@@ -23,7 +23,6 @@
 
 #include "export/export.h"
 #include "export/export_int.h"
-#include "export/otlp_json.h"
 #include "export/spool.h"
 #include "util/log.h"
 
@@ -42,8 +41,6 @@
 #define RETRY_AFTER_MAX_MS 60000u
 /* Backoff cap while closing, so the close window is spent retrying rather than waiting. */
 #define CLOSE_BACKOFF_MAX_MS 1000u
-/* Requests above this are split: collectors cap bodies (the OpenTelemetry Collector at 20 MiB). */
-#define MAX_REQUEST_BYTES (4u << 20)
 /* How much of a collector's answer is kept for warnings and partialSuccess. */
 #define RESPONSE_KEEP 4096
 /* With a spool, more than this queued in memory goes to disk (what a SIGKILL would lose). */
@@ -52,12 +49,12 @@
 /* After a failed spool write, requests stay in memory this long before the next try. */
 #define SPOOL_RETRY_MS 5000u
 
-/* One encoded ExportTraceServiceRequest waiting for (re)delivery. */
+/* One encoded request (ExportTraceServiceRequest, ...) waiting for (re)delivery. */
 struct http_req {
 	struct http_req *next;
 	char *body; /* owned, or item.body when read back from the spool */
 	size_t len;
-	size_t n_spans;
+	uint64_t n_items; /* spans, data points or log records */
 	unsigned attempts;
 	bool gzip;
 	bool spooled; /* read back from the spool: its file goes once the collector took it */
@@ -216,8 +213,12 @@ static void response_message(const struct post_result *res, char *out, size_t si
 	cJSON_Delete(root);
 }
 
-/* Returns rejectedSpans of an OTLP partialSuccess answer, 0 if none. @msg gets errorMessage. */
-static uint64_t partial_rejected(const struct post_result *res, char *msg, size_t size)
+/*
+ * Returns the rejected count of an OTLP partialSuccess answer for @e's signal (rejectedSpans,
+ * rejectedDataPoints, rejectedLogRecords), 0 if none. @msg gets errorMessage.
+ */
+static uint64_t partial_rejected(const struct bt_exporter *e, const struct post_result *res,
+				 char *msg, size_t size)
 {
 	const cJSON *ps, *rej, *em;
 	cJSON *root;
@@ -228,7 +229,7 @@ static uint64_t partial_rejected(const struct post_result *res, char *msg, size_
 		return 0;
 	root = cJSON_ParseWithLength(res->body, res->body_len);
 	ps = cJSON_GetObjectItemCaseSensitive(root, "partialSuccess");
-	rej = cJSON_GetObjectItemCaseSensitive(ps, "rejectedSpans");
+	rej = cJSON_GetObjectItemCaseSensitive(ps, bt_signal_rejected_field(e->signal));
 	/* int64 is a string in OTLP JSON, but be lenient with collectors that send a number */
 	if (cJSON_IsString(rej))
 		n = strtoull(rej->valuestring, NULL, 10);
@@ -252,11 +253,11 @@ static void req_free(struct http_req *req)
 	free(req);
 }
 
-/* Counts @req's spans as lost for the reason @why (a dropped_* counter of e->stats). */
+/* Counts @req's items as lost for the reason @why (a dropped_* counter of e->stats). */
 static void drop_req(struct bt_exporter *e, struct http_req *req, uint64_t *why)
 {
-	stat_add(&e->stats.spans_dropped, req->n_spans);
-	stat_add(why, req->n_spans);
+	stat_add(&e->stats.spans_dropped, req->n_items);
+	stat_add(why, req->n_items);
 	e->queued_bytes -= req->len;
 	req_free(req);
 }
@@ -306,11 +307,11 @@ static void spill_head(struct bt_exporter *e)
 	int err;
 
 	pthread_mutex_unlock(&e->lock);
-	err = spool_put(e->spool, req->body, req->len, req->n_spans, req->gzip);
+	err = spool_put(e->spool, req->body, req->len, req->n_items, req->gzip);
 	pthread_mutex_lock(&e->lock);
 	spool_sync_stats(e);
 	if (!err) {
-		stat_add(&e->stats.spans_spooled, req->n_spans);
+		stat_add(&e->stats.spans_spooled, req->n_items);
 		e->queued_bytes -= req->len;
 		e->spool_full_warned = false;
 		req_free(req);
@@ -318,9 +319,10 @@ static void spill_head(struct bt_exporter *e)
 	}
 	if (err == -EFBIG) {
 		if (!e->spool_full_warned) {
-			pr_warn("spool %s is full (--spool-max %s); dropping new spans until the "
+			pr_warn("spool %s is full (--spool-max %s); dropping new %s until the "
 				"collector takes what it holds\n",
-				spool_dir(e->spool), fmt_size(e->spool_max, sz, sizeof(sz)));
+				spool_dir(e->spool), fmt_size(e->spool_max, sz, sizeof(sz)),
+				exporter_items(e));
 			e->spool_full_warned = true;
 		}
 		e->last_err = -ENOBUFS;
@@ -328,8 +330,8 @@ static void spill_head(struct bt_exporter *e)
 		return;
 	}
 	/* a disk problem: keep it in memory (bounded as without a spool) and try later */
-	pr_warn("spool %s: cannot write (%s); keeping spans in memory for now\n",
-		spool_dir(e->spool), strerror(-err));
+	pr_warn("spool %s: cannot write (%s); keeping %s in memory for now\n", spool_dir(e->spool),
+		strerror(-err), exporter_items(e));
 	queue_push_front(e, req);
 	e->spool_retry_ns = mono_ns() + SPOOL_RETRY_MS * 1000000ull;
 }
@@ -377,7 +379,7 @@ static int spool_take(struct bt_exporter *e, struct http_req **out)
 	req->spooled = true;
 	req->body = req->item.body;
 	req->len = req->item.body_len;
-	req->n_spans = (size_t)req->item.n_spans;
+	req->n_items = req->item.n_spans;
 	req->gzip = req->item.gzip;
 	*out = req;
 	return 0;
@@ -398,8 +400,8 @@ static void spool_done(struct bt_exporter *e, struct http_req *req)
 static void http_reachable(struct bt_exporter *e)
 {
 	if (e->down)
-		pr_warn("OTLP collector %s is reachable again; sending %s spans\n", e->url,
-			e->spool ? "queued and spooled" : "queued");
+		pr_warn("OTLP collector %s is reachable again; sending %s %s\n", e->url,
+			e->spool ? "queued and spooled" : "queued", exporter_items(e));
 	e->down = false;
 	e->backoff_ms = BACKOFF_MIN_MS;
 	e->next_attempt_ns = 0;
@@ -466,22 +468,22 @@ static void http_retry_later(struct bt_exporter *e, struct http_req *req,
 	else
 		snprintf(what, sizeof(what), "HTTP %ld", res->status);
 	if (e->spool)
-		pr_warn("OTLP collector %s unavailable (%s); spooling spans to %s and retrying\n",
-			e->url, what, spool_dir(e->spool));
+		pr_warn("OTLP collector %s unavailable (%s); spooling %s to %s and retrying\n",
+			e->url, what, exporter_items(e), spool_dir(e->spool));
 	else
-		pr_warn("OTLP collector %s unavailable (%s); keeping spans in memory (up to %s) "
+		pr_warn("OTLP collector %s unavailable (%s); keeping %s in memory (up to %s) "
 			"and retrying\n",
-			e->url, what, fmt_size(e->queue_limit, sz, sizeof(sz)));
+			e->url, what, exporter_items(e), fmt_size(e->queue_limit, sz, sizeof(sz)));
 }
 
 /*
- * Counts the outcome of @req once the collector answered: @rejected of its spans refused
- * (with @status), the rest delivered. Spans an earlier run spooled are counted apart. Lock held.
+ * Counts the outcome of @req once the collector answered: @rejected of its items refused
+ * (with @status), the rest delivered. Items an earlier run spooled are counted apart. Lock held.
  */
 static void count_answered(struct bt_exporter *e, const struct http_req *req, uint64_t rejected,
 			   long status)
 {
-	uint64_t taken = req->n_spans - rejected;
+	uint64_t taken = req->n_items - rejected;
 
 	if (req->spooled && req->item.from_earlier_run) {
 		stat_add(&e->stats.spans_recovered, taken);
@@ -489,7 +491,7 @@ static void count_answered(struct bt_exporter *e, const struct http_req *req, ui
 		return;
 	}
 	if (req->spooled)
-		stat_sub(&e->stats.spans_spooled, req->n_spans);
+		stat_sub(&e->stats.spans_spooled, req->n_items);
 	if (taken) {
 		stat_add(&e->stats.spans_written, taken);
 		stat_add(&e->stats.batches_written, 1);
@@ -519,12 +521,13 @@ static void http_handle_result(struct bt_exporter *e, struct http_req *req,
 	}
 	http_reachable(e);
 	if (res->status >= 200 && res->status < 300) {
-		rejected = partial_rejected(res, msg, sizeof(msg));
-		if (rejected > req->n_spans)
-			rejected = req->n_spans;
+		rejected = partial_rejected(e, res, msg, sizeof(msg));
+		if (rejected > req->n_items)
+			rejected = req->n_items;
 		if (rejected)
-			pr_warn("OTLP collector %s rejected %" PRIu64 " of %zu spans: %s\n", e->url,
-				rejected, req->n_spans, msg[0] ? msg : "(no message)");
+			pr_warn("OTLP collector %s rejected %" PRIu64 " of %" PRIu64 " %s: %s\n",
+				e->url, rejected, req->n_items, exporter_items(e),
+				msg[0] ? msg : "(no message)");
 		count_answered(e, req, rejected, res->status);
 		if (req->spooled)
 			spool_done(e, req);
@@ -537,14 +540,16 @@ static void http_handle_result(struct bt_exporter *e, struct http_req *req,
 	 * block the requests behind it. */
 	response_message(res, msg, sizeof(msg));
 	if (res->status != e->last_reject_status)
-		pr_warn("OTLP collector %s refused a request with HTTP %ld%s%s; %zu spans dropped, "
-			"not retried (further refusals are counted in the exit summary)\n",
-			e->url, res->status, msg[0] ? ": " : "", msg, req->n_spans);
+		pr_warn("OTLP collector %s refused a request with HTTP %ld%s%s; %" PRIu64
+			" %s dropped, not retried (further refusals are counted in the exit "
+			"summary)\n",
+			e->url, res->status, msg[0] ? ": " : "", msg, req->n_items,
+			exporter_items(e));
 	else
-		pr_debug("OTLP collector %s answered HTTP %ld again; dropped %zu spans\n", e->url,
-			 res->status, req->n_spans);
+		pr_debug("OTLP collector %s answered HTTP %ld again; dropped %" PRIu64 " %s\n",
+			 e->url, res->status, req->n_items, exporter_items(e));
 	e->last_reject_status = res->status;
-	count_answered(e, req, req->n_spans, res->status);
+	count_answered(e, req, req->n_items, res->status);
 	if (req->spooled)
 		spool_done(e, req);
 	else
@@ -599,7 +604,8 @@ static void *http_sender(void *arg)
 
 	pthread_mutex_lock(&e->lock);
 	if (!curl || !res) {
-		pr_warn("OTLP exporter: out of memory; spans for %s will be dropped\n", e->url);
+		pr_warn("OTLP exporter: out of memory; %s for %s will be dropped\n",
+			exporter_items(e), e->url);
 		e->last_err = -ENOMEM;
 		goto cleanup;
 	}
@@ -740,6 +746,33 @@ static void http_free(struct bt_exporter *e)
 	spool_close(e->spool);
 }
 
+/*
+ * Opens @e's spool in @dir: the directory itself for traces; for metrics and logs its
+ * subdirectory named after the signal, once @dir has passed the checks of a spool directory.
+ * Returns 0 or -errno.
+ */
+static int open_spool(struct bt_exporter *e, const char *dir)
+{
+	size_t len = strlen(dir);
+	char *sub = NULL;
+	int err;
+
+	if (e->signal != BT_SIGNAL_TRACES) {
+		err = spool_dir_check(dir);
+		if (err)
+			return err;
+		while (len > 1 && dir[len - 1] == '/')
+			len--;
+		if (asprintf(&sub, "%.*s/%s", (int)len, dir, bt_signal_name(e->signal)) < 0)
+			return -ENOMEM;
+		dir = sub;
+	}
+	e->spool = spool_open(dir, e->spool_max);
+	err = e->spool ? 0 : -errno;
+	free(sub);
+	return err;
+}
+
 /* Copies @s (NULL stays NULL); false when out of memory. */
 static bool dup_opt(char **out, const char *s)
 {
@@ -759,6 +792,10 @@ struct bt_exporter *exporter_open_otlp_http_opts(const char *url,
 
 	if (!o)
 		o = &defaults;
+	if (!bt_signal_valid(o->signal)) {
+		err = -EINVAL;
+		goto cleanup;
+	}
 	if (!url || !url_usable(url)) {
 		pr_debug("OTLP endpoint '%s' is not an http:// or https:// URL\n", url ? url : "");
 		err = -EINVAL;
@@ -769,7 +806,7 @@ struct bt_exporter *exporter_open_otlp_http_opts(const char *url,
 		goto cleanup;
 	}
 	curl_inited = true;
-	e = exporter_alloc(EXPORTER_HTTP);
+	e = exporter_alloc(EXPORTER_HTTP, o->signal);
 	if (!e) {
 		err = -ENOMEM;
 		goto cleanup;
@@ -791,11 +828,9 @@ struct bt_exporter *exporter_open_otlp_http_opts(const char *url,
 	}
 	if (o->spool_dir) {
 		e->spool_max = o->spool_max ? o->spool_max : DEFAULT_SPOOL_MAX;
-		e->spool = spool_open(o->spool_dir, e->spool_max);
-		if (!e->spool) {
-			err = -errno;
+		err = open_spool(e, o->spool_dir);
+		if (err)
 			goto cleanup;
-		}
 		spool_sync_stats(e);
 	}
 	pthread_condattr_init(&cattr);
@@ -854,15 +889,15 @@ static void http_enqueue(struct bt_exporter *e, struct http_req *req)
 	/* A lone request larger than the limit is still kept: bound = limit + one request. */
 	while (e->head && e->queued_bytes + req->len > e->queue_limit) {
 		old = queue_pop(e);
-		dropped += old->n_spans;
+		dropped += old->n_items;
 		drop_req(e, old, &e->stats.dropped_queue_full);
 	}
 	if (dropped) {
 		e->last_err = -ENOBUFS;
 		if (!e->queue_full_warned)
-			pr_warn(
-			    "OTLP export queue for %s is full (%s); dropping the oldest spans\n",
-			    e->url, fmt_size(e->queue_limit, sz, sizeof(sz)));
+			pr_warn("OTLP export queue for %s is full (%s); dropping the oldest %s\n",
+				e->url, fmt_size(e->queue_limit, sz, sizeof(sz)),
+				exporter_items(e));
 		e->queue_full_warned = true;
 	}
 	if (e->tail)
@@ -910,22 +945,11 @@ static char *gzip_body(const char *in, size_t len, size_t *out_len)
 	return out;
 }
 
-int otlp_http_write(struct bt_exporter *e, struct bt_span *const *spans, size_t n)
+int otlp_http_queue(struct bt_exporter *e, char *body, size_t len, uint64_t n_items)
 {
-	struct http_req *req = NULL;
-	char *body, *packed;
-	size_t len;
-	int err;
+	struct http_req *req;
+	char *packed;
 
-	body = otlp_json_encode(spans, n);
-	if (!body)
-		return -errno;
-	len = strlen(body);
-	if (len > MAX_REQUEST_BYTES && n > 1) {
-		free(body);
-		err = otlp_http_write(e, spans, n / 2);
-		return err ? err : otlp_http_write(e, spans + n / 2, n - n / 2);
-	}
 	if (e->gzip) {
 		packed = gzip_body(body, len, &len);
 		free(body);
@@ -940,7 +964,7 @@ int otlp_http_write(struct bt_exporter *e, struct bt_span *const *spans, size_t 
 	}
 	req->body = body;
 	req->len = len;
-	req->n_spans = n;
+	req->n_items = n_items;
 	req->gzip = e->gzip;
 	pthread_mutex_lock(&e->lock);
 	http_enqueue(e, req);
@@ -969,7 +993,7 @@ int otlp_http_finish(struct bt_exporter *e)
 
 	pthread_mutex_lock(&e->lock);
 	while ((req = queue_pop(e))) {
-		left += req->n_spans;
+		left += req->n_items;
 		drop_req(e, req, &e->stats.dropped_unsent);
 	}
 	if (left) {

@@ -297,10 +297,54 @@ static int make_dirs(const char *path)
 	return err;
 }
 
+/*
+ * Creates @dir if missing and opens it as a spool directory may be opened: not through a
+ * symbolic link, a directory, ours and writable by nobody else. Returns the descriptor or
+ * -errno.
+ */
+static int open_checked(const char *dir)
+{
+	struct stat st;
+	int fd, err;
+
+	err = make_dirs(dir);
+	if (err)
+		return err;
+	/* the clear refusal; O_NOFOLLOW below closes the race */
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+		return -ELOOP;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	/* files in it are sent to the collector as ours: nobody else may put any there */
+	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int spool_dir_check(const char *dir)
+{
+	int fd;
+
+	if (!dir || !*dir)
+		return -EINVAL;
+	fd = open_checked(dir);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 struct bt_spool *spool_open(const char *dir, uint64_t max_bytes)
 {
 	struct bt_spool *s = NULL;
-	struct stat st;
 	int err = 0;
 
 	if (!dir || !*dir) {
@@ -315,26 +359,9 @@ struct bt_spool *spool_open(const char *dir, uint64_t max_bytes)
 	s->dirfd = -1;
 	s->max_bytes = max_bytes;
 	s->next_seq = 1;
-	err = make_dirs(dir);
-	if (err)
-		goto fail;
-	/* the clear refusal; O_NOFOLLOW below closes the race */
-	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
-		err = -ELOOP;
-		goto fail;
-	}
-	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	s->dirfd = open_checked(dir);
 	if (s->dirfd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	if (fstat(s->dirfd, &st)) {
-		err = -errno;
-		goto fail;
-	}
-	/* files in it are sent to the collector as ours: nobody else may put any there */
-	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
-		err = -EPERM;
+		err = s->dirfd;
 		goto fail;
 	}
 	if (flock(s->dirfd, LOCK_EX | LOCK_NB)) {

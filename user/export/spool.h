@@ -10,9 +10,10 @@
  *           time in Unix milliseconds (13 digits). Names sort in creation order.
  *   content one header line, then the request body exactly as it is POSTed:
  *             "BTSPOOL1 spans=N encoding=json|gzip length=L crc32=XXXXXXXX\n"
- *           N the spans in the request, L the body's length in bytes, XXXXXXXX the zlib
- *           CRC-32 of the body in lowercase hex. encoding=gzip: the body is gzip-compressed
- *           OTLP JSON, sent with Content-Encoding: gzip.
+ *           N the spans in the request (its data points or log records for a metrics or
+ *           logs spool), L the body's length in bytes, XXXXXXXX the zlib CRC-32 of the body
+ *           in lowercase hex. encoding=gzip: the body is gzip-compressed OTLP JSON, sent with
+ *           Content-Encoding: gzip.
  * A file is written as ".tmp-S" in the same directory, fsync'ed, renamed to its name and the
  * directory fsync'ed: a file with a final name is complete. Temporary files left by a crash
  * are removed at open. A file whose header, length or CRC does not match is renamed to
@@ -73,6 +74,12 @@ size_t spool_format_header(char *out, uint64_t n_spans, bool gzip, const char *b
  * Problems with single files are reported and do not fail the open.
  */
 struct bt_spool *spool_open(const char *dir, uint64_t max_bytes);
+/*
+ * Creates @dir (0700, parents too) if missing and checks it as spool_open() checks its
+ * directory, without locking or reading it: for a directory that holds spools. Returns 0 or
+ * -errno (EPERM, ENOTDIR, ELOOP, or the error of a system call).
+ */
+int spool_dir_check(const char *dir);
 void spool_close(struct bt_spool *s);
 
 /*

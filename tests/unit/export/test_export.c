@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -194,8 +195,8 @@ static int teardown_tmpdir(void **state)
 
 	(void)state;
 	/* only files this test created */
-	static const char *const names[] = {"new.json", "old.json", "lines.json", "stdout.json",
-					    "mt.json"};
+	static const char *const names[] = {"new.json",	   "old.json", "lines.json",
+					    "stdout.json", "mt.json",  "signal.json"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
 		unlink(path);
@@ -1527,6 +1528,375 @@ static void test_export_spool_full_drops_counted(void **state)
 	batch_free(&b);
 }
 
+/* ---- metrics and logs: requests the caller encoded ---- */
+
+/* Two requests of another signal, as the encoders of user/metrics hand them over. */
+static const char metrics_req[] =
+    "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[]},\"scopeMetrics\":[{\"scope\":"
+    "{\"name\":\"bedtrace\"},\"metrics\":[{\"name\":\"bedtrace.test\",\"sum\":{\"dataPoints\":"
+    "[{\"asInt\":\"1\"},{\"asInt\":\"2\"}],\"aggregationTemporality\":2,\"isMonotonic\":true}}]"
+    "}]}]}";
+static const char logs_req[] =
+    "{\"resourceLogs\":[{\"resource\":{\"attributes\":[]},\"scopeLogs\":[{\"scope\":{\"name\":"
+    "\"bedtrace\"},\"logRecords\":[{\"eventName\":\"a\"},{\"eventName\":\"b\"},{\"eventName\":"
+    "\"c\"},{\"eventName\":\"d\"}]}]}]}";
+
+/* Waits (up to 5 s) until @e's counts satisfy @cond, then leaves them in @st. */
+#define WAIT_STATS(e, st, cond)                                                                    \
+	do {                                                                                       \
+		double t0_ = now_s();                                                              \
+		do {                                                                               \
+			usleep(20 * 1000);                                                         \
+			exporter_get_stats((e), &(st));                                            \
+		} while (!(cond) && now_s() - t0_ < 5);                                            \
+	} while (0)
+
+static void test_export_file_write_json_lines(void **state)
+{
+	/* what follows the request's length is not part of it */
+	static const char padded[] = "{\"resourceLogs\":[]}GARBAGE";
+	struct exporter_stats stats;
+	struct bt_exporter *e;
+	char path[128], *text, expect[1024];
+	struct batch b;
+	struct stat st;
+
+	(void)state;
+	tmp_path(path, sizeof(path), "signal.json");
+	e = exporter_open_file_signal(path, BT_SIGNAL_METRICS);
+	assert_non_null(e);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(exporter_write_json(e, metrics_req, strlen(metrics_req), 2), 0);
+	assert_int_equal(exporter_write_json(e, padded, strlen(padded) - 7, 3), 0);
+	/* not one line of JSON, or nothing: refused, nothing written or counted */
+	assert_int_equal(exporter_write_json(e, "{\n}", 3, 1), -EINVAL);
+	assert_int_equal(exporter_write_json(e, "{}", 0, 1), -EINVAL);
+	assert_int_equal(exporter_write_json(e, NULL, 2, 1), -EINVAL);
+	assert_int_equal(exporter_write_json(NULL, "{}", 2, 1), -EINVAL);
+	/* on disk before the call returns: one line each, exactly the bytes given */
+	text = slurp(path, NULL);
+	snprintf(expect, sizeof(expect), "%s\n{\"resourceLogs\":[]}\n", metrics_req);
+	assert_string_equal(text, expect);
+	free(text);
+	exporter_get_stats(e, &stats);
+	assert_int_equal(stats.spans_accepted, 5);
+	assert_int_equal(stats.spans_written, 5);
+	assert_int_equal(stats.batches_written, 2);
+	assert_int_equal(stats.spans_dropped, 0);
+	assert_int_equal(exporter_close(e), 0);
+
+	/* spans go the same way: encoded lines and given lines interleave in order */
+	batch_make(&b, "mix", 2);
+	e = exporter_open_file(path);
+	assert_non_null(e);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	assert_int_equal(exporter_write_json(e, "{\"resourceSpans\":[]}", 20, 0), 0);
+	assert_int_equal(exporter_write(e, b.spans, b.n), 0);
+	exporter_get_stats(e, &stats);
+	assert_int_equal(stats.spans_written, 4);
+	assert_int_equal(stats.batches_written, 3);
+	assert_int_equal(exporter_close(e), 0);
+	text = slurp(path, NULL);
+	{
+		char *l1 = text, *l2 = strchr(l1, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+		char names[256];
+
+		assert_int_equal(strncmp(l2, "{\"resourceSpans\":[]}\n", 21), 0);
+		l2[-1] = '\0';
+		assert_int_equal(request_span_names(l1, names, sizeof(names)), 2);
+		assert_int_equal(request_span_names(l3, names, sizeof(names)), 2);
+		assert_string_equal(names, "mix-0,mix-1");
+	}
+	free(text);
+	batch_free(&b);
+
+	/* the same rules as exporter_open_file */
+	unlink(path);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	errno = 0;
+	assert_null(exporter_open_file_signal(path, BT_SIGNAL_LOGS));
+	assert_int_equal(errno, ELOOP);
+	unlink(path);
+	errno = 0;
+	assert_null(exporter_open_file_signal(path, (enum bt_signal)3));
+	assert_int_equal(errno, EINVAL);
+}
+
+static void test_export_file_signal_noun_in_warning(void **state)
+{
+	struct exporter_stats stats;
+	struct capture cap;
+	struct bt_exporter *e;
+	struct stat st;
+	int fd, saved, werr;
+	char *log;
+
+	(void)state;
+	if (stat("/dev/full", &st)) {
+		skip();
+		return;
+	}
+	fd = open("/dev/full", O_WRONLY);
+	assert_true(fd >= 0);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, STDOUT_FILENO) >= 0);
+	close(fd);
+	capture_start(&cap);
+	e = exporter_open_file_signal("-", BT_SIGNAL_LOGS);
+	werr = e ? exporter_write_json(e, logs_req, strlen(logs_req), 4) : 0;
+	if (e)
+		exporter_get_stats(e, &stats);
+	exporter_close(e);
+	log = capture_stop(&cap);
+	assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+	close(saved);
+	assert_non_null(e);
+	assert_int_equal(werr, -ENOSPC);
+	assert_int_equal(stats.spans_accepted, 4);
+	assert_int_equal(stats.dropped_write, 4);
+	assert_int_equal(stats.spans_dropped, 4);
+	assert_non_null(strstr(log, "log records are being dropped"));
+	assert_null(strstr(log, "spans"));
+	free(log);
+}
+
+static void test_export_http_partial_success_per_signal(void **state)
+{
+	static const int ok[] = {200};
+	static const struct {
+		enum bt_signal sig;
+		const char *path, *req;
+		uint64_t rejected;
+		const char *noun;
+		bool gzip;
+	} cases[] = {
+	    {BT_SIGNAL_TRACES, "/v1/traces", "{\"resourceSpans\":[]}", 1, "spans", false},
+	    {BT_SIGNAL_METRICS, "/v1/metrics", metrics_req, 2, "data points", true},
+	    {BT_SIGNAL_LOGS, "/v1/logs", logs_req, 3, "log records", false},
+	};
+	struct exporter_stats stats;
+	struct exporter_http_opts o = {0};
+	struct capture cap;
+	struct bt_exporter *e;
+	char url[128], want[128], *log, *json;
+	struct srv s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* every field in one answer: each exporter reads its signal's */
+		srv_start(&s, ok, 1,
+			  "{\"partialSuccess\":{\"rejectedSpans\":\"1\",\"rejectedDataPoints\":"
+			  "\"2\",\"rejectedLogRecords\":3,\"errorMessage\":\"too old\"}}",
+			  0);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", s.port, cases[i].path);
+		o.signal = cases[i].sig;
+		o.gzip = cases[i].gzip;
+		capture_start(&cap);
+		e = exporter_open_otlp_http_opts(url, &o);
+		assert_non_null(e);
+		assert_int_equal(exporter_write_json(e, cases[i].req, strlen(cases[i].req), 10), 0);
+		WAIT_STATS(e, stats, stats.spans_written + stats.spans_dropped >= 10);
+		assert_int_equal(exporter_close(e), -EBADMSG);
+		log = capture_stop(&cap);
+		srv_stop(&s);
+		assert_int_equal(stats.spans_accepted, 10);
+		assert_int_equal(stats.spans_written, 10 - cases[i].rejected);
+		assert_int_equal(stats.dropped_rejected, cases[i].rejected);
+		assert_int_equal(stats.spans_dropped, cases[i].rejected);
+		assert_int_equal(stats.batches_written, 1);
+		snprintf(want, sizeof(want), "rejected %" PRIu64 " of 10 %s: too old",
+			 cases[i].rejected, cases[i].noun);
+		assert_non_null(strstr(log, want));
+		/* the request exactly as given, compressed if asked */
+		assert_int_equal(s.n_req, 1);
+		assert_string_equal(s.path[0], cases[i].path);
+		assert_string_equal(s.ctype[0], "application/json");
+		assert_int_equal(!!s.cenc[0], cases[i].gzip);
+		json = srv_json(&s, 0);
+		assert_string_equal(json, cases[i].req);
+		free(json);
+		free(log);
+		srv_free(&s);
+	}
+	errno = 0;
+	o.signal = (enum bt_signal)3;
+	assert_null(exporter_open_otlp_http_opts("http://127.0.0.1:4318/v1/logs", &o));
+	assert_int_equal(errno, EINVAL);
+}
+
+static void test_export_http_signal_noun_in_warnings(void **state)
+{
+	static const int script[] = {503, 400};
+	struct exporter_stats stats;
+	struct exporter_http_opts o = {.signal = BT_SIGNAL_LOGS};
+	struct capture cap;
+	struct bt_exporter *e;
+	char url[128], *log;
+	struct srv s;
+
+	(void)state;
+	srv_start(&s, script, 2, NULL, 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/logs", s.port);
+	capture_start(&cap);
+	e = exporter_open_otlp_http_opts(url, &o);
+	assert_non_null(e);
+	assert_int_equal(exporter_write_json(e, logs_req, strlen(logs_req), 4), 0);
+	assert_int_equal(exporter_finish(e), -EBADMSG);
+	exporter_get_stats(e, &stats);
+	assert_int_equal(exporter_close(e), -EBADMSG);
+	log = capture_stop(&cap);
+	srv_stop(&s);
+	/* retried after the 503 like spans, then refused for good */
+	assert_int_equal(s.n_req, 2);
+	assert_int_equal(stats.retries, 1);
+	assert_int_equal(stats.dropped_rejected, 4);
+	assert_int_equal(stats.last_status, 400);
+	assert_non_null(strstr(log, "keeping log records in memory"));
+	assert_non_null(strstr(log, "sending queued log records"));
+	assert_non_null(strstr(log, "4 log records dropped"));
+	assert_null(strstr(log, "spans"));
+	free(log);
+	srv_free(&s);
+}
+
+/* Whether @path is a directory of mode 0700. */
+static bool is_dir_0700(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700;
+}
+
+static void test_export_spool_signals_side_by_side(void **state)
+{
+	static const int ok[] = {200};
+	struct exporter_stats st[3];
+	struct exporter_http_opts o[3] = {{.signal = BT_SIGNAL_TRACES},
+					  {.signal = BT_SIGNAL_METRICS},
+					  {.signal = BT_SIGNAL_LOGS}};
+	static const char *const paths[] = {"/v1/traces", "/v1/metrics", "/v1/logs"};
+	struct bt_exporter *e[3];
+	char url[128], dir[128], sub[160], names[256], *json;
+	uint16_t port = dead_port();
+	struct batch b;
+	struct srv s;
+	int i;
+
+	(void)state;
+	/* does not exist yet: created 0700 with its subdirectories */
+	snprintf(dir, sizeof(dir), "%s/spool", spool_root);
+	batch_make(&b, "t", 3);
+	for (i = 0; i < 3; i++) {
+		o[i].spool_dir = dir;
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, paths[i]);
+		e[i] = exporter_open_otlp_http_opts(url, &o[i]);
+		assert_non_null(e[i]);
+	}
+	assert_true(is_dir_0700(dir));
+	snprintf(sub, sizeof(sub), "%s/metrics", dir);
+	assert_true(is_dir_0700(sub));
+	/* each signal's spool has its own lock: a second metrics exporter is refused */
+	errno = 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/metrics", port);
+	assert_null(exporter_open_otlp_http_opts(url, &o[1]));
+	assert_int_equal(errno, EBUSY);
+
+	assert_int_equal(exporter_write(e[0], b.spans, b.n), 0);
+	assert_int_equal(exporter_write_json(e[1], metrics_req, strlen(metrics_req), 2), 0);
+	assert_int_equal(exporter_write_json(e[2], logs_req, strlen(logs_req), 4), 0);
+	WAIT_STATS(e[0], st[0], st[0].spans_spooled == 3);
+	WAIT_STATS(e[1], st[1], st[1].spans_spooled == 2);
+	WAIT_STATS(e[2], st[2], st[2].spans_spooled == 4);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(exporter_finish(e[i]), 0);
+		exporter_get_stats(e[i], &st[i]);
+		assert_int_equal(exporter_close(e[i]), 0);
+		assert_int_equal(st[i].spool_files, 1);
+		assert_int_equal(st[i].spans_dropped, 0);
+	}
+	assert_int_equal(st[1].spans_spooled, 2);
+	assert_int_equal(spool_count(dir), 1);
+	assert_int_equal(spool_count(sub), 1);
+	snprintf(sub, sizeof(sub), "%s/logs", dir);
+	assert_int_equal(spool_count(sub), 1);
+
+	/* the next run: each exporter sends its own signal's spool, and only that */
+	srv_start(&s, ok, 1, NULL, 0);
+	for (i = 1; i >= 0; i--) {
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", s.port, paths[i]);
+		e[i] = exporter_open_otlp_http_opts(url, &o[i]);
+		assert_non_null(e[i]);
+		WAIT_STATS(e[i], st[i], st[i].spans_recovered == (i ? 2u : 3u));
+		assert_int_equal(exporter_close(e[i]), 0);
+		assert_int_equal(st[i].spool_files, 0);
+	}
+	srv_stop(&s);
+	assert_int_equal(s.n_req, 2);
+	assert_string_equal(s.path[0], "/v1/metrics");
+	json = srv_json(&s, 0);
+	assert_string_equal(json, metrics_req);
+	free(json);
+	assert_string_equal(s.path[1], "/v1/traces");
+	json = srv_json(&s, 1);
+	assert_int_equal(request_span_names(json, names, sizeof(names)), 3);
+	assert_string_equal(names, "t-0,t-1,t-2");
+	free(json);
+	srv_free(&s);
+	assert_int_equal(spool_count(dir), 0);
+	snprintf(sub, sizeof(sub), "%s/metrics", dir);
+	assert_int_equal(spool_count(sub), 0);
+	/* the logs are still waiting for their exporter */
+	snprintf(sub, sizeof(sub), "%s/logs", dir);
+	assert_int_equal(spool_count(sub), 1);
+	batch_free(&b);
+}
+
+static void test_export_spool_signal_dir_checked(void **state)
+{
+	struct exporter_http_opts o = {.signal = BT_SIGNAL_METRICS};
+	char url[128], dir[128], sub[160];
+	struct bt_exporter *e;
+	int fd;
+
+	(void)state;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/metrics", dead_port());
+	snprintf(dir, sizeof(dir), "%s/spool", spool_root);
+	o.spool_dir = dir;
+	/* the spool directory itself must be safe, not only the signal's subdirectory */
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	errno = 0;
+	assert_null(exporter_open_otlp_http_opts(url, &o));
+	assert_int_equal(errno, EPERM);
+	assert_non_null(exporter_spool_refusal(EPERM));
+	assert_int_equal(chmod(dir, 0700), 0);
+	/* nor may the subdirectory be a link, or something else than a directory */
+	snprintf(sub, sizeof(sub), "%s/metrics", dir);
+	assert_int_equal(symlink(spool_root, sub), 0);
+	errno = 0;
+	assert_null(exporter_open_otlp_http_opts(url, &o));
+	assert_int_equal(errno, ELOOP);
+	o.signal = BT_SIGNAL_LOGS;
+	snprintf(sub, sizeof(sub), "%s/logs", dir);
+	fd = open(sub, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	errno = 0;
+	assert_null(exporter_open_otlp_http_opts(url, &o));
+	assert_true(errno == ENOTDIR || errno == EEXIST);
+	/* a trailing slash does not change where the spool is */
+	unlink(sub);
+	snprintf(dir, sizeof(dir), "%s/spool//", spool_root);
+	e = exporter_open_otlp_http_opts(url, &o);
+	assert_non_null(e);
+	assert_int_equal(exporter_close(e), 0);
+	assert_true(is_dir_0700(sub));
+}
+
 /* ---- reopen ---- */
 
 static void test_export_file_reopen_after_rename(void **state)
@@ -1630,6 +2000,8 @@ int main(void)
 	    cmocka_unit_test(test_export_file_reopen_after_rename),
 	    cmocka_unit_test_teardown(test_export_file_reopen_refuses_symlink, capture_teardown),
 	    cmocka_unit_test(test_export_reopen_stdout_and_http_noop),
+	    cmocka_unit_test(test_export_file_write_json_lines),
+	    cmocka_unit_test_teardown(test_export_file_signal_noun_in_warning, capture_teardown),
 	};
 	const struct CMUnitTest http_tests[] = {
 	    cmocka_unit_test(test_export_http_posts_otlp_json),
@@ -1649,6 +2021,9 @@ int main(void)
 				      capture_teardown),
 	    cmocka_unit_test(test_export_http_retry_after_http_date),
 	    cmocka_unit_test_teardown(test_export_http_gzip_and_headers, capture_teardown),
+	    cmocka_unit_test_teardown(test_export_http_partial_success_per_signal,
+				      capture_teardown),
+	    cmocka_unit_test_teardown(test_export_http_signal_noun_in_warnings, capture_teardown),
 	};
 	const struct CMUnitTest spool_tests[] = {
 	    cmocka_unit_test_setup_teardown(test_export_spool_outage_then_next_run, spool_setup,
@@ -1656,6 +2031,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_export_spool_recovery_in_same_run, spool_setup,
 					    spool_teardown),
 	    cmocka_unit_test_setup_teardown(test_export_spool_full_drops_counted, spool_setup,
+					    spool_teardown),
+	    cmocka_unit_test_setup_teardown(test_export_spool_signals_side_by_side, spool_setup,
+					    spool_teardown),
+	    cmocka_unit_test_setup_teardown(test_export_spool_signal_dir_checked, spool_setup,
 					    spool_teardown),
 	};
 	int failed;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,6 +399,265 @@ static void test_otel_config_tls_files(void **state)
 	unlink(key);
 }
 
+/* ---- the other signals ---- */
+
+static void test_otel_config_signal_endpoints(void **state)
+{
+	struct otel_export_config c;
+
+	(void)state;
+	env_reset();
+	env_set("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/");
+	env_set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:4318/v1/traces");
+	/* the base URL gets each signal's own path */
+	assert_int_equal(otel_export_config_read_signal(&c, fake_getenv, BT_SIGNAL_METRICS), 0);
+	assert_string_equal(c.endpoint, "http://collector:4318/v1/metrics");
+	assert_false(c.endpoint_specific);
+	otel_export_config_free(&c);
+	assert_int_equal(otel_export_config_read_signal(&c, fake_getenv, BT_SIGNAL_LOGS), 0);
+	assert_string_equal(c.endpoint, "http://collector:4318/v1/logs");
+	otel_export_config_free(&c);
+	/* the traces one is the traces exporter's only */
+	assert_int_equal(otel_export_config_read(&c, fake_getenv), 0);
+	assert_string_equal(c.endpoint, "http://traces:4318/v1/traces");
+	assert_true(c.endpoint_specific);
+	otel_export_config_free(&c);
+
+	/* a signal-specific URL is used as it is */
+	env_set("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "https://m.example/custom");
+	assert_int_equal(otel_export_config_read_signal(&c, fake_getenv, BT_SIGNAL_METRICS), 0);
+	assert_string_equal(c.endpoint, "https://m.example/custom");
+	assert_true(c.endpoint_specific);
+	otel_export_config_free(&c);
+	assert_int_equal(otel_export_config_read_signal(&c, fake_getenv, BT_SIGNAL_LOGS), 0);
+	assert_string_equal(c.endpoint, "http://collector:4318/v1/logs");
+	otel_export_config_free(&c);
+
+	/* only the traces variable: no endpoint for the others (the caller derives one) */
+	env_reset();
+	env_set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:4318/v1/traces");
+	assert_int_equal(otel_export_config_read_signal(&c, fake_getenv, BT_SIGNAL_METRICS), 0);
+	assert_null(c.endpoint);
+	otel_export_config_free(&c);
+
+	assert_int_equal(otel_export_config_read_signal(&c, fake_getenv, (enum bt_signal)7),
+			 -EINVAL);
+	otel_export_config_free(&c);
+}
+
+static void test_otel_config_signal_settings_win(void **state)
+{
+	char ca[] = "/tmp/bt_test_otel_ca_XXXXXX";
+	struct otel_export_config c;
+	int fd = mkstemp(ca);
+	char *log;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	env_reset();
+	env_set("OTEL_EXPORTER_OTLP_HEADERS", "api-key=base-secret,x-team=core");
+	env_set("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=traces-secret,x-traces=1");
+	env_set("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "API-KEY=logs-secret,junk L0GS3CR3T");
+	env_set("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip");
+	env_set("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "none");
+	env_set("OTEL_EXPORTER_OTLP_TIMEOUT", "2500");
+	env_set("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "700");
+	env_set("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "900");
+	env_set("OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", ca);
+	env_set("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "grpc");
+
+	capture_start();
+	assert_int_equal(otel_export_config_read_signal(&c, fake_getenv, BT_SIGNAL_LOGS), 0);
+	log = capture_stop();
+	assert_int_equal(c.headers.n, 2);
+	assert_string_equal(hval(&c.headers, "api-key"), "logs-secret");
+	assert_string_equal(hval(&c.headers, "x-team"), "core");
+	assert_int_equal(c.compression, OTEL_COMPRESSION_NONE);
+	assert_int_equal(c.timeout_ms, 2500);
+	assert_null(c.certificate);
+	/* warnings name the signal's variables, never a value */
+	assert_non_null(strstr(log, "OTEL_EXPORTER_OTLP_LOGS_HEADERS: 1 entry ignored"));
+	assert_non_null(strstr(log, "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL='grpc' is not used"));
+	assert_null(strstr(log, "secret"));
+	assert_null(strstr(log, "L0GS3CR3T"));
+	free(log);
+	otel_export_config_free(&c);
+
+	capture_start();
+	assert_int_equal(otel_export_config_read_signal(&c, fake_getenv, BT_SIGNAL_METRICS), 0);
+	log = capture_stop();
+	assert_string_equal(hval(&c.headers, "api-key"), "base-secret");
+	assert_null(hval(&c.headers, "x-traces"));
+	assert_int_equal(c.compression, OTEL_COMPRESSION_GZIP);
+	assert_int_equal(c.timeout_ms, 700);
+	assert_string_equal(c.certificate, ca);
+	assert_string_equal(log, "");
+	free(log);
+	otel_export_config_free(&c);
+
+	/* a half client pair is named with the signal */
+	env_reset();
+	env_set("OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE", ca);
+	capture_start();
+	assert_int_equal(otel_export_config_read_signal(&c, fake_getenv, BT_SIGNAL_METRICS), 0);
+	log = capture_stop();
+	assert_null(c.client_certificate);
+	assert_non_null(strstr(log, "OTEL_EXPORTER_OTLP_[METRICS_]CLIENT_CERTIFICATE without a "
+				    "client key"));
+	free(log);
+	otel_export_config_free(&c);
+	unlink(ca);
+}
+
+static void test_otel_signal_url_derivation(void **state)
+{
+	static const struct {
+		const char *in;
+		enum bt_signal sig;
+		const char *out;
+	} cases[] = {
+	    {"http://127.0.0.1:4318/v1/traces", BT_SIGNAL_METRICS,
+	     "http://127.0.0.1:4318/v1/metrics"},
+	    {"http://127.0.0.1:4318/v1/traces", BT_SIGNAL_LOGS, "http://127.0.0.1:4318/v1/logs"},
+	    {"https://gw.example/otlp/v1/traces", BT_SIGNAL_METRICS,
+	     "https://gw.example/otlp/v1/metrics"},
+	    {"http://h:4318/custom/path", BT_SIGNAL_METRICS, "http://h:4318/v1/metrics"},
+	    {"http://h:4318", BT_SIGNAL_LOGS, "http://h:4318/v1/logs"},
+	    {"http://h:4318/", BT_SIGNAL_LOGS, "http://h:4318/v1/logs"},
+	    {"http://h/v1/traces?tenant=a", BT_SIGNAL_METRICS, "http://h/v1/metrics"},
+	    {"http://h/v1/traces/", BT_SIGNAL_METRICS, "http://h/v1/metrics"},
+	    {"http://h#v1/traces", BT_SIGNAL_METRICS, "http://h/v1/metrics"},
+	    {"http://user@[::1]:4318/x", BT_SIGNAL_LOGS, "http://user@[::1]:4318/v1/logs"},
+	    /* traces: the URL itself */
+	    {"http://h:4318/custom", BT_SIGNAL_TRACES, "http://h:4318/custom"},
+	};
+	static const char *const bad[] = {"",	     "h:4318/v1/traces",  "://h/v1/traces",
+					  "http://", "http:///v1/traces", "/v1/traces"};
+	size_t i;
+	char *u;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		u = otel_signal_url(cases[i].in, cases[i].sig);
+		assert_non_null(u);
+		assert_string_equal(u, cases[i].out);
+		free(u);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		assert_null(otel_signal_url(bad[i], BT_SIGNAL_METRICS));
+		assert_int_equal(errno, EINVAL);
+	}
+	errno = 0;
+	assert_null(otel_signal_url(NULL, BT_SIGNAL_LOGS));
+	assert_int_equal(errno, EINVAL);
+	assert_null(otel_signal_url("http://h/v1/traces", (enum bt_signal)3));
+	assert_int_equal(errno, EINVAL);
+}
+
+static void test_otel_signal_names(void **state)
+{
+	(void)state;
+	assert_string_equal(bt_signal_items(BT_SIGNAL_TRACES), "spans");
+	assert_string_equal(bt_signal_items(BT_SIGNAL_METRICS), "data points");
+	assert_string_equal(bt_signal_items(BT_SIGNAL_LOGS), "log records");
+	assert_string_equal(bt_signal_rejected_field(BT_SIGNAL_TRACES), "rejectedSpans");
+	assert_string_equal(bt_signal_rejected_field(BT_SIGNAL_METRICS), "rejectedDataPoints");
+	assert_string_equal(bt_signal_rejected_field(BT_SIGNAL_LOGS), "rejectedLogRecords");
+	assert_string_equal(bt_signal_name(BT_SIGNAL_METRICS), "metrics");
+	assert_string_equal(bt_signal_env(BT_SIGNAL_LOGS), "LOGS");
+	assert_false(bt_signal_valid((enum bt_signal)3));
+	assert_null(bt_signal_name((enum bt_signal)3));
+	assert_string_equal(bt_signal_items((enum bt_signal) - 1), "items");
+}
+
+static void test_otel_metrics_config_interval(void **state)
+{
+	static const char *const bad[] = {"abc", "-5",		"0",	   "10s",
+					  "1.5", "99999999999", "86400001"};
+	struct otel_metrics_config m;
+	size_t i;
+	char *log;
+
+	(void)state;
+	env_reset();
+	capture_start();
+	assert_int_equal(otel_metrics_config_read(&m, fake_getenv), 0);
+	log = capture_stop();
+	assert_int_equal(m.interval_ms, 60000);
+	assert_int_equal(m.interval_ms, OTEL_DEFAULT_METRIC_INTERVAL_MS);
+	assert_false(m.delta);
+	assert_false(m.low_memory);
+	assert_string_equal(log, "");
+	free(log);
+
+	env_set("OTEL_METRIC_EXPORT_INTERVAL", "5000");
+	assert_int_equal(otel_metrics_config_read(&m, fake_getenv), 0);
+	assert_int_equal(m.interval_ms, 5000);
+	env_reset();
+	env_set("OTEL_METRIC_EXPORT_INTERVAL", "");
+	assert_int_equal(otel_metrics_config_read(&m, fake_getenv), 0);
+	assert_int_equal(m.interval_ms, 60000);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		env_reset();
+		env_set("OTEL_METRIC_EXPORT_INTERVAL", bad[i]);
+		capture_start();
+		assert_int_equal(otel_metrics_config_read(&m, fake_getenv), 0);
+		log = capture_stop();
+		assert_int_equal(m.interval_ms, 60000);
+		/* one line, naming the variable */
+		assert_int_equal(strchr(log, '\n') - log + 1, (long)strlen(log));
+		assert_non_null(strstr(log, "OTEL_METRIC_EXPORT_INTERVAL="));
+		assert_non_null(strstr(log, "using 60000"));
+		free(log);
+	}
+}
+
+static void test_otel_metrics_config_temporality(void **state)
+{
+	static const struct {
+		const char *v;
+		bool delta, low_memory;
+	} ok[] = {
+	    {"cumulative", false, false}, {"CUMULATIVE", false, false}, {"delta", true, false},
+	    {"Delta", true, false},	  {"lowmemory", true, true},	{"LowMemory", true, true},
+	};
+	static const char *const bad[] = {"deltas", "low memory", "none", "1"};
+	struct otel_metrics_config m;
+	size_t i;
+	char *log;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		env_reset();
+		env_set("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", ok[i].v);
+		capture_start();
+		assert_int_equal(otel_metrics_config_read(&m, fake_getenv), 0);
+		log = capture_stop();
+		assert_int_equal(m.delta, ok[i].delta);
+		assert_int_equal(m.low_memory, ok[i].low_memory);
+		assert_string_equal(log, "");
+		free(log);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		env_reset();
+		env_set("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", bad[i]);
+		env_set("OTEL_METRIC_EXPORT_INTERVAL", "1000");
+		capture_start();
+		assert_int_equal(otel_metrics_config_read(&m, fake_getenv), 0);
+		log = capture_stop();
+		assert_false(m.delta);
+		assert_false(m.low_memory);
+		/* the other variable still applies */
+		assert_int_equal(m.interval_ms, 1000);
+		assert_int_equal(strchr(log, '\n') - log + 1, (long)strlen(log));
+		assert_non_null(strstr(log, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE="));
+		assert_non_null(strstr(log, "using cumulative"));
+		free(log);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +674,12 @@ int main(void)
 	    cmocka_unit_test(test_otel_config_sdk_disabled),
 	    cmocka_unit_test(test_otel_config_protocol_warning),
 	    cmocka_unit_test(test_otel_config_tls_files),
+	    cmocka_unit_test(test_otel_config_signal_endpoints),
+	    cmocka_unit_test(test_otel_config_signal_settings_win),
+	    cmocka_unit_test(test_otel_signal_url_derivation),
+	    cmocka_unit_test(test_otel_signal_names),
+	    cmocka_unit_test(test_otel_metrics_config_interval),
+	    cmocka_unit_test(test_otel_metrics_config_temporality),
 	};
 
 	return cmocka_run_group_tests_name("otel_env", tests, NULL, NULL);

@@ -421,6 +421,43 @@ static void test_spool_directory_rules(void **state)
 	assert_true(errno == ENOTDIR || errno == EEXIST);
 }
 
+static void test_spool_dir_check_rules_without_lock(void **state)
+{
+	char link[256], file[256];
+	struct bt_spool *s;
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	(void)state;
+	/* created 0700 with its parents, whatever the umask */
+	old = umask(0);
+	assert_int_equal(spool_dir_check(dir), 0);
+	umask(old);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+	/* no lock: a spool open in it and a check of it do not exclude each other */
+	s = spool_open(dir, 1 << 20);
+	assert_non_null(s);
+	assert_int_equal(spool_dir_check(dir), 0);
+	spool_close(s);
+	/* the rules of spool_open(): nobody else may write there, no link, a directory */
+	assert_int_equal(chmod(dir, 0757), 0);
+	assert_int_equal(spool_dir_check(dir), -EPERM);
+	assert_int_equal(chmod(dir, 0700), 0);
+	snprintf(link, sizeof(link), "%s/link", root);
+	assert_int_equal(symlink(dir, link), 0);
+	assert_int_equal(spool_dir_check(link), -ELOOP);
+	snprintf(file, sizeof(file), "%s/file", root);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_true(spool_dir_check(file) == -ENOTDIR || spool_dir_check(file) == -EEXIST);
+	assert_int_equal(spool_dir_check(""), -EINVAL);
+	assert_int_equal(spool_dir_check(NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest format_tests[] = {
@@ -437,6 +474,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool_corrupt_files_set_aside, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_one_user_at_a_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_directory_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_dir_check_rules_without_lock, setup,
+					    teardown),
 	};
 	int failed;
 
