@@ -16,7 +16,7 @@ CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -MMD -MP -Iinclude -Iuser -I$(OUT
 ifneq ($(ARCH),x86)
 $(error bedtrace supports x86-64 only (this machine: $(shell uname -m)))
 endif
-LDLIBS     := -lbpf -lelf -lz -lcjson -lnghttp2 -lcurl -lstdc++
+LDLIBS     := -lbpf -lelf -lz -lcjson -lnghttp2 -lcurl -lstdc++ -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -I$(OUT) -Iinclude
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)

@@ -53,6 +53,9 @@ void jb_reserve(struct jbuf *b, size_t more)
 {
 	if (!b->oom && grow(&b->p, &b->cap, b->len + more + 1, 1))
 		b->oom = true;
+	/* the text so far is a string even before anything is written */
+	if (!b->oom)
+		b->p[b->len] = '\0';
 }
 
 void jb_put(struct jbuf *b, const char *s, size_t n)

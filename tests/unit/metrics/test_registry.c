@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +70,8 @@ static cJSON *find_point(cJSON *metric, const char *kind, const char *key, const
 			return dp;
 		cJSON_ArrayForEach(kv, attrs)
 		{
-			cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(kv, "value"), "stringValue");
+			cJSON *v =
+			    cJSON_GetObjectItem(cJSON_GetObjectItem(kv, "value"), "stringValue");
 
 			if (key && !strcmp(cJSON_GetObjectItem(kv, "key")->valuestring, key) && v &&
 			    !strcmp(v->valuestring, val))
@@ -156,8 +158,8 @@ static void test_attribute_sets_merge_whatever_the_order(void **state)
 	assert_int_equal(u64_field(dp, "asInt"), 5);
 	dp = find_point(find_metric(root, "t.c"), "sum", "k1", "y");
 	assert_int_equal(u64_field(dp, "asInt"), 1);
-	assert_true(cJSON_IsTrue(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(find_metric(root, "t.c"), "sum"), "isMonotonic")));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(find_metric(root, "t.c"), "sum"), "isMonotonic")));
 	cJSON_Delete(root);
 	bt_attrs_clear(&a);
 	bt_attrs_clear(&b);
@@ -182,11 +184,10 @@ static void test_delta_reports_each_interval_once(void **state)
 	assert_int_equal(n, 3);
 	dp = find_point(find_metric(root, "t.c"), "sum", NULL, NULL);
 	assert_true(cJSON_GetObjectItem(dp, "asDouble")->valuedouble == 1.5);
-	assert_int_equal(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(find_metric(root, "t.c"), "sum"),
-				"aggregationTemporality")
-		->valueint,
-	    1);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(find_metric(root, "t.c"), "sum"),
+					     "aggregationTemporality")
+			     ->valueint,
+			 1);
 	cJSON_Delete(root);
 
 	/* nothing measured since: only the gauge reports */
@@ -276,13 +277,14 @@ static void test_cardinality_limit_overflows_to_one_point(void **state)
 	assert_int_equal(n, 4);
 	dp = find_point(find_metric(root, "t.c"), "sum", ATTR_CODE_FUNCTION_NAME, "f0");
 	assert_int_equal(u64_field(dp, "asInt"), 2);
-	cJSON_ArrayForEach(dp,
-			   cJSON_GetObjectItem(cJSON_GetObjectItem(find_metric(root, "t.c"), "sum"),
-					       "dataPoints"))
+	cJSON_ArrayForEach(
+	    dp,
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(find_metric(root, "t.c"), "sum"), "dataPoints"))
 	{
 		sum += u64_field(dp, "asInt");
 		kv = cJSON_GetArrayItem(cJSON_GetObjectItem(dp, "attributes"), 0);
-		if (!strcmp(cJSON_GetObjectItem(kv, "key")->valuestring, ATTR_OTEL_METRIC_OVERFLOW)) {
+		if (!strcmp(cJSON_GetObjectItem(kv, "key")->valuestring,
+			    ATTR_OTEL_METRIC_OVERFLOW)) {
 			assert_true(cJSON_IsTrue(
 			    cJSON_GetObjectItem(cJSON_GetObjectItem(kv, "value"), "boolValue")));
 			assert_int_equal(u64_field(dp, "asInt"), 997);
@@ -326,8 +328,8 @@ static void test_points_keep_the_service_not_the_process(void **state)
 	cJSON_ArrayForEach(rm, cJSON_GetObjectItem(root, "resourceMetrics"))
 	{
 		n_res++;
-		cJSON_ArrayForEach(kv, cJSON_GetObjectItem(cJSON_GetObjectItem(rm, "resource"),
-							   "attributes"))
+		cJSON_ArrayForEach(
+		    kv, cJSON_GetObjectItem(cJSON_GetObjectItem(rm, "resource"), "attributes"))
 		{
 			assert_string_not_equal(cJSON_GetObjectItem(kv, "key")->valuestring,
 						ATTR_PROCESS_PID);
