@@ -274,12 +274,12 @@ int prom_request_parse(const char *buf, size_t len, struct prom_request *out)
 	bool first = true;
 
 	while (pos < lim) {
-		const char *nl = memchr(buf + pos, '\n', lim - pos), *line = buf + pos;
-		size_t next = (size_t)(nl ? nl - buf : 0) + 1, n;
-		const char *colon;
+		const char *nl = memchr(buf + pos, '\n', lim - pos), *line = buf + pos, *colon;
+		size_t next, n;
 
 		if (!nl)
 			break;
+		next = (size_t)(nl - buf) + 1;
 		n = next - 1 - pos;
 		if (n && line[n - 1] == '\r')
 			n--;

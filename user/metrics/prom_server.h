@@ -35,8 +35,9 @@
 
 /*
  * Renders the body of one /metrics response. Called on the server's thread, one call at a
- * time. Returns a malloc'd buffer of *@len bytes (the server frees it), or NULL with errno set
- * (the client gets a 500).
+ * time, while the rest of bedtrace runs: what it reads must be locked. Returns a malloc'd
+ * buffer of *@len bytes (the server frees it; an empty body is still a buffer), or NULL with
+ * errno set (the client gets a 500).
  */
 typedef char *(*prom_render_fn)(void *ctx, size_t *len);
 
@@ -96,7 +97,8 @@ struct prom_server *prom_server_start_addr(const struct sockaddr *sa, socklen_t 
 int prom_server_port(const struct prom_server *s);
 /*
  * Stops the thread (a response being written is abandoned), closes every socket and frees
- * @s. Once it returns the callback is not running and will not be called. NULL is a no-op.
+ * @s. Once it returns the callback is not running and will not be called. It waits for a
+ * render in progress: do not call it holding a lock the callback takes. NULL is a no-op.
  */
 void prom_server_stop(struct prom_server *s);
 
