@@ -309,29 +309,34 @@ static const char EXPOSITION[] =
     "bt_lat_seconds_bucket{le=\"0.1\"} 1\nbt_lat_seconds_bucket{le=\"+Inf\"} 2\n"
     "bt_lat_seconds_sum 0.35\nbt_lat_seconds_count 2\n";
 
+/* Shared by the test and the server's thread: read and written with GET and SET. */
 struct render_ctx {
 	int calls;
 	int fail;      /* errno to fail with, 0 = render */
 	size_t repeat; /* the body is EXPOSITION this many times */
 };
 
+#define GET(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
+#define SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
+
 static char *render(void *arg, size_t *len)
 {
 	struct render_ctx *rc = arg;
-	size_t one = strlen(EXPOSITION), i;
+	size_t one = strlen(EXPOSITION), i, repeat = GET(rc->repeat);
+	int fail = GET(rc->fail);
 	char *b;
 
-	rc->calls++;
-	if (rc->fail) {
-		errno = rc->fail;
+	__atomic_add_fetch(&rc->calls, 1, __ATOMIC_SEQ_CST);
+	if (fail) {
+		errno = fail;
 		return NULL;
 	}
-	b = malloc(one * rc->repeat + 1);
+	b = malloc(one * repeat + 1);
 	if (!b)
 		return NULL;
-	for (i = 0; i < rc->repeat; i++)
+	for (i = 0; i < repeat; i++)
 		memcpy(b + i * one, EXPOSITION, one);
-	*len = one * rc->repeat;
+	*len = one * repeat;
 	return b;
 }
 
@@ -348,7 +353,7 @@ static int srv_setup(void **state)
 
 	if (!t)
 		return -1;
-	t->ctx.repeat = 1;
+	SET(t->ctx.repeat, 1);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	t->s = prom_server_start_addr((struct sockaddr *)&a, sizeof(a), render, &t->ctx);
 	if (!t->s) {
@@ -495,7 +500,7 @@ static void test_prom_server_get_metrics(void **state)
 	assert_int_equal(content_length(&r), strlen(EXPOSITION));
 	assert_int_equal(r.body_len, strlen(EXPOSITION));
 	assert_string_equal(r.body, EXPOSITION);
-	assert_int_equal(t->ctx.calls, 1);
+	assert_int_equal(GET(t->ctx.calls), 1);
 	free(r.body);
 
 	/* the query string is ignored; HTTP/1.0 is answered */
@@ -546,7 +551,7 @@ static void test_prom_server_index_404_405(void **state)
 	assert_int_equal(r.status, 405); /* methods are case-sensitive */
 	free(r.body);
 	/* nothing rendered for any of them */
-	assert_int_equal(t->ctx.calls, 0);
+	assert_int_equal(GET(t->ctx.calls), 0);
 }
 
 static void test_prom_server_400_431(void **state)
@@ -577,7 +582,7 @@ static void test_prom_server_400_431(void **state)
 	assert_int_equal(r.status, 431);
 	free(r.body);
 	free(big);
-	assert_int_equal(t->ctx.calls, 0);
+	assert_int_equal(GET(t->ctx.calls), 0);
 }
 
 static void test_prom_server_render_fails_500(void **state)
@@ -585,16 +590,16 @@ static void test_prom_server_render_fails_500(void **state)
 	struct srv *t = *state;
 	struct resp r;
 
-	t->ctx.fail = EIO;
+	SET(t->ctx.fail, EIO);
 	exchange(t->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	assert_int_equal(r.status, 500);
 	free(r.body);
 	exchange(t->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	assert_int_equal(r.status, 500);
 	free(r.body);
-	assert_int_equal(t->ctx.calls, 2);
+	assert_int_equal(GET(t->ctx.calls), 2);
 	/* the server is fine once the callback is */
-	t->ctx.fail = 0;
+	SET(t->ctx.fail, 0);
 	exchange(t->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	assert_int_equal(r.status, 200);
 	free(r.body);
@@ -626,7 +631,7 @@ static void test_prom_server_gzip(void **state)
 	struct resp r;
 	char *plain;
 
-	t->ctx.repeat = 500; /* 150 kB: several writes */
+	SET(t->ctx.repeat, 500); /* 150 kB: several writes */
 	exchange(t->port,
 		 "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
 		 "User-Agent: Prometheus/2.42.0\r\n\r\n",
@@ -728,7 +733,7 @@ static void test_prom_server_client_gone_mid_response(void **state)
 	int fd, i;
 
 	/* a large body to clients that close at once: no SIGPIPE, the server carries on */
-	t->ctx.repeat = 20000; /* 6 MB, more than the socket buffers */
+	SET(t->ctx.repeat, 20000); /* 6 MB, more than the socket buffers */
 	for (i = 0; i < 3; i++) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
@@ -738,7 +743,7 @@ static void test_prom_server_client_gone_mid_response(void **state)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)); /* close = reset */
 		close(fd);
 	}
-	t->ctx.repeat = 1;
+	SET(t->ctx.repeat, 1);
 	exchange(t->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, EXPOSITION);
