@@ -9,8 +9,10 @@ pointing at the given targets, and queried over its HTTP API.
         prom.wait_until("sum(bt_calls_total)", lambda r: r and r[0][1] >= 3, timeout=15)
         prom.targets()                                     # [{'scrapeUrl', 'health', ...}]
 
-Scrape interval 1 s by default. Everything is bounded in time; the server and its storage
-are removed on exit. Nothing listens beyond 127.0.0.1.
+Scrape interval 1 s by default; the first scrape comes about 5 s after start (Prometheus
+applies discovered targets every 5 s, a period 2.42 does not let one change), later ones every
+interval. Everything is bounded in time; the server and its storage are removed on exit.
+Nothing listens beyond 127.0.0.1.
 """
 import json
 import math
@@ -215,6 +217,10 @@ class Prometheus:
             v = sample(result)
             return v is not None and not math.isnan(v) and predicate(v)
         return sample(self.wait_until(expr, ok, timeout))
+
+    def names(self):
+        """Every metric name Prometheus has stored (what a scrape brought, for messages)."""
+        return self.api("label/__name__/values")
 
     def targets(self):
         """The active targets: dicts with scrapeUrl, health ("up", "down", "unknown"),

@@ -131,6 +131,10 @@ def prometheus_stores_what_the_server_exposes():
         # every series parsed, none refused
         check_eq(prom.value('scrape_samples_scraped{job="%s"}' % JOB), float(SAMPLES),
                  "samples scraped")
+        names = prom.names()
+        for n in ("bt_test_requests_total", "bt_test_latency_seconds_bucket",
+                  "bt_test_latency_seconds_sum", "bt_test_latency_seconds_count", "bt_test_up"):
+            check(n in names, "%s stored: %r", n, names)
         check_eq(prom.value('bt_test_requests_total{status="ok"}'), 42.0, "counter")
         # the escaped label value arrives as it was before escaping
         series = prom.query('bt_test_requests_total{status="error"}')
