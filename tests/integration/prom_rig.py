@@ -83,7 +83,7 @@ class Prometheus:
             self._write_config()
             # The port is free when chosen; another process may take it before Prometheus
             # binds. That shows as an early exit: try another.
-            for attempt in range(3):
+            for _ in range(3):
                 self.port = free_port()
                 if self._start():
                     return self
