@@ -833,6 +833,35 @@ static void test_prom_server_start_errors(void **state)
 	close(fd);
 }
 
+static void test_prom_server_ipv6(void **state)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	struct render_ctx ctx = {.repeat = 1};
+	const char *req = "GET /metrics HTTP/1.1\r\nHost: [::1]\r\n\r\n";
+	struct timeval tv = {.tv_sec = 10};
+	struct prom_server *s;
+	struct resp r;
+	int fd;
+
+	(void)state;
+	s = prom_server_start_addr((struct sockaddr *)&a, sizeof(a), render, &ctx);
+	if (!s && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL))
+		skip(); /* a machine without IPv6 */
+	assert_non_null(s);
+	a.sin6_port = htons((uint16_t)prom_server_port(s));
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	send_all(fd, req, strlen(req));
+	read_resp(fd, &r);
+	close(fd);
+	prom_server_stop(s);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, EXPOSITION);
+	free(r.body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -858,6 +887,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_prom_server_client_gone_mid_response, srv_setup,
 					    srv_teardown),
 	    cmocka_unit_test(test_prom_server_start_errors),
+	    cmocka_unit_test(test_prom_server_ipv6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
