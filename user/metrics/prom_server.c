@@ -385,6 +385,20 @@ static void conn_close(struct prom_conn *c)
 	c->phase = CONN_FREE;
 }
 
+/*
+ * Closes @c before its response was all handed to the kernel. A plain close would leave the
+ * kernel holding and retrying the queued part (megabytes) for a client that does not read:
+ * a reset frees it now.
+ */
+static void conn_abort(struct prom_conn *c)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	if (c->phase == CONN_WRITE)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_close(c);
+}
+
 /* gzip-compresses @len bytes of @in; returns a new buffer (*@out_len bytes) or NULL + errno. */
 static char *gzip_body(const char *in, size_t len, size_t *out_len)
 {
@@ -674,7 +688,7 @@ static void *serve(void *arg)
 			if (c->phase == CONN_FREE)
 				continue;
 			if (now >= c->deadline_ms) {
-				conn_close(c); /* too slow: a scrape must not wait on it */
+				conn_abort(c); /* too slow: a scrape must not wait on it */
 				continue;
 			}
 			if (c->deadline_ms < wake)
@@ -724,7 +738,7 @@ static void *serve(void *arg)
 	}
 	for (i = 0; i < PROM_CONN_MAX; i++)
 		if (s->conn[i].phase != CONN_FREE)
-			conn_close(&s->conn[i]);
+			conn_abort(&s->conn[i]);
 	return NULL;
 }
 

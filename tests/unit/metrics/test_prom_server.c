@@ -750,6 +750,46 @@ static void test_prom_server_client_gone_mid_response(void **state)
 	free(r.body);
 }
 
+static void test_prom_server_reader_that_stalls_is_cut_at_the_deadline(void **state)
+{
+	const char *req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+	size_t full = strlen(EXPOSITION) * 20000, got = 0;
+	struct srv *t = *state;
+	int rcvbuf = 4096, a;
+	struct resp r;
+	char buf[65536];
+	double t0;
+	ssize_t k;
+
+	SET(t->ctx.repeat, 20000); /* 6 MB: far more than the socket buffers hold */
+	a = connect_to(t->port);
+	assert_int_equal(setsockopt(a, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+	send_all(a, req, strlen(req));
+	usleep(200 * 1000); /* the server is now blocked on a's full buffers */
+
+	/* another scrape meanwhile is answered whole and at once */
+	t0 = now_s();
+	exchange(t->port, req, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, full);
+	assert_true(now_s() - t0 < 2.0);
+	free(r.body);
+
+	/*
+	 * a's response stops where its deadline came: the connection is reset, not closed with
+	 * megabytes left for the kernel to deliver at a's pace
+	 */
+	usleep((PROM_DEADLINE_MS + 300) * 1000);
+	t0 = now_s();
+	while ((k = recv(a, buf, sizeof(buf), 0)) > 0)
+		got += (size_t)k;
+	assert_int_equal(k, -1);
+	assert_int_equal(errno, ECONNRESET);
+	assert_true(got < full);
+	assert_true(now_s() - t0 < 1.0);
+	close(a);
+}
+
 /* ---- start and stop ---- */
 
 static int free_port(void)
@@ -886,6 +926,9 @@ int main(void)
 					    srv_teardown),
 	    cmocka_unit_test_setup_teardown(test_prom_server_client_gone_mid_response, srv_setup,
 					    srv_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_prom_server_reader_that_stalls_is_cut_at_the_deadline, srv_setup,
+		srv_teardown),
 	    cmocka_unit_test(test_prom_server_start_errors),
 	    cmocka_unit_test(test_prom_server_ipv6),
 	};
