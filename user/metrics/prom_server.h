@@ -13,7 +13,8 @@
  * The query string is ignored. Every response carries "Connection: close": one request per
  * connection, which is how Prometheus scrapes a target that says so.
  *
- * A client gets PROM_DEADLINE_MS from accept to the last byte of its response; at most
+ * A client gets PROM_DEADLINE_MS from accept to the last byte of its response (after that its
+ * connection is closed, or reset when part of the response is still unsent); at most
  * PROM_CONN_MAX connections are served at once (others wait in the listen backlog) and each
  * has a fixed PROM_HEAD_MAX buffer, so slow or hostile clients cost bounded memory and delay
  * the next scrape by at most the deadline. Writes use MSG_NOSIGNAL. Problems of the server
