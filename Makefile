@@ -28,6 +28,9 @@ LIB_OBJS   := $(patsubst user/%.c,$(OUT)/user/%.o,$(LIB_SRCS))
 LIB        := $(OUT)/libbedtrace.a
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c tests/unit/*/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+# Small programs the integration tests run around one module (prom_serve: the /metrics server).
+TOOL_SRCS  := $(wildcard tests/tools/*.c)
+TOOL_BINS  := $(patsubst tests/tools/%.c,$(OUT)/tools/%,$(TOOL_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_OBJS  := $(patsubst user/%.c,$(OUT)/fuzz-obj/%.o,$(LIB_SRCS))
@@ -87,6 +90,10 @@ $(OUT)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
+$(OUT)/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 $(OUT)/fuzz-obj/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
@@ -107,7 +114,7 @@ test: deps
 	@$(MAKE) --no-print-directory all unit-bins fuzz-bins test-fixtures
 	@bash scripts/run-tests.sh
 
-test-fixtures:
+test-fixtures: $(TOOL_BINS)
 	@$(MAKE) --no-print-directory -C tests/data
 
 fuzz: fuzz-bins
@@ -155,8 +162,8 @@ uninstall:
 	@sh packaging/systemd-steps.sh uninstall "$(DESTDIR)" $(UNITDIR) $(ENVFILE)
 
 FORMAT_SRCS = $(wildcard bpf/*.[ch] include/*.h user/*.[ch] user/*/*.[ch] tests/unit/*.[ch] \
-	      tests/unit/*/*.[ch] tests/fuzz/*.[ch] tests/lib/*.[ch] tests/data/targets/*.[ch] \
-	      scripts/bench/*.c)
+	      tests/unit/*/*.[ch] tests/fuzz/*.[ch] tests/lib/*.[ch] tests/tools/*.[ch] \
+	      tests/data/targets/*.[ch] scripts/bench/*.c)
 
 format:
 	clang-format -i $(FORMAT_SRCS)

@@ -10,6 +10,8 @@ PKGS=(
 	libcurl4-openssl-dev libcmocka-dev libclang-rt-14-dev
 	bpftrace curl openssl libssl-dev ca-certificates
 	python3 python3-boto3 nodejs
+	# a real Prometheus scrapes --prometheus in the integration tests (tests/integration/prom_rig.py)
+	prometheus
 	rustc golang-go sqlite3 libsqlite3-0 openssl
 	# bedtrace.8 from --help (help2man), its checks (groff, man), systemd-analyze for the unit
 	help2man groff-base man-db systemd
@@ -33,6 +35,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# Packages that ship a daemon (prometheus) must not start it: on a host with an init that
+	# runs services it would hold :9090 and scrape on its own. Debian's policy-rc.d protocol
+	# (exit 101 = action forbidden) is what invoke-rc.d and deb-systemd-invoke ask; one that
+	# already exists (containers, chroots) is the administrator's and is left as it is.
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\n# deps.sh: no service starts while it installs packages\nexit 101\n' \
+			>"$policy"
+		chmod 0755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
