@@ -38,18 +38,45 @@ uint64_t metrics_now_unix_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* A growing string for keys. */
+/* A string for keys, on the stack until it outgrows its buffer: most lookups allocate nothing. */
 struct kbuf {
 	char *p;
 	size_t len, cap;
 	bool oom;
+	char buf[512];
 };
+
+static void kb_init(struct kbuf *k)
+{
+	k->p = k->buf;
+	k->len = 0;
+	k->cap = sizeof(k->buf);
+	k->oom = false;
+	k->buf[0] = '\0';
+}
+
+static void kb_free(struct kbuf *k)
+{
+	if (k->p != k->buf)
+		free(k->p);
+}
 
 static void kb_put(struct kbuf *k, const char *s, size_t n)
 {
-	if (k->oom || grow(&k->p, &k->cap, k->len + n + 1, 1)) {
-		k->oom = true;
+	if (k->oom)
 		return;
+	if (k->len + n + 1 > k->cap) {
+		size_t cap = 2 * (k->len + n + 1);
+		char *p = k->p == k->buf ? malloc(cap) : realloc(k->p, cap);
+
+		if (!p) {
+			k->oom = true;
+			return;
+		}
+		if (k->p == k->buf)
+			memcpy(p, k->buf, k->len + 1);
+		k->p = p;
+		k->cap = cap;
 	}
 	memcpy(k->p + k->len, s, n);
 	k->len += n;
@@ -61,59 +88,90 @@ static void kb_str(struct kbuf *k, const char *s)
 	kb_put(k, s, strlen(s));
 }
 
-/*
- * Serialises @a's attributes (already sorted by key) after @prefix: key, a type letter and the
- * value, with separator bytes that cannot occur in the text of a value of another type.
- */
-static char *serialise(const char *prefix, const struct bt_attrs *a)
+/* Decimal digits of @v into @out (room for 21 bytes with the NUL); returns their count. */
+static size_t put_decimal(char *out, int64_t v)
 {
-	struct kbuf k = {0};
+	char tmp[24];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		out[i++] = '-';
+	while (n)
+		out[i++] = tmp[--n];
+	out[i] = '\0';
+	return i;
+}
+
+/*
+ * Serialises the attributes @v (sorted by key) after @prefix into @k: key, a type letter and
+ * the value, with separator bytes that cannot occur in the text of a value of another type.
+ */
+static void serialise(struct kbuf *k, const char *prefix, const struct bt_attr *const *v, size_t n)
+{
 	char num[40];
 	size_t i, j;
 
-	kb_str(&k, prefix);
-	for (i = 0; a && i < a->n; i++) {
-		const struct bt_attr *at = &a->v[i];
+	kb_str(k, prefix);
+	for (i = 0; i < n; i++) {
+		const struct bt_attr *at = v[i];
 
-		kb_str(&k, "\x1f");
-		kb_str(&k, at->key);
+		kb_str(k, "\x1f");
+		kb_str(k, at->key);
 		switch (at->type) {
 		case BT_ATTR_STR:
-			kb_str(&k, "\x1es");
-			kb_str(&k, at->s);
+			kb_str(k, "\x1es");
+			kb_str(k, at->s);
 			break;
 		case BT_ATTR_INT:
-			snprintf(num, sizeof(num), "\x1ei%" PRId64, at->i);
-			kb_str(&k, num);
+			kb_put(k, "\x1ei", 2);
+			kb_put(k, num, put_decimal(num, at->i));
 			break;
 		case BT_ATTR_DOUBLE:
-			snprintf(num, sizeof(num),
-				 "\x1e"
-				 "d%.17g",
-				 at->d);
-			kb_str(&k, num);
+			snprintf(num, sizeof(num), "\x1e%c%.17g", 'd', at->d);
+			kb_str(k, num);
 			break;
 		case BT_ATTR_BOOL:
-			kb_str(&k, at->b ? "\x1e"
-					   "b1"
-					 : "\x1e"
-					   "b0");
+			kb_put(k,
+			       at->b ? "\x1e"
+				       "b1"
+				     : "\x1e"
+				       "b0",
+			       3);
 			break;
 		case BT_ATTR_STR_ARRAY:
-			kb_str(&k, "\x1e"
-				   "a");
+			kb_put(k,
+			       "\x1e"
+			       "a",
+			       2);
 			for (j = 0; j < at->arr.n; j++) {
-				kb_str(&k, "\x1d");
-				kb_str(&k, at->arr.v[j]);
+				kb_str(k, "\x1d");
+				kb_str(k, at->arr.v[j]);
 			}
 			break;
 		}
 	}
-	if (k.oom) {
-		free(k.p);
-		return NULL;
+}
+
+/*
+ * Points @out (room for @a->n) at @a's attributes in key order: insertion sort, as sets are
+ * small.
+ */
+static void sorted_view(const struct bt_attrs *a, const struct bt_attr **out)
+{
+	size_t i, j;
+
+	for (i = 0; a && i < a->n; i++) {
+		const struct bt_attr *at = &a->v[i];
+
+		for (j = i; j > 0 && strcmp(out[j - 1]->key, at->key) > 0; j--)
+			out[j] = out[j - 1];
+		out[j] = at;
 	}
-	return k.p ? k.p : strdup("");
 }
 
 static uint64_t hash_str(const char *s)
@@ -125,59 +183,76 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
-static int cmp_attr(const void *a, const void *b)
-{
-	return strcmp(((const struct bt_attr *)a)->key, ((const struct bt_attr *)b)->key);
-}
-
-/* A sorted copy of @src into @dst (empty). Returns 0 or -ENOMEM. */
-static int copy_sorted(struct bt_attrs *dst, const struct bt_attrs *src)
+/* A copy of the attributes @v (sorted) into @dst (empty), in that order. 0 or -ENOMEM. */
+static int copy_view(struct bt_attrs *dst, const struct bt_attr *const *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; src && i < src->n; i++)
-		bt_attrs_set_attr(dst, &src->v[i]);
-	if (dst->err)
-		return dst->err;
-	if (dst->n > 1)
-		qsort(dst->v, dst->n, sizeof(*dst->v), cmp_attr);
-	return 0;
+	for (i = 0; i < n; i++)
+		bt_attrs_set_attr(dst, v[i]);
+	return dst->err;
 }
 
-/* The index of the point resource for @a's attributes (a subset already), interned. */
+/* @a's attributes in key order: in @stack when they fit, else in a malloc'd array (freed by
+ * the caller when it is not @stack). NULL: out of memory. */
+static const struct bt_attr **view_of(const struct bt_attrs *a, const struct bt_attr **stack,
+				      size_t room)
+{
+	const struct bt_attr **v = stack;
+
+	if (a && a->n > room && !(v = malloc(a->n * sizeof(*v))))
+		return NULL;
+	sorted_view(a, v);
+	return v;
+}
+
+/* The index of the point resource for @subset (a subset already), interned; @subset is
+ * taken (emptied) when it becomes a new resource. */
 static int intern_resource(struct metrics *m, struct bt_attrs *subset, uint32_t *idx)
 {
-	char *key;
+	const struct bt_attr *stack[16], **v;
+	struct bt_attrs sorted = {0};
+	struct kbuf k;
 	size_t i;
+	int err = -ENOMEM;
 
 	if (subset->err)
 		return subset->err;
-	if (subset->n > 1)
-		qsort(subset->v, subset->n, sizeof(*subset->v), cmp_attr);
-	key = serialise("", subset);
-	if (!key)
+	v = view_of(subset, stack, 16);
+	if (!v)
 		return -ENOMEM;
+	kb_init(&k);
+	serialise(&k, "", v, subset->n);
+	if (k.oom)
+		goto out;
+	err = 0;
 	for (i = 0; i < m->n_res; i++) {
-		if (!strcmp(m->res[i].key, key)) {
-			free(key);
+		if (!strcmp(m->res[i].key, k.p)) {
 			*idx = (uint32_t)i;
-			return 0;
+			goto out;
 		}
 	}
 	if (m->n_res >= MAX_RESOURCES && m->n_res) {
-		free(key);
 		*idx = m->default_res;
-		return 0;
+		goto out;
 	}
-	if (grow(&m->res, &m->cap_res, m->n_res + 1, sizeof(*m->res))) {
-		free(key);
-		return -ENOMEM;
-	}
-	m->res[m->n_res].attrs = *subset;
-	m->res[m->n_res].key = key;
-	memset(subset, 0, sizeof(*subset));
+	err = -ENOMEM;
+	if (copy_view(&sorted, v, subset->n) ||
+	    grow(&m->res, &m->cap_res, m->n_res + 1, sizeof(*m->res)))
+		goto out;
+	m->res[m->n_res].key = strdup(k.p);
+	if (!m->res[m->n_res].key)
+		goto out;
+	m->res[m->n_res].attrs = sorted;
+	memset(&sorted, 0, sizeof(sorted));
 	*idx = (uint32_t)m->n_res++;
-	return 0;
+	err = 0;
+out:
+	bt_attrs_clear(&sorted);
+	kb_free(&k);
+	if (v != stack)
+		free(v);
+	return err;
 }
 
 static int resource_subset(const struct bt_resource *r, struct bt_attrs *out)
@@ -429,30 +504,36 @@ static struct mpoint *overflow_point(struct metric *i)
 	return i->overflow_pt;
 }
 
-/* The point of (@res, @attrs) in @i, created if there is room; NULL: out of memory. */
+/*
+ * The point of (@res, @attrs) in @i, created if there is room; NULL: out of memory. Finding an
+ * existing point allocates nothing (the key is built on the stack).
+ */
 static struct mpoint *find_point(struct metric *i, const struct bt_resource *res,
 				 const struct bt_attrs *attrs)
 {
+	const struct bt_attr *stack[32], **v = NULL;
 	struct metrics *m = i->m;
 	struct bt_attrs sorted = {0};
 	struct mpoint *p = NULL;
-	char prefix[16], *key = NULL;
+	size_t h, n = attrs ? attrs->n : 0;
+	char prefix[16], *key;
+	struct kbuf k;
 	uint32_t ridx;
 	uint64_t hash;
-	size_t h;
 
-	if (resource_index(m, res, &ridx) || copy_sorted(&sorted, attrs))
+	kb_init(&k);
+	if (resource_index(m, res, &ridx) || !(v = view_of(attrs, stack, 32)))
 		goto out;
-	snprintf(prefix, sizeof(prefix), "%" PRIu32, ridx);
-	key = serialise(prefix, &sorted);
-	if (!key)
+	put_decimal(prefix, ridx);
+	serialise(&k, prefix, v, n);
+	if (k.oom)
 		goto out;
-	hash = hash_str(key);
+	hash = hash_str(k.p);
 	if (i->n_index) {
 		for (h = hash & (i->n_index - 1); i->index[h]; h = (h + 1) & (i->n_index - 1)) {
 			struct mpoint *c = i->pts[i->index[h] - 1];
 
-			if (c->hash == hash && !strcmp(c->key, key)) {
+			if (c->hash == hash && !strcmp(c->key, k.p)) {
 				p = c;
 				goto out;
 			}
@@ -467,17 +548,25 @@ static struct mpoint *find_point(struct metric *i, const struct bt_resource *res
 		goto out;
 	if (2 * (i->n_pts + 1) > i->n_index && index_rebuild(i, i->n_index ? 2 * i->n_index : 16))
 		goto out;
-	p = point_new(i, ridx, &sorted, key, hash);
-	if (!p)
+	key = strdup(k.p);
+	if (!key || copy_view(&sorted, v, n)) {
+		free(key);
 		goto out;
-	key = NULL;
+	}
+	p = point_new(i, ridx, &sorted, key, hash);
+	if (!p) {
+		free(key);
+		goto out;
+	}
 	i->pts[i->n_pts++] = p;
 	for (h = hash & (i->n_index - 1); i->index[h]; h = (h + 1) & (i->n_index - 1))
 		;
 	i->index[h] = (uint32_t)i->n_pts;
 out:
 	bt_attrs_clear(&sorted);
-	free(key);
+	kb_free(&k);
+	if (v != stack)
+		free(v);
 	if (!p)
 		m->dropped_nomem++;
 	return p;

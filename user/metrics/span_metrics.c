@@ -130,15 +130,72 @@ void span_metrics_free(struct span_metrics *sm)
 	free(sm);
 }
 
-/* Copies the attributes of @s named in @keys into @out. */
-static void pick(struct bt_attrs *out, const struct bt_span *s, const char *const *keys, size_t n)
+/*
+ * The attributes of one measurement, borrowed: shallow copies of a span's attributes and
+ * constant strings, never freed, so recording a span allocates nothing (the registry copies a
+ * set only when it makes a new point).
+ */
+#define VIEW_MAX 12
+
+struct view {
+	struct bt_attr v[VIEW_MAX];
+	struct bt_attrs a;
+};
+
+static const struct bt_attrs *view_attrs(struct view *w)
+{
+	return &w->a;
+}
+
+static void view_init(struct view *w)
+{
+	memset(&w->a, 0, sizeof(w->a));
+	w->a.v = w->v;
+}
+
+static void view_put(struct view *w, const struct bt_attr *at)
+{
+	size_t i;
+
+	for (i = 0; i < w->a.n; i++) {
+		if (!strcmp(w->v[i].key, at->key)) {
+			w->v[i] = *at;
+			return;
+		}
+	}
+	if (w->a.n < VIEW_MAX)
+		w->v[w->a.n++] = *at;
+}
+
+static void view_str(struct view *w, const char *key, const char *val)
+{
+	struct bt_attr at = {.key = (char *)key, .type = BT_ATTR_STR, .s = (char *)val};
+
+	view_put(w, &at);
+}
+
+static void view_del(struct view *w, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < w->a.n; i++) {
+		if (!strcmp(w->v[i].key, key)) {
+			w->v[i] = w->v[--w->a.n];
+			return;
+		}
+	}
+}
+
+/* Borrows the attributes of @s named in @keys. */
+static void pick(struct view *w, const struct bt_span *s, const char *const *keys, size_t n)
 {
 	const struct bt_attr *at;
 	size_t i;
 
+	view_init(w);
 	for (i = 0; i < n; i++)
 		if ((at = bt_attrs_get(&s->attrs, keys[i])))
-			bt_attrs_set_attr(out, at);
+			view_put(w, at);
 }
 
 static const char *str_attr(const struct bt_span *s, const char *key)
@@ -163,18 +220,16 @@ static double seconds(const struct bt_span *s)
 static void record_function(struct span_metrics *sm, const struct bt_span *s)
 {
 	static const char *const keys[] = {ATTR_CODE_FUNCTION_NAME, ATTR_BEDTRACE_OBJECT_PATH};
-	struct bt_attrs a = {0};
 	const char *reason;
+	struct view w;
 
-	pick(&a, s, keys, N_OF(keys));
+	pick(&w, s, keys, N_OF(keys));
 	if (s->status == BT_STATUS_ERROR) {
 		reason = str_attr(s, ATTR_BEDTRACE_END_REASON);
-		bt_attrs_set_str(&a, ATTR_ERROR_TYPE, reason ? reason : "error");
-		bt_attrs_set_str(&a, ATTR_OTEL_STATUS_CODE, "ERROR");
+		view_str(&w, ATTR_ERROR_TYPE, reason ? reason : "error");
+		view_str(&w, ATTR_OTEL_STATUS_CODE, "ERROR");
 	}
-	if (!a.err)
-		metric_record(sm->func_duration, s->resource, &a, seconds(s));
-	bt_attrs_clear(&a);
+	metric_record(sm->func_duration, s->resource, view_attrs(&w), seconds(s));
 }
 
 static void record_http(struct span_metrics *sm, const struct bt_span *s)
@@ -189,19 +244,17 @@ static void record_http(struct span_metrics *sm, const struct bt_span *s)
 	    ATTR_ERROR_TYPE,
 	};
 	bool server = s->kind == BT_KIND_SERVER;
-	struct bt_attrs a = {0};
+	struct view w;
 
 	if (server)
-		pick(&a, s, server_keys, N_OF(server_keys));
+		pick(&w, s, server_keys, N_OF(server_keys));
 	else
-		pick(&a, s, client_keys, N_OF(client_keys));
-	if (!a.err)
-		metric_record(server ? sm->http_server : sm->http_client, s->resource, &a,
-			      seconds(s));
-	bt_attrs_clear(&a);
+		pick(&w, s, client_keys, N_OF(client_keys));
+	metric_record(server ? sm->http_server : sm->http_client, s->resource, view_attrs(&w),
+		      seconds(s));
 }
 
-static void record_tokens(struct span_metrics *sm, const struct bt_span *s, struct bt_attrs *a)
+static void record_tokens(struct span_metrics *sm, const struct bt_span *s, struct view *w)
 {
 	const struct bt_genai_usage *u = &s->usage;
 
@@ -209,20 +262,20 @@ static void record_tokens(struct span_metrics *sm, const struct bt_span *s, stru
 	if (u->includes_children)
 		return;
 	if (u->has_tokens) {
-		bt_attrs_set_str(a, ATTR_GEN_AI_TOKEN_TYPE, "input");
-		if (!a->err)
-			metric_record(sm->tokens, s->resource, a, (double)u->input_tokens);
-		bt_attrs_set_str(a, ATTR_GEN_AI_TOKEN_TYPE, "output");
-		if (!a->err)
-			metric_record(sm->tokens, s->resource, a, (double)u->output_tokens);
-		bt_attrs_del(a, ATTR_GEN_AI_TOKEN_TYPE);
+		view_str(w, ATTR_GEN_AI_TOKEN_TYPE, "input");
+		metric_record(sm->tokens, s->resource, view_attrs(w), (double)u->input_tokens);
+		view_str(w, ATTR_GEN_AI_TOKEN_TYPE, "output");
+		metric_record(sm->tokens, s->resource, view_attrs(w), (double)u->output_tokens);
+		view_del(w, ATTR_GEN_AI_TOKEN_TYPE);
 		if (u->cache_read_tokens > 0)
-			metric_add(sm->cache_read, s->resource, a, (double)u->cache_read_tokens);
+			metric_add(sm->cache_read, s->resource, view_attrs(w),
+				   (double)u->cache_read_tokens);
 		if (u->cache_write_tokens > 0)
-			metric_add(sm->cache_write, s->resource, a, (double)u->cache_write_tokens);
+			metric_add(sm->cache_write, s->resource, view_attrs(w),
+				   (double)u->cache_write_tokens);
 	}
 	if (u->has_cost && u->cost_usd >= 0)
-		metric_add(sm->cost, s->resource, a, u->cost_usd);
+		metric_add(sm->cost, s->resource, view_attrs(w), u->cost_usd);
 }
 
 static void record_genai(struct span_metrics *sm, const struct bt_span *s, bool http)
@@ -232,43 +285,40 @@ static void record_genai(struct span_metrics *sm, const struct bt_span *s, bool 
 	    ATTR_GEN_AI_RESPONSE_MODEL, ATTR_SERVER_ADDRESS,	    ATTR_ERROR_TYPE,
 	};
 	const char *op = str_attr(s, ATTR_GEN_AI_OPERATION_NAME);
+	const struct bt_attrs *a;
 	const struct bt_attr *ttfc;
-	struct bt_attrs a = {0};
 	const char *action, *err;
+	struct view w;
 	uint32_t i;
 
-	pick(&a, s, keys, N_OF(keys));
-	if (a.err)
-		goto out;
+	pick(&w, s, keys, N_OF(keys));
+	a = view_attrs(&w);
 	if (http)
-		metric_record(sm->op_duration, s->resource, &a, seconds(s));
+		metric_record(sm->op_duration, s->resource, a, seconds(s));
 	if (op && !strcmp(op, "invoke_agent"))
-		metric_record(sm->agent_duration, s->resource, &a, seconds(s));
+		metric_record(sm->agent_duration, s->resource, a, seconds(s));
 	else if (op && !strcmp(op, "execute_tool"))
-		metric_record(sm->tool_duration, s->resource, &a, seconds(s));
+		metric_record(sm->tool_duration, s->resource, a, seconds(s));
 	ttfc = bt_attrs_get(&s->attrs, ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK);
 	if (ttfc && ttfc->type == BT_ATTR_DOUBLE)
-		metric_record(sm->ttfc, s->resource, &a, ttfc->d);
+		metric_record(sm->ttfc, s->resource, a, ttfc->d);
 	for (i = 0; i < s->n_chunk_gaps; i++)
-		metric_record(sm->tpoc, s->resource, &a, s->chunk_gaps[i]);
+		metric_record(sm->tpoc, s->resource, a, s->chunk_gaps[i]);
 	err = str_attr(s, ATTR_ERROR_TYPE);
+	/* counts per call: error.type would split them by outcome for no use */
+	view_del(&w, ATTR_ERROR_TYPE);
 	if (http && (int_attr(s, ATTR_HTTP_RESPONSE_STATUS_CODE) == 429 ||
 		     (err && !strcmp(err, "ThrottlingException"))))
-		metric_add(sm->throttles, s->resource, &a, 1);
+		metric_add(sm->throttles, s->resource, a, 1);
 	if (http && int_attr(s, ATTR_BEDTRACE_RETRY_PREVIOUS_ATTEMPTS) > 0)
-		metric_add(sm->retries, s->resource, &a, 1);
+		metric_add(sm->retries, s->resource, a, 1);
 	action = str_attr(s, ATTR_AWS_BEDROCK_GUARDRAIL_ACTION);
 	if (action && strcmp(action, "NONE") && strcmp(action, "none")) {
-		bt_attrs_set_str(&a, ATTR_AWS_BEDROCK_GUARDRAIL_ACTION, action);
-		if (!a.err)
-			metric_add(sm->guardrail, s->resource, &a, 1);
-		bt_attrs_del(&a, ATTR_AWS_BEDROCK_GUARDRAIL_ACTION);
+		view_str(&w, ATTR_AWS_BEDROCK_GUARDRAIL_ACTION, action);
+		metric_add(sm->guardrail, s->resource, a, 1);
+		view_del(&w, ATTR_AWS_BEDROCK_GUARDRAIL_ACTION);
 	}
-	/* counts per call: error.type would split them by outcome for no use */
-	bt_attrs_del(&a, ATTR_ERROR_TYPE);
-	record_tokens(sm, s, &a);
-out:
-	bt_attrs_clear(&a);
+	record_tokens(sm, s, &w);
 }
 
 void span_metrics_record(struct span_metrics *sm, const struct bt_span *s)

@@ -49,23 +49,13 @@ size_t jb_utf8_seq_len(const unsigned char *p)
 	return 0;
 }
 
-void jb_reserve(struct jbuf *b, size_t more)
+void jb_grow(struct jbuf *b, size_t more)
 {
 	if (!b->oom && grow(&b->p, &b->cap, b->len + more + 1, 1))
 		b->oom = true;
 	/* the text so far is a string even before anything is written */
 	if (!b->oom)
 		b->p[b->len] = '\0';
-}
-
-void jb_put(struct jbuf *b, const char *s, size_t n)
-{
-	jb_reserve(b, n);
-	if (b->oom)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
 }
 
 /* Opens an array element: the comma before all but the first, then @open. */

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct jbuf {
 	char *p; /* NUL-terminated text so far; the caller frees it */
@@ -35,10 +36,26 @@ extern const char jb_utf8_replacement[];
  */
 size_t jb_utf8_seq_len(const unsigned char *p);
 
-/* Makes room for @more bytes (and the NUL). */
-void jb_reserve(struct jbuf *b, size_t more);
+/* Grows the buffer for @more bytes (and the NUL); the slow path of jb_reserve(). */
+void jb_grow(struct jbuf *b, size_t more);
+
+/* Makes room for @more bytes (and the NUL). Inline: encoders call it for every token. */
+static inline void jb_reserve(struct jbuf *b, size_t more)
+{
+	if (b->oom || b->len + more + 1 > b->cap || !b->p)
+		jb_grow(b, more);
+}
+
 /* Appends @n raw bytes. */
-void jb_put(struct jbuf *b, const char *s, size_t n);
+static inline void jb_put(struct jbuf *b, const char *s, size_t n)
+{
+	jb_reserve(b, n);
+	if (b->oom)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
 #define JB_LIT(b, lit) jb_put((b), "" lit, sizeof(lit) - 1)
 /* Opens an array element: the comma before all but the first, then @open. */
 void jb_elem(struct jbuf *b, bool first, const char *open);
