@@ -23,6 +23,7 @@
 #include "bedtrace.h"
 #include "export/export.h"
 #include "export/spool.h"
+#include "metrics/prom_server.h"
 #include "probe/functrace.h"
 #include "proto/body.h"
 #include "util/log.h"
@@ -91,6 +92,10 @@ enum {
 	OPT_RING_SIZE,
 	OPT_SPOOL_DIR,
 	OPT_SPOOL_MAX,
+	OPT_METRICS_OUTPUT,
+	OPT_METRICS_INTERVAL,
+	OPT_PROMETHEUS,
+	OPT_LOGS_OUTPUT,
 };
 
 static const struct argp_option options[] = {
@@ -138,6 +143,20 @@ static const struct argp_option options[] = {
      0},
     {"spool-max", OPT_SPOOL_MAX, "BYTES", 0,
      "Most the spool holds (suffix K, M, G; default 1G); past it new spans are dropped", 0},
+    {"metrics-output", OPT_METRICS_OUTPUT, "FILE", 0,
+     "Write metrics as OTLP JSON Lines to FILE, one line per interval (with an OTLP endpoint "
+     "they also go to its /v1/metrics)",
+     0},
+    {"metrics-interval", OPT_METRICS_INTERVAL, "SEC", 0,
+     "Metrics export interval (default OTEL_METRIC_EXPORT_INTERVAL, else 60); "
+     "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta honoured",
+     0},
+    {"prometheus", OPT_PROMETHEUS, "[ADDR:]PORT", 0,
+     "Serve /metrics in the Prometheus text format on ADDR:PORT (default address 127.0.0.1)", 0},
+    {"logs-output", OPT_LOGS_OUTPUT, "FILE", 0,
+     "Write one OTLP log record per model call (gen_ai.client.inference.operation.details) "
+     "as JSON Lines to FILE (with an OTLP endpoint they also go to its /v1/logs)",
+     0},
     {"service-name", OPT_SERVICE, "NAME", 0,
      "service.name (default: the process's OTEL_SERVICE_NAME, then its executable name)", 0},
     {"capture-content", OPT_CAPTURE, NULL, 0,
@@ -244,6 +263,30 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			    state,
 			    "invalid --spool-max '%s' (bytes, at least 4096; suffix K, M, G)", arg);
 		o->spool_max = bytes;
+		break;
+	}
+	case OPT_METRICS_OUTPUT:
+		o->metrics_output = arg;
+		break;
+	case OPT_LOGS_OUTPUT:
+		o->logs_output = arg;
+		break;
+	case OPT_PROMETHEUS:
+		if (prom_addr_error(arg))
+			argp_error(state, "invalid --prometheus '%s': %s", arg,
+				   prom_addr_error(arg));
+		o->prometheus = arg;
+		break;
+	case OPT_METRICS_INTERVAL: {
+		double sec;
+
+		errno = 0;
+		sec = strtod(arg, &end);
+		if (errno || end == arg || *end || !(sec >= 0.1) || sec > 86400)
+			argp_error(state,
+				   "invalid --metrics-interval '%s' (seconds, from 0.1 to 86400)",
+				   arg);
+		o->metrics_interval_ms = (unsigned)(sec * 1000 + 0.5);
 		break;
 	}
 	case OPT_CAPTURE:

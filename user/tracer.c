@@ -33,6 +33,7 @@
 #include "span/semconv.h"
 #include "span/stitch.h"
 #include "stream/conn.h"
+#include "signals.h"
 #include "tracer.h"
 #include "util/grow.h"
 #include "util/log.h"
@@ -79,6 +80,8 @@ struct session {
 	struct stitcher *stitcher;
 	struct bt_exporter *exporters[2];
 	const char *exporter_names[2];
+	const char *exporter_kinds[2]; /* "file" or "otlp" (bedtrace.export.* metrics) */
+	struct signals *signals;       /* metrics and inference logs; NULL: none asked for */
 	char *endpoint;
 	size_t n_exporters;
 	struct bt_span *batch[BATCH_MAX + 1]; /* + the loss record of a flush */
@@ -149,6 +152,7 @@ static void flush_batch(struct session *s)
 	}
 	if (s->n_batch == 0)
 		return;
+	signals_spans(s->signals, s->batch, s->n_batch);
 	for (i = 0; i < s->n_exporters; i++)
 		if (exporter_write(s->exporters[i], s->batch, s->n_batch))
 			s->export_failures++;
@@ -448,6 +452,7 @@ static int open_exporters(struct session *s)
 		}
 		s->exporter_names[s->n_exporters] =
 		    o->output && strcmp(o->output, "-") ? o->output : "stdout";
+		s->exporter_kinds[s->n_exporters] = "file";
 		s->exporters[s->n_exporters++] = e;
 	}
 	if (!endpoint) {
@@ -476,10 +481,75 @@ static int open_exporters(struct session *s)
 	}
 	s->endpoint = strdup(endpoint);
 	s->exporter_names[s->n_exporters] = s->endpoint ? s->endpoint : "the collector";
+	s->exporter_kinds[s->n_exporters] = "otlp";
 	s->exporters[s->n_exporters++] = e;
 out:
 	otel_export_config_free(&cfg);
 	return err;
+}
+
+/* Metrics and inference logs (signals.h), sent where the traces go unless told otherwise. */
+static int open_signals(struct session *s)
+{
+	const struct tracer_opts *o = s->opts;
+	struct signals_opts so = {
+	    .metrics_output = o->metrics_output,
+	    .logs_output = o->logs_output,
+	    .prometheus = o->prometheus,
+	    .interval_ms = o->metrics_interval_ms,
+	    .traces_url = s->endpoint,
+	    .traces_url_from_cli = o->otlp_endpoint != NULL,
+	    .spool_dir = o->spool_dir,
+	    .spool_max = o->spool_max,
+	    .capture_content = o->capture_content,
+	    .self_resource = s->self_resource,
+	};
+
+	return signals_open(&so, &s->signals);
+}
+
+/* The session's running totals for the capture-health metrics. */
+static void capture_totals(struct session *s, struct metrics_capture *c)
+{
+	const uint64_t *cnt = s->health ? health_totals(s->health) : NULL;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->events = s->n_records;
+	if (s->conns) {
+		struct conn_stats cs;
+
+		conn_tracker_stats(s->conns, &cs);
+		c->bytes = cs.bytes;
+		c->lost_bytes = cs.lost_bytes;
+		c->truncated = cs.truncated;
+		c->parse_errors = cs.parse_errors;
+	}
+	c->selected = s->fleet ? s->n_selected : s->n_targets;
+	for (i = 0; i < s->n_targets; i++)
+		if (!s->targets[i].exited)
+			c->traced++;
+	for (int k = 0; cnt && k < BT_CNT_MAX && c->n_lost < METRICS_MAX_REASONS; k++) {
+		const char *reason = health_counter_attr((enum bt_counter)k);
+
+		if (!reason)
+			continue;
+		c->lost[c->n_lost].reason = reason;
+		c->lost[c->n_lost++].n = cnt[k];
+	}
+	for (i = 0; i < s->n_exporters; i++)
+		signals_add_exporter_row(c, "traces", s->exporter_kinds[i], s->exporters[i]);
+	signals_export_rows(s->signals, c);
+}
+
+static void tick_signals(struct session *s, uint64_t now)
+{
+	struct metrics_capture c;
+
+	if (!s->signals)
+		return;
+	capture_totals(s, &c);
+	signals_tick(s->signals, &c, now);
 }
 
 static int open_capture(struct session *s)
@@ -1272,6 +1342,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	if (err)
 		goto cleanup;
 	err = open_exporters(s);
+	if (!err)
+		err = open_signals(s);
 	if (err)
 		goto cleanup;
 	s->stitcher = stitcher_new(sink_span, resource_of, s);
@@ -1361,6 +1433,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 			*opts->reopen = 0;
 			for (i = 0; i < s->n_exporters; i++)
 				exporter_reopen(s->exporters[i]);
+			signals_reopen(s->signals);
 		}
 		/* call events are submitted without a wakeup: read them on every tick */
 		if (err >= 0)
@@ -1377,6 +1450,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		if (now - s->last_flush_ns >= FLUSH_INTERVAL_NS) {
 			flush_batch(s);
 			stitcher_tick(s->stitcher, now);
+			tick_signals(s, now);
 		}
 		if (s->deadline_ns && now >= s->deadline_ns)
 			break;
@@ -1414,6 +1488,12 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		 (double)(bt_now_mono_ns() - t_stop) / 1e6);
 	for (i = 0; i < s->n_exporters; i++)
 		exporter_finish(s->exporters[i]);
+	if (s->signals) {
+		struct metrics_capture c;
+
+		capture_totals(s, &c);
+		signals_finish(s->signals, &c);
+	}
 	*exit_status = report_summary(s);
 
 cleanup:
@@ -1430,6 +1510,7 @@ cleanup:
 	functrace_destroy(s->ft);
 	for (i = 0; i < s->n_exporters; i++)
 		exporter_close(s->exporters[i]);
+	signals_close(s->signals);
 	conn_tracker_free(s->conns);
 	genai_free(s->genai);
 	price_table_free(s->prices);

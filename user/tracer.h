@@ -39,7 +39,11 @@ struct tracer_opts {
 	const char *dump_dir;
 	const char *spool_dir;	       /* --spool-dir: on-disk queue for the collector */
 	unsigned long long spool_max;  /* --spool-max bytes; 0: the default (1 GiB) */
-	volatile sig_atomic_t *reopen; /* set on SIGHUP: reopen the -o file (logrotate) */
+	const char *metrics_output;    /* --metrics-output FILE */
+	const char *logs_output;       /* --logs-output FILE */
+	const char *prometheus;	       /* --prometheus [ADDR:]PORT */
+	unsigned metrics_interval_ms;  /* --metrics-interval; 0: environment, else 60 s */
+	volatile sig_atomic_t *reopen; /* set on SIGHUP: reopen the output files (logrotate) */
 	size_t max_body;
 	bool no_tls;
 	bool no_sockets;
