@@ -24,6 +24,13 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* A call that takes a known time (metrics tests: its latency histogram). */
+NOINLINE int nap(long ms)
+{
+	sleep_ms(ms);
+	return (int)ms;
+}
+
 NOINLINE long level3(long x)
 {
 	return x * 2;
@@ -197,6 +204,15 @@ int main(int argc, char **argv)
 			sleep_ms(ms);
 		}
 		printf("done %ld\n", sum);
+	} else if (strcmp(mode, "naps") == 0) {
+		/* naps N MS HOLD: N calls of nap(MS), "done", then HOLD seconds more alive */
+		int n = argc > 2 ? atoi(argv[2]) : 10, ms = argc > 3 ? atoi(argv[3]) : 30;
+		long sum = 0;
+
+		for (int i = 0; i < n; i++)
+			sum += nap(ms);
+		printf("done %ld\n", sum);
+		sleep_ms(argc > 4 ? atol(argv[4]) * 1000 : 0);
 	} else if (strcmp(mode, "wait") == 0) {
 		/* wait FILE: spin until FILE exists, then make one traced call chain */
 		printf("ready %d\n", (int)getpid());
