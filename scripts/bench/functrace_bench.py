@@ -5,7 +5,9 @@ instruction the kernel emulates (push %rbp) and one it must single-step (sub $0x
   baseline (no probes) | floor: empty BPF programs on uprobe+uretprobe (bpftrace, body {})
   | bedtrace | bpftrace timing entry->return into a histogram.
 Then attach time for 1 and 1,000 functions and for `libc:*`, and bedtrace CPU/RSS/drops at
-100,000 calls/s. --compare OTHER_BEDTRACE adds a column (and attach times) for another build
+100,000 calls/s. Metrics on and off side by side: a "bt+metrics" column (the same bedtrace with
+--prometheus and --metrics-output) and the 100,000 calls/s load with and without them, scraped
+every second. --compare OTHER_BEDTRACE adds a column (and attach times) for another build
 measured in the same run.
 Usage: sudo scripts/bench/functrace_bench.py [--rounds N] [--compare OTHER_BEDTRACE]"""
 import os
@@ -13,8 +15,11 @@ import re
 import statistics
 import subprocess
 import sys
+import socket
 import tempfile
+import threading
 import time
+import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BEDTRACE = os.path.join(ROOT, "bedtrace")
@@ -109,10 +114,20 @@ def bpftrace(prog_fmt):
     return start
 
 
-def bedtrace_of(binary):
+def metrics_args():
+    """Every metrics destination bedtrace has, on: a /metrics endpoint and a metrics file."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return ["--prometheus", str(port), "--metrics-output", os.path.join(WORK, "metrics.jsonl"),
+            "--metrics-interval", "1"], port
+
+
+def bedtrace_of(binary, metrics=False):
     def start(pid, fn):
+        extra = metrics_args()[0] if metrics else []
         p = subprocess.Popen([binary, "-v", "--no-tls", "--no-sockets", "-f", "f_" + fn, "-p",
-                              str(pid), "-o", SINK], stdout=subprocess.PIPE,
+                              str(pid), "-o", SINK] + extra, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
         wait_line(p, r"ready in")
         return p
@@ -120,6 +135,7 @@ def bedtrace_of(binary):
 
 
 bedtrace = bedtrace_of(BEDTRACE)
+bedtrace_metrics = bedtrace_of(BEDTRACE, metrics=True)
 
 
 FLOOR = "uprobe:BIN:FN {} uretprobe:BIN:FN {}"
@@ -144,14 +160,30 @@ def attach_time(glob, binary=BEDTRACE):
         t.wait()
 
 
-def load_test(rate=100000, secs=5):
+def scrape(port, stop):
+    """Reads /metrics every second, as Prometheus would, until @stop is set."""
+    while not stop.is_set():
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2) as r:
+                r.read()
+        except OSError:
+            pass
+        stop.wait(1)
+
+
+def load_test(rate=100000, secs=5, metrics=False):
     t = subprocess.Popen([TARGET, "rate", "push", str(rate), str(secs + 2)],
                          stdout=subprocess.PIPE, text=True)
     t.stdout.readline()
-    p = subprocess.Popen([BEDTRACE, "-v", "--no-tls", "--no-sockets", "-f", "f_push", "-p", str(t.pid), "-o",
-                          os.path.join(WORK, "load.jsonl")],
+    extra, port = metrics_args() if metrics else ([], None)
+    p = subprocess.Popen([BEDTRACE, "-v", "--no-tls", "--no-sockets", "-f", "f_push", "-p",
+                          str(t.pid), "-o", os.path.join(WORK, "load.jsonl")] + extra,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_line(p, r"ready in")
+    stop = threading.Event()
+    scraper = threading.Thread(target=scrape, args=(port, stop)) if metrics else None
+    if scraper:
+        scraper.start()
 
     def cpu():
         with open("/proc/%d/stat" % p.pid) as f:
@@ -166,6 +198,9 @@ def load_test(rate=100000, secs=5):
     calls = t.stdout.readline()
     t.wait()
     _, err = p.communicate(timeout=60)
+    if scraper:
+        stop.set()
+        scraper.join()
     spans = sum(1 for _ in open(os.path.join(WORK, "load.jsonl")))
     dropped = [l for l in err.splitlines() if "dropped" in l or "exported" in l]
     return (c1 - c0) / (t1 - t0) * 100, int(rss) / 1024, calls.strip(), dropped, spans
@@ -180,22 +215,24 @@ def main():
     build()
     print("# bedtrace function-tracing benchmark (%d calls/round, median of %d rounds)" %
           (CALLS, ROUNDS))
-    print("%-6s %10s %10s %10s %10s %12s %12s%s" % (
-        "first", "baseline", "floor", "bedtrace", "bpftrace", "bt/floor", "bt/bpftrace",
-        "   compare  cmp/floor" if COMPARE else ""))
+    print("%-6s %10s %10s %10s %11s %10s %12s %12s %12s%s" % (
+        "first", "baseline", "floor", "bedtrace", "bt+metrics", "bpftrace", "bt/floor",
+        "btm/floor", "bt/bpftrace", "   compare  cmp/floor" if COMPARE else ""))
     for fn, label in (("push", "push"), ("sub", "sub")):
         base, _ = measure(fn, None)
         floor, _ = measure(fn, bpftrace(FLOOR))
         bt, _ = measure(fn, bedtrace)
+        btm, _ = measure(fn, bedtrace_metrics)
         bpft, _ = measure(fn, bpftrace(HIST))
         cmp = measure(fn, bedtrace_of(COMPARE))[0] if COMPARE else None
         cost = lambda v: v - base  # noqa: E731
-        print("%-6s %8.1fns %8.1fns %8.1fns %8.1fns %11.2fx %11.2fx%s" % (
-            label, base, floor, bt, bpft, cost(bt) / cost(floor), cost(bt) / cost(bpft),
+        print("%-6s %8.1fns %8.1fns %8.1fns %9.1fns %8.1fns %11.2fx %11.2fx %11.2fx%s" % (
+            label, base, floor, bt, btm, bpft, cost(bt) / cost(floor), cost(btm) / cost(floor),
+            cost(bt) / cost(bpft),
             " %8.1fns %9.2fx" % (cmp, cost(cmp) / cost(floor)) if COMPARE else ""))
         print("       per traced call (entry+return) over baseline: floor %.2f us, bedtrace "
-              "%.2f us, bpftrace %.2f us%s" % (
-                  cost(floor) / 1e3, cost(bt) / 1e3, cost(bpft) / 1e3,
+              "%.2f us, with metrics %.2f us, bpftrace %.2f us%s" % (
+                  cost(floor) / 1e3, cost(bt) / 1e3, cost(btm) / 1e3, cost(bpft) / 1e3,
                   ", compare %.2f us" % (cost(cmp) / 1e3) if COMPARE else ""))
     for glob in ("f0000", "f*", "libc:*"):
         got, ms = attach_time(glob)
@@ -208,10 +245,12 @@ def main():
             except RuntimeError as e:
                 line += "; compare failed: " + str(e).strip().splitlines()[-1]
         print(line)
-    cpu, rss, calls, dropped, lines = load_test()
-    print("load: target at 100,000 calls/s for 5 s (%s): bedtrace CPU %.1f%% of one core, "
-          "max RSS %.1f MiB; %s" % (calls, cpu, rss, "; ".join(d.replace("bedtrace: ", "")
-                                                              for d in dropped)))
+    for metrics in (False, True):
+        cpu, rss, calls, dropped, lines = load_test(metrics=metrics)
+        print("load%s: target at 100,000 calls/s for 5 s (%s): bedtrace CPU %.1f%% of one "
+              "core, max RSS %.1f MiB; %s" % (
+                  " with metrics (scraped every 1 s, file every 1 s)" if metrics else "",
+                  calls, cpu, rss, "; ".join(d.replace("bedtrace: ", "") for d in dropped)))
 
 
 if __name__ == "__main__":
