@@ -177,7 +177,8 @@ def prometheus_tokens_and_cost_match_the_bedrock_spans():
 
 @test
 def metrics_and_logs_files_agree_with_the_spans():
-    with Workdir() as wd, ReplayServer(frame_delay_ms=5) as srv:
+    # streamed answers: one event-stream frame every 20 ms
+    with Workdir() as wd, ReplayServer(frame_delay_ms=20) as srv:
         srv.reset(MODEL_CASSETTES)
         out, mout, lout = wd("spans.jsonl"), wd("metrics.jsonl"), wd("logs.jsonl")
         env = secret_env()
@@ -227,6 +228,11 @@ def metrics_and_logs_files_agree_with_the_spans():
             check_eq(attrs_of(dp)["gen_ai.provider.name"], "aws.bedrock", "provider attribute")
         streamed = [s for s in calls if s.attrs.get("gen_ai.request.stream")]
         check_eq(len(streamed), 2, "gen_ai.request.stream on the streamed calls")
+        gaps = metric_points(mout, "gen_ai.client.operation.time_per_output_chunk")
+        n_gaps = sum(int(dp["count"]) for _, dp, _ in gaps)
+        check(n_gaps >= 5, "time per output chunk: %d gaps", n_gaps)
+        mean = sum(dp["sum"] for _, dp, _ in gaps) / n_gaps
+        check(0.012 < mean < 0.2, "mean time per output chunk %.4f s, frames 20 ms apart", mean)
         health = metric_points(mout, "bedtrace.export.items")
         traces = [dp for _, dp, _ in health if attrs_of(dp).get("bedtrace.signal") == "traces"]
         check_eq(sum(int(dp["asInt"]) for dp in traces), len(spans), "spans exported, counted")
