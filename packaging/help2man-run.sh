@@ -5,6 +5,8 @@
 # differently from what it means:
 #   - no line is wrapped (a wide right margin): argp wraps long lines at 79 columns, and
 #     help2man would cut a usage form or an example in the middle;
+#   - descriptions start at column 32, so the longest option (--metrics-interval=SEC) still
+#     has the two spaces help2man needs to tell it from its description;
 #   - the usage forms listed under the first line ("  bedtrace [OPTIONS] -p PID ...   what")
 #     become the SYNOPSIS ("Usage: FORM" / "  or:  FORM"); they stay in DESCRIPTION too;
 #   - each line of the "Examples:" block gets help2man's example marker "$ " (one verbatim line
@@ -15,7 +17,7 @@ set -eu
 if [ "${1:-}" != --help ]; then
 	exec "$BEDTRACE" "$@"
 fi
-ARGP_HELP_FMT=rmargin=1000 "$BEDTRACE" --help | awk '
+ARGP_HELP_FMT=rmargin=1000,opt-doc-col=32 "$BEDTRACE" --help | awk '
 	{ line[n++] = $0 }
 	/^  bedtrace \[OPTIONS\] / {
 		form = substr($0, 3)
