@@ -384,6 +384,9 @@ int main(int argc, char **argv)
 		}
 	}
 	opts.max_body = BT_DEFAULT_MAX_BODY;
+	/* an invalid command line exits 2, as the README and the unit's RestartPreventExitStatus
+	 * say (argp's own default is 64) */
+	argp_err_exit_status = 2;
 	if (argp_parse(&argp, split, argv, 0, NULL, &opts))
 		return 2;
 	if (split < argc - 1)
