@@ -105,13 +105,8 @@ static int add_otlp(struct signals *g, const struct signals_opts *o, enum bt_sig
 		err = -ENOMEM;
 		goto out;
 	}
+	exporter_http_opts_from_config(&ho, &cfg);
 	ho.signal = sig;
-	ho.headers = &cfg.headers;
-	ho.gzip = cfg.compression == OTEL_COMPRESSION_GZIP;
-	ho.timeout_ms = cfg.timeout_ms;
-	ho.ca_file = cfg.certificate;
-	ho.client_cert = cfg.client_certificate;
-	ho.client_key = cfg.client_key;
 	ho.spool_dir = o->spool_dir;
 	ho.spool_max = o->spool_max;
 	e = exporter_open_otlp_http_opts(url, &ho);

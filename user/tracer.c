@@ -460,12 +460,7 @@ static int open_exporters(struct session *s)
 			pr_warn("--spool-dir %s is not used: no OTLP endpoint\n", o->spool_dir);
 		goto out;
 	}
-	ho.headers = &cfg.headers;
-	ho.gzip = cfg.compression == OTEL_COMPRESSION_GZIP;
-	ho.timeout_ms = cfg.timeout_ms;
-	ho.ca_file = cfg.certificate;
-	ho.client_cert = cfg.client_certificate;
-	ho.client_key = cfg.client_key;
+	exporter_http_opts_from_config(&ho, &cfg);
 	ho.spool_dir = o->spool_dir;
 	ho.spool_max = o->spool_max;
 	e = exporter_open_otlp_http_opts(endpoint, &ho);

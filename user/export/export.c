@@ -372,3 +372,16 @@ void exporter_get_stats(const struct bt_exporter *e, struct exporter_stats *out)
 	out->last_status = e->last_status;
 	pthread_mutex_unlock(&m->lock);
 }
+
+void exporter_http_opts_from_config(struct exporter_http_opts *o,
+				    const struct otel_export_config *cfg)
+{
+	*o = (struct exporter_http_opts){
+	    .headers = &cfg->headers,
+	    .gzip = cfg->compression == OTEL_COMPRESSION_GZIP,
+	    .timeout_ms = cfg->timeout_ms,
+	    .ca_file = cfg->certificate,
+	    .client_cert = cfg->client_certificate,
+	    .client_key = cfg->client_key,
+	};
+}

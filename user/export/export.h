@@ -135,6 +135,11 @@ struct exporter_http_opts {
 	enum bt_signal signal;
 };
 
+/* @o = the OTLP/HTTP settings of @cfg (headers, compression, timeout, TLS files), the rest
+ * zero; @cfg must outlive the exporter's opening. */
+void exporter_http_opts_from_config(struct exporter_http_opts *o,
+				    const struct otel_export_config *cfg);
+
 /*
  * Like exporter_open_otlp_http() with @o (NULL: defaults). With o->spool_dir, also opens the
  * spool (errno of spool_open() on failure: EBUSY, EPERM, ENOTDIR, ELOOP, ...); for metrics and

@@ -19,11 +19,11 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <zlib.h>
 
 #include "export/export.h"
 #include "export/export_int.h"
 #include "export/spool.h"
+#include "util/gzip.h"
 #include "util/log.h"
 
 #ifndef BT_VERSION
@@ -909,49 +909,13 @@ static void http_enqueue(struct bt_exporter *e, struct http_req *req)
 	pthread_cond_signal(&e->cond);
 }
 
-/* gzip-compresses @len bytes of @in into a new buffer; returns it (length in *@out_len) or
- * NULL + errno. */
-static char *gzip_body(const char *in, size_t len, size_t *out_len)
-{
-	z_stream z = {0};
-	uLong cap;
-	char *out;
-
-	/* windowBits 15 + 16: a gzip wrapper, not zlib's */
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-	    Z_OK) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	cap = deflateBound(&z, (uLong)len);
-	out = malloc(cap);
-	if (!out) {
-		deflateEnd(&z);
-		errno = ENOMEM;
-		return NULL;
-	}
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out;
-	z.avail_out = (uInt)cap;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-		deflateEnd(&z);
-		free(out);
-		errno = EIO;
-		return NULL;
-	}
-	*out_len = z.total_out;
-	deflateEnd(&z);
-	return out;
-}
-
 int otlp_http_queue(struct bt_exporter *e, char *body, size_t len, uint64_t n_items)
 {
 	struct http_req *req;
 	char *packed;
 
 	if (e->gzip) {
-		packed = gzip_body(body, len, &len);
+		packed = gzip_compress(body, len, &len);
 		free(body);
 		if (!packed)
 			return -errno;

@@ -22,9 +22,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "metrics/prom_server.h"
+#include "util/gzip.h"
 #include "util/log.h"
 #include "util/stopwatch.h"
 
@@ -399,45 +399,6 @@ static void conn_abort(struct prom_conn *c)
 	conn_close(c);
 }
 
-/* gzip-compresses @len bytes of @in; returns a new buffer (*@out_len bytes) or NULL + errno. */
-static char *gzip_body(const char *in, size_t len, size_t *out_len)
-{
-	z_stream z = {0};
-	char *out = NULL;
-	uLong cap;
-
-	if (len > UINT_MAX) {
-		errno = EFBIG;
-		return NULL;
-	}
-	/* windowBits 15 + 16: a gzip wrapper, as Content-Encoding: gzip means */
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-	    Z_OK) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	cap = deflateBound(&z, (uLong)len);
-	out = malloc(cap);
-	if (!out) {
-		errno = ENOMEM;
-		goto cleanup;
-	}
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out;
-	z.avail_out = (uInt)cap;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-		free(out);
-		out = NULL;
-		errno = EIO;
-		goto cleanup;
-	}
-	*out_len = z.total_out;
-cleanup:
-	deflateEnd(&z);
-	return out;
-}
-
 static const char *reason(int code)
 {
 	switch (code) {
@@ -539,7 +500,7 @@ static void route(struct prom_server *s, struct prom_conn *c, const struct prom_
 		return;
 	}
 	if (r->gzip) {
-		gz = gzip_body(body, len, &gz_len);
+		gz = gzip_compress(body, len, &gz_len);
 		if (gz) {
 			free(body);
 			reply(c, 200, PROM_CONTENT_TYPE, gz, gz_len, NULL,
