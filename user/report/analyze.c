@@ -156,6 +156,12 @@ static const char *kind_name(uint8_t kind)
 	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "internal";
 }
 
+/* The kind a row is keyed by: unspecified and unknown kinds are internal, as they print. */
+static uint8_t norm_kind(uint8_t kind)
+{
+	return kind >= 1 && kind <= 5 ? kind : 1;
+}
+
 /* --- hash tables of groups ------------------------------------------------------------ */
 
 static uint64_t key_hash(const uint64_t *k)
@@ -431,7 +437,7 @@ static void op_key(const struct ctx *c, const struct rp_span *sp, uint64_t *k)
 
 	memset(k, 0, KEY_N * sizeof(*k));
 	k[0] = sp->service;
-	k[1] = sp->kind;
+	k[1] = norm_kind(sp->kind);
 	k[2] = sp->name;
 	for (b = 0; b < c->n_by; b++) {
 		switch (c->by[b]) {
@@ -778,7 +784,7 @@ static int reg_collect(struct reg_set *rs, const struct rp_dataset *ds, const bo
 		if ((keep && !keep[i]) || (sp->flags & RP_LOSS_RECORD))
 			continue;
 		k[1] = sp->service;
-		k[2] = sp->kind;
+		k[2] = norm_kind(sp->kind);
 		k[3] = sp->name;
 		if (reg_add(rs, k, sp, side))
 			return -ENOMEM;

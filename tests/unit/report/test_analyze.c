@@ -632,6 +632,32 @@ static void test_analyze_keep_and_loss(void **state)
 	rp_dataset_free(&ds);
 }
 
+/* A deep trace: no recursion, every span's self time and the whole chain as critical path;
+ * kinds 0 (unspecified) and 1 are one "internal" row. */
+static void test_analyze_deep_trace(void **state)
+{
+	struct rp_dataset ds = {0};
+	struct rp_result r;
+	const size_t n = 100000;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		size_t sp = span(&ds, 1, i + 1, i, (double)i, (double)(2 * n - i), "level");
+
+		ds.spans[sp].kind = i % 2 ? 0 : 1;
+	}
+	assert_int_equal(rp_analyze(&ds, NULL, &r), 0);
+	assert_int_equal(r.n_ops, 1);
+	assert_string_equal(r.ops[0].kind, "internal");
+	/* 1 ms at each end of every span but the innermost */
+	assert_near(r.ops[0].self_ms, 2.0 * (n - 1) + 2);
+	assert_int_equal(r.n_slowest, 1);
+	assert_int_equal(r.slowest[0].n_critical, n);
+	rp_result_free(&r);
+	rp_dataset_free(&ds);
+}
+
 static void test_analyze_empty(void **state)
 {
 	struct rp_dataset ds = {0};
@@ -658,6 +684,7 @@ int main(void)
 	    cmocka_unit_test(test_analyze_regression_noise),
 	    cmocka_unit_test(test_analyze_by),
 	    cmocka_unit_test(test_analyze_keep_and_loss),
+	    cmocka_unit_test(test_analyze_deep_trace),
 	    cmocka_unit_test(test_analyze_empty),
 	};
 
