@@ -8,6 +8,11 @@
  * memory is a few ints per span. Each trace is then walked once: parents are found by span id
  * within the trace, self time and trace duration computed, and every span added to its
  * operation's and model's group (quantile sketches, so memory stays bounded whatever the count).
+ *
+ * Loss records (RP_LOSS_RECORD) count in spans, traces, hosts and services and can show an
+ * incomplete capture, but they are no operation, model call or slowest trace. The thresholds of
+ * input_token_outlier and slow_first_chunk are those of the span's (model, operation) row.
+ * Regressions order significant rows first, then the larger p50 ratio first.
  */
 #include <errno.h>
 #include <math.h>
