@@ -91,7 +91,6 @@ struct scratch {
 		uint32_t i;
 	} * sid;
 	int32_t *parent; /* local index of the parent, -1: none in the trace */
-	int32_t *best;	 /* critical path: the child with the latest end */
 	double *self_ns;
 };
 
@@ -665,32 +664,59 @@ static void model_thresholds(struct model_group *m)
 		m->ttfc_limit = 2 * sk_quantile(&m->ttfc, 50);
 }
 
-/* The critical path of trace @t: from its root, the child with the latest end, down. */
+/* Children of one span, sorted by end descending (the critical path walks back in time). */
+static const struct rp_span *cp_spans;
+static const uint32_t *cp_idx;
+
+static int cmp_end_desc(const void *x, const void *y)
+{
+	const struct rp_span *a = &cp_spans[cp_idx[*(const int32_t *)x]];
+	const struct rp_span *b = &cp_spans[cp_idx[*(const int32_t *)y]];
+
+	if (a->end_ns != b->end_ns)
+		return a->end_ns < b->end_ns ? 1 : -1;
+	return a->start_ns < b->start_ns ? -1 : a->start_ns > b->start_ns;
+}
+
+struct cp_mark {
+	uint64_t start;
+	int32_t depth;
+	int32_t i;
+};
+
+static int cmp_mark(const void *x, const void *y)
+{
+	const struct cp_mark *a = x, *b = y;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return a->depth - b->depth;
+}
+
+/*
+ * The critical path of trace @t: the spans that bound its root's end. Walking back from the
+ * root's end, the child that was running last (its end clipped to the cursor) is on the path;
+ * its own children are walked the same way, then the cursor moves to its start and the walk
+ * goes on among the siblings that started before. Sequential steps (retrieve, then the model
+ * call, then post-processing) are all on the path; a child overlapped by a later-ending one is
+ * not. Names in time order, parents before their children.
+ */
 static int critical_path(struct ctx *c, uint32_t t, struct rp_trace_ref *tr)
 {
 	const struct rp_span *sp = c->ds->spans;
 	const uint32_t *idx = &c->order[c->start[t]];
-	size_t n = c->start[t + 1] - c->start[t], i, steps;
-	uint64_t ns;
-	int32_t root, cur, p;
+	size_t n = c->start[t + 1] - c->start[t], i, n_marks = 0, top = 0;
+	int32_t *first = NULL, *kids = NULL, *next = NULL, root, p;
+	struct cp_frame {
+		int32_t i, depth;
+		uint64_t cursor;
+	} *stack = NULL;
+	struct cp_mark *marks = NULL;
 	bool any;
+	uint64_t ns;
+	int err = -ENOMEM;
 
 	link_parents(c, idx, n);
-	for (i = 0; i < n; i++)
-		c->s.best[i] = -1;
-	for (i = 0; i < n; i++) {
-		const struct rp_span *s = &sp[idx[i]], *b;
-
-		if ((p = c->s.parent[i]) < 0 || (s->flags & RP_LOSS_RECORD))
-			continue;
-		if (c->s.best[p] < 0) {
-			c->s.best[p] = (int32_t)i;
-			continue;
-		}
-		b = &sp[idx[c->s.best[p]]];
-		if (s->end_ns > b->end_ns || (s->end_ns == b->end_ns && span_ns(s) > span_ns(b)))
-			c->s.best[p] = (int32_t)i;
-	}
 	root = trace_root(c, idx, n, &ns, &any);
 	if (root < 0) {
 		/* no root: start from the top span (parent not captured) that ends last */
@@ -707,13 +733,73 @@ static int critical_path(struct ctx *c, uint32_t t, struct rp_trace_ref *tr)
 	tr->service = root >= 0 ? rp_str_of(c->ds, sp[idx[root]].service) : NULL;
 	if (root < 0)
 		return 0;
-	/* a cycle of parent ids (bad input) cannot make the walk longer than the trace */
+	first = calloc(n + 1, sizeof(*first));
+	kids = malloc(n * sizeof(*kids));
+	next = calloc(n, sizeof(*next));
+	stack = malloc(n * sizeof(*stack));
+	marks = malloc(n * sizeof(*marks));
 	tr->critical_path = malloc(n * sizeof(*tr->critical_path));
-	if (!tr->critical_path)
-		return -ENOMEM;
-	for (cur = root, steps = 0; cur >= 0 && steps < n; cur = c->s.best[cur], steps++)
-		tr->critical_path[tr->n_critical++] = rp_str_of(c->ds, sp[idx[cur]].name);
-	return 0;
+	if (!first || !kids || !next || !stack || !marks || !tr->critical_path)
+		goto out;
+	/* children lists: first[p]..first[p+1] in kids, each sorted by end descending */
+	for (i = 0; i < n; i++)
+		if ((p = c->s.parent[i]) >= 0 && !(sp[idx[i]].flags & RP_LOSS_RECORD))
+			first[p + 1]++;
+	for (i = 0; i < n; i++)
+		first[i + 1] += first[i];
+	for (i = 0; i < n; i++)
+		next[i] = first[i];
+	for (i = 0; i < n; i++)
+		if ((p = c->s.parent[i]) >= 0 && !(sp[idx[i]].flags & RP_LOSS_RECORD))
+			kids[next[p]++] = (int32_t)i;
+	cp_spans = sp;
+	cp_idx = idx;
+	for (i = 0; i < n; i++) {
+		qsort(kids + first[i], (size_t)(first[i + 1] - first[i]), sizeof(*kids),
+		      cmp_end_desc);
+		next[i] = first[i];
+	}
+	/* each span enters the path at most once, so the stack never holds more than n */
+	stack[top++] = (struct cp_frame){root, 0, sp[idx[root]].end_ns};
+	marks[n_marks++] = (struct cp_mark){sp[idx[root]].start_ns, 0, root};
+	while (top) {
+		struct cp_frame *f = &stack[top - 1];
+		int32_t k = -1;
+
+		/* the next child running at the cursor, or ending before it */
+		while (next[f->i] < first[f->i + 1]) {
+			int32_t ch = kids[next[f->i]++];
+
+			if (sp[idx[ch]].start_ns < f->cursor) {
+				k = ch;
+				break;
+			}
+		}
+		if (k < 0 || n_marks >= n) {
+			top--;
+			continue;
+		}
+		marks[n_marks++] = (struct cp_mark){sp[idx[k]].start_ns, f->depth + 1, k};
+		{
+			uint64_t end =
+			    sp[idx[k]].end_ns < f->cursor ? sp[idx[k]].end_ns : f->cursor;
+			int32_t depth = f->depth + 1;
+
+			f->cursor = sp[idx[k]].start_ns;
+			stack[top++] = (struct cp_frame){k, depth, end};
+		}
+	}
+	qsort(marks, n_marks, sizeof(*marks), cmp_mark);
+	for (i = 0; i < n_marks; i++)
+		tr->critical_path[tr->n_critical++] = rp_str_of(c->ds, sp[idx[marks[i].i]].name);
+	err = 0;
+out:
+	free(first);
+	free(kids);
+	free(next);
+	free(stack);
+	free(marks);
+	return err;
 }
 
 /* --- regressions ---------------------------------------------------------------------- */
@@ -1091,7 +1177,6 @@ static void ctx_free(struct ctx *c)
 	free(c->start);
 	free(c->s.sid);
 	free(c->s.parent);
-	free(c->s.best);
 	free(c->s.self_ns);
 	for (i = 0; i < c->n_ops; i++)
 		sk_free(&c->ops[i].sk);
@@ -1123,9 +1208,8 @@ int rp_analyze(const struct rp_dataset *ds, const struct rp_analyze_opts *o, str
 	m = c.max_trace ? c.max_trace : 1;
 	c.s.sid = malloc(m * sizeof(*c.s.sid));
 	c.s.parent = malloc(m * sizeof(*c.s.parent));
-	c.s.best = malloc(m * sizeof(*c.s.best));
 	c.s.self_ns = malloc(m * sizeof(*c.s.self_ns));
-	if (!c.s.sid || !c.s.parent || !c.s.best || !c.s.self_ns)
+	if (!c.s.sid || !c.s.parent || !c.s.self_ns)
 		goto cleanup;
 	out->spans = c.start[c.n_traces];
 	out->traces = c.n_traces;

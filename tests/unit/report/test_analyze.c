@@ -183,11 +183,16 @@ static void test_analyze_critical_path(void **state)
 	assert_near(r.slowest[0].duration_ms, 100);
 	assert_string_equal(r.slowest[0].root, "R");
 	assert_string_equal(r.slowest[0].service, "svc");
-	/* B ends after A, B1 bounds B's end */
-	assert_int_equal(r.slowest[0].n_critical, 3);
+	/*
+	 * Walking back from R's end: B ran last (B1 inside it bounds B's end), and before B
+	 * started at 40, A was running (A1 inside it): all of them bound R's end. In time order.
+	 */
+	assert_int_equal(r.slowest[0].n_critical, 5);
 	assert_string_equal(r.slowest[0].critical_path[0], "R");
-	assert_string_equal(r.slowest[0].critical_path[1], "B");
-	assert_string_equal(r.slowest[0].critical_path[2], "B1");
+	assert_string_equal(r.slowest[0].critical_path[1], "A");
+	assert_string_equal(r.slowest[0].critical_path[2], "A1");
+	assert_string_equal(r.slowest[0].critical_path[3], "B");
+	assert_string_equal(r.slowest[0].critical_path[4], "B1");
 	/* no root: the extent, and the path from the top span that ends last */
 	assert_near(r.slowest[1].duration_ms, 60);
 	assert_string_equal(r.slowest[1].root, "X");
