@@ -8,10 +8,12 @@ import html.parser
 import json
 import os
 import re
+import select
 import shutil
 import struct
 import subprocess
 import tempfile
+import time
 
 from harness import ROOT, check, check_eq, run, test
 
@@ -209,6 +211,96 @@ def browse(url, *args):
     return p.stdout, console
 
 
+class Cdp:
+    """Headless Chromium driven over --remote-debugging-pipe (the DevTools protocol as
+    NUL-terminated JSON on its fds 3 and 4): a page to click in and read back, with every
+    console message and uncaught exception it produces."""
+
+    def __init__(self):
+        self.profile = tempfile.mkdtemp(prefix="bt-chromium-")
+        to_child, self.tx = os.pipe()
+        self.rx, from_child = os.pipe()
+
+        def fds():  # the child's fd 3 reads our commands, its fd 4 writes the replies
+            a, b = os.dup(to_child), os.dup(from_child)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        self.proc = subprocess.Popen(
+            [chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-extensions", "--disable-background-networking",
+             "--user-data-dir=" + self.profile, "--remote-debugging-pipe", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=fds, pass_fds=(3, 4))
+        os.close(to_child)
+        os.close(from_child)
+        self.buf = b""
+        self.next_id = 0
+        self.session = None
+        self.events = []
+
+    def send(self, method, params=None, session=True, timeout=30):
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params or {}}
+        if session and self.session:
+            msg["sessionId"] = self.session
+        os.write(self.tx, json.dumps(msg).encode() + b"\0")
+        deadline = time.time() + timeout
+        while True:
+            m = self.receive(deadline)
+            if m.get("id") == self.next_id:
+                check("error" not in m, "%s: %r", method, m.get("error"))
+                return m["result"]
+            if "method" in m:
+                self.events.append(m)
+
+    def receive(self, deadline):
+        while b"\0" not in self.buf:
+            left = deadline - time.time()
+            check(left > 0, "no answer from chromium")
+            ready, _, _ = select.select([self.rx], [], [], left)
+            if ready:
+                chunk = os.read(self.rx, 65536)
+                check(chunk, "chromium closed the pipe")
+                self.buf += chunk
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def open(self, url):
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = self.send("Target.attachToTarget",
+                                 {"targetId": target, "flatten": True})["sessionId"]
+        self.send("Runtime.enable")
+        self.send("Page.enable")
+        self.send("Page.navigate", {"url": url})
+        self.eval("new Promise((ok) => document.readyState === 'complete' ? ok() : "
+                  "addEventListener('load', () => ok()))")
+
+    def eval(self, expr):
+        r = self.send("Runtime.evaluate", {"expression": expr, "awaitPromise": True,
+                                           "returnByValue": True})
+        check("exceptionDetails" not in r, "%s: %r", expr, r.get("exceptionDetails"))
+        return r["result"].get("value")
+
+    def messages(self):
+        return [e for e in self.events
+                if e["method"] in ("Runtime.consoleAPICalled", "Runtime.exceptionThrown")]
+
+    def close(self):
+        try:
+            self.send("Browser.close", session=False, timeout=10)
+        except AssertionError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.tx)
+        os.close(self.rx)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
 _page = {}
 
 
@@ -273,7 +365,7 @@ def dom_numbers_equal_the_report():
     for k in ("hosts", "services"):
         check_eq(num(keyed.get(k + ".length"), k), len(REPORT[k]), k + " count")
         for i, v in enumerate(REPORT[k]):
-            check_eq(keyed[k + "." + i.__str__()].attrs.get("data-value"), v, k + " name")
+            check_eq(keyed["%s.%d" % (k, i)].attrs.get("data-value"), v, k + " name")
     compared = 0
     for table in ("operations", "models", "slowest_traces", "regressions"):
         for i, row in enumerate(REPORT[table]):
@@ -388,6 +480,37 @@ def script_and_comment_in_names_stay_text():
     # the embedded documents read back as written
     m = re.search(r'<script type="application/json" id="bt-report">(.*?)</script>', src, re.S)
     check_eq(json.loads(m.group(1)), REPORT, "the embedded report")
+
+
+@test
+def headers_sort_their_table():
+    """Clicking a header sorts the rows by it, a second click reverses them, rows without a
+    value stay last, and the cells keep their data-key whatever the order."""
+    cdp = Cdp()
+    try:
+        cdp.open("file://" + page()["path"])
+        order = ("Array.from(document.querySelectorAll('[data-table=%s] tbody tr'))"
+                 ".map((r) => Number(r.dataset.index))")
+        click = "document.querySelector('[data-table=%s] th[data-col=%s]').click()"
+        check_eq(cdp.eval(order % "operations"), [0, 1, 2], "rows as in the report")
+        cdp.eval(click % ("operations", "count"))
+        check_eq(cdp.eval(order % "operations"), [2, 0, 1], "by count, ascending")
+        cdp.eval(click % ("operations", "count"))
+        check_eq(cdp.eval(order % "operations"), [1, 0, 2], "by count, descending")
+        cdp.eval(click % ("operations", "share"))
+        check_eq(cdp.eval(order % "operations"), [0, 1, 2], "by share, null last")
+        cdp.eval(click % ("operations", "share"))
+        check_eq(cdp.eval(order % "operations"), [1, 0, 2], "by share, descending, null last")
+        cdp.eval(click % ("operations", "name"))
+        check_eq(cdp.eval(order % "operations"), [1, 2, 0], "by name")
+        cdp.eval(click % ("models", "cost_usd"))
+        check_eq(cdp.eval(order % "models"), [1, 0], "models by cost")
+        check_eq(cdp.eval("document.querySelector('[data-table=operations] tbody tr')"
+                          ".cells[2].dataset.key"), "operations.1.name", "keys follow the rows")
+        check_eq(cdp.eval("document.title"), "bedtrace report", "the title")
+        check_eq(cdp.messages(), [], "console messages and exceptions")
+    finally:
+        cdp.close()
 
 
 @test

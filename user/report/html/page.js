@@ -52,7 +52,9 @@
 			return (v / 1000).toFixed(2) + ' s';
 		if (a >= 100)
 			return v.toFixed(1) + ' ms';
-		if (a >= 1 || a === 0)
+		if (a === 0)
+			return '0';
+		if (a >= 1)
 			return v.toFixed(2) + ' ms';
 		return (v * 1000).toFixed(1) + ' \u00b5s';
 	}
@@ -91,8 +93,9 @@
 		if (!known(v))
 			return el('td', { 'data-key': key, class: num ? 'num none' : 'none' }, '\u2014');
 		const raw = typeof v === 'object' ? JSON.stringify(v) : String(v);
-		return el('td', { 'data-key': key, 'data-value': raw, class: num ? 'num' : null },
-			  (fmt || fmtAny)(v));
+		const long = typeof v === 'string' && v.length > 48;
+		return el('td', { 'data-key': key, 'data-value': raw, class: num ? 'num' : long ? 'long' : null,
+				  title: long ? v : null }, (fmt || fmtAny)(v));
 	}
 
 	/* ---- sortable tables ---- */
@@ -246,8 +249,8 @@
 			s.append(el('p', { class: 'note' }, 'No model calls in these traces.'));
 		} else {
 			const n = (key, label, fmt) => ({ key: key, label: label, fmt: fmt || fmtInt, num: true });
-			s.append(el('p', { class: 'note' }, 'One row per model and operation. Click a header ' +
-				    'to sort.'));
+			s.append(el('p', { class: 'note' }, 'One row per model and operation; ttfc: time to ' +
+				    'first chunk of streamed calls. Click a header to sort.'));
 			s.append(table('models', models, [
 				{ key: 'model', label: 'model' }, { key: 'operation', label: 'operation' },
 				n('calls', 'calls'), n('errors', 'errors'), n('throttles', 'throttles'),
@@ -255,8 +258,7 @@
 				n('output_tokens', 'output tok'), n('cache_read_input_tokens', 'cache read'),
 				n('cache_creation_input_tokens', 'cache write'), n('cost_usd', 'cost', fmtUsd),
 				n('p50_ms', 'p50', fmtMs), n('p99_ms', 'p99', fmtMs),
-				n('ttfc_p50_ms', 'first chunk p50', fmtMs),
-				n('ttfc_p99_ms', 'first chunk p99', fmtMs)]));
+				n('ttfc_p50_ms', 'ttfc p50', fmtMs), n('ttfc_p99_ms', 'ttfc p99', fmtMs)]));
 		}
 	}
 
@@ -276,10 +278,17 @@
 	 * traces it draws: when those are not all of the row's, a histogram of them would not be
 	 * the distribution its percentiles describe, and histogram() draws the percentiles instead.
 	 */
+	const byOp = new Map(); /* service, kind, name -> spans */
+	for (const s of spans) {
+		const k = JSON.stringify([s.service, s.kind, s.name]);
+		if (!byOp.has(k))
+			byOp.set(k, []);
+		byOp.get(k).push(s);
+	}
 	function opDurations(o) {
 		const keys = opExtra.filter((k) => typeof o[k] === 'string');
-		return spans.filter((s) => s.service === o.service && s.kind === o.kind &&
-				    s.name === o.name && keys.every((k) => spanValue(s, k) === o[k]))
+		return (byOp.get(JSON.stringify([o.service, o.kind, o.name])) || [])
+			.filter((s) => keys.every((k) => spanValue(s, k) === o[k]))
 			.map((s) => s.duration_ms);
 	}
 	function modelDurations(m) {
@@ -301,13 +310,13 @@
 			fig.setAttribute('data-n', n);
 			cap.append(el('span', { class: 'src' }, '\u2014 histogram of its ' + fmtInt(n) +
 				      ' span' + (n === 1 ? '' : 's')));
-			const lo = Math.min(...d), hi = Math.max(...d);
+			const lo = d.reduce((a, v) => Math.min(a, v)), hi = d.reduce((a, v) => Math.max(a, v));
 			const bins = hi > lo ? Math.min(24, Math.max(4, Math.ceil(Math.sqrt(n)))) : 1;
 			const w = (hi - lo) / bins;
 			const counts = new Array(bins).fill(0);
 			for (const v of d)
 				counts[w > 0 ? Math.min(bins - 1, Math.floor((v - lo) / w)) : 0]++;
-			const top = Math.max(...counts), bw = HW / bins, h = HH - HB - 4;
+			const top = counts.reduce((a, c) => Math.max(a, c)), bw = HW / bins, h = HH - HB - 4;
 			counts.forEach((c, i) => {
 				const bh = c ? Math.max(1, (c / top) * h) : 0;
 				box.append(svg('rect', { class: 'bin', 'data-count': c, x: i * bw + 0.5,
@@ -339,22 +348,19 @@
 			return fig;
 		const top = Math.max(...have.map(([, v]) => v)) || 1;
 		const x = (v) => 8 + (v / top) * (HW - 16);
-		const mid = (HH - HB) / 2;
+		const mid = (HH - HB) / 2 - 6;
 		const [, v0] = have[0], [, vLast] = have[have.length - 1];
 		const boxEnd = have.length > 2 ? have[have.length - 2][1] : vLast;
 		box.append(svg('line', { class: 'axis', x1: 0, x2: HW, y1: HH - HB, y2: HH - HB }),
-			   svg('text', { class: 'tick', x: 0, y: HH - 3 }, '0'),
 			   svg('line', { class: 'whisker', x1: x(v0), x2: x(vLast), y1: mid, y2: mid }),
-			   svg('rect', { class: 'box', x: x(v0), y: mid - 14,
-					 width: Math.max(1, x(boxEnd) - x(v0)), height: 28 },
-			       svg('title', null, have.map(([l, v]) => l + ' ' + fmtMs(v)).join(', '))));
-		have.forEach(([l, v], i) => {
-			box.append(svg('line', { class: 'marker', x1: x(v), x2: x(v), y1: mid - 18,
-						 y2: mid + 18 }),
-				   svg('text', { class: 'tick', x: x(v), y: i % 2 ? mid + 30 : mid - 21,
-						 'text-anchor': i === have.length - 1 ? 'end' : 'middle' },
-				       l + ' ' + fmtMs(v)));
-		});
+			   svg('rect', { class: 'box', x: x(v0), y: mid - 12,
+					 width: Math.max(1, x(boxEnd) - x(v0)), height: 24 }));
+		for (const [l, v] of have)
+			box.append(svg('line', { class: 'marker', x1: x(v), x2: x(v), y1: mid - 16,
+						 y2: mid + 16 }, svg('title', null, l + ' ' + fmtMs(v))));
+		/* the values under the axis, where close ones cannot overlap */
+		box.append(svg('text', { class: 'tick', x: 0, y: HH - 3 },
+			       have.map(([l, v]) => l + ' ' + fmtMs(v)).join(' \u00b7 ')));
 		return fig;
 	}
 
@@ -547,7 +553,7 @@
 	function waterfall(id, why, crit) {
 		const list = byTrace.get(id);
 		const rows = treeOrder(list).slice(0, MAX_ROWS);
-		const end = Math.max(...list.map((s) => s.start_ms + s.duration_ms), 0) || 1;
+		const end = list.reduce((a, s) => Math.max(a, s.start_ms + s.duration_ms), 0) || 1;
 		const x = (t) => LABEL + (t / end) * (WW - LABEL - 70);
 		const AX = 20;
 		const root = rows.length ? rows[0][0] : null;
