@@ -514,6 +514,27 @@ def headers_sort_their_table():
 
 
 @test
+def empty_report_draws():
+    """A report of nothing (no keys but the counts, no spans) draws its sections empty."""
+    with tempfile.TemporaryDirectory(prefix="bt-report-html-") as tmp:
+        rpath, spath, out = (os.path.join(tmp, n) for n in ("r.json", "s.json", "r.html"))
+        with open(rpath, "w") as f:
+            json.dump({"spans": 0, "traces": 0}, f)
+        with open(spath, "w") as f:
+            f.write("[]")
+        subprocess.run([REPORT_HTML, rpath, spath, out], check=True, timeout=30)
+        dom, console = browse("file://" + out, "--dump-dom")
+    check_eq(console, [], "console messages and exceptions")
+    d = Dom(dom)
+    check_eq(d.all("body")[0].attrs.get("data-rendered"), "ok", "drawn")
+    keyed = d.keyed()
+    check_eq(num(keyed.get("spans"), "spans"), 0, "spans")
+    check_eq(num(keyed.get("hosts.length"), "hosts"), 0, "hosts")
+    check_eq(d.all("section", id="regressions"), [], "regressions without a baseline")
+    check_eq([n for n in d.all("div") if n.attrs.get("data-trace")], [], "waterfalls")
+
+
+@test
 def screenshot():
     p = page()
     if os.path.exists(SCREENSHOT):
