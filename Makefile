@@ -94,6 +94,15 @@ $(OUT)/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+# The style and script of the `bedtrace report --html` page as C strings for user/report/html.c.
+HTML_PARTS := user/report/html/page.css user/report/html/page.js
+$(OUT)/report_html.h: $(HTML_PARTS) | $(OUT)
+	for f in $(HTML_PARTS); do \
+		echo "static const char rp_$$(basename $$f | tr . _)[] ="; \
+		sed -e 's/[\\"?]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $$f; echo ";"; \
+	done > $@
+$(OUT)/user/report/html.o $(OUT)/fuzz-obj/report/html.o: $(OUT)/report_html.h
+
 $(OUT)/fuzz-obj/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
@@ -168,7 +177,7 @@ FORMAT_SRCS = $(wildcard bpf/*.[ch] include/*.h user/*.[ch] user/*/*.[ch] tests/
 format:
 	clang-format -i $(FORMAT_SRCS)
 
-lint: $(SKELS)
+lint: $(SKELS) $(OUT)/report_html.h
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--suppress=missingIncludeSystem --suppress=unknownMacro -Iinclude -Iuser -I$(OUT) user/

@@ -12,6 +12,8 @@ PKGS=(
 	python3 python3-boto3 nodejs
 	# a real Prometheus scrapes --prometheus in the integration tests (tests/integration/prom_rig.py)
 	prometheus
+	# headless Chromium loads the `bedtrace report --html` page (tests/integration/test_report_html.py)
+	chromium
 	rustc golang-go sqlite3 libsqlite3-0 openssl
 	# bedtrace.8 from --help (help2man), its checks (groff, man), systemd-analyze for the unit
 	help2man groff-base man-db systemd
