@@ -159,7 +159,8 @@ struct reader {
 	const char *p, *end;
 	const char *why; /* the first thing wrong with it */
 	int depth;
-	char *arena; /* decoded strings of this line: never more than the line's bytes */
+	bool null_open; /* obj_open/arr_open took a null: the next obj_next/arr_next ends it */
+	char *arena;	/* decoded strings of this line: never more than the line's bytes */
 	size_t arena_len, arena_cap;
 	char *join; /* an array value joined with ',' */
 	size_t join_cap;
@@ -454,8 +455,31 @@ static bool skip(struct reader *r);
  * Object members: `for (first = true; obj_next(r, &first, &key);)` after obj_open. Ends at the
  * closing brace, or with r->why set.
  */
+/* null where an object or array belongs: proto3 JSON's way of writing the default, empty */
+static bool null_open(struct reader *r)
+{
+	ws(r);
+	if ((size_t)(r->end - r->p) < 4 || memcmp(r->p, "null", 4))
+		return false;
+	r->p += 4;
+	r->null_open = true;
+	r->depth++;
+	return true;
+}
+
+static bool null_close(struct reader *r)
+{
+	if (!r->null_open)
+		return false;
+	r->null_open = false;
+	r->depth--;
+	return true;
+}
+
 static bool obj_open(struct reader *r)
 {
+	if (null_open(r))
+		return true;
 	if (!next_is(r, '{'))
 		return fail(r, "an object expected");
 	if (++r->depth > MAX_DEPTH)
@@ -465,7 +489,7 @@ static bool obj_open(struct reader *r)
 
 static bool obj_next(struct reader *r, bool *first, struct sv *key)
 {
-	if (r->why)
+	if (r->why || null_close(r))
 		return false;
 	if (next_is(r, '}')) {
 		if (!*first && r->p[-2] == ',')
@@ -485,6 +509,8 @@ static bool obj_next(struct reader *r, bool *first, struct sv *key)
 
 static bool arr_open(struct reader *r)
 {
+	if (null_open(r))
+		return true;
 	if (!next_is(r, '['))
 		return fail(r, "an array expected");
 	if (++r->depth > MAX_DEPTH)
@@ -494,7 +520,7 @@ static bool arr_open(struct reader *r)
 
 static bool arr_next(struct reader *r, bool *first)
 {
-	if (r->why)
+	if (r->why || null_close(r))
 		return false;
 	ws(r);
 	if (r->p < r->end && *r->p == ']') {
@@ -1143,6 +1169,12 @@ static bool span(struct reader *r)
 		return false;
 	while (obj_next(r, &first, &k)) {
 		if (is(&k, "traceId") || is(&k, "spanId") || is(&k, "parentSpanId")) {
+			ws(r);
+			if (r->p < r->end && *r->p == 'n') {
+				if (!word(r, "null", 4))
+					return false;
+				continue; /* absent */
+			}
 			if (!str(r, &s))
 				return false;
 			if (k.p[0] == 't') {
@@ -1516,8 +1548,10 @@ static void rd_line(struct reader *r, char *line, size_t len, const char *name, 
 	r->depth = 0;
 	if (request(r))
 		return;
-	if (r->enomem)
+	if (r->enomem) {
+		ds->oom = true;
 		return;
+	}
 	/* the line's spans are taken back; strings it interned stay, unused */
 	ds->n_spans = n_spans;
 	ds->n_attrs = n_attrs;

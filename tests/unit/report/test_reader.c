@@ -101,16 +101,21 @@ static void test_reader_fields(void **state)
 											"lue\":"
 											"\"max_"
 											"tokens\"}]"
-											"}}}," A_S("aws.bedrock.guardrail.action", "INTERVENED") "," A_I("http.response.status_code", "429") "," A_S(
-											    "error."
-											    "type",
-											    "Thrott"
-											    "lingEx"
-											    "ceptio"
-											    "n") "," A_I("bedtrace.retry.previous_attempts",
-													 "2") "," A_S("url.full",
-														      "https://bedrock-runtime.us-east-1.amazonaws.com/model/x/converse") "," A_S("aws.request_id",
-																								  "r-1") "]}]}]}]}\n";
+											"}}}," A_S("aws.bedrock.guardrail.action", "INTERVENED") "," A_I(
+											    "http."
+											    "respon"
+											    "se."
+											    "status"
+											    "_code",
+											    "429") "," A_S("error."
+													   "type",
+													   "Thrott"
+													   "lingEx"
+													   "ceptio"
+													   "n") "," A_I("bedtrace.retry.previous_attempts",
+															"2") "," A_S("url.full",
+																     "https://bedrock-runtime.us-east-1.amazonaws.com/model/x/converse") "," A_S("aws.request_id",
+																										 "r-1") "]}]}]}]}\n";
 	struct rp_dataset ds = {0};
 	const struct rp_span *s;
 	uint8_t pid[8] = {0xa0, 0, 0, 0, 0, 0, 0, 1};
@@ -225,10 +230,9 @@ static void test_reader_ids(void **state)
 	    /* no span id; no end time; ends before it starts */
 	    REQ("{\"traceId\":\"" TID "\",\"startTimeUnixNano\":\"1\",\"endTimeUnixNano\":\"2\"}") "\n" REQ(
 		"{\"traceId\":\"" TID "\",\"spanId\":\"00f067aa0ba902b7\",\"startTimeUnixNano\":"
-				      "\"1\"}") "\n" REQ("{\"traceId\":\"" TID
-							 "\",\"spanId\":\"00f067aa0ba902b7\","
-							 "\"startTimeUnixNano\":\"5\","
-							 "\"endTimeUnixNano\":\"2\"}") "\n";
+		"\"1\"}") "\n" REQ("{\"traceId\":\"" TID "\",\"spanId\":\"00f067aa0ba902b7\","
+				   "\"startTimeUnixNano\":\"5\","
+				   "\"endTimeUnixNano\":\"2\"}") "\n";
 	static const uint8_t zero[8];
 	struct rp_dataset ds = {0};
 
@@ -381,6 +385,33 @@ static void test_reader_key_order(void **state)
 	assert_int_equal(ds.spans[1].service, 0);
 	assert_int_equal(ds.spans[1].pid, 0);
 	assert_null(attr(&ds, 1, "service.version"));
+	rp_dataset_free(&ds);
+}
+
+static void test_reader_nulls(void **state)
+{
+	/* proto3 JSON may write a default as null: an empty container, an absent id */
+	static const char text[] =
+	    "{\"resourceSpans\":[{\"resource\":null,\"scopeSpans\":[{\"scope\":null,\"spans\":[{"
+	    "\"traceId\":\"" TID "\",\"spanId\":\"00f067aa0ba902b7\",\"parentSpanId\":null,"
+	    "\"attributes\":null,\"status\":null,\"events\":null,\"startTimeUnixNano\":\"1\","
+	    "\"endTimeUnixNano\":\"2\"}]},{\"spans\":null}]}]}\n"
+	    /* but not where a span or an id must be */
+	    "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":null,"
+	    "\"spanId\":\"00f067aa0ba902b7\",\"startTimeUnixNano\":\"1\",\"endTimeUnixNano\":\"2\"}"
+	    "]}]}]}"
+	    "\n";
+	static const uint8_t zero[8];
+	struct rp_dataset ds = {0};
+
+	(void)state;
+	assert_int_equal(read_text(&ds, text, NULL), 0);
+	assert_int_equal(ds.lines, 2);
+	assert_int_equal(ds.bad_lines, 1);
+	assert_int_equal(ds.n_spans, 1);
+	assert_memory_equal(ds.spans[0].parent_id, zero, 8);
+	assert_int_equal(ds.spans[0].attrs, 0);
+	assert_int_equal(ds.spans[0].service, 0);
 	rp_dataset_free(&ds);
 }
 
@@ -586,6 +617,7 @@ int main(void)
 	    cmocka_unit_test(test_reader_json_grammar),
 	    cmocka_unit_test(test_reader_escapes),
 	    cmocka_unit_test(test_reader_key_order),
+	    cmocka_unit_test(test_reader_nulls),
 	    cmocka_unit_test(test_reader_keep_attrs),
 	    cmocka_unit_test(test_reader_shared_sets),
 	    cmocka_unit_test(test_reader_huge_line),
