@@ -4,8 +4,7 @@
  * as `bedtrace -o` and the Collector's file exporter write them, plain or gzip (by content:
  * the gzip magic, whatever the file is called; concatenated members are read in turn).
  *
- * A purpose-built scanner reads each line: the whole line is checked as JSON (RFC 8259
- * grammar: string escapes and \u sequences, numbers, literals, nesting up to MAX_DEPTH), the
+ * A purpose-built scanner (jscan.h) reads each line: the whole line is checked as JSON, the
  * values of the keys this shape defines are decoded, the rest is skipped. No tree is built:
  * the spans of a line go straight into the dataset and are taken back out if the line turns
  * out malformed, and nothing is allocated per value. On 100 MB of scripts/bench/report_gen.py
@@ -30,12 +29,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "report/jscan.h"
 #include "report/report.h"
 #include "span/semconv.h"
 #include "util/grow.h"
 #include "util/log.h"
 
-#define MAX_DEPTH 128		 /* JSON nesting accepted (cJSON's limit is 1000) */
 #define READ_CHUNK (1u << 20)	 /* the line buffer's first size and its reads */
 #define GZ_IN_CHUNK (256u << 10) /* compressed bytes read at a time */
 
@@ -121,18 +120,12 @@ static const char *const keep_keys[] = {
     ATTR_SERVICE_VERSION,
 };
 
-/* A string as decoded: in the line when it had no escape, else in the line's arena. */
-struct sv {
-	const char *p;
-	size_t n;
-};
-
 enum { V_NONE, V_STR, V_INT, V_DBL, V_BOOL, V_ARR, V_RAW };
 
 /* An AnyValue: the string, the number's text, the bool, or the JSON text of an array/kvlist. */
 struct any {
 	int type;
-	struct sv s;
+	struct js_sv s;
 	bool b;
 };
 
@@ -155,14 +148,8 @@ struct reader {
 	struct rp_dataset *ds;
 	const struct rp_read_opts *o;
 	struct keyent keys[KEYTAB];
-	/* the line being scanned */
-	const char *p, *end;
-	const char *why; /* the first thing wrong with it */
-	int depth;
-	bool null_open; /* obj_open/arr_open took a null: the next obj_next/arr_next ends it */
-	char *arena;	/* decoded strings of this line: never more than the line's bytes */
-	size_t arena_len, arena_cap;
-	char *join; /* an array value joined with ',' */
+	struct jscan j; /* the line being scanned */
+	char *join;	/* an array value joined with ',' */
 	size_t join_cap;
 	/* the current resource */
 	rp_str service, host;
@@ -234,354 +221,10 @@ static void keys_init(struct reader *r)
 			e->keep = true;
 }
 
-/* ---- the JSON scanner ---- */
-
-static bool fail(struct reader *r, const char *why)
-{
-	if (!r->why)
-		r->why = why;
-	return false;
-}
-
-static void ws(struct reader *r)
-{
-	while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
-		r->p++;
-}
-
-/* Consumes @c (after blanks) if it is next. */
-static bool next_is(struct reader *r, char c)
-{
-	ws(r);
-	if (r->p < r->end && *r->p == c) {
-		r->p++;
-		return true;
-	}
-	return false;
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static bool hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-	int i, d;
-
-	for (i = 0; i < 4; i++) {
-		if ((d = hexval((unsigned char)p[i])) < 0)
-			return false;
-		v = v << 4 | (unsigned)d;
-	}
-	*out = v;
-	return true;
-}
-
-static size_t utf8_put(char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/*
- * The string at r->p (after blanks) into @out, or only checked when @out is NULL. Escapes are
- * decoded into the arena; \u0000 and unpaired surrogates become U+FFFD (interned strings are C
- * strings, and the outputs write UTF-8).
- */
-static bool str(struct reader *r, struct sv *out)
-{
-	const char *p, *start;
-	char *o;
-	unsigned cp, lo;
-
-	ws(r);
-	if (r->p >= r->end || *r->p != '"')
-		return fail(r, "a string expected");
-	start = p = r->p + 1;
-	while (p < r->end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-		p++;
-	if (p < r->end && *p == '"') {
-		if (out) {
-			out->p = start;
-			out->n = (size_t)(p - start);
-		}
-		r->p = p + 1;
-		return true;
-	}
-	/* escapes: decoded, so never longer than the text they come from */
-	if (r->arena_len + (size_t)(r->end - start) > r->arena_cap)
-		return fail(r, "string escapes beyond the line"); /* cannot happen: see rd_line */
-	o = r->arena + r->arena_len;
-	memcpy(o, start, (size_t)(p - start));
-	o += p - start;
-	while (p < r->end && *p != '"') {
-		unsigned char c = (unsigned char)*p;
-
-		if (c < 0x20)
-			return fail(r, "a control character in a string");
-		if (c != '\\') {
-			*o++ = (char)c;
-			p++;
-			continue;
-		}
-		if (++p >= r->end)
-			break;
-		switch (*p++) {
-		case '"':
-			*o++ = '"';
-			break;
-		case '\\':
-			*o++ = '\\';
-			break;
-		case '/':
-			*o++ = '/';
-			break;
-		case 'b':
-			*o++ = '\b';
-			break;
-		case 'f':
-			*o++ = '\f';
-			break;
-		case 'n':
-			*o++ = '\n';
-			break;
-		case 'r':
-			*o++ = '\r';
-			break;
-		case 't':
-			*o++ = '\t';
-			break;
-		case 'u':
-			if (r->end - p < 4 || !hex4(p, &cp))
-				return fail(r, "a bad \\u escape");
-			p += 4;
-			if (cp >= 0xd800 && cp < 0xdc00 && r->end - p >= 6 && p[0] == '\\' &&
-			    p[1] == 'u' && hex4(p + 2, &lo) && lo >= 0xdc00 && lo < 0xe000) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				p += 6;
-			} else if (!cp || (cp >= 0xd800 && cp < 0xe000)) {
-				cp = 0xfffd;
-			}
-			o += utf8_put(o, cp);
-			break;
-		default:
-			return fail(r, "a bad string escape");
-		}
-	}
-	if (p >= r->end)
-		return fail(r, "an unterminated string");
-	if (out) {
-		out->p = r->arena + r->arena_len;
-		out->n = (size_t)(o - out->p);
-		r->arena_len += out->n;
-	}
-	r->p = p + 1;
-	return true;
-}
-
-/* A JSON number at r->p (after blanks); its text in @out. */
-static bool number(struct reader *r, struct sv *out)
-{
-	const char *p, *start;
-
-	ws(r);
-	p = start = r->p;
-	if (p < r->end && *p == '-')
-		p++;
-	if (p >= r->end || *p < '0' || *p > '9')
-		return fail(r, "a bad number");
-	if (*p == '0')
-		p++;
-	else
-		while (p < r->end && *p >= '0' && *p <= '9')
-			p++;
-	if (p < r->end && *p == '.') {
-		if (++p >= r->end || *p < '0' || *p > '9')
-			return fail(r, "a bad number");
-		while (p < r->end && *p >= '0' && *p <= '9')
-			p++;
-	}
-	if (p < r->end && (*p == 'e' || *p == 'E')) {
-		p++;
-		if (p < r->end && (*p == '+' || *p == '-'))
-			p++;
-		if (p >= r->end || *p < '0' || *p > '9')
-			return fail(r, "a bad number");
-		while (p < r->end && *p >= '0' && *p <= '9')
-			p++;
-	}
-	out->p = start;
-	out->n = (size_t)(p - start);
-	r->p = p;
-	return true;
-}
-
-static bool word(struct reader *r, const char *w, size_t n)
-{
-	if ((size_t)(r->end - r->p) < n || memcmp(r->p, w, n))
-		return fail(r, "not JSON");
-	r->p += n;
-	return true;
-}
-
-static bool skip(struct reader *r);
-
-/*
- * Object members: `for (first = true; obj_next(r, &first, &key);)` after obj_open. Ends at the
- * closing brace, or with r->why set.
- */
-/* null where an object or array belongs: proto3 JSON's way of writing the default, empty */
-static bool null_open(struct reader *r)
-{
-	ws(r);
-	if ((size_t)(r->end - r->p) < 4 || memcmp(r->p, "null", 4))
-		return false;
-	r->p += 4;
-	r->null_open = true;
-	r->depth++;
-	return true;
-}
-
-static bool null_close(struct reader *r)
-{
-	if (!r->null_open)
-		return false;
-	r->null_open = false;
-	r->depth--;
-	return true;
-}
-
-static bool obj_open(struct reader *r)
-{
-	if (null_open(r))
-		return true;
-	if (!next_is(r, '{'))
-		return fail(r, "an object expected");
-	if (++r->depth > MAX_DEPTH)
-		return fail(r, "nested too deep");
-	return true;
-}
-
-static bool obj_next(struct reader *r, bool *first, struct sv *key)
-{
-	if (r->why || null_close(r))
-		return false;
-	if (next_is(r, '}')) {
-		if (!*first && r->p[-2] == ',')
-			return fail(r, "a trailing comma");
-		r->depth--;
-		return false;
-	}
-	if (!*first && !next_is(r, ','))
-		return fail(r, "a comma or } expected");
-	*first = false;
-	if (!str(r, key))
-		return false;
-	if (!next_is(r, ':'))
-		return fail(r, "a colon expected");
-	return true;
-}
-
-static bool arr_open(struct reader *r)
-{
-	if (null_open(r))
-		return true;
-	if (!next_is(r, '['))
-		return fail(r, "an array expected");
-	if (++r->depth > MAX_DEPTH)
-		return fail(r, "nested too deep");
-	return true;
-}
-
-static bool arr_next(struct reader *r, bool *first)
-{
-	if (r->why || null_close(r))
-		return false;
-	ws(r);
-	if (r->p < r->end && *r->p == ']') {
-		r->p++;
-		r->depth--;
-		return false;
-	}
-	if (!*first && !next_is(r, ','))
-		return fail(r, "a comma or ] expected");
-	*first = false;
-	return true;
-}
-
-/* Checks and passes any value. */
-static bool skip(struct reader *r)
-{
-	struct sv k;
-	bool first = true;
-
-	ws(r);
-	if (r->p >= r->end)
-		return fail(r, "a value expected");
-	switch (*r->p) {
-	case '"':
-		return str(r, NULL);
-	case '{':
-		if (!obj_open(r))
-			return false;
-		while (obj_next(r, &first, &k))
-			if (!skip(r))
-				return false;
-		return !r->why;
-	case '[':
-		if (!arr_open(r))
-			return false;
-		while (arr_next(r, &first))
-			if (!skip(r))
-				return false;
-		return !r->why;
-	case 't':
-		return word(r, "true", 4);
-	case 'f':
-		return word(r, "false", 5);
-	case 'n':
-		return word(r, "null", 4);
-	default:
-		return number(r, &k);
-	}
-}
-
-static bool is(const struct sv *s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s->n == n && !memcmp(s->p, lit, n);
-}
-
 /* ---- values ---- */
 
 /* Decimal integer text (optional sign) into @v. */
-static bool parse_i64(const struct sv *s, int64_t *v)
+static bool parse_i64(const struct js_sv *s, int64_t *v)
 {
 	const char *p = s->p, *e = s->p + s->n;
 	bool neg = false;
@@ -602,7 +245,7 @@ static bool parse_i64(const struct sv *s, int64_t *v)
 	return true;
 }
 
-static bool parse_u64(const struct sv *s, uint64_t *v)
+static bool parse_u64(const struct js_sv *s, uint64_t *v)
 {
 	const char *p = s->p, *e = s->p + s->n;
 	uint64_t x = 0;
@@ -618,7 +261,7 @@ static bool parse_u64(const struct sv *s, uint64_t *v)
 	return true;
 }
 
-static bool parse_dbl(const struct sv *s, double *v)
+static bool parse_dbl(const struct js_sv *s, double *v)
 {
 	char buf[64], *end;
 
@@ -633,45 +276,47 @@ static bool parse_dbl(const struct sv *s, double *v)
 /* An AnyValue object: {"stringValue": ...} and the others; unknown members skipped. */
 static bool any_value(struct reader *r, struct any *a)
 {
-	struct sv k;
+	struct js_sv k;
 	bool first = true;
 	const char *start;
 
 	memset(a, 0, sizeof(*a));
-	if (!obj_open(r))
+	if (!js_obj_open(&r->j))
 		return false;
-	while (obj_next(r, &first, &k)) {
-		ws(r);
-		if (is(&k, "stringValue")) {
+	while (js_obj_next(&r->j, &first, &k)) {
+		js_ws(&r->j);
+		if (js_is(&k, "stringValue")) {
 			a->type = V_STR;
-			if (!str(r, &a->s))
+			if (!js_str(&r->j, &a->s))
 				return false;
-		} else if (is(&k, "intValue") || is(&k, "doubleValue")) {
+		} else if (js_is(&k, "intValue") || js_is(&k, "doubleValue")) {
 			/* int64 is a string in proto3 JSON; numbers are accepted too */
 			a->type = k.p[0] == 'i' ? V_INT : V_DBL;
-			if (r->p < r->end && *r->p == '"' ? !str(r, &a->s) : !number(r, &a->s))
+			if (r->j.p < r->j.end && *r->j.p == '"' ? !js_str(&r->j, &a->s)
+								: !js_number(&r->j, &a->s))
 				return false;
-		} else if (is(&k, "boolValue")) {
+		} else if (js_is(&k, "boolValue")) {
 			a->type = V_BOOL;
-			if (r->p < r->end && *r->p == 't') {
+			if (r->j.p < r->j.end && *r->j.p == 't') {
 				a->b = true;
-				if (!word(r, "true", 4))
+				if (!js_word(&r->j, "true", 4))
 					return false;
-			} else if (!word(r, "false", 5)) {
+			} else if (!js_word(&r->j, "false", 5)) {
 				return false;
 			}
 		} else {
-			start = r->p;
-			if (!skip(r))
+			start = r->j.p;
+			if (!js_skip(&r->j))
 				return false;
-			if (is(&k, "arrayValue") || is(&k, "kvlistValue") || is(&k, "bytesValue")) {
+			if (js_is(&k, "arrayValue") || js_is(&k, "kvlistValue") ||
+			    js_is(&k, "bytesValue")) {
 				a->type = k.p[0] == 'a' ? V_ARR : V_RAW;
 				a->s.p = start;
-				a->s.n = (size_t)(r->p - start);
+				a->s.n = (size_t)(r->j.p - start);
 			}
 		}
 	}
-	return !r->why;
+	return !r->j.why;
 }
 
 static bool any_int(const struct any *a, int64_t *v)
@@ -695,14 +340,14 @@ static bool any_dbl(const struct any *a, double *v)
 
 static bool any_true(const struct any *a)
 {
-	return a->type == V_BOOL ? a->b : a->type == V_STR && is(&a->s, "true");
+	return a->type == V_BOOL ? a->b : a->type == V_STR && js_is(&a->s, "true");
 }
 
 static bool join_put(struct reader *r, size_t *len, const char *s, size_t n)
 {
 	if (grow(&r->join, &r->join_cap, *len + n + 1, 1)) {
 		r->enomem = true;
-		return fail(r, "out of memory");
+		return js_fail(&r->j, "out of memory");
 	}
 	memcpy(r->join + *len, s, n);
 	*len += n;
@@ -715,26 +360,26 @@ static bool join_put(struct reader *r, size_t *len, const char *s, size_t n)
  */
 static bool join_array(struct reader *r, const struct any *a, size_t *len, bool *max_tokens)
 {
-	const char *save_p = r->p, *save_end = r->end;
+	const char *save_p = r->j.p, *save_end = r->j.end;
 	struct any el;
-	struct sv k;
+	struct js_sv k;
 	bool first = true, efirst, ok = true;
-	int depth = r->depth;
+	int depth = r->j.depth;
 
 	*len = 0;
-	r->p = a->s.p;
-	r->end = a->s.p + a->s.n;
-	if (!obj_open(r))
+	r->j.p = a->s.p;
+	r->j.end = a->s.p + a->s.n;
+	if (!js_obj_open(&r->j))
 		ok = false;
-	while (ok && obj_next(r, &first, &k)) {
-		if (!is(&k, "values")) {
-			ok = skip(r);
+	while (ok && js_obj_next(&r->j, &first, &k)) {
+		if (!js_is(&k, "values")) {
+			ok = js_skip(&r->j);
 			continue;
 		}
 		efirst = true;
-		if (!arr_open(r))
+		if (!js_arr_open(&r->j))
 			break;
-		while (arr_next(r, &efirst)) {
+		while (js_arr_next(&r->j, &efirst)) {
 			if (!any_value(r, &el))
 				break;
 			if (*len && !join_put(r, len, ",", 1))
@@ -745,14 +390,15 @@ static bool join_array(struct reader *r, const struct any *a, size_t *len, bool 
 				ok = join_put(r, len, el.s.p, el.s.n);
 			if (!ok)
 				break;
-			if (el.type == V_STR && (is(&el.s, "max_tokens") || is(&el.s, "length")))
+			if (el.type == V_STR &&
+			    (js_is(&el.s, "max_tokens") || js_is(&el.s, "length")))
 				*max_tokens = true;
 		}
 	}
-	ok = !r->why;
-	r->p = save_p;
-	r->end = save_end;
-	r->depth = depth;
+	ok = !r->j.why;
+	r->j.p = save_p;
+	r->j.end = save_end;
+	r->j.depth = depth;
 	if (r->join)
 		r->join[*len] = '\0';
 	return ok;
@@ -785,10 +431,10 @@ static bool pair_add(struct reader *r, struct pair **v, size_t *n, size_t *cap, 
 		     rp_str value)
 {
 	if (!key || !value)
-		return !r->ds->oom || fail(r, "out of memory");
+		return !r->ds->oom || js_fail(&r->j, "out of memory");
 	if (grow(v, cap, *n + 1, sizeof(**v))) {
 		r->enomem = true;
-		return fail(r, "out of memory");
+		return js_fail(&r->j, "out of memory");
 	}
 	(*v)[*n].key = key;
 	(*v)[*n].value = value;
@@ -796,7 +442,7 @@ static bool pair_add(struct reader *r, struct pair **v, size_t *n, size_t *cap, 
 	return true;
 }
 
-static rp_str key_id(struct reader *r, struct keyent *e, const struct sv *k)
+static rp_str key_id(struct reader *r, struct keyent *e, const struct js_sv *k)
 {
 	if (e && e->key) {
 		if (!e->id)
@@ -807,35 +453,35 @@ static rp_str key_id(struct reader *r, struct keyent *e, const struct sv *k)
 }
 
 /* One {"key":..., "value":{...}} of an attributes array; members in any order. */
-static bool key_value(struct reader *r, struct sv *key, struct any *val)
+static bool key_value(struct reader *r, struct js_sv *key, struct any *val)
 {
-	struct sv k;
+	struct js_sv k;
 	bool first = true, has_key = false;
 
 	memset(val, 0, sizeof(*val));
-	if (!obj_open(r))
+	if (!js_obj_open(&r->j))
 		return false;
-	while (obj_next(r, &first, &k)) {
-		if (is(&k, "key")) {
-			if (!str(r, key))
+	while (js_obj_next(&r->j, &first, &k)) {
+		if (js_is(&k, "key")) {
+			if (!js_str(&r->j, key))
 				return false;
 			has_key = true;
-		} else if (is(&k, "value")) {
-			ws(r);
-			if (r->p < r->end && *r->p == 'n') {
-				if (!word(r, "null", 4))
+		} else if (js_is(&k, "value")) {
+			js_ws(&r->j);
+			if (r->j.p < r->j.end && *r->j.p == 'n') {
+				if (!js_word(&r->j, "null", 4))
 					return false;
 			} else if (!any_value(r, val)) {
 				return false;
 			}
-		} else if (!skip(r)) {
+		} else if (!js_skip(&r->j)) {
 			return false;
 		}
 	}
-	if (r->why)
+	if (r->j.why)
 		return false;
 	if (!has_key)
-		return fail(r, "an attribute without a key");
+		return js_fail(&r->j, "an attribute without a key");
 	return true;
 }
 
@@ -843,24 +489,24 @@ static bool key_value(struct reader *r, struct sv *key, struct any *val)
 
 static bool resource(struct reader *r)
 {
-	struct sv k, key;
+	struct js_sv k, key;
 	struct any v;
 	struct keyent *e;
 	bool first = true, afirst;
 	int64_t pid;
 
-	if (!obj_open(r))
+	if (!js_obj_open(&r->j))
 		return false;
-	while (obj_next(r, &first, &k)) {
-		if (!is(&k, "attributes")) {
-			if (!skip(r))
+	while (js_obj_next(&r->j, &first, &k)) {
+		if (!js_is(&k, "attributes")) {
+			if (!js_skip(&r->j))
 				return false;
 			continue;
 		}
 		afirst = true;
-		if (!arr_open(r))
+		if (!js_arr_open(&r->j))
 			return false;
-		while (arr_next(r, &afirst)) {
+		while (js_arr_next(&r->j, &afirst)) {
 			if (!key_value(r, &key, &v))
 				return false;
 			e = key_slot(r, key.p, key.n, fnv(key.p, key.n));
@@ -879,10 +525,10 @@ static bool resource(struct reader *r)
 				return false;
 		}
 	}
-	return !r->why;
+	return !r->j.why;
 }
 
-static bool hex_id(const struct sv *s, uint8_t *out, size_t n)
+static bool hex_id(const struct js_sv *s, uint8_t *out, size_t n)
 {
 	size_t i;
 	int hi, lo;
@@ -890,8 +536,8 @@ static bool hex_id(const struct sv *s, uint8_t *out, size_t n)
 	if (s->n != 2 * n)
 		return false;
 	for (i = 0; i < n; i++) {
-		if ((hi = hexval((unsigned char)s->p[2 * i])) < 0 ||
-		    (lo = hexval((unsigned char)s->p[2 * i + 1])) < 0)
+		if ((hi = js_hexval((unsigned char)s->p[2 * i])) < 0 ||
+		    (lo = js_hexval((unsigned char)s->p[2 * i + 1])) < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
@@ -901,38 +547,38 @@ static bool hex_id(const struct sv *s, uint8_t *out, size_t n)
 /* A uint64 as a string (proto3 JSON) or a number. */
 static bool u64_value(struct reader *r, uint64_t *v, const char *why)
 {
-	struct sv s;
+	struct js_sv s;
 
-	ws(r);
-	if (r->p < r->end && *r->p == '"' ? !str(r, &s) : !number(r, &s))
+	js_ws(&r->j);
+	if (r->j.p < r->j.end && *r->j.p == '"' ? !js_str(&r->j, &s) : !js_number(&r->j, &s))
 		return false;
 	if (!parse_u64(&s, v))
-		return fail(r, why);
+		return js_fail(&r->j, why);
 	return true;
 }
 
 /* An enum: its number, or its proto name (@names[i] for value i). */
 static bool enum_value(struct reader *r, const char *const *names, int n, int *v, const char *why)
 {
-	struct sv s;
+	struct js_sv s;
 	int64_t x;
 	int i;
 
-	ws(r);
-	if (r->p < r->end && *r->p == '"') {
-		if (!str(r, &s))
+	js_ws(&r->j);
+	if (r->j.p < r->j.end && *r->j.p == '"') {
+		if (!js_str(&r->j, &s))
 			return false;
 		for (i = 0; i < n; i++)
-			if (is(&s, names[i])) {
+			if (js_is(&s, names[i])) {
 				*v = i;
 				return true;
 			}
-		return fail(r, why);
+		return js_fail(&r->j, why);
 	}
-	if (!number(r, &s))
+	if (!js_number(&r->j, &s))
 		return false;
 	if (!parse_i64(&s, &x) || x < 0 || x >= n)
-		return fail(r, why);
+		return js_fail(&r->j, why);
 	*v = (int)x;
 	return true;
 }
@@ -946,20 +592,20 @@ static const char *const status_names[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK"
 
 static bool status(struct reader *r, int *code)
 {
-	struct sv k;
+	struct js_sv k;
 	bool first = true;
 
-	if (!obj_open(r))
+	if (!js_obj_open(&r->j))
 		return false;
-	while (obj_next(r, &first, &k))
-		if (is(&k, "code") ? !enum_value(r, status_names, 3, code, "a bad status code")
-				   : !skip(r))
+	while (js_obj_next(&r->j, &first, &k))
+		if (js_is(&k, "code") ? !enum_value(r, status_names, 3, code, "a bad status code")
+				      : !js_skip(&r->j))
 			return false;
-	return !r->why;
+	return !r->j.why;
 }
 
 /* What one span attribute sets in @sp; keeps it when it is to be kept. */
-static bool span_attr(struct reader *r, struct rp_span *sp, const struct sv *key,
+static bool span_attr(struct reader *r, struct rp_span *sp, const struct js_sv *key,
 		      const struct any *v)
 {
 	struct keyent *e = key_slot(r, key->p, key->n, fnv(key->p, key->n));
@@ -982,7 +628,7 @@ static bool span_attr(struct reader *r, struct rp_span *sp, const struct sv *key
 	case R_ERROR_TYPE:
 		if (v->type == V_STR) {
 			sp->error_type = rp_intern_n(r->ds, v->s.p, v->s.n);
-			if (is(&v->s, "ThrottlingException"))
+			if (js_is(&v->s, "ThrottlingException"))
 				sp->flags |= RP_THROTTLED;
 		}
 		break;
@@ -1038,7 +684,7 @@ static bool span_attr(struct reader *r, struct rp_span *sp, const struct sv *key
 		} else if (v->type == V_ARR) {
 			/* the flag comes from the join below, done either way */
 			val = any_str(r, v, &max_tokens);
-			if (r->why)
+			if (r->j.why)
 				return false;
 			if (max_tokens)
 				sp->flags |= RP_MAX_TOKENS;
@@ -1047,7 +693,7 @@ static bool span_attr(struct reader *r, struct rp_span *sp, const struct sv *key
 		}
 		break;
 	case R_GUARDRAIL:
-		if (v->type == V_STR && v->s.n && !is(&v->s, "NONE"))
+		if (v->type == V_STR && v->s.n && !js_is(&v->s, "NONE"))
 			sp->flags |= RP_GUARDRAIL;
 		break;
 	case R_HTTP_STATUS:
@@ -1076,7 +722,7 @@ static bool span_attr(struct reader *r, struct rp_span *sp, const struct sv *key
 	if (!((e && e->keep) || r->o->keep_all_attrs))
 		return true;
 	val = any_str(r, v, NULL);
-	if (r->why)
+	if (r->j.why)
 		return false;
 	return pair_add(r, &r->pairs, &r->n_pairs, &r->cap_pairs, key_id(r, e, key), val);
 }
@@ -1122,7 +768,7 @@ static bool attach_attrs(struct reader *r, size_t idx)
 	for (j = 0; j < r->n_pairs; j++)
 		if (rp_add_attr(ds, idx, r->pairs[j].key, r->pairs[j].value)) {
 			r->enomem = true;
-			return fail(r, "out of memory");
+			return js_fail(&r->j, "out of memory");
 		}
 	if (2 * (r->n_sets + 1) > r->cap_sets) {
 		size_t cap = r->cap_sets ? 2 * r->cap_sets : 1024;
@@ -1157,7 +803,7 @@ static bool attach_attrs(struct reader *r, size_t idx)
 static bool span(struct reader *r)
 {
 	struct rp_span sp, *out;
-	struct sv k, s, key;
+	struct js_sv k, s, key;
 	struct any v;
 	bool first = true, afirst, tid = false, sid = false, st = false, en = false;
 	int kind = 0, code = 0;
@@ -1165,68 +811,68 @@ static bool span(struct reader *r)
 
 	memset(&sp, 0, sizeof(sp));
 	r->n_pairs = 0;
-	if (!obj_open(r))
+	if (!js_obj_open(&r->j))
 		return false;
-	while (obj_next(r, &first, &k)) {
-		if (is(&k, "traceId") || is(&k, "spanId") || is(&k, "parentSpanId")) {
-			ws(r);
-			if (r->p < r->end && *r->p == 'n') {
-				if (!word(r, "null", 4))
+	while (js_obj_next(&r->j, &first, &k)) {
+		if (js_is(&k, "traceId") || js_is(&k, "spanId") || js_is(&k, "parentSpanId")) {
+			js_ws(&r->j);
+			if (r->j.p < r->j.end && *r->j.p == 'n') {
+				if (!js_word(&r->j, "null", 4))
 					return false;
 				continue; /* absent */
 			}
-			if (!str(r, &s))
+			if (!js_str(&r->j, &s))
 				return false;
 			if (k.p[0] == 't') {
 				if (!(tid = hex_id(&s, sp.trace_id, 16)))
-					return fail(r, "a bad traceId");
+					return js_fail(&r->j, "a bad traceId");
 			} else if (k.p[0] == 's') {
 				if (!(sid = hex_id(&s, sp.span_id, 8)))
-					return fail(r, "a bad spanId");
+					return js_fail(&r->j, "a bad spanId");
 			} else if (s.n && !hex_id(&s, sp.parent_id, 8)) {
-				return fail(r, "a bad parentSpanId");
+				return js_fail(&r->j, "a bad parentSpanId");
 			}
-		} else if (is(&k, "name")) {
-			if (!str(r, &s))
+		} else if (js_is(&k, "name")) {
+			if (!js_str(&r->j, &s))
 				return false;
 			sp.name = rp_intern_n(r->ds, s.p, s.n);
-			if (is(&s, ATTR_BEDTRACE_CAPTURE_LOSS))
+			if (js_is(&s, ATTR_BEDTRACE_CAPTURE_LOSS))
 				sp.flags |= RP_LOSS_RECORD;
-		} else if (is(&k, "kind")) {
+		} else if (js_is(&k, "kind")) {
 			if (!enum_value(r, kind_names, 6, &kind, "a bad span kind"))
 				return false;
-		} else if (is(&k, "startTimeUnixNano")) {
+		} else if (js_is(&k, "startTimeUnixNano")) {
 			if (!u64_value(r, &sp.start_ns, "a bad startTimeUnixNano"))
 				return false;
 			st = true;
-		} else if (is(&k, "endTimeUnixNano")) {
+		} else if (js_is(&k, "endTimeUnixNano")) {
 			if (!u64_value(r, &sp.end_ns, "a bad endTimeUnixNano"))
 				return false;
 			en = true;
-		} else if (is(&k, "attributes")) {
+		} else if (js_is(&k, "attributes")) {
 			afirst = true;
-			if (!arr_open(r))
+			if (!js_arr_open(&r->j))
 				return false;
-			while (arr_next(r, &afirst))
+			while (js_arr_next(&r->j, &afirst))
 				if (!key_value(r, &key, &v) || !span_attr(r, &sp, &key, &v))
 					return false;
-			if (r->why)
+			if (r->j.why)
 				return false;
-		} else if (is(&k, "status")) {
+		} else if (js_is(&k, "status")) {
 			if (!status(r, &code))
 				return false;
-		} else if (!skip(r)) {
+		} else if (!js_skip(&r->j)) {
 			return false;
 		}
 	}
-	if (r->why)
+	if (r->j.why)
 		return false;
 	if (!tid || !sid)
-		return fail(r, tid ? "a span without spanId" : "a span without traceId");
+		return js_fail(&r->j, tid ? "a span without spanId" : "a span without traceId");
 	if (!st || !en)
-		return fail(r, "a span without start or end time");
+		return js_fail(&r->j, "a span without start or end time");
 	if (sp.end_ns < sp.start_ns)
-		return fail(r, "a span that ends before it starts");
+		return js_fail(&r->j, "a span that ends before it starts");
 	sp.kind = (uint8_t)kind;
 	if (code == 2)
 		sp.flags |= RP_ERROR;
@@ -1245,7 +891,7 @@ static bool span(struct reader *r)
 	}
 	if (r->ds->oom || !(out = rp_add_span(r->ds))) {
 		r->enomem = true;
-		return fail(r, "out of memory");
+		return js_fail(&r->j, "out of memory");
 	}
 	*out = sp;
 	return attach_attrs(r, r->ds->n_spans - 1);
@@ -1253,43 +899,43 @@ static bool span(struct reader *r)
 
 static bool scope_spans(struct reader *r)
 {
-	struct sv k;
+	struct js_sv k;
 	bool first = true, sfirst;
 
-	if (!obj_open(r))
+	if (!js_obj_open(&r->j))
 		return false;
-	while (obj_next(r, &first, &k)) {
-		if (!is(&k, "spans")) {
-			if (!skip(r))
+	while (js_obj_next(&r->j, &first, &k)) {
+		if (!js_is(&k, "spans")) {
+			if (!js_skip(&r->j))
 				return false;
 			continue;
 		}
 		sfirst = true;
-		if (!arr_open(r))
+		if (!js_arr_open(&r->j))
 			return false;
-		while (arr_next(r, &sfirst))
+		while (js_arr_next(&r->j, &sfirst))
 			if (!span(r))
 				return false;
 	}
-	return !r->why;
+	return !r->j.why;
 }
 
 static bool scope_spans_array(struct reader *r)
 {
 	bool first = true;
 
-	if (!arr_open(r))
+	if (!js_arr_open(&r->j))
 		return false;
-	while (arr_next(r, &first))
+	while (js_arr_next(&r->j, &first))
 		if (!scope_spans(r))
 			return false;
-	return !r->why;
+	return !r->j.why;
 }
 
-static bool is_scope_spans(const struct sv *k)
+static bool is_scope_spans(const struct js_sv *k)
 {
 	/* instrumentationLibrarySpans: the name before OTLP 0.15, in older collectors' files */
-	return is(k, "scopeSpans") || is(k, "instrumentationLibrarySpans");
+	return js_is(k, "scopeSpans") || js_is(k, "instrumentationLibrarySpans");
 }
 
 /*
@@ -1298,43 +944,43 @@ static bool is_scope_spans(const struct sv *k)
  */
 static bool find_resource(struct reader *r)
 {
-	const char *save = r->p;
-	int depth = r->depth;
-	struct sv k;
+	const char *save = r->j.p;
+	int depth = r->j.depth;
+	struct js_sv k;
 	bool first = false;
 
-	if (!skip(r))
+	if (!js_skip(&r->j))
 		return false;
-	while (obj_next(r, &first, &k)) {
-		if (is(&k, "resource")) {
+	while (js_obj_next(&r->j, &first, &k)) {
+		if (js_is(&k, "resource")) {
 			if (!resource(r))
 				return false;
 			r->have_resource = true;
-		} else if (!skip(r)) {
+		} else if (!js_skip(&r->j)) {
 			return false;
 		}
 	}
-	if (r->why)
+	if (r->j.why)
 		return false;
-	r->p = save;
-	r->depth = depth;
+	r->j.p = save;
+	r->j.depth = depth;
 	return true;
 }
 
 static bool resource_spans(struct reader *r)
 {
-	struct sv k;
+	struct js_sv k;
 	bool first = true;
 
 	r->service = r->host = 0;
 	r->pid = 0;
 	r->n_rpairs = 0;
 	r->have_resource = false;
-	if (!obj_open(r))
+	if (!js_obj_open(&r->j))
 		return false;
-	while (obj_next(r, &first, &k)) {
-		if (is(&k, "resource")) {
-			if (r->have_resource ? !skip(r) : !resource(r))
+	while (js_obj_next(&r->j, &first, &k)) {
+		if (js_is(&k, "resource")) {
+			if (r->have_resource ? !js_skip(&r->j) : !resource(r))
 				return false;
 			r->have_resource = true;
 		} else if (is_scope_spans(&k)) {
@@ -1345,41 +991,41 @@ static bool resource_spans(struct reader *r)
 			}
 			if (!scope_spans_array(r))
 				return false;
-		} else if (!skip(r)) {
+		} else if (!js_skip(&r->j)) {
 			return false;
 		}
 	}
-	return !r->why;
+	return !r->j.why;
 }
 
 static bool request(struct reader *r)
 {
-	struct sv k;
+	struct js_sv k;
 	bool first = true, found = false, rfirst;
 
-	if (!obj_open(r))
+	if (!js_obj_open(&r->j))
 		return false;
-	while (obj_next(r, &first, &k)) {
-		if (!is(&k, "resourceSpans")) {
-			if (!skip(r))
+	while (js_obj_next(&r->j, &first, &k)) {
+		if (!js_is(&k, "resourceSpans")) {
+			if (!js_skip(&r->j))
 				return false;
 			continue;
 		}
 		found = true;
 		rfirst = true;
-		if (!arr_open(r))
+		if (!js_arr_open(&r->j))
 			return false;
-		while (arr_next(r, &rfirst))
+		while (js_arr_next(&r->j, &rfirst))
 			if (!resource_spans(r))
 				return false;
 	}
-	if (r->why)
+	if (r->j.why)
 		return false;
-	ws(r);
-	if (r->p != r->end)
-		return fail(r, "text after the JSON object");
+	js_ws(&r->j);
+	if (r->j.p != r->j.end)
+		return js_fail(&r->j, "text after the JSON object");
 	if (!found)
-		return fail(r, "no resourceSpans");
+		return js_fail(&r->j, "no resourceSpans");
 	return true;
 }
 
@@ -1537,15 +1183,11 @@ static void rd_line(struct reader *r, char *line, size_t len, const char *name, 
 		return; /* blank lines are not records */
 	ds->lines++;
 	/* decoded strings are never longer than their text: the line's size bounds the arena */
-	if (grow(&r->arena, &r->arena_cap, len, 1)) {
+	if (grow(&r->j.arena, &r->j.arena_cap, len, 1)) {
 		r->enomem = true;
 		return;
 	}
-	r->arena_len = 0;
-	r->p = p;
-	r->end = end;
-	r->why = NULL;
-	r->depth = 0;
+	js_begin(&r->j, p, end);
 	if (request(r))
 		return;
 	if (r->enomem) {
@@ -1559,7 +1201,7 @@ static void rd_line(struct reader *r, char *line, size_t len, const char *name, 
 	ds->bad_lines++;
 	if (!(*bad)++)
 		pr_warn("%s:%llu: not an OTLP JSON trace request (%s)\n", shown(name),
-			(unsigned long long)lineno, r->why);
+			(unsigned long long)lineno, r->j.why);
 }
 
 static int rd_stream(struct reader *r, FILE *f, const char *name)
@@ -1639,7 +1281,7 @@ static int rd_stream(struct reader *r, FILE *f, const char *name)
 
 static void rd_free(struct reader *r)
 {
-	free(r->arena);
+	free(r->j.arena);
 	free(r->join);
 	free(r->rpairs);
 	free(r->pairs);

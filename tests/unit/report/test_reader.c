@@ -388,6 +388,27 @@ static void test_reader_key_order(void **state)
 	rp_dataset_free(&ds);
 }
 
+static void test_reader_key_order_escapes(void **state)
+{
+	/* the resource is read ahead of the spans; escapes on both sides, in keys too */
+	static const char text[] =
+	    "{\"resourceSpans\":[{\"scopeSpans\":[{\"sp\\u0061ns\":[{\"traceId\":\"" TID "\","
+	    "\"spanId\":\"0000000000000001\",\"name\":\"n\\u00e9\\n\",\"startTimeUnixNano\":\"1\","
+	    "\"endTimeUnixNano\":\"2\",\"attributes\":[{\"key\":\"code.function.nam\\u0065\","
+	    "\"value\":{\"stringValue\":\"f\\u00e9\"}}]}]}],\"resource\":{\"attributes\":[{\"key\":"
+	    "\"service.name\",\"value\":{\"stringValue\":\"r\\u00e9s\\t\"}}]}}]}";
+	struct rp_dataset ds = {0};
+
+	(void)state;
+	assert_int_equal(read_text(&ds, text, NULL), 0);
+	assert_int_equal(ds.bad_lines, 0);
+	assert_int_equal(ds.n_spans, 1);
+	assert_string_equal(rp_str_of(&ds, ds.spans[0].service), "r\xc3\xa9s\t");
+	assert_string_equal(rp_str_of(&ds, ds.spans[0].name), "n\xc3\xa9\n");
+	assert_string_equal(attr(&ds, 0, "code.function.name"), "f\xc3\xa9");
+	rp_dataset_free(&ds);
+}
+
 static void test_reader_nulls(void **state)
 {
 	/* proto3 JSON may write a default as null: an empty container, an absent id */
@@ -618,6 +639,7 @@ int main(void)
 	    cmocka_unit_test(test_reader_escapes),
 	    cmocka_unit_test(test_reader_key_order),
 	    cmocka_unit_test(test_reader_nulls),
+	    cmocka_unit_test(test_reader_key_order_escapes),
 	    cmocka_unit_test(test_reader_keep_attrs),
 	    cmocka_unit_test(test_reader_shared_sets),
 	    cmocka_unit_test(test_reader_huge_line),
