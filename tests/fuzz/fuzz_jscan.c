@@ -28,7 +28,8 @@ static bool walk(struct jscan *j, const char *arena_end)
 	case '"':
 		if (!js_str(j, &s))
 			return false;
-		if (memchr(s.p, '\0', s.n) || (s.p >= j->arena && s.p + s.n > arena_end))
+		if (memchr(s.p, '\0', s.n) ||
+		    (s.p >= j->arena && s.p <= arena_end && s.p + s.n > arena_end))
 			abort();
 		return true;
 	case '{':

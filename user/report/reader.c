@@ -430,8 +430,12 @@ static rp_str any_str(struct reader *r, const struct any *a, bool *max_tokens)
 static bool pair_add(struct reader *r, struct pair **v, size_t *n, size_t *cap, rp_str key,
 		     rp_str value)
 {
-	if (!key || !value)
-		return !r->ds->oom || js_fail(&r->j, "out of memory");
+	if (!key || !value) {
+		if (!r->ds->oom)
+			return true; /* no value to show */
+		r->enomem = true;
+		return js_fail(&r->j, "out of memory");
+	}
 	if (grow(v, cap, *n + 1, sizeof(**v))) {
 		r->enomem = true;
 		return js_fail(&r->j, "out of memory");
