@@ -18,7 +18,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "export/otlp_json.h"
 #include "report/report.h"
+#include "span/semconv.h"
+#include "span/span.h"
 
 #define RES                                                                                        \
 	"{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"rag\"}},"         \
@@ -409,6 +412,83 @@ static void test_reader_key_order_escapes(void **state)
 	rp_dataset_free(&ds);
 }
 
+static void test_reader_reads_bedtrace_output(void **state)
+{
+	/* what bedtrace's own encoder writes (export/otlp_json.c) reads back field for field */
+	static const char *const reasons[] = {"end_turn", "max_tokens", "say \"hi\""};
+	struct bt_resource *res = bt_resource_new();
+	struct bt_span *root = bt_span_new("handle_request", BT_KIND_INTERNAL);
+	struct bt_span *call = bt_span_new("chat anthropic.claude", BT_KIND_CLIENT);
+	struct bt_span *spans[2] = {root, call};
+	struct rp_dataset ds = {0};
+	char *json, *line;
+	size_t n;
+
+	(void)state;
+	assert_non_null(res);
+	assert_non_null(root);
+	assert_non_null(call);
+	bt_attrs_set_str(&res->attrs, ATTR_SERVICE_NAME, "demo \"app\"");
+	bt_attrs_set_str(&res->attrs, ATTR_HOST_NAME, "ip-10-0-0-1");
+	bt_attrs_set_int(&res->attrs, ATTR_PROCESS_PID, 4242);
+	bt_span_set_resource(root, res);
+	bt_span_set_resource(call, res);
+	bt_span_set_parent(call, root);
+	root->start_ns = 1738818751100000000ull;
+	root->end_ns = 1738818751293250000ull;
+	call->start_ns = 1738818751133000000ull;
+	call->end_ns = 1738818751292000000ull;
+	bt_attrs_set_int(&root->attrs, ATTR_THREAD_ID, 4242);
+	bt_attrs_set_str(&call->attrs, ATTR_GEN_AI_REQUEST_MODEL, "anthropic.claude");
+	bt_attrs_set_str(&call->attrs, ATTR_GEN_AI_OPERATION_NAME, "chat");
+	bt_attrs_set_int(&call->attrs, ATTR_GEN_AI_USAGE_INPUT_TOKENS, 1200);
+	bt_attrs_set_int(&call->attrs, ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, 345);
+	bt_attrs_set_double(&call->attrs, ATTR_BEDTRACE_COST_USD, 0.0123456789);
+	bt_attrs_set_double(&call->attrs, ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, 0.5);
+	bt_attrs_set_double(&call->attrs, "x.nan", 0.0 / 0.0);
+	bt_attrs_set_bool(&call->attrs, ATTR_BEDTRACE_CAPTURE_TRUNCATED, true);
+	bt_attrs_set_str_array(&call->attrs, ATTR_GEN_AI_RESPONSE_FINISH_REASONS, reasons, 3);
+	assert_non_null(bt_span_add_event(call, "first chunk", call->start_ns + 5));
+	assert_int_equal(bt_span_set_status(call, BT_STATUS_ERROR, "boom"), 0);
+	json = otlp_json_encode(spans, 2);
+	assert_non_null(json);
+	n = strlen(json);
+	line = malloc(n + 2);
+	assert_non_null(line);
+	memcpy(line, json, n);
+	memcpy(line + n, "\n", 2);
+
+	assert_int_equal(read_text(&ds, line, NULL), 0);
+	assert_int_equal(ds.bad_lines, 0);
+	assert_int_equal(ds.n_spans, 2);
+	assert_memory_equal(ds.spans[0].trace_id, root->trace_id, 16);
+	assert_memory_equal(ds.spans[0].span_id, root->span_id, 8);
+	assert_memory_equal(ds.spans[1].parent_id, root->span_id, 8);
+	assert_memory_equal(ds.spans[1].trace_id, root->trace_id, 16);
+	assert_true(ds.spans[1].start_ns == call->start_ns && ds.spans[1].end_ns == call->end_ns);
+	assert_string_equal(rp_str_of(&ds, ds.spans[1].service), "demo \"app\"");
+	assert_string_equal(rp_str_of(&ds, ds.spans[1].host), "ip-10-0-0-1");
+	assert_int_equal(ds.spans[1].pid, 4242);
+	assert_int_equal(ds.spans[0].kind, 1);
+	assert_int_equal(ds.spans[1].kind, 3);
+	assert_int_equal(ds.spans[1].input_tokens, 1200);
+	assert_int_equal(ds.spans[1].output_tokens, 345);
+	assert_true(ds.spans[1].cost_usd == 0.0123456789);
+	assert_true(ds.spans[1].ttfc_s == 0.5f);
+	assert_int_equal(ds.spans[1].flags, RP_ERROR | RP_TRUNCATED | RP_MAX_TOKENS |
+						RP_HAS_TOKENS | RP_HAS_COST | RP_HAS_TTFC);
+	assert_int_equal(ds.spans[0].flags, 0);
+	assert_string_equal(attr(&ds, 1, ATTR_GEN_AI_RESPONSE_FINISH_REASONS),
+			    "end_turn,max_tokens,say \"hi\"");
+	assert_string_equal(attr(&ds, 0, ATTR_THREAD_ID), "4242");
+	rp_dataset_free(&ds);
+	free(line);
+	free(json);
+	bt_span_free(root);
+	bt_span_free(call);
+	bt_resource_put(res);
+}
+
 static void test_reader_nulls(void **state)
 {
 	/* proto3 JSON may write a default as null: an empty container, an absent id */
@@ -639,6 +719,7 @@ int main(void)
 	    cmocka_unit_test(test_reader_escapes),
 	    cmocka_unit_test(test_reader_key_order),
 	    cmocka_unit_test(test_reader_nulls),
+	    cmocka_unit_test(test_reader_reads_bedtrace_output),
 	    cmocka_unit_test(test_reader_key_order_escapes),
 	    cmocka_unit_test(test_reader_keep_attrs),
 	    cmocka_unit_test(test_reader_shared_sets),
