@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Writes realistic OTLP JSON Lines for `bedtrace report` benchmarks and tests.
 
