@@ -687,6 +687,17 @@ static void test_reader_gzip(void **state)
 	assert_int_equal(ds.n_spans, 1);
 	assert_int_equal(ds.bad_lines, 0);
 	rp_dataset_free(&ds);
+
+	/* bytes after the gzip data: a warning, what came before stays, not an error */
+	f = fopen(p3, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, (size_t)size, f), (size_t)size);
+	fputs("\n\n junk", f);
+	fclose(f);
+	assert_int_equal(rp_read(&ds, paths, 1, NULL), 0);
+	assert_int_equal(ds.n_spans, 2);
+	assert_int_equal(ds.bad_lines, 0);
+	rp_dataset_free(&ds);
 	free(buf);
 	unlink(p1);
 	unlink(p2);
