@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h> /* FILE: rp_read_stream */
 
 /* Interned strings: an id is an index into the dataset's string table; 0 is "no value". */
 typedef uint32_t rp_str;
@@ -127,6 +128,13 @@ struct rp_read_opts {
  */
 int rp_read(struct rp_dataset *ds, const char *const *paths, size_t n,
 	    const struct rp_read_opts *o);
+/*
+ * Added by reader.c (not part of the original seams): rp_read over one open stream, named
+ * @name in messages and in ds->files ("-" prints as stdin), plain or gzip by content. The
+ * unit tests and the fuzzer feed bytes through it (fmemopen). Returns 0 or -errno as rp_read.
+ */
+int rp_read_stream(struct rp_dataset *ds, FILE *f, const char *name, const struct rp_read_opts *o);
+
 /* filter.c: what the user narrowed the report to. */
 struct rp_filter {
 	const char *service;	     /* service.name equals */
