@@ -453,8 +453,9 @@ static void describe(FILE *f, const struct rp_dataset *ds, const struct rp_span 
 			fprintf(f, "  in=%" PRId64, s->input_tokens);
 			fprintf(f, "  out=%" PRId64, s->output_tokens);
 		}
+		/* an array, kept joined with ',' */
 		if ((v = rp_attr_of(ds, s, ATTR_GEN_AI_RESPONSE_FINISH_REASONS)))
-			put_value(f, "finish", v);
+			fprintf(f, "  finish=[%s]", v);
 		if (s->flags & RP_HAS_TTFC)
 			fprintf(f, "  ttfc=%.1fms", (double)s->ttfc_s * 1e3);
 		if (s->flags & RP_HAS_COST)

@@ -74,7 +74,7 @@ void handmade_dataset(struct rp_dataset *ds)
 	s->ttfc_s = 0.05f;
 	s->flags |= RP_HAS_TOKENS | RP_HAS_COST | RP_HAS_TTFC;
 	attr(ds, "gen_ai.request.model", "amazon.titan-text-lite-v1");
-	attr(ds, "gen_ai.response.finish_reasons", "[end_turn]");
+	attr(ds, "gen_ai.response.finish_reasons", "end_turn");
 	attr(ds, "http.response.status_code", "200");
 	s = add(ds, TRACE_A, 2, 1, "retrieve_documents", 1, 10, 60, "rag", "h1");
 	attr(ds, "thread.id", "100");
