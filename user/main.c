@@ -61,6 +61,8 @@ static const char doc[] =
     "later, in any mount/PID namespace\n"
     "  bedtrace [OPTIONS] -a                      TLS and socket HTTP of every process on the "
     "host\n"
+    "  bedtrace report [OPTIONS] FILE ...         the latency and cost audit of exported files "
+    "(see bedtrace report --help)\n"
     "\n"
     "Examples:\n"
     "  bedtrace -f handle_request -f 'libfoo:retrieve*' -p 4242 -o out.jsonl\n"
