@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,10 +86,16 @@ struct report_opts {
 	size_t n_files;
 };
 
-static int usage_error(const char *fmt, const char *arg)
+/* One line on stderr for a bad command line; returns its exit status, 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fputs("bedtrace report: ", stderr);
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputs(" (see bedtrace report --help)\n", stderr);
 	return 2;
 }
@@ -267,8 +274,7 @@ static int parse_args(int argc, char **argv, struct report_opts *o)
 			return usage_error("%s needs a value", argv[optind - 1]);
 		default:
 			if (optopt)
-				return usage_error("unknown option '-%c'",
-						   (char[]){(char)optopt, 0});
+				return usage_error("unknown option '-%c'", optopt);
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}

@@ -567,6 +567,8 @@ static void test_cli_usage_errors(void **state)
 	free(out);
 	assert_int_equal(run_report(&out, "--bogus", "handmade", NULL), 2);
 	free(out);
+	assert_int_equal(run_report(&out, "-x", "handmade", NULL), 2);
+	free(out);
 	assert_int_equal(run_report(&out, "handmade", "--trace", NULL), 2); /* needs a value */
 	free(out);
 	assert_int_equal(run_report(&out, "--trace", "a1", "--traces", "handmade", NULL), 2);
