@@ -514,7 +514,7 @@ static int audit(const struct report_opts *o, const struct rp_dataset *ds, const
 	char *json = NULL, *spans = NULL;
 	uint8_t(*ids)[16] = NULL;
 	size_t n_ids = 0, i;
-	int status = 1;
+	int status = 1, err;
 
 	for (i = 0; i < o->n_by; i++)
 		ao.by[i] = o->by_buf[i];
@@ -553,8 +553,10 @@ static int audit(const struct report_opts *o, const struct rp_dataset *ds, const
 			fprintf(stderr, "bedtrace report: out of memory\n");
 			goto cleanup;
 		}
-		if (rp_html_write(o->html, json, spans)) {
-			fprintf(stderr, "bedtrace report: cannot write %s\n", o->html);
+		err = rp_html_write(o->html, json, spans);
+		if (err) {
+			fprintf(stderr, "bedtrace report: cannot write %s: %s\n", o->html,
+				strerror(err < 0 ? -err : EIO));
 			goto cleanup;
 		}
 	}
