@@ -4,9 +4,10 @@
  * stand-ins for the input (reader.c, filter.c), analysis (analyze.c) and page (html.c) stages
  * that were written at the same time as the outputs, so that report_main() can be run before
  * they are merged. The stand-ins do no reading or analysis: rp_read() accepts only the name
- * "handmade", rp_analyze() returns the hand-made result. Once the real stages are in the tree
- * the cli cases should move to them (tests/integration/test_report.py runs the real pipeline)
- * and this file's stand-ins be deleted.
+ * "handmade", rp_analyze() returns the hand-made result. They are compiled only with
+ * RP_STAGE_STANDINS (test_out.c defines it, with the cli cases): once the real stages are in
+ * the tree, that define and the stand-ins go (tests/integration/test_report.py runs the real
+ * pipeline end to end).
  */
 #include <errno.h>
 #include <math.h>
@@ -191,6 +192,7 @@ void handmade_result(struct rp_result *r)
 }
 
 /* ---- stand-ins for the stages written in parallel (see the comment at the top) ---- */
+#ifdef RP_STAGE_STANDINS
 
 int stub_reads, stub_analyzes;
 const struct rp_analyze_opts *stub_last_analyze;
@@ -281,3 +283,4 @@ int rp_html_write(const char *path, const char *report_json, const char *spans_j
 	fprintf(f, "%s\n%s\n", report_json, spans_json);
 	return fclose(f) ? -errno : 0;
 }
+#endif /* RP_STAGE_STANDINS */

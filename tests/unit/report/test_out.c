@@ -25,6 +25,9 @@
 #include "report/out.h"
 #include "report/report.h"
 
+/* TEMPORARY: stand-ins for reader.c, filter.c, analyze.c and html.c and the cli cases that use
+ * them, until those stages are merged; then this define, the cli cases and the stand-ins go. */
+#define RP_STAGE_STANDINS 1
 #include "unit/report/stubs_for_out.c"
 
 /* Text written to a FILE *, as a malloc'd string. */
@@ -509,6 +512,7 @@ static void test_text_report(void **state)
 	rp_dataset_free(&ds);
 }
 
+#ifdef RP_STAGE_STANDINS
 /* Runs report_main with stdout into a file; returns the exit status, *out what it printed. */
 static int run_report(char **out, ...)
 {
@@ -653,6 +657,8 @@ static void test_cli_outputs(void **state)
 	unlink(chrome);
 }
 
+#endif /* RP_STAGE_STANDINS */
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,8 +670,10 @@ int main(void)
 	    cmocka_unit_test(test_traces_listing),
 	    cmocka_unit_test(test_chrome_events),
 	    cmocka_unit_test(test_text_report),
+#ifdef RP_STAGE_STANDINS
 	    cmocka_unit_test(test_cli_usage_errors),
 	    cmocka_unit_test(test_cli_outputs),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
