@@ -99,9 +99,10 @@ def write_requests(p, reqs):
             f.write(json.dumps(r, separators=(",", ":")) + "\n")
 
 
-def rewrite(reqs, host=None, trace_byte=None, scale=None):
-    """A copy of @reqs with host.name = @host, the first trace-id byte set to @trace_byte,
-    and every span's offset from its trace's start and duration scaled by @scale."""
+def rewrite(reqs, host=None, trace_byte=None, scale=None, version=None):
+    """A copy of @reqs with host.name = @host, service.version = @version, the first
+    trace-id byte set to @trace_byte, and every span's offset from its trace's start and
+    duration scaled by @scale."""
     reqs = copy.deepcopy(reqs)
     starts = {}
     if scale:
@@ -113,10 +114,11 @@ def rewrite(reqs, host=None, trace_byte=None, scale=None):
                         starts[t] = min(starts.get(t, 1 << 64), int(s["startTimeUnixNano"]))
     for r in reqs:
         for rs in r["resourceSpans"]:
-            if host:
-                attrs = rs.setdefault("resource", {}).setdefault("attributes", [])
-                attrs[:] = [a for a in attrs if a["key"] != "host.name"]
-                attrs.append({"key": "host.name", "value": {"stringValue": host}})
+            for key, val in (("host.name", host), ("service.version", version)):
+                if val:
+                    attrs = rs.setdefault("resource", {}).setdefault("attributes", [])
+                    attrs[:] = [a for a in attrs if a["key"] != key]
+                    attrs.append({"key": key, "value": {"stringValue": val}})
             for ss in rs["scopeSpans"]:
                 for s in ss["spans"]:
                     if scale:
@@ -226,7 +228,8 @@ def host_files():
     files = []
     for i, host in enumerate(("host-a", "host-b", "host-c")):
         p = path("%s.jsonl" % host)
-        write_requests(p, rewrite(reqs, host=host, trace_byte=0x10 + i))
+        write_requests(p, rewrite(reqs, host=host, trace_byte=0x10 + i,
+                                  version="2.0" if host == "host-c" else "1.0"))
         files.append(p)
     return files
 
@@ -250,6 +253,13 @@ def test_report_several_hosts():
     check(abs(a["p50_ms"] - b["p50_ms"]) < 1e-6, "p50 %r vs %r", a, b)
     out, _ = report("--by", "host", *files)
     check("host-b" in out, "no host column in the text report")
+    # an attribute of the resource as a --by key, with a second key
+    ver = report_json("--by", "service.version,host", *files)
+    check_eq(ver["by"], ["service.version", "host"], "by keys")
+    for v, hosts in (("1.0", 2), ("2.0", 1)):
+        rows = ops_by(ver, name="handle_request", **{"service.version": v})
+        check_eq(sum(o["count"] for o in rows), hosts * n_hr, "handle_request of version " + v)
+        check_eq(len(rows), hosts, "rows of version %s (one per host)" % v)
     # the fleet's files concatenated give the same report
     cat = path("all-hosts.jsonl")
     with open(cat, "wb") as w:
@@ -366,6 +376,17 @@ def test_report_traces_and_trace():
     check_eq(len(xs), len(traces[tid]), "chrome events")
     check(all(e["dur"] >= 0 and e["ts"] >= 0 for e in xs), "negative times")
     check(any(e["ph"] == "M" and e["name"] == "process_name" for e in ev), "no process names")
+    # each track (pid, tid) holds properly nested slices, as the viewers need: the model call,
+    # which has no thread of its own, is drawn on its caller's
+    tracks = defaultdict(list)
+    for e in xs:
+        tracks[(e["pid"], e["tid"])].append((e["ts"], e["ts"] + e["dur"], e["name"]))
+    check_eq(len(tracks), 1, "tracks of one single-threaded trace")
+    for evs in tracks.values():
+        for a in evs:
+            for b in evs:
+                if a is not b and a[0] <= b[0] < a[1]:
+                    check(b[1] <= a[1] + 0.001, "slices overlap on a track: %r %r", a, b)
 
 
 SAMPLE = os.path.join(ROOT, "tests", "data", "report", "trace-sample.jsonl")
