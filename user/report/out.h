@@ -53,8 +53,9 @@ long rp_traces_select(const struct rp_traces *tl, enum rp_sort sort, size_t offs
 /* The --traces listing of the traces @sel of @tl, as aligned text (@total: how many matched). */
 int rp_traces_list_text(FILE *f, const struct rp_dataset *ds, const struct rp_traces *tl,
 			const size_t *sel, size_t n, size_t total);
-/* The same as JSON: {"total": N, "traces": [{"trace_id", "start", "start_unix_nano", "root",
- * "service", "duration_ms", "spans", "errors"}]}, malloc'd; NULL+errno. */
+/* The same as JSON: {"total": N, "traces": [{"trace_id", "start" (UTC ISO 8601),
+ * "start_unix_nano" (a decimal string), "root", "service", "duration_ms", "spans", "errors"}]},
+ * malloc'd; NULL+errno. */
 char *rp_traces_list_json(const struct rp_dataset *ds, const struct rp_traces *tl,
 			  const size_t *sel, size_t n, size_t total);
 /*

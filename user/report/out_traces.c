@@ -399,9 +399,9 @@ char *rp_traces_list_json(const struct rp_dataset *ds, const struct rp_traces *t
 		utc_time(start, sizeof(start), t->start_ns);
 		jb_key(&b, false, "start");
 		jb_str(&b, start);
+		/* a string, as OTLP JSON writes 64-bit times: a JSON number loses ns past 2^53 */
 		jb_key(&b, false, "start_unix_nano");
-		snprintf(num, sizeof(num), "%" PRIu64, t->start_ns);
-		jb_put(&b, num, strlen(num));
+		jb_u64(&b, t->start_ns);
 		jb_key(&b, false, "root");
 		jb_str(&b, rp_str_of(ds, root->name));
 		jb_key(&b, false, "service");

@@ -383,6 +383,11 @@ static void test_traces_listing(void **state)
 	assert_string_equal(get(cJSON_GetArrayItem(get(j, "traces"), 0), "service")->valuestring,
 			    "api");
 	assert_int_equal(get(cJSON_GetArrayItem(get(j, "traces"), 0), "spans")->valuedouble, 2);
+	assert_string_equal(
+	    get(cJSON_GetArrayItem(get(j, "traces"), 0), "start_unix_nano")->valuestring,
+	    "1764928801000000000");
+	assert_string_equal(get(cJSON_GetArrayItem(get(j, "traces"), 0), "start")->valuestring,
+			    "2025-12-05T10:00:01.000Z");
 	cJSON_Delete(j);
 	free(out);
 	free(sel);
