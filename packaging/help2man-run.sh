@@ -7,7 +7,8 @@
 #     help2man would cut a usage form or an example in the middle;
 #   - descriptions start at column 32, so the longest option (--metrics-interval=SEC) still
 #     has the two spaces help2man needs to tell it from its description;
-#   - the usage forms listed under the first line ("  bedtrace [OPTIONS] -p PID ...   what")
+#   - the usage forms listed under the first line ("  bedtrace [OPTIONS] -p PID ...   what",
+#     "  bedtrace report [OPTIONS] FILE ...   what")
 #     become the SYNOPSIS ("Usage: FORM" / "  or:  FORM"); they stay in DESCRIPTION too;
 #   - each line of the "Examples:" block gets help2man's example marker "$ " (one verbatim line
 #     each; man-examples.sed takes the marker out of the page again);
@@ -19,7 +20,7 @@ if [ "${1:-}" != --help ]; then
 fi
 ARGP_HELP_FMT=rmargin=1000,opt-doc-col=32 "$BEDTRACE" --help | awk '
 	{ line[n++] = $0 }
-	/^  bedtrace \[OPTIONS\] / {
+	/^  bedtrace (report )?\[OPTIONS\] / {
 		form = substr($0, 3)
 		sub(/   +.*$/, "", form)
 		forms[nforms++] = form

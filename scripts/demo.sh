@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # `make demo`: traces the bundled demo "LLM service" (scripts/demo/app.c) with bedtrace while it
-# talks to a local Bedrock replay server, then prints the trace as a tree.
+# talks to a local Bedrock replay server, then prints each trace as a tree and the audit of the
+# capture (`bedtrace report`).
 #
 # Needs root (bedtrace loads BPF), ./bedtrace built (make), node with tests/node/node_modules
 # (make deps), gcc with libcurl/cJSON/OpenSSL headers. Everything runs on 127.0.0.1 and is
@@ -78,8 +79,14 @@ if [ "$rc" -ne 0 ]; then
 fi
 [ -s "$tmp/trace.jsonl" ] || die "no trace written"
 
+# each trace as a tree (in order of start), then the audit of the whole capture
 echo
-"$py" scripts/print-trace.py "$tmp/trace.jsonl"
+for id in $(./bedtrace report --traces --format json "$tmp/trace.jsonl" |
+	"$py" -c 'import json,sys; print("\n".join(t["trace_id"] for t in json.load(sys.stdin)["traces"]))'); do
+	./bedtrace report --trace "$id" "$tmp/trace.jsonl"
+	echo
+done
+./bedtrace report "$tmp/trace.jsonl"
 echo
 if grep -q -- "$AWS_SESSION_TOKEN" "$tmp/trace.jsonl"; then
 	die "the session token appears in the trace"

@@ -26,6 +26,7 @@
 #include "metrics/prom_server.h"
 #include "probe/functrace.h"
 #include "proto/body.h"
+#include "report/cli.h"
 #include "util/log.h"
 #include "util/size.h"
 #include "span/stitch.h"
@@ -60,6 +61,8 @@ static const char doc[] =
     "later, in any mount/PID namespace\n"
     "  bedtrace [OPTIONS] -a                      TLS and socket HTTP of every process on the "
     "host\n"
+    "  bedtrace report [OPTIONS] FILE ...         the latency and cost audit of exported files "
+    "(see bedtrace report --help)\n"
     "\n"
     "Examples:\n"
     "  bedtrace -f handle_request -f 'libfoo:retrieve*' -p 4242 -o out.jsonl\n"
@@ -372,11 +375,9 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	int i, split = argc, err, status;
 
-	if (argc > 1 && strcmp(argv[1], "report") == 0) {
-		fprintf(stderr, "bedtrace: 'report' is planned for fleet operation and not "
-				"available yet\n");
-		return 2;
-	}
+	/* `bedtrace report ...` has a command line of its own */
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			split = i;
