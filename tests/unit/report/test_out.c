@@ -25,10 +25,7 @@
 #include "report/out.h"
 #include "report/report.h"
 
-/* TEMPORARY: stand-ins for reader.c, filter.c, analyze.c and html.c and the cli cases that use
- * them, until those stages are merged; then this define, the cli cases and the stand-ins go. */
-#define RP_STAGE_STANDINS 1
-#include "unit/report/stubs_for_out.c"
+#include "unit/report/handmade.c"
 
 /* Text written to a FILE *, as a malloc'd string. */
 struct capture {
@@ -517,153 +514,6 @@ static void test_text_report(void **state)
 	rp_dataset_free(&ds);
 }
 
-#ifdef RP_STAGE_STANDINS
-/* Runs report_main with stdout into a file; returns the exit status, *out what it printed. */
-static int run_report(char **out, ...)
-{
-	char *argv[32], path[] = "/tmp/bt-test-out-XXXXXX";
-	int argc = 0, fd, saved, status;
-	va_list ap;
-	FILE *f;
-	long len;
-
-	va_start(ap, out);
-	argv[argc++] = "report";
-	while ((argv[argc] = va_arg(ap, char *)))
-		argc++;
-	va_end(ap);
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	fflush(stdout);
-	saved = dup(STDOUT_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	status = report_main(argc, argv);
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	close(fd);
-	f = fopen(path, "r");
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	*out = calloc(1, (size_t)len + 1);
-	assert_int_equal(fread(*out, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	unlink(path);
-	return status;
-}
-
-static void test_cli_usage_errors(void **state)
-{
-	char *out;
-
-	(void)state;
-	assert_int_equal(run_report(&out, NULL), 2); /* no FILE */
-	free(out);
-	assert_int_equal(run_report(&out, "--format", "xml", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(run_report(&out, "--sort", "-duration", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(run_report(&out, "--traces", "--sort", "size", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(run_report(&out, "--traces", "--limit", "x", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(run_report(&out, "--status", "maybe", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(run_report(&out, "--by", "a,b,c,d,e", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(run_report(&out, "--by", "a,,b", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(run_report(&out, "--bogus", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(run_report(&out, "-x", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(run_report(&out, "handmade", "--trace", NULL), 2); /* needs a value */
-	free(out);
-	assert_int_equal(run_report(&out, "--trace", "a1", "--traces", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(run_report(&out, "--min-duration", "soon", "handmade", NULL), 2);
-	free(out);
-	assert_int_equal(stub_reads, 0); /* nothing read on bad usage */
-	assert_int_equal(run_report(&out, "--help", NULL), 0);
-	assert_non_null(strstr(out, "Usage: bedtrace report [OPTIONS] FILE ..."));
-	free(out);
-	/* an unreadable file is 1 */
-	assert_int_equal(run_report(&out, "/nonexistent/spans.jsonl", NULL), 1);
-	free(out);
-}
-
-static void test_cli_outputs(void **state)
-{
-	char *out, html[] = "/tmp/bt-test-html-XXXXXX", chrome[] = "/tmp/bt-test-chrome-XXXXXX";
-	char line[1 << 14];
-	cJSON *j;
-	FILE *f;
-
-	(void)state;
-	close(mkstemp(html));
-	close(mkstemp(chrome));
-	/* options after the files too; --by keys reach the analysis */
-	assert_int_equal(
-	    run_report(&out, "handmade", "--format", "json", "--by", "host,service.version", NULL),
-	    0);
-	j = parse(out);
-	assert_int_equal(get(j, "spans")->valuedouble, 6);
-	cJSON_Delete(j);
-	free(out);
-	assert_int_equal(stub_last_analyze->n_by, 2);
-	assert_string_equal(stub_last_analyze->by[1], "service.version");
-	assert_non_null(stub_last_analyze->keep);
-	assert_null(stub_last_analyze->baseline);
-
-	/* a baseline is read and handed over */
-	assert_int_equal(run_report(&out, "--baseline", "handmade", "handmade", NULL), 0);
-	assert_non_null(strstr(out, "\nOperations"));
-	free(out);
-
-	/* the page gets the report and the spans of the slowest and flagged traces */
-	assert_int_equal(run_report(&out, "--html", html, "--chrome", chrome, "handmade", NULL), 0);
-	free(out);
-	f = fopen(html, "r");
-	assert_non_null(fgets(line, sizeof(line), f));
-	j = parse(line);
-	get(j, "slowest_traces");
-	cJSON_Delete(j);
-	assert_non_null(fgets(line, sizeof(line), f));
-	j = parse(line);
-	assert_int_equal(cJSON_GetArraySize(j), 6); /* both traces: A slowest, B flagged too */
-	cJSON_Delete(j);
-	fclose(f);
-	f = fopen(chrome, "r");
-	assert_non_null(fgets(line, sizeof(line), f));
-	j = parse(line);
-	assert_int_equal(cJSON_GetArraySize(get(j, "traceEvents")), 8);
-	cJSON_Delete(j);
-	fclose(f);
-
-	/* --traces with a filter, --trace */
-	assert_int_equal(run_report(&out, "--traces", "--service", "api", "handmade", NULL), 0);
-	assert_non_null(strstr(out, "b2220000000000000000000000000002"));
-	assert_null(strstr(out, "a1110000000000000000000000000001"));
-	assert_non_null(strstr(out, "1 of 1 matching trace\n"));
-	free(out);
-	assert_int_equal(run_report(&out, "--trace", "a111", "handmade", NULL), 0);
-	assert_string_equal(out, TREE_A);
-	free(out);
-	assert_int_equal(run_report(&out, "--trace", "ffff", "handmade", NULL), 1);
-	free(out);
-	assert_int_equal(run_report(&out, "--trace", "a111", "--format", "json", "handmade", NULL),
-			 0);
-	j = parse(out);
-	assert_int_equal(cJSON_GetArraySize(j), 4);
-	cJSON_Delete(j);
-	free(out);
-	unlink(html);
-	unlink(chrome);
-}
-
-#endif /* RP_STAGE_STANDINS */
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -675,10 +525,6 @@ int main(void)
 	    cmocka_unit_test(test_traces_listing),
 	    cmocka_unit_test(test_chrome_events),
 	    cmocka_unit_test(test_text_report),
-#ifdef RP_STAGE_STANDINS
-	    cmocka_unit_test(test_cli_usage_errors),
-	    cmocka_unit_test(test_cli_outputs),
-#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

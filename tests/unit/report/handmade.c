@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * TEMPORARY, for tests/unit/report/test_out.c only: a hand-made dataset and result, and
- * stand-ins for the input (reader.c, filter.c), analysis (analyze.c) and page (html.c) stages
- * that were written at the same time as the outputs, so that report_main() can be run before
- * they are merged. The stand-ins do no reading or analysis: rp_read() accepts only the name
- * "handmade", rp_analyze() returns the hand-made result. They are compiled only with
- * RP_STAGE_STANDINS (test_out.c defines it, with the cli cases): once the real stages are in
- * the tree, that define and the stand-ins go (tests/integration/test_report.py runs the real
- * pipeline end to end).
+ * For tests/unit/report/test_out.c: a hand-made dataset and result whose every printed figure
+ * is known, so the outputs are checked on their own (tests/integration/test_report.py runs the
+ * whole pipeline, reader and analysis included, end to end).
  */
 #include <errno.h>
 #include <math.h>
@@ -192,95 +187,3 @@ void handmade_result(struct rp_result *r)
 }
 
 /* ---- stand-ins for the stages written in parallel (see the comment at the top) ---- */
-#ifdef RP_STAGE_STANDINS
-
-int stub_reads, stub_analyzes;
-const struct rp_analyze_opts *stub_last_analyze;
-struct rp_analyze_opts stub_analyze_copy;
-
-int rp_read(struct rp_dataset *ds, const char *const *paths, size_t n, const struct rp_read_opts *o)
-{
-	size_t i;
-
-	(void)o;
-	for (i = 0; i < n; i++) {
-		if (strcmp(paths[i], "handmade")) {
-			fprintf(stderr, "bedtrace report: cannot open %s: %s\n", paths[i],
-				strerror(ENOENT));
-			return -ENOENT;
-		}
-		handmade_dataset(ds);
-		stub_reads++;
-	}
-	return 0;
-}
-
-size_t rp_filter_apply(const struct rp_dataset *ds, const struct rp_filter *f, bool *keep)
-{
-	size_t i, n = 0;
-	rp_str svc = f->service ? rp_str_find(ds, f->service) : 0;
-
-	for (i = 0; i < ds->n_spans; i++) {
-		keep[i] = !f->service || ds->spans[i].service == svc;
-		n += keep[i];
-	}
-	return n;
-}
-
-int rp_parse_time(const char *s, uint64_t now_ns, uint64_t *out)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	(void)now_ns;
-	if (!*s || *end)
-		return -EINVAL;
-	*out = v * 1000000000ull;
-	return 0;
-}
-
-int rp_parse_duration(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	if (!*s || (*end && strcmp(end, "ms")))
-		return -EINVAL;
-	*out = v * MS;
-	return 0;
-}
-
-int rp_analyze(const struct rp_dataset *ds, const struct rp_analyze_opts *o, struct rp_result *out)
-{
-	static char by[RP_MAX_BY][64];
-	size_t i;
-
-	(void)ds;
-	stub_analyzes++;
-	stub_analyze_copy = *o;
-	/* the caller frees its --by strings when it returns: keep copies for the test */
-	for (i = 0; i < o->n_by && i < RP_MAX_BY; i++) {
-		snprintf(by[i], sizeof(by[i]), "%s", o->by[i]);
-		stub_analyze_copy.by[i] = by[i];
-	}
-	stub_last_analyze = &stub_analyze_copy;
-	handmade_result(out);
-	return 0;
-}
-
-void rp_result_free(struct rp_result *r)
-{
-	memset(r, 0, sizeof(*r));
-}
-
-/* Writes both JSON documents, one a line, so the test can read what the page would embed. */
-int rp_html_write(const char *path, const char *report_json, const char *spans_json)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -errno;
-	fprintf(f, "%s\n%s\n", report_json, spans_json);
-	return fclose(f) ? -errno : 0;
-}
-#endif /* RP_STAGE_STANDINS */
