@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/readfile.h"
 #include "metrics/prom_server.h"
 
 static volatile sig_atomic_t stop;
@@ -27,37 +28,7 @@ static void on_signal(int sig)
 /* The whole of the file named @ctx, or NULL + errno (the scrape gets a 500). */
 static char *render(void *ctx, size_t *len)
 {
-	FILE *f = fopen(ctx, "rb");
-	size_t cap = 4096, n = 0, k;
-	char *buf = NULL, *grown;
-	int err = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		grown = realloc(buf, cap);
-		if (!grown) {
-			err = ENOMEM;
-			break;
-		}
-		buf = grown;
-		k = fread(buf + n, 1, cap - n, f);
-		n += k;
-		if (n < cap) {
-			if (ferror(f))
-				err = EIO;
-			break;
-		}
-		cap *= 2;
-	}
-	fclose(f);
-	if (err) {
-		free(buf);
-		errno = err;
-		return NULL;
-	}
-	*len = n;
-	return buf;
+	return tl_read_file(ctx, len);
 }
 
 int main(int argc, char **argv)

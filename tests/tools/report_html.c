@@ -10,43 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/readfile.h"
 #include "report/report.h"
-
-/* The whole of @path as a string, or NULL + errno. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 65536, n = 0, k;
-	char *buf = NULL, *grown;
-	int err = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		grown = realloc(buf, cap + 1);
-		if (!grown) {
-			err = ENOMEM;
-			break;
-		}
-		buf = grown;
-		k = fread(buf + n, 1, cap - n, f);
-		n += k;
-		if (n < cap) {
-			if (ferror(f))
-				err = EIO;
-			break;
-		}
-		cap *= 2;
-	}
-	fclose(f);
-	if (err) {
-		free(buf);
-		errno = err;
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
-}
 
 int main(int argc, char **argv)
 {
@@ -57,12 +22,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: report_html REPORT.json SPANS.json OUT.html\n");
 		return 2;
 	}
-	report = slurp(argv[1]);
+	report = tl_read_file(argv[1], NULL);
 	if (!report) {
 		fprintf(stderr, "report_html: %s: %s\n", argv[1], strerror(errno));
 		goto cleanup;
 	}
-	spans = slurp(argv[2]);
+	spans = tl_read_file(argv[2], NULL);
 	if (!spans) {
 		fprintf(stderr, "report_html: %s: %s\n", argv[2], strerror(errno));
 		goto cleanup;

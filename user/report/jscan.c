@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "report/jscan.h"
+#include "util/pct.h"
 
 void js_begin(struct jscan *j, const char *p, const char *end)
 {
@@ -21,23 +22,13 @@ bool js_fail(struct jscan *j, const char *why)
 	return false;
 }
 
-int js_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static bool hex4(const char *p, unsigned *out)
 {
 	unsigned v = 0;
 	int i, d;
 
 	for (i = 0; i < 4; i++) {
-		if ((d = js_hexval((unsigned char)p[i])) < 0)
+		if ((d = pct_hex(p[i])) < 0)
 			return false;
 		v = v << 4 | (unsigned)d;
 	}

@@ -80,7 +80,5 @@ bool js_arr_open(struct jscan *j);
 bool js_arr_next(struct jscan *j, bool *first);
 /* Whether @s is the C string @lit. */
 bool js_is(const struct js_sv *s, const char *lit);
-/* The value of hex digit @c, or -1. */
-int js_hexval(unsigned char c);
 
 #endif

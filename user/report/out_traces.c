@@ -14,6 +14,7 @@
 #include "span/semconv.h"
 #include "util/grow.h"
 #include "util/jbuf.h"
+#include "util/pct.h"
 
 const char *rp_kind_name(uint8_t kind)
 {
@@ -211,17 +212,6 @@ const struct rp_trace *rp_traces_find(const struct rp_traces *tl, const uint8_t 
 	return NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 const struct rp_trace *rp_traces_lookup(const struct rp_traces *tl, const char *prefix)
 {
 	const struct rp_trace *found = NULL;
@@ -232,7 +222,7 @@ const struct rp_trace *rp_traces_lookup(const struct rp_traces *tl, const char *
 		return NULL;
 	}
 	for (k = 0; k < len; k++)
-		if (hexval(prefix[k]) < 0) {
+		if (pct_hex(prefix[k]) < 0) {
 			errno = EINVAL;
 			return NULL;
 		}
@@ -240,7 +230,7 @@ const struct rp_trace *rp_traces_lookup(const struct rp_traces *tl, const char *
 		for (k = 0; k < len; k++) {
 			uint8_t b = tl->t[i].id[k / 2];
 
-			if ((k % 2 ? b & 0xf : b >> 4) != hexval(prefix[k]))
+			if ((k % 2 ? b & 0xf : b >> 4) != pct_hex(prefix[k]))
 				break;
 		}
 		if (k < len)

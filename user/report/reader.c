@@ -39,6 +39,7 @@
 
 #include "report/jscan.h"
 #include "report/report.h"
+#include "util/pct.h"
 #include "span/semconv.h"
 #include "util/grow.h"
 #include "util/log.h"
@@ -548,8 +549,7 @@ static bool hex_id(const struct js_sv *s, uint8_t *out, size_t n)
 	if (s->n != 2 * n)
 		return false;
 	for (i = 0; i < n; i++) {
-		if ((hi = js_hexval((unsigned char)s->p[2 * i])) < 0 ||
-		    (lo = js_hexval((unsigned char)s->p[2 * i + 1])) < 0)
+		if ((hi = pct_hex(s->p[2 * i])) < 0 || (lo = pct_hex(s->p[2 * i + 1])) < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
