@@ -18,6 +18,7 @@
 #include "export/export_int.h"
 #include "export/otlp_json.h"
 #include "util/log.h"
+#include "util/outfile.h"
 
 struct bt_exporter *exporter_alloc(enum exporter_type type, enum bt_signal signal)
 {
@@ -34,63 +35,15 @@ struct bt_exporter *exporter_alloc(enum exporter_type type, enum bt_signal signa
 
 /* ---- file ---- */
 
-/*
- * bedtrace runs as root and may be pointed at a path in a world-writable directory: a symbolic
- * link or a device planted there must not make it truncate, chmod or fill another file. The
- * lstat gives the clear refusal; O_NOFOLLOW and the fstat close the race after it, O_NONBLOCK
- * keeps a FIFO swapped in meanwhile from blocking the open, and truncation waits until the
- * opened file is known to be regular.
- */
-static int open_output(const char *path, struct stat *st, bool truncate)
-{
-	int fd, err;
-
-	if (lstat(path, st) == 0) {
-		if (S_ISLNK(st->st_mode))
-			return -ELOOP;
-		if (!S_ISREG(st->st_mode))
-			return -EEXIST;
-	} else if (errno != ENOENT) {
-		return -errno;
-	}
-	/* CLOEXEC: a command bedtrace launches must not inherit the trace file. */
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st)) {
-		err = -errno;
-		goto fail;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		err = -EEXIST;
-		goto fail;
-	}
-	/* O_CREAT's mode does not apply to a file that already existed: fchmod, never by path */
-	if ((truncate ? ftruncate(fd, 0) : lseek(fd, 0, SEEK_END) < 0) || fcntl(fd, F_SETFL, 0) ||
-	    ((st->st_mode & 07777) != 0600 && fchmod(fd, 0600))) {
-		err = -errno;
-		pr_debug("truncate/fchmod 0600 %s: %s\n", path, strerror(errno));
-		goto fail;
-	}
-	return fd;
-fail:
-	close(fd);
-	return err;
-}
-
 const char *exporter_file_refusal(int err)
 {
-	if (err == ELOOP)
-		return "it is a symbolic link";
-	if (err == EEXIST)
-		return "not a regular file";
-	return NULL;
+	return outfile_refusal(err);
 }
 
 struct bt_exporter *exporter_open_file_signal(const char *path, enum bt_signal signal)
 {
 	struct bt_exporter *e = NULL;
-	bool is_stdout = false;
+	bool is_stdout = false, is_reg = true;
 	struct stat st;
 	int fd = -1, err = 0;
 
@@ -104,8 +57,11 @@ struct bt_exporter *exporter_open_file_signal(const char *path, enum bt_signal s
 		fd = STDOUT_FILENO;
 		if (fstat(fd, &st))
 			err = -errno;
+		else
+			is_reg = S_ISREG(st.st_mode);
 	} else {
-		fd = open_output(path, &st, true);
+		/* 0600 also for a file that existed: spans can hold prompts */
+		fd = outfile_open(path, 0600, OUTFILE_FORCE_MODE);
 		if (fd < 0)
 			err = fd;
 	}
@@ -121,7 +77,7 @@ struct bt_exporter *exporter_open_file_signal(const char *path, enum bt_signal s
 	}
 	e->fd = fd;
 	e->own_fd = !is_stdout;
-	e->fd_is_reg = S_ISREG(st.st_mode);
+	e->fd_is_reg = is_reg;
 	fd = -1;
 	if (!is_stdout && !(e->path = strdup(path))) {
 		err = -ENOMEM;
@@ -266,13 +222,12 @@ static int write_spans(struct bt_exporter *e, struct bt_span *const *spans, size
 
 int exporter_reopen(struct bt_exporter *e)
 {
-	struct stat st;
 	int fd, old;
 
 	if (!e || e->type != EXPORTER_FILE || !e->path)
 		return 0;
 	/* opened before taking the lock: a slow open does not hold up writers */
-	fd = open_output(e->path, &st, false);
+	fd = outfile_open(e->path, 0600, OUTFILE_APPEND | OUTFILE_FORCE_MODE);
 	if (fd < 0) {
 		const char *why = exporter_file_refusal(-fd);
 
@@ -284,7 +239,7 @@ int exporter_reopen(struct bt_exporter *e)
 	pthread_mutex_lock(&e->lock);
 	old = e->fd;
 	e->fd = fd;
-	e->fd_is_reg = S_ISREG(st.st_mode);
+	e->fd_is_reg = true; /* outfile_open opens regular files only */
 	pthread_mutex_unlock(&e->lock);
 	close(old);
 	pr_debug("output: reopened %s\n", e->path);

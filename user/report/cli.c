@@ -18,6 +18,7 @@
 #include "report/cli.h"
 #include "report/out.h"
 #include "report/report.h"
+#include "util/outfile.h"
 
 #define MAX_BASELINES 64
 
@@ -353,12 +354,22 @@ static int load(struct rp_dataset *ds, const char *const *paths, size_t n,
 	return 0;
 }
 
+/* @path for writing ("-": stdout), opened as every file bedtrace writes (util/outfile.h). */
 static FILE *open_out(const char *path)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	FILE *f = NULL;
+	int fd, err;
 
-	if (!f)
-		fprintf(stderr, "bedtrace report: cannot write %s: %s\n", path, strerror(errno));
+	if (!strcmp(path, "-"))
+		return stdout;
+	fd = outfile_open(path, 0644, 0);
+	if (fd >= 0 && !(f = fdopen(fd, "w")))
+		close(fd);
+	if (!f) {
+		err = fd < 0 ? -fd : errno;
+		fprintf(stderr, "bedtrace report: cannot write %s: %s\n", path,
+			outfile_refusal(err) ? outfile_refusal(err) : strerror(err));
+	}
 	return f;
 }
 
@@ -555,8 +566,9 @@ static int audit(const struct report_opts *o, const struct rp_dataset *ds, const
 		}
 		err = rp_html_write(o->html, json, spans);
 		if (err) {
+			err = err < 0 ? -err : EIO;
 			fprintf(stderr, "bedtrace report: cannot write %s: %s\n", o->html,
-				strerror(err < 0 ? -err : EIO));
+				outfile_refusal(err) ? outfile_refusal(err) : strerror(err));
 			goto cleanup;
 		}
 	}

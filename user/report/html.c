@@ -6,14 +6,13 @@
  * strings by the Makefile) parses and renders with DOM calls only, never as markup.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "report/report.h"
 #include "span/semconv.h"
+#include "util/outfile.h"
 #include "report_html.h" /* rp_page_css, rp_page_js (generated from user/report/html/) */
 
 /*
@@ -48,46 +47,6 @@ static bool starts_with(const char *json, char open)
 }
 
 /*
- * The page may be written as root into a directory others can write to: a symbolic link or a
- * device planted at @path must not make it truncate or fill another file. lstat gives the clear
- * refusal, O_NOFOLLOW and the fstat close the race after it, O_NONBLOCK keeps a FIFO swapped in
- * meanwhile from blocking, and truncation waits until the file is known to be regular.
- */
-static int open_page(const char *path)
-{
-	struct stat st;
-	int fd, err;
-
-	if (lstat(path, &st) == 0) {
-		if (S_ISLNK(st.st_mode))
-			return -ELOOP;
-		if (!S_ISREG(st.st_mode))
-			return -EEXIST;
-	} else if (errno != ENOENT) {
-		return -errno;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EEXIST;
-		goto fail;
-	}
-	if (ftruncate(fd, 0) || fcntl(fd, F_SETFL, 0)) {
-		err = -errno;
-		goto fail;
-	}
-	return fd;
-fail:
-	close(fd);
-	return err;
-}
-
-/*
  * Returns 0, -EINVAL when @report_json is not an object or @spans_json (NULL: none) not an
  * array, -ELOOP when @path is a symbolic link, -EEXIST when it is not a regular file, or the
  * -errno of the failed open or write. Prints nothing: the caller names the file.
@@ -102,7 +61,7 @@ int rp_html_write(const char *path, const char *report_json, const char *spans_j
 	if (!path || !*path || !report_json || !starts_with(report_json, '{') ||
 	    !starts_with(spans_json, '['))
 		return -EINVAL;
-	fd = open_page(path);
+	fd = outfile_open(path, 0644, 0);
 	if (fd < 0)
 		return fd;
 	f = fdopen(fd, "w");
