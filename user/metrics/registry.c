@@ -11,6 +11,7 @@
 #include "metrics/metrics_int.h"
 #include "span/semconv.h"
 #include "util/grow.h"
+#include "util/hash.h"
 
 /* Distinct point resources kept; a process beyond them is counted under the default one. */
 #define MAX_RESOURCES 1000
@@ -172,15 +173,6 @@ static void sorted_view(const struct bt_attrs *a, const struct bt_attr **out)
 			out[j] = out[j - 1];
 		out[j] = at;
 	}
-}
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
 }
 
 /* A copy of the attributes @v (sorted) into @dst (empty), in that order. 0 or -ENOMEM. */
@@ -528,7 +520,7 @@ static struct mpoint *find_point(struct metric *i, const struct bt_resource *res
 	serialise(&k, prefix, v, n);
 	if (k.oom)
 		goto out;
-	hash = hash_str(k.p);
+	hash = fnv1a(k.p, k.len);
 	if (i->n_index) {
 		for (h = hash & (i->n_index - 1); i->index[h]; h = (h + 1) & (i->n_index - 1)) {
 			struct mpoint *c = i->pts[i->index[h] - 1];

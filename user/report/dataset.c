@@ -6,16 +6,7 @@
 
 #include "report/report.h"
 #include "util/grow.h"
-
-static uint64_t hash_n(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
+#include "util/hash.h"
 
 static int rehash(struct rp_dataset *ds, size_t size)
 {
@@ -25,7 +16,7 @@ static int rehash(struct rp_dataset *ds, size_t size)
 	if (!idx)
 		return -ENOMEM;
 	for (i = 1; i < ds->n_strs; i++) {
-		for (h = hash_n(ds->strs[i], strlen(ds->strs[i])) & (size - 1); idx[h];
+		for (h = fnv1a(ds->strs[i], strlen(ds->strs[i])) & (size - 1); idx[h];
 		     h = (h + 1) & (size - 1))
 			;
 		idx[h] = (uint32_t)i;
@@ -43,7 +34,7 @@ static rp_str lookup(const struct rp_dataset *ds, const char *s, size_t len, siz
 
 	if (!ds->n_str_index)
 		return 0;
-	for (h = hash_n(s, len) & (ds->n_str_index - 1); ds->str_index[h];
+	for (h = fnv1a(s, len) & (ds->n_str_index - 1); ds->str_index[h];
 	     h = (h + 1) & (ds->n_str_index - 1)) {
 		const char *c = ds->strs[ds->str_index[h]];
 

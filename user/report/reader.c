@@ -42,6 +42,7 @@
 #include "util/pct.h"
 #include "span/semconv.h"
 #include "util/grow.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 #define READ_CHUNK (1u << 20)	 /* the line buffer's first size and its reads */
@@ -176,17 +177,6 @@ struct reader {
 	bool enomem;
 };
 
-static uint64_t fnv(const void *s, size_t len)
-{
-	const unsigned char *c = s;
-	uint64_t h = 1469598103934665603ull;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ c[i]) * 1099511628211ull;
-	return h;
-}
-
 static struct keyent *key_slot(struct reader *r, const char *k, size_t len, uint64_t h)
 {
 	size_t i;
@@ -201,7 +191,7 @@ static struct keyent *key_slot(struct reader *r, const char *k, size_t len, uint
 static struct keyent *key_add(struct reader *r, const char *k)
 {
 	size_t len = strlen(k), used = 0, i;
-	uint64_t h = fnv(k, len);
+	uint64_t h = fnv1a(k, len);
 	struct keyent *e = key_slot(r, k, len, h);
 
 	if (e->key)
@@ -522,7 +512,7 @@ static bool resource(struct reader *r)
 		while (js_arr_next(&r->j, &afirst)) {
 			if (!key_value(r, &key, &v))
 				return false;
-			e = key_slot(r, key.p, key.n, fnv(key.p, key.n));
+			e = key_slot(r, key.p, key.n, fnv1a(key.p, key.n));
 			if (!e->key)
 				e = NULL;
 			if (e && e->role == R_SERVICE && v.type == V_STR)
@@ -620,7 +610,7 @@ static bool status(struct reader *r, int *code)
 static bool span_attr(struct reader *r, struct rp_span *sp, const struct js_sv *key,
 		      const struct any *v)
 {
-	struct keyent *e = key_slot(r, key->p, key->n, fnv(key->p, key->n));
+	struct keyent *e = key_slot(r, key->p, key->n, fnv1a(key->p, key->n));
 	bool max_tokens = false;
 	int64_t i;
 	double d;
@@ -741,7 +731,7 @@ static bool span_attr(struct reader *r, struct rp_span *sp, const struct js_sv *
 
 static uint64_t pairs_hash(const struct pair *p, size_t n)
 {
-	return fnv(p, n * sizeof(*p)) | 1;
+	return fnv1a(p, n * sizeof(*p)) | 1;
 }
 
 static bool set_equal(const struct rp_dataset *ds, uint32_t set, const struct pair *p, size_t n)
