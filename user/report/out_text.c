@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "report/out.h"
+#include "span/span.h"
 #include "util/grow.h"
 
 #define MAX_COLS 20
@@ -202,9 +203,10 @@ static void usd_cell(struct table *t, bool known, double usd)
 
 static void hex_cell(struct table *t, const uint8_t *id)
 {
-	cell(t, "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x", id[0], id[1],
-	     id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12], id[13],
-	     id[14], id[15]);
+	char hex[2 * BT_TRACE_ID_LEN + 1];
+
+	bt_hex(id, BT_TRACE_ID_LEN, hex);
+	cell(t, "%s", hex);
 }
 
 static const char *or_dash(const char *s)

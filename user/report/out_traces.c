@@ -12,6 +12,7 @@
 
 #include "report/out.h"
 #include "span/semconv.h"
+#include "span/span.h"
 #include "util/grow.h"
 #include "util/jbuf.h"
 #include "util/pct.h"
@@ -310,18 +311,6 @@ long rp_traces_select(const struct rp_traces *tl, enum rp_sort sort, size_t offs
 	return (long)n;
 }
 
-static void hex_id(char out[33], const uint8_t *id)
-{
-	static const char digits[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		out[2 * i] = digits[id[i] >> 4];
-		out[2 * i + 1] = digits[id[i] & 0xf];
-	}
-	out[32] = '\0';
-}
-
 /* "2026-12-05T10:00:00.123Z" */
 static void utc_time(char *out, size_t len, uint64_t ns)
 {
@@ -359,7 +348,7 @@ int rp_traces_list_text(FILE *f, const struct rp_dataset *ds, const struct rp_tr
 		const struct rp_span *root = &ds->spans[t->root];
 		char id[33], start[64];
 
-		hex_id(id, t->id);
+		bt_hex(t->id, 16, id);
 		utc_time(start, sizeof(start), t->start_ns);
 		fprintf(f, "%s  %-24s  %-*.*s  %-*s  %12.3f  %6zu  %6" PRIu32 "\n", id, start,
 			wroot, wroot, rp_str_of(ds, root->name), wsvc, rp_str_of(ds, root->service),
@@ -552,7 +541,7 @@ int rp_trace_tree_text(FILE *f, const struct rp_dataset *ds, const struct rp_tra
 			top += k;
 		}
 	}
-	hex_id(id, t->id);
+	bt_hex(t->id, 16, id);
 	services_of(ds, tl, t, services, sizeof(services));
 	fprintf(f, "trace %s  service=%s  %zu span%s  %.3f ms", id, services, n, n == 1 ? "" : "s",
 		(double)(t->end_ns - t->start_ns) / 1e6);
