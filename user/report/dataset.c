@@ -46,6 +46,23 @@ static rp_str lookup(const struct rp_dataset *ds, const char *s, size_t len, siz
 	return 0;
 }
 
+/*
+ * Makes id 0 ("" and "no value") exist in the string table, so that every id a span holds,
+ * 0 included, is below n_strs once the dataset has a span or a string. Returns 0 or -ENOMEM.
+ */
+static int reserve_none(struct rp_dataset *ds)
+{
+	if (ds->n_strs)
+		return 0;
+	if (grow(&ds->strs, &ds->cap_strs, 1, sizeof(*ds->strs))) {
+		ds->oom = true;
+		return -ENOMEM;
+	}
+	ds->strs[0] = NULL;
+	ds->n_strs = 1;
+	return 0;
+}
+
 rp_str rp_intern_n(struct rp_dataset *ds, const char *s, size_t len)
 {
 	size_t slot = 0;
@@ -54,13 +71,8 @@ rp_str rp_intern_n(struct rp_dataset *ds, const char *s, size_t len)
 
 	if (!s)
 		return 0;
-	if (!ds->n_strs) {
-		/* id 0 is "" and "no value" */
-		if (grow(&ds->strs, &ds->cap_strs, 1, sizeof(*ds->strs)))
-			goto oom;
-		ds->strs[0] = NULL;
-		ds->n_strs = 1;
-	}
+	if (reserve_none(ds))
+		return 0;
 	id = lookup(ds, s, len, &slot);
 	if (id)
 		return id;
@@ -104,6 +116,8 @@ struct rp_span *rp_add_span(struct rp_dataset *ds)
 {
 	struct rp_span *sp;
 
+	if (reserve_none(ds))
+		return NULL;
 	if (grow(&ds->spans, &ds->cap_spans, ds->n_spans + 1, sizeof(*ds->spans))) {
 		ds->oom = true;
 		return NULL;
