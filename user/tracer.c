@@ -345,7 +345,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 			const struct bt_data_event *d = data;
 
 			/* the exchange may complete after that call ended: keep its ids */
-			stitcher_ref(s->stitcher, d->call_id, d->root_id);
+			stitcher_ref(s->stitcher, d->call_id, d->root_id, d->pid, d->tid,
+				     bt_mono_to_unix_ns(d->ts_ns));
 			conn_tracker_data(s->conns, d);
 		}
 		break;

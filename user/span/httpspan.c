@@ -424,12 +424,16 @@ uint64_t httpspan_place(struct stitcher *stitcher, struct bt_span *span,
 		if (adopt)
 			err = stitcher_adopt(stitcher, span, o->call_id, o->parent_id, o->root_id);
 		else if (!remote)
-			err = stitcher_parent(stitcher, span, o->call_id, o->root_id);
+			err =
+			    stitcher_parent(stitcher, span, o->call_id, o->root_id, o->pid, o->tid);
 		if (err) {
 			pr_debug("http span: no ids for call %#" PRIx64 ": %s\n", o->call_id,
 				 strerror(-err));
 			root = 0;
 		}
+	} else if (stitcher && !remote && !ex->server_side) {
+		/* no traced call around it: maybe a sampled Python call is */
+		root = stitcher_place_outer(stitcher, span, o->pid, o->tid);
 	}
 	if (remote) {
 		memcpy(span->trace_id, trace_id, sizeof(trace_id));

@@ -22,6 +22,12 @@ struct id_entry {
 	int64_t input_tokens, output_tokens;
 	double cost_usd;
 	bool has_usage, has_cost;
+	/*
+	 * A root call's trace placed inside another producer's span (a sampled Python call): the
+	 * key of that trace's totals, and the span the root call nests in. 0: a trace of its own.
+	 */
+	uint64_t outer_key;
+	uint8_t outer_parent[BT_SPAN_ID_LEN];
 	struct id_entry *next;
 };
 

@@ -17,6 +17,8 @@ struct stitcher {
 	span_sink_fn sink;
 	resource_fn resource;
 	void *ctx;
+	outer_fn outer; /* NULL: outermost calls start traces */
+	void *outer_ctx;
 };
 
 static const char *const end_reason_name[] = {
@@ -63,7 +65,55 @@ void stitcher_free(struct stitcher *s)
 	free(s);
 }
 
-int stitcher_parent(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t root_id)
+void stitcher_set_outer(struct stitcher *s, outer_fn fn, void *ctx)
+{
+	s->outer = fn;
+	s->outer_ctx = ctx;
+}
+
+/*
+ * The trace entry of root call @root, made on thread @tid of @pid and still open at @t_ns (unix).
+ * Created on first use, when the outer producer says which of its spans the root call nests in:
+ * asking once, at creation, keeps every span of the trace on the same trace id.
+ */
+static struct id_entry *trace_get(struct stitcher *s, uint64_t root, uint32_t pid, uint32_t tid,
+				  uint64_t t_ns)
+{
+	uint8_t trace_id[BT_TRACE_ID_LEN], parent_id[BT_SPAN_ID_LEN];
+	struct id_entry *t = idmap_find(s->traces, root);
+	uint64_t key;
+
+	if (t)
+		return t;
+	t = idmap_get(s->traces, root);
+	if (!t || !s->outer || !tid)
+		return t;
+	key = s->outer(s->outer_ctx, pid, tid, t_ns, trace_id, parent_id);
+	if (key) {
+		t->outer_key = key;
+		memcpy(t->trace_id, trace_id, sizeof(trace_id));
+		memcpy(t->outer_parent, parent_id, sizeof(parent_id));
+	}
+	return t;
+}
+
+uint64_t stitcher_place_outer(struct stitcher *s, struct bt_span *span, uint32_t pid, uint32_t tid)
+{
+	uint8_t trace_id[BT_TRACE_ID_LEN], parent_id[BT_SPAN_ID_LEN];
+	uint64_t key;
+
+	if (!s || !s->outer || !tid)
+		return 0;
+	key = s->outer(s->outer_ctx, pid, tid, span->start_ns, trace_id, parent_id);
+	if (key) {
+		memcpy(span->trace_id, trace_id, sizeof(trace_id));
+		memcpy(span->parent_span_id, parent_id, sizeof(parent_id));
+	}
+	return key;
+}
+
+int stitcher_parent(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t root_id,
+		    uint32_t pid, uint32_t tid)
 {
 	struct id_entry *c, *t;
 
@@ -73,7 +123,7 @@ int stitcher_parent(struct stitcher *s, struct bt_span *span, uint64_t call_id, 
 		return 0;
 	}
 	c = idmap_get(s->calls, call_id);
-	t = idmap_get(s->traces, root_id ? root_id : call_id);
+	t = trace_get(s, root_id ? root_id : call_id, pid, tid, span->start_ns);
 	if (!c || !t)
 		return -ENOMEM;
 	memcpy(span->trace_id, t->trace_id, sizeof(span->trace_id));
@@ -81,12 +131,13 @@ int stitcher_parent(struct stitcher *s, struct bt_span *span, uint64_t call_id, 
 	return 0;
 }
 
-void stitcher_ref(struct stitcher *s, uint64_t call_id, uint64_t root_id)
+void stitcher_ref(struct stitcher *s, uint64_t call_id, uint64_t root_id, uint32_t pid,
+		  uint32_t tid, uint64_t t_ns)
 {
 	if (!call_id)
 		return;
 	idmap_get(s->calls, call_id);
-	idmap_get(s->traces, root_id ? root_id : call_id);
+	trace_get(s, root_id ? root_id : call_id, pid, tid, t_ns);
 }
 
 int stitcher_adopt(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t parent_id,
@@ -97,7 +148,8 @@ int stitcher_adopt(struct stitcher *s, struct bt_span *span, uint64_t call_id, u
 
 	if (!self)
 		return -ENOMEM;
-	err = stitcher_parent(s, span, parent_id, root_id ? root_id : call_id);
+	/* a server frame is a trace root: nothing to ask an outer producer */
+	err = stitcher_parent(s, span, parent_id, root_id ? root_id : call_id, 0, 0);
 	if (err)
 		return err;
 	if (!parent_id) {
@@ -135,6 +187,9 @@ void stitcher_add_usage(struct stitcher *s, uint64_t root_id, const struct bt_sp
 	if (!root_id || !has_usage(u))
 		return;
 	t = idmap_get(s->traces, root_id);
+	/* a root call inside a sampled Python call: the totals belong to that trace's root */
+	if (t && t->outer_key)
+		t = idmap_get(s->traces, t->outer_key);
 	if (!t)
 		return;
 	if (u->has_tokens) {
@@ -146,6 +201,16 @@ void stitcher_add_usage(struct stitcher *s, uint64_t root_id, const struct bt_sp
 		t->cost_usd += u->cost_usd;
 		t->has_cost = true;
 	}
+}
+
+void stitcher_take_totals(struct stitcher *s, uint64_t key, struct bt_span *root)
+{
+	struct id_entry *t = key ? idmap_find(s->traces, key) : NULL;
+
+	if (!t)
+		return;
+	set_totals(root, t->input_tokens, t->output_tokens, t->cost_usd, t->has_usage, t->has_cost);
+	idmap_finish(s->traces, key, bt_now_mono_ns(), ID_GRACE_NS);
 }
 
 void stitcher_set_own_totals(struct bt_span *root)
@@ -177,11 +242,21 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 	self = idmap_find(s->calls, e->call_id);
 	if (self)
 		memcpy(span->span_id, self->span_id, sizeof(span->span_id));
-	trace = e->parent_id ? idmap_get(s->traces, e->root_id) : idmap_find(s->traces, e->call_id);
-	if (e->parent_id && !trace)
+	/*
+	 * A root call gets an entry only when something referred to it, or when it may nest in a
+	 * sampled Python call (an outer producer is there).
+	 */
+	if (e->parent_id || s->outer)
+		trace = trace_get(s, e->parent_id ? e->root_id : e->call_id, e->pid, e->tid,
+				  bt_mono_to_unix_ns(e->entry_ns));
+	else
+		trace = idmap_find(s->traces, e->call_id);
+	if ((e->parent_id || s->outer) && !trace)
 		goto fail;
 	if (trace)
 		memcpy(span->trace_id, trace->trace_id, sizeof(span->trace_id));
+	if (!e->parent_id && trace && trace->outer_key)
+		memcpy(span->parent_span_id, trace->outer_parent, sizeof(span->parent_span_id));
 	if (e->parent_id) {
 		struct id_entry *parent = idmap_get(s->calls, e->parent_id);
 
@@ -223,8 +298,10 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 	if (s->resource)
 		bt_span_set_resource(span, s->resource(s->ctx, e->pid));
 	if (!e->parent_id && trace) {
-		set_totals(span, trace->input_tokens, trace->output_tokens, trace->cost_usd,
-			   trace->has_usage, trace->has_cost);
+		/* nested in a sampled call, the trace's totals go on that trace's root instead */
+		if (!trace->outer_key)
+			set_totals(span, trace->input_tokens, trace->output_tokens, trace->cost_usd,
+				   trace->has_usage, trace->has_cost);
 		idmap_finish(s->traces, e->call_id, now, ID_GRACE_NS);
 	}
 	if (self)

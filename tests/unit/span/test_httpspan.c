@@ -316,7 +316,7 @@ static void test_httpspan_place_under_call(void **state)
 	assert_int_equal(httpspan_place(st, s, &ex, &o), 7);
 	assert_false(zero(s->parent_span_id, BT_SPAN_ID_LEN));
 	/* a second span under the same call gets the same parent and trace */
-	assert_int_equal(stitcher_parent(st, sib, 8, 7), 0);
+	assert_int_equal(stitcher_parent(st, sib, 8, 7, 1, 1), 0);
 	assert_memory_equal(s->parent_span_id, sib->parent_span_id, BT_SPAN_ID_LEN);
 	assert_memory_equal(s->trace_id, sib->trace_id, BT_TRACE_ID_LEN);
 	/* context lost: a trace of its own */

@@ -160,8 +160,8 @@ static void test_stitch_parent_for_other_spans(void **state)
 	struct bt_call_event root = call(7, 0, 7, 0, BT_END_RETURN, 1, 9);
 
 	(void)state;
-	stitcher_ref(s, 7, 7);
-	assert_int_equal(stitcher_parent(s, http, 7, 7), 0);
+	stitcher_ref(s, 7, 7, 1, 1, 0);
+	assert_int_equal(stitcher_parent(s, http, 7, 7, 1, 1), 0);
 	assert_int_equal(stitcher_call(s, &root, &probe), 0);
 	assert_memory_equal(http->parent_span_id, k.spans[0]->span_id, BT_SPAN_ID_LEN);
 	assert_memory_equal(http->trace_id, k.spans[0]->trace_id, BT_TRACE_ID_LEN);
@@ -220,7 +220,7 @@ static void test_stitch_totals_ignore_attributes(void **state)
 	(void)state;
 	bt_attrs_set_int(&b->attrs, "gen_ai.usage.input_tokens", 8);
 	bt_attrs_set_double(&b->attrs, "bedtrace.cost.usd", 0.25);
-	stitcher_ref(s, 21, 21);
+	stitcher_ref(s, 21, 21, 1, 1, 0);
 	stitcher_add_usage(s, 21, b);
 	assert_int_equal(stitcher_call(s, &root, &probe), 0);
 	assert_null(bt_attrs_get(&k.spans[0]->attrs, "bedtrace.trace.gen_ai.usage.input_tokens"));
@@ -257,6 +257,76 @@ static void test_stitch_adopt_server_frame(void **state)
 	free_sink(&k);
 }
 
+/* An outer producer with one span open on thread 43 of process 42 from time 100 on. */
+struct outer {
+	uint8_t trace_id[BT_TRACE_ID_LEN], span_id[BT_SPAN_ID_LEN];
+	unsigned asked;
+};
+
+static uint64_t outer(void *ctx, uint32_t pid, uint32_t tid, uint64_t t_ns, uint8_t *trace_id,
+		      uint8_t *parent_id)
+{
+	struct outer *o = ctx;
+
+	o->asked++;
+	if (pid != 42 || tid != 43 || t_ns < 100)
+		return 0;
+	memcpy(trace_id, o->trace_id, BT_TRACE_ID_LEN);
+	memcpy(parent_id, o->span_id, BT_SPAN_ID_LEN);
+	return 1ull << 62 | 1;
+}
+
+/*
+ * Outermost calls and requests with no call around them nest in the outer producer's span; the
+ * trace's usage collects under the outer key and lands on the span that takes its totals.
+ */
+static void test_stitch_outer_producer(void **state)
+{
+	struct sink k = {0};
+	struct stitcher *s = stitcher_new(collect, resource, &k);
+	struct outer o = {.trace_id = {9, 9}, .span_id = {7, 7}};
+	struct bt_span *http = bt_span_new("chat m", BT_KIND_CLIENT);
+	struct bt_span *bare = bt_span_new("GET", BT_KIND_CLIENT);
+	struct bt_span *py_root = bt_span_new("app.main", BT_KIND_INTERNAL);
+	/* root call 50 (entry at unix time ≥ 100) with a child that ends first */
+	struct bt_call_event child = call(51, 50, 50, 1, BT_END_RETURN, 0, 9);
+	struct bt_call_event root = call(50, 0, 50, 0, BT_END_RETURN, 0, 10);
+
+	(void)state;
+	stitcher_set_outer(s, outer, &o);
+	child.entry_ns = root.entry_ns = 1000;
+	assert_int_equal(stitcher_call(s, &child, &probe), 0);
+	assert_int_equal(stitcher_call(s, &root, &probe), 0);
+	/* asked once, when the trace's entry was made */
+	assert_int_equal(o.asked, 1);
+	assert_memory_equal(k.spans[0]->trace_id, o.trace_id, BT_TRACE_ID_LEN);
+	assert_memory_equal(k.spans[1]->trace_id, o.trace_id, BT_TRACE_ID_LEN);
+	assert_memory_equal(k.spans[1]->parent_span_id, o.span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(k.spans[0]->parent_span_id, k.spans[1]->span_id, BT_SPAN_ID_LEN);
+	/* not the trace root: no totals on the native root */
+	assert_null(bt_attrs_get(&k.spans[1]->attrs, "bedtrace.trace.cost.usd"));
+
+	/* a request outside any traced call, made on that thread after 100 */
+	http->start_ns = 200;
+	assert_int_equal(stitcher_place_outer(s, http, 42, 43), 1ull << 62 | 1);
+	assert_memory_equal(http->parent_span_id, o.span_id, BT_SPAN_ID_LEN);
+	set_usage(http, 5, 6, 0.5);
+	stitcher_add_usage(s, 1ull << 62 | 1, http);
+	/* another thread: nothing there */
+	bare->start_ns = 200;
+	assert_int_equal(stitcher_place_outer(s, bare, 42, 44), 0);
+	for (size_t i = 0; i < BT_SPAN_ID_LEN; i++)
+		assert_int_equal(bare->parent_span_id[i], 0);
+	stitcher_take_totals(s, 1ull << 62 | 1, py_root);
+	assert_int_equal(iattr(py_root, "bedtrace.trace.gen_ai.usage.input_tokens"), 5);
+	assert_float_equal(dattr(py_root, "bedtrace.trace.cost.usd"), 0.5, 1e-12);
+	bt_span_free(http);
+	bt_span_free(bare);
+	bt_span_free(py_root);
+	stitcher_free(s);
+	free_sink(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +337,7 @@ int main(void)
 	    cmocka_unit_test(test_stitch_trace_totals),
 	    cmocka_unit_test(test_stitch_totals_ignore_attributes),
 	    cmocka_unit_test(test_stitch_adopt_server_frame),
+	    cmocka_unit_test(test_stitch_outer_producer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
