@@ -1,0 +1,1190 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The Python stack walker over target memory (pymem.h). One sample costs, when no thread's stack
+ * changed since the last one, a single batched read: every interpreter's thread list head, every
+ * known thread state, and the frames each thread had last time (3.11/3.12 also its last CFrame),
+ * all as one readv. What no longer matches is read in further rounds, each batched over all
+ * threads: a new thread list is walked again, a frame not read yet is read (3.11+: with the rest
+ * of the thread's data-stack chunk below it, where the older frames of the chain live), and code
+ * objects seen for the first time are read once and cached by address.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe/pymem.h"
+#include "probe/pyreader.h"
+#include "util/grow.h"
+#include "util/hash.h"
+
+#define MAX_DEPTH 256	     /* deeper chains are reported torn */
+#define MAX_THREADS 4096     /* longer thread lists are cut (and counted as errors) */
+#define MAX_INTERPS 64	     /* subinterpreters followed */
+#define MAX_ROUNDS 8	     /* read rounds per sample before the rest is called torn */
+#define CHUNK_READ_MAX 65536 /* bytes of a data-stack chunk read at once */
+#define MAX_STR 1024	     /* characters of a name kept */
+#define TSTATE_MAX 1024	     /* bytes of a thread state read (its fields lie below) */
+#define PTHREAD_SCAN 2048    /* bytes of glibc/musl struct pthread searched for the tid */
+
+struct code_ent {
+	struct py_code c;
+	uint64_t name_ptr, qual_ptr, file_ptr;
+	uint32_t flags;
+	uint64_t seen; /* the sample that last saw it */
+};
+
+/* A region read in this sample, for one thread: frames or a piece of its data-stack chunk. */
+struct region {
+	uint64_t addr;
+	size_t len, off; /* off: into the sample arena */
+	bool ok;
+};
+
+struct thr {
+	uint64_t tstate, interp;
+	uint8_t ts[TSTATE_MAX];
+	bool ts_ok;
+	uint64_t thread_id; /* pthread_t (3.9/3.10: the key of tid) */
+	uint32_t tid;
+	/* 3.11/3.12: the CFrame last seen and its current_frame as read speculatively */
+	uint64_t cframe;
+	uint8_t cframe_buf[8];
+	bool cframe_ok;
+	/* the chain of the last sample, innermost first: read again speculatively */
+	uint64_t *prev;
+	size_t n_prev, cap_prev;
+	/* this sample */
+	struct region *regs;
+	size_t n_regs, cap_regs;
+	uint64_t cur; /* next frame to resolve; 0 done */
+	uint64_t *chain;
+	size_t n_chain, cap_chain;
+	struct py_frame *frames;
+	size_t cap_frames;
+	size_t n_marked; /* regions whose read has run */
+	bool torn, done, chunk_read;
+	uint64_t chunk_lo, chunk_hi; /* used part of the data-stack chunk [lo, hi) */
+};
+
+struct pyreader {
+	struct pymem *mem;
+	struct pyreader_layout l;
+	uint32_t ts_len, frame_len, code_len;
+	uint64_t interps[MAX_INTERPS];
+	size_t n_interps;
+	uint8_t heads[MAX_INTERPS][8];
+	bool heads_ok[MAX_INTERPS];
+	struct thr **thr;
+	size_t n_thr, cap_thr;
+	/* the sample arena (offsets into it stay valid as it grows) */
+	uint8_t *arena;
+	size_t arena_len, arena_cap;
+	/* read requests of one round and what each is for */
+	struct pymem_req *reqs;
+	struct thr **req_thr; /* the thread whose region each request fills, or NULL */
+	size_t n_reqs, cap_reqs, cap_req_thr;
+	/* code cache: open addressing by address over entries that live until pyreader_free */
+	struct code_ent **codes;
+	size_t codes_cap, n_codes;
+	struct code_ent **all; /* every entry ever made, also those replaced at an address */
+	size_t n_all, cap_all;
+	struct py_thread_stack *out;
+	size_t cap_out;
+	int tid_off; /* 3.9/3.10: where struct pthread holds the tid; -1 unknown */
+	uint64_t sample_no;
+	struct pyreader_stats st;
+};
+
+static uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static uint32_t ld32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* ---- reads ---- */
+
+static int arena_take(struct pyreader *r, size_t len, size_t *off)
+{
+	if (grow(&r->arena, &r->arena_cap, r->arena_len + len, 1))
+		return -ENOMEM;
+	*off = r->arena_len;
+	r->arena_len += len;
+	return 0;
+}
+
+/* Queues a read of @len bytes at @addr into the arena at *@off (buf set when the round runs). */
+static int queue(struct pyreader *r, uint64_t addr, size_t len, size_t *off)
+{
+	struct pymem_req *q;
+
+	if (arena_take(r, len, off) || grow(&r->reqs, &r->cap_reqs, r->n_reqs + 1, sizeof(*q)) ||
+	    grow(&r->req_thr, &r->cap_req_thr, r->n_reqs + 1, sizeof(*r->req_thr)))
+		return -ENOMEM;
+	r->req_thr[r->n_reqs] = NULL;
+	q = &r->reqs[r->n_reqs++];
+	q->addr = addr;
+	q->len = len;
+	/* buf holds the offset until the arena stops moving */
+	q->buf = (void *)(uintptr_t)*off;
+	q->ok = false;
+	return 0;
+}
+
+/* Runs the queued round as one batched read. Returns 0 or -errno. */
+static int run_round(struct pyreader *r)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < r->n_reqs; i++)
+		r->reqs[i].buf = r->arena + (uintptr_t)r->reqs[i].buf;
+	err = pymem_readv(r->mem, r->reqs, r->n_reqs);
+	return err;
+}
+
+/* Records the request just queued as region of @t (its ok is set when the round has run). */
+static int add_region(struct pyreader *r, struct thr *t, uint64_t addr, size_t len, size_t off)
+{
+	struct region *g;
+
+	r->req_thr[r->n_reqs - 1] = t;
+
+	if (grow(&t->regs, &t->cap_regs, t->n_regs + 1, sizeof(*g)))
+		return -ENOMEM;
+	g = &t->regs[t->n_regs++];
+	g->addr = addr;
+	g->len = len;
+	g->off = off;
+	g->ok = false;
+	return 0;
+}
+
+/* The bytes [addr, addr + len) if a region of this sample holds them; NULL if not read (yet);
+ * *@failed when a region was asked for exactly there and could not be read. */
+static const uint8_t *region_find(const struct pyreader *r, const struct thr *t, uint64_t addr,
+				  size_t len, bool *failed)
+{
+	size_t i;
+
+	*failed = false;
+	for (i = 0; i < t->n_regs; i++) {
+		const struct region *g = &t->regs[i];
+
+		if (addr < g->addr || addr - g->addr > g->len || len > g->len - (addr - g->addr))
+			continue;
+		if (g->ok)
+			return r->arena + g->off + (addr - g->addr);
+		if (g->addr == addr)
+			*failed = true;
+	}
+	return NULL;
+}
+
+/* ---- code objects ---- */
+
+static size_t code_slot(const struct pyreader *r, uint64_t addr)
+{
+	return (size_t)((addr >> 4) * 0x9e3779b97f4a7c15ull >> 20) & (r->codes_cap - 1);
+}
+
+static struct code_ent *code_get(const struct pyreader *r, uint64_t addr)
+{
+	size_t i;
+
+	if (!r->codes_cap)
+		return NULL;
+	for (i = code_slot(r, addr); r->codes[i]; i = (i + 1) & (r->codes_cap - 1))
+		if (r->codes[i]->c.addr == addr)
+			return r->codes[i];
+	return NULL;
+}
+
+static int code_put(struct pyreader *r, struct code_ent *e)
+{
+	size_t i;
+
+	if ((r->n_codes + 1) * 2 > r->codes_cap) {
+		size_t ncap = r->codes_cap ? r->codes_cap * 2 : 256, j;
+		struct code_ent **nt = calloc(ncap, sizeof(*nt));
+
+		if (!nt)
+			return -ENOMEM;
+		for (j = 0; j < r->codes_cap; j++) {
+			struct code_ent *o = r->codes[j];
+
+			if (!o)
+				continue;
+			for (i = (size_t)((o->c.addr >> 4) * 0x9e3779b97f4a7c15ull >> 20) &
+				 (ncap - 1);
+			     nt[i]; i = (i + 1) & (ncap - 1))
+				;
+			nt[i] = o;
+		}
+		free(r->codes);
+		r->codes = nt;
+		r->codes_cap = ncap;
+	}
+	for (i = code_slot(r, e->c.addr); r->codes[i]; i = (i + 1) & (r->codes_cap - 1))
+		if (r->codes[i]->c.addr == e->c.addr) {
+			r->codes[i] = e; /* an address reused: the old entry stays valid in all */
+			return 0;
+		}
+	r->codes[i] = e;
+	r->n_codes++;
+	return 0;
+}
+
+static void utf8_put(char *out, size_t *n, size_t cap, uint32_t c)
+{
+	char b[4];
+	size_t k, i;
+
+	if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000))
+		c = 0xfffd;
+	if (c < 0x80) {
+		b[0] = (char)c;
+		k = 1;
+	} else if (c < 0x800) {
+		b[0] = (char)(0xc0 | c >> 6);
+		b[1] = (char)(0x80 | (c & 0x3f));
+		k = 2;
+	} else if (c < 0x10000) {
+		b[0] = (char)(0xe0 | c >> 12);
+		b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (c & 0x3f));
+		k = 3;
+	} else {
+		b[0] = (char)(0xf0 | c >> 18);
+		b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+		b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+		b[3] = (char)(0x80 | (c & 0x3f));
+		k = 4;
+	}
+	if (*n + k >= cap)
+		return;
+	for (i = 0; i < k; i++)
+		out[(*n)++] = b[i];
+}
+
+/*
+ * Reads the str object at @addr as a malloc'd UTF-8 string (NUL bytes become '?'). Compact
+ * objects only (every str the compiler makes is); returns NULL when it is not a str or not
+ * readable.
+ */
+static char *read_str(struct pyreader *r, uint64_t addr)
+{
+	const struct pyoffsets *o = &r->l.off;
+	uint8_t hdr[128], raw[MAX_STR * 4];
+	uint32_t state, kind;
+	uint64_t len, data;
+	size_t n = 0, i, width;
+	char *s;
+
+	if (!addr || o->unicode_compact_size > sizeof(hdr))
+		return NULL;
+	if (pymem_read(r->mem, addr, hdr, o->unicode_ascii_size))
+		return NULL;
+	if (ld64(hdr + 8) != r->l.unicode_type)
+		return NULL;
+	len = ld64(hdr + o->unicode_length);
+	state = ld32(hdr + o->unicode_state);
+	kind = (state >> 2) & 7;
+	if (!(state & (1u << 5)))
+		return NULL; /* not compact */
+	if (len > MAX_STR)
+		len = MAX_STR;
+	if (state & (1u << 6)) {
+		data = addr + o->unicode_ascii_size;
+		width = 1;
+	} else {
+		if (kind != 1 && kind != 2 && kind != 4)
+			return NULL;
+		data = addr + o->unicode_compact_size;
+		width = kind;
+	}
+	if (pymem_read(r->mem, data, raw, (size_t)len * width))
+		return NULL;
+	s = malloc((size_t)len * 4 + 1);
+	if (!s)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		uint32_t c = width == 1	  ? raw[i]
+			     : width == 2 ? (uint32_t)raw[2 * i] | raw[2 * i + 1] << 8
+					  : ld32(raw + 4 * i);
+		if (c == 0)
+			c = '?';
+		utf8_put(s, &n, (size_t)len * 4 + 1, c);
+	}
+	s[n] = '\0';
+	return s;
+}
+
+/* The fields of a code object header @b that identify it. */
+static void code_ids(const struct pyreader *r, const uint8_t *b, uint64_t *name, uint64_t *qual,
+		     uint64_t *file, uint32_t *line, uint32_t *flags)
+{
+	const struct pyoffsets *o = &r->l.off;
+
+	*name = ld64(b + o->code_name);
+	*qual = o->code_qualname ? ld64(b + o->code_qualname) : *name;
+	*file = ld64(b + o->code_filename);
+	*line = ld32(b + o->code_firstlineno);
+	*flags = o->code_flags ? ld32(b + o->code_flags) : 0;
+}
+
+/* Builds the cache entry of code object @addr from its header @b. NULL: not a code object. */
+static struct code_ent *code_make(struct pyreader *r, uint64_t addr, const uint8_t *b)
+{
+	struct code_ent *e;
+	char *qual, *file, modname[512];
+	size_t ml, ql;
+
+	if (ld64(b + 8) != r->l.code_type)
+		return NULL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	code_ids(r, b, &e->name_ptr, &e->qual_ptr, &e->file_ptr, &e->c.first_line, &e->flags);
+	qual = read_str(r, e->qual_ptr);
+	file = read_str(r, e->file_ptr);
+	if (!qual || !file || grow(&r->all, &r->cap_all, r->n_all + 1, sizeof(*r->all))) {
+		free(qual);
+		free(file);
+		free(e);
+		return NULL;
+	}
+	ml = pyreader_module_name(r->l.root, file, modname, sizeof(modname));
+	ql = strlen(qual);
+	e->c.addr = addr;
+	e->c.qualname = qual;
+	e->c.file = file;
+	e->c.module = strdup(modname);
+	e->c.name = malloc(ml + 1 + ql + 1);
+	if (!e->c.module || !e->c.name || code_put(r, e)) {
+		free((char *)e->c.module);
+		free((char *)e->c.name);
+		free(qual);
+		free(file);
+		free(e);
+		return NULL;
+	}
+	memcpy((char *)e->c.name, modname, ml);
+	((char *)e->c.name)[ml] = '.';
+	memcpy((char *)e->c.name + ml + 1, qual, ql + 1);
+	r->all[r->n_all++] = e;
+	e->seen = r->sample_no;
+	r->st.code_objects++;
+	return e;
+}
+
+/*
+ * Resolves the code objects of every thread's chain: an address cached and seen in the last
+ * sample is trusted (a code object cannot be freed while a frame runs it, and one that stayed on
+ * a stack from one sample to the next is the same object); one that was away for a sample or
+ * more is checked again (type, name, file and def line pointers) in one batched read with the
+ * new ones, since its address may have been freed and reused by another code object.
+ */
+static int resolve_codes(struct pyreader *r)
+{
+	size_t i, j;
+	int err;
+
+	r->n_reqs = 0;
+	for (i = 0; i < r->n_thr; i++) {
+		struct thr *t = r->thr[i];
+
+		for (j = 0; j < t->n_chain && !t->torn; j++) {
+			uint64_t a = (uint64_t)(uintptr_t)t->frames[j].code;
+			struct code_ent *e;
+			size_t off;
+
+			if (!a)
+				continue; /* a shim frame */
+			e = code_get(r, a);
+			if (e && e->seen + 1 >= r->sample_no)
+				continue; /* seen last time, or queued already (the marker below) */
+			if (e)
+				e->seen = UINT64_MAX - 1;
+			err = queue(r, a, r->code_len, &off);
+			if (err)
+				return err;
+		}
+	}
+	if (!r->n_reqs)
+		return 0;
+	err = run_round(r);
+	if (err)
+		return err;
+	for (i = 0; i < r->n_reqs; i++) {
+		struct pymem_req *q = &r->reqs[i];
+		struct code_ent *e = code_get(r, q->addr);
+		uint64_t name, qual, file;
+		uint32_t line, flags;
+
+		if (!q->ok) {
+			if (e)
+				e->seen = 0;
+			continue;
+		}
+		if (e) {
+			code_ids(r, q->buf, &name, &qual, &file, &line, &flags);
+			if (ld64(q->buf + 8) == r->l.code_type && name == e->name_ptr &&
+			    qual == e->qual_ptr && file == e->file_ptr && line == e->c.first_line) {
+				e->seen = r->sample_no;
+				continue;
+			}
+			e->seen = 0;
+		}
+		if (!code_make(r, q->addr, q->buf))
+			r->st.errors++;
+	}
+	r->n_reqs = 0;
+	return 0;
+}
+
+/* ---- thread list ---- */
+
+static void thr_free(struct thr *t)
+{
+	if (!t)
+		return;
+	free(t->prev);
+	free(t->regs);
+	free(t->chain);
+	free(t->frames);
+	free(t);
+}
+
+/* 3.9/3.10: the kernel id of the thread whose pthread_t is @pthread, read from its struct pthread
+ * at the offset found for the main thread. */
+static uint32_t pthread_tid(struct pyreader *r, uint64_t pthread)
+{
+	uint8_t b[4];
+
+	if (r->tid_off < 0 || !pthread || pymem_read(r->mem, pthread + (uint64_t)r->tid_off, b, 4))
+		return 0;
+	return ld32(b);
+}
+
+/* 3.9/3.10: finds where struct pthread keeps the tid: the offset at which the struct of one of
+ * the threads holds the process id (only the main thread's tid equals it). */
+static void find_tid_off(struct pyreader *r)
+{
+	uint8_t buf[PTHREAD_SCAN];
+	size_t i, k;
+
+	if (!r->l.pid)
+		return;
+	for (i = 0; i < r->n_thr && r->tid_off < 0; i++) {
+		if (!r->thr[i]->thread_id ||
+		    pymem_read(r->mem, r->thr[i]->thread_id, buf, sizeof(buf)))
+			continue;
+		/* 16: past the self pointers a TCB begins with */
+		for (k = 16; k + 4 <= sizeof(buf); k += 4)
+			if (ld32(buf + k) == (uint32_t)r->l.pid) {
+				r->tid_off = (int)k;
+				break;
+			}
+	}
+}
+
+static uint32_t thr_tid(struct pyreader *r, struct thr *t)
+{
+	const struct pyoffsets *o = &r->l.off;
+
+	if (o->tstate_native_tid)
+		return (uint32_t)ld64(t->ts + o->tstate_native_tid);
+	if (t->tid && t->thread_id == ld64(t->ts + o->tstate_thread_id))
+		return t->tid;
+	t->thread_id = ld64(t->ts + o->tstate_thread_id);
+	t->tid = pthread_tid(r, t->thread_id);
+	return t->tid;
+}
+
+/*
+ * Walks the interpreter and thread lists again with single reads (when the batched heads and
+ * next pointers no longer match the list kept). Keeps what it knew of the threads still there.
+ */
+static int rewalk(struct pyreader *r)
+{
+	const struct pyoffsets *o = &r->l.off;
+	struct thr **nt = NULL;
+	size_t n = 0, cap = 0, i, k;
+	uint64_t interp, ts;
+	uint8_t b[8];
+	int err = 0;
+
+	r->n_interps = 0;
+	if (pymem_read(r->mem, r->l.runtime + o->runtime_interp_head, b, 8))
+		return -EFAULT;
+	for (interp = ld64(b); interp && r->n_interps < MAX_INTERPS;) {
+		for (k = 0; k < r->n_interps; k++)
+			if (r->interps[k] == interp)
+				break;
+		if (k < r->n_interps)
+			break; /* a cycle */
+		r->interps[r->n_interps++] = interp;
+		if (pymem_read(r->mem, interp + o->interp_tstate_head, b, 8))
+			return -EFAULT;
+		for (ts = ld64(b); ts && n < MAX_THREADS;) {
+			struct thr *t = NULL;
+
+			for (k = 0; k < n; k++)
+				if (nt[k]->tstate == ts)
+					break;
+			if (k < n)
+				break; /* a cycle */
+			for (k = 0; k < r->n_thr; k++)
+				if (r->thr[k] && r->thr[k]->tstate == ts &&
+				    r->thr[k]->interp == interp) {
+					t = r->thr[k];
+					r->thr[k] = NULL;
+					break;
+				}
+			if (!t) {
+				t = calloc(1, sizeof(*t));
+				if (!t) {
+					err = -ENOMEM;
+					goto out;
+				}
+				t->tstate = ts;
+				t->interp = interp;
+			}
+			if (grow(&nt, &cap, n + 1, sizeof(*nt))) {
+				thr_free(t);
+				err = -ENOMEM;
+				goto out;
+			}
+			nt[n++] = t;
+			if (pymem_read(r->mem, ts, t->ts, r->ts_len)) {
+				err = -EFAULT;
+				goto out;
+			}
+			t->ts_ok = true;
+			ts = ld64(t->ts + o->tstate_next);
+		}
+		if (!o->interp_next || pymem_read(r->mem, interp + o->interp_next, b, 8))
+			break;
+		interp = ld64(b);
+	}
+out:
+	for (k = 0; k < r->n_thr; k++)
+		thr_free(r->thr[k]);
+	free(r->thr);
+	r->thr = nt;
+	r->n_thr = n;
+	r->cap_thr = cap;
+	if (!err && o->minor < 11 && r->tid_off < 0) {
+		for (i = 0; i < n; i++)
+			nt[i]->thread_id = ld64(nt[i]->ts + o->tstate_thread_id);
+		find_tid_off(r);
+	}
+	return err;
+}
+
+/* True when the heads and tstates read in round 0 chain exactly like the list kept. */
+static bool list_unchanged(const struct pyreader *r)
+{
+	const struct pyoffsets *o = &r->l.off;
+	size_t i, k = 0;
+
+	for (i = 0; i < r->n_interps; i++) {
+		uint64_t next;
+
+		if (!r->heads_ok[i])
+			return false;
+		next = ld64(r->heads[i]);
+		for (; k < r->n_thr && r->thr[k]->interp == r->interps[i]; k++) {
+			if (!r->thr[k]->ts_ok || r->thr[k]->tstate != next)
+				return false;
+			next = ld64(r->thr[k]->ts + o->tstate_next);
+			/* a thread state must point back at its interpreter */
+			if (ld64(r->thr[k]->ts + o->tstate_interp) != r->interps[i])
+				return false;
+		}
+		if (next)
+			return false;
+	}
+	return k == r->n_thr;
+}
+
+/* ---- frames ---- */
+
+/* Queues a read of frame @addr for @t: with the chunk below it when it lies in the used part of
+ * the thread's data-stack chunk, else alone. */
+static int queue_frame(struct pyreader *r, struct thr *t, uint64_t addr)
+{
+	uint64_t lo = addr, hi = addr + r->frame_len;
+	size_t off;
+	int err;
+
+	if (!t->chunk_read && addr >= t->chunk_lo && hi <= t->chunk_hi) {
+		lo = hi - t->chunk_lo > CHUNK_READ_MAX ? hi - CHUNK_READ_MAX : t->chunk_lo;
+		t->chunk_read = true;
+	}
+	err = queue(r, lo, (size_t)(hi - lo), &off);
+	return err ?: add_region(r, t, lo, (size_t)(hi - lo), off);
+}
+
+/*
+ * Follows @t's chain as far as this sample's regions hold it. Returns 1 when it needs another
+ * round (a read was queued), 0 when done (complete or torn), -errno.
+ */
+static int walk(struct pyreader *r, struct thr *t)
+{
+	const struct pyoffsets *o = &r->l.off;
+	bool failed;
+	size_t k;
+
+	while (t->cur && !t->torn) {
+		const uint8_t *f = region_find(r, t, t->cur, r->frame_len, &failed);
+		struct py_frame *pf;
+		uint64_t code;
+		unsigned owner = 0;
+
+		if (!f) {
+			if (failed) {
+				t->torn = true;
+				break;
+			}
+			return queue_frame(r, t, t->cur) ?: 1;
+		}
+		if (t->n_chain >= MAX_DEPTH) {
+			t->torn = true;
+			break;
+		}
+		for (k = 0; k < t->n_chain; k++)
+			if (t->chain[k] == t->cur)
+				break;
+		if (k < t->n_chain) {
+			t->torn = true; /* a cycle */
+			break;
+		}
+		if (pyoff_frame_objects(o) && ld64(f + 8) != r->l.frame_type) {
+			t->torn = true;
+			break;
+		}
+		if (o->frame_owner)
+			owner = f[o->frame_owner];
+		if (owner > PYOFF_OWNED_BY_CSTACK) {
+			t->torn = true;
+			break;
+		}
+		code = ld64(f + o->frame_code);
+		if (grow(&t->chain, &t->cap_chain, t->n_chain + 1, sizeof(*t->chain)) ||
+		    grow(&t->frames, &t->cap_frames, t->n_chain + 1, sizeof(*t->frames)))
+			return -ENOMEM;
+		/* 3.12+ shim frames (an entry from C) run no Python code: kept in the chain for
+		 * the cycle check, left out of the stack */
+		if (owner == PYOFF_OWNED_BY_CSTACK && o->minor >= 12) {
+			t->chain[t->n_chain] = t->cur;
+			pf = &t->frames[t->n_chain++];
+			memset(pf, 0, sizeof(*pf));
+			pf->addr = t->cur;
+			pf->instr = UINT64_MAX; /* marks a shim */
+		} else {
+			if (!code) {
+				t->torn = true;
+				break;
+			}
+			t->chain[t->n_chain] = t->cur;
+			pf = &t->frames[t->n_chain++];
+			pf->addr = t->cur;
+			/* the code address until resolve_codes swaps in the entry */
+			pf->code = (const struct py_code *)(uintptr_t)code;
+			pf->instr = o->frame_owner ? ld64(f + o->frame_instr)
+						   : (uint64_t)(int32_t)ld32(f + o->frame_instr);
+			pf->generator = o->frame_owner && owner == PYOFF_OWNED_BY_GENERATOR;
+		}
+		t->cur = ld64(f + o->frame_previous);
+	}
+	t->done = true;
+	return 0;
+}
+
+/* The first frame of @t from its thread state (3.11/3.12: through the CFrame). Returns 1 when
+ * a round is needed for the CFrame, 0 when t->cur is set. */
+static int first_frame(struct pyreader *r, struct thr *t)
+{
+	const struct pyoffsets *o = &r->l.off;
+	uint64_t p = ld64(t->ts + o->tstate_frame);
+	size_t off;
+	int err;
+
+	if (o->minor == 11 || o->minor == 12) {
+		if (!p) {
+			t->cur = 0;
+			return 0;
+		}
+		if (p == t->cframe && t->cframe_ok) {
+			t->cur = ld64(t->cframe_buf);
+			return 0;
+		}
+		t->cframe = p;
+		t->cframe_ok = false;
+		err = queue(r, p + o->cframe_current_frame, 8, &off);
+		if (err)
+			return err;
+		return add_region(r, t, p + o->cframe_current_frame, 8, off) ?: 1;
+	}
+	t->cur = p;
+	return 0;
+}
+
+static void thr_reset(struct pyreader *r, struct thr *t)
+{
+	const struct pyoffsets *o = &r->l.off;
+	uint64_t chunk, top;
+
+	t->n_chain = 0;
+	t->cur = 0;
+	t->torn = t->done = t->chunk_read = false;
+	t->chunk_lo = t->chunk_hi = 0;
+	if (o->tstate_datastack_chunk && t->ts_ok) {
+		chunk = ld64(t->ts + o->tstate_datastack_chunk);
+		top = ld64(t->ts + o->tstate_datastack_top);
+		if (chunk && top > chunk + o->chunk_data && top - chunk < (1u << 30)) {
+			t->chunk_lo = chunk + o->chunk_data;
+			t->chunk_hi = top;
+		}
+	}
+}
+
+/* Swaps code addresses for cache entries, drops shims, reverses to outermost first. */
+static void finish(struct pyreader *r, struct thr *t, struct py_thread_stack *s)
+{
+	size_t i, n = 0;
+
+	s->tstate = t->tstate;
+	s->tid = thr_tid(r, t);
+	s->torn = t->torn;
+	s->frames = t->frames;
+	s->n_frames = 0;
+	if (t->torn) {
+		r->st.torn++;
+		t->n_prev = 0;
+		return;
+	}
+	/* the chain read becomes the next sample's speculation */
+	if (!grow(&t->prev, &t->cap_prev, t->n_chain, sizeof(*t->prev))) {
+		memcpy(t->prev, t->chain, t->n_chain * sizeof(*t->prev));
+		t->n_prev = t->n_chain;
+	} else {
+		t->n_prev = 0;
+	}
+	for (i = 0; i < t->n_chain; i++) {
+		struct py_frame f = t->frames[i];
+		struct code_ent *e;
+
+		if (f.instr == UINT64_MAX && !f.code)
+			continue;
+		e = code_get(r, (uint64_t)(uintptr_t)f.code);
+		if (!e || e->seen == 0) {
+			/* unreadable code object: the stack cannot be named, call it torn */
+			s->torn = true;
+			r->st.torn++;
+			return;
+		}
+		e->seen = r->sample_no;
+		f.code = &e->c;
+		if (pyoff_frame_objects(&r->l.off))
+			f.generator = (e->flags & (PYOFF_CO_GENERATOR | PYOFF_CO_COROUTINE |
+						   PYOFF_CO_ASYNC_GENERATOR)) != 0;
+		t->frames[n++] = f;
+	}
+	for (i = 0; i < n / 2; i++) {
+		struct py_frame tmp = t->frames[i];
+
+		t->frames[i] = t->frames[n - 1 - i];
+		t->frames[n - 1 - i] = tmp;
+	}
+	s->n_frames = n;
+}
+
+/* Runs the queued round and marks each thread's regions from their requests, in order. */
+static int run_marked(struct pyreader *r)
+{
+	size_t i;
+	int err = run_round(r);
+
+	if (err)
+		return err;
+	for (i = 0; i < r->n_reqs; i++) {
+		struct thr *t = r->req_thr[i];
+
+		if (t && t->n_marked < t->n_regs)
+			t->regs[t->n_marked++].ok = r->reqs[i].ok;
+	}
+	return 0;
+}
+
+/* Round 0: heads, known thread states, their last CFrame and last chain, all in one read. */
+static int round0(struct pyreader *r)
+{
+	const struct pyoffsets *o = &r->l.off;
+	size_t i, j, off, first_ts = r->n_interps, ts_off;
+	size_t head_off[MAX_INTERPS];
+	int err = 0;
+
+	r->n_reqs = 0;
+	r->arena_len = 0;
+	for (i = 0; i < r->n_interps && !err; i++)
+		err = queue(r, r->interps[i] + o->interp_tstate_head, 8, &head_off[i]);
+	for (i = 0; i < r->n_thr && !err; i++) {
+		struct thr *t = r->thr[i];
+
+		t->n_regs = t->n_marked = 0;
+		err = queue(r, t->tstate, r->ts_len, &ts_off);
+		if (!err && t->cframe)
+			err = queue(r, t->cframe + o->cframe_current_frame, 8, &off)
+				  ?: add_region(r, t, t->cframe + o->cframe_current_frame, 8, off);
+		for (j = 0; !err && j < t->n_prev; j++)
+			err = queue(r, t->prev[j], r->frame_len, &off)
+				  ?: add_region(r, t, t->prev[j], r->frame_len, off);
+	}
+	err = err ?: run_marked(r);
+	if (err)
+		return err;
+	for (i = 0; i < r->n_interps; i++) {
+		r->heads_ok[i] = r->reqs[i].ok;
+		memcpy(r->heads[i], r->reqs[i].buf, 8);
+	}
+	for (i = 0, j = first_ts; i < r->n_thr; i++) {
+		struct thr *t = r->thr[i];
+
+		/* the thread state is the request before its regions */
+		while (r->req_thr[j])
+			j++;
+		t->ts_ok = r->reqs[j].ok;
+		memcpy(t->ts, r->reqs[j].buf, r->ts_len);
+		j++;
+		t->cframe_ok = t->cframe && t->n_regs && t->regs[0].ok;
+		if (t->cframe_ok)
+			memcpy(t->cframe_buf, r->arena + t->regs[0].off, 8);
+	}
+	r->n_reqs = 0;
+	return 0;
+}
+
+/* The rounds after the first: CFrames and frames not read yet, batched over every thread. */
+static int walk_all(struct pyreader *r)
+{
+	size_t i, round;
+	int err;
+
+	for (i = 0; i < r->n_thr; i++) {
+		struct thr *t = r->thr[i];
+
+		thr_reset(r, t);
+		t->cur = UINT64_MAX; /* not known yet */
+		if (!t->ts_ok)
+			t->torn = t->done = true;
+	}
+	for (round = 0; round <= MAX_ROUNDS; round++) {
+		bool more = false;
+
+		r->n_reqs = 0;
+		for (i = 0; i < r->n_thr; i++) {
+			struct thr *t = r->thr[i];
+
+			if (t->done)
+				continue;
+			if (t->cur == UINT64_MAX) {
+				/* a CFrame asked for in the last round and not read means torn */
+				if (round && t->cframe && !t->cframe_ok && t->n_marked &&
+				    !t->regs[t->n_marked - 1].ok) {
+					t->torn = t->done = true;
+					continue;
+				}
+				if (round && t->cframe && !t->cframe_ok && t->n_marked)
+					memcpy(t->cframe_buf,
+					       r->arena + t->regs[t->n_marked - 1].off, 8),
+					    t->cframe_ok = true;
+				err = first_frame(r, t);
+				if (err < 0)
+					return err;
+				if (err == 1) {
+					if (round == MAX_ROUNDS)
+						t->torn = t->done = true;
+					more = true;
+					continue;
+				}
+			}
+			err = walk(r, t);
+			if (err < 0)
+				return err;
+			if (err == 1 && round == MAX_ROUNDS)
+				t->torn = t->done = true;
+			more |= err == 1;
+		}
+		if (!more || round == MAX_ROUNDS)
+			break;
+		err = run_marked(r);
+		if (err)
+			return err;
+	}
+	r->n_reqs = 0;
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int pyreader_sample(struct pyreader *r, struct py_sample *out)
+{
+	uint64_t sc = r->mem->syscalls, by = r->mem->bytes;
+	size_t i, tries;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->t_ns = now_ns();
+	r->sample_no++;
+	for (tries = 0; tries < 3; tries++) {
+		err = round0(r);
+		if (err)
+			goto out;
+		if (list_unchanged(r))
+			break;
+		err = rewalk(r);
+		if (err == -ESRCH || err == -ENOMEM)
+			goto out;
+		err = 0;
+	}
+	err = walk_all(r);
+	err = err ?: resolve_codes(r);
+	if (err)
+		goto out;
+	if (grow(&r->out, &r->cap_out, r->n_thr, sizeof(*r->out))) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < r->n_thr; i++)
+		finish(r, r->thr[i], &r->out[i]);
+	out->threads = r->out;
+	out->n_threads = r->n_thr;
+	r->st.samples++;
+out:
+	r->st.syscalls += r->mem->syscalls - sc;
+	r->st.bytes_read += r->mem->bytes - by;
+	if (err)
+		r->st.errors++;
+	return err;
+}
+
+struct pyreader *pyreader_open_mem(struct pymem *m, const struct pyreader_layout *l, char *err,
+				   size_t errlen)
+{
+	const struct pyoffsets *o = &l->off;
+	struct pyreader *r = calloc(1, sizeof(*r));
+	uint32_t ts_end, code_end;
+	size_t i;
+	int e;
+
+	if (!r) {
+		pymem_free(m);
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->mem = m;
+	r->l = *l;
+	r->l.root = NULL;
+	if (l->root && !(r->l.root = strdup(l->root))) {
+		pyreader_free(r);
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->tid_off = -1;
+	ts_end = o->tstate_next;
+	ts_end = o->tstate_interp > ts_end ? o->tstate_interp : ts_end;
+	ts_end = o->tstate_thread_id > ts_end ? o->tstate_thread_id : ts_end;
+	ts_end = o->tstate_native_tid > ts_end ? o->tstate_native_tid : ts_end;
+	ts_end = o->tstate_frame > ts_end ? o->tstate_frame : ts_end;
+	ts_end = o->tstate_datastack_top > ts_end ? o->tstate_datastack_top : ts_end;
+	ts_end = o->tstate_datastack_chunk > ts_end ? o->tstate_datastack_chunk : ts_end;
+	code_end = o->code_flags;
+	code_end = o->code_firstlineno > code_end ? o->code_firstlineno : code_end;
+	code_end = o->code_filename > code_end ? o->code_filename : code_end;
+	code_end = o->code_name > code_end ? o->code_name : code_end;
+	code_end = o->code_qualname > code_end ? o->code_qualname : code_end;
+	r->ts_len = ts_end + 8;
+	r->code_len = code_end + 8;
+	r->frame_len = o->frame_size;
+	if (r->ts_len > TSTATE_MAX || r->frame_len < 16 || r->frame_len > 4096 ||
+	    o->frame_previous + 8 > r->frame_len || o->frame_code + 8 > r->frame_len ||
+	    o->frame_instr + 4 > r->frame_len || o->frame_owner >= r->frame_len ||
+	    o->unicode_compact_size > 128 || o->unicode_ascii_size > o->unicode_compact_size ||
+	    o->unicode_state + 4 > o->unicode_ascii_size ||
+	    o->unicode_length + 8 > o->unicode_ascii_size) {
+		snprintf(err, errlen, "CPython %s: structure offsets out of range", l->version);
+		e = EPROTO;
+		goto fail;
+	}
+	e = -rewalk(r);
+	if (e == ESRCH || e == ENOMEM) {
+		snprintf(err, errlen, "%s", strerror(e));
+		goto fail;
+	}
+	if (e || !r->n_interps || !r->n_thr) {
+		snprintf(err, errlen, "CPython %s is not initialised yet (no %s)", l->version,
+			 r->n_interps ? "thread state" : "interpreter");
+		e = EAGAIN;
+		goto fail;
+	}
+	/* the layout must fit: every thread state points back at its interpreter */
+	for (i = 0; i < r->n_thr; i++)
+		if (ld64(r->thr[i]->ts + o->tstate_interp) != r->thr[i]->interp) {
+			snprintf(err, errlen,
+				 "CPython %s: thread state %#llx does not point back at its "
+				 "interpreter: unexpected structure layout",
+				 l->version, (unsigned long long)r->thr[i]->tstate);
+			e = EPROTO;
+			goto fail;
+		}
+	return r;
+fail:
+	pyreader_free(r);
+	errno = e;
+	return NULL;
+}
+
+const char *pyreader_version(const struct pyreader *r)
+{
+	return r->l.version;
+}
+
+void pyreader_get_stats(const struct pyreader *r, struct pyreader_stats *st)
+{
+	*st = r->st;
+}
+
+void pyreader_free(struct pyreader *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->n_thr; i++)
+		thr_free(r->thr[i]);
+	free(r->thr);
+	for (i = 0; i < r->n_all; i++) {
+		free((char *)r->all[i]->c.name);
+		free((char *)r->all[i]->c.qualname);
+		free((char *)r->all[i]->c.module);
+		free((char *)r->all[i]->c.file);
+		free(r->all[i]);
+	}
+	free(r->all);
+	free(r->codes);
+	free(r->arena);
+	free(r->reqs);
+	free(r->req_thr);
+	free(r->out);
+	pymem_free(r->mem);
+	free((char *)r->l.root);
+	free(r);
+}
+
+/* ---- names ---- */
+
+/* True when @dir (a target path) holds an __init__.py, seen under @root. */
+static bool is_package(const char *root, const char *dir, size_t dirlen)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s%.*s/__init__.py", root, (int)dirlen, dir);
+
+	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
+}
+
+size_t pyreader_module_name(const char *root, const char *filename, char *out, size_t len)
+{
+	const char *base, *end, *parts[32];
+	size_t plen[32], np = 0, n = 0, i, flen = strlen(filename);
+	size_t dirlen;
+
+	if (!len)
+		return 0;
+	out[0] = '\0';
+	if (filename[0] == '<' || !flen) {
+		snprintf(out, len, "%s", filename);
+		return strlen(out);
+	}
+	base = strrchr(filename, '/');
+	base = base ? base + 1 : filename;
+	end = filename + flen;
+	if (end - base > 3 && !strcmp(end - 3, ".py"))
+		end -= 3;
+	dirlen = base > filename ? (size_t)(base - filename - 1) : 0;
+	if (!strncmp(base, "__init__", (size_t)(end - base)) && end - base == 8) {
+		/* the package itself: its directory names it */
+		np = 0;
+	} else {
+		parts[np] = base;
+		plen[np++] = (size_t)(end - base);
+	}
+	/* each enclosing directory with an __init__.py adds its name in front */
+	while (root && filename[0] == '/' && dirlen > 0 && np < 32 &&
+	       is_package(root, filename, dirlen)) {
+		const char *d = filename + dirlen;
+
+		while (d > filename && d[-1] != '/')
+			d--;
+		parts[np] = d;
+		plen[np++] = (size_t)(filename + dirlen - d);
+		dirlen = d > filename ? (size_t)(d - filename - 1) : 0;
+	}
+	if (!np) {
+		/* an __init__.py outside any package: name it by its directory */
+		const char *d = filename + dirlen;
+
+		while (d > filename && d[-1] != '/')
+			d--;
+		parts[np] = d;
+		plen[np++] = (size_t)(filename + dirlen - d);
+		if (!plen[0]) {
+			parts[0] = base;
+			plen[0] = (size_t)(end - base);
+		}
+	}
+	for (i = np; i-- > 0;) {
+		size_t k = plen[i];
+
+		if (n && n + 1 < len)
+			out[n++] = '.';
+		if (n + k >= len)
+			k = len - 1 - n;
+		memcpy(out + n, parts[i], k);
+		n += k;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+void pyreader_unsupported_msg(unsigned major, unsigned minor, unsigned micro, char *err,
+			      size_t errlen)
+{
+	snprintf(err, errlen, "CPython %u.%u.%u is not supported (3.%d\u20133.%d are)", major,
+		 minor, micro, PYOFF_MINOR_FIRST, PYOFF_MINOR_LAST);
+}
