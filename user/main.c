@@ -99,6 +99,8 @@ enum {
 	OPT_METRICS_INTERVAL,
 	OPT_PROMETHEUS,
 	OPT_LOGS_OUTPUT,
+	OPT_PYTHON,
+	OPT_SAMPLE_HZ,
 };
 
 static const struct argp_option options[] = {
@@ -115,6 +117,15 @@ static const struct argp_option options[] = {
     {"all", 'a', NULL, 0,
      "TLS and plain-socket HTTP of every process on the host (each libssl and each "
      "executable with OpenSSL linked in, found as processes map or execute them)",
+     0},
+    {"python", OPT_PYTHON, "GLOB", 0,
+     "Python functions as spans, sampled from the interpreter without stopping it: GLOB "
+     "matches module.qualname (app.handle_request, rag.*); CPython 3.9-3.13; -p or -- "
+     "(repeatable)",
+     0},
+    {"sample-hz", OPT_SAMPLE_HZ, "N", 0,
+     "Stack samples per second for --python (default 1000; span times are exact to one "
+     "period)",
      0},
     {"exclude-exe", OPT_EXCLUDE_EXE, "PATH", 0,
      "Leave out processes running PATH, and the children they fork until those execute "
@@ -215,6 +226,22 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'a':
 		o->all = true;
+		break;
+	case OPT_PYTHON:
+		if (o->n_python == PYSAMPLE_MAX_GLOBS)
+			argp_error(state, "at most %d --python options", PYSAMPLE_MAX_GLOBS);
+		if (!*arg)
+			argp_error(state, "empty --python GLOB (expected module.qualname, e.g. "
+					  "app.*)");
+		o->python[o->n_python++] = arg;
+		break;
+	case OPT_SAMPLE_HZ:
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v < 1 || v > PYSAMPLE_MAX_HZ)
+			argp_error(state, "invalid --sample-hz '%s' (1 to %d samples per second)",
+				   arg, PYSAMPLE_MAX_HZ);
+		o->sample_hz = (unsigned)v;
 		break;
 	case OPT_EXCLUDE_EXE:
 		if (o->n_exclude_exes == TRACER_MAX_EXES)
@@ -410,11 +437,20 @@ int main(int argc, char **argv)
 				"to a program, and -a selects every process\n");
 		return 2;
 	}
+	if (opts.n_python && (opts.all || opts.n_exes)) {
+		fprintf(stderr, "bedtrace: --python needs -p PID or -- COMMAND (the interpreters "
+				"to sample)\n");
+		return 2;
+	}
+	if (opts.sample_hz && !opts.n_python) {
+		fprintf(stderr, "bedtrace: --sample-hz goes with --python GLOB\n");
+		return 2;
+	}
 	if ((opts.n_exclude_exes || opts.n_exclude_pids) && !opts.all && !opts.n_exes) {
 		fprintf(stderr, "bedtrace: --exclude-exe and --exclude-pid go with -a or -e\n");
 		return 2;
 	}
-	if (opts.no_tls && opts.no_sockets && opts.n_specs == 0) {
+	if (opts.no_tls && opts.no_sockets && opts.n_specs == 0 && opts.n_python == 0) {
 		fprintf(stderr, "bedtrace: --no-tls and --no-sockets without -f leave nothing to "
 				"trace; add -f SPEC\n");
 		return 2;

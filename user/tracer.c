@@ -78,6 +78,7 @@ struct session {
 	struct genai *genai;
 	struct price_table *prices;
 	struct stitcher *stitcher;
+	struct pysampler *py; /* --python: sampled Python calls; NULL: none asked for */
 	struct bt_exporter *exporters[2];
 	const char *exporter_names[2];
 	const char *exporter_kinds[2]; /* "file" or "otlp" (bedtrace.export.* metrics) */
@@ -184,6 +185,8 @@ static struct bt_resource *resource_of(void *ctx, uint32_t pid)
 }
 
 static struct target *new_target(struct session *s);
+static void python_follow(struct session *s, pid_t pid);
+static void report_python(const struct session *s);
 static int attach_target(struct session *s, struct target *t, bool optional);
 static int attach_probes(struct session *s, struct target *t, bool optional);
 static void select_process(struct session *s, pid_t pid, int exe, const char *comm, bool in_bpf);
@@ -246,6 +249,7 @@ static void follow_fork(struct session *s, const struct bt_proc_event *e)
 				err = attach_probes(s, t, true);
 			pr_debug("following process %u, child of %u%s\n", e->pid, e->ppid,
 				 err ? " (not all probes attached)" : "");
+			python_follow(s, (pid_t)e->pid);
 		}
 	}
 	if (e->status)
@@ -261,6 +265,7 @@ static void follow_exec(struct session *s, const struct bt_proc_event *e)
 		s->n_execs++;
 		if (attach_target(s, t, true) == 0)
 			pr_debug("process %u executed %s\n", e->pid, t->exe ? t->exe : "?");
+		python_follow(s, (pid_t)e->pid);
 	}
 	if (e->status)
 		resume_held(s, (pid_t)e->pid);
@@ -883,6 +888,41 @@ static int start_fleet(struct session *s)
 	return 0;
 }
 
+/*
+ * --python: samples the targets' interpreters. A PID given with -p must be one now; a launched
+ * command becomes one in a moment (its loader maps libpython, a shell execs python).
+ */
+static int start_python(struct session *s)
+{
+	char why[256];
+	size_t i;
+	int err;
+
+	for (i = 0; i < s->n_targets; i++) {
+		const struct target *t = &s->targets[i];
+
+		err = pysampler_add(s->py, t->pid, t->launched ? PYSAMPLE_SOON : PYSAMPLE_NOW, why,
+				    sizeof(why));
+		if (err) {
+			pr_warn("--python: %s\n", why);
+			return err;
+		}
+	}
+	err = pysampler_start(s->py);
+	if (err)
+		pr_warn("cannot start the Python sampler: %s\n", strerror(-err));
+	return err;
+}
+
+/* A followed process (a forked worker, an exec'd interpreter) may be a Python to sample. */
+static void python_follow(struct session *s, pid_t pid)
+{
+	char why[256];
+
+	if (s->py && !s->stopping && pysampler_add(s->py, pid, PYSAMPLE_MAYBE, why, sizeof(why)))
+		pr_debug("--python: not following %d: %s\n", (int)pid, why);
+}
+
 static int start_launched(struct session *s)
 {
 	struct target *t = &s->targets[0];
@@ -1137,6 +1177,7 @@ static int report_summary(struct session *s)
 		any = true;
 	}
 	pr_info("%s%s\n", line, any ? "" : "; nothing dropped");
+	report_python(s);
 	if (s->n_forks || s->n_execs)
 		pr_info("followed: %llu child process(es) forked, %llu program(s) executed by "
 			"targets%s\n",
@@ -1176,6 +1217,24 @@ static int report_summary(struct session *s)
 		code = EXIT_NOT_DELIVERED;
 	}
 	return code;
+}
+
+static void report_python(const struct session *s)
+{
+	struct pysampler_stats ps;
+
+	if (!s->py)
+		return;
+	pysampler_get_stats(s->py, &ps);
+	pr_info("python: %llu sampled span(s) from %llu round(s) of %u interpreter(s); %llu "
+		"call(s) seen by one sample only (calls shorter than a period may be missed)\n",
+		(unsigned long long)ps.spans, (unsigned long long)ps.samples, ps.processes,
+		(unsigned long long)ps.seen_once);
+	pr_debug("python: %llu thread stacks read (%llu torn), %llu rounds late, %llu exact "
+		 "spans nested in sampled ones, %llu reads of target memory, sampler CPU %.1f ms\n",
+		 (unsigned long long)ps.thread_stacks, (unsigned long long)ps.torn,
+		 (unsigned long long)ps.late, (unsigned long long)ps.nested,
+		 (unsigned long long)ps.syscalls, (double)ps.sampler_cpu_ns / 1e6);
 }
 
 /*
@@ -1343,6 +1402,17 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	if (err)
 		goto cleanup;
 	s->stitcher = stitcher_new(sink_span, resource_of, s);
+	if (s->stitcher && opts->n_python) {
+		struct pysampler_opts po = {
+		    .globs = opts->python, .n_globs = opts->n_python, .hz = opts->sample_hz};
+
+		s->py = pysampler_new(&po, s->stitcher, sink_span, resource_of, s);
+		if (!s->py) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		stitcher_set_outer(s->stitcher, pysampler_outer, s->py);
+	}
 	if (!s->stitcher) {
 		err = -ENOMEM;
 		goto cleanup;
@@ -1407,6 +1477,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 			err = attach_target(s, &s->targets[i], false);
 	}
 	s->attach_ns = sw_now_ns() - t_phase;
+	if (!err && s->py)
+		err = start_python(s);
 	if (err)
 		goto cleanup;
 	report_ready(s, t_start);
@@ -1444,6 +1516,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		err = 0;
 		now = bt_now_mono_ns();
 		if (now - s->last_flush_ns >= FLUSH_INTERVAL_NS) {
+			pysampler_drain(s->py);
 			flush_batch(s);
 			stitcher_tick(s->stitcher, now);
 			tick_signals(s, now);
@@ -1470,6 +1543,8 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	s->draining = true;
 	event_ring_consume(rb);
 	flush_open_calls(s);
+	/* calls still on the interpreters' stacks end now, like the native ones above */
+	pysampler_stop(s->py);
 	/* put back what calls still open hold while an exception can still be fixed up, and
 	 * resume every target; only then may the unwind helpers go */
 	watchdog_stop(s->wd);
@@ -1510,6 +1585,7 @@ cleanup:
 	conn_tracker_free(s->conns);
 	genai_free(s->genai);
 	price_table_free(s->prices);
+	pysampler_free(s->py);
 	stitcher_free(s->stitcher);
 	for (i = 0; i < s->n_batch; i++)
 		bt_span_free(s->batch[i]);

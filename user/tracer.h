@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "probe/functrace.h"
+#include "span/pysample.h"
 
 #define TRACER_MAX_PIDS 64
 #define TRACER_MAX_SPECS 256
@@ -26,7 +27,10 @@ struct tracer_opts {
 	char **command;			   /* argv after --, NULL-terminated */
 	const char *exes[TRACER_MAX_EXES]; /* -e: every process running one of these files */
 	size_t n_exes;
-	bool all; /* -a: TLS and socket HTTP of every process */
+	bool all;				/* -a: TLS and socket HTTP of every process */
+	const char *python[PYSAMPLE_MAX_GLOBS]; /* --python: sampled Python functions */
+	size_t n_python;
+	unsigned sample_hz; /* --sample-hz; 0: the default */
 	const char *exclude_exes[TRACER_MAX_EXES];
 	size_t n_exclude_exes;
 	pid_t exclude_pids[TRACER_MAX_PIDS];

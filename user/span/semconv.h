@@ -67,13 +67,17 @@
 #define ATTR_BEDTRACE_LOSS_REASON "bedtrace.loss_reason"
 #define ATTR_BEDTRACE_OBJECT_PATH "bedtrace.object.path"
 #define ATTR_BEDTRACE_RETRIEVAL_CITATIONS "bedtrace.retrieval.citations"
+#define ATTR_BEDTRACE_PYTHON_GENERATOR "bedtrace.python.generator"
 #define ATTR_BEDTRACE_RETRIEVAL_DOCUMENTS "bedtrace.retrieval.documents"
 #define ATTR_BEDTRACE_RETRIEVAL_REQUESTED_RESULTS "bedtrace.retrieval.requested_results"
 #define ATTR_BEDTRACE_RETRIEVAL_RESULTS "bedtrace.retrieval.results"
 #define ATTR_BEDTRACE_RETRY_PREVIOUS_ATTEMPTS "bedtrace.retry.previous_attempts"
+#define ATTR_BEDTRACE_SAMPLE_COUNT "bedtrace.sample.count"
+#define ATTR_BEDTRACE_SAMPLE_PERIOD_NS "bedtrace.sample.period_ns"
 #define ATTR_BEDTRACE_SIGNAL "bedtrace.signal"
 #define ATTR_BEDTRACE_SOURCE "bedtrace.source"
 #define ATTR_BEDTRACE_SPAN_INCOMPLETE "bedtrace.span.incomplete"
+#define ATTR_BEDTRACE_SPAN_SAMPLED "bedtrace.span.sampled"
 #define ATTR_BEDTRACE_TRACE_COST_USD "bedtrace.trace.cost.usd"
 #define ATTR_BEDTRACE_TRACE_GEN_AI_USAGE_INPUT_TOKENS "bedtrace.trace.gen_ai.usage.input_tokens"
 #define ATTR_BEDTRACE_TRACE_GEN_AI_USAGE_OUTPUT_TOKENS "bedtrace.trace.gen_ai.usage.output_tokens"
@@ -83,7 +87,9 @@
 
 #define ATTR_CLOUD_REGION "cloud.region"
 
+#define ATTR_CODE_FILE_PATH "code.file.path"
 #define ATTR_CODE_FUNCTION_NAME "code.function.name"
+#define ATTR_CODE_LINE_NUMBER "code.line.number"
 
 #define ATTR_CONTAINER_ID "container.id"
 

@@ -315,8 +315,9 @@ void bt_resource_put(struct bt_resource *r)
  */
 static void random_fill(uint8_t *p, size_t len)
 {
-	static uint8_t pool[4096];
-	static size_t avail;
+	/* per thread: the Python sampling thread draws ids too */
+	static __thread uint8_t pool[4096];
+	static __thread size_t avail;
 	size_t got = 0;
 
 	while (got < len) {

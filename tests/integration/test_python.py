@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""--python: Python function spans sampled from unmodified interpreters, with the exact HTTP and
+Bedrock spans nested inside them. Real interpreters (Debian's python3.11 with boto3, and every
+other CPython 3.9-3.13 on the machine), real TLS to the local Bedrock replay server, real BPF.
+
+    python3 tests/integration/test_python.py [-k NAME]
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+
+from harness import (BEDTRACE, ROOT, _readline_timeout, check, check_eq, read_spans,  # noqa: E402
+                     run, stop_process, test)
+from bedrock_rig import PY, SharedServers, secret_env  # noqa: E402
+
+APPS = os.path.join(ROOT, "tests", "integration", "pyapps")
+APP = os.path.join(APPS, "app.py")
+AIO = os.path.join(APPS, "aio.py")
+MODEL = "amazon.titan-text-lite-v1"
+CASSETTE = "test_converse_with_content"
+PERIOD_NS = 1000000  # --sample-hz 1000, the default
+FUNCS = ("handle_request", "retrieve_documents", "assemble_prompt", "call_bedrock")
+
+WORK = None
+SERVERS = SharedServers()
+
+
+def replay():
+    srv = SERVERS.replay()
+    srv.reset([CASSETTE])
+    return srv
+
+
+def other_pythons():
+    """(version, path) of the CPython 3.9-3.13 interpreters on this machine besides Debian's."""
+    out = []
+    for path in sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3.*")):
+        m = re.fullmatch(r"python3\.(\d+)", os.path.basename(path))
+        if m and 9 <= int(m.group(1)) <= 13 and os.access(path, os.X_OK):
+            out.append((path.split("/")[4], path))
+    return out
+
+
+class AppRun:
+    """What a traced app run left: its JSON lines, bedtrace's spans, rc and stderr."""
+
+    def __init__(self, lines, spans, rc, stderr, app_rc):
+        self.defs = next(ln for ln in lines if "defs" in ln)
+        self.calls = [ln for ln in lines if "fn" in ln]
+        self.spans = spans
+        self.rc = rc
+        self.stderr = stderr
+        self.app_rc = app_rc
+
+    def describe(self):
+        return "bedtrace rc %s, app rc %s\nstderr:\n%s\nspans:\n%s" % (
+            self.rc, self.app_rc, self.stderr[-3000:],
+            "\n".join("%s %s<-%s %.1fms %s" % (s.name, s.span_id, s.parent_id or "-",
+                                               s.duration_ms, s.attrs.get("thread.id"))
+                      for s in self.spans)[-6000:])
+
+
+def parse_lines(text):
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+# the four steps of a request, named by several globs (--python is repeatable)
+GLOBS = ["--python", "app.handle_*", "--python", "app.retrieve_*", "--python", "app.assemble_*",
+         "--python", "app.call_bedrock"]
+
+
+def launch(python, app_args, bt_args=GLOBS, env=None, label="launch"):
+    out = os.path.join(WORK, label + ".jsonl")
+    p = subprocess.run([BEDTRACE, "-o", out] + list(bt_args) + ["--", python] + app_args,
+                       capture_output=True, text=True, timeout=180, env=env or secret_env(),
+                       stdin=subprocess.DEVNULL)
+    spans = read_spans(out) if os.path.exists(out) else []
+    return AppRun(parse_lines(p.stdout), spans, p.returncode, p.stderr, p.returncode)
+
+
+def app_args(srv, threads, requests, extra=()):
+    return [APP, "--endpoint", srv.endpoint, "--ca", srv.ca, "--model", MODEL, "--threads",
+            str(threads), "--requests", str(requests)] + list(extra)
+
+
+def near(got_ns, want_ns, what, periods=2):
+    check(abs(got_ns - want_ns) <= periods * PERIOD_NS,
+          "%s: %.2f ms, the app measured %.2f ms (more than %d periods apart)", what,
+          got_ns / 1e6, want_ns / 1e6, periods)
+
+
+def check_service(label, r, threads, requests, bedrock=True):
+    """The spans of an app.py run: names, attributes, nesting per thread, durations."""
+    check(r.rc == 0, "%s: %s", label, r.describe())
+    py = [s for s in r.spans if s.name.startswith("app.")]
+    by_id = {s.span_id: s for s in r.spans}
+    tids = {c["tid"] for c in r.calls}
+    check_eq(len(tids), threads, "%s: threads the app reported" % label)
+    for fn in FUNCS:
+        spans = [s for s in py if s.name == "app." + fn]
+        check(len(spans) == threads * requests, "%s: %d app.%s spans, want %d\n%s", label,
+              len(spans), fn, threads * requests, r.describe())
+        for s in spans:
+            check_eq(s.kind, 1, "%s: %s kind INTERNAL" % (label, s.name))
+            check_eq(s.attrs.get("code.function.name"), "app." + fn, "%s: code.function.name"
+                     % label)
+            check_eq(s.attrs.get("code.file.path"), r.defs["file"], "%s: code.file.path" % label)
+            check_eq(s.attrs.get("code.line.number"), r.defs["defs"][fn],
+                     "%s: code.line.number of %s" % (label, fn))
+            check_eq(s.attrs.get("bedtrace.span.sampled"), True, "%s: sampled" % label)
+            check_eq(s.attrs.get("bedtrace.sample.period_ns"), PERIOD_NS, "%s: period" % label)
+            check(s.attrs.get("thread.id") in tids, "%s: %s on thread %r, not one of the app's "
+                  "%r", label, s.name, s.attrs.get("thread.id"), tids)
+            check(s.status == 0, "%s: %s status %r: nothing is invented", label, s.name,
+                  s.status)
+    # every call the app made has its span on its thread, with its duration (± 2 periods)
+    for c in r.calls:
+        cands = [s for s in py if s.name == "app." + c["fn"] and s.attrs["thread.id"] == c["tid"]
+                 and s.start <= c["end"] and s.end >= c["start"]]
+        check(len(cands) == 1, "%s: %s on thread %d at %d: %d spans overlap\n%s", label, c["fn"],
+              c["tid"], c["start"], len(cands), r.describe())
+        s = cands[0]
+        near(s.end - s.start, c["end"] - c["start"], "%s: duration of %s" % (label, s.name))
+        # the sampled span starts and ends up to one period after the call (± a little for
+        # the sampler's own timing)
+        check(c["start"] - 200000 <= s.start <= c["start"] + PERIOD_NS + 500000,
+              "%s: %s starts at %d, the call at %d", label, s.name, s.start, c["start"])
+        check(c["end"] - 200000 <= s.end <= c["end"] + PERIOD_NS + 500000,
+              "%s: %s ends at %d, the call at %d", label, s.name, s.end, c["end"])
+    # nesting: the three steps under their request, on the same thread and trace
+    for s in py:
+        parent = by_id.get(s.parent_id)
+        if s.name == "app.handle_request":
+            check(not s.parent_id, "%s: handle_request has a parent %r", label, parent)
+            continue
+        check(parent is not None and parent.name == "app.handle_request",
+              "%s: parent of %s is %r", label, s.name, parent)
+        check_eq(parent.attrs["thread.id"], s.attrs["thread.id"], "%s: parent's thread" % label)
+        check_eq(parent.trace_id, s.trace_id, "%s: trace of %s" % (label, s.name))
+        check(parent.start <= s.start and s.end <= parent.end,
+              "%s: %s [%d, %d] outside its parent [%d, %d]", label, s.name, s.start, s.end,
+              parent.start, parent.end)
+    # the exact Bedrock span under call_bedrock, one per call
+    clients = [s for s in r.spans if s.kind == 3]
+    check_eq(len(clients), threads * requests, "%s: CLIENT spans" % label)
+    for s in clients:
+        parent = by_id.get(s.parent_id)
+        check(parent is not None and parent.name == "app.call_bedrock",
+              "%s: the request %s nests under %r, not app.call_bedrock\n%s", label, s.name,
+              parent, r.describe())
+        check_eq(parent.trace_id, s.trace_id, "%s: trace of the request" % label)
+        check(parent.start <= s.start and s.end <= parent.end,
+              "%s: request [%d, %d] outside call_bedrock [%d, %d]", label, s.start, s.end,
+              parent.start, parent.end)
+        if bedrock:
+            check_eq(s.attrs.get("gen_ai.provider.name"), "aws.bedrock", "%s: provider" % label)
+            check_eq(s.name, "chat " + MODEL, "%s: Bedrock span name" % label)
+            root = by_id[parent.parent_id]
+            check_eq(root.attrs.get("bedtrace.trace.gen_ai.usage.output_tokens"),
+                     s.attrs.get("gen_ai.usage.output_tokens"),
+                     "%s: trace totals on the root app.handle_request" % label)
+    check("sampled span(s)" in r.stderr, "%s: no python line in the summary: %s", label,
+          r.stderr[-1500:])
+
+
+@test
+def python311_launched_boto3_nesting():
+    srv = replay()
+    r = launch(PY, app_args(srv, 3, 1))
+    check(r.defs["boto3"], "Debian's python3 has boto3: %r", r.defs)
+    check_service("python3.11 launched", r, 3, 1)
+
+
+@test
+def python311_attached_by_pid():
+    srv = replay()
+    out = os.path.join(WORK, "attach.jsonl")
+    app = subprocess.Popen([PY] + app_args(srv, 2, 2, ["--wait"]), stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=secret_env())
+    bt = None
+    try:
+        lines = [json.loads(_readline_timeout(app.stdout, 60))]
+        check_eq(_readline_timeout(app.stdout, 30).strip(), "waiting", "app's second line")
+        bt = subprocess.Popen([BEDTRACE, "-o", out, "-p", str(app.pid)] + GLOBS,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        app.stdin.write("go\n")
+        app.stdin.flush()
+        rest, _ = app.communicate(timeout=120)
+        _, err = bt.communicate(timeout=60)
+        r = AppRun(lines + parse_lines(rest), read_spans(out), bt.returncode, err,
+                   app.returncode)
+    finally:
+        for p in (app, bt):
+            if p and p.poll() is None:
+                stop_process(p, signal.SIGKILL)
+    check_eq(r.app_rc, 0, "app exit status")
+    check_service("python3.11 attached", r, 2, 2)
+
+
+@test
+def other_cpython_versions():
+    found = other_pythons()
+    if not found:
+        print("  skip: no other CPython 3.9-3.13 on this machine (looked in /root/.pyenv)")
+        return
+    srv = replay()
+    for version, path in found:
+        srv.reset([CASSETTE])
+        r = launch(path, app_args(srv, 2, 1, ["--no-boto3"]), label="v" + version)
+        check_service("CPython %s" % version, r, 2, 1)
+        print("  CPython %s: %d spans" % (version, len(r.spans)))
+
+
+@test
+def asyncio_tasks_not_mixed():
+    out = os.path.join(WORK, "aio.jsonl")
+    p = subprocess.run([BEDTRACE, "-o", out, "--python", "aio.*", "--", PY, AIO],
+                       capture_output=True, text=True, timeout=60)
+    check_eq(p.returncode, 0, "bedtrace exit status (stderr: %s)" % p.stderr[-2000:])
+    spans = read_spans(out)
+    by_id = {s.span_id: s for s in spans}
+    for fn, task in (("work_a", "task_a"), ("work_b", "task_b")):
+        works = [s for s in spans if s.name == "aio." + fn]
+        check_eq(len(works), 4, "aio.%s spans (%r)" % (fn, spans))
+        for w in works:
+            parent = by_id.get(w.parent_id)
+            check(parent is not None and parent.name == "aio." + task,
+                  "%s nests under %r, not a slice of aio.%s", w.name, parent, task)
+            check_eq(parent.attrs.get("bedtrace.python.generator"), True,
+                     "coroutine slice marked")
+    for s in spans:
+        if s.name.startswith("aio.task_"):
+            parent = by_id.get(s.parent_id)
+            check(parent is None or not parent.name.startswith("aio.task_"),
+                  "a task's slice nests under another task: %r under %r", s, parent)
+
+
+@test
+def sigkill_mid_sampling_leaves_target_running():
+    srv = replay()
+    out = os.path.join(WORK, "kill.jsonl")
+    app = subprocess.Popen([PY] + app_args(srv, 3, 12), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=secret_env())
+    try:
+        _readline_timeout(app.stdout, 60)
+        bt = subprocess.Popen([BEDTRACE, "-o", out, "-p", str(app.pid), "--python", "app.*",
+                               "--sample-hz", "5000"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        bt.kill()
+        bt.wait(timeout=10)
+        rest, err = app.communicate(timeout=120)
+    finally:
+        if app.poll() is None:
+            stop_process(app, signal.SIGKILL)
+    check_eq(app.returncode, 0, "app exit status after bedtrace was killed (stderr %s)" % err)
+    done = [c for c in parse_lines(rest) if c.get("fn") == "handle_request"]
+    check_eq(len(done), 36, "requests the app completed")
+
+
+@test
+def not_python_is_refused_in_one_line():
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        p = subprocess.run([BEDTRACE, "-p", str(sleeper.pid), "--python", "app.*", "-d", "2"],
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode != 0, "bedtrace accepted a non-Python process: %s", p.stderr)
+        lines = [ln for ln in p.stderr.splitlines() if "python" in ln.lower()]
+        check(lines and "CPython" in lines[0], "no clear reason: %r", p.stderr)
+        check(sleeper.poll() is None, "the process was harmed")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    for bad in (["--sample-hz", "0"], ["--sample-hz", "x"], ["--sample-hz", "100"],
+                ["--python", "a", "-a"]):
+        p = subprocess.run([BEDTRACE] + (["--python", "app.*"] if bad[0] == "--sample-hz" and
+                                         bad[1] != "100" else []) + bad +
+                           ([] if "-a" in bad else ["-p", "1"]),
+                           capture_output=True, text=True, timeout=10)
+        check_eq(p.returncode, 2, "exit status of %r (%s)" % (bad, p.stderr.strip()))
+        check(len(p.stderr.strip().splitlines()) <= 2, "%r: %s", bad, p.stderr)
+
+
+def main():
+    global WORK
+    WORK = tempfile.mkdtemp(prefix="bt-python-")
+    try:
+        run()
+    finally:
+        SERVERS.stop()
+        shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,755 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "probe/pyreader.h"
+#include "span/pysample.h"
+#include "span/semconv.h"
+#include "util/grow.h"
+#include "util/log.h"
+#include "util/stopwatch.h"
+
+/*
+ * A call ended this long ago is built into a span: an exact span placed in it a little late (its
+ * request was read after the call had ended) can still move its start.
+ */
+#define EMIT_DELAY_NS (300ull * 1000000ull)
+/* Ended calls stay findable this long for exact spans that are placed late. */
+#define HISTORY_NS (30ull * 1000000000ull)
+/* ... and at most this many per thread (the oldest go first, once built). */
+#define HISTORY_MAX 4096
+/* A process that is not (yet) an interpreter: tried again so often, for so long. */
+#define RETRY_NS (10ull * 1000000ull)
+#define WAIT_FOR_NS (10ull * 1000000000ull)
+/* Keys of the totals of traces rooted at a sampled call: apart from BPF's call ids. */
+#define TOTALS_KEY_BIT (1ull << 62)
+
+/* One sampled call: open while the thread's stack shows it, then closed until built. */
+struct pyrec {
+	uint64_t key; /* identity: frame address, code, caller's instruction, frames below */
+	const struct py_code *code;
+	struct pyrec *parent; /* enclosing sampled call; outlives this one (ends no earlier) */
+	uint8_t trace_id[BT_TRACE_ID_LEN], span_id[BT_SPAN_ID_LEN];
+	uint64_t start_ns, end_ns; /* unix; end 0 while open */
+	uint64_t totals_key;	   /* the trace's GenAI totals (stitcher) */
+	uint32_t n_seen;
+	uint32_t depth; /* among the thread's sampled calls; 0: outermost */
+	bool generator, incomplete, process_exit, emitted;
+};
+
+struct pythread {
+	uint32_t tid;
+	uint64_t round;	    /* last round that saw it */
+	uint64_t missed_ns; /* when a round first missed it (0: seen in the last one) */
+	struct pyrec **open;
+	size_t n_open, cap_open; /* outermost first */
+	struct pyrec **hist;
+	size_t n_hist, cap_hist; /* closed, in the order they closed */
+};
+
+struct pyproc {
+	pid_t pid;
+	struct pyreader *r; /* NULL until the interpreter is there */
+	bool gone;	    /* exited or given up on */
+	bool quiet;	    /* a followed child: giving up on it is no news */
+	uint64_t retry_until_ns, next_try_ns;
+	uint64_t last_ns; /* unix time of the latest sample of it */
+	struct pythread *threads;
+	size_t n_threads, cap_threads;
+};
+
+/* The globs' verdict on one code object, kept by address (the reader's cache owns the object). */
+struct match {
+	const struct py_code *code;
+	bool hit;
+};
+
+struct pysampler {
+	char **globs;
+	size_t n_globs;
+	uint64_t period_ns;
+	struct stitcher *stitcher;
+	span_sink_fn sink;
+	resource_fn resource;
+	void *ctx;
+
+	pthread_mutex_t mu; /* everything below */
+	pthread_cond_t sampled;
+	pthread_t thread;
+	bool running, stop;
+	uint64_t round;
+	uint64_t serial; /* of trace roots */
+	struct pyproc **procs;
+	size_t n_procs, cap_procs;
+	struct match *matches; /* open addressing, power-of-two size */
+	size_t n_matches, cap_matches;
+	struct pysampler_stats st;
+};
+
+/* BPF's clock: samples and exact spans are on one time line */
+static uint64_t mono_ns(void)
+{
+	return sw_now_ns();
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 29);
+}
+
+struct pysampler *pysampler_new(const struct pysampler_opts *o, struct stitcher *stitcher,
+				span_sink_fn sink, resource_fn resource, void *ctx)
+{
+	struct pysampler *ps = calloc(1, sizeof(*ps));
+	size_t i;
+
+	if (!ps)
+		return NULL;
+	ps->globs = calloc(o->n_globs ? o->n_globs : 1, sizeof(*ps->globs));
+	if (!ps->globs)
+		goto fail;
+	for (i = 0; i < o->n_globs; i++) {
+		ps->globs[i] = strdup(o->globs[i]);
+		if (!ps->globs[i])
+			goto fail;
+		ps->n_globs++;
+	}
+	ps->period_ns = 1000000000ull / (o->hz ? o->hz : PYSAMPLE_DEFAULT_HZ);
+	ps->stitcher = stitcher;
+	ps->sink = sink;
+	ps->resource = resource;
+	ps->ctx = ctx;
+	/* fixes the clock offset here, before the sampling thread reads it */
+	bt_mono_to_unix_ns(0);
+	pthread_mutex_init(&ps->mu, NULL);
+	pthread_cond_init(&ps->sampled, NULL);
+	return ps;
+fail:
+	pysampler_free(ps);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* Whether @code's "module.qualname" matches a glob; NULL code (a torn read) never does. */
+static bool matches(struct pysampler *ps, const struct py_code *code)
+{
+	size_t i, mask;
+	bool hit = false;
+
+	if (!code || !code->name)
+		return false;
+	if (ps->n_matches * 2 >= ps->cap_matches) {
+		size_t cap = ps->cap_matches ? ps->cap_matches * 2 : 256;
+		struct match *m = calloc(cap, sizeof(*m));
+
+		if (!m)
+			goto slow;
+		for (i = 0; i < ps->cap_matches; i++) {
+			size_t j = ((uintptr_t)ps->matches[i].code >> 4) & (cap - 1);
+
+			if (!ps->matches[i].code)
+				continue;
+			while (m[j].code)
+				j = (j + 1) & (cap - 1);
+			m[j] = ps->matches[i];
+		}
+		free(ps->matches);
+		ps->matches = m;
+		ps->cap_matches = cap;
+	}
+	mask = ps->cap_matches - 1;
+	for (i = ((uintptr_t)code >> 4) & mask; ps->matches[i].code; i = (i + 1) & mask)
+		if (ps->matches[i].code == code)
+			return ps->matches[i].hit;
+	for (size_t g = 0; g < ps->n_globs && !hit; g++)
+		hit = fnmatch(ps->globs[g], code->name, 0) == 0;
+	ps->matches[i].code = code;
+	ps->matches[i].hit = hit;
+	ps->n_matches++;
+	return hit;
+slow:
+	for (size_t g = 0; g < ps->n_globs && !hit; g++)
+		hit = fnmatch(ps->globs[g], code->name, 0) == 0;
+	return hit;
+}
+
+static struct pythread *thread_get(struct pyproc *p, uint32_t tid, bool create)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_threads; i++)
+		if (p->threads[i].tid == tid)
+			return &p->threads[i];
+	if (!create || grow(&p->threads, &p->cap_threads, p->n_threads + 1, sizeof(*p->threads)))
+		return NULL;
+	memset(&p->threads[p->n_threads], 0, sizeof(p->threads[0]));
+	p->threads[p->n_threads].tid = tid;
+	return &p->threads[p->n_threads++];
+}
+
+/* Ends the thread's open calls from position @from on (innermost first) at @t_ns. */
+static void close_from(struct pysampler *ps, struct pythread *th, size_t from, uint64_t t_ns,
+		       bool incomplete, bool process_exit)
+{
+	while (th->n_open > from) {
+		struct pyrec *r = th->open[--th->n_open];
+
+		r->end_ns = t_ns > r->start_ns ? t_ns : r->start_ns;
+		r->incomplete = incomplete;
+		r->process_exit = process_exit;
+		if (r->n_seen == 1)
+			ps->st.seen_once++;
+		if (grow(&th->hist, &th->cap_hist, th->n_hist + 1, sizeof(*th->hist))) {
+			/* no room to keep it: build nothing rather than leak or crash */
+			free(r);
+			continue;
+		}
+		th->hist[th->n_hist++] = r;
+	}
+}
+
+static struct pyrec *open_call(struct pysampler *ps, struct pythread *th, uint64_t key,
+			       const struct py_frame *f, uint64_t t_ns)
+{
+	struct pyrec *parent = th->n_open ? th->open[th->n_open - 1] : NULL;
+	struct pyrec *r;
+
+	if (grow(&th->open, &th->cap_open, th->n_open + 1, sizeof(*th->open)))
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->key = key;
+	r->code = f->code;
+	r->parent = parent;
+	r->start_ns = t_ns;
+	r->n_seen = 1;
+	r->depth = (uint32_t)th->n_open;
+	r->generator = f->generator;
+	bt_random_id(r->span_id, sizeof(r->span_id));
+	if (parent) {
+		memcpy(r->trace_id, parent->trace_id, sizeof(r->trace_id));
+		r->totals_key = parent->totals_key;
+	} else {
+		bt_random_id(r->trace_id, sizeof(r->trace_id));
+		r->totals_key = TOTALS_KEY_BIT | ++ps->serial;
+	}
+	th->open[th->n_open++] = r;
+	return r;
+}
+
+/* One thread's stack: the sampled calls it shows now against those it showed before. */
+static void apply_stack(struct pysampler *ps, struct pythread *th, const struct py_thread_stack *ts,
+			uint64_t t_ns)
+{
+	uint64_t key = 0;
+	size_t i, depth = 0;
+	bool diverged = false;
+
+	for (i = 0; i < ts->n_frames; i++) {
+		const struct py_frame *f = &ts->frames[i];
+
+		/* the same call: same frame, same code, same call site in its caller, same below */
+		key = mix(key, f->addr);
+		key = mix(key, f->code ? f->code->addr : 0);
+		key = mix(key, i ? ts->frames[i - 1].instr : 0);
+		if (!matches(ps, f->code))
+			continue;
+		if (!diverged && depth < th->n_open && th->open[depth]->key == key) {
+			th->open[depth]->n_seen++;
+			depth++;
+			continue;
+		}
+		if (!diverged) {
+			close_from(ps, th, depth, t_ns, false, false);
+			diverged = true;
+		}
+		if (!open_call(ps, th, key, f, t_ns))
+			break;
+		depth++;
+	}
+	if (!diverged)
+		close_from(ps, th, depth, t_ns, false, false);
+}
+
+/* Drops built calls that ended long ago (or beyond the per-thread cap) from the history. */
+static void trim_history(struct pythread *th, uint64_t t_ns)
+{
+	size_t keep = 0, i;
+
+	for (i = 0; i < th->n_hist; i++) {
+		struct pyrec *r = th->hist[i];
+		bool old = r->end_ns + HISTORY_NS < t_ns || th->n_hist - i > HISTORY_MAX;
+
+		if (r->emitted && old) {
+			free(r);
+			continue;
+		}
+		th->hist[keep++] = r;
+	}
+	th->n_hist = keep;
+}
+
+static void apply_sample(struct pysampler *ps, struct pyproc *p, const struct py_sample *smp)
+{
+	uint64_t t_ns = bt_mono_to_unix_ns(smp->t_ns);
+	size_t i;
+
+	for (i = 0; i < smp->n_threads; i++) {
+		const struct py_thread_stack *ts = &smp->threads[i];
+		struct pythread *th = thread_get(p, ts->tid, true);
+
+		ps->st.thread_stacks++;
+		if (!th)
+			continue;
+		th->round = ps->round;
+		th->missed_ns = 0;
+		/* a stack read while it changed tells nothing: keep what was open */
+		if (ts->torn) {
+			ps->st.torn++;
+			continue;
+		}
+		apply_stack(ps, th, ts, t_ns);
+	}
+	/*
+	 * Threads missing from two rounds in a row are gone: their calls ended when the first
+	 * missed them. One miss may be a thread list read while a thread started or ended.
+	 */
+	for (i = 0; i < p->n_threads; i++) {
+		struct pythread *th = &p->threads[i];
+
+		if (th->round != ps->round && th->n_open) {
+			if (!th->missed_ns)
+				th->missed_ns = t_ns;
+			else
+				close_from(ps, th, 0, th->missed_ns, false, false);
+		}
+		trim_history(th, t_ns);
+	}
+	p->last_ns = t_ns;
+}
+
+static void process_gone(struct pysampler *ps, struct pyproc *p, uint64_t t_ns)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_threads; i++)
+		close_from(ps, &p->threads[i], 0, t_ns, false, true);
+	p->gone = true;
+	p->last_ns = t_ns;
+}
+
+/* Opens the interpreter of a process that was not one yet; false while still waiting. */
+static bool try_open(struct pysampler *ps, struct pyproc *p, uint64_t now)
+{
+	struct pyreader *r;
+	char err[256];
+
+	if (now < p->next_try_ns)
+		return false;
+	r = pyreader_open(p->pid, err, sizeof(err));
+	pthread_mutex_lock(&ps->mu);
+	if (r) {
+		p->r = r;
+		pr_debug("python: pid %d is CPython %s\n", p->pid, pyreader_version(r));
+	} else if (errno == ESRCH || now >= p->retry_until_ns) {
+		if (p->quiet)
+			pr_debug("python: not sampling pid %d: %s\n", p->pid, err);
+		else
+			pr_warn("python: no Python spans for pid %d: %s\n", p->pid, err);
+		p->gone = true;
+	} else {
+		p->next_try_ns = now + RETRY_NS;
+	}
+	pthread_mutex_unlock(&ps->mu);
+	return r != NULL;
+}
+
+static void sample_round(struct pysampler *ps)
+{
+	size_t i, n;
+
+	pthread_mutex_lock(&ps->mu);
+	ps->round++;
+	ps->st.samples++;
+	n = ps->n_procs;
+	pthread_mutex_unlock(&ps->mu);
+	for (i = 0; i < n; i++) {
+		struct pyproc *p = ps->procs[i]; /* the array only grows; entries stay */
+		struct py_sample smp;
+		int err;
+
+		if (p->gone)
+			continue;
+		if (!p->r && !try_open(ps, p, mono_ns()))
+			continue;
+		/* the read runs unlocked: only this thread touches the reader */
+		err = pyreader_sample(p->r, &smp);
+		pthread_mutex_lock(&ps->mu);
+		if (!err)
+			apply_sample(ps, p, &smp);
+		else if (err == -ESRCH)
+			process_gone(ps, p, bt_mono_to_unix_ns(mono_ns()));
+		pthread_mutex_unlock(&ps->mu);
+	}
+	pthread_mutex_lock(&ps->mu);
+	pthread_cond_broadcast(&ps->sampled);
+	pthread_mutex_unlock(&ps->mu);
+}
+
+static void *sampler_main(void *arg)
+{
+	struct pysampler *ps = arg;
+	uint64_t next = mono_ns();
+	struct timespec cpu;
+
+	for (;;) {
+		uint64_t now;
+		struct timespec ts;
+
+		pthread_mutex_lock(&ps->mu);
+		if (ps->stop) {
+			pthread_mutex_unlock(&ps->mu);
+			break;
+		}
+		pthread_mutex_unlock(&ps->mu);
+		sample_round(ps);
+		next += ps->period_ns;
+		now = mono_ns();
+		if (now >= next) {
+			/* overran: skip the rounds that are past rather than run them back to back
+			 */
+			uint64_t missed = (now - next) / ps->period_ns + 1;
+
+			pthread_mutex_lock(&ps->mu);
+			ps->st.late += missed;
+			pthread_mutex_unlock(&ps->mu);
+			next += missed * ps->period_ns;
+		}
+		ts.tv_sec = (time_t)(next / 1000000000ull);
+		ts.tv_nsec = (long)(next % 1000000000ull);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+	}
+	if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu)) {
+		pthread_mutex_lock(&ps->mu);
+		ps->st.sampler_cpu_ns =
+		    (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
+		pthread_mutex_unlock(&ps->mu);
+	}
+	return NULL;
+}
+
+int pysampler_add(struct pysampler *ps, pid_t pid, enum pysample_when when, char *err,
+		  size_t errlen)
+{
+	struct pyproc *p;
+	size_t i;
+
+	pthread_mutex_lock(&ps->mu);
+	for (i = 0; i < ps->n_procs; i++)
+		if (ps->procs[i]->pid == pid && !ps->procs[i]->gone) {
+			pthread_mutex_unlock(&ps->mu);
+			return 0;
+		}
+	pthread_mutex_unlock(&ps->mu);
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	p->pid = pid;
+	p->quiet = when == PYSAMPLE_MAYBE;
+	p->r = pyreader_open(pid, err, errlen);
+	if (!p->r) {
+		int e = errno ? errno : EINVAL;
+
+		if (when == PYSAMPLE_NOW || e == ESRCH) {
+			free(p);
+			return -e;
+		}
+		/* launched or just exec'd: the interpreter comes in a moment */
+		p->retry_until_ns = mono_ns() + WAIT_FOR_NS;
+	}
+	pthread_mutex_lock(&ps->mu);
+	/*
+	 * The sampling thread reads procs[] unlocked up to the count it saw: the array is only
+	 * reallocated before that thread runs (targets are added at start) or under the lock
+	 * while it does not hold an index past n_procs; a full array stays as it is.
+	 */
+	if (ps->n_procs == ps->cap_procs &&
+	    (ps->running ||
+	     grow(&ps->procs, &ps->cap_procs, ps->n_procs + 1, sizeof(*ps->procs)))) {
+		pthread_mutex_unlock(&ps->mu);
+		pyreader_free(p->r);
+		free(p);
+		snprintf(err, errlen, "too many Python processes");
+		return -ENOSPC;
+	}
+	ps->procs[ps->n_procs++] = p;
+	ps->st.processes++;
+	pthread_mutex_unlock(&ps->mu);
+	return 0;
+}
+
+int pysampler_start(struct pysampler *ps)
+{
+	int err;
+
+	/* room for processes that appear later (exec'd children): the array does not move then */
+	pthread_mutex_lock(&ps->mu);
+	if (ps->cap_procs < ps->n_procs + 64) {
+		struct pyproc **n = realloc(ps->procs, (ps->n_procs + 64) * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&ps->mu);
+			return -ENOMEM;
+		}
+		ps->procs = n;
+		ps->cap_procs = ps->n_procs + 64;
+	}
+	ps->running = true;
+	pthread_mutex_unlock(&ps->mu);
+	err = pthread_create(&ps->thread, NULL, sampler_main, ps);
+	if (err) {
+		ps->running = false;
+		return -err;
+	}
+	return 0;
+}
+
+static struct bt_span *build(struct pysampler *ps, const struct pyproc *p,
+			     const struct pythread *th, const struct pyrec *r)
+{
+	const struct py_code *c = r->code;
+	struct bt_span *span = bt_span_new(c->name, BT_KIND_INTERNAL);
+
+	if (!span)
+		return NULL;
+	memcpy(span->trace_id, r->trace_id, sizeof(span->trace_id));
+	memcpy(span->span_id, r->span_id, sizeof(span->span_id));
+	if (r->parent)
+		memcpy(span->parent_span_id, r->parent->span_id, sizeof(span->parent_span_id));
+	span->start_ns = r->start_ns;
+	span->end_ns = r->end_ns;
+	bt_attrs_set_str(&span->attrs, ATTR_CODE_FUNCTION_NAME, c->name);
+	if (c->file)
+		bt_attrs_set_str(&span->attrs, ATTR_CODE_FILE_PATH, c->file);
+	if (c->first_line)
+		bt_attrs_set_int(&span->attrs, ATTR_CODE_LINE_NUMBER, c->first_line);
+	bt_attrs_set_int(&span->attrs, ATTR_THREAD_ID, th->tid);
+	bt_attrs_set_int(&span->attrs, ATTR_BEDTRACE_CALL_DEPTH, r->depth);
+	bt_attrs_set_bool(&span->attrs, ATTR_BEDTRACE_SPAN_SAMPLED, true);
+	bt_attrs_set_int(&span->attrs, ATTR_BEDTRACE_SAMPLE_PERIOD_NS, (int64_t)ps->period_ns);
+	bt_attrs_set_int(&span->attrs, ATTR_BEDTRACE_SAMPLE_COUNT, r->n_seen);
+	if (r->generator)
+		bt_attrs_set_bool(&span->attrs, ATTR_BEDTRACE_PYTHON_GENERATOR, true);
+	if (r->incomplete)
+		bt_attrs_set_bool(&span->attrs, ATTR_BEDTRACE_SPAN_INCOMPLETE, true);
+	if (r->process_exit)
+		bt_attrs_set_str(&span->attrs, ATTR_BEDTRACE_END_REASON, "process_exit");
+	if (span->attrs.err) {
+		bt_span_free(span);
+		return NULL;
+	}
+	if (ps->resource)
+		bt_span_set_resource(span, ps->resource(ps->ctx, (uint32_t)p->pid));
+	if (!r->parent && ps->stitcher)
+		stitcher_take_totals(ps->stitcher, r->totals_key, span);
+	return span;
+}
+
+/* Builds the calls that ended (all of them when @all) into spans; sinks them unlocked. */
+static void drain(struct pysampler *ps, bool all)
+{
+	uint64_t now = bt_mono_to_unix_ns(mono_ns());
+	struct bt_span **out = NULL;
+	size_t n_out = 0, cap_out = 0, i, j, k;
+
+	pthread_mutex_lock(&ps->mu);
+	for (i = 0; i < ps->n_procs; i++) {
+		struct pyproc *p = ps->procs[i];
+
+		for (j = 0; j < p->n_threads; j++) {
+			struct pythread *th = &p->threads[j];
+
+			for (k = 0; k < th->n_hist; k++) {
+				struct pyrec *r = th->hist[k];
+				struct bt_span *span;
+
+				if (r->emitted || (!all && r->end_ns + EMIT_DELAY_NS > now))
+					continue;
+				r->emitted = true;
+				if (grow(&out, &cap_out, n_out + 1, sizeof(*out)))
+					continue;
+				span = build(ps, p, th, r);
+				if (span) {
+					out[n_out++] = span;
+					ps->st.spans++;
+				}
+			}
+		}
+	}
+	pthread_mutex_unlock(&ps->mu);
+	for (i = 0; i < n_out; i++)
+		ps->sink(ps->ctx, out[i]);
+	free(out);
+}
+
+void pysampler_drain(struct pysampler *ps)
+{
+	if (ps)
+		drain(ps, false);
+}
+
+/* The innermost sampled call of @th that was open at @t_ns, if any. */
+static struct pyrec *open_at(struct pysampler *ps, struct pythread *th, uint64_t t_ns)
+{
+	struct pyrec *best = NULL;
+	size_t i;
+
+	/*
+	 * A call began between the sample before its first one and that first one: an exact span
+	 * that starts in that period is taken to be inside it (its start moves back, below).
+	 */
+	for (i = 0; i < th->n_open + th->n_hist; i++) {
+		struct pyrec *r = i < th->n_open ? th->open[i] : th->hist[i - th->n_open];
+
+		if (r->start_ns > t_ns + ps->period_ns || (r->end_ns && r->end_ns <= t_ns))
+			continue;
+		if (!best || r->depth > best->depth ||
+		    (r->depth == best->depth && r->start_ns > best->start_ns))
+			best = r;
+	}
+	return best;
+}
+
+uint64_t pysampler_outer(void *pysampler, uint32_t pid, uint32_t tid, uint64_t t_ns,
+			 uint8_t *trace_id, uint8_t *parent_id)
+{
+	struct pysampler *ps = pysampler;
+	struct pyproc *p = NULL;
+	struct pythread *th;
+	struct pyrec *r, *a;
+	uint64_t key = 0;
+	size_t i;
+
+	pthread_mutex_lock(&ps->mu);
+	for (i = 0; i < ps->n_procs && !p; i++)
+		if (ps->procs[i]->pid == (pid_t)pid && ps->procs[i]->r)
+			p = ps->procs[i];
+	if (!p)
+		goto out;
+	/* the sampler may not have looked at @t_ns yet: give it a few periods */
+	if (ps->running && !p->gone && p->last_ns < t_ns) {
+		uint64_t deadline = mono_ns() + 3 * ps->period_ns + 1000000ull;
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)(deadline - mono_ns());
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		while (!p->gone && p->last_ns < t_ns && !ps->stop &&
+		       pthread_cond_timedwait(&ps->sampled, &ps->mu, &ts) == 0)
+			;
+	}
+	th = thread_get(p, tid, false);
+	r = th ? open_at(ps, th, t_ns) : NULL;
+	if (!r)
+		goto out;
+	/* the exact span is inside the call: the call had begun by then */
+	for (a = r; a && a->start_ns > t_ns && !a->emitted; a = a->parent)
+		a->start_ns = t_ns;
+	memcpy(trace_id, r->trace_id, BT_TRACE_ID_LEN);
+	memcpy(parent_id, r->span_id, BT_SPAN_ID_LEN);
+	key = r->totals_key;
+	ps->st.nested++;
+out:
+	pthread_mutex_unlock(&ps->mu);
+	return key;
+}
+
+void pysampler_stop(struct pysampler *ps)
+{
+	uint64_t now;
+	size_t i, j;
+
+	if (!ps)
+		return;
+	pthread_mutex_lock(&ps->mu);
+	ps->stop = true;
+	pthread_cond_broadcast(&ps->sampled);
+	pthread_mutex_unlock(&ps->mu);
+	if (ps->running) {
+		pthread_join(ps->thread, NULL);
+		ps->running = false;
+	}
+	now = bt_mono_to_unix_ns(mono_ns());
+	pthread_mutex_lock(&ps->mu);
+	for (i = 0; i < ps->n_procs; i++) {
+		struct pyproc *p = ps->procs[i];
+		struct pyreader_stats rs;
+
+		for (j = 0; j < p->n_threads; j++)
+			close_from(ps, &p->threads[j], 0, now, true, false);
+		if (p->r) {
+			pyreader_get_stats(p->r, &rs);
+			ps->st.syscalls += rs.syscalls;
+		}
+	}
+	pthread_mutex_unlock(&ps->mu);
+	drain(ps, true);
+}
+
+void pysampler_get_stats(const struct pysampler *ps, struct pysampler_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!ps)
+		return;
+	pthread_mutex_lock((pthread_mutex_t *)&ps->mu);
+	*st = ps->st;
+	pthread_mutex_unlock((pthread_mutex_t *)&ps->mu);
+}
+
+void pysampler_free(struct pysampler *ps)
+{
+	size_t i, j, k;
+
+	if (!ps)
+		return;
+	if (ps->running)
+		pysampler_stop(ps);
+	for (i = 0; i < ps->n_procs; i++) {
+		struct pyproc *p = ps->procs[i];
+
+		for (j = 0; j < p->n_threads; j++) {
+			struct pythread *th = &p->threads[j];
+
+			for (k = 0; k < th->n_open; k++)
+				free(th->open[k]);
+			for (k = 0; k < th->n_hist; k++)
+				free(th->hist[k]);
+			free(th->open);
+			free(th->hist);
+		}
+		free(p->threads);
+		pyreader_free(p->r);
+		free(p);
+	}
+	free(ps->procs);
+	for (i = 0; i < ps->n_globs; i++)
+		free(ps->globs[i]);
+	free(ps->globs);
+	free(ps->matches);
+	pthread_mutex_destroy(&ps->mu);
+	pthread_cond_destroy(&ps->sampled);
+	free(ps);
+}
