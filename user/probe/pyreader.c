@@ -28,6 +28,7 @@
 #define MAX_INTERPS 64	     /* subinterpreters followed */
 #define MAX_ROUNDS 8	     /* read rounds per sample before the rest is called torn */
 #define CHUNK_READ_MAX 65536 /* bytes of a data-stack chunk read at once */
+#define MERGE_GAP 2048	     /* frames this close are read as one region */
 #define MAX_STR 1024	     /* characters of a name kept */
 #define TSTATE_MAX 1024	     /* bytes of a thread state read (its fields lie below) */
 #define PTHREAD_SCAN 2048    /* bytes of glibc/musl struct pthread searched for the tid */
@@ -834,6 +835,50 @@ static int run_marked(struct pyreader *r)
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Queues the frames of @t's last chain, merged into as few regions as their addresses allow:
+ * the kernel pins the pages of every region apart, which costs far more than copying the few
+ * hundred bytes between frames of one data-stack chunk (3.11+), or between frame objects that
+ * were allocated close together (3.9/3.10).
+ */
+static int queue_prev(struct pyreader *r, struct thr *t)
+{
+	uint64_t sorted[MAX_DEPTH], lo, hi;
+	size_t i, n = t->n_prev < MAX_DEPTH ? t->n_prev : MAX_DEPTH, off;
+	int err;
+
+	if (!n)
+		return 0;
+	memcpy(sorted, t->prev, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_u64);
+	lo = sorted[0];
+	hi = lo + r->frame_len;
+	for (i = 1; i <= n; i++) {
+		if (i < n && sorted[i] <= hi + MERGE_GAP &&
+		    sorted[i] + r->frame_len - lo <= CHUNK_READ_MAX) {
+			if (sorted[i] + r->frame_len > hi)
+				hi = sorted[i] + r->frame_len;
+			continue;
+		}
+		err = queue(r, lo, (size_t)(hi - lo), &off)
+			  ?: add_region(r, t, lo, (size_t)(hi - lo), off);
+		if (err)
+			return err;
+		if (i < n) {
+			lo = sorted[i];
+			hi = lo + r->frame_len;
+		}
+	}
+	return 0;
+}
+
 /* Round 0: heads, known thread states, their last CFrame and last chain, all in one read. */
 static int round0(struct pyreader *r)
 {
@@ -854,9 +899,8 @@ static int round0(struct pyreader *r)
 		if (!err && t->cframe)
 			err = queue(r, t->cframe + o->cframe_current_frame, 8, &off)
 				  ?: add_region(r, t, t->cframe + o->cframe_current_frame, 8, off);
-		for (j = 0; !err && j < t->n_prev; j++)
-			err = queue(r, t->prev[j], r->frame_len, &off)
-				  ?: add_region(r, t, t->prev[j], r->frame_len, off);
+		if (!err)
+			err = queue_prev(r, t);
 	}
 	err = err ?: run_marked(r);
 	if (err)
