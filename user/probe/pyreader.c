@@ -45,6 +45,7 @@ struct region {
 	uint64_t addr;
 	size_t len, off; /* off: into the sample arena */
 	bool ok;
+	bool spec; /* read on the guess that the last chain still holds: failing says nothing */
 };
 
 struct thr {
@@ -173,6 +174,7 @@ static int add_region(struct pyreader *r, struct thr *t, uint64_t addr, size_t l
 	g->len = len;
 	g->off = off;
 	g->ok = false;
+	g->spec = false;
 	return 0;
 }
 
@@ -184,15 +186,19 @@ static const uint8_t *region_find(const struct pyreader *r, const struct thr *t,
 	size_t i;
 
 	*failed = false;
-	for (i = 0; i < t->n_regs; i++) {
+	/* newest first: a region read in a later round is closer in time to the frames that
+	 * led to it than the speculative read of round 0 */
+	for (i = t->n_regs; i-- > 0;) {
 		const struct region *g = &t->regs[i];
 
 		if (addr < g->addr || addr - g->addr > g->len || len > g->len - (addr - g->addr))
 			continue;
 		if (g->ok)
 			return r->arena + g->off + (addr - g->addr);
-		if (g->addr == addr)
+		if (g->addr == addr && !g->spec) {
 			*failed = true;
+			return NULL;
+		}
 	}
 	return NULL;
 }
@@ -871,6 +877,7 @@ static int queue_prev(struct pyreader *r, struct thr *t)
 			  ?: add_region(r, t, lo, (size_t)(hi - lo), off);
 		if (err)
 			return err;
+		t->regs[t->n_regs - 1].spec = true;
 		if (i < n) {
 			lo = sorted[i];
 			hi = lo + r->frame_len;
