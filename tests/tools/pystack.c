@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * pystack [--once] PID [N] [HZ]: takes N (default 1) stack samples of every thread of the CPython
+ * pystack [--once] [--quiet] PID [N] [HZ]: takes N (default 1) stack samples of every thread of the
+CPython
  * process PID at HZ (default 100) with user/probe/pyreader.c and prints each one as
  *   # sample I T_NS THREADS
  *   TID FRAME_ADDR MODULE.QUALNAME FILE:DEF_LINE   (outermost frame first, one line each)
  *   TID - torn                                     (a chain that changed while read)
- * then "# stats ..." (samples, system calls, bytes, torn stacks, code objects, CPU time per
- * sample) on stderr. An interpreter that has not started yet (EAGAIN) is retried for 5 s, each
- * refusal printed on stderr; --once gives up at the first. Exit status 0, or 1 with the reader's
+ * then "# stats ..." on stderr: samples, system calls, bytes, torn stacks, code objects, the CPU
+ * time of the whole loop (sleeps and wake-ups included) and of pyreader_sample alone (thread CPU
+ * clock), per sample; the counts include the samples pyreader_open takes. An interpreter that has
+not started yet (EAGAIN) is retried for 5 s, each
+ * refusal printed on stderr; --once gives up at the first. --quiet prints no samples (to measure
+the reader alone). Exit status 0, or 1 with the reader's
  * one-line reason on stderr. For tests/integration/test_pyreader.py and for debugging.
  */
 #ifndef _GNU_SOURCE
@@ -36,20 +40,25 @@ int main(int argc, char **argv)
 {
 	struct pyreader_stats st;
 	struct pyreader *r = NULL;
-	struct timespec next;
+	struct timespec next, t0, t1;
+	uint64_t in_sample_ns = 0;
 	char err[256] = "";
-	bool once = false;
+	bool once = false, quiet = false;
 	long n = 1, hz = 100, i, tries;
 	uint64_t c0, c1;
 	pid_t pid;
 	int a = 1, e = 0;
 
-	if (argc > 1 && !strcmp(argv[1], "--once")) {
-		once = true;
-		a++;
+	for (; a < argc && argv[a][0] == '-'; a++) {
+		if (!strcmp(argv[a], "--once"))
+			once = true;
+		else if (!strcmp(argv[a], "--quiet"))
+			quiet = true;
+		else
+			break;
 	}
 	if (argc - a < 1 || argc - a > 3) {
-		fprintf(stderr, "usage: pystack [--once] PID [N] [HZ]\n");
+		fprintf(stderr, "usage: pystack [--once] [--quiet] PID [N] [HZ]\n");
 		return 2;
 	}
 	pid = (pid_t)atoi(argv[a]);
@@ -79,11 +88,17 @@ int main(int argc, char **argv)
 		struct py_sample s;
 		size_t t, f;
 
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
 		e = pyreader_sample(r, &s);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+		in_sample_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
+				(uint64_t)(t1.tv_nsec - t0.tv_nsec);
 		if (e) {
 			fprintf(stderr, "pystack: sample: %s\n", strerror(-e));
 			break;
 		}
+		if (quiet)
+			goto next;
 		printf("# sample %ld %llu %zu\n", i, (unsigned long long)s.t_ns, s.n_threads);
 		for (t = 0; t < s.n_threads; t++) {
 			const struct py_thread_stack *ts = &s.threads[t];
@@ -98,6 +113,7 @@ int main(int argc, char **argv)
 				       fr->code->first_line, fr->generator ? " gen" : "");
 			}
 		}
+	next:
 		next.tv_nsec += 1000000000L / hz;
 		while (next.tv_nsec >= 1000000000L) {
 			next.tv_nsec -= 1000000000L;
@@ -111,12 +127,15 @@ int main(int argc, char **argv)
 	pyreader_get_stats(r, &st);
 	fprintf(stderr,
 		"# stats samples=%llu syscalls=%llu bytes=%llu torn=%llu code_objects=%llu "
-		"errors=%llu cpu_us=%llu us_per_sample=%.2f syscalls_per_sample=%.2f\n",
+		"errors=%llu cpu_us=%llu us_per_sample=%.2f in_sample_us=%.2f "
+		"syscalls_per_sample=%.2f bytes_per_sample=%.0f\n",
 		(unsigned long long)st.samples, (unsigned long long)st.syscalls,
 		(unsigned long long)st.bytes_read, (unsigned long long)st.torn,
 		(unsigned long long)st.code_objects, (unsigned long long)st.errors,
-		(unsigned long long)(c1 - c0), st.samples ? (double)(c1 - c0) / (double)n : 0.0,
-		st.samples ? (double)st.syscalls / (double)st.samples : 0.0);
+		(unsigned long long)(c1 - c0), n ? (double)(c1 - c0) / (double)n : 0.0,
+		n ? (double)in_sample_ns / 1e3 / (double)n : 0.0,
+		st.samples ? (double)st.syscalls / (double)st.samples : 0.0,
+		st.samples ? (double)st.bytes_read / (double)st.samples : 0.0);
 	pyreader_free(r);
 	return e ? 1 : 0;
 }

@@ -28,6 +28,7 @@
 #define MAX_INTERPS 64	     /* subinterpreters followed */
 #define MAX_ROUNDS 8	     /* read rounds per sample before the rest is called torn */
 #define CHUNK_READ_MAX 65536 /* bytes of a data-stack chunk read at once */
+#define MERGE_GAP 2048	     /* frames this close are read as one region */
 #define MAX_STR 1024	     /* characters of a name kept */
 #define TSTATE_MAX 1024	     /* bytes of a thread state read (its fields lie below) */
 #define PTHREAD_SCAN 2048    /* bytes of glibc/musl struct pthread searched for the tid */
@@ -44,6 +45,7 @@ struct region {
 	uint64_t addr;
 	size_t len, off; /* off: into the sample arena */
 	bool ok;
+	bool spec; /* read on the guess that the last chain still holds: failing says nothing */
 };
 
 struct thr {
@@ -172,6 +174,7 @@ static int add_region(struct pyreader *r, struct thr *t, uint64_t addr, size_t l
 	g->len = len;
 	g->off = off;
 	g->ok = false;
+	g->spec = false;
 	return 0;
 }
 
@@ -183,15 +186,19 @@ static const uint8_t *region_find(const struct pyreader *r, const struct thr *t,
 	size_t i;
 
 	*failed = false;
-	for (i = 0; i < t->n_regs; i++) {
+	/* newest first: a region read in a later round is closer in time to the frames that
+	 * led to it than the speculative read of round 0 */
+	for (i = t->n_regs; i-- > 0;) {
 		const struct region *g = &t->regs[i];
 
 		if (addr < g->addr || addr - g->addr > g->len || len > g->len - (addr - g->addr))
 			continue;
 		if (g->ok)
 			return r->arena + g->off + (addr - g->addr);
-		if (g->addr == addr)
+		if (g->addr == addr && !g->spec) {
 			*failed = true;
+			return NULL;
+		}
 	}
 	return NULL;
 }
@@ -834,6 +841,51 @@ static int run_marked(struct pyreader *r)
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Queues the frames of @t's last chain, merged into as few regions as their addresses allow:
+ * the kernel pins the pages of every region apart, which costs far more than copying the few
+ * hundred bytes between frames of one data-stack chunk (3.11+), or between frame objects that
+ * were allocated close together (3.9/3.10).
+ */
+static int queue_prev(struct pyreader *r, struct thr *t)
+{
+	uint64_t sorted[MAX_DEPTH], lo, hi;
+	size_t i, n = t->n_prev < MAX_DEPTH ? t->n_prev : MAX_DEPTH, off;
+	int err;
+
+	if (!n)
+		return 0;
+	memcpy(sorted, t->prev, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_u64);
+	lo = sorted[0];
+	hi = lo + r->frame_len;
+	for (i = 1; i <= n; i++) {
+		if (i < n && sorted[i] <= hi + MERGE_GAP &&
+		    sorted[i] + r->frame_len - lo <= CHUNK_READ_MAX) {
+			if (sorted[i] + r->frame_len > hi)
+				hi = sorted[i] + r->frame_len;
+			continue;
+		}
+		err = queue(r, lo, (size_t)(hi - lo), &off)
+			  ?: add_region(r, t, lo, (size_t)(hi - lo), off);
+		if (err)
+			return err;
+		t->regs[t->n_regs - 1].spec = true;
+		if (i < n) {
+			lo = sorted[i];
+			hi = lo + r->frame_len;
+		}
+	}
+	return 0;
+}
+
 /* Round 0: heads, known thread states, their last CFrame and last chain, all in one read. */
 static int round0(struct pyreader *r)
 {
@@ -854,9 +906,8 @@ static int round0(struct pyreader *r)
 		if (!err && t->cframe)
 			err = queue(r, t->cframe + o->cframe_current_frame, 8, &off)
 				  ?: add_region(r, t, t->cframe + o->cframe_current_frame, 8, off);
-		for (j = 0; !err && j < t->n_prev; j++)
-			err = queue(r, t->prev[j], r->frame_len, &off)
-				  ?: add_region(r, t, t->prev[j], r->frame_len, off);
+		if (!err)
+			err = queue_prev(r, t);
 	}
 	err = err ?: run_marked(r);
 	if (err)

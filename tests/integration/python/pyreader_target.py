@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""A target for tests/integration/test_pyreader.py: three threads in nested functions
+"""A target for tests/integration/test_pyreader.py: `pyreader_target.py [SECONDS [THREADS]]`,
+THREADS (default 3) threads in nested functions
 (outer -> Cls.inner -> time.sleep, or a busy loop), each printing its native thread id, then a
 heartbeat line every 50 ms on the main thread so a test sees that it keeps running."""
 import sys
@@ -32,7 +33,8 @@ def outer(mode, stop, ready):
 def main():
     stop = threading.Event()
     ready = threading.Semaphore(0)
-    modes = ["sleep", "sleep", "busy"]
+    nthreads = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    modes = [("sleep", "sleep", "busy")[i % 3] for i in range(nthreads)]
     threads = [threading.Thread(target=outer, args=(m, stop, ready), name="w%d" % i)
                for i, m in enumerate(modes)]
     for t in threads:
