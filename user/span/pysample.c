@@ -500,6 +500,39 @@ int pysampler_add(struct pysampler *ps, pid_t pid, enum pysample_when when, char
 	return 0;
 }
 
+int pysampler_track(struct pysampler *ps, pid_t pid)
+{
+	struct pyproc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->pid = pid;
+	p->gone = true; /* the sampling thread leaves it alone */
+	pthread_mutex_lock(&ps->mu);
+	if ((ps->running && ps->n_procs == ps->cap_procs) ||
+	    grow(&ps->procs, &ps->cap_procs, ps->n_procs + 1, sizeof(*ps->procs))) {
+		pthread_mutex_unlock(&ps->mu);
+		free(p);
+		return -ENOMEM;
+	}
+	ps->procs[ps->n_procs++] = p;
+	pthread_mutex_unlock(&ps->mu);
+	return 0;
+}
+
+void pysampler_feed(struct pysampler *ps, pid_t pid, const struct py_sample *smp)
+{
+	size_t i;
+
+	pthread_mutex_lock(&ps->mu);
+	ps->round++;
+	ps->st.samples++;
+	for (i = 0; i < ps->n_procs; i++)
+		if (ps->procs[i]->pid == pid && !ps->procs[i]->r)
+			apply_sample(ps, ps->procs[i], smp);
+	pthread_mutex_unlock(&ps->mu);
+}
+
 int pysampler_start(struct pysampler *ps)
 {
 	int err;
@@ -644,7 +677,7 @@ uint64_t pysampler_outer(void *pysampler, uint32_t pid, uint32_t tid, uint64_t t
 
 	pthread_mutex_lock(&ps->mu);
 	for (i = 0; i < ps->n_procs && !p; i++)
-		if (ps->procs[i]->pid == (pid_t)pid && ps->procs[i]->r)
+		if (ps->procs[i]->pid == (pid_t)pid && (ps->procs[i]->r || ps->procs[i]->gone))
 			p = ps->procs[i];
 	if (!p)
 		goto out;

@@ -80,6 +80,14 @@ uint64_t pysampler_outer(void *pysampler, uint32_t pid, uint32_t tid, uint64_t t
 /* Stops sampling; calls still open end now as incomplete spans; everything is sunk. */
 void pysampler_stop(struct pysampler *ps);
 void pysampler_get_stats(const struct pysampler *ps, struct pysampler_stats *st);
+
+struct py_sample;
+/*
+ * For tests and replays: process @pid is sampled by the caller, not by the sampling thread;
+ * pysampler_feed() hands it each sample (what the thread does with pyreader_sample's).
+ */
+int pysampler_track(struct pysampler *ps, pid_t pid);
+void pysampler_feed(struct pysampler *ps, pid_t pid, const struct py_sample *smp);
 void pysampler_free(struct pysampler *ps);
 
 #endif

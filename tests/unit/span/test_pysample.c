@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+/* Sampled Python calls → spans: samples fed by hand, no interpreter. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/attrs.h"
+#include "probe/pyreader.h"
+#include "span/pysample.h"
+
+#define PID 4242
+#define MS 1000000ull
+
+struct sink {
+	struct bt_span *spans[64];
+	size_t n;
+};
+
+static void collect(void *ctx, struct bt_span *span)
+{
+	struct sink *k = ctx;
+
+	assert_true(k->n < 64);
+	k->spans[k->n++] = span;
+}
+
+static void free_sink(struct sink *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		bt_span_free(k->spans[i]);
+	k->n = 0;
+}
+
+static const struct py_code code_module = {0x1000, "app.<module>", "<module>",
+					   "app",  "/srv/app.py",  1};
+static const struct py_code code_handle = {0x2000, "app.handle",  "handle",
+					   "app",  "/srv/app.py", 10};
+static const struct py_code code_helper = {0x3000, "lib.helper", "helper", "lib", "/srv/lib.py", 3};
+static const struct py_code code_step = {0x4000, "app.step", "step", "app", "/srv/app.py", 20};
+
+/* One thread's stack of @n frames (outermost first) in a one-thread sample at @t_ms. */
+struct one {
+	struct py_frame frames[8];
+	struct py_thread_stack th;
+	struct py_sample smp;
+};
+
+static const struct py_sample *sample(struct one *o, uint64_t t_ms, uint32_t tid,
+				      const struct py_frame *frames, size_t n)
+{
+	memset(o, 0, sizeof(*o));
+	memcpy(o->frames, frames, n * sizeof(*frames));
+	o->th.tid = tid;
+	o->th.n_frames = n;
+	o->th.frames = o->frames;
+	o->smp.t_ns = t_ms * MS;
+	o->smp.n_threads = 1;
+	o->smp.threads = &o->th;
+	return &o->smp;
+}
+
+static struct pysampler *new_sampler(struct sink *k, struct stitcher **st)
+{
+	static const char *const globs[] = {"app.*"};
+	struct pysampler_opts o = {.globs = globs, .n_globs = 1, .hz = 1000};
+	struct pysampler *ps;
+
+	*st = stitcher_new(collect, NULL, k);
+	assert_non_null(*st);
+	ps = pysampler_new(&o, *st, collect, NULL, k);
+	assert_non_null(ps);
+	assert_int_equal(pysampler_track(ps, PID), 0);
+	return ps;
+}
+
+static struct bt_span *find(struct sink *k, const char *name, size_t nth)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (strcmp(k->spans[i]->name, name) == 0 && nth-- == 0)
+			return k->spans[i];
+	return NULL;
+}
+
+static uint64_t unix_ms(uint64_t ms)
+{
+	return bt_mono_to_unix_ns(ms * MS);
+}
+
+/*
+ * A call seen by samples 2..4 of a thread: starts at 2, ends at 5 (the first sample without it);
+ * frames that match no glob are left out, and nesting follows the matched ones.
+ */
+static void test_pysample_span_bounds_and_nesting(void **state)
+{
+	const struct py_frame outer[] = {{0xa0, &code_module, 5, false},
+					 {0xb0, &code_handle, 7, false}};
+	const struct py_frame inner[] = {{0xa0, &code_module, 5, false},
+					 {0xb0, &code_handle, 7, false},
+					 {0xc0, &code_helper, 9, false},
+					 {0xd0, &code_step, 1, false}};
+	struct sink k = {0};
+	struct stitcher *st;
+	struct pysampler *ps = new_sampler(&k, &st);
+	struct bt_span *handle, *step, *mod;
+	struct one o;
+
+	(void)state;
+	pysampler_feed(ps, PID, sample(&o, 1, 7, outer, 2));
+	pysampler_feed(ps, PID, sample(&o, 2, 7, inner, 4));
+	pysampler_feed(ps, PID, sample(&o, 3, 7, inner, 4));
+	pysampler_feed(ps, PID, sample(&o, 4, 7, inner, 4));
+	pysampler_feed(ps, PID, sample(&o, 5, 7, outer, 2));
+	pysampler_stop(ps);
+	assert_int_equal(k.n, 3);
+	step = find(&k, "app.step", 0);
+	handle = find(&k, "app.handle", 0);
+	mod = find(&k, "app.<module>", 0);
+	assert_non_null(step);
+	assert_non_null(handle);
+	assert_non_null(mod);
+	assert_int_equal(step->start_ns, unix_ms(2));
+	assert_int_equal(step->end_ns, unix_ms(5));
+	/* lib.helper between them matches no glob: step nests in handle */
+	assert_memory_equal(step->parent_span_id, handle->span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(step->trace_id, handle->trace_id, BT_TRACE_ID_LEN);
+	assert_memory_equal(handle->parent_span_id, mod->span_id, BT_SPAN_ID_LEN);
+	assert_int_equal(iattr(step, "bedtrace.sample.count"), 3);
+	assert_int_equal(iattr(step, "bedtrace.sample.period_ns"), 1000000);
+	assert_int_equal(iattr(step, "code.line.number"), 20);
+	assert_int_equal(iattr(step, "thread.id"), 7);
+	assert_int_equal(iattr(step, "bedtrace.call.depth"), 2);
+	assert_string_equal(sattr(step, "code.file.path"), "/srv/app.py");
+	assert_true(battr(step, "bedtrace.span.sampled"));
+	/* still open when sampling stopped */
+	assert_true(battr(handle, "bedtrace.span.incomplete"));
+	assert_null(bt_attrs_get(&step->attrs, "bedtrace.span.incomplete"));
+	free_sink(&k);
+	pysampler_free(ps);
+	stitcher_free(st);
+}
+
+/* The same function called again from another line (or the same frame slot reused) is a new
+ * call; a torn sample tells nothing. */
+static void test_pysample_calls_told_apart(void **state)
+{
+	const struct py_frame a[] = {{0xb0, &code_handle, 7, false}, {0xd0, &code_step, 1, false}};
+	const struct py_frame b[] = {{0xb0, &code_handle, 8, false}, {0xd0, &code_step, 1, false}};
+	struct sink k = {0};
+	struct stitcher *st;
+	struct pysampler *ps = new_sampler(&k, &st);
+	struct pysampler_stats stats;
+	struct one o;
+
+	(void)state;
+	pysampler_feed(ps, PID, sample(&o, 1, 7, a, 2));
+	pysampler_feed(ps, PID, sample(&o, 2, 7, b, 2)); /* the caller moved on: a new call */
+	sample(&o, 3, 7, NULL, 0);
+	o.th.torn = true;
+	pysampler_feed(ps, PID, &o.smp); /* nothing learnt */
+	pysampler_feed(ps, PID, sample(&o, 4, 7, b, 2));
+	pysampler_stop(ps);
+	assert_non_null(find(&k, "app.step", 1));
+	assert_null(find(&k, "app.step", 2));
+	assert_int_equal(find(&k, "app.step", 0)->end_ns, unix_ms(2));
+	assert_int_equal(find(&k, "app.step", 1)->start_ns, unix_ms(2));
+	/* one handle throughout: its own frame and caller did not change */
+	assert_null(find(&k, "app.handle", 1));
+	pysampler_get_stats(ps, &stats);
+	assert_int_equal(stats.seen_once, 1);
+	assert_int_equal(stats.torn, 1);
+	free_sink(&k);
+	pysampler_free(ps);
+	stitcher_free(st);
+}
+
+/* A thread missing from one round may be a thread list read mid-change; from two, it is gone,
+ * and its calls ended at the first miss. */
+static void test_pysample_thread_gone(void **state)
+{
+	const struct py_frame a[] = {{0xb0, &code_handle, 7, false}};
+	struct sink k = {0};
+	struct stitcher *st;
+	struct pysampler *ps = new_sampler(&k, &st);
+	struct one o;
+
+	(void)state;
+	pysampler_feed(ps, PID, sample(&o, 1, 7, a, 1));
+	pysampler_feed(ps, PID, sample(&o, 2, 8, NULL, 0));
+	pysampler_feed(ps, PID, sample(&o, 3, 7, a, 1));
+	pysampler_feed(ps, PID, sample(&o, 4, 8, NULL, 0));
+	pysampler_feed(ps, PID, sample(&o, 5, 8, NULL, 0));
+	pysampler_stop(ps);
+	assert_int_equal(k.n, 1);
+	assert_int_equal(k.spans[0]->start_ns, unix_ms(1));
+	assert_int_equal(k.spans[0]->end_ns, unix_ms(4));
+	assert_null(bt_attrs_get(&k.spans[0]->attrs, "bedtrace.span.incomplete"));
+	free_sink(&k);
+	pysampler_free(ps);
+	stitcher_free(st);
+}
+
+/*
+ * Exact spans without a traced call around them nest in the innermost sampled call open on
+ * their thread; one that started a little before that call was first seen moves its start back;
+ * the trace's totals land on the outermost sampled call.
+ */
+static void test_pysample_outer_parent(void **state)
+{
+	const struct py_frame outer[] = {{0xb0, &code_handle, 7, false}};
+	const struct py_frame inner[] = {{0xb0, &code_handle, 7, false},
+					 {0xd0, &code_step, 1, false}};
+	struct sink k = {0};
+	struct stitcher *st;
+	struct pysampler *ps = new_sampler(&k, &st);
+	struct bt_span *req = bt_span_new("chat m", BT_KIND_CLIENT);
+	struct bt_span *other = bt_span_new("GET", BT_KIND_CLIENT);
+	struct bt_span *step, *handle;
+	uint64_t key;
+	struct one o;
+
+	(void)state;
+	stitcher_set_outer(st, pysampler_outer, ps);
+	pysampler_feed(ps, PID, sample(&o, 10, 7, outer, 1));
+	pysampler_feed(ps, PID, sample(&o, 11, 7, inner, 2));
+	pysampler_feed(ps, PID, sample(&o, 12, 7, inner, 2));
+	pysampler_feed(ps, PID, sample(&o, 13, 7, outer, 1));
+	/* the request started at 10.6 ms: within a period before step was first seen */
+	req->start_ns = unix_ms(10) + 600000;
+	key = stitcher_place_outer(st, req, PID, 7);
+	assert_true(key != 0);
+	req->usage.has_tokens = true;
+	req->usage.input_tokens = 5;
+	req->usage.output_tokens = 7;
+	stitcher_add_usage(st, key, req);
+	/* another thread: nothing open there */
+	other->start_ns = unix_ms(11);
+	assert_int_equal(stitcher_place_outer(st, other, PID, 99), 0);
+	pysampler_stop(ps);
+	step = find(&k, "app.step", 0);
+	handle = find(&k, "app.handle", 0);
+	assert_non_null(step);
+	assert_non_null(handle);
+	assert_memory_equal(req->parent_span_id, step->span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(req->trace_id, handle->trace_id, BT_TRACE_ID_LEN);
+	assert_int_equal(step->start_ns, req->start_ns);
+	assert_int_equal(handle->start_ns, unix_ms(10));
+	assert_int_equal(iattr(handle, "bedtrace.trace.gen_ai.usage.output_tokens"), 7);
+	bt_span_free(req);
+	bt_span_free(other);
+	free_sink(&k);
+	pysampler_free(ps);
+	stitcher_free(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pysample_span_bounds_and_nesting),
+	    cmocka_unit_test(test_pysample_calls_told_apart),
+	    cmocka_unit_test(test_pysample_thread_gone),
+	    cmocka_unit_test(test_pysample_outer_parent),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
