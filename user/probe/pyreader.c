@@ -26,12 +26,15 @@
 #define MAX_DEPTH 256	     /* deeper chains are reported torn */
 #define MAX_THREADS 4096     /* longer thread lists are cut (and counted as errors) */
 #define MAX_INTERPS 64	     /* subinterpreters followed */
-#define MAX_ROUNDS 8	     /* read rounds per sample before the rest is called torn */
+#define MAX_ROUNDS 64	     /* read rounds per sample before the rest is called torn */
 #define CHUNK_READ_MAX 65536 /* bytes of a data-stack chunk read at once */
-#define MERGE_GAP 2048	     /* frames this close are read as one region */
-#define MAX_STR 1024	     /* characters of a name kept */
-#define TSTATE_MAX 1024	     /* bytes of a thread state read (its fields lie below) */
-#define PTHREAD_SCAN 2048    /* bytes of glibc/musl struct pthread searched for the tid */
+/* most bytes of a caller's locals and stack hashed: frames this close are also read as one
+ * region by the speculative read, so the hash is there in every sample or in none */
+#define LOCALS_MAX MERGE_GAP
+#define MERGE_GAP 2048	  /* frames this close are read as one region */
+#define MAX_STR 1024	  /* characters of a name kept */
+#define TSTATE_MAX 1024	  /* bytes of a thread state read (its fields lie below) */
+#define PTHREAD_SCAN 2048 /* bytes of glibc/musl struct pthread searched for the tid */
 
 struct code_ent {
 	struct py_code c;
@@ -650,6 +653,34 @@ static int queue_frame(struct pyreader *r, struct thr *t, uint64_t addr)
 }
 
 /*
+ * The hash of frame @addr's locals and value stack: the bytes between its fixed part and its
+ * callee's frame (the last one walked, innermost first), when both lie in one region read in
+ * this sample a short way apart (3.11+ data-stack chunks). 0 when not known.
+ */
+static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint64_t addr)
+{
+	uint64_t lo = addr + r->frame_len, callee, h = 0xcbf29ce484222325ull;
+	const uint8_t *p;
+	bool failed;
+	size_t i, len;
+
+	if (pyoff_frame_objects(&r->l.off) || !t->n_chain)
+		return 0;
+	callee = t->chain[t->n_chain - 1];
+	if (callee <= lo || callee - lo > LOCALS_MAX)
+		return 0;
+	len = (size_t)(callee - lo);
+	p = region_find(r, t, lo, len, &failed);
+	if (!p)
+		return 0;
+	for (i = 0; i + 8 <= len; i += 8) {
+		h ^= ld64(p + i);
+		h *= 0x100000001b3ull;
+	}
+	return h ? h : 1;
+}
+
+/*
  * Follows @t's chain as far as this sample's regions hold it. Returns 1 when it needs another
  * round (a read was queued), 0 when done (complete or torn), -errno.
  */
@@ -662,7 +693,7 @@ static int walk(struct pyreader *r, struct thr *t)
 	while (t->cur && !t->torn) {
 		const uint8_t *f = region_find(r, t, t->cur, r->frame_len, &failed);
 		struct py_frame *pf;
-		uint64_t code;
+		uint64_t code, locals;
 		unsigned owner = 0;
 
 		if (!f) {
@@ -694,6 +725,7 @@ static int walk(struct pyreader *r, struct thr *t)
 			break;
 		}
 		code = ld64(f + o->frame_code);
+		locals = frame_locals(r, t, t->cur);
 		if (grow(&t->chain, &t->cap_chain, t->n_chain + 1, sizeof(*t->chain)) ||
 		    grow(&t->frames, &t->cap_frames, t->n_chain + 1, sizeof(*t->frames)))
 			return -ENOMEM;
@@ -718,6 +750,7 @@ static int walk(struct pyreader *r, struct thr *t)
 			pf->instr = o->frame_owner ? ld64(f + o->frame_instr)
 						   : (uint64_t)(int32_t)ld32(f + o->frame_instr);
 			pf->generator = o->frame_owner && owner == PYOFF_OWNED_BY_GENERATOR;
+			pf->locals = locals;
 		}
 		t->cur = ld64(f + o->frame_previous);
 	}

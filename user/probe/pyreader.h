@@ -39,6 +39,13 @@ struct py_frame {
 	const struct py_code *code;
 	uint64_t instr; /* current instruction pointer (3.11+) or f_lasti (3.9/3.10) */
 	bool generator; /* owned by a generator/coroutine (3.11+: owner; 3.9/3.10: co_flags) */
+	/*
+	 * A hash of the frame's local variables and value stack as this sample found them, when
+	 * its callee's frame follows it in the same data-stack chunk (3.11+): while the callee
+	 * runs they do not change, and from one call of the callee to the next from the same
+	 * line they usually do (a loop's counter). 0: not known (the innermost frame, 3.9/3.10).
+	 */
+	uint64_t locals;
 };
 
 struct py_thread_stack {

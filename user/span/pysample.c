@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "probe/pyreader.h"
 #include "span/pysample.h"
@@ -26,6 +28,8 @@
 /* A process that is not (yet) an interpreter: tried again so often, for so long. */
 #define RETRY_NS (10ull * 1000000ull)
 #define WAIT_FOR_NS (10ull * 1000000000ull)
+/* The scheduler slice the sampling thread asks for (the kernel's floor is 0.1 ms). */
+#define SLICE_NS 100000ull
 /* Keys of the totals of traces rooted at a sampled call: apart from BPF's call ids. */
 #define TOTALS_KEY_BIT (1ull << 62)
 
@@ -40,6 +44,7 @@ struct pyrec {
 	uint32_t n_seen;
 	uint32_t depth; /* among the thread's sampled calls; 0: outermost */
 	bool generator, incomplete, process_exit, emitted;
+	bool referenced; /* an exact span was placed in it */
 };
 
 struct pythread {
@@ -50,6 +55,10 @@ struct pythread {
 	size_t n_open, cap_open; /* outermost first */
 	struct pyrec **hist;
 	size_t n_hist, cap_hist; /* closed, in the order they closed */
+	/* calls the last sample did not show (innermost first), open below suspect_depth */
+	struct pyrec **suspect;
+	size_t n_suspect, cap_suspect, suspect_depth;
+	uint64_t suspect_ns; /* when that sample was taken */
 };
 
 struct pyproc {
@@ -246,38 +255,113 @@ static struct pyrec *open_call(struct pysampler *ps, struct pythread *th, uint64
 	return r;
 }
 
-/* One thread's stack: the sampled calls it shows now against those it showed before. */
+/* The matched calls of one thread's stack, outermost first. */
+struct matched {
+	uint64_t key;
+	const struct py_frame *f;
+};
+
+/* How many of @m's first calls are the thread's open calls @open[0..@n). */
+static size_t common(const struct matched *m, size_t n_m, struct pyrec *const *open, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n_m && i < n && m[i].key == open[i]->key; i++)
+		;
+	return i;
+}
+
+/* The calls a sample stopped seeing end when it was taken. */
+static void end_suspects(struct pysampler *ps, struct pythread *th)
+{
+	while (th->n_suspect) {
+		/* appended in the order close_from takes them off open[] */
+		if (grow(&th->open, &th->cap_open, th->n_open + 1, sizeof(*th->open)))
+			break;
+		th->open[th->n_open++] = th->suspect[--th->n_suspect];
+		close_from(ps, th, th->n_open - 1, th->suspect_ns, false, false);
+	}
+	th->n_suspect = 0;
+}
+
+/*
+ * One thread's stack: the sampled calls it shows now against those it showed before. A call
+ * that a sample no longer shows becomes a suspect: it ended then, unless the next sample shows
+ * it again as it was (a stack read while it changed in a way no check caught; 3.9/3.10 frame
+ * objects are freed and reused under the reader). The calls only that one sample showed are
+ * then dropped, unless an exact span was already placed in one.
+ */
 static void apply_stack(struct pysampler *ps, struct pythread *th, const struct py_thread_stack *ts,
 			uint64_t t_ns)
 {
+	struct matched m[256];
 	uint64_t key = 0;
-	size_t i, depth = 0;
-	bool diverged = false;
+	size_t i, n_m = 0, j;
 
-	for (i = 0; i < ts->n_frames; i++) {
+	for (i = 0; i < ts->n_frames && n_m < sizeof(m) / sizeof(m[0]); i++) {
 		const struct py_frame *f = &ts->frames[i];
 
-		/* the same call: same frame, same code, same call site in its caller, same below */
+		/*
+		 * The same call: same frame, same code, same call site and locals in its caller
+		 * (a loop's next call comes with another counter), same frames below.
+		 */
 		key = mix(key, f->addr);
 		key = mix(key, f->code ? f->code->addr : 0);
 		key = mix(key, i ? ts->frames[i - 1].instr : 0);
-		if (!matches(ps, f->code))
-			continue;
-		if (!diverged && depth < th->n_open && th->open[depth]->key == key) {
-			th->open[depth]->n_seen++;
-			depth++;
-			continue;
-		}
-		if (!diverged) {
-			close_from(ps, th, depth, t_ns, false, false);
-			diverged = true;
-		}
-		if (!open_call(ps, th, key, f, t_ns))
-			break;
-		depth++;
+		key = mix(key, i ? ts->frames[i - 1].locals : 0);
+		if (matches(ps, f->code))
+			m[n_m++] = (struct matched){key, f};
 	}
-	if (!diverged)
-		close_from(ps, th, depth, t_ns, false, false);
+	if (th->n_suspect) {
+		size_t keep = th->suspect_depth, c_now = common(m, n_m, th->open, th->n_open),
+		       c_then;
+
+		/* the stack as it was before the last sample: open[0..keep) then the suspects */
+		for (c_then = 0; c_then < n_m && c_then < keep + th->n_suspect; c_then++) {
+			const struct pyrec *r =
+			    c_then < keep ? th->open[c_then]
+					  : th->suspect[th->n_suspect - 1 - (c_then - keep)];
+
+			if (m[c_then].key != r->key)
+				break;
+		}
+		if (c_then > c_now) {
+			/* the last sample was wrong: back to the calls it did not show */
+			while (th->n_open > keep) {
+				struct pyrec *r = th->open[--th->n_open];
+
+				if (r->referenced) {
+					th->open[th->n_open++] = r;
+					close_from(ps, th, th->n_open - 1, t_ns, false, false);
+				} else {
+					ps->st.glitches++;
+					free(r);
+				}
+			}
+			while (th->n_suspect)
+				th->open[th->n_open++] = th->suspect[--th->n_suspect];
+		} else {
+			end_suspects(ps, th);
+		}
+	}
+	j = common(m, n_m, th->open, th->n_open);
+	for (i = 0; i < j; i++)
+		th->open[i]->n_seen++;
+	if (j < th->n_open) {
+		/* innermost last: suspect[0] is the innermost, as close_from would take them */
+		if (!grow(&th->suspect, &th->cap_suspect, th->n_open - j, sizeof(*th->suspect))) {
+			th->n_suspect = 0;
+			while (th->n_open > j)
+				th->suspect[th->n_suspect++] = th->open[--th->n_open];
+			th->suspect_depth = j;
+			th->suspect_ns = t_ns;
+		} else {
+			close_from(ps, th, j, t_ns, false, false);
+		}
+	}
+	for (i = j; i < n_m; i++)
+		if (!open_call(ps, th, m[i].key, m[i].f, t_ns))
+			break;
 }
 
 /* Drops built calls that ended long ago (or beyond the per-thread cap) from the history. */
@@ -327,10 +411,12 @@ static void apply_sample(struct pysampler *ps, struct pyproc *p, const struct py
 		struct pythread *th = &p->threads[i];
 
 		if (th->round != ps->round && th->n_open) {
-			if (!th->missed_ns)
+			if (!th->missed_ns) {
 				th->missed_ns = t_ns;
-			else
+			} else {
+				end_suspects(ps, th);
 				close_from(ps, th, 0, th->missed_ns, false, false);
+			}
 		}
 		trim_history(th, t_ns);
 	}
@@ -341,8 +427,10 @@ static void process_gone(struct pysampler *ps, struct pyproc *p, uint64_t t_ns)
 {
 	size_t i;
 
-	for (i = 0; i < p->n_threads; i++)
+	for (i = 0; i < p->n_threads; i++) {
+		end_suspects(ps, &p->threads[i]);
 		close_from(ps, &p->threads[i], 0, t_ns, false, true);
+	}
 	p->gone = true;
 	p->last_ns = t_ns;
 }
@@ -405,11 +493,34 @@ static void sample_round(struct pysampler *ps)
 	pthread_mutex_unlock(&ps->mu);
 }
 
+/*
+ * Asks the scheduler for short slices for the calling thread (EEVDF, Linux 6.12+: a task with a
+ * shorter requested slice gets an earlier deadline, so its wakeups preempt CPU-bound tasks). The
+ * thread keeps its fair share and its normal policy; a sampler woken late by a machine whose
+ * cores are busy would miss the calls that ended meanwhile. Older kernels ignore the request.
+ */
+static void short_slices(uint64_t slice_ns)
+{
+	struct {
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t priority;
+		uint64_t runtime, deadline, period;
+	} a = {.size = 48, .policy = 0 /* SCHED_OTHER */, .runtime = slice_ns};
+
+	if (syscall(SYS_sched_setattr, 0, &a, 0))
+		pr_debug("python: no short scheduler slices for the sampler: %s\n",
+			 strerror(errno));
+}
+
 static void *sampler_main(void *arg)
 {
 	struct pysampler *ps = arg;
 	uint64_t next = mono_ns();
 	struct timespec cpu;
+
+	short_slices(SLICE_NS);
 
 	for (;;) {
 		uint64_t now;
@@ -653,10 +764,22 @@ static struct pyrec *open_at(struct pysampler *ps, struct pythread *th, uint64_t
 	 * A call began between the sample before its first one and that first one: an exact span
 	 * that starts in that period is taken to be inside it (its start moves back, below).
 	 */
-	for (i = 0; i < th->n_open + th->n_hist; i++) {
-		struct pyrec *r = i < th->n_open ? th->open[i] : th->hist[i - th->n_open];
+	for (i = 0; i < th->n_open + th->n_suspect + th->n_hist; i++) {
+		struct pyrec *r;
+		uint64_t end;
 
-		if (r->start_ns > t_ns + ps->period_ns || (r->end_ns && r->end_ns <= t_ns))
+		if (i < th->n_open) {
+			r = th->open[i];
+			end = 0;
+		} else if (i < th->n_open + th->n_suspect) {
+			/* not seen by the last sample: ended then, unless the next one disagrees */
+			r = th->suspect[i - th->n_open];
+			end = th->suspect_ns;
+		} else {
+			r = th->hist[i - th->n_open - th->n_suspect];
+			end = r->end_ns;
+		}
+		if (r->start_ns > t_ns + ps->period_ns || (end && end <= t_ns))
 			continue;
 		if (!best || r->depth > best->depth ||
 		    (r->depth == best->depth && r->start_ns > best->start_ns))
@@ -703,6 +826,8 @@ uint64_t pysampler_outer(void *pysampler, uint32_t pid, uint32_t tid, uint64_t t
 		a->start_ns = t_ns;
 	memcpy(trace_id, r->trace_id, BT_TRACE_ID_LEN);
 	memcpy(parent_id, r->span_id, BT_SPAN_ID_LEN);
+	for (a = r; a; a = a->parent)
+		a->referenced = true;
 	key = r->totals_key;
 	ps->st.nested++;
 out:
@@ -731,8 +856,10 @@ void pysampler_stop(struct pysampler *ps)
 		struct pyproc *p = ps->procs[i];
 		struct pyreader_stats rs;
 
-		for (j = 0; j < p->n_threads; j++)
+		for (j = 0; j < p->n_threads; j++) {
+			end_suspects(ps, &p->threads[j]);
 			close_from(ps, &p->threads[j], 0, now, true, false);
+		}
 		if (p->r) {
 			pyreader_get_stats(p->r, &rs);
 			ps->st.syscalls += rs.syscalls;
@@ -770,8 +897,11 @@ void pysampler_free(struct pysampler *ps)
 				free(th->open[k]);
 			for (k = 0; k < th->n_hist; k++)
 				free(th->hist[k]);
+			for (k = 0; k < th->n_suspect; k++)
+				free(th->suspect[k]);
 			free(th->open);
 			free(th->hist);
+			free(th->suspect);
 		}
 		free(p->threads);
 		pyreader_free(p->r);

@@ -97,12 +97,12 @@ static uint64_t unix_ms(uint64_t ms)
  */
 static void test_pysample_span_bounds_and_nesting(void **state)
 {
-	const struct py_frame outer[] = {{0xa0, &code_module, 5, false},
-					 {0xb0, &code_handle, 7, false}};
-	const struct py_frame inner[] = {{0xa0, &code_module, 5, false},
-					 {0xb0, &code_handle, 7, false},
-					 {0xc0, &code_helper, 9, false},
-					 {0xd0, &code_step, 1, false}};
+	const struct py_frame outer[] = {{0xa0, &code_module, 5, false, 0},
+					 {0xb0, &code_handle, 7, false, 0}};
+	const struct py_frame inner[] = {{0xa0, &code_module, 5, false, 0},
+					 {0xb0, &code_handle, 7, false, 0},
+					 {0xc0, &code_helper, 9, false, 0},
+					 {0xd0, &code_step, 1, false, 0}};
 	struct sink k = {0};
 	struct stitcher *st;
 	struct pysampler *ps = new_sampler(&k, &st);
@@ -148,8 +148,10 @@ static void test_pysample_span_bounds_and_nesting(void **state)
  * call; a torn sample tells nothing. */
 static void test_pysample_calls_told_apart(void **state)
 {
-	const struct py_frame a[] = {{0xb0, &code_handle, 7, false}, {0xd0, &code_step, 1, false}};
-	const struct py_frame b[] = {{0xb0, &code_handle, 8, false}, {0xd0, &code_step, 1, false}};
+	const struct py_frame a[] = {{0xb0, &code_handle, 7, false, 0},
+				     {0xd0, &code_step, 1, false, 0}};
+	const struct py_frame b[] = {{0xb0, &code_handle, 8, false, 0},
+				     {0xd0, &code_step, 1, false, 0}};
 	struct sink k = {0};
 	struct stitcher *st;
 	struct pysampler *ps = new_sampler(&k, &st);
@@ -178,11 +180,46 @@ static void test_pysample_calls_told_apart(void **state)
 	stitcher_free(st);
 }
 
+/*
+ * A sample that shows a call gone and another in its place, taken back by the next sample that
+ * shows the first call as it was: one call throughout, the other one dropped.
+ */
+static void test_pysample_glitch_taken_back(void **state)
+{
+	const struct py_frame a[] = {{0xb0, &code_handle, 7, false, 0},
+				     {0xd0, &code_step, 1, false, 0}};
+	const struct py_frame odd[] = {{0xb0, &code_handle, 7, false, 0},
+				       {0xe0, &code_module, 1, false, 0}};
+	struct sink k = {0};
+	struct stitcher *st;
+	struct pysampler *ps = new_sampler(&k, &st);
+	struct pysampler_stats stats;
+	struct one o;
+
+	(void)state;
+	pysampler_feed(ps, PID, sample(&o, 1, 7, a, 2));
+	pysampler_feed(ps, PID, sample(&o, 2, 7, odd, 2));
+	pysampler_feed(ps, PID, sample(&o, 3, 7, a, 2));
+	pysampler_feed(ps, PID, sample(&o, 4, 7, a, 1));
+	pysampler_feed(ps, PID, sample(&o, 5, 7, a, 1));
+	pysampler_stop(ps);
+	assert_int_equal(k.n, 2);
+	assert_null(find(&k, "app.<module>", 0));
+	assert_int_equal(find(&k, "app.step", 0)->start_ns, unix_ms(1));
+	/* the step ended when sample 4 stopped showing it, confirmed by sample 5 */
+	assert_int_equal(find(&k, "app.step", 0)->end_ns, unix_ms(4));
+	pysampler_get_stats(ps, &stats);
+	assert_int_equal(stats.glitches, 1);
+	free_sink(&k);
+	pysampler_free(ps);
+	stitcher_free(st);
+}
+
 /* A thread missing from one round may be a thread list read mid-change; from two, it is gone,
  * and its calls ended at the first miss. */
 static void test_pysample_thread_gone(void **state)
 {
-	const struct py_frame a[] = {{0xb0, &code_handle, 7, false}};
+	const struct py_frame a[] = {{0xb0, &code_handle, 7, false, 0}};
 	struct sink k = {0};
 	struct stitcher *st;
 	struct pysampler *ps = new_sampler(&k, &st);
@@ -211,9 +248,9 @@ static void test_pysample_thread_gone(void **state)
  */
 static void test_pysample_outer_parent(void **state)
 {
-	const struct py_frame outer[] = {{0xb0, &code_handle, 7, false}};
-	const struct py_frame inner[] = {{0xb0, &code_handle, 7, false},
-					 {0xd0, &code_step, 1, false}};
+	const struct py_frame outer[] = {{0xb0, &code_handle, 7, false, 0}};
+	const struct py_frame inner[] = {{0xb0, &code_handle, 7, false, 0},
+					 {0xd0, &code_step, 1, false, 0}};
 	struct sink k = {0};
 	struct stitcher *st;
 	struct pysampler *ps = new_sampler(&k, &st);
@@ -263,6 +300,7 @@ int main(void)
 	    cmocka_unit_test(test_pysample_span_bounds_and_nesting),
 	    cmocka_unit_test(test_pysample_calls_told_apart),
 	    cmocka_unit_test(test_pysample_thread_gone),
+	    cmocka_unit_test(test_pysample_glitch_taken_back),
 	    cmocka_unit_test(test_pysample_outer_parent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
