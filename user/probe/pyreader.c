@@ -23,10 +23,12 @@
 #include "util/grow.h"
 #include "util/hash.h"
 
-#define MAX_DEPTH 256	     /* deeper chains are reported torn */
-#define MAX_THREADS 4096     /* longer thread lists are cut (and counted as errors) */
-#define MAX_INTERPS 64	     /* subinterpreters followed */
-#define MAX_ROUNDS 64	     /* read rounds per sample before the rest is called torn */
+#define MAX_DEPTH 256	 /* deeper chains are reported torn */
+#define MAX_THREADS 4096 /* longer thread lists are cut  */
+#define MAX_INTERPS 64	 /* subinterpreters followed */
+/* read rounds per sample before the rest is called torn: 3.9/3.10 frame objects are found one
+ * level per round when a chain is new */
+#define MAX_ROUNDS (MAX_DEPTH + 4)
 #define CHUNK_READ_MAX 65536 /* bytes of a data-stack chunk read at once */
 /* most bytes of a caller's locals and stack hashed: frames this close are also read as one
  * region by the speculative read, so the hash is there in every sample or in none */
@@ -429,8 +431,17 @@ static int resolve_codes(struct pyreader *r)
 			e = code_get(r, a);
 			if (e && e->seen + 1 >= r->sample_no)
 				continue; /* seen last time, or queued already (the marker below) */
-			if (e)
+			if (e) {
 				e->seen = UINT64_MAX - 1;
+			} else {
+				size_t k;
+
+				/* a new one: once, however many frames run it */
+				for (k = 0; k < r->n_reqs && r->reqs[k].addr != a; k++)
+					;
+				if (k < r->n_reqs)
+					continue;
+			}
 			err = queue(r, a, r->code_len, &off);
 			if (err)
 				return err;
@@ -454,15 +465,16 @@ static int resolve_codes(struct pyreader *r)
 		}
 		if (e) {
 			code_ids(r, q->buf, &name, &qual, &file, &line, &flags);
-			if (ld64(q->buf + 8) == r->l.code_type && name == e->name_ptr &&
-			    qual == e->qual_ptr && file == e->file_ptr && line == e->c.first_line) {
+			if (ld64((const uint8_t *)q->buf + 8) == r->l.code_type &&
+			    name == e->name_ptr && qual == e->qual_ptr && file == e->file_ptr &&
+			    line == e->c.first_line) {
 				e->seen = r->sample_no;
 				continue;
 			}
 			e->seen = 0;
 		}
-		if (!code_make(r, q->addr, q->buf))
-			r->st.errors++;
+		/* not a code object (any more): the frames that name it are torn */
+		code_make(r, q->addr, q->buf);
 	}
 	r->n_reqs = 0;
 	return 0;
@@ -996,10 +1008,11 @@ static int walk_all(struct pyreader *r)
 					t->torn = t->done = true;
 					continue;
 				}
-				if (round && t->cframe && !t->cframe_ok && t->n_marked)
+				if (round && t->cframe && !t->cframe_ok && t->n_marked) {
 					memcpy(t->cframe_buf,
-					       r->arena + t->regs[t->n_marked - 1].off, 8),
-					    t->cframe_ok = true;
+					       r->arena + t->regs[t->n_marked - 1].off, 8);
+					t->cframe_ok = true;
+				}
 				err = first_frame(r, t);
 				if (err < 0)
 					return err;

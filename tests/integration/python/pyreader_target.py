@@ -24,8 +24,18 @@ class Cls:
             busy(stop)
 
 
+PRINT = threading.Lock()
+
+
+def say(*words):
+    """One whole line per write: threads print concurrently."""
+    with PRINT:
+        sys.stdout.write(" ".join(str(w) for w in words) + "\n")
+        sys.stdout.flush()
+
+
 def outer(mode, stop, ready):
-    print("tid", threading.current_thread().name, threading.get_native_id(), flush=True)
+    say("tid", threading.current_thread().name, threading.get_native_id())
     ready.release()
     Cls().inner(mode, stop)
 
@@ -41,15 +51,15 @@ def main():
         t.start()
     for _ in threads:
         ready.acquire()
-    print("main", threading.get_native_id(), flush=True)
-    print("ready", flush=True)
+    say("main", threading.get_native_id())
+    say("ready")
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30
     end = time.monotonic() + seconds
     beat = 0
     while time.monotonic() < end:
         time.sleep(0.05)
         beat += 1
-        print("beat", beat, flush=True)
+        say("beat", beat)
     stop.set()
     for t in threads:
         t.join()
