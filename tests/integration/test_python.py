@@ -108,9 +108,12 @@ def check_service(label, r, threads, requests, bedrock=True):
     check_eq(len(tids), threads, "%s: threads the app reported" % label)
     # bedtrace -v counts the rounds that came late (the sampling thread not scheduled in time
     # on a machine whose cores are busy): only then may a short call be missed
-    m = re.search(r"(\d+) rounds late", r.stderr)
+    m = re.search(r"(\d+) rounds late, longest gap ([0-9.]+) ms", r.stderr)
     check(m, "%s: no sampler statistics (-v): %s", label, r.stderr[-1500:])
     late = int(m.group(1))
+    # a span is exact to a period when the sampler runs on time; a late round widens that by
+    # its lateness (the longest gap between two rounds, beyond one period)
+    slack = max(0, int(float(m.group(2)) * 1e6) - PERIOD_NS)
     for fn in FUNCS:
         spans = [s for s in py if s.name == "app." + fn]
         want = threads * requests
@@ -142,7 +145,8 @@ def check_service(label, r, threads, requests, bedrock=True):
         # the span of this call: on its thread, starting closest to it (a span ends up to a
         # period after its call, so it may overlap the next call from the same line)
         cands = [s for s in py if s.name == "app." + c["fn"] and s.attrs["thread.id"] == c["tid"]
-                 and s.span_id not in used and abs(s.start - c["start"]) <= 10 * PERIOD_NS]
+                 and s.span_id not in used and
+                 abs(s.start - c["start"]) <= 2 * PERIOD_NS + 2 * slack]
         if not cands and late and c["fn"] in ("assemble_prompt", "call_bedrock"):
             continue  # missed in a late round (counted above)
         check(cands, "%s: no span for %s on thread %d at %d\n%s", label, c["fn"], c["tid"],
@@ -159,10 +163,12 @@ def check_service(label, r, threads, requests, bedrock=True):
     devs.sort()
     durs = sorted(d for d in devs if d[2] == "duration")
     p90 = durs[int(len(durs) * 0.9)]
-    check(p90[0] <= 2 * PERIOD_NS, "%s: 90th percentile of the duration errors %.2f ms (%s), "
-          "more than 2 periods", label, p90[0] / 1e6, p90[1])
-    check(devs[-1][0] <= 10 * PERIOD_NS, "%s: worst time error %.2f ms (%s %s)", label,
-          devs[-1][0] / 1e6, devs[-1][1], devs[-1][2])
+    check(p90[0] <= 2 * PERIOD_NS + slack, "%s: 90th percentile of the duration errors %.2f "
+          "ms (%s), more than 2 periods (+ %.2f ms the sampler came late)", label, p90[0] / 1e6,
+          p90[1], slack / 1e6)
+    check(devs[-1][0] <= 2 * PERIOD_NS + 2 * slack, "%s: worst time error %.2f ms (%s %s), "
+          "sampler late by up to %.2f ms", label, devs[-1][0] / 1e6, devs[-1][1], devs[-1][2],
+          slack / 1e6)
     # nesting: the three steps under their request, on the same thread and trace
     for s in py:
         parent = by_id.get(s.parent_id)

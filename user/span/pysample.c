@@ -92,7 +92,8 @@ struct pysampler {
 	pthread_t thread;
 	bool running, stop;
 	uint64_t round;
-	uint64_t serial; /* of trace roots */
+	uint64_t last_round_ns; /* when the last round began */
+	uint64_t serial;	/* of trace roots */
 	struct pyproc **procs;
 	size_t n_procs, cap_procs;
 	struct match *matches; /* open addressing, power-of-two size */
@@ -465,9 +466,15 @@ static void sample_round(struct pysampler *ps)
 {
 	size_t i, n;
 
+	uint64_t now = mono_ns();
+
 	pthread_mutex_lock(&ps->mu);
 	ps->round++;
 	ps->st.samples++;
+	/* the longest stretch without a round: what the precision really was */
+	if (ps->last_round_ns && now - ps->last_round_ns > ps->st.max_gap_ns)
+		ps->st.max_gap_ns = now - ps->last_round_ns;
+	ps->last_round_ns = now;
 	n = ps->n_procs;
 	pthread_mutex_unlock(&ps->mu);
 	for (i = 0; i < n; i++) {

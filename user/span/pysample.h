@@ -35,6 +35,7 @@ struct pysampler_opts {
 struct pysampler_stats {
 	uint64_t samples;	/* sampling rounds */
 	uint64_t late;		/* rounds skipped because the previous one overran its period */
+	uint64_t max_gap_ns;	/* longest time between two rounds (a period, when on time) */
 	uint64_t thread_stacks; /* thread stacks read */
 	uint64_t torn;		/* of them, read while changing (no information that round) */
 	uint64_t glitches;	/* calls one sample showed and the next took back (dropped) */
