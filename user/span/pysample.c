@@ -448,9 +448,11 @@ static bool try_open(struct pysampler *ps, struct pyproc *p, uint64_t now)
 	pthread_mutex_lock(&ps->mu);
 	if (r) {
 		p->r = r;
+		ps->st.processes++;
 		pr_debug("python: pid %d is CPython %s\n", p->pid, pyreader_version(r));
 	} else if (errno == ESRCH || now >= p->retry_until_ns) {
-		if (p->quiet)
+		/* a process that ended before it became one (a shell that forked python) is no news */
+		if (p->quiet || errno == ESRCH)
 			pr_debug("python: not sampling pid %d: %s\n", p->pid, err);
 		else
 			pr_warn("python: no Python spans for pid %d: %s\n", p->pid, err);
@@ -613,7 +615,8 @@ int pysampler_add(struct pysampler *ps, pid_t pid, enum pysample_when when, char
 		return -ENOSPC;
 	}
 	ps->procs[ps->n_procs++] = p;
-	ps->st.processes++;
+	if (p->r)
+		ps->st.processes++;
 	pthread_mutex_unlock(&ps->mu);
 	return 0;
 }
