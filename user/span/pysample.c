@@ -451,7 +451,8 @@ static bool try_open(struct pysampler *ps, struct pyproc *p, uint64_t now)
 		ps->st.processes++;
 		pr_debug("python: pid %d is CPython %s\n", p->pid, pyreader_version(r));
 	} else if (errno == ESRCH || now >= p->retry_until_ns) {
-		/* a process that ended before it became one (a shell that forked python) is no news */
+		/* a process that ended before it became one (a shell that forked python): no news
+		 */
 		if (p->quiet || errno == ESRCH)
 			pr_debug("python: not sampling pid %d: %s\n", p->pid, err);
 		else
