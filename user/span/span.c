@@ -9,6 +9,25 @@
 #include "util/grow.h"
 #include "util/stopwatch.h"
 
+/* Which strings of an attribute are in its set's pool (bt_attr.pooled). */
+#define POOLED_KEY 1u
+#define POOLED_VAL 2u
+/*
+ * The pool: chunks of POOL_CHUNK bytes, strings up to POOL_STR_MAX bytes, and at most POOL_MAX
+ * bytes of chunks per set; longer strings, and everything past
+ * that, get an allocation each. A replaced or deleted pooled string stays until the set is
+ * cleared: the cap bounds what a set that keeps replacing values can hold that way.
+ */
+#define POOL_CHUNK 512
+#define POOL_STR_MAX 256
+#define POOL_MAX 4096
+
+struct bt_strpool {
+	struct bt_strpool *next; /* the chunk filled before this one */
+	size_t used, cap, total; /* total: bytes of every chunk so far, this one included */
+	char data[];
+};
+
 /* Records the first failure of a setter on @a (sticky until bt_attrs_clear) and returns it. */
 static int attrs_fail(struct bt_attrs *a)
 {
@@ -17,13 +36,53 @@ static int attrs_fail(struct bt_attrs *a)
 	return a->err;
 }
 
+/*
+ * Returns a NUL-terminated copy of the @len bytes at @s, in @a's pool (*@pooled set) or, when
+ * the pool does not take it, in an allocation of its own (*@pooled cleared); NULL on ENOMEM.
+ */
+static char *attrs_strdup(struct bt_attrs *a, const char *s, size_t len, bool *pooled)
+{
+	struct bt_strpool *c = a->pool;
+	char *out;
+
+	*pooled = false;
+	if (len <= POOL_STR_MAX && (!c || c->cap - c->used < len + 1)) {
+		size_t cap = POOL_CHUNK, total = c ? c->total : 0;
+
+		if (total + cap <= POOL_MAX) {
+			struct bt_strpool *nc = malloc(sizeof(*nc) + cap);
+
+			if (!nc)
+				return NULL;
+			nc->next = c;
+			nc->used = 0;
+			nc->cap = cap;
+			nc->total = total + cap;
+			a->pool = c = nc;
+		}
+	}
+	if (len <= POOL_STR_MAX && c && c->cap - c->used >= len + 1) {
+		out = c->data + c->used;
+		c->used += len + 1;
+		*pooled = true;
+	} else {
+		out = malloc(len + 1);
+		if (!out)
+			return NULL;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return out;
+}
+
 static void attr_free_value(struct bt_attr *at)
 {
 	size_t i;
 
 	switch (at->type) {
 	case BT_ATTR_STR:
-		free(at->s);
+		if (!(at->pooled & POOLED_VAL))
+			free(at->s);
 		break;
 	case BT_ATTR_STR_ARRAY:
 		for (i = 0; i < at->arr.n; i++)
@@ -33,26 +92,46 @@ static void attr_free_value(struct bt_attr *at)
 	default:
 		break;
 	}
+	at->pooled &= ~POOLED_VAL;
+}
+
+static uint16_t key_len16(size_t len)
+{
+	return len < UINT16_MAX ? (uint16_t)len : UINT16_MAX;
+}
+
+/* Returns the index of @key (@len bytes) in @a, or a->n. */
+static size_t attr_find(const struct bt_attrs *a, const char *key, size_t len)
+{
+	uint16_t l16 = key_len16(len);
+	size_t i;
+
+	/* lengths first: most keys of a set differ in length, and strcmp is then skipped */
+	for (i = 0; i < a->n; i++)
+		if (a->v[i].key_len == l16 && strcmp(a->v[i].key, key) == 0)
+			break;
+	return i;
 }
 
 /* Returns the slot for @key, existing (value freed) or new; NULL on ENOMEM. */
 static struct bt_attr *attr_slot(struct bt_attrs *a, const char *key)
 {
+	size_t len = strlen(key), i = attr_find(a, key, len);
 	struct bt_attr *at;
-	size_t i;
+	bool pooled;
 
-	for (i = 0; i < a->n; i++) {
-		if (strcmp(a->v[i].key, key) == 0) {
-			attr_free_value(&a->v[i]);
-			return &a->v[i];
-		}
+	if (i < a->n) {
+		attr_free_value(&a->v[i]);
+		return &a->v[i];
 	}
 	if (grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v)))
 		return NULL;
 	at = &a->v[a->n];
-	at->key = strdup(key);
+	at->key = attrs_strdup(a, key, len, &pooled);
 	if (!at->key)
 		return NULL;
+	at->key_len = key_len16(len);
+	at->pooled = pooled ? POOLED_KEY : 0;
 	a->n++;
 	return at;
 }
@@ -60,20 +139,27 @@ static struct bt_attr *attr_slot(struct bt_attrs *a, const char *key)
 int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size_t len)
 {
 	struct bt_attr *at;
+	bool pooled;
 	char *copy;
 
 	if (a->err)
 		return a->err;
-	copy = strndup(val ? val : "", val ? len : 0);
+	/* as strndup: the value ends at a NUL within @len */
+	len = val ? strnlen(val, len) : 0;
+	/* the copy first: when it fails, the value being replaced is still there */
+	copy = attrs_strdup(a, val ? val : "", len, &pooled);
 	if (!copy)
 		return attrs_fail(a);
 	at = attr_slot(a, key);
 	if (!at) {
-		free(copy);
+		if (!pooled)
+			free(copy);
 		return attrs_fail(a);
 	}
 	at->type = BT_ATTR_STR;
 	at->s = copy;
+	if (pooled)
+		at->pooled |= POOLED_VAL;
 	return 0;
 }
 
@@ -157,29 +243,34 @@ const struct bt_attr *bt_attrs_get(const struct bt_attrs *a, const char *key)
 
 bool bt_attrs_del(struct bt_attrs *a, const char *key)
 {
-	size_t i;
+	size_t i = attr_find(a, key, strlen(key));
 
-	for (i = 0; i < a->n; i++) {
-		if (strcmp(a->v[i].key, key) == 0) {
-			attr_free_value(&a->v[i]);
-			free(a->v[i].key);
-			memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(a->v[0]));
-			a->n--;
-			return true;
-		}
-	}
-	return false;
+	if (i == a->n)
+		return false;
+	attr_free_value(&a->v[i]);
+	if (!(a->v[i].pooled & POOLED_KEY))
+		free(a->v[i].key);
+	memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(a->v[0]));
+	a->n--;
+	return true;
 }
 
 void bt_attrs_clear(struct bt_attrs *a)
 {
+	struct bt_strpool *c, *next;
 	size_t i;
 
 	for (i = 0; i < a->n; i++) {
 		attr_free_value(&a->v[i]);
-		free(a->v[i].key);
+		if (!(a->v[i].pooled & POOLED_KEY))
+			free(a->v[i].key);
 	}
 	free(a->v);
+	for (c = a->pool; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->pool = NULL;
 	a->v = NULL;
 	a->n = a->cap = 0;
 	a->err = 0;
