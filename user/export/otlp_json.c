@@ -153,25 +153,19 @@ static void encode_span(struct jbuf *b, const struct bt_span *s)
 	JB_LIT(b, "}}");
 }
 
-char *otlp_json_encode(struct bt_span *const *spans, size_t n)
+int otlp_json_encode_to(struct jbuf *b, struct bt_span *const *spans, size_t n)
 {
 	static const struct bt_attrs no_attrs;
 	/* distinct resources in first-seen order; each span's resource index */
 	const struct bt_resource **res = NULL;
 	size_t *res_of = NULL, n_res = 0, i, j;
-	struct jbuf b = {0};
 	int err = -ENOMEM;
 
-	if (n && !spans) {
-		err = -EINVAL;
-		goto cleanup;
-	}
-	for (i = 0; i < n; i++) {
-		if (!spans[i]) {
-			err = -EINVAL;
-			goto cleanup;
-		}
-	}
+	if (n && !spans)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!spans[i])
+			return -EINVAL;
 	if (n) {
 		res = calloc(n, sizeof(*res));
 		res_of = calloc(n, sizeof(*res_of));
@@ -187,32 +181,42 @@ char *otlp_json_encode(struct bt_span *const *spans, size_t n)
 			res[n_res++] = spans[i]->resource;
 		res_of[i] = j;
 	}
-	jb_reserve(&b, 512 + n * 1024);
-	JB_LIT(&b, "{\"resourceSpans\":[");
+	jb_reserve(b, 512 + n * 1024);
+	JB_LIT(b, "{\"resourceSpans\":[");
 	for (j = 0; j < n_res; j++) {
 		bool first = true;
 
-		jb_elem(&b, j == 0, "{\"resource\":{");
-		otlp_json_attrs(&b, true, res[j] ? &res[j]->attrs : &no_attrs);
-		JB_LIT(&b, "},\"scopeSpans\":[{");
-		otlp_json_scope(&b);
-		JB_LIT(&b, ",\"spans\":[");
+		jb_elem(b, j == 0, "{\"resource\":{");
+		otlp_json_attrs(b, true, res[j] ? &res[j]->attrs : &no_attrs);
+		JB_LIT(b, "},\"scopeSpans\":[{");
+		otlp_json_scope(b);
+		JB_LIT(b, ",\"spans\":[");
 		for (i = 0; i < n; i++) {
 			if (res_of[i] != j)
 				continue;
 			if (!first)
-				JB_LIT(&b, ",");
+				JB_LIT(b, ",");
 			first = false;
-			encode_span(&b, spans[i]);
+			encode_span(b, spans[i]);
 		}
-		JB_LIT(&b, "]}]}");
+		JB_LIT(b, "]}]}");
 	}
-	JB_LIT(&b, "]}");
-	if (!b.oom)
+	JB_LIT(b, "]}");
+	if (!b->oom)
 		err = 0;
 cleanup:
 	free(res);
 	free(res_of);
+	if (err == -ENOMEM)
+		b->oom = true;
+	return err;
+}
+
+char *otlp_json_encode(struct bt_span *const *spans, size_t n)
+{
+	struct jbuf b = {0};
+	int err = otlp_json_encode_to(&b, spans, n);
+
 	if (err) {
 		free(b.p);
 		errno = -err;
