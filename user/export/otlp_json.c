@@ -95,7 +95,9 @@ void otlp_json_attrs(struct jbuf *b, bool first, const struct bt_attrs *attrs)
 	jb_key(b, first, "attributes");
 	JB_LIT(b, "[");
 	for (i = 0; i < attrs->n; i++) {
-		jb_elem(b, i == 0, "{\"key\":");
+		if (i)
+			JB_LIT(b, ",");
+		JB_LIT(b, "{\"key\":");
 		jb_str(b, attrs->v[i].key);
 		JB_LIT(b, ",\"value\":");
 		otlp_json_any_value(b, &attrs->v[i]);

@@ -90,13 +90,18 @@ static inline bool jb_word_special(uint64_t w)
 static size_t jb_plain_run(const unsigned char *p, size_t len)
 {
 	size_t i = 0;
+	uint64_t w;
 
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-
 		memcpy(&w, p + i, sizeof(w));
 		if (jb_word_special(w))
 			break;
+	}
+	/* the last bytes of a string of 8 or more: the word that ends with them, once */
+	if (i < len && i + 8 > len && len >= 8) {
+		memcpy(&w, p + len - 8, sizeof(w));
+		if (!jb_word_special(w))
+			return len;
 	}
 	while (i < len && jb_plain(p[i]))
 		i++;
@@ -257,17 +262,20 @@ void jb_u64(struct jbuf *b, uint64_t v)
 void jb_hex(struct jbuf *b, const uint8_t *id, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
+	char *o;
 	size_t i;
 
 	jb_reserve(b, 2 * len + 2);
 	if (b->oom)
 		return;
-	b->p[b->len++] = '"';
+	o = b->p + b->len;
+	*o++ = '"';
 	for (i = 0; i < len; i++) {
-		b->p[b->len++] = hex[id[i] >> 4];
-		b->p[b->len++] = hex[id[i] & 0xf];
+		o[2 * i] = hex[id[i] >> 4];
+		o[2 * i + 1] = hex[id[i] & 0xf];
 	}
-	b->p[b->len++] = '"';
+	o[2 * len] = '"';
+	b->len += 2 * len + 2;
 	b->p[b->len] = '\0';
 }
 
