@@ -2,7 +2,8 @@
 /*
  * The span model every producer (function probes, HTTP, Bedrock) fills in and every exporter
  * reads: OpenTelemetry spans with typed attributes, events and a shared per-process resource.
- * A span owns its strings and attributes; bt_span_free() releases all of it.
+ * A span owns its strings and attributes; bt_span_free() releases all of it (span.c may keep the
+ * emptied span to hand out again from bt_span_new()).
  */
 #ifndef BT_SPAN_H
 #define BT_SPAN_H

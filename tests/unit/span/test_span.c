@@ -261,6 +261,69 @@ static void test_span_new_fields(void **state)
 	bt_span_free(NULL);
 }
 
+/*
+ * Freed spans are reused: a new span is as fresh as a first one whatever the span before it
+ * held (every field, a longer or shorter name, many attributes), over more spans than are kept.
+ */
+static void test_span_reused_is_fresh(void **state)
+{
+	static const char *const names[] = {"a", "a much longer span name than the first", "",
+					    "mid"};
+	static const struct bt_span zero;
+	struct bt_span *s[3000];
+	struct bt_resource *r = bt_resource_new();
+	char key[32];
+	size_t i, j;
+
+	(void)state;
+	assert_non_null(r);
+	for (int round = 0; round < 3; round++) {
+		for (i = 0; i < 3000; i++) {
+			s[i] = bt_span_new(names[(i + (size_t)round) % 4], BT_KIND_SERVER);
+			assert_non_null(s[i]);
+			assert_string_equal(s[i]->name, names[(i + (size_t)round) % 4]);
+			assert_int_equal(s[i]->kind, BT_KIND_SERVER);
+			assert_int_equal(s[i]->attrs.n, 0);
+			assert_int_equal(s[i]->attrs.err, 0);
+			assert_memory_equal(s[i]->parent_span_id, zero.parent_span_id,
+					    BT_SPAN_ID_LEN);
+			assert_null(s[i]->status_message);
+			assert_int_equal(s[i]->status, BT_STATUS_UNSET);
+			assert_null(s[i]->events);
+			assert_int_equal(s[i]->n_events, 0);
+			assert_null(s[i]->resource);
+			assert_null(s[i]->chunk_gaps);
+			assert_int_equal(s[i]->n_chunk_gaps, 0);
+			assert_int_equal(s[i]->start_ns, 0);
+			assert_int_equal(s[i]->end_ns, 0);
+			assert_memory_equal(&s[i]->usage, &zero.usage, sizeof(zero.usage));
+			/* fill it with everything a span can hold */
+			for (j = 0; j < i % 40; j++) {
+				snprintf(key, sizeof(key), "k%zu", j);
+				assert_int_equal(bt_attrs_set_str(&s[i]->attrs, key, names[j % 4]),
+						 0);
+			}
+			assert_int_equal(bt_span_set_status(s[i], BT_STATUS_ERROR, "failed"), 0);
+			assert_non_null(bt_span_add_event(s[i], "ev", 5));
+			bt_span_set_resource(s[i], r);
+			s[i]->start_ns = 1;
+			s[i]->end_ns = 2;
+			memset(s[i]->parent_span_id, 7, BT_SPAN_ID_LEN);
+			s[i]->usage.has_tokens = true;
+			s[i]->usage.input_tokens = 3;
+			s[i]->chunk_gaps = calloc(2, sizeof(float));
+			s[i]->n_chunk_gaps = 2;
+		}
+		for (i = 0; i < 3000; i++) {
+			assert_int_equal(s[i]->attrs.n, i % 40);
+			bt_span_free(s[i]);
+		}
+	}
+	/* the spans held the only other references */
+	assert_int_equal(r->refcnt, 1);
+	bt_resource_put(r);
+}
+
 static void test_span_set_name_and_status(void **state)
 {
 	struct bt_span *s = bt_span_new("a", BT_KIND_INTERNAL);
@@ -413,6 +476,7 @@ int main(void)
 	    cmocka_unit_test(test_span_attrs_del),
 	    cmocka_unit_test(test_span_attrs_strings_any_size),
 	    cmocka_unit_test(test_span_new_fields),
+	    cmocka_unit_test(test_span_reused_is_fresh),
 	    cmocka_unit_test(test_span_set_name_and_status),
 	    cmocka_unit_test(test_span_add_event),
 	    cmocka_unit_test(test_span_set_parent),
