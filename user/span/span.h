@@ -155,7 +155,8 @@ struct bt_resource *bt_resource_new(void);
 struct bt_resource *bt_resource_get(struct bt_resource *r);
 void bt_resource_put(struct bt_resource *r);
 
-/* Fills @buf with random bytes from getrandom(), never all zero (valid OTLP ids). */
+/* Fills @buf with pseudo-random bytes (a generator seeded by getrandom()), never all zero
+ * (valid OTLP ids). */
 void bt_random_id(void *buf, size_t len);
 /* Writes lowercase hex of @len bytes plus NUL into @out (2*len+1 bytes). */
 void bt_hex(const uint8_t *in, size_t len, char *out);
