@@ -159,7 +159,8 @@ void stitcher_set_own_totals(struct bt_span *root)
 
 int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struct probe_info *p)
 {
-	uint64_t now = bt_now_mono_ns();
+	/* the clock is read only for ids that expire: most calls have none */
+	uint64_t now = 0;
 	struct id_entry *self, *trace;
 	struct bt_span *span;
 	const char *name = p ? p->name : "unknown";
@@ -222,6 +223,8 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 		goto fail;
 	if (s->resource)
 		bt_span_set_resource(span, s->resource(s->ctx, e->pid));
+	if ((!e->parent_id && trace) || self)
+		now = bt_now_mono_ns();
 	if (!e->parent_id && trace) {
 		set_totals(span, trace->input_tokens, trace->output_tokens, trace->cost_usd,
 			   trace->has_usage, trace->has_cost);
