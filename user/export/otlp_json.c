@@ -47,32 +47,32 @@ char *otlp_json_utf8_sanitize(const char *s)
 	return out;
 }
 
-/* AnyValue of @at. */
-void otlp_json_any_value(struct jbuf *b, const struct bt_attr *at)
+/* The AnyValue of @at after its opening, up to its closing brace (excluded). */
+static void any_value_body(struct jbuf *b, const struct bt_attr *at)
 {
 	size_t i;
 
 	switch (at->type) {
 	case BT_ATTR_STR:
-		JB_LIT(b, "{\"stringValue\":");
+		JB_LIT(b, "\"stringValue\":");
 		jb_str(b, at->s);
 		break;
 	case BT_ATTR_INT:
-		JB_LIT(b, "{\"intValue\":");
+		JB_LIT(b, "\"intValue\":");
 		jb_i64(b, at->i);
 		break;
 	case BT_ATTR_DOUBLE:
-		JB_LIT(b, "{\"doubleValue\":");
+		JB_LIT(b, "\"doubleValue\":");
 		jb_double(b, at->d);
 		break;
 	case BT_ATTR_BOOL:
 		if (at->b)
-			JB_LIT(b, "{\"boolValue\":true");
+			JB_LIT(b, "\"boolValue\":true");
 		else
-			JB_LIT(b, "{\"boolValue\":false");
+			JB_LIT(b, "\"boolValue\":false");
 		break;
 	case BT_ATTR_STR_ARRAY:
-		JB_LIT(b, "{\"arrayValue\":{\"values\":[");
+		JB_LIT(b, "\"arrayValue\":{\"values\":[");
 		for (i = 0; i < at->arr.n; i++) {
 			jb_elem(b, i == 0, "{\"stringValue\":");
 			jb_str(b, at->arr.v[i]);
@@ -82,9 +82,15 @@ void otlp_json_any_value(struct jbuf *b, const struct bt_attr *at)
 		break;
 	default:
 		/* an unknown type is a producer bug; an empty AnyValue is still valid OTLP */
-		JB_LIT(b, "{");
 		break;
 	}
+}
+
+/* AnyValue of @at. */
+void otlp_json_any_value(struct jbuf *b, const struct bt_attr *at)
+{
+	JB_LIT(b, "{");
+	any_value_body(b, at);
 	JB_LIT(b, "}");
 }
 
@@ -94,14 +100,16 @@ void otlp_json_attrs(struct jbuf *b, bool first, const struct bt_attrs *attrs)
 
 	jb_key(b, first, "attributes");
 	JB_LIT(b, "[");
+	/* the punctuation between key and value in one piece: this runs for every attribute */
 	for (i = 0; i < attrs->n; i++) {
 		if (i)
-			JB_LIT(b, ",");
-		JB_LIT(b, "{\"key\":");
+			JB_LIT(b, ",{\"key\":");
+		else
+			JB_LIT(b, "{\"key\":");
 		jb_str(b, attrs->v[i].key);
-		JB_LIT(b, ",\"value\":");
-		otlp_json_any_value(b, &attrs->v[i]);
-		JB_LIT(b, "}");
+		JB_LIT(b, ",\"value\":{");
+		any_value_body(b, &attrs->v[i]);
+		JB_LIT(b, "}}");
 	}
 	JB_LIT(b, "]");
 }

@@ -49,13 +49,15 @@ size_t jb_utf8_seq_len(const unsigned char *p)
 	return 0;
 }
 
-void jb_grow(struct jbuf *b, size_t more)
+bool jb_grow(struct jbuf *b, size_t more)
 {
 	if (!b->oom && grow(&b->p, &b->cap, b->len + more + 1, 1))
 		b->oom = true;
+	if (b->oom)
+		return false;
 	/* the text so far is a string even before anything is written */
-	if (!b->oom)
-		b->p[b->len] = '\0';
+	b->p[b->len] = '\0';
+	return true;
 }
 
 /* Opens an array element: the comma before all but the first, then @open. */
@@ -164,8 +166,7 @@ void jb_str(struct jbuf *b, const char *s)
 	size_t len = strlen((const char *)p);
 
 	/* invariant below: room for the @len bytes left, the closing quote and the NUL */
-	jb_reserve(b, len + 2);
-	if (b->oom)
+	if (!jb_room(b, len + 2))
 		return;
 	b->p[b->len++] = '"';
 	while (len) {
@@ -180,8 +181,7 @@ void jb_str(struct jbuf *b, const char *s)
 		used = jb_str_special(b, p);
 		p += used;
 		len -= used;
-		jb_reserve(b, len + 1);
-		if (b->oom)
+		if (!jb_room(b, len + 1))
 			return;
 	}
 	b->p[b->len++] = '"';
@@ -265,8 +265,7 @@ void jb_hex(struct jbuf *b, const uint8_t *id, size_t len)
 	char *o;
 	size_t i;
 
-	jb_reserve(b, 2 * len + 2);
-	if (b->oom)
+	if (!jb_room(b, 2 * len + 2))
 		return;
 	o = b->p + b->len;
 	*o++ = '"';
