@@ -138,7 +138,8 @@ static struct bt_attr *attr_slot(struct bt_attrs *a, const char *key)
 	return at;
 }
 
-int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size_t len)
+/* Sets @key to a copy of the @len bytes at @val, which hold no NUL. */
+static int attrs_set_exact(struct bt_attrs *a, const char *key, const char *val, size_t len)
 {
 	struct bt_attr *at;
 	bool pooled;
@@ -146,10 +147,8 @@ int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size
 
 	if (a->err)
 		return a->err;
-	/* as strndup: the value ends at a NUL within @len */
-	len = val ? strnlen(val, len) : 0;
 	/* the copy first: when it fails, the value being replaced is still there */
-	copy = attrs_strdup(a, val ? val : "", len, &pooled);
+	copy = attrs_strdup(a, val, len, &pooled);
 	if (!copy)
 		return attrs_fail(a);
 	at = attr_slot(a, key);
@@ -165,9 +164,16 @@ int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size
 	return 0;
 }
 
+int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size_t len)
+{
+	/* as strndup: the value ends at a NUL within @len */
+	return val ? attrs_set_exact(a, key, val, strnlen(val, len))
+		   : attrs_set_exact(a, key, "", 0);
+}
+
 int bt_attrs_set_str(struct bt_attrs *a, const char *key, const char *val)
 {
-	return bt_attrs_set_strn(a, key, val, val ? strlen(val) : 0);
+	return val ? attrs_set_exact(a, key, val, strlen(val)) : attrs_set_exact(a, key, "", 0);
 }
 
 int bt_attrs_set_int(struct bt_attrs *a, const char *key, int64_t val)
