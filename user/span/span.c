@@ -15,12 +15,15 @@
 #define POOLED_KEY 1u
 #define POOLED_VAL 2u
 /*
- * The pool: chunks of POOL_CHUNK bytes, strings up to POOL_STR_MAX bytes, and at most POOL_MAX
- * bytes of chunks per set; longer strings, and everything past
- * that, get an allocation each. A replaced or deleted pooled string stays until the set is
- * cleared: the cap bounds what a set that keeps replacing values can hold that way.
+ * The pool: chunks of POOL_CHUNK_MIN bytes, each next one twice the last up to POOL_CHUNK_MAX
+ * (a small set, such as a metric point's, stays small; a function span's attributes fit in the
+ * second chunk, the one a reused span keeps), strings up to POOL_STR_MAX bytes, and at most
+ * POOL_MAX bytes of chunks per set; longer strings, and everything past that, get an
+ * allocation each. A replaced or deleted pooled string stays until the set is cleared: the cap
+ * bounds what a set that keeps replacing values can hold that way.
  */
-#define POOL_CHUNK 512
+#define POOL_CHUNK_MIN 128
+#define POOL_CHUNK_MAX 512
 #define POOL_STR_MAX 256
 #define POOL_MAX 4096
 
@@ -49,7 +52,13 @@ static char *attrs_strdup(struct bt_attrs *a, const char *s, size_t len, bool *p
 
 	*pooled = false;
 	if (len <= POOL_STR_MAX && (!c || c->cap - c->used < len + 1)) {
-		size_t cap = POOL_CHUNK, total = c ? c->total : 0;
+		size_t cap = c ? 2 * c->cap : POOL_CHUNK_MIN, total = c ? c->total : 0;
+
+		if (cap > POOL_CHUNK_MAX)
+			cap = POOL_CHUNK_MAX;
+		/* a string of up to POOL_STR_MAX bytes always fits a new chunk */
+		if (cap < len + 1)
+			cap = len + 1;
 
 		if (total + cap <= POOL_MAX) {
 			struct bt_strpool *nc = malloc(sizeof(*nc) + cap);
