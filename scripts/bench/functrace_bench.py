@@ -9,7 +9,9 @@ Then attach time for 1 and 1,000 functions and for `libc:*`, and bedtrace CPU/RS
 --prometheus and --metrics-output) and the 100,000 calls/s load with and without them, scraped
 every second. --compare OTHER_BEDTRACE adds a column (and attach times) for another build
 measured in the same run.
-Usage: sudo scripts/bench/functrace_bench.py [--rounds N] [--compare OTHER_BEDTRACE]"""
+--load-only runs only the 100,000 calls/s load, ROUNDS times, alternating with the --compare build
+when given: CPU per round, median and spread, and spans written against calls made.
+Usage: sudo scripts/bench/functrace_bench.py [--rounds N] [--compare OTHER_BEDTRACE] [--load-only]"""
 import os
 import re
 import statistics
@@ -171,12 +173,12 @@ def scrape(port, stop):
         stop.wait(1)
 
 
-def load_test(rate=100000, secs=5, metrics=False):
+def load_test(rate=100000, secs=5, metrics=False, binary=BEDTRACE):
     t = subprocess.Popen([TARGET, "rate", "push", str(rate), str(secs + 2)],
                          stdout=subprocess.PIPE, text=True)
     t.stdout.readline()
     extra, port = metrics_args() if metrics else ([], None)
-    p = subprocess.Popen([BEDTRACE, "-v", "--no-tls", "--no-sockets", "-f", "f_push", "-p",
+    p = subprocess.Popen([binary, "-v", "--no-tls", "--no-sockets", "-f", "f_push", "-p",
                           str(t.pid), "-o", os.path.join(WORK, "load.jsonl")] + extra,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_line(p, r"ready in")
@@ -202,8 +204,50 @@ def load_test(rate=100000, secs=5, metrics=False):
         stop.set()
         scraper.join()
     spans = sum(1 for _ in open(os.path.join(WORK, "load.jsonl")))
-    dropped = [l for l in err.splitlines() if "dropped" in l or "exported" in l]
+    dropped = [l for l in err.splitlines()
+               if "dropped" in l or "exported" in l or "overflowed" in l]
     return (c1 - c0) / (t1 - t0) * 100, int(rss) / 1024, calls.strip(), dropped, spans
+
+
+def count_spans(path):
+    """Spans in an OTLP JSON Lines file: every span has exactly one "spanId" member."""
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:  # one batch per line: no match is cut in two
+            n += line.count(b'"spanId"')
+    return n
+
+
+def load_only():
+    """The load test alone, ROUNDS rounds, this build and --compare alternating."""
+    builds = [("bedtrace", BEDTRACE)] + ([("compare", COMPARE)] if COMPARE else [])
+    cpus = {name: [] for name, _ in builds}
+    print("# 100,000 calls/s for 5 s, %d round(s)%s" % (
+        ROUNDS, ", this build and %s alternating" % COMPARE if COMPARE else ""))
+    # a round not counted: the first ~700 MB written to the page cache can land on memory the
+    # (virtual) machine never touched, which costs the writer many times the copy itself
+    load_test()
+    os.unlink(os.path.join(WORK, "load.jsonl"))
+    for r in range(ROUNDS):
+        for name, binary in builds:
+            cpu, rss, calls, dropped, _ = load_test(binary=binary)
+            spans = count_spans(os.path.join(WORK, "load.jsonl"))
+            made = int(calls.split()[-1])
+            cpus[name].append(cpu)
+            # calls made before the probes were attached have no span: bedtrace's own summary
+            # ("nothing dropped", or what the BPF counters, the ring and the exporter lost)
+            # is what says whether a traced call was lost
+            print("round %d %-8s CPU %5.1f%% of one core, max RSS %5.1f MiB, %d calls, %d spans "
+                  "in the file; %s" % (r + 1, name, cpu, rss, made, spans,
+                                       "; ".join(d.replace("bedtrace: ", "") for d in dropped)))
+            os.unlink(os.path.join(WORK, "load.jsonl"))
+    for name, _ in builds:
+        v = cpus[name]
+        print("%-8s CPU median %.1f%% (min %.1f, max %.1f)" % (
+            name, statistics.median(v), min(v), max(v)))
+    if COMPARE:
+        print("bedtrace/compare median CPU: %.2f" % (
+            statistics.median(cpus["bedtrace"]) / statistics.median(cpus["compare"])))
 
 
 def main():
@@ -213,6 +257,9 @@ def main():
         # bpftrace creates its uprobes through tracefs, which is not mounted at boot here
         subprocess.check_call(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"])
     build()
+    if "--load-only" in sys.argv:
+        load_only()
+        return
     print("# bedtrace function-tracing benchmark (%d calls/round, median of %d rounds)" %
           (CALLS, ROUNDS))
     print("%-6s %10s %10s %10s %11s %10s %12s %12s %12s%s" % (

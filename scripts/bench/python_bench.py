@@ -106,6 +106,7 @@ def main():
                                        "pybench.*", "--sample-hz", str(HZ), "--no-tls",
                                        "--no-sockets"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                t_bt = time.monotonic()
                 time.sleep(1.0)  # attached and sampling
                 c0 = cpu_ticks(bt.pid)
             n0, t0 = sample()
@@ -119,7 +120,7 @@ def main():
                 for line in err.splitlines():
                     if "sampler CPU" in line:
                         ms = float(line.split("sampler CPU")[1].split("ms")[0])
-                        sampler_cpu.append(ms)
+                        sampler_cpu.append(ms / 1000 / (time.monotonic() - t_bt) * 100)
                     if "sampled span(s)" in line:
                         spans.append(int(line.split("python:")[1].split()[0]))
             rates["on" if traced else "off"].append((n1 - n0) / (t1 - t0))
@@ -139,6 +140,9 @@ def main():
                                (max(rates["off"]) - min(rates["off"])) / off * 100))
     print("bedtrace CPU: median %.2f %% of one core (rounds: %s)" % (
         statistics.median(bt_cpu), ", ".join("%.2f" % c for c in bt_cpu)))
+    if sampler_cpu:
+        print("of which the sampling thread: median %.2f %% of one core (rounds: %s)" % (
+            statistics.median(sampler_cpu), ", ".join("%.2f" % c for c in sampler_cpu)))
     if spans:
         print("spans per traced round (incl. attach and stop): %s" % spans)
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "export/export.h"
+#include "util/jbuf.h"
 
 enum exporter_type { EXPORTER_FILE, EXPORTER_HTTP };
 
@@ -35,6 +36,7 @@ struct bt_exporter {
 	bool write_warned;	/* file: the first failed write of an episode was reported */
 
 	/* file */
+	struct jbuf line; /* under lock: the encoded batch, its buffer kept for the next one */
 	int fd;
 	bool own_fd;
 	bool fd_is_reg; /* a regular file: a failed write can be cut off */

@@ -47,32 +47,32 @@ char *otlp_json_utf8_sanitize(const char *s)
 	return out;
 }
 
-/* AnyValue of @at. */
-void otlp_json_any_value(struct jbuf *b, const struct bt_attr *at)
+/* The AnyValue of @at after its opening, up to its closing brace (excluded). */
+static void any_value_body(struct jbuf *b, const struct bt_attr *at)
 {
 	size_t i;
 
 	switch (at->type) {
 	case BT_ATTR_STR:
-		JB_LIT(b, "{\"stringValue\":");
+		JB_LIT(b, "\"stringValue\":");
 		jb_str(b, at->s);
 		break;
 	case BT_ATTR_INT:
-		JB_LIT(b, "{\"intValue\":");
+		JB_LIT(b, "\"intValue\":");
 		jb_i64(b, at->i);
 		break;
 	case BT_ATTR_DOUBLE:
-		JB_LIT(b, "{\"doubleValue\":");
+		JB_LIT(b, "\"doubleValue\":");
 		jb_double(b, at->d);
 		break;
 	case BT_ATTR_BOOL:
 		if (at->b)
-			JB_LIT(b, "{\"boolValue\":true");
+			JB_LIT(b, "\"boolValue\":true");
 		else
-			JB_LIT(b, "{\"boolValue\":false");
+			JB_LIT(b, "\"boolValue\":false");
 		break;
 	case BT_ATTR_STR_ARRAY:
-		JB_LIT(b, "{\"arrayValue\":{\"values\":[");
+		JB_LIT(b, "\"arrayValue\":{\"values\":[");
 		for (i = 0; i < at->arr.n; i++) {
 			jb_elem(b, i == 0, "{\"stringValue\":");
 			jb_str(b, at->arr.v[i]);
@@ -82,9 +82,15 @@ void otlp_json_any_value(struct jbuf *b, const struct bt_attr *at)
 		break;
 	default:
 		/* an unknown type is a producer bug; an empty AnyValue is still valid OTLP */
-		JB_LIT(b, "{");
 		break;
 	}
+}
+
+/* AnyValue of @at. */
+void otlp_json_any_value(struct jbuf *b, const struct bt_attr *at)
+{
+	JB_LIT(b, "{");
+	any_value_body(b, at);
 	JB_LIT(b, "}");
 }
 
@@ -94,12 +100,16 @@ void otlp_json_attrs(struct jbuf *b, bool first, const struct bt_attrs *attrs)
 
 	jb_key(b, first, "attributes");
 	JB_LIT(b, "[");
+	/* the punctuation between key and value in one piece: this runs for every attribute */
 	for (i = 0; i < attrs->n; i++) {
-		jb_elem(b, i == 0, "{\"key\":");
+		if (i)
+			JB_LIT(b, ",{\"key\":");
+		else
+			JB_LIT(b, "{\"key\":");
 		jb_str(b, attrs->v[i].key);
-		JB_LIT(b, ",\"value\":");
-		otlp_json_any_value(b, &attrs->v[i]);
-		JB_LIT(b, "}");
+		JB_LIT(b, ",\"value\":{");
+		any_value_body(b, &attrs->v[i]);
+		JB_LIT(b, "}}");
 	}
 	JB_LIT(b, "]");
 }
@@ -153,25 +163,19 @@ static void encode_span(struct jbuf *b, const struct bt_span *s)
 	JB_LIT(b, "}}");
 }
 
-char *otlp_json_encode(struct bt_span *const *spans, size_t n)
+int otlp_json_encode_to(struct jbuf *b, struct bt_span *const *spans, size_t n)
 {
 	static const struct bt_attrs no_attrs;
 	/* distinct resources in first-seen order; each span's resource index */
 	const struct bt_resource **res = NULL;
 	size_t *res_of = NULL, n_res = 0, i, j;
-	struct jbuf b = {0};
 	int err = -ENOMEM;
 
-	if (n && !spans) {
-		err = -EINVAL;
-		goto cleanup;
-	}
-	for (i = 0; i < n; i++) {
-		if (!spans[i]) {
-			err = -EINVAL;
-			goto cleanup;
-		}
-	}
+	if (n && !spans)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!spans[i])
+			return -EINVAL;
 	if (n) {
 		res = calloc(n, sizeof(*res));
 		res_of = calloc(n, sizeof(*res_of));
@@ -187,32 +191,42 @@ char *otlp_json_encode(struct bt_span *const *spans, size_t n)
 			res[n_res++] = spans[i]->resource;
 		res_of[i] = j;
 	}
-	jb_reserve(&b, 512 + n * 1024);
-	JB_LIT(&b, "{\"resourceSpans\":[");
+	jb_reserve(b, 512 + n * 1024);
+	JB_LIT(b, "{\"resourceSpans\":[");
 	for (j = 0; j < n_res; j++) {
 		bool first = true;
 
-		jb_elem(&b, j == 0, "{\"resource\":{");
-		otlp_json_attrs(&b, true, res[j] ? &res[j]->attrs : &no_attrs);
-		JB_LIT(&b, "},\"scopeSpans\":[{");
-		otlp_json_scope(&b);
-		JB_LIT(&b, ",\"spans\":[");
+		jb_elem(b, j == 0, "{\"resource\":{");
+		otlp_json_attrs(b, true, res[j] ? &res[j]->attrs : &no_attrs);
+		JB_LIT(b, "},\"scopeSpans\":[{");
+		otlp_json_scope(b);
+		JB_LIT(b, ",\"spans\":[");
 		for (i = 0; i < n; i++) {
 			if (res_of[i] != j)
 				continue;
 			if (!first)
-				JB_LIT(&b, ",");
+				JB_LIT(b, ",");
 			first = false;
-			encode_span(&b, spans[i]);
+			encode_span(b, spans[i]);
 		}
-		JB_LIT(&b, "]}]}");
+		JB_LIT(b, "]}]}");
 	}
-	JB_LIT(&b, "]}");
-	if (!b.oom)
+	JB_LIT(b, "]}");
+	if (!b->oom)
 		err = 0;
 cleanup:
 	free(res);
 	free(res_of);
+	if (err == -ENOMEM)
+		b->oom = true;
+	return err;
+}
+
+char *otlp_json_encode(struct bt_span *const *spans, size_t n)
+{
+	struct jbuf b = {0};
+	int err = otlp_json_encode_to(&b, spans, n);
+
 	if (err) {
 		free(b.p);
 		errno = -err;

@@ -30,13 +30,19 @@
  */
 char *otlp_json_encode(struct bt_span *const *spans, size_t n);
 
+struct jbuf;
+/*
+ * The same request appended to @b (an exporter keeps one buffer from batch to batch instead of
+ * a new one each time). Returns 0, -EINVAL (a NULL span: @b unchanged) or -ENOMEM (@b->oom set).
+ */
+int otlp_json_encode_to(struct jbuf *b, struct bt_span *const *spans, size_t n);
+
 /*
  * Pieces the metrics and logs encoders share (util/jbuf.h writes them). otlp_json_attrs writes
  * the member "attributes":[KeyValue...] (always present, possibly empty), with a comma before it
  * unless @first; otlp_json_any_value the AnyValue of @at; otlp_json_scope the member
  * "scope":{"name":"bedtrace","version":BT_VERSION}.
  */
-struct jbuf;
 void otlp_json_attrs(struct jbuf *b, bool first, const struct bt_attrs *attrs);
 void otlp_json_any_value(struct jbuf *b, const struct bt_attr *at);
 void otlp_json_scope(struct jbuf *b);

@@ -1,13 +1,37 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "span/span.h"
 #include "util/grow.h"
 #include "util/stopwatch.h"
+
+/* Which strings of an attribute are in its set's pool (bt_attr.pooled). */
+#define POOLED_KEY 1u
+#define POOLED_VAL 2u
+/*
+ * The pool: chunks of POOL_CHUNK_MIN bytes, each next one twice the last up to POOL_CHUNK_MAX
+ * (a small set, such as a metric point's, stays small; a function span's attributes fit in the
+ * second chunk, the one a reused span keeps), strings up to POOL_STR_MAX bytes, and at most
+ * POOL_MAX bytes of chunks per set; longer strings, and everything past that, get an
+ * allocation each. A replaced or deleted pooled string stays until the set is cleared: the cap
+ * bounds what a set that keeps replacing values can hold that way.
+ */
+#define POOL_CHUNK_MIN 128
+#define POOL_CHUNK_MAX 512
+#define POOL_STR_MAX 256
+#define POOL_MAX 4096
+
+struct bt_strpool {
+	struct bt_strpool *next; /* the chunk filled before this one */
+	size_t used, cap, total; /* total: bytes of every chunk so far, this one included */
+	char data[];
+};
 
 /* Records the first failure of a setter on @a (sticky until bt_attrs_clear) and returns it. */
 static int attrs_fail(struct bt_attrs *a)
@@ -17,13 +41,59 @@ static int attrs_fail(struct bt_attrs *a)
 	return a->err;
 }
 
+/*
+ * Returns a NUL-terminated copy of the @len bytes at @s, in @a's pool (*@pooled set) or, when
+ * the pool does not take it, in an allocation of its own (*@pooled cleared); NULL on ENOMEM.
+ */
+static char *attrs_strdup(struct bt_attrs *a, const char *s, size_t len, bool *pooled)
+{
+	struct bt_strpool *c = a->pool;
+	char *out;
+
+	*pooled = false;
+	if (len <= POOL_STR_MAX && (!c || c->cap - c->used < len + 1)) {
+		size_t cap = c ? 2 * c->cap : POOL_CHUNK_MIN, total = c ? c->total : 0;
+
+		if (cap > POOL_CHUNK_MAX)
+			cap = POOL_CHUNK_MAX;
+		/* a string of up to POOL_STR_MAX bytes always fits a new chunk */
+		if (cap < len + 1)
+			cap = len + 1;
+
+		if (total + cap <= POOL_MAX) {
+			struct bt_strpool *nc = malloc(sizeof(*nc) + cap);
+
+			if (!nc)
+				return NULL;
+			nc->next = c;
+			nc->used = 0;
+			nc->cap = cap;
+			nc->total = total + cap;
+			a->pool = c = nc;
+		}
+	}
+	if (len <= POOL_STR_MAX && c && c->cap - c->used >= len + 1) {
+		out = c->data + c->used;
+		c->used += len + 1;
+		*pooled = true;
+	} else {
+		out = malloc(len + 1);
+		if (!out)
+			return NULL;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return out;
+}
+
 static void attr_free_value(struct bt_attr *at)
 {
 	size_t i;
 
 	switch (at->type) {
 	case BT_ATTR_STR:
-		free(at->s);
+		if (!(at->pooled & POOLED_VAL))
+			free(at->s);
 		break;
 	case BT_ATTR_STR_ARRAY:
 		for (i = 0; i < at->arr.n; i++)
@@ -33,53 +103,86 @@ static void attr_free_value(struct bt_attr *at)
 	default:
 		break;
 	}
+	at->pooled &= ~POOLED_VAL;
+}
+
+static uint16_t key_len16(size_t len)
+{
+	return len < UINT16_MAX ? (uint16_t)len : UINT16_MAX;
+}
+
+/* Returns the index of @key (@len bytes) in @a, or a->n. */
+static size_t attr_find(const struct bt_attrs *a, const char *key, size_t len)
+{
+	uint16_t l16 = key_len16(len);
+	size_t i;
+
+	/* lengths first: most keys of a set differ in length, and strcmp is then skipped */
+	for (i = 0; i < a->n; i++)
+		if (a->v[i].key_len == l16 && strcmp(a->v[i].key, key) == 0)
+			break;
+	return i;
 }
 
 /* Returns the slot for @key, existing (value freed) or new; NULL on ENOMEM. */
 static struct bt_attr *attr_slot(struct bt_attrs *a, const char *key)
 {
+	size_t len = strlen(key), i = attr_find(a, key, len);
 	struct bt_attr *at;
-	size_t i;
+	bool pooled;
 
-	for (i = 0; i < a->n; i++) {
-		if (strcmp(a->v[i].key, key) == 0) {
-			attr_free_value(&a->v[i]);
-			return &a->v[i];
-		}
+	if (i < a->n) {
+		attr_free_value(&a->v[i]);
+		return &a->v[i];
 	}
 	if (grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v)))
 		return NULL;
 	at = &a->v[a->n];
-	at->key = strdup(key);
+	at->key = attrs_strdup(a, key, len, &pooled);
 	if (!at->key)
 		return NULL;
+	at->key_len = key_len16(len);
+	at->pooled = pooled ? POOLED_KEY : 0;
 	a->n++;
 	return at;
 }
 
-int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size_t len)
+/* Sets @key to a copy of the @len bytes at @val, which hold no NUL. */
+static int attrs_set_exact(struct bt_attrs *a, const char *key, const char *val, size_t len)
 {
 	struct bt_attr *at;
+	bool pooled;
 	char *copy;
 
 	if (a->err)
 		return a->err;
-	copy = strndup(val ? val : "", val ? len : 0);
+	/* the copy first: when it fails, the value being replaced is still there */
+	copy = attrs_strdup(a, val, len, &pooled);
 	if (!copy)
 		return attrs_fail(a);
 	at = attr_slot(a, key);
 	if (!at) {
-		free(copy);
+		if (!pooled)
+			free(copy);
 		return attrs_fail(a);
 	}
 	at->type = BT_ATTR_STR;
 	at->s = copy;
+	if (pooled)
+		at->pooled |= POOLED_VAL;
 	return 0;
+}
+
+int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size_t len)
+{
+	/* as strndup: the value ends at a NUL within @len */
+	return val ? attrs_set_exact(a, key, val, strnlen(val, len))
+		   : attrs_set_exact(a, key, "", 0);
 }
 
 int bt_attrs_set_str(struct bt_attrs *a, const char *key, const char *val)
 {
-	return bt_attrs_set_strn(a, key, val, val ? strlen(val) : 0);
+	return val ? attrs_set_exact(a, key, val, strlen(val)) : attrs_set_exact(a, key, "", 0);
 }
 
 int bt_attrs_set_int(struct bt_attrs *a, const char *key, int64_t val)
@@ -157,62 +260,156 @@ const struct bt_attr *bt_attrs_get(const struct bt_attrs *a, const char *key)
 
 bool bt_attrs_del(struct bt_attrs *a, const char *key)
 {
-	size_t i;
+	size_t i = attr_find(a, key, strlen(key));
 
-	for (i = 0; i < a->n; i++) {
-		if (strcmp(a->v[i].key, key) == 0) {
-			attr_free_value(&a->v[i]);
-			free(a->v[i].key);
-			memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(a->v[0]));
-			a->n--;
-			return true;
-		}
-	}
-	return false;
+	if (i == a->n)
+		return false;
+	attr_free_value(&a->v[i]);
+	if (!(a->v[i].pooled & POOLED_KEY))
+		free(a->v[i].key);
+	memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(a->v[0]));
+	a->n--;
+	return true;
 }
 
 void bt_attrs_clear(struct bt_attrs *a)
 {
+	struct bt_strpool *c, *next;
 	size_t i;
 
 	for (i = 0; i < a->n; i++) {
 		attr_free_value(&a->v[i]);
-		free(a->v[i].key);
+		if (!(a->v[i].pooled & POOLED_KEY))
+			free(a->v[i].key);
 	}
 	free(a->v);
+	for (c = a->pool; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->pool = NULL;
 	a->v = NULL;
 	a->n = a->cap = 0;
 	a->err = 0;
 }
 
+static void random_ids(uint8_t *buf, size_t len1, size_t len2);
+
+/*
+ * Freed spans kept for reuse with their name, attribute array and first pool chunk, so that a
+ * span costs no allocation in the steady state (at 100,000 function spans per second, a batch
+ * of 512 is made and freed 200 times a second). Bounded: two batches' worth.
+ */
+#define SPAN_CACHE_MAX 1024
+#ifdef BT_FUZZING
+/* fuzzing: every span is really freed, so that AddressSanitizer sees a use after free */
+#define SPAN_CACHE_KEEP 0
+#else
+#define SPAN_CACHE_KEEP SPAN_CACHE_MAX
+#endif
+#define SPAN_CACHE_ATTRS 16 /* the attribute array kept: the capacity a first grow() gives */
+
+static pthread_mutex_t span_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bt_span *span_cache[SPAN_CACHE_MAX];
+static size_t span_cache_n;
+
+/*
+ * Empties @a for reuse: what bt_attrs_clear() frees, but the array (up to SPAN_CACHE_ATTRS)
+ * and one pool chunk are kept, empty.
+ */
+static void attrs_reset(struct bt_attrs *a)
+{
+	struct bt_strpool *c, *next;
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		attr_free_value(&a->v[i]);
+		if (!(a->v[i].pooled & POOLED_KEY))
+			free(a->v[i].key);
+	}
+	a->n = 0;
+	a->err = 0;
+	if (a->cap > SPAN_CACHE_ATTRS) {
+		free(a->v);
+		a->v = NULL;
+		a->cap = 0;
+	}
+	if (!a->pool)
+		return;
+	for (c = a->pool->next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->pool->next = NULL;
+	a->pool->used = 0;
+	a->pool->total = a->pool->cap;
+}
+
+/* A cleared span from the cache (name, attribute array and pool possibly kept), or NULL. */
+static struct bt_span *span_cache_get(void)
+{
+	struct bt_span *s = NULL;
+
+	pthread_mutex_lock(&span_cache_lock);
+	if (span_cache_n)
+		s = span_cache[--span_cache_n];
+	pthread_mutex_unlock(&span_cache_lock);
+	return s;
+}
+
+/* Takes @s (cleared) into the cache; false when it is full. */
+static bool span_cache_put(struct bt_span *s)
+{
+	bool kept = false;
+
+	pthread_mutex_lock(&span_cache_lock);
+	if (span_cache_n < SPAN_CACHE_KEEP) {
+		span_cache[span_cache_n++] = s;
+		kept = true;
+	}
+	pthread_mutex_unlock(&span_cache_lock);
+	return kept;
+}
+
 struct bt_span *bt_span_new(const char *name, enum bt_span_kind kind)
 {
-	struct bt_span *s = calloc(1, sizeof(*s));
+	struct bt_span *s = span_cache_get();
+	size_t len = strlen(name ? name : "");
+	uint8_t ids[BT_TRACE_ID_LEN + BT_SPAN_ID_LEN];
 
 	if (!s)
+		s = calloc(1, sizeof(*s));
+	if (!s)
 		return NULL;
-	s->name = strdup(name ? name : "");
+	/* a reused span's name buffer holds at least its old name's length */
+	if (!s->name || strlen(s->name) < len) {
+		free(s->name);
+		s->name = malloc(len + 1);
+	}
 	if (!s->name) {
+		bt_attrs_clear(&s->attrs);
 		free(s);
 		errno = ENOMEM;
 		return NULL;
 	}
+	memcpy(s->name, name ? name : "", len + 1);
 	s->kind = kind;
 	/* a valid root by default; bt_span_set_parent() and the stitcher replace the trace id */
-	bt_random_id(s->trace_id, sizeof(s->trace_id));
-	bt_random_id(s->span_id, sizeof(s->span_id));
+	random_ids(ids, sizeof(s->trace_id), sizeof(s->span_id));
+	memcpy(s->trace_id, ids, sizeof(s->trace_id));
+	memcpy(s->span_id, ids + sizeof(s->trace_id), sizeof(s->span_id));
 	return s;
 }
 
 void bt_span_free(struct bt_span *s)
 {
+	struct bt_attrs kept;
+	char *name;
 	size_t i;
 
 	if (!s)
 		return;
-	free(s->name);
 	free(s->status_message);
-	bt_attrs_clear(&s->attrs);
 	for (i = 0; i < s->n_events; i++) {
 		free(s->events[i].name);
 		bt_attrs_clear(&s->events[i].attrs);
@@ -220,6 +417,16 @@ void bt_span_free(struct bt_span *s)
 	free(s->events);
 	free(s->chunk_gaps);
 	bt_resource_put(s->resource);
+	attrs_reset(&s->attrs);
+	kept = s->attrs;
+	name = s->name;
+	memset(s, 0, sizeof(*s));
+	s->attrs = kept;
+	s->name = name;
+	if (span_cache_put(s))
+		return;
+	free(s->name);
+	bt_attrs_clear(&s->attrs);
 	free(s);
 }
 
@@ -310,53 +517,107 @@ void bt_resource_put(struct bt_resource *r)
 }
 
 /*
- * Ids come from a pool refilled by getrandom() 4 KiB at a time: one syscall per ~170 spans
- * instead of several per span, which matters at 100,000 calls per second.
+ * Ids come from xoshiro256** (Blackman and Vigna: 256 bits of state, period 2^256 - 1) seeded
+ * by getrandom() on first use: ids must be unique, not secret, and the kernel's generator cost
+ * 24 bytes of ChaCha per span, several percent of bedtrace's time at 100,000 spans per second.
+ * OpenTelemetry and W3C Trace Context ask for random or pseudo-random ids; the SDKs use such
+ * generators too.
  */
+/* per thread: the Python sampling thread draws ids too */
+static __thread uint64_t rng_state[4];
+
+static uint64_t rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* splitmix64, to spread a weak fallback seed over the whole state */
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void rng_seed(void)
+{
+	ssize_t r;
+	int i;
+
+	do
+		r = getrandom(rng_state, sizeof(rng_state), 0);
+	while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)sizeof(rng_state)) {
+		/* cannot fail on a kernel with getrandom short of EFAULT; keep ids varied anyway */
+		struct timespec ts;
+		uint64_t x;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
+		    ((uint64_t)getpid() << 32) + (uint64_t)(uintptr_t)&ts;
+		for (i = 0; i < 4; i++)
+			rng_state[i] = splitmix64(&x);
+	}
+	/* the all-zero state is the generator's fixed point */
+	if (!(rng_state[0] | rng_state[1] | rng_state[2] | rng_state[3]))
+		rng_state[0] = 1;
+}
+
+static uint64_t rng_next(void)
+{
+	uint64_t *s = rng_state, out, t;
+
+	if (!(s[0] | s[1] | s[2] | s[3]))
+		rng_seed();
+	out = rotl64(s[1] * 5, 7) * 9;
+	t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl64(s[3], 45);
+	return out;
+}
+
 static void random_fill(uint8_t *p, size_t len)
 {
-	/* per thread: the Python sampling thread draws ids too */
-	static __thread uint8_t pool[4096];
-	static __thread size_t avail;
-	size_t got = 0;
+	while (len) {
+		uint64_t v = rng_next();
+		size_t n = len < sizeof(v) ? len : sizeof(v);
 
-	while (got < len) {
-		size_t n;
-
-		if (avail == 0) {
-			ssize_t r = getrandom(pool, sizeof(pool), 0);
-
-			if (r <= 0) {
-				if (r < 0 && errno == EINTR)
-					continue;
-				/* cannot fail on this kernel short of EFAULT; keep ids varied
-				 * anyway */
-				for (; got < len; got++)
-					p[got] = (uint8_t)(rand() ^ (int)(got * 131));
-				return;
-			}
-			avail = (size_t)r;
-		}
-		n = len - got < avail ? len - got : avail;
-		memcpy(p + got, pool + sizeof(pool) - avail, n);
-		/* never hand out the same bytes twice */
-		memset(pool + sizeof(pool) - avail, 0, n);
-		avail -= n;
-		got += n;
+		memcpy(p, &v, n);
+		p += n;
+		len -= n;
 	}
+}
+
+/* An all-zero id is invalid in OTLP: makes the @len bytes at @p not all zero. */
+static void id_nonzero(uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return;
+	if (len)
+		p[len - 1] = 1;
 }
 
 void bt_random_id(void *buf, size_t len)
 {
-	uint8_t *p = buf;
-	bool zero = true;
-	size_t i;
+	random_fill(buf, len);
+	id_nonzero(buf, len);
+}
 
-	random_fill(p, len);
-	for (i = 0; i < len; i++)
-		zero = zero && !p[i];
-	if (zero && len)
-		p[len - 1] = 1;
+/* Two ids in one draw from the pool: @len1 bytes at @buf, then @len2 bytes. */
+static void random_ids(uint8_t *buf, size_t len1, size_t len2)
+{
+	random_fill(buf, len1 + len2);
+	id_nonzero(buf, len1);
+	id_nonzero(buf + len1, len2);
 }
 
 void bt_hex(const uint8_t *in, size_t len, char *out)

@@ -224,7 +224,8 @@ void stitcher_set_own_totals(struct bt_span *root)
 
 int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struct probe_info *p)
 {
-	uint64_t now = bt_now_mono_ns();
+	/* the clock is read only for ids that expire: most calls have none */
+	uint64_t now = 0;
 	struct id_entry *self, *trace;
 	struct bt_span *span;
 	const char *name = p ? p->name : "unknown";
@@ -297,6 +298,8 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 		goto fail;
 	if (s->resource)
 		bt_span_set_resource(span, s->resource(s->ctx, e->pid));
+	if ((!e->parent_id && trace) || self)
+		now = bt_now_mono_ns();
 	if (!e->parent_id && trace) {
 		/* nested in a sampled call, the trace's totals go on that trace's root instead */
 		if (!trace->outer_key)

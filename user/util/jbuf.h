@@ -36,21 +36,32 @@ extern const char jb_utf8_replacement[];
  */
 size_t jb_utf8_seq_len(const unsigned char *p);
 
-/* Grows the buffer for @more bytes (and the NUL); the slow path of jb_reserve(). */
-void jb_grow(struct jbuf *b, size_t more);
+/*
+ * Grows the buffer for @more bytes (and the NUL); the slow path of jb_room(). Returns false
+ * when memory ran out (now or before).
+ */
+bool jb_grow(struct jbuf *b, size_t more);
 
-/* Makes room for @more bytes (and the NUL). Inline: encoders call it for every token. */
+/*
+ * True when there is room for @more bytes and the NUL, growing the buffer if needed. One
+ * comparison when there is (cap is 0 without a buffer): encoders call it for every token.
+ * Text written after a failure (in room left from before) is harmless: @oom stays set.
+ */
+static inline bool jb_room(struct jbuf *b, size_t more)
+{
+	return b->len + more < b->cap || jb_grow(b, more);
+}
+
+/* Makes room for @more bytes (and the NUL). */
 static inline void jb_reserve(struct jbuf *b, size_t more)
 {
-	if (b->oom || b->len + more + 1 > b->cap || !b->p)
-		jb_grow(b, more);
+	(void)jb_room(b, more);
 }
 
 /* Appends @n raw bytes. */
 static inline void jb_put(struct jbuf *b, const char *s, size_t n)
 {
-	jb_reserve(b, n);
-	if (b->oom)
+	if (!jb_room(b, n))
 		return;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;

@@ -138,6 +138,95 @@ static void test_span_attrs_del(void **state)
 	bt_attrs_clear(&a);
 }
 
+/* Key @i of the test below: "key.<i>." and i % 40 more dots, so that lengths vary. */
+static const char *key_of(int i)
+{
+	static char key[64];
+
+	snprintf(key, sizeof(key), "key.%d.%.*s", i, i % 40,
+		 "........................................");
+	return key;
+}
+
+/* Value @i of the test below: i * 9 copies of one letter. */
+static const char *val_of(int i)
+{
+	static char val[2048];
+
+	memset(val, 'a' + i % 26, (size_t)i * 9);
+	val[i * 9] = '\0';
+	return val;
+}
+
+/*
+ * Keys and values of every length, pooled or not: long values, values replaced again and again
+ * (past the pool's cap), deletions and a set moved by copying the struct all keep every string
+ * intact (and leak nothing: checked under ASan and valgrind).
+ */
+static void test_span_attrs_strings_any_size(void **state)
+{
+	struct bt_attrs a = {0}, moved;
+	const struct bt_attr *at;
+	char val[2048], *huge;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 200; i++)
+		assert_int_equal(bt_attrs_set_str(&a, key_of(i), val_of(i)), 0);
+	/* the same key over and over: the last value wins, nothing is added */
+	for (i = 0; i < 3000; i++) {
+		snprintf(val, sizeof(val), "value %d", i);
+		assert_int_equal(bt_attrs_set_str(&a, key_of(7), val), 0);
+	}
+	assert_int_equal(a.n, 200);
+	assert_string_equal(bt_attrs_get(&a, key_of(7))->s, "value 2999");
+	/* a NUL inside the length ends the value, as strndup does */
+	assert_int_equal(bt_attrs_set_strn(&a, "nul", "ab\0cd", 5), 0);
+	assert_string_equal(bt_attrs_get(&a, "nul")->s, "ab");
+	assert_true(bt_attrs_del(&a, key_of(0)));
+	assert_true(bt_attrs_del(&a, key_of(150)));
+	moved = a;
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(moved.n, 199);
+	for (i = 1; i < 200; i++) {
+		if (i == 7 || i == 150)
+			continue;
+		at = bt_attrs_get(&moved, key_of(i));
+		assert_non_null(at);
+		assert_string_equal(at->key, key_of(i));
+		assert_string_equal(at->s, val_of(i));
+	}
+	assert_null(bt_attrs_get(&moved, key_of(150)));
+	/* a key of any length */
+	memset(val, 'k', 1500);
+	val[1500] = '\0';
+	assert_int_equal(bt_attrs_set_int(&moved, val, 1), 0);
+	assert_int_equal(bt_attrs_set_int(&moved, val, 2), 0);
+	assert_int_equal(moved.n, 200);
+	assert_int_equal(bt_attrs_get(&moved, val)->i, 2);
+	assert_true(bt_attrs_del(&moved, val));
+	/* keys longer than the length kept: told apart by their bytes */
+	huge = malloc(70002);
+	assert_non_null(huge);
+	memset(huge, 'h', 70001);
+	huge[70001] = '\0';
+	assert_int_equal(bt_attrs_set_int(&moved, huge, 1), 0);
+	huge[70000] = '\0';
+	assert_int_equal(bt_attrs_set_int(&moved, huge, 2), 0);
+	huge[69999] = 'i';
+	assert_int_equal(bt_attrs_set_int(&moved, huge, 3), 0);
+	assert_int_equal(bt_attrs_set_int(&moved, huge, 4), 0);
+	assert_int_equal(moved.n, 202);
+	assert_int_equal(bt_attrs_get(&moved, huge)->i, 4);
+	huge[69999] = 'h';
+	assert_int_equal(bt_attrs_get(&moved, huge)->i, 2);
+	huge[70000] = 'h';
+	assert_int_equal(bt_attrs_get(&moved, huge)->i, 1);
+	free(huge);
+	bt_attrs_clear(&moved);
+	assert_null(moved.pool);
+}
+
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	size_t i;
@@ -170,6 +259,69 @@ static void test_span_new_fields(void **state)
 	bt_span_free(s);
 	bt_span_free(t);
 	bt_span_free(NULL);
+}
+
+/*
+ * Freed spans are reused: a new span is as fresh as a first one whatever the span before it
+ * held (every field, a longer or shorter name, many attributes), over more spans than are kept.
+ */
+static void test_span_reused_is_fresh(void **state)
+{
+	static const char *const names[] = {"a", "a much longer span name than the first", "",
+					    "mid"};
+	static const struct bt_span zero;
+	struct bt_span *s[3000];
+	struct bt_resource *r = bt_resource_new();
+	char key[32];
+	size_t i, j;
+
+	(void)state;
+	assert_non_null(r);
+	for (int round = 0; round < 3; round++) {
+		for (i = 0; i < 3000; i++) {
+			s[i] = bt_span_new(names[(i + (size_t)round) % 4], BT_KIND_SERVER);
+			assert_non_null(s[i]);
+			assert_string_equal(s[i]->name, names[(i + (size_t)round) % 4]);
+			assert_int_equal(s[i]->kind, BT_KIND_SERVER);
+			assert_int_equal(s[i]->attrs.n, 0);
+			assert_int_equal(s[i]->attrs.err, 0);
+			assert_memory_equal(s[i]->parent_span_id, zero.parent_span_id,
+					    BT_SPAN_ID_LEN);
+			assert_null(s[i]->status_message);
+			assert_int_equal(s[i]->status, BT_STATUS_UNSET);
+			assert_null(s[i]->events);
+			assert_int_equal(s[i]->n_events, 0);
+			assert_null(s[i]->resource);
+			assert_null(s[i]->chunk_gaps);
+			assert_int_equal(s[i]->n_chunk_gaps, 0);
+			assert_int_equal(s[i]->start_ns, 0);
+			assert_int_equal(s[i]->end_ns, 0);
+			assert_memory_equal(&s[i]->usage, &zero.usage, sizeof(zero.usage));
+			/* fill it with everything a span can hold */
+			for (j = 0; j < i % 40; j++) {
+				snprintf(key, sizeof(key), "k%zu", j);
+				assert_int_equal(bt_attrs_set_str(&s[i]->attrs, key, names[j % 4]),
+						 0);
+			}
+			assert_int_equal(bt_span_set_status(s[i], BT_STATUS_ERROR, "failed"), 0);
+			assert_non_null(bt_span_add_event(s[i], "ev", 5));
+			bt_span_set_resource(s[i], r);
+			s[i]->start_ns = 1;
+			s[i]->end_ns = 2;
+			memset(s[i]->parent_span_id, 7, BT_SPAN_ID_LEN);
+			s[i]->usage.has_tokens = true;
+			s[i]->usage.input_tokens = 3;
+			s[i]->chunk_gaps = calloc(2, sizeof(float));
+			s[i]->n_chunk_gaps = 2;
+		}
+		for (i = 0; i < 3000; i++) {
+			assert_int_equal(s[i]->attrs.n, i % 40);
+			bt_span_free(s[i]);
+		}
+	}
+	/* the spans held the only other references */
+	assert_int_equal(r->refcnt, 1);
+	bt_resource_put(r);
 }
 
 static void test_span_set_name_and_status(void **state)
@@ -322,7 +474,9 @@ int main(void)
 	    cmocka_unit_test(test_span_attrs_replace_keeps_order_and_count),
 	    cmocka_unit_test(test_span_attrs_grow_many),
 	    cmocka_unit_test(test_span_attrs_del),
+	    cmocka_unit_test(test_span_attrs_strings_any_size),
 	    cmocka_unit_test(test_span_new_fields),
+	    cmocka_unit_test(test_span_reused_is_fresh),
 	    cmocka_unit_test(test_span_set_name_and_status),
 	    cmocka_unit_test(test_span_add_event),
 	    cmocka_unit_test(test_span_set_parent),
