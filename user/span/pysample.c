@@ -48,7 +48,8 @@ struct pyrec {
 };
 
 struct pythread {
-	uint32_t tid;
+	uint64_t tstate;    /* PyThreadState address: the thread's identity */
+	uint32_t tid;	    /* kernel thread id, once known */
 	uint64_t round;	    /* last round that saw it */
 	uint64_t missed_ns; /* when a round first missed it (0: seen in the last one) */
 	struct pyrec **open;
@@ -191,17 +192,33 @@ slow:
 	return hit;
 }
 
-static struct pythread *thread_get(struct pyproc *p, uint32_t tid, bool create)
+/* The thread whose kernel id is @tid, or NULL. */
+static struct pythread *thread_by_tid(struct pyproc *p, uint32_t tid)
 {
 	size_t i;
 
 	for (i = 0; i < p->n_threads; i++)
-		if (p->threads[i].tid == tid)
+		if (tid && p->threads[i].tid == tid)
 			return &p->threads[i];
-	if (!create || grow(&p->threads, &p->cap_threads, p->n_threads + 1, sizeof(*p->threads)))
+	return NULL;
+}
+
+/*
+ * The thread of thread state @tstate, made on first sight. A thread is its thread state: the
+ * kernel id is what the reader learnt of it (3.9/3.10 find it in glibc's thread descriptor,
+ * which can fail for a sample), not what keeps it apart from the others.
+ */
+static struct pythread *thread_get(struct pyproc *p, uint64_t tstate)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_threads; i++)
+		if (p->threads[i].tstate == tstate)
+			return &p->threads[i];
+	if (grow(&p->threads, &p->cap_threads, p->n_threads + 1, sizeof(*p->threads)))
 		return NULL;
 	memset(&p->threads[p->n_threads], 0, sizeof(p->threads[0]));
-	p->threads[p->n_threads].tid = tid;
+	p->threads[p->n_threads].tstate = tstate;
 	return &p->threads[p->n_threads++];
 }
 
@@ -390,13 +407,21 @@ static void apply_sample(struct pysampler *ps, struct pyproc *p, const struct py
 
 	for (i = 0; i < smp->n_threads; i++) {
 		const struct py_thread_stack *ts = &smp->threads[i];
-		struct pythread *th = thread_get(p, ts->tid, true);
+		struct pythread *th = thread_get(p, ts->tstate);
 
 		ps->st.thread_stacks++;
 		if (!th)
 			continue;
 		th->round = ps->round;
 		th->missed_ns = 0;
+		if (ts->tid && th->tid != ts->tid) {
+			/* a thread state freed and made again for another thread */
+			if (th->tid) {
+				end_suspects(ps, th);
+				close_from(ps, th, 0, t_ns, false, false);
+			}
+			th->tid = ts->tid;
+		}
 		/* a stack read while it changed tells nothing: keep what was open */
 		if (ts->torn) {
 			ps->st.torn++;
@@ -700,7 +725,8 @@ static struct bt_span *build(struct pysampler *ps, const struct pyproc *p,
 		bt_attrs_set_str(&span->attrs, ATTR_CODE_FILE_PATH, c->file);
 	if (c->first_line)
 		bt_attrs_set_int(&span->attrs, ATTR_CODE_LINE_NUMBER, c->first_line);
-	bt_attrs_set_int(&span->attrs, ATTR_THREAD_ID, th->tid);
+	if (th->tid)
+		bt_attrs_set_int(&span->attrs, ATTR_THREAD_ID, th->tid);
 	bt_attrs_set_int(&span->attrs, ATTR_BEDTRACE_CALL_DEPTH, r->depth);
 	bt_attrs_set_bool(&span->attrs, ATTR_BEDTRACE_SPAN_SAMPLED, true);
 	bt_attrs_set_int(&span->attrs, ATTR_BEDTRACE_SAMPLE_PERIOD_NS, (int64_t)ps->period_ns);
@@ -828,7 +854,7 @@ uint64_t pysampler_outer(void *pysampler, uint32_t pid, uint32_t tid, uint64_t t
 		       pthread_cond_timedwait(&ps->sampled, &ps->mu, &ts) == 0)
 			;
 	}
-	th = thread_get(p, tid, false);
+	th = thread_by_tid(p, tid);
 	r = th ? open_at(ps, th, t_ns) : NULL;
 	if (!r)
 		goto out;

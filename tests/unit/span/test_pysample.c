@@ -56,6 +56,7 @@ static const struct py_sample *sample(struct one *o, uint64_t t_ms, uint32_t tid
 	memset(o, 0, sizeof(*o));
 	memcpy(o->frames, frames, n * sizeof(*frames));
 	o->th.tid = tid;
+	o->th.tstate = 0x70000 + tid;
 	o->th.n_frames = n;
 	o->th.frames = o->frames;
 	o->smp.t_ns = t_ms * MS;
