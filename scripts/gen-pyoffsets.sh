@@ -33,6 +33,9 @@ int main(void)
 #else
 	P(interp_tstate_head, offsetof(PyInterpreterState, tstate_head));
 #endif
+#if PY_VERSION_HEX >= 0x030c0000 && PY_VERSION_HEX < 0x030d0000
+	P(interp_trampoline, offsetof(PyInterpreterState, interpreter_trampoline));
+#endif
 	P(tstate_next, offsetof(PyThreadState, next));
 	P(tstate_interp, offsetof(PyThreadState, interp));
 	P(tstate_thread_id, offsetof(PyThreadState, thread_id));

@@ -173,6 +173,62 @@ for _label, _python in PYTHONS:
     test(make_case(_label, _python))
 
 
+CHURN = os.path.join(ROOT, "tests", "integration", "python", "pyreader_churn.py")
+
+
+def check_churn(label, python):
+    """Stacks that never stand still (threads coming and going, recursion, generators,
+    coroutines, exceptions): no crash, no stop, few torn stacks, and what is read holds together:
+    every worker stack starts at the thread bootstrap, every target frame has its def line."""
+    if not os.access(python, os.X_OK):
+        print("# skip %s: %s is not installed here" % (label, python))
+        return
+    with open(CHURN) as f:
+        lines = {n.name: n.lineno for n in ast.walk(ast.parse(f.read()))
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    p = subprocess.Popen([python, CHURN, "3"], stdout=subprocess.PIPE, text=True)
+    try:
+        check_eq(p.stdout.readline().strip(), "ready", "target start")
+        res = pystack(p.pid, 1000, 1000)
+        check_eq(res.returncode, 0, "pystack exit status (%s)" % res.stderr[-500:])
+        out, _ = p.communicate(timeout=30)
+        check_eq(p.returncode, 0, "target exit status")
+        check(out.startswith("done "), "target output %r" % out)
+        samples = parse(res.stdout)
+        check_eq(len(samples), 1000, "samples")
+        stacks = [v for s in samples for v in s.values()]
+        torn = sum(1 for v in stacks if v is None)
+        print("# %s: %d thread stacks, %d torn" % (label, len(stacks), torn))
+        check(torn * 20 <= len(stacks), "%d of %d stacks torn" % (torn, len(stacks)))
+        seen = set()
+        for frames in stacks:
+            if not frames:
+                continue
+            names = [f[1] for f in frames]
+            check(names[0] in ("pyreader_churn.<module>", "threading._bootstrap",
+                               "threading.Thread._bootstrap"),
+                  "stack starts at %s: %r" % (names[0], names))
+            for f in frames:
+                if f[2] == CHURN and "<" not in f[1]:
+                    fn = f[1].rsplit(".", 1)[1]
+                    check_eq(f[3], lines.get(fn), "def line of %s" % f[1])
+                    seen.add(fn)
+        check({"recurse", "worker"} <= seen, "functions seen: %r" % seen)
+    finally:
+        stop_process(p, timeout=5)
+
+
+def make_churn_case(label, python):
+    def case():
+        check_churn(label, python)
+    case.__name__ = "churn_" + label.replace(".", "_").replace("-", "_")
+    return case
+
+
+for _label, _python in PYTHONS:
+    test(make_churn_case(_label, _python))
+
+
 @test
 def not_python_is_enoexec():
     p = subprocess.Popen(["/bin/sleep", "30"])
@@ -216,7 +272,7 @@ def check_eagain(label, python):
         check(re.search(r"^pystack: EAGAIN: ", res.stderr, re.M), "stderr %r" % res.stderr)
         libc = ctypes.CDLL(None, use_errno=True)
         check_eq(libc.ptrace(17, p.pid, None, None), 0, "PTRACE_DETACH")
-        res = pystack(p.pid, 1)
+        res = pystack(p.pid, 100, 100)
         check_eq(res.returncode, 0, "exit status after the start (%s)" % res.stderr)
         frames = [l for l in res.stdout.splitlines() if re.match(r"\d+ 0x[0-9a-f]+ \S", l)]
         check(frames, "no stack: %r %r" % (res.stdout, res.stderr))

@@ -48,6 +48,7 @@ struct region {
 	size_t len, off; /* off: into the sample arena */
 	bool ok;
 	bool spec; /* read on the guess that the last chain still holds: failing says nothing */
+	uint64_t batch; /* the read (pyreader.batches) that filled it */
 };
 
 struct thr {
@@ -60,6 +61,9 @@ struct thr {
 	uint64_t cframe;
 	uint8_t cframe_buf[8];
 	bool cframe_ok;
+	/* the reads that gave the thread state, the CFrame, and the frame pointer followed now:
+	 * a frame is taken only from a read as recent as the one that pointed to it */
+	uint64_t ts_batch, cframe_batch, cur_batch;
 	/* the chain of the last sample, innermost first: read again speculatively */
 	uint64_t *prev;
 	size_t n_prev, cap_prev;
@@ -72,7 +76,8 @@ struct thr {
 	struct py_frame *frames;
 	size_t cap_frames;
 	size_t n_marked; /* regions whose read has run */
-	bool torn, done, chunk_read;
+	bool torn, done;
+	bool retry; /* read again this sample: torn, or its outermost frame changed */
 	uint64_t chunk_lo, chunk_hi; /* used part of the data-stack chunk [lo, hi) */
 };
 
@@ -81,6 +86,7 @@ struct pyreader {
 	struct pyreader_layout l;
 	uint32_t ts_len, frame_len, code_len;
 	uint64_t interps[MAX_INTERPS];
+	uint64_t trampolines[MAX_INTERPS]; /* 3.12: each interpreter's shim code object */
 	size_t n_interps;
 	uint8_t heads[MAX_INTERPS][8];
 	bool heads_ok[MAX_INTERPS];
@@ -102,6 +108,7 @@ struct pyreader {
 	size_t cap_out;
 	int tid_off; /* 3.9/3.10: where struct pthread holds the tid; -1 unknown */
 	uint64_t sample_no;
+	uint64_t batches; /* batched reads run so far: the id of the next one */
 	struct pyreader_stats st;
 };
 
@@ -159,6 +166,7 @@ static int run_round(struct pyreader *r)
 	for (i = 0; i < r->n_reqs; i++)
 		r->reqs[i].buf = r->arena + (uintptr_t)r->reqs[i].buf;
 	err = pymem_readv(r->mem, r->reqs, r->n_reqs);
+	r->batches++;
 	return err;
 }
 
@@ -177,13 +185,14 @@ static int add_region(struct pyreader *r, struct thr *t, uint64_t addr, size_t l
 	g->off = off;
 	g->ok = false;
 	g->spec = false;
+	g->batch = r->batches;
 	return 0;
 }
 
-/* The bytes [addr, addr + len) if a region of this sample holds them; NULL if not read (yet);
- * *@failed when a region was asked for exactly there and could not be read. */
+/* The bytes [addr, addr + len) if a region of this sample holds them, read in *@batch; NULL if
+ * not read (yet); *@failed when a region was asked for exactly there and could not be read. */
 static const uint8_t *region_find(const struct pyreader *r, const struct thr *t, uint64_t addr,
-				  size_t len, bool *failed)
+				  size_t len, bool *failed, uint64_t *batch)
 {
 	size_t i;
 
@@ -195,8 +204,10 @@ static const uint8_t *region_find(const struct pyreader *r, const struct thr *t,
 
 		if (addr < g->addr || addr - g->addr > g->len || len > g->len - (addr - g->addr))
 			continue;
-		if (g->ok)
+		if (g->ok) {
+			*batch = g->batch;
 			return r->arena + g->off + (addr - g->addr);
+		}
 		if (g->addr == addr && !g->spec) {
 			*failed = true;
 			return NULL;
@@ -558,6 +569,10 @@ static int rewalk(struct pyreader *r)
 				break;
 		if (k < r->n_interps)
 			break; /* a cycle */
+		r->trampolines[r->n_interps] = 0;
+		if (o->interp_trampoline &&
+		    !pymem_read(r->mem, interp + o->interp_trampoline, b, 8))
+			r->trampolines[r->n_interps] = ld64(b);
 		r->interps[r->n_interps++] = interp;
 		if (pymem_read(r->mem, interp + o->interp_tstate_head, b, 8))
 			return -EFAULT;
@@ -645,20 +660,39 @@ static bool list_unchanged(const struct pyreader *r)
 
 /* ---- frames ---- */
 
-/* Queues a read of frame @addr for @t: with the chunk below it when it lies in the used part of
- * the thread's data-stack chunk, else alone. */
+static int queue_prev(struct pyreader *r, struct thr *t, size_t from, bool spec);
+
+/*
+ * Queues a fresh read of frame @addr for @t, with what is likely to follow it: the used part of
+ * the data-stack chunk below it when it lies there (3.11+), else the rest of the last chain
+ * when it continues from there (3.9/3.10 frame objects), else the frame alone.
+ */
 static int queue_frame(struct pyreader *r, struct thr *t, uint64_t addr)
 {
 	uint64_t lo = addr, hi = addr + r->frame_len;
-	size_t off;
+	size_t off, j;
 	int err;
 
-	if (!t->chunk_read && addr >= t->chunk_lo && hi <= t->chunk_hi) {
+	if (addr >= t->chunk_lo && hi <= t->chunk_hi) {
 		lo = hi - t->chunk_lo > CHUNK_READ_MAX ? hi - CHUNK_READ_MAX : t->chunk_lo;
-		t->chunk_read = true;
+	} else {
+		for (j = 0; j < t->n_prev && t->prev[j] != addr; j++)
+			;
+		if (j < t->n_prev)
+			return queue_prev(r, t, j, false);
 	}
 	err = queue(r, lo, (size_t)(hi - lo), &off);
 	return err ?: add_region(r, t, lo, (size_t)(hi - lo), off);
+}
+
+static uint64_t trampoline(const struct pyreader *r, uint64_t interp)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_interps; i++)
+		if (r->interps[i] == interp)
+			return r->trampolines[i];
+	return 0;
 }
 
 /*
@@ -672,18 +706,21 @@ static int walk(struct pyreader *r, struct thr *t)
 	size_t k;
 
 	while (t->cur && !t->torn) {
-		const uint8_t *f = region_find(r, t, t->cur, r->frame_len, &failed);
+		uint64_t batch = 0;
+		const uint8_t *f = region_find(r, t, t->cur, r->frame_len, &failed, &batch);
 		struct py_frame *pf;
 		uint64_t code;
 		unsigned owner = 0;
 
-		if (!f) {
-			if (failed) {
-				t->torn = true;
-				break;
-			}
-			return queue_frame(r, t, t->cur) ?: 1;
+		if (failed) {
+			t->torn = true;
+			break;
 		}
+		/* not read, or read before the frame that points to it was: then it may hold what
+		 * was there before this call (a suspended coroutine, a recycled frame object) */
+		if (!f || batch < t->cur_batch)
+			return queue_frame(r, t, t->cur) ?: 1;
+		t->cur_batch = batch;
 		if (t->n_chain >= MAX_DEPTH) {
 			t->torn = true;
 			break;
@@ -695,7 +732,10 @@ static int walk(struct pyreader *r, struct thr *t)
 			t->torn = true; /* a cycle */
 			break;
 		}
-		if (pyoff_frame_objects(o) && ld64(f + 8) != r->l.frame_type) {
+		/* 3.9/3.10: a frame object, alive (a freed one keeps its type and fields, on a
+		 * free list or as its code's spare, with no reference left) */
+		if (pyoff_frame_objects(o) &&
+		    (ld64(f + 8) != r->l.frame_type || (int64_t)ld64(f) <= 0)) {
 			t->torn = true;
 			break;
 		}
@@ -706,6 +746,13 @@ static int walk(struct pyreader *r, struct thr *t)
 			break;
 		}
 		code = ld64(f + o->frame_code);
+		/* 3.12: a shim runs its interpreter's trampoline code and nothing else does; a
+		 * mismatch is a C stack slot read after the shim it held had returned */
+		if (o->interp_trampoline && (owner == PYOFF_OWNED_BY_CSTACK) !=
+						(code && code == trampoline(r, t->interp))) {
+			t->torn = true;
+			break;
+		}
 		if (grow(&t->chain, &t->cap_chain, t->n_chain + 1, sizeof(*t->chain)) ||
 		    grow(&t->frames, &t->cap_frames, t->n_chain + 1, sizeof(*t->frames)))
 			return -ENOMEM;
@@ -732,6 +779,10 @@ static int walk(struct pyreader *r, struct thr *t)
 			pf->generator = o->frame_owner && owner == PYOFF_OWNED_BY_GENERATOR;
 		}
 		t->cur = ld64(f + o->frame_previous);
+		/* a thread's outermost frame is its own (or a 3.12+ entry shim): a chain that
+		 * ends at a generator's frame read it suspended, after it had been resumed */
+		if (!t->cur && o->frame_owner && owner != 0 && owner != PYOFF_OWNED_BY_CSTACK)
+			t->torn = true;
 	}
 	t->done = true;
 	return 0;
@@ -753,6 +804,7 @@ static int first_frame(struct pyreader *r, struct thr *t)
 		}
 		if (p == t->cframe && t->cframe_ok) {
 			t->cur = ld64(t->cframe_buf);
+			t->cur_batch = t->cframe_batch;
 			return 0;
 		}
 		t->cframe = p;
@@ -763,6 +815,7 @@ static int first_frame(struct pyreader *r, struct thr *t)
 		return add_region(r, t, p + o->cframe_current_frame, 8, off) ?: 1;
 	}
 	t->cur = p;
+	t->cur_batch = t->ts_batch;
 	return 0;
 }
 
@@ -773,7 +826,7 @@ static void thr_reset(struct pyreader *r, struct thr *t)
 
 	t->n_chain = 0;
 	t->cur = 0;
-	t->torn = t->done = t->chunk_read = false;
+	t->torn = t->done = false;
 	t->chunk_lo = t->chunk_hi = 0;
 	if (o->tstate_datastack_chunk && t->ts_ok) {
 		chunk = ld64(t->ts + o->tstate_datastack_chunk);
@@ -822,6 +875,14 @@ static void finish(struct pyreader *r, struct thr *t, struct py_thread_stack *s)
 		}
 		e->seen = r->sample_no;
 		f.code = &e->c;
+		/* 3.9/3.10: as in walk, a chain cannot end at a generator's frame */
+		if (pyoff_frame_objects(&r->l.off) && i == t->n_chain - 1 &&
+		    (e->flags &
+		     (PYOFF_CO_GENERATOR | PYOFF_CO_COROUTINE | PYOFF_CO_ASYNC_GENERATOR))) {
+			s->torn = true;
+			r->st.torn++;
+			return;
+		}
 		if (pyoff_frame_objects(&r->l.off))
 			f.generator = (e->flags & (PYOFF_CO_GENERATOR | PYOFF_CO_COROUTINE |
 						   PYOFF_CO_ASYNC_GENERATOR)) != 0;
@@ -861,20 +922,21 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /*
- * Queues the frames of @t's last chain, merged into as few regions as their addresses allow:
- * the kernel pins the pages of every region apart, which costs far more than copying the few
- * hundred bytes between frames of one data-stack chunk (3.11+), or between frame objects that
- * were allocated close together (3.9/3.10).
+ * Queues the frames of @t's last chain from index @from on, merged into as few regions as their
+ * addresses allow: the kernel pins the pages of every region apart, which costs far more than
+ * copying the few hundred bytes between frames of one data-stack chunk (3.11+), or between frame
+ * objects that were allocated close together (3.9/3.10). @spec: a guess (round 0).
  */
-static int queue_prev(struct pyreader *r, struct thr *t)
+static int queue_prev(struct pyreader *r, struct thr *t, size_t from, bool spec)
 {
 	uint64_t sorted[MAX_DEPTH], lo, hi;
 	size_t i, n = t->n_prev < MAX_DEPTH ? t->n_prev : MAX_DEPTH, off;
 	int err;
 
-	if (!n)
+	if (from >= n)
 		return 0;
-	memcpy(sorted, t->prev, n * sizeof(*sorted));
+	n -= from;
+	memcpy(sorted, t->prev + from, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), cmp_u64);
 	lo = sorted[0];
 	hi = lo + r->frame_len;
@@ -889,7 +951,7 @@ static int queue_prev(struct pyreader *r, struct thr *t)
 			  ?: add_region(r, t, lo, (size_t)(hi - lo), off);
 		if (err)
 			return err;
-		t->regs[t->n_regs - 1].spec = true;
+		t->regs[t->n_regs - 1].spec = spec;
 		if (i < n) {
 			lo = sorted[i];
 			hi = lo + r->frame_len;
@@ -919,7 +981,7 @@ static int round0(struct pyreader *r)
 			err = queue(r, t->cframe + o->cframe_current_frame, 8, &off)
 				  ?: add_region(r, t, t->cframe + o->cframe_current_frame, 8, off);
 		if (!err)
-			err = queue_prev(r, t);
+			err = queue_prev(r, t, 0, true);
 	}
 	err = err ?: run_marked(r);
 	if (err)
@@ -937,6 +999,7 @@ static int round0(struct pyreader *r)
 		t->ts_ok = r->reqs[j].ok;
 		memcpy(t->ts, r->reqs[j].buf, r->ts_len);
 		j++;
+		t->ts_batch = t->cframe_batch = r->batches - 1;
 		t->cframe_ok = t->cframe && t->n_regs && t->regs[0].ok;
 		if (t->cframe_ok)
 			memcpy(t->cframe_buf, r->arena + t->regs[0].off, 8);
@@ -945,11 +1008,12 @@ static int round0(struct pyreader *r)
 	return 0;
 }
 
-/* The rounds after the first: CFrames and frames not read yet, batched over every thread. */
-static int walk_all(struct pyreader *r)
+static int walk_rounds(struct pyreader *r);
+
+/* Gets every thread ready to walk from the thread state read in round 0. */
+static void walk_prepare(struct pyreader *r)
 {
-	size_t i, round;
-	int err;
+	size_t i;
 
 	for (i = 0; i < r->n_thr; i++) {
 		struct thr *t = r->thr[i];
@@ -959,6 +1023,67 @@ static int walk_all(struct pyreader *r)
 		if (!t->ts_ok)
 			t->torn = t->done = true;
 	}
+}
+
+/*
+ * Reads the threads whose chain came out torn, or rooted elsewhere than last time, once more,
+ * from a fresh read of their thread state and without the speculative reads of round 0: a thread
+ * that runs Python code changes its frames while they are copied, and a second look a few
+ * microseconds later mostly holds together. @roots: also those rooted elsewhere. Returns 0 or
+ * -errno.
+ */
+static int retry_torn(struct pyreader *r, bool roots)
+{
+	size_t i, n = 0, off;
+	int err;
+
+	r->n_reqs = 0;
+	for (i = 0; i < r->n_thr; i++) {
+		struct thr *t = r->thr[i];
+
+		/* the outermost frame of a thread changes when it starts or ends running Python
+		 * code, rarely: more often a chain cut short by a frame read just as it changed */
+		t->retry =
+		    t->ts_ok && (t->torn || (roots && t->n_chain && t->n_prev &&
+					     t->chain[t->n_chain - 1] != t->prev[t->n_prev - 1]));
+		if (!t->retry)
+			continue;
+		t->n_regs = t->n_marked = 0;
+		err = queue(r, t->tstate, r->ts_len, &off);
+		if (err)
+			return err;
+		n++;
+	}
+	if (!n)
+		return 0;
+	err = run_round(r);
+	if (err)
+		return err;
+	for (i = 0, n = 0; i < r->n_thr; i++) {
+		struct thr *t = r->thr[i];
+
+		if (!t->retry)
+			continue;
+		t->ts_ok = r->reqs[n].ok;
+		memcpy(t->ts, r->reqs[n].buf, r->ts_len);
+		t->ts_batch = r->batches - 1;
+		n++;
+		thr_reset(r, t);
+		t->cframe_ok = false;
+		t->cur = UINT64_MAX;
+		if (!t->ts_ok)
+			t->torn = t->done = true;
+	}
+	r->n_reqs = 0;
+	return walk_rounds(r);
+}
+
+/* The rounds after the first: CFrames and frames not read yet, batched over every thread. */
+static int walk_rounds(struct pyreader *r)
+{
+	size_t i, round;
+	int err;
+
 	for (round = 0; round <= MAX_ROUNDS; round++) {
 		bool more = false;
 
@@ -978,6 +1103,7 @@ static int walk_all(struct pyreader *r)
 				if (round && t->cframe && !t->cframe_ok && t->n_marked) {
 					memcpy(t->cframe_buf,
 					       r->arena + t->regs[t->n_marked - 1].off, 8);
+					t->cframe_batch = t->regs[t->n_marked - 1].batch;
 					t->cframe_ok = true;
 				}
 				err = first_frame(r, t);
@@ -1035,7 +1161,12 @@ int pyreader_sample(struct pyreader *r, struct py_sample *out)
 			goto out;
 		err = 0;
 	}
-	err = walk_all(r);
+	walk_prepare(r);
+	err = walk_rounds(r);
+	/* twice for torn chains: one read while its thread runs a deep new call path can tear
+	 * again */
+	err = err ?: retry_torn(r, true);
+	err = err ?: retry_torn(r, false);
 	err = err ?: resolve_codes(r);
 	if (err)
 		goto out;

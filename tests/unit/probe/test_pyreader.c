@@ -260,6 +260,45 @@ static void test_pyreader_torn_chains(void **state)
 	}
 }
 
+/* A chain read while it changed: cut short at a suspended generator's frame (3.11+: by its
+ * owner, 3.9/3.10: by its code flags), or through a freed frame object (3.9/3.10): torn. */
+static void test_pyreader_cut_chains(void **state)
+{
+	unsigned minors[] = {9, 10, 11, 12, 13};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 5; k++) {
+		uint64_t ts, c, g, a[3];
+		int kinds[2] = {PYIMG_GEN, PYIMG_PLAIN};
+		struct py_sample s;
+		struct pyreader *r;
+		struct pyimg im;
+
+		pyimg_init(&im, minors[k], 60);
+		c = pyimg_code(&im, "f", "/x.py", 1, 0);
+		g = pyimg_code(&im, "g", "/x.py", 5, PYOFF_CO_COROUTINE);
+		ts = pyimg_thread(&im, 60);
+		pyimg_stack(&im, ts, 3, (uint64_t[]){c, c, c}, NULL, a);
+		r = open_img(&im);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_false(s.threads[0].torn);
+		pyimg_stack(&im, ts, 2, (uint64_t[]){g, c}, kinds, NULL);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_true(s.threads[0].torn);
+		assert_int_equal(s.threads[0].n_frames, 0);
+		if (minors[k] < 11) {
+			pyimg_stack(&im, ts, 3, (uint64_t[]){c, c, c}, NULL, a);
+			assert_int_equal(pyreader_sample(r, &s), 0);
+			assert_false(s.threads[0].torn);
+			pyimg_put64(&im, a[1], 0); /* no reference left: freed */
+			assert_int_equal(pyreader_sample(r, &s), 0);
+			assert_true(s.threads[0].torn);
+		}
+		pyreader_free(r);
+	}
+}
+
 /* A chain deeper than the cap is torn; a deep one below it is read whole at first sight, on
  * 3.9 one level per read (frame objects), on 3.11 from the data-stack chunk in one read. */
 static void test_pyreader_depth_cap(void **state)
@@ -303,8 +342,9 @@ static void test_pyreader_depth_cap(void **state)
 		assert_string_equal(s.threads[0].frames[249].code->name, "r.rec");
 		if (minors[k] >= 11)
 			assert_int_equal(st1.syscalls - st0.syscalls, 2);
-		else /* the image made 250 new frame objects: one level per read */
-			assert_int_equal(st1.syscalls - st0.syscalls, 251);
+		else /* 250 new frame objects, one level per read, and read twice as the outermost
+		      * frame changed */
+			assert_int_equal(st1.syscalls - st0.syscalls, 2 * 251);
 		pyreader_free(r);
 	}
 }
@@ -650,6 +690,7 @@ int main(void)
 	    cmocka_unit_test(test_pyreader_shim_frame_skipped),
 	    cmocka_unit_test(test_pyreader_thread_list_changes),
 	    cmocka_unit_test(test_pyreader_torn_chains),
+	    cmocka_unit_test(test_pyreader_cut_chains),
 	    cmocka_unit_test(test_pyreader_depth_cap),
 	    cmocka_unit_test(test_pyreader_code_address_reused),
 	    cmocka_unit_test(test_pyreader_unicode_names),
