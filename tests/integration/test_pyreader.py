@@ -244,6 +244,29 @@ def not_python_is_enoexec():
 
 
 @test
+def unsupported_versions_named():
+    """Older interpreters present here are refused with their version named."""
+    cases = [(PYENV + "/3.8.18/bin/python3.8",
+              r"CPython 3\.8\.18 is not supported \(3\.9\u20133\.13 are\)"),
+             (PYENV + "/2.7.18/bin/python2.7",
+              r"libpython2\.7\S* is CPython 2, not supported \(3\.9\u20133\.13 are\)")]
+    for python, want in cases:
+        if not os.access(python, os.X_OK):
+            print("# skip %s: not installed here" % python)
+            continue
+        p = subprocess.Popen([python, "-c", "import time; print('up'); time.sleep(30)"],
+                             stdout=subprocess.PIPE, text=True)
+        try:
+            check_eq(p.stdout.readline().strip(), "up", "%s start" % python)
+            res = pystack("--once", p.pid)
+            check_eq(res.returncode, 1, "exit status (%s)" % res.stderr)
+            check(re.search(r"^pystack: EOPNOTSUPP: .*" + want, res.stderr, re.M),
+                  "stderr %r" % res.stderr)
+        finally:
+            stop_process(p, timeout=5)
+
+
+@test
 def gone_process_is_esrch():
     p = subprocess.Popen(["/bin/true"])
     p.wait()
