@@ -854,11 +854,10 @@ static void finish(struct pyreader *r, struct thr *t, struct py_thread_stack *s)
 		return;
 	}
 	/* the chain read becomes the next sample's speculation */
-	if (!grow(&t->prev, &t->cap_prev, t->n_chain, sizeof(*t->prev))) {
+	t->n_prev = 0;
+	if (t->n_chain && !grow(&t->prev, &t->cap_prev, t->n_chain, sizeof(*t->prev))) {
 		memcpy(t->prev, t->chain, t->n_chain * sizeof(*t->prev));
 		t->n_prev = t->n_chain;
-	} else {
-		t->n_prev = 0;
 	}
 	for (i = 0; i < t->n_chain; i++) {
 		struct py_frame f = t->frames[i];
