@@ -199,7 +199,11 @@ def check_churn(label, python):
         stacks = [v for s in samples for v in s.values()]
         torn = sum(1 for v in stacks if v is None)
         print("# %s: %d thread stacks, %d torn" % (label, len(stacks), torn))
-        check(torn * 20 <= len(stacks), "%d of %d stacks torn" % (torn, len(stacks)))
+        # 3.9/3.10 frame objects are found one level per read, a deep chain that changes
+        # tears more often than one read with its data-stack chunk (3.11+)
+        old = re.search(r"CPython 3\.(9|10)\.", res.stderr)
+        check(torn * (10 if old else 20) <= len(stacks),
+              "%d of %d stacks torn" % (torn, len(stacks)))
         seen = set()
         for frames in stacks:
             if not frames:

@@ -302,57 +302,103 @@ static void utf8_put(char *out, size_t *n, size_t cap, uint32_t c)
 		out[(*n)++] = b[i];
 }
 
-/*
- * Reads the str object at @addr as a malloc'd UTF-8 string (NUL bytes become '?'). Compact
- * objects only (every str the compiler makes is); returns NULL when it is not a str or not
- * readable.
- */
-static char *read_str(struct pyreader *r, uint64_t addr)
+/* A str object being read: its header, then its characters. */
+struct str_read {
+	uint64_t addr;
+	size_t hdr_off, data_off, len, width;
+	bool ok;
+};
+
+/* Where the characters of the str whose header is @hdr lie; false when it is not a compact str
+ * (every str the compiler makes is compact). */
+static bool str_layout(const struct pyreader *r, const uint8_t *hdr, struct str_read *q,
+		       uint64_t *data)
 {
 	const struct pyoffsets *o = &r->l.off;
-	uint8_t hdr[128], raw[MAX_STR * 4];
-	uint32_t state, kind;
-	uint64_t len, data;
-	size_t n = 0, i, width;
+	uint32_t state = ld32(hdr + o->unicode_state), kind = (state >> 2) & 7;
+
+	if (ld64(hdr + 8) != r->l.unicode_type || !(state & (1u << 5)))
+		return false;
+	q->len = ld64(hdr + o->unicode_length);
+	if (q->len > MAX_STR)
+		q->len = MAX_STR;
+	if (state & (1u << 6)) {
+		*data = q->addr + o->unicode_ascii_size;
+		q->width = 1;
+		return true;
+	}
+	if (kind != 1 && kind != 2 && kind != 4)
+		return false;
+	*data = q->addr + o->unicode_compact_size;
+	q->width = kind;
+	return true;
+}
+
+/* The characters read for @q as a malloc'd UTF-8 string (NUL characters become '?'), or NULL. */
+static char *str_decode(const struct pyreader *r, const struct str_read *q)
+{
+	const uint8_t *raw = r->arena + q->data_off;
+	size_t n = 0, i, cap = q->len * 4 + 1;
 	char *s;
 
-	if (!addr || o->unicode_compact_size > sizeof(hdr))
+	if (!q->ok || !(s = malloc(cap)))
 		return NULL;
-	if (pymem_read(r->mem, addr, hdr, o->unicode_ascii_size))
-		return NULL;
-	if (ld64(hdr + 8) != r->l.unicode_type)
-		return NULL;
-	len = ld64(hdr + o->unicode_length);
-	state = ld32(hdr + o->unicode_state);
-	kind = (state >> 2) & 7;
-	if (!(state & (1u << 5)))
-		return NULL; /* not compact */
-	if (len > MAX_STR)
-		len = MAX_STR;
-	if (state & (1u << 6)) {
-		data = addr + o->unicode_ascii_size;
-		width = 1;
-	} else {
-		if (kind != 1 && kind != 2 && kind != 4)
-			return NULL;
-		data = addr + o->unicode_compact_size;
-		width = kind;
-	}
-	if (pymem_read(r->mem, data, raw, (size_t)len * width))
-		return NULL;
-	s = malloc((size_t)len * 4 + 1);
-	if (!s)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		uint32_t c = width == 1	  ? raw[i]
-			     : width == 2 ? (uint32_t)raw[2 * i] | raw[2 * i + 1] << 8
-					  : ld32(raw + 4 * i);
+	for (i = 0; i < q->len; i++) {
+		uint32_t c = q->width == 1   ? raw[i]
+			     : q->width == 2 ? (uint32_t)raw[2 * i] | raw[2 * i + 1] << 8
+					     : ld32(raw + 4 * i);
 		if (c == 0)
 			c = '?';
-		utf8_put(s, &n, (size_t)len * 4 + 1, c);
+		utf8_put(s, &n, cap, c);
 	}
 	s[n] = '\0';
 	return s;
+}
+
+/*
+ * Reads the @n str objects of @q (addr set) in two batched reads, headers then characters, for
+ * every new code object of a sample at once. Sets each one's ok. Returns 0 or -errno.
+ */
+static int read_strs(struct pyreader *r, struct str_read *q, size_t n)
+{
+	const struct pyoffsets *o = &r->l.off;
+	size_t i, k;
+	int err;
+
+	r->n_reqs = 0;
+	for (i = 0; i < n; i++) {
+		q[i].ok = false;
+		if (q[i].addr && (err = queue(r, q[i].addr, o->unicode_ascii_size, &q[i].hdr_off)))
+			return err;
+	}
+	err = run_round(r);
+	if (err)
+		return err;
+	for (i = 0, k = 0; i < n; i++) {
+		if (!q[i].addr)
+			continue;
+		q[i].ok = r->reqs[k++].ok;
+	}
+	r->n_reqs = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t data;
+
+		if (!q[i].ok || !str_layout(r, r->arena + q[i].hdr_off, &q[i], &data)) {
+			q[i].ok = false;
+			continue;
+		}
+		err = queue(r, data, q[i].len * q[i].width, &q[i].data_off);
+		if (err)
+			return err;
+	}
+	err = run_round(r);
+	if (err)
+		return err;
+	for (i = 0, k = 0; i < n; i++)
+		if (q[i].ok)
+			q[i].ok = r->reqs[k++].ok;
+	r->n_reqs = 0;
+	return 0;
 }
 
 /* The fields of a code object header @b that identify it. */
@@ -368,8 +414,10 @@ static void code_ids(const struct pyreader *r, const uint8_t *b, uint64_t *name,
 	*flags = o->code_flags ? ld32(b + o->code_flags) : 0;
 }
 
-/* Builds the cache entry of code object @addr from its header @b. NULL: not a code object. */
-static struct code_ent *code_make(struct pyreader *r, uint64_t addr, const uint8_t *b)
+/* Builds the cache entry of code object @addr from its header @b and its names (read as @qs,
+ * @fs). NULL: not a code object, a name not read, or no memory. */
+static struct code_ent *code_make(struct pyreader *r, uint64_t addr, const uint8_t *b,
+				  const struct str_read *qs, const struct str_read *fs)
 {
 	struct code_ent *e;
 	char *qual, *file, modname[512];
@@ -381,8 +429,8 @@ static struct code_ent *code_make(struct pyreader *r, uint64_t addr, const uint8
 	if (!e)
 		return NULL;
 	code_ids(r, b, &e->name_ptr, &e->qual_ptr, &e->file_ptr, &e->c.first_line, &e->flags);
-	qual = read_str(r, e->qual_ptr);
-	file = read_str(r, e->file_ptr);
+	qual = qs->addr == e->qual_ptr ? str_decode(r, qs) : NULL;
+	file = fs->addr == e->file_ptr ? str_decode(r, fs) : NULL;
 	if (!qual || !file || grow(&r->all, &r->cap_all, r->n_all + 1, sizeof(*r->all))) {
 		free(qual);
 		free(file);
@@ -418,11 +466,17 @@ static struct code_ent *code_make(struct pyreader *r, uint64_t addr, const uint8
  * sample is trusted (a code object cannot be freed while a frame runs it, and one that stayed on
  * a stack from one sample to the next is the same object); one that was away for a sample or
  * more is checked again (type, name, file and def line pointers) in one batched read with the
- * new ones, since its address may have been freed and reused by another code object.
+ * new ones, since its address may have been freed and reused by another code object. The names
+ * of the new ones take two more batched reads (str headers, then characters).
  */
 static int resolve_codes(struct pyreader *r)
 {
-	size_t i, j;
+	struct make {
+		uint64_t addr, qual, file;
+		size_t hdr_off;
+	} *mk = NULL;
+	struct str_read *sr = NULL;
+	size_t i, j, n = 0;
 	int err;
 
 	r->n_reqs = 0;
@@ -460,6 +514,9 @@ static int resolve_codes(struct pyreader *r)
 	err = run_round(r);
 	if (err)
 		return err;
+	mk = calloc(r->n_reqs, sizeof(*mk));
+	if (!mk)
+		return -ENOMEM;
 	for (i = 0; i < r->n_reqs; i++) {
 		struct pymem_req *q = &r->reqs[i];
 		struct code_ent *e = code_get(r, q->addr);
@@ -471,8 +528,8 @@ static int resolve_codes(struct pyreader *r)
 				e->seen = 0;
 			continue;
 		}
+		code_ids(r, q->buf, &name, &qual, &file, &line, &flags);
 		if (e) {
-			code_ids(r, q->buf, &name, &qual, &file, &line, &flags);
 			if (ld64((const uint8_t *)q->buf + 8) == r->l.code_type &&
 			    name == e->name_ptr && qual == e->qual_ptr && file == e->file_ptr &&
 			    line == e->c.first_line) {
@@ -482,10 +539,28 @@ static int resolve_codes(struct pyreader *r)
 			e->seen = 0;
 		}
 		/* not a code object (any more): the frames that name it are torn */
-		code_make(r, q->addr, q->buf);
+		if (ld64((const uint8_t *)q->buf + 8) != r->l.code_type)
+			continue;
+		mk[n].addr = q->addr;
+		mk[n].hdr_off = (size_t)((const uint8_t *)q->buf - r->arena);
+		mk[n].qual = qual;
+		mk[n].file = file;
+		n++;
 	}
 	r->n_reqs = 0;
-	return 0;
+	err = n ? 0 : 1;
+	if (!err && !(sr = calloc(2 * n, sizeof(*sr))))
+		err = -ENOMEM;
+	for (i = 0; !err && i < n; i++) {
+		sr[2 * i].addr = mk[i].qual;
+		sr[2 * i + 1].addr = mk[i].file;
+	}
+	err = err ?: read_strs(r, sr, 2 * n);
+	for (i = 0; !err && i < n; i++)
+		code_make(r, mk[i].addr, r->arena + mk[i].hdr_off, &sr[2 * i], &sr[2 * i + 1]);
+	free(sr);
+	free(mk);
+	return err == 1 ? 0 : err;
 }
 
 /* ---- thread list ---- */

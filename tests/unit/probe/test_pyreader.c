@@ -108,6 +108,23 @@ static void check_version(unsigned minor)
 	assert_int_equal(st1.code_objects, 6);
 	assert_int_equal(find_tid(&s, 4000)->n_frames, 3);
 	assert_string_equal(find_tid(&s, 4001)->frames[2].code->name, "<string>.helper");
+	/* a function never seen before, in two threads: its header, then the headers and the
+	 * characters of its names, each one batched read for both */
+	{
+		uint64_t c_new = pyimg_code(&im, "Cls.fresh", "/srv/app.py", 40, 0);
+
+		pyimg_put64(&im, a1[2] + im.o->frame_code, c_new);
+		pyimg_put64(&im, a2[2] + im.o->frame_code, c_new);
+		pyreader_get_stats(r, &st0);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		pyreader_get_stats(r, &st1);
+		assert_int_equal(st1.syscalls - st0.syscalls, 4);
+		assert_int_equal(st1.code_objects, 7);
+		assert_string_equal(find_tid(&s, 4000)->frames[2].code->name,
+				    qual ? "app.Cls.fresh" : "app.fresh");
+		assert_ptr_equal(find_tid(&s, 4000)->frames[2].code,
+				 find_tid(&s, 4001)->frames[2].code);
+	}
 	/* a call returns and another is made at the same place: seen at once */
 	pyimg_stack(&im, ts1, 2, (uint64_t[]){c_mod, c_help}, NULL, NULL);
 	assert_int_equal(pyreader_sample(r, &s), 0);
