@@ -20,113 +20,8 @@
 
 #include "probe/pymem.h"
 #include "probe/pyreader.h"
+#include "probe/pyreader_int.h"
 #include "util/grow.h"
-#include "util/hash.h"
-
-#define MAX_DEPTH 256	 /* deeper chains are reported torn */
-#define MAX_THREADS 4096 /* longer thread lists are cut  */
-#define MAX_INTERPS 64	 /* subinterpreters followed */
-/* read rounds per sample before the rest is called torn: 3.9/3.10 frame objects are found one
- * level per round when a chain is new */
-#define MAX_ROUNDS (MAX_DEPTH + 4)
-#define CHUNK_READ_MAX 65536 /* bytes of a data-stack chunk read at once */
-#define MERGE_GAP 2048	     /* frames this close are read as one region */
-#define MAX_STR 1024	     /* characters of a name kept */
-#define TSTATE_MAX 1024	     /* bytes of a thread state read (its fields lie below) */
-#define PTHREAD_SCAN 2048    /* bytes of glibc/musl struct pthread searched for the tid */
-
-struct code_ent {
-	struct py_code c;
-	uint64_t name_ptr, qual_ptr, file_ptr;
-	uint32_t flags;
-	uint64_t seen; /* the sample that last saw it */
-};
-
-/* A region read in this sample, for one thread: frames or a piece of its data-stack chunk. */
-struct region {
-	uint64_t addr;
-	size_t len, off; /* off: into the sample arena */
-	bool ok;
-	bool spec; /* read on the guess that the last chain still holds: failing says nothing */
-	uint64_t batch; /* the read (pyreader.batches) that filled it */
-};
-
-struct thr {
-	uint64_t tstate, interp;
-	uint8_t ts[TSTATE_MAX];
-	bool ts_ok;
-	uint64_t thread_id; /* pthread_t (3.9/3.10: the key of tid) */
-	uint32_t tid;
-	/* 3.11/3.12: the CFrame last seen and its current_frame as read speculatively */
-	uint64_t cframe;
-	uint8_t cframe_buf[8];
-	bool cframe_ok;
-	/* the reads that gave the thread state, the CFrame, and the frame pointer followed now:
-	 * a frame is taken only from a read as recent as the one that pointed to it */
-	uint64_t ts_batch, cframe_batch, cur_batch;
-	/* the chain of the last sample, innermost first: read again speculatively */
-	uint64_t *prev;
-	size_t n_prev, cap_prev;
-	/* this sample */
-	struct region *regs;
-	size_t n_regs, cap_regs;
-	uint64_t cur; /* next frame to resolve; 0 done */
-	uint64_t *chain;
-	size_t n_chain, cap_chain;
-	struct py_frame *frames;
-	size_t cap_frames;
-	size_t n_marked; /* regions whose read has run */
-	bool torn, done;
-	bool retry; /* read again this sample: torn, or its outermost frame changed */
-	uint64_t chunk_lo, chunk_hi; /* used part of the data-stack chunk [lo, hi) */
-};
-
-struct pyreader {
-	struct pymem *mem;
-	struct pyreader_layout l;
-	uint32_t ts_len, frame_len, code_len;
-	uint64_t interps[MAX_INTERPS];
-	uint64_t trampolines[MAX_INTERPS]; /* 3.12: each interpreter's shim code object */
-	size_t n_interps;
-	uint8_t heads[MAX_INTERPS][8];
-	bool heads_ok[MAX_INTERPS];
-	struct thr **thr;
-	size_t n_thr, cap_thr;
-	/* the sample arena (offsets into it stay valid as it grows) */
-	uint8_t *arena;
-	size_t arena_len, arena_cap;
-	/* read requests of one round and what each is for */
-	struct pymem_req *reqs;
-	struct thr **req_thr; /* the thread whose region each request fills, or NULL */
-	size_t n_reqs, cap_reqs, cap_req_thr;
-	/* code cache: open addressing by address over entries that live until pyreader_free */
-	struct code_ent **codes;
-	size_t codes_cap, n_codes;
-	struct code_ent **all; /* every entry ever made, also those replaced at an address */
-	size_t n_all, cap_all;
-	struct py_thread_stack *out;
-	size_t cap_out;
-	int tid_off; /* 3.9/3.10: where struct pthread holds the tid; -1 unknown */
-	uint64_t sample_no;
-	uint64_t batches; /* batched reads run so far: the id of the next one */
-	struct pyreader_stats st;
-};
-
-static uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
 
 /* ---- reads ---- */
 
@@ -140,7 +35,7 @@ static int arena_take(struct pyreader *r, size_t len, size_t *off)
 }
 
 /* Queues a read of @len bytes at @addr into the arena at *@off (buf set when the round runs). */
-static int queue(struct pyreader *r, uint64_t addr, size_t len, size_t *off)
+int pyr_queue(struct pyreader *r, uint64_t addr, size_t len, size_t *off)
 {
 	struct pymem_req *q;
 
@@ -158,7 +53,7 @@ static int queue(struct pyreader *r, uint64_t addr, size_t len, size_t *off)
 }
 
 /* Runs the queued round as one batched read. Returns 0 or -errno. */
-static int run_round(struct pyreader *r)
+int pyr_run_round(struct pyreader *r)
 {
 	size_t i;
 	int err;
@@ -214,353 +109,6 @@ static const uint8_t *region_find(const struct pyreader *r, const struct thr *t,
 		}
 	}
 	return NULL;
-}
-
-/* ---- code objects ---- */
-
-static size_t code_slot(const struct pyreader *r, uint64_t addr)
-{
-	return (size_t)((addr >> 4) * 0x9e3779b97f4a7c15ull >> 20) & (r->codes_cap - 1);
-}
-
-static struct code_ent *code_get(const struct pyreader *r, uint64_t addr)
-{
-	size_t i;
-
-	if (!r->codes_cap)
-		return NULL;
-	for (i = code_slot(r, addr); r->codes[i]; i = (i + 1) & (r->codes_cap - 1))
-		if (r->codes[i]->c.addr == addr)
-			return r->codes[i];
-	return NULL;
-}
-
-static int code_put(struct pyreader *r, struct code_ent *e)
-{
-	size_t i;
-
-	if ((r->n_codes + 1) * 2 > r->codes_cap) {
-		size_t ncap = r->codes_cap ? r->codes_cap * 2 : 256, j;
-		struct code_ent **nt = calloc(ncap, sizeof(*nt));
-
-		if (!nt)
-			return -ENOMEM;
-		for (j = 0; j < r->codes_cap; j++) {
-			struct code_ent *o = r->codes[j];
-
-			if (!o)
-				continue;
-			for (i = (size_t)((o->c.addr >> 4) * 0x9e3779b97f4a7c15ull >> 20) &
-				 (ncap - 1);
-			     nt[i]; i = (i + 1) & (ncap - 1))
-				;
-			nt[i] = o;
-		}
-		free(r->codes);
-		r->codes = nt;
-		r->codes_cap = ncap;
-	}
-	for (i = code_slot(r, e->c.addr); r->codes[i]; i = (i + 1) & (r->codes_cap - 1))
-		if (r->codes[i]->c.addr == e->c.addr) {
-			r->codes[i] = e; /* an address reused: the old entry stays valid in all */
-			return 0;
-		}
-	r->codes[i] = e;
-	r->n_codes++;
-	return 0;
-}
-
-static void utf8_put(char *out, size_t *n, size_t cap, uint32_t c)
-{
-	char b[4];
-	size_t k, i;
-
-	if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000))
-		c = 0xfffd;
-	if (c < 0x80) {
-		b[0] = (char)c;
-		k = 1;
-	} else if (c < 0x800) {
-		b[0] = (char)(0xc0 | c >> 6);
-		b[1] = (char)(0x80 | (c & 0x3f));
-		k = 2;
-	} else if (c < 0x10000) {
-		b[0] = (char)(0xe0 | c >> 12);
-		b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		b[2] = (char)(0x80 | (c & 0x3f));
-		k = 3;
-	} else {
-		b[0] = (char)(0xf0 | c >> 18);
-		b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-		b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-		b[3] = (char)(0x80 | (c & 0x3f));
-		k = 4;
-	}
-	if (*n + k >= cap)
-		return;
-	for (i = 0; i < k; i++)
-		out[(*n)++] = b[i];
-}
-
-/* A str object being read: its header, then its characters. */
-struct str_read {
-	uint64_t addr;
-	size_t hdr_off, data_off, len, width;
-	bool ok;
-};
-
-/* Where the characters of the str whose header is @hdr lie; false when it is not a compact str
- * (every str the compiler makes is compact). */
-static bool str_layout(const struct pyreader *r, const uint8_t *hdr, struct str_read *q,
-		       uint64_t *data)
-{
-	const struct pyoffsets *o = &r->l.off;
-	uint32_t state = ld32(hdr + o->unicode_state), kind = (state >> 2) & 7;
-
-	if (ld64(hdr + 8) != r->l.unicode_type || !(state & (1u << 5)))
-		return false;
-	q->len = ld64(hdr + o->unicode_length);
-	if (q->len > MAX_STR)
-		q->len = MAX_STR;
-	if (state & (1u << 6)) {
-		*data = q->addr + o->unicode_ascii_size;
-		q->width = 1;
-		return true;
-	}
-	if (kind != 1 && kind != 2 && kind != 4)
-		return false;
-	*data = q->addr + o->unicode_compact_size;
-	q->width = kind;
-	return true;
-}
-
-/* The characters read for @q as a malloc'd UTF-8 string (NUL characters become '?'), or NULL. */
-static char *str_decode(const struct pyreader *r, const struct str_read *q)
-{
-	const uint8_t *raw = r->arena + q->data_off;
-	size_t n = 0, i, cap = q->len * 4 + 1;
-	char *s;
-
-	if (!q->ok || !(s = malloc(cap)))
-		return NULL;
-	for (i = 0; i < q->len; i++) {
-		uint32_t c = q->width == 1   ? raw[i]
-			     : q->width == 2 ? (uint32_t)raw[2 * i] | raw[2 * i + 1] << 8
-					     : ld32(raw + 4 * i);
-		if (c == 0)
-			c = '?';
-		utf8_put(s, &n, cap, c);
-	}
-	s[n] = '\0';
-	return s;
-}
-
-/*
- * Reads the @n str objects of @q (addr set) in two batched reads, headers then characters, for
- * every new code object of a sample at once. Sets each one's ok. Returns 0 or -errno.
- */
-static int read_strs(struct pyreader *r, struct str_read *q, size_t n)
-{
-	const struct pyoffsets *o = &r->l.off;
-	size_t i, k;
-	int err;
-
-	r->n_reqs = 0;
-	for (i = 0; i < n; i++) {
-		q[i].ok = false;
-		if (q[i].addr && (err = queue(r, q[i].addr, o->unicode_ascii_size, &q[i].hdr_off)))
-			return err;
-	}
-	err = run_round(r);
-	if (err)
-		return err;
-	for (i = 0, k = 0; i < n; i++) {
-		if (!q[i].addr)
-			continue;
-		q[i].ok = r->reqs[k++].ok;
-	}
-	r->n_reqs = 0;
-	for (i = 0; i < n; i++) {
-		uint64_t data;
-
-		if (!q[i].ok || !str_layout(r, r->arena + q[i].hdr_off, &q[i], &data)) {
-			q[i].ok = false;
-			continue;
-		}
-		err = queue(r, data, q[i].len * q[i].width, &q[i].data_off);
-		if (err)
-			return err;
-	}
-	err = run_round(r);
-	if (err)
-		return err;
-	for (i = 0, k = 0; i < n; i++)
-		if (q[i].ok)
-			q[i].ok = r->reqs[k++].ok;
-	r->n_reqs = 0;
-	return 0;
-}
-
-/* The fields of a code object header @b that identify it. */
-static void code_ids(const struct pyreader *r, const uint8_t *b, uint64_t *name, uint64_t *qual,
-		     uint64_t *file, uint32_t *line, uint32_t *flags)
-{
-	const struct pyoffsets *o = &r->l.off;
-
-	*name = ld64(b + o->code_name);
-	*qual = o->code_qualname ? ld64(b + o->code_qualname) : *name;
-	*file = ld64(b + o->code_filename);
-	*line = ld32(b + o->code_firstlineno);
-	*flags = o->code_flags ? ld32(b + o->code_flags) : 0;
-}
-
-/* Builds the cache entry of code object @addr from its header @b and its names (read as @qs,
- * @fs). NULL: not a code object, a name not read, or no memory. */
-static struct code_ent *code_make(struct pyreader *r, uint64_t addr, const uint8_t *b,
-				  const struct str_read *qs, const struct str_read *fs)
-{
-	struct code_ent *e;
-	char *qual, *file, modname[512];
-	size_t ml, ql;
-
-	if (ld64(b + 8) != r->l.code_type)
-		return NULL;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return NULL;
-	code_ids(r, b, &e->name_ptr, &e->qual_ptr, &e->file_ptr, &e->c.first_line, &e->flags);
-	qual = qs->addr == e->qual_ptr ? str_decode(r, qs) : NULL;
-	file = fs->addr == e->file_ptr ? str_decode(r, fs) : NULL;
-	if (!qual || !file || grow(&r->all, &r->cap_all, r->n_all + 1, sizeof(*r->all))) {
-		free(qual);
-		free(file);
-		free(e);
-		return NULL;
-	}
-	ml = pyreader_module_name(r->l.root, file, modname, sizeof(modname));
-	ql = strlen(qual);
-	e->c.addr = addr;
-	e->c.qualname = qual;
-	e->c.file = file;
-	e->c.module = strdup(modname);
-	e->c.name = malloc(ml + 1 + ql + 1);
-	if (!e->c.module || !e->c.name || code_put(r, e)) {
-		free((char *)e->c.module);
-		free((char *)e->c.name);
-		free(qual);
-		free(file);
-		free(e);
-		return NULL;
-	}
-	memcpy((char *)e->c.name, modname, ml);
-	((char *)e->c.name)[ml] = '.';
-	memcpy((char *)e->c.name + ml + 1, qual, ql + 1);
-	r->all[r->n_all++] = e;
-	e->seen = r->sample_no;
-	r->st.code_objects++;
-	return e;
-}
-
-/*
- * Resolves the code objects of every thread's chain: an address cached and seen in the last
- * sample is trusted (a code object cannot be freed while a frame runs it, and one that stayed on
- * a stack from one sample to the next is the same object); one that was away for a sample or
- * more is checked again (type, name, file and def line pointers) in one batched read with the
- * new ones, since its address may have been freed and reused by another code object. The names
- * of the new ones take two more batched reads (str headers, then characters).
- */
-static int resolve_codes(struct pyreader *r)
-{
-	struct make {
-		uint64_t addr, qual, file;
-		size_t hdr_off;
-	} *mk = NULL;
-	struct str_read *sr = NULL;
-	size_t i, j, n = 0;
-	int err;
-
-	r->n_reqs = 0;
-	for (i = 0; i < r->n_thr; i++) {
-		struct thr *t = r->thr[i];
-
-		for (j = 0; j < t->n_chain && !t->torn; j++) {
-			uint64_t a = (uint64_t)(uintptr_t)t->frames[j].code;
-			struct code_ent *e;
-			size_t off;
-
-			if (!a)
-				continue; /* a shim frame */
-			e = code_get(r, a);
-			if (e && e->seen + 1 >= r->sample_no)
-				continue; /* seen last time, or queued already (the marker below) */
-			if (e) {
-				e->seen = UINT64_MAX - 1;
-			} else {
-				size_t k;
-
-				/* a new one: once, however many frames run it */
-				for (k = 0; k < r->n_reqs && r->reqs[k].addr != a; k++)
-					;
-				if (k < r->n_reqs)
-					continue;
-			}
-			err = queue(r, a, r->code_len, &off);
-			if (err)
-				return err;
-		}
-	}
-	if (!r->n_reqs)
-		return 0;
-	err = run_round(r);
-	if (err)
-		return err;
-	mk = calloc(r->n_reqs, sizeof(*mk));
-	if (!mk)
-		return -ENOMEM;
-	for (i = 0; i < r->n_reqs; i++) {
-		struct pymem_req *q = &r->reqs[i];
-		struct code_ent *e = code_get(r, q->addr);
-		uint64_t name, qual, file;
-		uint32_t line, flags;
-
-		if (!q->ok) {
-			if (e)
-				e->seen = 0;
-			continue;
-		}
-		code_ids(r, q->buf, &name, &qual, &file, &line, &flags);
-		if (e) {
-			if (ld64((const uint8_t *)q->buf + 8) == r->l.code_type &&
-			    name == e->name_ptr && qual == e->qual_ptr && file == e->file_ptr &&
-			    line == e->c.first_line) {
-				e->seen = r->sample_no;
-				continue;
-			}
-			e->seen = 0;
-		}
-		/* not a code object (any more): the frames that name it are torn */
-		if (ld64((const uint8_t *)q->buf + 8) != r->l.code_type)
-			continue;
-		mk[n].addr = q->addr;
-		mk[n].hdr_off = (size_t)((const uint8_t *)q->buf - r->arena);
-		mk[n].qual = qual;
-		mk[n].file = file;
-		n++;
-	}
-	r->n_reqs = 0;
-	err = n ? 0 : 1;
-	if (!err && !(sr = calloc(2 * n, sizeof(*sr))))
-		err = -ENOMEM;
-	for (i = 0; !err && i < n; i++) {
-		sr[2 * i].addr = mk[i].qual;
-		sr[2 * i + 1].addr = mk[i].file;
-	}
-	err = err ?: read_strs(r, sr, 2 * n);
-	for (i = 0; !err && i < n; i++)
-		code_make(r, mk[i].addr, r->arena + mk[i].hdr_off, &sr[2 * i], &sr[2 * i + 1]);
-	free(sr);
-	free(mk);
-	return err == 1 ? 0 : err;
 }
 
 /* ---- thread list ---- */
@@ -756,7 +304,7 @@ static int queue_frame(struct pyreader *r, struct thr *t, uint64_t addr)
 		if (j < t->n_prev)
 			return queue_prev(r, t, j, false);
 	}
-	err = queue(r, lo, (size_t)(hi - lo), &off);
+	err = pyr_queue(r, lo, (size_t)(hi - lo), &off);
 	return err ?: add_region(r, t, lo, (size_t)(hi - lo), off);
 }
 
@@ -884,7 +432,7 @@ static int first_frame(struct pyreader *r, struct thr *t)
 		}
 		t->cframe = p;
 		t->cframe_ok = false;
-		err = queue(r, p + o->cframe_current_frame, 8, &off);
+		err = pyr_queue(r, p + o->cframe_current_frame, 8, &off);
 		if (err)
 			return err;
 		return add_region(r, t, p + o->cframe_current_frame, 8, off) ?: 1;
@@ -940,7 +488,7 @@ static void finish(struct pyreader *r, struct thr *t, struct py_thread_stack *s)
 
 		if (f.instr == UINT64_MAX && !f.code)
 			continue;
-		e = code_get(r, (uint64_t)(uintptr_t)f.code);
+		e = pycode_get(r, (uint64_t)(uintptr_t)f.code);
 		if (!e || e->seen == 0) {
 			/* unreadable code object: the stack cannot be named, call it torn */
 			s->torn = true;
@@ -975,7 +523,7 @@ static void finish(struct pyreader *r, struct thr *t, struct py_thread_stack *s)
 static int run_marked(struct pyreader *r)
 {
 	size_t i;
-	int err = run_round(r);
+	int err = pyr_run_round(r);
 
 	if (err)
 		return err;
@@ -1021,7 +569,7 @@ static int queue_prev(struct pyreader *r, struct thr *t, size_t from, bool spec)
 				hi = sorted[i] + r->frame_len;
 			continue;
 		}
-		err = queue(r, lo, (size_t)(hi - lo), &off)
+		err = pyr_queue(r, lo, (size_t)(hi - lo), &off)
 			  ?: add_region(r, t, lo, (size_t)(hi - lo), off);
 		if (err)
 			return err;
@@ -1045,14 +593,14 @@ static int round0(struct pyreader *r)
 	r->n_reqs = 0;
 	r->arena_len = 0;
 	for (i = 0; i < r->n_interps && !err; i++)
-		err = queue(r, r->interps[i] + o->interp_tstate_head, 8, &head_off[i]);
+		err = pyr_queue(r, r->interps[i] + o->interp_tstate_head, 8, &head_off[i]);
 	for (i = 0; i < r->n_thr && !err; i++) {
 		struct thr *t = r->thr[i];
 
 		t->n_regs = t->n_marked = 0;
-		err = queue(r, t->tstate, r->ts_len, &ts_off);
+		err = pyr_queue(r, t->tstate, r->ts_len, &ts_off);
 		if (!err && t->cframe)
-			err = queue(r, t->cframe + o->cframe_current_frame, 8, &off)
+			err = pyr_queue(r, t->cframe + o->cframe_current_frame, 8, &off)
 				  ?: add_region(r, t, t->cframe + o->cframe_current_frame, 8, off);
 		if (!err)
 			err = queue_prev(r, t, 0, true);
@@ -1123,14 +671,14 @@ static int retry_torn(struct pyreader *r, bool roots)
 		if (!t->retry)
 			continue;
 		t->n_regs = t->n_marked = 0;
-		err = queue(r, t->tstate, r->ts_len, &off);
+		err = pyr_queue(r, t->tstate, r->ts_len, &off);
 		if (err)
 			return err;
 		n++;
 	}
 	if (!n)
 		return 0;
-	err = run_round(r);
+	err = pyr_run_round(r);
 	if (err)
 		return err;
 	for (i = 0, n = 0; i < r->n_thr; i++) {
@@ -1241,7 +789,7 @@ int pyreader_sample(struct pyreader *r, struct py_sample *out)
 	 * again */
 	err = err ?: retry_torn(r, true);
 	err = err ?: retry_torn(r, false);
-	err = err ?: resolve_codes(r);
+	err = err ?: pycode_resolve(r);
 	if (err)
 		goto out;
 	if (grow(&r->out, &r->cap_out, r->n_thr, sizeof(*r->out))) {
@@ -1358,15 +906,7 @@ void pyreader_free(struct pyreader *r)
 	for (i = 0; i < r->n_thr; i++)
 		thr_free(r->thr[i]);
 	free(r->thr);
-	for (i = 0; i < r->n_all; i++) {
-		free((char *)r->all[i]->c.name);
-		free((char *)r->all[i]->c.qualname);
-		free((char *)r->all[i]->c.module);
-		free((char *)r->all[i]->c.file);
-		free(r->all[i]);
-	}
-	free(r->all);
-	free(r->codes);
+	pycode_free(r);
 	free(r->arena);
 	free(r->reqs);
 	free(r->req_thr);
@@ -1374,86 +914,4 @@ void pyreader_free(struct pyreader *r)
 	pymem_free(r->mem);
 	free((char *)r->l.root);
 	free(r);
-}
-
-/* ---- names ---- */
-
-/* True when @dir (a target path) holds an __init__.py, seen under @root. */
-static bool is_package(const char *root, const char *dir, size_t dirlen)
-{
-	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s%.*s/__init__.py", root, (int)dirlen, dir);
-
-	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
-}
-
-size_t pyreader_module_name(const char *root, const char *filename, char *out, size_t len)
-{
-	const char *base, *end, *parts[32];
-	size_t plen[32], np = 0, n = 0, i, flen = strlen(filename);
-	size_t dirlen;
-
-	if (!len)
-		return 0;
-	out[0] = '\0';
-	if (filename[0] == '<' || !flen) {
-		snprintf(out, len, "%s", filename);
-		return strlen(out);
-	}
-	base = strrchr(filename, '/');
-	base = base ? base + 1 : filename;
-	end = filename + flen;
-	if (end - base > 3 && !strcmp(end - 3, ".py"))
-		end -= 3;
-	dirlen = base > filename ? (size_t)(base - filename - 1) : 0;
-	if (!strncmp(base, "__init__", (size_t)(end - base)) && end - base == 8) {
-		/* the package itself: its directory names it */
-		np = 0;
-	} else {
-		parts[np] = base;
-		plen[np++] = (size_t)(end - base);
-	}
-	/* each enclosing directory with an __init__.py adds its name in front */
-	while (root && filename[0] == '/' && dirlen > 0 && np < 32 &&
-	       is_package(root, filename, dirlen)) {
-		const char *d = filename + dirlen;
-
-		while (d > filename && d[-1] != '/')
-			d--;
-		parts[np] = d;
-		plen[np++] = (size_t)(filename + dirlen - d);
-		dirlen = d > filename ? (size_t)(d - filename - 1) : 0;
-	}
-	if (!np) {
-		/* an __init__.py outside any package: name it by its directory */
-		const char *d = filename + dirlen;
-
-		while (d > filename && d[-1] != '/')
-			d--;
-		parts[np] = d;
-		plen[np++] = (size_t)(filename + dirlen - d);
-		if (!plen[0]) {
-			parts[0] = base;
-			plen[0] = (size_t)(end - base);
-		}
-	}
-	for (i = np; i-- > 0;) {
-		size_t k = plen[i];
-
-		if (n && n + 1 < len)
-			out[n++] = '.';
-		if (n + k >= len)
-			k = len - 1 - n;
-		memcpy(out + n, parts[i], k);
-		n += k;
-	}
-	out[n] = '\0';
-	return n;
-}
-
-void pyreader_unsupported_msg(unsigned major, unsigned minor, unsigned micro, char *err,
-			      size_t errlen)
-{
-	snprintf(err, errlen, "CPython %u.%u.%u is not supported (3.%d\u20133.%d are)", major,
-		 minor, micro, PYOFF_MINOR_FIRST, PYOFF_MINOR_LAST);
 }
