@@ -271,6 +271,20 @@ def unsupported_versions_named():
 
 
 @test
+def exit_while_sampled_is_esrch():
+    """The target exits while sampled: the sample says so (ESRCH), nothing hangs."""
+    p = Target("/usr/bin/python3.11", 0.5)
+    try:
+        p.ready()
+        res = pystack(p.pid, 5000, 1000, timeout=20)
+        check_eq(res.returncode, 1, "exit status (%s)" % res.stderr[-300:])
+        check("pystack: sample: No such process" in res.stderr, "stderr %r" % res.stderr[-300:])
+        check_eq(p.p.wait(timeout=5), 0, "target exit status")
+    finally:
+        p.stop()
+
+
+@test
 def gone_process_is_esrch():
     p = subprocess.Popen(["/bin/true"])
     p.wait()

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/pyimage.h"
@@ -696,6 +697,25 @@ static void test_pymem_proc_self(void **state)
 	pymem_free(m);
 }
 
+/* A process that is gone: the whole batch fails with -ESRCH. */
+static void test_pymem_proc_gone(void **state)
+{
+	struct pymem *m;
+	uint8_t b[8];
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	m = pymem_proc(pid);
+	assert_non_null(m);
+	assert_int_equal(pymem_read(m, (uintptr_t)b, b, sizeof(b)), -ESRCH);
+	pymem_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,6 +739,7 @@ int main(void)
 	    cmocka_unit_test(test_pyfind_version_and_names),
 	    cmocka_unit_test(test_pymem_image),
 	    cmocka_unit_test(test_pymem_proc_self),
+	    cmocka_unit_test(test_pymem_proc_gone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
