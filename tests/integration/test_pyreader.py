@@ -285,6 +285,22 @@ def exit_while_sampled_is_esrch():
 
 
 @test
+def exec_while_sampled_is_enoexec():
+    """The target execs another program while sampled: the sample says so (ENOEXEC) instead of
+    reading the new program's memory as Python's."""
+    code = "import os, time; print('up', flush=True); time.sleep(0.5); os.execv('/bin/sleep', ['sleep', '3'])"
+    p = subprocess.Popen(["/usr/bin/python3.11", "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        check_eq(p.stdout.readline().strip(), "up", "target start")
+        res = pystack(p.pid, 3000, 1000, timeout=20)
+        check_eq(res.returncode, 1, "exit status (%s)" % res.stderr[-300:])
+        check("pystack: sample: Exec format error" in res.stderr, "stderr %r" % res.stderr[-300:])
+        check(p.poll() is None, "the exec'd program was disturbed")
+    finally:
+        stop_process(p, timeout=5)
+
+
+@test
 def gone_process_is_esrch():
     p = subprocess.Popen(["/bin/true"])
     p.wait()

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "probe/pyfind.h"
@@ -320,6 +321,7 @@ struct pyreader *pyreader_open(pid_t pid, char *err, size_t errlen)
 	struct pyreader *r = NULL;
 	struct pymem *m = NULL;
 	struct pyelf exe = {0};
+	struct stat est;
 	char exe_path[4096], root[64], flavour[8] = "", libpython[4096] = "";
 	unsigned maj = 0, min = 0, mic = 0;
 	const struct pyoffsets *row;
@@ -439,6 +441,11 @@ struct pyreader *pyreader_open(pid_t pid, char *err, size_t errlen)
 	l.unicode_type = f.bias + f.e.unicode_type;
 	l.frame_type = f.e.frame_type ? f.bias + f.e.frame_type : 0;
 	l.pid = pid;
+	snprintf(root, sizeof(root), "/proc/%d/exe", (int)pid);
+	if (!stat(root, &est)) {
+		l.exe_dev = (uint64_t)est.st_dev;
+		l.exe_ino = (uint64_t)est.st_ino;
+	}
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	l.root = root;
 	r = pyreader_open_mem(m, &l, err, errlen);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -183,9 +184,21 @@ static int rewalk(struct pyreader *r)
 	uint8_t b[8];
 	int err = 0;
 
+	/* the list is walked again when it changed, and after an exec: the only place to check */
+	if (r->l.pid && r->l.exe_ino) {
+		char path[64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)r->l.pid);
+		if (stat(path, &st))
+			return errno == ENOENT ? -ESRCH : -errno;
+		if ((uint64_t)st.st_dev != r->l.exe_dev || (uint64_t)st.st_ino != r->l.exe_ino)
+			return -ENOEXEC;
+	}
 	r->n_interps = 0;
-	if (pymem_read(r->mem, r->l.runtime + o->runtime_interp_head, b, 8))
-		return -EFAULT;
+	err = pymem_read(r->mem, r->l.runtime + o->runtime_interp_head, b, 8);
+	if (err)
+		goto out;
 	for (interp = ld64(b); interp && r->n_interps < MAX_INTERPS;) {
 		for (k = 0; k < r->n_interps; k++)
 			if (r->interps[k] == interp)
@@ -197,8 +210,10 @@ static int rewalk(struct pyreader *r)
 		    !pymem_read(r->mem, interp + o->interp_trampoline, b, 8))
 			r->trampolines[r->n_interps] = ld64(b);
 		r->interps[r->n_interps++] = interp;
-		if (pymem_read(r->mem, interp + o->interp_tstate_head, b, 8))
-			return -EFAULT;
+		if (pymem_read(r->mem, interp + o->interp_tstate_head, b, 8)) {
+			err = -EAGAIN;
+			goto out;
+		}
 		for (ts = ld64(b); ts && n < MAX_THREADS;) {
 			struct thr *t = NULL;
 
@@ -229,8 +244,9 @@ static int rewalk(struct pyreader *r)
 				goto out;
 			}
 			nt[n++] = t;
-			if (pymem_read(r->mem, ts, t->ts, r->ts_len)) {
-				err = -EFAULT;
+			err = pymem_read(r->mem, ts, t->ts, r->ts_len);
+			if (err) {
+				err = err == -EFAULT ? -EAGAIN : err;
 				goto out;
 			}
 			t->ts_ok = true;
@@ -779,10 +795,13 @@ int pyreader_sample(struct pyreader *r, struct py_sample *out)
 		if (list_unchanged(r))
 			break;
 		err = rewalk(r);
-		if (err == -ESRCH || err == -ENOMEM)
+		if (err == -ESRCH || err == -ENOMEM || err == -ENOEXEC)
 			goto out;
-		err = 0;
 	}
+	/* _PyRuntime itself unreadable: not a passing change of the thread list */
+	if (err == -EFAULT)
+		goto out;
+	err = 0;
 	walk_prepare(r);
 	err = walk_rounds(r);
 	/* twice for torn chains: one read while its thread runs a deep new call path can tear

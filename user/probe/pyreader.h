@@ -80,7 +80,8 @@ struct pyreader;
  * caller retries a little later).
  */
 struct pyreader *pyreader_open(pid_t pid, char *err, size_t errlen);
-/* One sample of every thread. 0, or -errno (-ESRCH when the process is gone). Never blocks on
+/* One sample of every thread. 0, or -errno: -ESRCH when the process is gone, -ENOEXEC when it
+ * exec'd another program, -EFAULT when its _PyRuntime can no longer be read. Never blocks on
  * the target, never stops it. */
 int pyreader_sample(struct pyreader *r, struct py_sample *out);
 /* "3.11.2" */
@@ -101,6 +102,8 @@ struct pyreader_layout {
 	pid_t pid;
 	/* Where the target's files are seen from here ("/proc/PID/root"); NULL: names only. */
 	const char *root;
+	/* The executable's identity at open (stat of /proc/PID/exe), to notice an exec; 0: none. */
+	uint64_t exe_dev, exe_ino;
 };
 
 /*
