@@ -33,6 +33,9 @@ int main(void)
 #else
 	P(interp_tstate_head, offsetof(PyInterpreterState, tstate_head));
 #endif
+#if PY_VERSION_HEX >= 0x030c0000 && PY_VERSION_HEX < 0x030d0000
+	P(interp_trampoline, offsetof(PyInterpreterState, interpreter_trampoline));
+#endif
 	P(tstate_next, offsetof(PyThreadState, next));
 	P(tstate_interp, offsetof(PyThreadState, interp));
 	P(tstate_thread_id, offsetof(PyThreadState, thread_id));
@@ -66,7 +69,8 @@ int main(void)
 	P(frame_previous, offsetof(PyFrameObject, f_back));
 	P(frame_code, offsetof(PyFrameObject, f_code));
 	P(frame_instr, offsetof(PyFrameObject, f_lasti));
-	P(frame_size, sizeof(PyFrameObject));
+	/* the bytes read of a frame object: up to f_lasti, not its whole value stack */
+	P(frame_size, offsetof(PyFrameObject, f_lasti) + 8);
 #endif
 	P(code_flags, offsetof(PyCodeObject, co_flags));
 	P(code_firstlineno, offsetof(PyCodeObject, co_firstlineno));

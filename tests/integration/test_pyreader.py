@@ -173,6 +173,66 @@ for _label, _python in PYTHONS:
     test(make_case(_label, _python))
 
 
+CHURN = os.path.join(ROOT, "tests", "integration", "python", "pyreader_churn.py")
+
+
+def check_churn(label, python):
+    """Stacks that never stand still (threads coming and going, recursion, generators,
+    coroutines, exceptions): no crash, no stop, few torn stacks, and what is read holds together:
+    every worker stack starts at the thread bootstrap, every target frame has its def line."""
+    if not os.access(python, os.X_OK):
+        print("# skip %s: %s is not installed here" % (label, python))
+        return
+    with open(CHURN) as f:
+        lines = {n.name: n.lineno for n in ast.walk(ast.parse(f.read()))
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    p = subprocess.Popen([python, CHURN, "3"], stdout=subprocess.PIPE, text=True)
+    try:
+        check_eq(p.stdout.readline().strip(), "ready", "target start")
+        res = pystack(p.pid, 1000, 1000)
+        check_eq(res.returncode, 0, "pystack exit status (%s)" % res.stderr[-500:])
+        out, _ = p.communicate(timeout=30)
+        check_eq(p.returncode, 0, "target exit status")
+        check(out.startswith("done "), "target output %r" % out)
+        samples = parse(res.stdout)
+        check_eq(len(samples), 1000, "samples")
+        stacks = [v for s in samples for v in s.values()]
+        torn = sum(1 for v in stacks if v is None)
+        print("# %s: %d thread stacks, %d torn" % (label, len(stacks), torn))
+        # 3.9/3.10 frame objects are found one level per read, a deep chain that changes
+        # tears more often than one read with its data-stack chunk (3.11+)
+        old = re.search(r"CPython 3\.(9|10)\.", res.stderr)
+        check(torn * (10 if old else 20) <= len(stacks),
+              "%d of %d stacks torn" % (torn, len(stacks)))
+        seen = set()
+        for frames in stacks:
+            if not frames:
+                continue
+            names = [f[1] for f in frames]
+            check(names[0] in ("pyreader_churn.<module>", "threading._bootstrap",
+                               "threading.Thread._bootstrap"),
+                  "stack starts at %s: %r" % (names[0], names))
+            for f in frames:
+                if f[2] == CHURN and "<" not in f[1]:
+                    fn = f[1].rsplit(".", 1)[1]
+                    check_eq(f[3], lines.get(fn), "def line of %s" % f[1])
+                    seen.add(fn)
+        check({"recurse", "worker"} <= seen, "functions seen: %r" % seen)
+    finally:
+        stop_process(p, timeout=5)
+
+
+def make_churn_case(label, python):
+    def case():
+        check_churn(label, python)
+    case.__name__ = "churn_" + label.replace(".", "_").replace("-", "_")
+    return case
+
+
+for _label, _python in PYTHONS:
+    test(make_churn_case(_label, _python))
+
+
 @test
 def not_python_is_enoexec():
     p = subprocess.Popen(["/bin/sleep", "30"])
@@ -183,6 +243,59 @@ def not_python_is_enoexec():
         check(re.search(r"^pystack: ENOEXEC: PID \d+ \(/usr/bin/sleep\) is not a CPython",
                         res.stderr, re.M), "stderr %r" % res.stderr)
         check_eq(res.stderr.count("\n"), 1, "lines of stderr")
+    finally:
+        stop_process(p, timeout=5)
+
+
+@test
+def unsupported_versions_named():
+    """Older interpreters present here are refused with their version named."""
+    cases = [(PYENV + "/3.8.18/bin/python3.8",
+              r"CPython 3\.8\.18 is not supported \(3\.9\u20133\.13 are\)"),
+             (PYENV + "/2.7.18/bin/python2.7",
+              r"libpython2\.7\S* is CPython 2, not supported \(3\.9\u20133\.13 are\)")]
+    for python, want in cases:
+        if not os.access(python, os.X_OK):
+            print("# skip %s: not installed here" % python)
+            continue
+        p = subprocess.Popen([python, "-c", "import time; print('up'); time.sleep(30)"],
+                             stdout=subprocess.PIPE, text=True)
+        try:
+            check_eq(p.stdout.readline().strip(), "up", "%s start" % python)
+            res = pystack("--once", p.pid)
+            check_eq(res.returncode, 1, "exit status (%s)" % res.stderr)
+            check(re.search(r"^pystack: EOPNOTSUPP: .*" + want, res.stderr, re.M),
+                  "stderr %r" % res.stderr)
+        finally:
+            stop_process(p, timeout=5)
+
+
+@test
+def exit_while_sampled_is_esrch():
+    """The target exits while sampled: the sample says so (ESRCH), nothing hangs."""
+    p = Target("/usr/bin/python3.11", 0.5)
+    try:
+        p.ready()
+        res = pystack(p.pid, 5000, 1000, timeout=20)
+        check_eq(res.returncode, 1, "exit status (%s)" % res.stderr[-300:])
+        check("pystack: sample: No such process" in res.stderr, "stderr %r" % res.stderr[-300:])
+        check_eq(p.p.wait(timeout=5), 0, "target exit status")
+    finally:
+        p.stop()
+
+
+@test
+def exec_while_sampled_is_enoexec():
+    """The target execs another program while sampled: the sample says so (ENOEXEC) instead of
+    reading the new program's memory as Python's."""
+    code = "import os, time; print('up', flush=True); time.sleep(0.5); os.execv('/bin/sleep', ['sleep', '3'])"
+    p = subprocess.Popen(["/usr/bin/python3.11", "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        check_eq(p.stdout.readline().strip(), "up", "target start")
+        res = pystack(p.pid, 3000, 1000, timeout=20)
+        check_eq(res.returncode, 1, "exit status (%s)" % res.stderr[-300:])
+        check("pystack: sample: Exec format error" in res.stderr, "stderr %r" % res.stderr[-300:])
+        check(p.poll() is None, "the exec'd program was disturbed")
     finally:
         stop_process(p, timeout=5)
 
@@ -216,7 +329,7 @@ def check_eagain(label, python):
         check(re.search(r"^pystack: EAGAIN: ", res.stderr, re.M), "stderr %r" % res.stderr)
         libc = ctypes.CDLL(None, use_errno=True)
         check_eq(libc.ptrace(17, p.pid, None, None), 0, "PTRACE_DETACH")
-        res = pystack(p.pid, 1)
+        res = pystack(p.pid, 100, 100)
         check_eq(res.returncode, 0, "exit status after the start (%s)" % res.stderr)
         frames = [l for l in res.stdout.splitlines() if re.match(r"\d+ 0x[0-9a-f]+ \S", l)]
         check(frames, "no stack: %r %r" % (res.stdout, res.stderr))

@@ -39,6 +39,7 @@ struct pyimg {
 	const struct pyoffsets *o;
 	struct pyreader_layout l;
 	unsigned n_threads, n_heap, n_code, n_str;
+	uint64_t trampoline; /* 3.12: the code object of shim frames */
 };
 
 static inline void pyimg_put(struct pyimg *im, uint64_t addr, const void *v, size_t len)
@@ -69,6 +70,9 @@ static inline void pyimg_zero(struct pyimg *im, uint64_t addr, size_t len)
 	free(z);
 }
 
+static inline uint64_t pyimg_code(struct pyimg *im, const char *qualname, const char *file,
+				  uint32_t line, uint32_t flags);
+
 /* An image of CPython 3.@minor with a runtime and an interpreter, no thread yet; @pid is the
  * process id (the main thread's tid). */
 static inline void pyimg_init(struct pyimg *im, unsigned minor, pid_t pid)
@@ -86,9 +90,16 @@ static inline void pyimg_init(struct pyimg *im, unsigned minor, pid_t pid)
 	im->l.pid = pid;
 	snprintf(im->l.version, sizeof(im->l.version), "3.%u.0", minor);
 	pyimg_zero(im, PYIMG_RUNTIME, im->o->runtime_interp_head + 8);
-	pyimg_zero(im, PYIMG_INTERP, 0x2000 + im->o->interp_tstate_head);
+	pyimg_zero(im, PYIMG_INTERP,
+		   0x2000 + (im->o->interp_trampoline > im->o->interp_tstate_head
+				 ? im->o->interp_trampoline
+				 : im->o->interp_tstate_head));
 	pyimg_put64(im, PYIMG_RUNTIME + im->o->runtime_interp_head, PYIMG_INTERP);
 	pyimg_zero(im, PYIMG_HEAP, PYIMG_HEAP_LEN);
+	if (im->o->interp_trampoline) {
+		im->trampoline = pyimg_code(im, "<interpreter trampoline>", "<shim>", 1, 0);
+		pyimg_put64(im, PYIMG_INTERP + im->o->interp_trampoline, im->trampoline);
+	}
 }
 
 /* A compact ASCII str object holding @s. */
@@ -185,7 +196,8 @@ static inline void pyimg_set_current(struct pyimg *im, uint64_t ts, uint64_t fra
 
 /*
  * Gives thread @ts the stack @codes[0] (outermost) .. @codes[n - 1] (current), frame kinds in
- * @kinds (NULL: all plain); frame addresses into @addrs when not NULL. A shim's code is ignored.
+ * @kinds (NULL: all plain); frame addresses into @addrs when not NULL. A shim's code is ignored:
+ * it runs the trampoline on 3.12, none on 3.13.
  */
 static inline void pyimg_stack(struct pyimg *im, uint64_t ts, size_t n, const uint64_t *codes,
 			       const int *kinds, uint64_t *addrs)
@@ -210,11 +222,15 @@ static inline void pyimg_stack(struct pyimg *im, uint64_t ts, size_t n, const ui
 			a = top;
 			top += PYIMG_FRAME_STRIDE;
 		}
-		if (o->minor < 11)
+		if (o->minor < 11) {
+			pyimg_put64(im, a, 1); /* a reference: alive */
 			pyimg_put64(im, a + 8, PYIMG_FRAME_TYPE);
+		}
 		pyimg_put64(im, a + o->frame_previous, prev);
 		if (kind != PYIMG_SHIM)
 			pyimg_put64(im, a + o->frame_code, codes[i]);
+		else if (im->trampoline)
+			pyimg_put64(im, a + o->frame_code, im->trampoline);
 		if (o->frame_owner)
 			*(uint8_t *)pymem_image_at(im->m, a + o->frame_owner, 1) = (uint8_t)kind;
 		pyimg_put32(im, a + o->frame_instr, (uint32_t)(10 + i));

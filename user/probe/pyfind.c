@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "probe/pyfind.h"
@@ -320,7 +321,8 @@ struct pyreader *pyreader_open(pid_t pid, char *err, size_t errlen)
 	struct pyreader *r = NULL;
 	struct pymem *m = NULL;
 	struct pyelf exe = {0};
-	char exe_path[4096], root[64], flavour[8] = "";
+	struct stat est;
+	char exe_path[4096], root[64], flavour[8] = "", libpython[4096] = "";
 	unsigned maj = 0, min = 0, mic = 0;
 	const struct pyoffsets *row;
 	size_t n = 0, i;
@@ -345,16 +347,27 @@ struct pyreader *pyreader_open(pid_t pid, char *err, size_t errlen)
 			memset(&exe, 0, sizeof(exe));
 		free(host);
 		for (i = 0; i < n && e; i++)
-			if (maps[i].path && maps[i].offset == 0 && is_libpython(maps[i].path))
+			if (maps[i].path && maps[i].offset == 0 && is_libpython(maps[i].path)) {
+				snprintf(libpython, sizeof(libpython), "%s", maps[i].path);
 				e = try_file(pid, maps[i].path, maps, n, &f);
+			}
 	}
 	target_maps_free(maps, n);
 	if (e) {
+		const char *named = libpython[0] ? libpython : exe_path;
+		const char *base = strrchr(named, '/');
+
 		free(f.path);
-		if (exe.needs_libpython)
+		base = base ? base + 1 : named;
+		if (exe.needs_libpython && !libpython[0])
 			return fail(EAGAIN, err, errlen,
 				    "PID %d: %s needs libpython, not mapped yet", (int)pid,
 				    exe_path);
+		/* CPython 2 has no _PyRuntime; name it rather than call it something else */
+		if (!strncmp(base, "libpython2.", 11) || !strncmp(base, "python2.", 8))
+			return fail(ENOTSUP, err, errlen,
+				    "PID %d: %s is CPython 2, not supported (3.%d\u20133.%d are)",
+				    (int)pid, named, PYOFF_MINOR_FIRST, PYOFF_MINOR_LAST);
 		return fail(ENOEXEC, err, errlen,
 			    "PID %d (%s) is not a CPython: no _PyRuntime in it or a mapped "
 			    "libpython*.so",
@@ -428,6 +441,11 @@ struct pyreader *pyreader_open(pid_t pid, char *err, size_t errlen)
 	l.unicode_type = f.bias + f.e.unicode_type;
 	l.frame_type = f.e.frame_type ? f.bias + f.e.frame_type : 0;
 	l.pid = pid;
+	snprintf(root, sizeof(root), "/proc/%d/exe", (int)pid);
+	if (!stat(root, &est)) {
+		l.exe_dev = (uint64_t)est.st_dev;
+		l.exe_ino = (uint64_t)est.st_ino;
+	}
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	l.root = root;
 	r = pyreader_open_mem(m, &l, err, errlen);

@@ -107,6 +107,7 @@ static const struct pyoffsets table[] = {
 	.runtime_interp_head = 40,
 	.interp_next = 0,
 	.interp_tstate_head = 72,
+	.interp_trampoline = 381736,
 	.tstate_next = 8,
 	.tstate_interp = 16,
 	.tstate_thread_id = 136,

@@ -31,6 +31,7 @@ struct pyoffsets {
 	uint32_t runtime_interp_head; /* interpreters.head */
 	/* PyInterpreterState */
 	uint32_t interp_next, interp_tstate_head; /* tstate_head (3.9/3.10), threads.head */
+	uint32_t interp_trampoline;		  /* 3.12: the code object entry shim frames run */
 	/* PyThreadState */
 	uint32_t tstate_next, tstate_interp, tstate_thread_id;
 	uint32_t tstate_native_tid;			       /* native_thread_id (3.11+) */

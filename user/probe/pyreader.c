@@ -15,114 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "probe/pymem.h"
 #include "probe/pyreader.h"
+#include "probe/pyreader_int.h"
 #include "util/grow.h"
-#include "util/hash.h"
-
-#define MAX_DEPTH 256	 /* deeper chains are reported torn */
-#define MAX_THREADS 4096 /* longer thread lists are cut  */
-#define MAX_INTERPS 64	 /* subinterpreters followed */
-/* read rounds per sample before the rest is called torn: 3.9/3.10 frame objects are found one
- * level per round when a chain is new */
-#define MAX_ROUNDS (MAX_DEPTH + 4)
-#define CHUNK_READ_MAX 65536 /* bytes of a data-stack chunk read at once */
-/* most bytes of a caller's locals and stack hashed: frames this close are also read as one
- * region by the speculative read, so the hash is there in every sample or in none */
-#define LOCALS_MAX MERGE_GAP
-#define MERGE_GAP 2048	  /* frames this close are read as one region */
-#define MAX_STR 1024	  /* characters of a name kept */
-#define TSTATE_MAX 1024	  /* bytes of a thread state read (its fields lie below) */
-#define PTHREAD_SCAN 2048 /* bytes of glibc/musl struct pthread searched for the tid */
-
-struct code_ent {
-	struct py_code c;
-	uint64_t name_ptr, qual_ptr, file_ptr;
-	uint32_t flags;
-	uint64_t seen; /* the sample that last saw it */
-};
-
-/* A region read in this sample, for one thread: frames or a piece of its data-stack chunk. */
-struct region {
-	uint64_t addr;
-	size_t len, off; /* off: into the sample arena */
-	bool ok;
-	bool spec; /* read on the guess that the last chain still holds: failing says nothing */
-};
-
-struct thr {
-	uint64_t tstate, interp;
-	uint8_t ts[TSTATE_MAX];
-	bool ts_ok;
-	uint64_t thread_id; /* pthread_t (3.9/3.10: the key of tid) */
-	uint32_t tid;
-	/* 3.11/3.12: the CFrame last seen and its current_frame as read speculatively */
-	uint64_t cframe;
-	uint8_t cframe_buf[8];
-	bool cframe_ok;
-	/* the chain of the last sample, innermost first: read again speculatively */
-	uint64_t *prev;
-	size_t n_prev, cap_prev;
-	/* this sample */
-	struct region *regs;
-	size_t n_regs, cap_regs;
-	uint64_t cur; /* next frame to resolve; 0 done */
-	uint64_t *chain;
-	size_t n_chain, cap_chain;
-	struct py_frame *frames;
-	size_t cap_frames;
-	size_t n_marked; /* regions whose read has run */
-	bool torn, done, chunk_read;
-	uint64_t chunk_lo, chunk_hi; /* used part of the data-stack chunk [lo, hi) */
-};
-
-struct pyreader {
-	struct pymem *mem;
-	struct pyreader_layout l;
-	uint32_t ts_len, frame_len, code_len;
-	uint64_t interps[MAX_INTERPS];
-	size_t n_interps;
-	uint8_t heads[MAX_INTERPS][8];
-	bool heads_ok[MAX_INTERPS];
-	struct thr **thr;
-	size_t n_thr, cap_thr;
-	/* the sample arena (offsets into it stay valid as it grows) */
-	uint8_t *arena;
-	size_t arena_len, arena_cap;
-	/* read requests of one round and what each is for */
-	struct pymem_req *reqs;
-	struct thr **req_thr; /* the thread whose region each request fills, or NULL */
-	size_t n_reqs, cap_reqs, cap_req_thr;
-	/* code cache: open addressing by address over entries that live until pyreader_free */
-	struct code_ent **codes;
-	size_t codes_cap, n_codes;
-	struct code_ent **all; /* every entry ever made, also those replaced at an address */
-	size_t n_all, cap_all;
-	struct py_thread_stack *out;
-	size_t cap_out;
-	int tid_off; /* 3.9/3.10: where struct pthread holds the tid; -1 unknown */
-	uint64_t sample_no;
-	struct pyreader_stats st;
-};
-
-static uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
 
 /* ---- reads ---- */
 
@@ -136,7 +36,7 @@ static int arena_take(struct pyreader *r, size_t len, size_t *off)
 }
 
 /* Queues a read of @len bytes at @addr into the arena at *@off (buf set when the round runs). */
-static int queue(struct pyreader *r, uint64_t addr, size_t len, size_t *off)
+int pyr_queue(struct pyreader *r, uint64_t addr, size_t len, size_t *off)
 {
 	struct pymem_req *q;
 
@@ -154,7 +54,7 @@ static int queue(struct pyreader *r, uint64_t addr, size_t len, size_t *off)
 }
 
 /* Runs the queued round as one batched read. Returns 0 or -errno. */
-static int run_round(struct pyreader *r)
+int pyr_run_round(struct pyreader *r)
 {
 	size_t i;
 	int err;
@@ -162,6 +62,7 @@ static int run_round(struct pyreader *r)
 	for (i = 0; i < r->n_reqs; i++)
 		r->reqs[i].buf = r->arena + (uintptr_t)r->reqs[i].buf;
 	err = pymem_readv(r->mem, r->reqs, r->n_reqs);
+	r->batches++;
 	return err;
 }
 
@@ -180,13 +81,14 @@ static int add_region(struct pyreader *r, struct thr *t, uint64_t addr, size_t l
 	g->off = off;
 	g->ok = false;
 	g->spec = false;
+	g->batch = r->batches;
 	return 0;
 }
 
-/* The bytes [addr, addr + len) if a region of this sample holds them; NULL if not read (yet);
- * *@failed when a region was asked for exactly there and could not be read. */
+/* The bytes [addr, addr + len) if a region of this sample holds them, read in *@batch; NULL if
+ * not read (yet); *@failed when a region was asked for exactly there and could not be read. */
 static const uint8_t *region_find(const struct pyreader *r, const struct thr *t, uint64_t addr,
-				  size_t len, bool *failed)
+				  size_t len, bool *failed, uint64_t *batch)
 {
 	size_t i;
 
@@ -198,286 +100,16 @@ static const uint8_t *region_find(const struct pyreader *r, const struct thr *t,
 
 		if (addr < g->addr || addr - g->addr > g->len || len > g->len - (addr - g->addr))
 			continue;
-		if (g->ok)
+		if (g->ok) {
+			*batch = g->batch;
 			return r->arena + g->off + (addr - g->addr);
+		}
 		if (g->addr == addr && !g->spec) {
 			*failed = true;
 			return NULL;
 		}
 	}
 	return NULL;
-}
-
-/* ---- code objects ---- */
-
-static size_t code_slot(const struct pyreader *r, uint64_t addr)
-{
-	return (size_t)((addr >> 4) * 0x9e3779b97f4a7c15ull >> 20) & (r->codes_cap - 1);
-}
-
-static struct code_ent *code_get(const struct pyreader *r, uint64_t addr)
-{
-	size_t i;
-
-	if (!r->codes_cap)
-		return NULL;
-	for (i = code_slot(r, addr); r->codes[i]; i = (i + 1) & (r->codes_cap - 1))
-		if (r->codes[i]->c.addr == addr)
-			return r->codes[i];
-	return NULL;
-}
-
-static int code_put(struct pyreader *r, struct code_ent *e)
-{
-	size_t i;
-
-	if ((r->n_codes + 1) * 2 > r->codes_cap) {
-		size_t ncap = r->codes_cap ? r->codes_cap * 2 : 256, j;
-		struct code_ent **nt = calloc(ncap, sizeof(*nt));
-
-		if (!nt)
-			return -ENOMEM;
-		for (j = 0; j < r->codes_cap; j++) {
-			struct code_ent *o = r->codes[j];
-
-			if (!o)
-				continue;
-			for (i = (size_t)((o->c.addr >> 4) * 0x9e3779b97f4a7c15ull >> 20) &
-				 (ncap - 1);
-			     nt[i]; i = (i + 1) & (ncap - 1))
-				;
-			nt[i] = o;
-		}
-		free(r->codes);
-		r->codes = nt;
-		r->codes_cap = ncap;
-	}
-	for (i = code_slot(r, e->c.addr); r->codes[i]; i = (i + 1) & (r->codes_cap - 1))
-		if (r->codes[i]->c.addr == e->c.addr) {
-			r->codes[i] = e; /* an address reused: the old entry stays valid in all */
-			return 0;
-		}
-	r->codes[i] = e;
-	r->n_codes++;
-	return 0;
-}
-
-static void utf8_put(char *out, size_t *n, size_t cap, uint32_t c)
-{
-	char b[4];
-	size_t k, i;
-
-	if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000))
-		c = 0xfffd;
-	if (c < 0x80) {
-		b[0] = (char)c;
-		k = 1;
-	} else if (c < 0x800) {
-		b[0] = (char)(0xc0 | c >> 6);
-		b[1] = (char)(0x80 | (c & 0x3f));
-		k = 2;
-	} else if (c < 0x10000) {
-		b[0] = (char)(0xe0 | c >> 12);
-		b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		b[2] = (char)(0x80 | (c & 0x3f));
-		k = 3;
-	} else {
-		b[0] = (char)(0xf0 | c >> 18);
-		b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-		b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-		b[3] = (char)(0x80 | (c & 0x3f));
-		k = 4;
-	}
-	if (*n + k >= cap)
-		return;
-	for (i = 0; i < k; i++)
-		out[(*n)++] = b[i];
-}
-
-/*
- * Reads the str object at @addr as a malloc'd UTF-8 string (NUL bytes become '?'). Compact
- * objects only (every str the compiler makes is); returns NULL when it is not a str or not
- * readable.
- */
-static char *read_str(struct pyreader *r, uint64_t addr)
-{
-	const struct pyoffsets *o = &r->l.off;
-	uint8_t hdr[128], raw[MAX_STR * 4];
-	uint32_t state, kind;
-	uint64_t len, data;
-	size_t n = 0, i, width;
-	char *s;
-
-	if (!addr || o->unicode_compact_size > sizeof(hdr))
-		return NULL;
-	if (pymem_read(r->mem, addr, hdr, o->unicode_ascii_size))
-		return NULL;
-	if (ld64(hdr + 8) != r->l.unicode_type)
-		return NULL;
-	len = ld64(hdr + o->unicode_length);
-	state = ld32(hdr + o->unicode_state);
-	kind = (state >> 2) & 7;
-	if (!(state & (1u << 5)))
-		return NULL; /* not compact */
-	if (len > MAX_STR)
-		len = MAX_STR;
-	if (state & (1u << 6)) {
-		data = addr + o->unicode_ascii_size;
-		width = 1;
-	} else {
-		if (kind != 1 && kind != 2 && kind != 4)
-			return NULL;
-		data = addr + o->unicode_compact_size;
-		width = kind;
-	}
-	if (pymem_read(r->mem, data, raw, (size_t)len * width))
-		return NULL;
-	s = malloc((size_t)len * 4 + 1);
-	if (!s)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		uint32_t c = width == 1	  ? raw[i]
-			     : width == 2 ? (uint32_t)raw[2 * i] | raw[2 * i + 1] << 8
-					  : ld32(raw + 4 * i);
-		if (c == 0)
-			c = '?';
-		utf8_put(s, &n, (size_t)len * 4 + 1, c);
-	}
-	s[n] = '\0';
-	return s;
-}
-
-/* The fields of a code object header @b that identify it. */
-static void code_ids(const struct pyreader *r, const uint8_t *b, uint64_t *name, uint64_t *qual,
-		     uint64_t *file, uint32_t *line, uint32_t *flags)
-{
-	const struct pyoffsets *o = &r->l.off;
-
-	*name = ld64(b + o->code_name);
-	*qual = o->code_qualname ? ld64(b + o->code_qualname) : *name;
-	*file = ld64(b + o->code_filename);
-	*line = ld32(b + o->code_firstlineno);
-	*flags = o->code_flags ? ld32(b + o->code_flags) : 0;
-}
-
-/* Builds the cache entry of code object @addr from its header @b. NULL: not a code object. */
-static struct code_ent *code_make(struct pyreader *r, uint64_t addr, const uint8_t *b)
-{
-	struct code_ent *e;
-	char *qual, *file, modname[512];
-	size_t ml, ql;
-
-	if (ld64(b + 8) != r->l.code_type)
-		return NULL;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return NULL;
-	code_ids(r, b, &e->name_ptr, &e->qual_ptr, &e->file_ptr, &e->c.first_line, &e->flags);
-	qual = read_str(r, e->qual_ptr);
-	file = read_str(r, e->file_ptr);
-	if (!qual || !file || grow(&r->all, &r->cap_all, r->n_all + 1, sizeof(*r->all))) {
-		free(qual);
-		free(file);
-		free(e);
-		return NULL;
-	}
-	ml = pyreader_module_name(r->l.root, file, modname, sizeof(modname));
-	ql = strlen(qual);
-	e->c.addr = addr;
-	e->c.qualname = qual;
-	e->c.file = file;
-	e->c.module = strdup(modname);
-	e->c.name = malloc(ml + 1 + ql + 1);
-	if (!e->c.module || !e->c.name || code_put(r, e)) {
-		free((char *)e->c.module);
-		free((char *)e->c.name);
-		free(qual);
-		free(file);
-		free(e);
-		return NULL;
-	}
-	memcpy((char *)e->c.name, modname, ml);
-	((char *)e->c.name)[ml] = '.';
-	memcpy((char *)e->c.name + ml + 1, qual, ql + 1);
-	r->all[r->n_all++] = e;
-	e->seen = r->sample_no;
-	r->st.code_objects++;
-	return e;
-}
-
-/*
- * Resolves the code objects of every thread's chain: an address cached and seen in the last
- * sample is trusted (a code object cannot be freed while a frame runs it, and one that stayed on
- * a stack from one sample to the next is the same object); one that was away for a sample or
- * more is checked again (type, name, file and def line pointers) in one batched read with the
- * new ones, since its address may have been freed and reused by another code object.
- */
-static int resolve_codes(struct pyreader *r)
-{
-	size_t i, j;
-	int err;
-
-	r->n_reqs = 0;
-	for (i = 0; i < r->n_thr; i++) {
-		struct thr *t = r->thr[i];
-
-		for (j = 0; j < t->n_chain && !t->torn; j++) {
-			uint64_t a = (uint64_t)(uintptr_t)t->frames[j].code;
-			struct code_ent *e;
-			size_t off;
-
-			if (!a)
-				continue; /* a shim frame */
-			e = code_get(r, a);
-			if (e && e->seen + 1 >= r->sample_no)
-				continue; /* seen last time, or queued already (the marker below) */
-			if (e) {
-				e->seen = UINT64_MAX - 1;
-			} else {
-				size_t k;
-
-				/* a new one: once, however many frames run it */
-				for (k = 0; k < r->n_reqs && r->reqs[k].addr != a; k++)
-					;
-				if (k < r->n_reqs)
-					continue;
-			}
-			err = queue(r, a, r->code_len, &off);
-			if (err)
-				return err;
-		}
-	}
-	if (!r->n_reqs)
-		return 0;
-	err = run_round(r);
-	if (err)
-		return err;
-	for (i = 0; i < r->n_reqs; i++) {
-		struct pymem_req *q = &r->reqs[i];
-		struct code_ent *e = code_get(r, q->addr);
-		uint64_t name, qual, file;
-		uint32_t line, flags;
-
-		if (!q->ok) {
-			if (e)
-				e->seen = 0;
-			continue;
-		}
-		if (e) {
-			code_ids(r, q->buf, &name, &qual, &file, &line, &flags);
-			if (ld64((const uint8_t *)q->buf + 8) == r->l.code_type &&
-			    name == e->name_ptr && qual == e->qual_ptr && file == e->file_ptr &&
-			    line == e->c.first_line) {
-				e->seen = r->sample_no;
-				continue;
-			}
-			e->seen = 0;
-		}
-		/* not a code object (any more): the frames that name it are torn */
-		code_make(r, q->addr, q->buf);
-	}
-	r->n_reqs = 0;
-	return 0;
 }
 
 /* ---- thread list ---- */
@@ -552,18 +184,36 @@ static int rewalk(struct pyreader *r)
 	uint8_t b[8];
 	int err = 0;
 
+	/* the list is walked again when it changed, and after an exec: the only place to check */
+	if (r->l.pid && r->l.exe_ino) {
+		char path[64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)r->l.pid);
+		if (stat(path, &st))
+			return errno == ENOENT ? -ESRCH : -errno;
+		if ((uint64_t)st.st_dev != r->l.exe_dev || (uint64_t)st.st_ino != r->l.exe_ino)
+			return -ENOEXEC;
+	}
 	r->n_interps = 0;
-	if (pymem_read(r->mem, r->l.runtime + o->runtime_interp_head, b, 8))
-		return -EFAULT;
+	err = pymem_read(r->mem, r->l.runtime + o->runtime_interp_head, b, 8);
+	if (err)
+		goto out;
 	for (interp = ld64(b); interp && r->n_interps < MAX_INTERPS;) {
 		for (k = 0; k < r->n_interps; k++)
 			if (r->interps[k] == interp)
 				break;
 		if (k < r->n_interps)
 			break; /* a cycle */
+		r->trampolines[r->n_interps] = 0;
+		if (o->interp_trampoline &&
+		    !pymem_read(r->mem, interp + o->interp_trampoline, b, 8))
+			r->trampolines[r->n_interps] = ld64(b);
 		r->interps[r->n_interps++] = interp;
-		if (pymem_read(r->mem, interp + o->interp_tstate_head, b, 8))
-			return -EFAULT;
+		if (pymem_read(r->mem, interp + o->interp_tstate_head, b, 8)) {
+			err = -EAGAIN;
+			goto out;
+		}
 		for (ts = ld64(b); ts && n < MAX_THREADS;) {
 			struct thr *t = NULL;
 
@@ -594,8 +244,9 @@ static int rewalk(struct pyreader *r)
 				goto out;
 			}
 			nt[n++] = t;
-			if (pymem_read(r->mem, ts, t->ts, r->ts_len)) {
-				err = -EFAULT;
+			err = pymem_read(r->mem, ts, t->ts, r->ts_len);
+			if (err) {
+				err = err == -EFAULT ? -EAGAIN : err;
 				goto out;
 			}
 			t->ts_ok = true;
@@ -648,30 +299,51 @@ static bool list_unchanged(const struct pyreader *r)
 
 /* ---- frames ---- */
 
-/* Queues a read of frame @addr for @t: with the chunk below it when it lies in the used part of
- * the thread's data-stack chunk, else alone. */
+static int queue_prev(struct pyreader *r, struct thr *t, size_t from, bool spec);
+
+/*
+ * Queues a fresh read of frame @addr for @t, with what is likely to follow it: the used part of
+ * the data-stack chunk below it when it lies there (3.11+), else the rest of the last chain
+ * when it continues from there (3.9/3.10 frame objects), else the frame alone.
+ */
 static int queue_frame(struct pyreader *r, struct thr *t, uint64_t addr)
 {
 	uint64_t lo = addr, hi = addr + r->frame_len;
-	size_t off;
+	size_t off, j;
 	int err;
 
-	if (!t->chunk_read && addr >= t->chunk_lo && hi <= t->chunk_hi) {
+	if (addr >= t->chunk_lo && hi <= t->chunk_hi) {
 		lo = hi - t->chunk_lo > CHUNK_READ_MAX ? hi - CHUNK_READ_MAX : t->chunk_lo;
-		t->chunk_read = true;
+	} else {
+		for (j = 0; j < t->n_prev && t->prev[j] != addr; j++)
+			;
+		if (j < t->n_prev)
+			return queue_prev(r, t, j, false);
 	}
-	err = queue(r, lo, (size_t)(hi - lo), &off);
+	err = pyr_queue(r, lo, (size_t)(hi - lo), &off);
 	return err ?: add_region(r, t, lo, (size_t)(hi - lo), off);
+}
+
+static uint64_t trampoline(const struct pyreader *r, uint64_t interp)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_interps; i++)
+		if (r->interps[i] == interp)
+			return r->trampolines[i];
+	return 0;
 }
 
 /*
  * The hash of frame @addr's locals and value stack: the bytes between its fixed part and its
- * callee's frame (the last one walked, innermost first), when both lie in one region read in
- * this sample a short way apart (3.11+ data-stack chunks). 0 when not known.
+ * callee's frame (the last one walked, innermost first), when both lie a short way apart in a
+ * region read no earlier than the frame itself (3.11+ data-stack chunks). 0 when not known.
+ * Frames this close are also read as one region by the speculative read (MERGE_GAP), so the
+ * hash is there in every sample or in none.
  */
 static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint64_t addr)
 {
-	uint64_t lo = addr + r->frame_len, callee, h = 0xcbf29ce484222325ull;
+	uint64_t lo = addr + r->frame_len, callee, h = 0xcbf29ce484222325ull, batch = 0;
 	const uint8_t *p;
 	bool failed;
 	size_t i, len;
@@ -679,11 +351,11 @@ static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint
 	if (pyoff_frame_objects(&r->l.off) || !t->n_chain)
 		return 0;
 	callee = t->chain[t->n_chain - 1];
-	if (callee <= lo || callee - lo > LOCALS_MAX)
+	if (callee <= lo || callee - lo > MERGE_GAP)
 		return 0;
 	len = (size_t)(callee - lo);
-	p = region_find(r, t, lo, len, &failed);
-	if (!p)
+	p = region_find(r, t, lo, len, &failed, &batch);
+	if (!p || batch < t->cur_batch)
 		return 0;
 	for (i = 0; i + 8 <= len; i += 8) {
 		h ^= ld64(p + i);
@@ -703,18 +375,21 @@ static int walk(struct pyreader *r, struct thr *t)
 	size_t k;
 
 	while (t->cur && !t->torn) {
-		const uint8_t *f = region_find(r, t, t->cur, r->frame_len, &failed);
+		uint64_t batch = 0;
+		const uint8_t *f = region_find(r, t, t->cur, r->frame_len, &failed, &batch);
 		struct py_frame *pf;
 		uint64_t code, locals;
 		unsigned owner = 0;
 
-		if (!f) {
-			if (failed) {
-				t->torn = true;
-				break;
-			}
-			return queue_frame(r, t, t->cur) ?: 1;
+		if (failed) {
+			t->torn = true;
+			break;
 		}
+		/* not read, or read before the frame that points to it was: then it may hold what
+		 * was there before this call (a suspended coroutine, a recycled frame object) */
+		if (!f || batch < t->cur_batch)
+			return queue_frame(r, t, t->cur) ?: 1;
+		t->cur_batch = batch;
 		if (t->n_chain >= MAX_DEPTH) {
 			t->torn = true;
 			break;
@@ -726,7 +401,10 @@ static int walk(struct pyreader *r, struct thr *t)
 			t->torn = true; /* a cycle */
 			break;
 		}
-		if (pyoff_frame_objects(o) && ld64(f + 8) != r->l.frame_type) {
+		/* 3.9/3.10: a frame object, alive (a freed one keeps its type and fields, on a
+		 * free list or as its code's spare, with no reference left) */
+		if (pyoff_frame_objects(o) &&
+		    (ld64(f + 8) != r->l.frame_type || (int64_t)ld64(f) <= 0)) {
 			t->torn = true;
 			break;
 		}
@@ -738,6 +416,13 @@ static int walk(struct pyreader *r, struct thr *t)
 		}
 		code = ld64(f + o->frame_code);
 		locals = frame_locals(r, t, t->cur);
+		/* 3.12: a shim runs its interpreter's trampoline code and nothing else does; a
+		 * mismatch is a C stack slot read after the shim it held had returned */
+		if (o->interp_trampoline && (owner == PYOFF_OWNED_BY_CSTACK) !=
+						(code && code == trampoline(r, t->interp))) {
+			t->torn = true;
+			break;
+		}
 		if (grow(&t->chain, &t->cap_chain, t->n_chain + 1, sizeof(*t->chain)) ||
 		    grow(&t->frames, &t->cap_frames, t->n_chain + 1, sizeof(*t->frames)))
 			return -ENOMEM;
@@ -765,6 +450,10 @@ static int walk(struct pyreader *r, struct thr *t)
 			pf->locals = locals;
 		}
 		t->cur = ld64(f + o->frame_previous);
+		/* a thread's outermost frame is its own (or a 3.12+ entry shim): a chain that
+		 * ends at a generator's frame read it suspended, after it had been resumed */
+		if (!t->cur && o->frame_owner && owner != 0 && owner != PYOFF_OWNED_BY_CSTACK)
+			t->torn = true;
 	}
 	t->done = true;
 	return 0;
@@ -786,16 +475,18 @@ static int first_frame(struct pyreader *r, struct thr *t)
 		}
 		if (p == t->cframe && t->cframe_ok) {
 			t->cur = ld64(t->cframe_buf);
+			t->cur_batch = t->cframe_batch;
 			return 0;
 		}
 		t->cframe = p;
 		t->cframe_ok = false;
-		err = queue(r, p + o->cframe_current_frame, 8, &off);
+		err = pyr_queue(r, p + o->cframe_current_frame, 8, &off);
 		if (err)
 			return err;
 		return add_region(r, t, p + o->cframe_current_frame, 8, off) ?: 1;
 	}
 	t->cur = p;
+	t->cur_batch = t->ts_batch;
 	return 0;
 }
 
@@ -806,7 +497,7 @@ static void thr_reset(struct pyreader *r, struct thr *t)
 
 	t->n_chain = 0;
 	t->cur = 0;
-	t->torn = t->done = t->chunk_read = false;
+	t->torn = t->done = false;
 	t->chunk_lo = t->chunk_hi = 0;
 	if (o->tstate_datastack_chunk && t->ts_ok) {
 		chunk = ld64(t->ts + o->tstate_datastack_chunk);
@@ -834,11 +525,10 @@ static void finish(struct pyreader *r, struct thr *t, struct py_thread_stack *s)
 		return;
 	}
 	/* the chain read becomes the next sample's speculation */
-	if (!grow(&t->prev, &t->cap_prev, t->n_chain, sizeof(*t->prev))) {
+	t->n_prev = 0;
+	if (t->n_chain && !grow(&t->prev, &t->cap_prev, t->n_chain, sizeof(*t->prev))) {
 		memcpy(t->prev, t->chain, t->n_chain * sizeof(*t->prev));
 		t->n_prev = t->n_chain;
-	} else {
-		t->n_prev = 0;
 	}
 	for (i = 0; i < t->n_chain; i++) {
 		struct py_frame f = t->frames[i];
@@ -846,7 +536,7 @@ static void finish(struct pyreader *r, struct thr *t, struct py_thread_stack *s)
 
 		if (f.instr == UINT64_MAX && !f.code)
 			continue;
-		e = code_get(r, (uint64_t)(uintptr_t)f.code);
+		e = pycode_get(r, (uint64_t)(uintptr_t)f.code);
 		if (!e || e->seen == 0) {
 			/* unreadable code object: the stack cannot be named, call it torn */
 			s->torn = true;
@@ -855,6 +545,14 @@ static void finish(struct pyreader *r, struct thr *t, struct py_thread_stack *s)
 		}
 		e->seen = r->sample_no;
 		f.code = &e->c;
+		/* 3.9/3.10: as in walk, a chain cannot end at a generator's frame */
+		if (pyoff_frame_objects(&r->l.off) && i == t->n_chain - 1 &&
+		    (e->flags &
+		     (PYOFF_CO_GENERATOR | PYOFF_CO_COROUTINE | PYOFF_CO_ASYNC_GENERATOR))) {
+			s->torn = true;
+			r->st.torn++;
+			return;
+		}
 		if (pyoff_frame_objects(&r->l.off))
 			f.generator = (e->flags & (PYOFF_CO_GENERATOR | PYOFF_CO_COROUTINE |
 						   PYOFF_CO_ASYNC_GENERATOR)) != 0;
@@ -873,7 +571,7 @@ static void finish(struct pyreader *r, struct thr *t, struct py_thread_stack *s)
 static int run_marked(struct pyreader *r)
 {
 	size_t i;
-	int err = run_round(r);
+	int err = pyr_run_round(r);
 
 	if (err)
 		return err;
@@ -894,20 +592,21 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /*
- * Queues the frames of @t's last chain, merged into as few regions as their addresses allow:
- * the kernel pins the pages of every region apart, which costs far more than copying the few
- * hundred bytes between frames of one data-stack chunk (3.11+), or between frame objects that
- * were allocated close together (3.9/3.10).
+ * Queues the frames of @t's last chain from index @from on, merged into as few regions as their
+ * addresses allow: the kernel pins the pages of every region apart, which costs far more than
+ * copying the few hundred bytes between frames of one data-stack chunk (3.11+), or between frame
+ * objects that were allocated close together (3.9/3.10). @spec: a guess (round 0).
  */
-static int queue_prev(struct pyreader *r, struct thr *t)
+static int queue_prev(struct pyreader *r, struct thr *t, size_t from, bool spec)
 {
 	uint64_t sorted[MAX_DEPTH], lo, hi;
 	size_t i, n = t->n_prev < MAX_DEPTH ? t->n_prev : MAX_DEPTH, off;
 	int err;
 
-	if (!n)
+	if (from >= n)
 		return 0;
-	memcpy(sorted, t->prev, n * sizeof(*sorted));
+	n -= from;
+	memcpy(sorted, t->prev + from, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), cmp_u64);
 	lo = sorted[0];
 	hi = lo + r->frame_len;
@@ -918,11 +617,11 @@ static int queue_prev(struct pyreader *r, struct thr *t)
 				hi = sorted[i] + r->frame_len;
 			continue;
 		}
-		err = queue(r, lo, (size_t)(hi - lo), &off)
+		err = pyr_queue(r, lo, (size_t)(hi - lo), &off)
 			  ?: add_region(r, t, lo, (size_t)(hi - lo), off);
 		if (err)
 			return err;
-		t->regs[t->n_regs - 1].spec = true;
+		t->regs[t->n_regs - 1].spec = spec;
 		if (i < n) {
 			lo = sorted[i];
 			hi = lo + r->frame_len;
@@ -942,17 +641,17 @@ static int round0(struct pyreader *r)
 	r->n_reqs = 0;
 	r->arena_len = 0;
 	for (i = 0; i < r->n_interps && !err; i++)
-		err = queue(r, r->interps[i] + o->interp_tstate_head, 8, &head_off[i]);
+		err = pyr_queue(r, r->interps[i] + o->interp_tstate_head, 8, &head_off[i]);
 	for (i = 0; i < r->n_thr && !err; i++) {
 		struct thr *t = r->thr[i];
 
 		t->n_regs = t->n_marked = 0;
-		err = queue(r, t->tstate, r->ts_len, &ts_off);
+		err = pyr_queue(r, t->tstate, r->ts_len, &ts_off);
 		if (!err && t->cframe)
-			err = queue(r, t->cframe + o->cframe_current_frame, 8, &off)
+			err = pyr_queue(r, t->cframe + o->cframe_current_frame, 8, &off)
 				  ?: add_region(r, t, t->cframe + o->cframe_current_frame, 8, off);
 		if (!err)
-			err = queue_prev(r, t);
+			err = queue_prev(r, t, 0, true);
 	}
 	err = err ?: run_marked(r);
 	if (err)
@@ -970,6 +669,7 @@ static int round0(struct pyreader *r)
 		t->ts_ok = r->reqs[j].ok;
 		memcpy(t->ts, r->reqs[j].buf, r->ts_len);
 		j++;
+		t->ts_batch = t->cframe_batch = r->batches - 1;
 		t->cframe_ok = t->cframe && t->n_regs && t->regs[0].ok;
 		if (t->cframe_ok)
 			memcpy(t->cframe_buf, r->arena + t->regs[0].off, 8);
@@ -978,11 +678,12 @@ static int round0(struct pyreader *r)
 	return 0;
 }
 
-/* The rounds after the first: CFrames and frames not read yet, batched over every thread. */
-static int walk_all(struct pyreader *r)
+static int walk_rounds(struct pyreader *r);
+
+/* Gets every thread ready to walk from the thread state read in round 0. */
+static void walk_prepare(struct pyreader *r)
 {
-	size_t i, round;
-	int err;
+	size_t i;
 
 	for (i = 0; i < r->n_thr; i++) {
 		struct thr *t = r->thr[i];
@@ -992,6 +693,67 @@ static int walk_all(struct pyreader *r)
 		if (!t->ts_ok)
 			t->torn = t->done = true;
 	}
+}
+
+/*
+ * Reads the threads whose chain came out torn, or rooted elsewhere than last time, once more,
+ * from a fresh read of their thread state and without the speculative reads of round 0: a thread
+ * that runs Python code changes its frames while they are copied, and a second look a few
+ * microseconds later mostly holds together. @roots: also those rooted elsewhere. Returns 0 or
+ * -errno.
+ */
+static int retry_torn(struct pyreader *r, bool roots)
+{
+	size_t i, n = 0, off;
+	int err;
+
+	r->n_reqs = 0;
+	for (i = 0; i < r->n_thr; i++) {
+		struct thr *t = r->thr[i];
+
+		/* the outermost frame of a thread changes when it starts or ends running Python
+		 * code, rarely: more often a chain cut short by a frame read just as it changed */
+		t->retry =
+		    t->ts_ok && (t->torn || (roots && t->n_chain && t->n_prev &&
+					     t->chain[t->n_chain - 1] != t->prev[t->n_prev - 1]));
+		if (!t->retry)
+			continue;
+		t->n_regs = t->n_marked = 0;
+		err = pyr_queue(r, t->tstate, r->ts_len, &off);
+		if (err)
+			return err;
+		n++;
+	}
+	if (!n)
+		return 0;
+	err = pyr_run_round(r);
+	if (err)
+		return err;
+	for (i = 0, n = 0; i < r->n_thr; i++) {
+		struct thr *t = r->thr[i];
+
+		if (!t->retry)
+			continue;
+		t->ts_ok = r->reqs[n].ok;
+		memcpy(t->ts, r->reqs[n].buf, r->ts_len);
+		t->ts_batch = r->batches - 1;
+		n++;
+		thr_reset(r, t);
+		t->cframe_ok = false;
+		t->cur = UINT64_MAX;
+		if (!t->ts_ok)
+			t->torn = t->done = true;
+	}
+	r->n_reqs = 0;
+	return walk_rounds(r);
+}
+
+/* The rounds after the first: CFrames and frames not read yet, batched over every thread. */
+static int walk_rounds(struct pyreader *r)
+{
+	size_t i, round;
+	int err;
+
 	for (round = 0; round <= MAX_ROUNDS; round++) {
 		bool more = false;
 
@@ -1011,6 +773,7 @@ static int walk_all(struct pyreader *r)
 				if (round && t->cframe && !t->cframe_ok && t->n_marked) {
 					memcpy(t->cframe_buf,
 					       r->arena + t->regs[t->n_marked - 1].off, 8);
+					t->cframe_batch = t->regs[t->n_marked - 1].batch;
 					t->cframe_ok = true;
 				}
 				err = first_frame(r, t);
@@ -1064,12 +827,20 @@ int pyreader_sample(struct pyreader *r, struct py_sample *out)
 		if (list_unchanged(r))
 			break;
 		err = rewalk(r);
-		if (err == -ESRCH || err == -ENOMEM)
+		if (err == -ESRCH || err == -ENOMEM || err == -ENOEXEC)
 			goto out;
-		err = 0;
 	}
-	err = walk_all(r);
-	err = err ?: resolve_codes(r);
+	/* _PyRuntime itself unreadable: not a passing change of the thread list */
+	if (err == -EFAULT)
+		goto out;
+	err = 0;
+	walk_prepare(r);
+	err = walk_rounds(r);
+	/* twice for torn chains: one read while its thread runs a deep new call path can tear
+	 * again */
+	err = err ?: retry_torn(r, true);
+	err = err ?: retry_torn(r, false);
+	err = err ?: pycode_resolve(r);
 	if (err)
 		goto out;
 	if (grow(&r->out, &r->cap_out, r->n_thr, sizeof(*r->out))) {
@@ -1186,15 +957,7 @@ void pyreader_free(struct pyreader *r)
 	for (i = 0; i < r->n_thr; i++)
 		thr_free(r->thr[i]);
 	free(r->thr);
-	for (i = 0; i < r->n_all; i++) {
-		free((char *)r->all[i]->c.name);
-		free((char *)r->all[i]->c.qualname);
-		free((char *)r->all[i]->c.module);
-		free((char *)r->all[i]->c.file);
-		free(r->all[i]);
-	}
-	free(r->all);
-	free(r->codes);
+	pycode_free(r);
 	free(r->arena);
 	free(r->reqs);
 	free(r->req_thr);
@@ -1202,86 +965,4 @@ void pyreader_free(struct pyreader *r)
 	pymem_free(r->mem);
 	free((char *)r->l.root);
 	free(r);
-}
-
-/* ---- names ---- */
-
-/* True when @dir (a target path) holds an __init__.py, seen under @root. */
-static bool is_package(const char *root, const char *dir, size_t dirlen)
-{
-	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s%.*s/__init__.py", root, (int)dirlen, dir);
-
-	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
-}
-
-size_t pyreader_module_name(const char *root, const char *filename, char *out, size_t len)
-{
-	const char *base, *end, *parts[32];
-	size_t plen[32], np = 0, n = 0, i, flen = strlen(filename);
-	size_t dirlen;
-
-	if (!len)
-		return 0;
-	out[0] = '\0';
-	if (filename[0] == '<' || !flen) {
-		snprintf(out, len, "%s", filename);
-		return strlen(out);
-	}
-	base = strrchr(filename, '/');
-	base = base ? base + 1 : filename;
-	end = filename + flen;
-	if (end - base > 3 && !strcmp(end - 3, ".py"))
-		end -= 3;
-	dirlen = base > filename ? (size_t)(base - filename - 1) : 0;
-	if (!strncmp(base, "__init__", (size_t)(end - base)) && end - base == 8) {
-		/* the package itself: its directory names it */
-		np = 0;
-	} else {
-		parts[np] = base;
-		plen[np++] = (size_t)(end - base);
-	}
-	/* each enclosing directory with an __init__.py adds its name in front */
-	while (root && filename[0] == '/' && dirlen > 0 && np < 32 &&
-	       is_package(root, filename, dirlen)) {
-		const char *d = filename + dirlen;
-
-		while (d > filename && d[-1] != '/')
-			d--;
-		parts[np] = d;
-		plen[np++] = (size_t)(filename + dirlen - d);
-		dirlen = d > filename ? (size_t)(d - filename - 1) : 0;
-	}
-	if (!np) {
-		/* an __init__.py outside any package: name it by its directory */
-		const char *d = filename + dirlen;
-
-		while (d > filename && d[-1] != '/')
-			d--;
-		parts[np] = d;
-		plen[np++] = (size_t)(filename + dirlen - d);
-		if (!plen[0]) {
-			parts[0] = base;
-			plen[0] = (size_t)(end - base);
-		}
-	}
-	for (i = np; i-- > 0;) {
-		size_t k = plen[i];
-
-		if (n && n + 1 < len)
-			out[n++] = '.';
-		if (n + k >= len)
-			k = len - 1 - n;
-		memcpy(out + n, parts[i], k);
-		n += k;
-	}
-	out[n] = '\0';
-	return n;
-}
-
-void pyreader_unsupported_msg(unsigned major, unsigned minor, unsigned micro, char *err,
-			      size_t errlen)
-{
-	snprintf(err, errlen, "CPython %u.%u.%u is not supported (3.%d\u20133.%d are)", major,
-		 minor, micro, PYOFF_MINOR_FIRST, PYOFF_MINOR_LAST);
 }

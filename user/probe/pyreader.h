@@ -12,6 +12,16 @@
  * Limits: on 3.9/3.10 qualname is co_name (co_qualname appeared in 3.11), so a method reads
  * "mod.method", not "mod.Cls.method"; instr there is f_lasti (a byte offset on 3.9, an
  * instruction index on 3.10), on 3.11+ the address of the current instruction.
+ * Frame addresses are reused: on 3.11+ back-to-back calls from one caller take the same slot of
+ * the data stack, on 3.9/3.10 frame objects are recycled (each code object keeps a spare, and a
+ * free list), so address + code + caller tell two calls apart only when a sample fell between
+ * them. A coroutine or generator is seen only while it runs (its frame hangs from the frame that
+ * resumed it); a suspended one is on no thread's stack.
+ * Torn: a chain that does not hold together (unreadable, a cycle, deeper than 256, a frame or
+ * code object of the wrong type, a freed 3.9/3.10 frame object, a chain ending at a generator's
+ * frame) is read again twice within the same sample before it is reported torn; threads running
+ * Python code that changes its stack all the time still tear now and then (measured: about 1 %
+ * of stacks on 3.11+, up to 6 % on 3.9/3.10, whose frame objects are found one level per read).
  */
 #ifndef BT_PYREADER_H
 #define BT_PYREADER_H
@@ -77,7 +87,8 @@ struct pyreader;
  * caller retries a little later).
  */
 struct pyreader *pyreader_open(pid_t pid, char *err, size_t errlen);
-/* One sample of every thread. 0, or -errno (-ESRCH when the process is gone). Never blocks on
+/* One sample of every thread. 0, or -errno: -ESRCH when the process is gone, -ENOEXEC when it
+ * exec'd another program, -EFAULT when its _PyRuntime can no longer be read. Never blocks on
  * the target, never stops it. */
 int pyreader_sample(struct pyreader *r, struct py_sample *out);
 /* "3.11.2" */
@@ -98,6 +109,8 @@ struct pyreader_layout {
 	pid_t pid;
 	/* Where the target's files are seen from here ("/proc/PID/root"); NULL: names only. */
 	const char *root;
+	/* The executable's identity at open (stat of /proc/PID/exe), to notice an exec; 0: none. */
+	uint64_t exe_dev, exe_ino;
 };
 
 /*

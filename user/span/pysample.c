@@ -43,8 +43,9 @@ struct pyrec {
 	uint64_t totals_key;	   /* the trace's GenAI totals (stitcher) */
 	uint32_t n_seen;
 	uint32_t depth; /* among the thread's sampled calls; 0: outermost */
-	bool generator, incomplete, process_exit, emitted;
-	bool referenced; /* an exact span was placed in it */
+	bool generator, incomplete, emitted;
+	const char *end_reason; /* static: how a call ended that did not end on the stack */
+	bool referenced;	/* an exact span was placed in it */
 };
 
 struct pythread {
@@ -71,6 +72,8 @@ struct pyproc {
 	uint64_t last_ns; /* unix time of the latest sample of it */
 	struct pythread *threads;
 	size_t n_threads, cap_threads;
+	struct pyreader **retired; /* readers of programs it executed away from */
+	size_t n_retired, cap_retired;
 };
 
 /* The globs' verdict on one code object, kept by address (the reader's cache owns the object). */
@@ -224,14 +227,14 @@ static struct pythread *thread_get(struct pyproc *p, uint64_t tstate)
 
 /* Ends the thread's open calls from position @from on (innermost first) at @t_ns. */
 static void close_from(struct pysampler *ps, struct pythread *th, size_t from, uint64_t t_ns,
-		       bool incomplete, bool process_exit)
+		       bool incomplete, const char *end_reason)
 {
 	while (th->n_open > from) {
 		struct pyrec *r = th->open[--th->n_open];
 
 		r->end_ns = t_ns > r->start_ns ? t_ns : r->start_ns;
 		r->incomplete = incomplete;
-		r->process_exit = process_exit;
+		r->end_reason = end_reason;
 		if (r->n_seen == 1)
 			ps->st.seen_once++;
 		if (grow(&th->hist, &th->cap_hist, th->n_hist + 1, sizeof(*th->hist))) {
@@ -297,7 +300,7 @@ static void end_suspects(struct pysampler *ps, struct pythread *th)
 		if (grow(&th->open, &th->cap_open, th->n_open + 1, sizeof(*th->open)))
 			break;
 		th->open[th->n_open++] = th->suspect[--th->n_suspect];
-		close_from(ps, th, th->n_open - 1, th->suspect_ns, false, false);
+		close_from(ps, th, th->n_open - 1, th->suspect_ns, false, NULL);
 	}
 	th->n_suspect = 0;
 }
@@ -350,7 +353,7 @@ static void apply_stack(struct pysampler *ps, struct pythread *th, const struct 
 
 				if (r->referenced) {
 					th->open[th->n_open++] = r;
-					close_from(ps, th, th->n_open - 1, t_ns, false, false);
+					close_from(ps, th, th->n_open - 1, t_ns, false, NULL);
 				} else {
 					ps->st.glitches++;
 					free(r);
@@ -374,7 +377,7 @@ static void apply_stack(struct pysampler *ps, struct pythread *th, const struct 
 			th->suspect_depth = j;
 			th->suspect_ns = t_ns;
 		} else {
-			close_from(ps, th, j, t_ns, false, false);
+			close_from(ps, th, j, t_ns, false, NULL);
 		}
 	}
 	for (i = j; i < n_m; i++)
@@ -418,7 +421,7 @@ static void apply_sample(struct pysampler *ps, struct pyproc *p, const struct py
 			/* a thread state freed and made again for another thread */
 			if (th->tid) {
 				end_suspects(ps, th);
-				close_from(ps, th, 0, t_ns, false, false);
+				close_from(ps, th, 0, t_ns, false, NULL);
 			}
 			th->tid = ts->tid;
 		}
@@ -441,7 +444,7 @@ static void apply_sample(struct pysampler *ps, struct pyproc *p, const struct py
 				th->missed_ns = t_ns;
 			} else {
 				end_suspects(ps, th);
-				close_from(ps, th, 0, th->missed_ns, false, false);
+				close_from(ps, th, 0, th->missed_ns, false, NULL);
 			}
 		}
 		trim_history(th, t_ns);
@@ -449,16 +452,36 @@ static void apply_sample(struct pysampler *ps, struct pyproc *p, const struct py
 	p->last_ns = t_ns;
 }
 
-static void process_gone(struct pysampler *ps, struct pyproc *p, uint64_t t_ns)
+/* The calls of every thread of @p end at @t_ns for @reason ("process_exit", "exec"). */
+static void end_all(struct pysampler *ps, struct pyproc *p, uint64_t t_ns, const char *reason)
 {
 	size_t i;
 
 	for (i = 0; i < p->n_threads; i++) {
 		end_suspects(ps, &p->threads[i]);
-		close_from(ps, &p->threads[i], 0, t_ns, false, true);
+		close_from(ps, &p->threads[i], 0, t_ns, false, reason);
 	}
-	p->gone = true;
 	p->last_ns = t_ns;
+}
+
+/*
+ * @p executed another program (or its runtime became unreadable): its calls end, and the new
+ * program is waited for as a launched one would be. The old reader stays until the end: the
+ * spans still to build name their code from its cache.
+ */
+static void retire(struct pysampler *ps, struct pyproc *p, uint64_t t_ns)
+{
+	end_all(ps, p, t_ns, "exec");
+	if (grow(&p->retired, &p->cap_retired, p->n_retired + 1, sizeof(*p->retired))) {
+		/* no room to keep it: keep sampling nothing rather than free names in use */
+		p->gone = true;
+		return;
+	}
+	p->retired[p->n_retired++] = p->r;
+	p->r = NULL;
+	p->quiet = true;
+	p->next_try_ns = 0;
+	p->retry_until_ns = mono_ns() + WAIT_FOR_NS;
 }
 
 /* Opens the interpreter of a process that was not one yet; false while still waiting. */
@@ -517,10 +540,14 @@ static void sample_round(struct pysampler *ps)
 		/* the read runs unlocked: only this thread touches the reader */
 		err = pyreader_sample(p->r, &smp);
 		pthread_mutex_lock(&ps->mu);
-		if (!err)
+		if (!err) {
 			apply_sample(ps, p, &smp);
-		else if (err == -ESRCH)
-			process_gone(ps, p, bt_mono_to_unix_ns(mono_ns()));
+		} else if (err == -ESRCH) {
+			end_all(ps, p, bt_mono_to_unix_ns(mono_ns()), "process_exit");
+			p->gone = true;
+		} else if (err == -ENOEXEC || err == -EFAULT) {
+			retire(ps, p, bt_mono_to_unix_ns(mono_ns()));
+		}
 		pthread_mutex_unlock(&ps->mu);
 	}
 	pthread_mutex_lock(&ps->mu);
@@ -735,8 +762,8 @@ static struct bt_span *build(struct pysampler *ps, const struct pyproc *p,
 		bt_attrs_set_bool(&span->attrs, ATTR_BEDTRACE_PYTHON_GENERATOR, true);
 	if (r->incomplete)
 		bt_attrs_set_bool(&span->attrs, ATTR_BEDTRACE_SPAN_INCOMPLETE, true);
-	if (r->process_exit)
-		bt_attrs_set_str(&span->attrs, ATTR_BEDTRACE_END_REASON, "process_exit");
+	if (r->end_reason)
+		bt_attrs_set_str(&span->attrs, ATTR_BEDTRACE_END_REASON, r->end_reason);
 	if (span->attrs.err) {
 		bt_span_free(span);
 		return NULL;
@@ -895,7 +922,7 @@ void pysampler_stop(struct pysampler *ps)
 
 		for (j = 0; j < p->n_threads; j++) {
 			end_suspects(ps, &p->threads[j]);
-			close_from(ps, &p->threads[j], 0, now, true, false);
+			close_from(ps, &p->threads[j], 0, now, true, NULL);
 		}
 		if (p->r) {
 			pyreader_get_stats(p->r, &rs);
@@ -942,6 +969,9 @@ void pysampler_free(struct pysampler *ps)
 		}
 		free(p->threads);
 		pyreader_free(p->r);
+		for (k = 0; k < p->n_retired; k++)
+			pyreader_free(p->retired[k]);
+		free(p->retired);
 		free(p);
 	}
 	free(ps->procs);

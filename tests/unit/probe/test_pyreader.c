@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/pyimage.h"
@@ -108,6 +109,23 @@ static void check_version(unsigned minor)
 	assert_int_equal(st1.code_objects, 6);
 	assert_int_equal(find_tid(&s, 4000)->n_frames, 3);
 	assert_string_equal(find_tid(&s, 4001)->frames[2].code->name, "<string>.helper");
+	/* a function never seen before, in two threads: its header, then the headers and the
+	 * characters of its names, each one batched read for both */
+	{
+		uint64_t c_new = pyimg_code(&im, "Cls.fresh", "/srv/app.py", 40, 0);
+
+		pyimg_put64(&im, a1[2] + im.o->frame_code, c_new);
+		pyimg_put64(&im, a2[2] + im.o->frame_code, c_new);
+		pyreader_get_stats(r, &st0);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		pyreader_get_stats(r, &st1);
+		assert_int_equal(st1.syscalls - st0.syscalls, 4);
+		assert_int_equal(st1.code_objects, 7);
+		assert_string_equal(find_tid(&s, 4000)->frames[2].code->name,
+				    qual ? "app.Cls.fresh" : "app.fresh");
+		assert_ptr_equal(find_tid(&s, 4000)->frames[2].code,
+				 find_tid(&s, 4001)->frames[2].code);
+	}
 	/* a call returns and another is made at the same place: seen at once */
 	pyimg_stack(&im, ts1, 2, (uint64_t[]){c_mod, c_help}, NULL, NULL);
 	assert_int_equal(pyreader_sample(r, &s), 0);
@@ -260,6 +278,45 @@ static void test_pyreader_torn_chains(void **state)
 	}
 }
 
+/* A chain read while it changed: cut short at a suspended generator's frame (3.11+: by its
+ * owner, 3.9/3.10: by its code flags), or through a freed frame object (3.9/3.10): torn. */
+static void test_pyreader_cut_chains(void **state)
+{
+	unsigned minors[] = {9, 10, 11, 12, 13};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 5; k++) {
+		uint64_t ts, c, g, a[3];
+		int kinds[2] = {PYIMG_GEN, PYIMG_PLAIN};
+		struct py_sample s;
+		struct pyreader *r;
+		struct pyimg im;
+
+		pyimg_init(&im, minors[k], 60);
+		c = pyimg_code(&im, "f", "/x.py", 1, 0);
+		g = pyimg_code(&im, "g", "/x.py", 5, PYOFF_CO_COROUTINE);
+		ts = pyimg_thread(&im, 60);
+		pyimg_stack(&im, ts, 3, (uint64_t[]){c, c, c}, NULL, a);
+		r = open_img(&im);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_false(s.threads[0].torn);
+		pyimg_stack(&im, ts, 2, (uint64_t[]){g, c}, kinds, NULL);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_true(s.threads[0].torn);
+		assert_int_equal(s.threads[0].n_frames, 0);
+		if (minors[k] < 11) {
+			pyimg_stack(&im, ts, 3, (uint64_t[]){c, c, c}, NULL, a);
+			assert_int_equal(pyreader_sample(r, &s), 0);
+			assert_false(s.threads[0].torn);
+			pyimg_put64(&im, a[1], 0); /* no reference left: freed */
+			assert_int_equal(pyreader_sample(r, &s), 0);
+			assert_true(s.threads[0].torn);
+		}
+		pyreader_free(r);
+	}
+}
+
 /* A chain deeper than the cap is torn; a deep one below it is read whole at first sight, on
  * 3.9 one level per read (frame objects), on 3.11 from the data-stack chunk in one read. */
 static void test_pyreader_depth_cap(void **state)
@@ -303,8 +360,9 @@ static void test_pyreader_depth_cap(void **state)
 		assert_string_equal(s.threads[0].frames[249].code->name, "r.rec");
 		if (minors[k] >= 11)
 			assert_int_equal(st1.syscalls - st0.syscalls, 2);
-		else /* the image made 250 new frame objects: one level per read */
-			assert_int_equal(st1.syscalls - st0.syscalls, 251);
+		else /* 250 new frame objects, one level per read, and read twice as the outermost
+		      * frame changed */
+			assert_int_equal(st1.syscalls - st0.syscalls, 2 * 251);
 		pyreader_free(r);
 	}
 }
@@ -639,6 +697,25 @@ static void test_pymem_proc_self(void **state)
 	pymem_free(m);
 }
 
+/* A process that is gone: the whole batch fails with -ESRCH. */
+static void test_pymem_proc_gone(void **state)
+{
+	struct pymem *m;
+	uint8_t b[8];
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	m = pymem_proc(pid);
+	assert_non_null(m);
+	assert_int_equal(pymem_read(m, (uintptr_t)b, b, sizeof(b)), -ESRCH);
+	pymem_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +727,7 @@ int main(void)
 	    cmocka_unit_test(test_pyreader_shim_frame_skipped),
 	    cmocka_unit_test(test_pyreader_thread_list_changes),
 	    cmocka_unit_test(test_pyreader_torn_chains),
+	    cmocka_unit_test(test_pyreader_cut_chains),
 	    cmocka_unit_test(test_pyreader_depth_cap),
 	    cmocka_unit_test(test_pyreader_code_address_reused),
 	    cmocka_unit_test(test_pyreader_unicode_names),
@@ -661,6 +739,7 @@ int main(void)
 	    cmocka_unit_test(test_pyfind_version_and_names),
 	    cmocka_unit_test(test_pymem_image),
 	    cmocka_unit_test(test_pymem_proc_self),
+	    cmocka_unit_test(test_pymem_proc_gone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
