@@ -299,6 +299,24 @@ def asyncio_tasks_not_mixed():
 
 
 @test
+def exec_ends_calls_and_samples_the_new_program():
+    out = os.path.join(WORK, "exec.jsonl")
+    p = subprocess.run([BEDTRACE, "-o", out, "--python", "execer.*", "--", PY,
+                        os.path.join(APPS, "execer.py")], capture_output=True, text=True,
+                       timeout=60)
+    check_eq(p.returncode, 0, "bedtrace exit status (stderr: %s)" % p.stderr[-2000:])
+    spans = read_spans(out)
+    first = [s for s in spans if s.name == "execer.first"]
+    second = [s for s in spans if s.name == "execer.second"]
+    check(len(first) == 1 and len(second) == 1, "first/second spans: %r", spans)
+    check_eq(first[0].attrs.get("bedtrace.end_reason"), "exec", "first ended by the exec")
+    check(second[0].attrs.get("bedtrace.end_reason") is None, "second returned: %r",
+          second[0].attrs)
+    check(90 <= second[0].duration_ms <= 115, "second lasted %.1f ms", second[0].duration_ms)
+    check(first[0].end <= second[0].start, "first ends before second starts")
+
+
+@test
 def sigkill_mid_sampling_leaves_target_running():
     srv = replay()
     out = os.path.join(WORK, "kill.jsonl")

@@ -30,6 +30,8 @@
 #define WAIT_FOR_NS (10ull * 1000000000ull)
 /* The scheduler slice the sampling thread asks for (the kernel's floor is 0.1 ms). */
 #define SLICE_NS 100000ull
+/* Samples failed in a row before the interpreter is looked for again. */
+#define MAX_ERRORS 100
 /* Keys of the totals of traces rooted at a sampled call: apart from BPF's call ids. */
 #define TOTALS_KEY_BIT (1ull << 62)
 
@@ -72,6 +74,8 @@ struct pyproc {
 	uint64_t last_ns; /* unix time of the latest sample of it */
 	struct pythread *threads;
 	size_t n_threads, cap_threads;
+	unsigned errors;	   /* samples failed in a row */
+	bool execd;		   /* it executed a program since the last round */
 	struct pyreader **retired; /* readers of programs it executed away from */
 	size_t n_retired, cap_retired;
 };
@@ -535,6 +539,14 @@ static void sample_round(struct pysampler *ps)
 
 		if (p->gone)
 			continue;
+		if (p->execd) {
+			/* what the reader knew of the old program is no more */
+			pthread_mutex_lock(&ps->mu);
+			p->execd = false;
+			if (p->r)
+				retire(ps, p, bt_mono_to_unix_ns(mono_ns()));
+			pthread_mutex_unlock(&ps->mu);
+		}
 		if (!p->r && !try_open(ps, p, mono_ns()))
 			continue;
 		/* the read runs unlocked: only this thread touches the reader */
@@ -545,9 +557,11 @@ static void sample_round(struct pysampler *ps)
 		} else if (err == -ESRCH) {
 			end_all(ps, p, bt_mono_to_unix_ns(mono_ns()), "process_exit");
 			p->gone = true;
-		} else if (err == -ENOEXEC || err == -EFAULT) {
+		} else if (err == -ENOEXEC || err == -EFAULT || ++p->errors >= MAX_ERRORS) {
 			retire(ps, p, bt_mono_to_unix_ns(mono_ns()));
 		}
+		if (!err)
+			p->errors = 0;
 		pthread_mutex_unlock(&ps->mu);
 	}
 	pthread_mutex_lock(&ps->mu);
@@ -672,6 +686,19 @@ int pysampler_add(struct pysampler *ps, pid_t pid, enum pysample_when when, char
 		ps->st.processes++;
 	pthread_mutex_unlock(&ps->mu);
 	return 0;
+}
+
+void pysampler_exec(struct pysampler *ps, pid_t pid)
+{
+	size_t i;
+
+	if (!ps)
+		return;
+	pthread_mutex_lock(&ps->mu);
+	for (i = 0; i < ps->n_procs; i++)
+		if (ps->procs[i]->pid == pid && !ps->procs[i]->gone)
+			ps->procs[i]->execd = true;
+	pthread_mutex_unlock(&ps->mu);
 }
 
 int pysampler_track(struct pysampler *ps, pid_t pid)
