@@ -389,22 +389,27 @@ static void apply_stack(struct pysampler *ps, struct pythread *th, const struct 
 			break;
 }
 
-/* Drops built calls that ended long ago (or beyond the per-thread cap) from the history. */
+/*
+ * Drops built calls that ended long ago (or beyond the per-thread cap) from the history: from
+ * its front, where the oldest are, stopping at the first that stays, so a round costs nothing
+ * when there is nothing to drop.
+ */
 static void trim_history(struct pythread *th, uint64_t t_ns)
 {
-	size_t keep = 0, i;
+	size_t i;
 
 	for (i = 0; i < th->n_hist; i++) {
 		struct pyrec *r = th->hist[i];
-		bool old = r->end_ns + HISTORY_NS < t_ns || th->n_hist - i > HISTORY_MAX;
 
-		if (r->emitted && old) {
-			free(r);
-			continue;
-		}
-		th->hist[keep++] = r;
+		if (!r->emitted ||
+		    (r->end_ns + HISTORY_NS >= t_ns && th->n_hist - i <= HISTORY_MAX))
+			break;
+		free(r);
 	}
-	th->n_hist = keep;
+	if (!i)
+		return;
+	memmove(th->hist, th->hist + i, (th->n_hist - i) * sizeof(*th->hist));
+	th->n_hist -= i;
 }
 
 static void apply_sample(struct pysampler *ps, struct pyproc *p, const struct py_sample *smp)
