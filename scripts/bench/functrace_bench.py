@@ -8,8 +8,11 @@ Then attach time for 1 and 1,000 functions and for `libc:*`, and bedtrace CPU/RS
 100,000 calls/s. Metrics on and off side by side: a "bt+metrics" column (the same bedtrace with
 --prometheus and --metrics-output) and the 100,000 calls/s load with and without them, scraped
 every second. --compare OTHER_BEDTRACE adds a column (and attach times) for another build
-measured in the same run.
-Usage: sudo scripts/bench/functrace_bench.py [--rounds N] [--compare OTHER_BEDTRACE]"""
+measured in the same run. --bpf-stats turns on the kernel's per-program accounting for the
+whole run and prints, per column, the ns per run of each BPF program (entry and return) and
+the rounds' spread; --per-call-only skips the attach and load parts.
+Usage: sudo scripts/bench/functrace_bench.py [--rounds N] [--compare OTHER_BEDTRACE]
+                                             [--bpf-stats] [--per-call-only]"""
 import os
 import re
 import statistics
@@ -21,6 +24,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bpfstats  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BEDTRACE = os.path.join(ROOT, "bedtrace")
 WORK = tempfile.mkdtemp(prefix="bt-bench-")
@@ -29,6 +35,8 @@ CALLS = 200000
 ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
 COMPARE = sys.argv[sys.argv.index("--compare") + 1] if "--compare" in sys.argv else None
 SINK = os.path.join(WORK, "spans.jsonl")  # -o refuses /dev/null (not a regular file)
+BPF_STATS = "--bpf-stats" in sys.argv
+PER_CALL_ONLY = "--per-call-only" in sys.argv
 
 
 def build():
@@ -60,8 +68,24 @@ def drain(pipe):
     pipe.readline()
 
 
+class Result:
+    """The rounds of one column: median ns/call, spread, BPF programs' run time, drop lines."""
+
+    def __init__(self, vals, stats, proc):
+        self.vals = vals
+        self.median = statistics.median(vals)
+        self.stats = stats
+        err = getattr(proc, "stderr_text", "") or "" if proc else ""
+        self.drops = [l.split("dropped:", 1)[1].strip() for l in err.splitlines()
+                      if "dropped:" in l]
+
+    def spread(self):
+        """The rounds' extremes relative to their median, in %."""
+        return (min(self.vals) / self.median - 1) * 100, (max(self.vals) / self.median - 1) * 100
+
+
 def measure(fn, tool):
-    """Median ns/call over ROUNDS rounds with @tool (None, or a callable starting it)."""
+    """Result of ROUNDS rounds with @tool (None, or a callable starting it)."""
     t = subprocess.Popen([TARGET, "loop", fn, str(CALLS)], stdout=subprocess.PIPE, bufsize=0)
     proc = None
     try:
@@ -70,8 +94,10 @@ def measure(fn, tool):
             proc = tool(t.pid, fn)
         drain(t.stdout)  # rounds printed before the tool was attached
         t.stdout.readline()  # a round that may straddle the attach
+        before = bpfstats.snapshot() if BPF_STATS else None
         vals = [float(t.stdout.readline()) for _ in range(ROUNDS)]
-        return statistics.median(vals), proc
+        stats = bpfstats.delta(before, bpfstats.snapshot(), bpfstats.programs_of(proc.pid)) \
+            if BPF_STATS and proc else []
     finally:
         t.kill()
         t.wait()
@@ -84,6 +110,7 @@ def measure(fn, tool):
                 proc.kill()
                 _, err = proc.communicate()
             proc.stderr_text = err
+    return Result(vals, stats, proc)
 
 
 def wait_line(proc, pattern, timeout=30):
@@ -213,18 +240,28 @@ def main():
         # bpftrace creates its uprobes through tracefs, which is not mounted at boot here
         subprocess.check_call(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"])
     build()
-    print("# bedtrace function-tracing benchmark (%d calls/round, median of %d rounds)" %
-          (CALLS, ROUNDS))
+    if BPF_STATS:
+        with bpfstats.Stats():
+            return run()
+    return run()
+
+
+def run():
+    print("# %s" % " ".join([sys.executable] + sys.argv))
+    print("# bedtrace function-tracing benchmark (%d calls/round, median of %d rounds%s)" %
+          (CALLS, ROUNDS, ", BPF run-time accounting on in every column" if BPF_STATS else ""))
     print("%-6s %10s %10s %10s %11s %10s %12s %12s %12s%s" % (
         "first", "baseline", "floor", "bedtrace", "bt+metrics", "bpftrace", "bt/floor",
         "btm/floor", "bt/bpftrace", "   compare  cmp/floor" if COMPARE else ""))
     for fn, label in (("push", "push"), ("sub", "sub")):
-        base, _ = measure(fn, None)
-        floor, _ = measure(fn, bpftrace(FLOOR))
-        bt, _ = measure(fn, bedtrace)
-        btm, _ = measure(fn, bedtrace_metrics)
-        bpft, _ = measure(fn, bpftrace(HIST))
-        cmp = measure(fn, bedtrace_of(COMPARE))[0] if COMPARE else None
+        cols = [("baseline", None), ("floor", bpftrace(FLOOR)), ("bedtrace", bedtrace),
+                ("bt+metrics", bedtrace_metrics), ("bpftrace", bpftrace(HIST))]
+        if COMPARE:
+            cols.append(("compare", bedtrace_of(COMPARE)))
+        res = {name: measure(fn, tool) for name, tool in cols}
+        base, floor, bt, btm, bpft = (res[c].median for c in (
+            "baseline", "floor", "bedtrace", "bt+metrics", "bpftrace"))
+        cmp = res["compare"].median if COMPARE else None
         cost = lambda v: v - base  # noqa: E731
         print("%-6s %8.1fns %8.1fns %8.1fns %9.1fns %8.1fns %11.2fx %11.2fx %11.2fx%s" % (
             label, base, floor, bt, btm, bpft, cost(bt) / cost(floor), cost(btm) / cost(floor),
@@ -234,6 +271,18 @@ def main():
               "%.2f us, with metrics %.2f us, bpftrace %.2f us%s" % (
                   cost(floor) / 1e3, cost(bt) / 1e3, cost(btm) / 1e3, cost(bpft) / 1e3,
                   ", compare %.2f us" % (cost(cmp) / 1e3) if COMPARE else ""))
+        for name, _ in cols:
+            r = res[name]
+            lo, hi = r.spread()
+            line = "       %-10s rounds %s (%+.1f%% .. %+.1f%% of the median)" % (
+                name, " ".join("%.1f" % v for v in r.vals), lo, hi)
+            if r.drops:
+                line += "; dropped: " + "; ".join(r.drops)
+            print(line)
+            if BPF_STATS and name != "baseline":
+                print("       %-10s bpf_stats: %s" % ("", bpfstats.fmt(r.stats)))
+    if PER_CALL_ONLY:
+        return
     for glob in ("f0000", "f*", "libc:*"):
         got, ms = attach_time(glob)
         line = "attach: %-7s %4d function(s) ready in %7.1f ms (BPF load included)" % (
