@@ -3,19 +3,24 @@
  * The per-thread stacks of open traced calls. functrace creates the maps; tlscap and syscap get
  * the same fds from userspace (bpf_map__reuse_fd), so a request sent on a thread knows which
  * traced call it belongs to, and a request received opens a frame the handler's calls nest under.
+ *
+ * A thread's stack is task-local storage: found from the current task without hashing a key
+ * (every traced entry and return looks it up), made zeroed on a thread's first traced call, gone
+ * with the thread. Userspace cannot list task storage; it reads the stacks through the
+ * dump_stacks iterator (functrace.bpf.c), which also fills in each frame's return address.
  */
 #ifndef BT_STACK_BPF_H
 #define BT_STACK_BPF_H
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_THREADS);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
+	__type(key, int);
 	__type(value, struct bt_stack);
 } stacks SEC(".maps");
 
-/* One zeroed stack to create entries from (a 2 KiB value does not fit on the BPF stack). */
+/* One zeroed stack to create goroutine entries from (a 2 KiB value does not fit on the BPF
+ * stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -24,8 +29,8 @@ struct {
 } zero_stack SEC(".maps");
 
 /*
- * Returns the stack under @key in stack map @map (threads' or goroutines'), created if @create;
- * a full map is counted and yields NULL.
+ * Returns the stack under @key in hash map @map (goroutines'), created if @create; a full map is
+ * counted and yields NULL.
  */
 static __always_inline struct bt_stack *stack_lookup(void *map, const void *key, bool create)
 {
@@ -44,13 +49,24 @@ static __always_inline struct bt_stack *stack_lookup(void *map, const void *key,
 	return st;
 }
 
-/* Returns the stack of thread @tid, created (owned by the current process) if @create. */
-static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
+/*
+ * Returns the stack of the current thread (of process @pid), created if @create; NULL when it
+ * has none, or (counted) when it could not be made.
+ */
+static __always_inline struct bt_stack *stack_get(__u32 pid, bool create)
 {
-	struct bt_stack *st = stack_lookup(&stacks, &tid, create);
+	struct bt_stack *st;
 
-	if (st && create)
-		st->pid = bpf_get_current_pid_tgid() >> 32;
+	st = bpf_task_storage_get(&stacks, bpf_get_current_task_btf(), 0,
+				  create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!st) {
+		if (create)
+			count(BT_CNT_STACK_FULL, 1);
+		return NULL;
+	}
+	/* a new stack is zeroed; one copied at fork got the child's pid there */
+	if (create && !st->pid)
+		st->pid = pid;
 	return st;
 }
 

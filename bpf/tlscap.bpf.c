@@ -63,7 +63,7 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	c.ev->src = src;
 	c.ev->flags = 0;
 	c.ev->pad = 0;
-	fill_calls(c.ev, (__u32)pid_tgid);
+	fill_calls(c.ev);
 	c.buf = buf;
 	c.total = len;
 	emit_chunks(&c);
