@@ -23,8 +23,9 @@ struct ssl_call {
 	__u64 ssl;
 	__u64 buf;
 	__u64 len_ptr; /* _ex: size_t *written / *readbytes */
-	__u64 ts;
-	__u32 dir;
+	__u64 ts;      /* writes: when the call started (reads are timed at their return) */
+	__u16 dir;
+	__u16 fd_seen; /* a syscall inside this call was looked at for the connection's fd */
 	__u16 ex;
 	__u16 active; /* between entry and return */
 };

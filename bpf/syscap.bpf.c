@@ -360,7 +360,11 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	/* inside SSL_read/SSL_write the bytes are ciphertext: tlscap has the plaintext */
 	ssl = tls_on ? ssl_call_current() : NULL;
 	if (ssl) {
-		learn_fd(ssl, fd, pid_tgid);
+		/* the first syscall of an SSL call is the one that can name the fd */
+		if (!ssl->fd_seen) {
+			ssl->fd_seen = 1;
+			learn_fd(ssl, fd, pid_tgid);
+		}
 		return 0;
 	}
 	/* only a TCP socket is worth a call record and a clock read (-a: every file write) */
