@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Cost per traced call (entry + return), side by side in one run, for a function whose first
-instruction the kernel emulates (push %rbp) and one it must single-step (sub $0x18,%rsp):
+instruction the kernel emulates (push %rbp), one it must single-step (sub $0x18,%rsp), and the
+latter behind a 5-byte nop, which kernels with optimized uprobes (6.18) turn into a call:
   baseline (no probes) | floor: empty BPF programs on uprobe+uretprobe (bpftrace, body {})
   | bedtrace | bpftrace timing entry->return into a histogram.
 Then attach time for 1 and 1,000 functions and for `libc:*`, and bedtrace CPU/RSS/drops at
@@ -124,6 +125,38 @@ def wait_line(proc, pattern, timeout=30):
         if proc.poll() is not None:
             break
     raise RuntimeError("tool did not get ready: " + buf)
+
+
+def piece_costs(fn):
+    """probe_cost.c: one program per piece of a probe, all on f_@fn; ns per run of each."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    obj, loader = os.path.join(WORK, "probe_cost.bpf.o"), os.path.join(WORK, "probe_cost")
+    if not os.path.exists(loader):
+        subprocess.check_call(["clang", "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86",
+                               "-I" + os.path.join(ROOT, "build"), "-c",
+                               os.path.join(here, "probe_cost.bpf.c"), "-o", obj])
+        subprocess.check_call(["gcc", "-O2", "-o", loader, os.path.join(here, "probe_cost.c"),
+                               "-lbpf"])
+    t = subprocess.Popen([TARGET, "loop", fn, str(CALLS)], stdout=subprocess.PIPE, bufsize=0)
+    p = None
+    try:
+        t.stdout.readline()
+        p = subprocess.Popen([loader, obj, TARGET, "f_" + fn, str(t.pid)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if p.stdout.readline().strip() != "attached":
+            raise RuntimeError("probe_cost did not attach")
+        drain(t.stdout)
+        t.stdout.readline()
+        before = bpfstats.snapshot()
+        for _ in range(ROUNDS):
+            t.stdout.readline()
+        return bpfstats.delta(before, bpfstats.snapshot(), bpfstats.programs_of(p.pid))
+    finally:
+        t.kill()
+        t.wait()
+        if p:
+            p.stdin.close()
+            p.wait()
 
 
 def bpftrace(prog_fmt):
@@ -253,7 +286,7 @@ def run():
     print("%-6s %10s %10s %10s %11s %10s %12s %12s %12s%s" % (
         "first", "baseline", "floor", "bedtrace", "bt+metrics", "bpftrace", "bt/floor",
         "btm/floor", "bt/bpftrace", "   compare  cmp/floor" if COMPARE else ""))
-    for fn, label in (("push", "push"), ("sub", "sub")):
+    for fn, label in (("push", "push"), ("sub", "sub"), ("nop5", "nop5")):
         cols = [("baseline", None), ("floor", bpftrace(FLOOR)), ("bedtrace", bedtrace),
                 ("bt+metrics", bedtrace_metrics), ("bpftrace", bpftrace(HIST))]
         if COMPARE:
@@ -281,6 +314,10 @@ def run():
             print(line)
             if BPF_STATS and name != "baseline":
                 print("       %-10s bpf_stats: %s" % ("", bpfstats.fmt(r.stats)))
+        if BPF_STATS:
+            rows = sorted(piece_costs(fn), key=lambda r: r[2])
+            print("       pieces (probe_cost, each alone on the entry; ns per run, accounting "
+                  "included): " + ", ".join("%s %.1f" % (n[2:], ns) for n, _, ns in rows))
     if PER_CALL_ONLY:
         return
     for glob in ("f0000", "f*", "libc:*"):
