@@ -11,9 +11,11 @@ Then attach time for 1 and 1,000 functions and for `libc:*`, and bedtrace CPU/RS
 every second. --compare OTHER_BEDTRACE adds a column (and attach times) for another build
 measured in the same run. --bpf-stats turns on the kernel's per-program accounting for the
 whole run and prints, per column, the ns per run of each BPF program (entry and return) and
-the rounds' spread; --per-call-only skips the attach and load parts.
+the rounds' spread; --per-call-only skips the attach and load parts. The target runs pinned to
+CPU 1 and the tool (bedtrace's event reader, bpftrace) to CPU 0, so the reader never preempts
+the traced loop (--no-pin: both float).
 Usage: sudo scripts/bench/functrace_bench.py [--rounds N] [--compare OTHER_BEDTRACE]
-                                             [--bpf-stats] [--per-call-only]"""
+                                             [--bpf-stats] [--per-call-only] [--no-pin]"""
 import os
 import re
 import statistics
@@ -38,6 +40,8 @@ COMPARE = sys.argv[sys.argv.index("--compare") + 1] if "--compare" in sys.argv e
 SINK = os.path.join(WORK, "spans.jsonl")  # -o refuses /dev/null (not a regular file)
 BPF_STATS = "--bpf-stats" in sys.argv
 PER_CALL_ONLY = "--per-call-only" in sys.argv
+# the target on CPU 1, the tool (its event reader) on CPU 0: neither preempts the other
+PIN = "--no-pin" not in sys.argv and os.cpu_count() >= 2
 
 
 def build():
@@ -85,14 +89,27 @@ class Result:
         return (min(self.vals) / self.median - 1) * 100, (max(self.vals) / self.median - 1) * 100
 
 
+def pin(pid, cpu):
+    """Pins every thread of @pid to @cpu (threads started later inherit it)."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            os.sched_setaffinity(int(tid), {cpu})
+        except OSError:
+            pass
+
+
 def measure(fn, tool):
     """Result of ROUNDS rounds with @tool (None, or a callable starting it)."""
     t = subprocess.Popen([TARGET, "loop", fn, str(CALLS)], stdout=subprocess.PIPE, bufsize=0)
     proc = None
     try:
+        if PIN:
+            pin(t.pid, 1)
         t.stdout.readline()  # warm up
         if tool:
             proc = tool(t.pid, fn)
+            if PIN:
+                pin(proc.pid, 0)
         drain(t.stdout)  # rounds printed before the tool was attached
         t.stdout.readline()  # a round that may straddle the attach
         before = bpfstats.snapshot() if BPF_STATS else None
@@ -281,8 +298,9 @@ def main():
 
 def run():
     print("# %s" % " ".join([sys.executable] + sys.argv))
-    print("# bedtrace function-tracing benchmark (%d calls/round, median of %d rounds%s)" %
-          (CALLS, ROUNDS, ", BPF run-time accounting on in every column" if BPF_STATS else ""))
+    print("# bedtrace function-tracing benchmark (%d calls/round, median of %d rounds%s%s)" %
+          (CALLS, ROUNDS, ", BPF run-time accounting on in every column" if BPF_STATS else "",
+           ", target on CPU 1, tool on CPU 0" if PIN else ""))
     print("%-6s %10s %10s %10s %11s %10s %12s %12s %12s%s" % (
         "first", "baseline", "floor", "bedtrace", "bt+metrics", "bpftrace", "bt/floor",
         "btm/floor", "bt/bpftrace", "   compare  cmp/floor" if COMPARE else ""))
