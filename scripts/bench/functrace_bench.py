@@ -13,9 +13,12 @@ measured in the same run. --bpf-stats turns on the kernel's per-program accounti
 whole run and prints, per column, the ns per run of each BPF program (entry and return) and
 the rounds' spread; --per-call-only skips the attach and load parts. The target runs pinned to
 CPU 1 and the tool (bedtrace's event reader, bpftrace) to CPU 0, so the reader never preempts
-the traced loop (--no-pin: both float).
+the traced loop (--no-pin: both float). --ring-size SIZE gives bedtrace's per-call columns a
+ring that holds the measured rounds' events (e.g. 256M): at a million calls a second the reader
+falls behind, and a full ring's failed reservations are cheaper than real ones.
 Usage: sudo scripts/bench/functrace_bench.py [--rounds N] [--compare OTHER_BEDTRACE]
-                                             [--bpf-stats] [--per-call-only] [--no-pin]"""
+                                             [--bpf-stats] [--per-call-only] [--no-pin]
+                                             [--ring-size SIZE]"""
 import os
 import re
 import statistics
@@ -40,6 +43,9 @@ COMPARE = sys.argv[sys.argv.index("--compare") + 1] if "--compare" in sys.argv e
 SINK = os.path.join(WORK, "spans.jsonl")  # -o refuses /dev/null (not a regular file)
 BPF_STATS = "--bpf-stats" in sys.argv
 PER_CALL_ONLY = "--per-call-only" in sys.argv
+# bedtrace's ring in the per-call columns: one that holds the measured rounds' events measures
+# reservations that succeed, not the cheaper failures of a full ring
+RING = sys.argv[sys.argv.index("--ring-size") + 1] if "--ring-size" in sys.argv else None
 # the target on CPU 1, the tool (its event reader) on CPU 0: neither preempts the other
 PIN = "--no-pin" not in sys.argv and os.cpu_count() >= 2
 
@@ -203,6 +209,7 @@ def metrics_args():
 def bedtrace_of(binary, metrics=False):
     def start(pid, fn):
         extra = metrics_args()[0] if metrics else []
+        extra += ["--ring-size", RING] if RING else []
         p = subprocess.Popen([binary, "-v", "--no-tls", "--no-sockets", "-f", "f_" + fn, "-p",
                               str(pid), "-o", SINK] + extra, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
