@@ -403,7 +403,7 @@ int BPF_PROG(thread_exit)
 		stack_close(st, now,
 			    group_dead || group_exit ? BT_END_PROCESS_EXIT : BT_END_THREAD_EXIT,
 			    pid, tid, false);
-		bpf_task_storage_delete(&stacks, (struct task_struct *)task);
+		stack_drop(task);
 	}
 	if (!group_dead)
 		return 0;
@@ -489,7 +489,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 	st = stack_get(pid, false);
 	if (st) {
 		stack_close(st, now, BT_END_EXEC, pid, old, false);
-		bpf_task_storage_delete(&stacks, bpf_get_current_task_btf());
+		stack_drop(bpf_get_current_task_btf());
 	}
 	flags = bpf_map_lookup_elem(&procs, &pid);
 	if (flags && (*flags & BT_PROC_GO)) {
@@ -560,6 +560,8 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 		st = bpf_task_storage_get(&stacks, child, st, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!st)
 			count(BT_CNT_STACK_FULL, 1);
+		else if (!stack_made(child))
+			st = NULL;
 		if (st) {
 			st->pid = cpid;
 			st->n_restore = 0;

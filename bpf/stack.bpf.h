@@ -19,6 +19,18 @@ struct {
 	__type(value, struct bt_stack);
 } stacks SEC(".maps");
 
+/*
+ * How many threads' stacks exist, at most BT_MAX_THREADS: task storage has no size limit of its
+ * own, and a stack stays with its thread until the thread exits (a traced call re-made on every
+ * outermost entry would cost an allocation each).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} stack_count SEC(".maps");
+
 /* One zeroed stack to create goroutine entries from (a 2 KiB value does not fit on the BPF
  * stack). */
 struct {
@@ -50,23 +62,57 @@ static __always_inline struct bt_stack *stack_lookup(void *map, const void *key,
 }
 
 /*
+ * Counts a thread's stack just made (in @task's storage): true, or false (counted as a call not
+ * traced) when BT_MAX_THREADS exist already, and the new one is deleted again.
+ */
+static __always_inline bool stack_made(struct task_struct *task)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&stack_count, &zero);
+
+	if (n && __sync_fetch_and_add(n, 1) < BT_MAX_THREADS)
+		return true;
+	if (n)
+		__sync_fetch_and_add(n, -1);
+	bpf_task_storage_delete(&stacks, task);
+	count(BT_CNT_STACK_FULL, 1);
+	return false;
+}
+
+/* Deletes the stack in @task's storage, if it has one, and uncounts it. */
+static __always_inline void stack_drop(struct task_struct *task)
+{
+	__u32 zero = 0;
+	__u64 *n;
+
+	if (bpf_task_storage_delete(&stacks, task))
+		return;
+	n = bpf_map_lookup_elem(&stack_count, &zero);
+	if (n)
+		__sync_fetch_and_add(n, -1);
+}
+
+/*
  * Returns the stack of the current thread (of process @pid), created if @create; NULL when it
  * has none, or (counted) when it could not be made.
  */
 static __always_inline struct bt_stack *stack_get(__u32 pid, bool create)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct bt_stack *st;
 
-	st = bpf_task_storage_get(&stacks, bpf_get_current_task_btf(), 0,
-				  create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	st = bpf_task_storage_get(&stacks, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 	if (!st) {
 		if (create)
 			count(BT_CNT_STACK_FULL, 1);
 		return NULL;
 	}
-	/* a new stack is zeroed; one copied at fork got the child's pid there */
-	if (create && !st->pid)
+	/* a new stack is zeroed (pid 0); one copied at fork was counted there */
+	if (create && !st->pid) {
+		if (!stack_made(task))
+			return NULL;
 		st->pid = pid;
+	}
 	return st;
 }
 

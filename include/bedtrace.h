@@ -29,7 +29,8 @@
  * of two: BPF bounds frame indexes with & (BT_MAX_DEPTH - 1).
  */
 #define BT_MAX_DEPTH 64
-/* Threads with open traced calls userspace reads at once (watchdog, shutdown). */
+/* Threads with a stack of traced calls at once (stack.bpf.h); calls of more are counted, not
+ * traced. */
 #define BT_MAX_THREADS 8192
 /* Pending uretprobe return instances of a thread examined for return addresses (dump_stacks). */
 #define BT_MAX_RI 256
