@@ -23,8 +23,9 @@ struct ssl_call {
 	__u64 ssl;
 	__u64 buf;
 	__u64 len_ptr; /* _ex: size_t *written / *readbytes */
-	__u64 ts;
-	__u32 dir;
+	__u64 ts;      /* writes: when the call started (reads are timed at their return) */
+	__u16 dir;
+	__u16 fd_seen; /* a syscall inside this call was looked at for the connection's fd */
 	__u16 ex;
 	__u16 active; /* between entry and return */
 };
@@ -165,10 +166,10 @@ static __always_inline void emit_chunks(struct emit_ctx *c)
 	bpf_loop(BT_DATA_MAX_CALL / BT_DATA_CHUNK, emit_chunk, c, 0);
 }
 
-/* The traced calls open on @tid: innermost, the one below it, outermost. */
-static __always_inline void fill_calls(struct bt_data_event *ev, __u32 tid)
+/* The traced calls open on the current thread: innermost, the one below it, outermost. */
+static __always_inline void fill_calls(struct bt_data_event *ev)
 {
-	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	struct bt_stack *st = stack_get(0, false);
 	__u32 d;
 
 	ev->call_id = ev->parent_id = ev->root_id = 0;

@@ -119,13 +119,19 @@ int BPF_UPROBE(func_entry)
 	/* -e: the links are per file, shared with processes that are not selected */
 	if (!probe_selected(pid_tgid >> 32))
 		return 0;
-	st = stack_get((__u32)pid_tgid, true);
+	st = stack_get(pid_tgid >> 32, true);
 	if (!st)
 		return 0;
-	/* the return probe is armed after this program runs: the slot still holds the caller */
-	bpf_probe_read_user(&ret, sizeof(ret), (void *)sp);
 	d = st->depth;
-	if (d && d <= BT_MAX_DEPTH && st->frames[(d - 1) & (BT_MAX_DEPTH - 1)].sp == sp && ret &&
+	/*
+	 * A frame whose return slot is this one: either this is a tail call, and the slot holds
+	 * the uretprobe trampoline already, or that frame is dead. Only then is the slot read (the
+	 * return probe is armed after this program runs); the return address every frame keeps for
+	 * the watchdog comes from the kernel's return instances (dump_stacks), not from a read
+	 * here.
+	 */
+	if (d && d <= BT_MAX_DEPTH && st->frames[(d - 1) & (BT_MAX_DEPTH - 1)].sp == sp &&
+	    !bpf_probe_read_user(&ret, sizeof(ret), (void *)sp) && ret &&
 	    ret == uretprobe_trampoline())
 		/* tail call: the frame sharing this slot is the caller that jumped here */
 		pop_dead(st, sp - 1, now, pid_tgid);
@@ -140,7 +146,7 @@ int BPF_UPROBE(func_entry)
 	f->call_id = ((__u64)(__u32)pid_tgid << 32) | ++st->seq;
 	f->entry_ns = now;
 	f->sp = sp;
-	f->ret = ret;
+	f->ret = 0;
 	f->probe_id = (__u32)bpf_get_attach_cookie(ctx);
 	st->depth = d + 1;
 	return 0;
@@ -156,7 +162,7 @@ int BPF_URETPROBE(func_return, long rc)
 	struct bt_stack *st;
 	__u32 top;
 
-	st = stack_get((__u32)pid_tgid, false);
+	st = stack_get(pid_tgid >> 32, false);
 	if (!st) {
 		if (!detaching)
 			count(BT_CNT_RET_NO_STACK, 1);
@@ -193,7 +199,7 @@ int BPF_UPROBE(entry_stop)
 SEC("uprobe")
 int BPF_UPROBE(longjmp_entry)
 {
-	struct bt_stack *st = stack_get((__u32)bpf_get_current_pid_tgid(), false);
+	struct bt_stack *st = stack_get(0, false);
 
 	if (st && st->depth) {
 		st->pending = BT_END_LONGJMP;
@@ -267,7 +273,7 @@ int BPF_UPROBE(unwind_raise)
 	struct restore_ctx c = {};
 	struct bt_stack *st;
 
-	st = stack_get((__u32)pid_tgid, false);
+	st = stack_get(pid_tgid >> 32, false);
 	if (!st || !st->depth)
 		return 0;
 	c.e = bpf_ringbuf_reserve(&events, sizeof(*c.e), 0);
@@ -328,7 +334,7 @@ int BPF_UPROBE(unwind_catch)
 	struct rearm_ctx c = {};
 	struct bt_stack *st;
 
-	st = stack_get((__u32)pid_tgid, false);
+	st = stack_get(pid_tgid >> 32, false);
 	if (!st)
 		return 0;
 	/* while the probes go, frames are not re-armed: their slots are being restored for good */
@@ -392,12 +398,12 @@ int BPF_PROG(thread_exit)
 	struct bt_stack *st;
 	__u32 *flags;
 
-	st = stack_get(tid, false);
+	st = stack_get(pid, false);
 	if (st) {
 		stack_close(st, now,
 			    group_dead || group_exit ? BT_END_PROCESS_EXIT : BT_END_THREAD_EXIT,
 			    pid, tid, false);
-		bpf_map_delete_elem(&stacks, &tid);
+		stack_drop(task);
 	}
 	if (!group_dead)
 		return 0;
@@ -479,11 +485,11 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 	struct bt_stack *st;
 	__u32 *flags;
 
-	/* a thread other than the leader that execs takes the leader's id: its stack is old's */
-	st = stack_get(old, false);
+	/* a thread other than the leader that execs takes the leader's id: its calls were old's */
+	st = stack_get(pid, false);
 	if (st) {
 		stack_close(st, now, BT_END_EXEC, pid, old, false);
-		bpf_map_delete_elem(&stacks, &old);
+		stack_drop(bpf_get_current_task_btf());
 	}
 	flags = bpf_map_lookup_elem(&procs, &pid);
 	if (flags && (*flags & BT_PROC_GO)) {
@@ -526,7 +532,6 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ppid = BPF_CORE_READ(parent, tgid), cpid = BPF_CORE_READ(child, tgid);
-	__u32 ptid = BPF_CORE_READ(parent, pid);
 	struct renumber_ctx c;
 	struct bt_stack *st;
 	__u32 *flags, f;
@@ -549,9 +554,14 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 		count(BT_CNT_PROC_FULL, 1);
 		return 0;
 	}
-	st = bpf_map_lookup_elem(&stacks, &ptid);
-	if (st && st->depth && !bpf_map_update_elem(&stacks, &cpid, st, BPF_NOEXIST)) {
-		st = bpf_map_lookup_elem(&stacks, &cpid);
+	st = bpf_task_storage_get(&stacks, parent, 0, 0);
+	if (st && st->depth) {
+		/* the child's storage starts as a copy of the parent's */
+		st = bpf_task_storage_get(&stacks, child, st, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!st)
+			count(BT_CNT_STACK_FULL, 1);
+		else if (!stack_made(child))
+			st = NULL;
 		if (st) {
 			st->pid = cpid;
 			st->n_restore = 0;
@@ -736,4 +746,78 @@ int ring_prefault(void *ctx)
 		return 0;
 	bpf_loop(BT_PREFAULT_PER_RUN, prefault_one, &done, 0);
 	return done;
+}
+
+/* The record dump_stacks writes, built here: a 2 KiB stack does not fit on the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bt_stack_rec);
+} dump_rec SEC(".maps");
+
+struct ret_fill_ctx {
+	struct bt_stack *st;
+	struct return_instance *ri;
+};
+
+/*
+ * One pending return instance of the thread: its saved return address is the one of the open
+ * frame whose return slot it hijacked (chained instances of a tail call carry the real one too).
+ */
+static long ret_fill_one(__u64 i, struct ret_fill_ctx *c)
+{
+	struct return_instance *ri = c->ri;
+	__u64 slot, orig;
+	__u32 d = c->st->depth, k;
+
+	if (!ri)
+		return 1;
+	slot = BPF_CORE_READ(ri, stack);
+	orig = BPF_CORE_READ(ri, orig_ret_vaddr);
+	c->ri = BPF_CORE_READ(ri, next);
+	if (d > BT_MAX_DEPTH)
+		d = BT_MAX_DEPTH;
+	for (k = 0; k < BT_MAX_DEPTH; k++) {
+		if (k >= d)
+			break;
+		if (c->st->frames[k].sp == slot && !c->st->frames[k].ret)
+			c->st->frames[k].ret = orig;
+	}
+	return 0;
+}
+
+/*
+ * Userspace's view of the per-thread stacks (task storage cannot be listed from userspace): a
+ * struct bt_stack_rec for each thread with open traced calls, each frame's return address (ret)
+ * taken from the kernel's pending return instances, so the entry probe need not read it. The
+ * watchdog runs it after bedtrace is gone, with the targets stopped; tracer.c at shutdown.
+ */
+SEC("iter/task")
+int dump_stacks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct ret_fill_ctx c = {};
+	struct bt_stack_rec *r;
+	struct bt_stack *st;
+	__u32 zero = 0;
+
+	if (!task)
+		return 0;
+	st = bpf_task_storage_get(&stacks, task, 0, 0);
+	if (!st || !st->depth)
+		return 0;
+	r = bpf_map_lookup_elem(&dump_rec, &zero);
+	if (!r)
+		return 0;
+	/* a copy: the thread may be running and its frames must not change under it */
+	if (bpf_probe_read_kernel(&r->st, sizeof(r->st), st))
+		return 0;
+	r->pid = task->tgid;
+	r->tid = task->pid;
+	c.st = &r->st;
+	c.ri = BPF_CORE_READ(task, utask, return_instances);
+	bpf_loop(BT_MAX_RI, ret_fill_one, &c, 0);
+	bpf_seq_write(ctx->meta->seq, r, sizeof(*r));
+	return 0;
 }

@@ -3,19 +3,36 @@
  * The per-thread stacks of open traced calls. functrace creates the maps; tlscap and syscap get
  * the same fds from userspace (bpf_map__reuse_fd), so a request sent on a thread knows which
  * traced call it belongs to, and a request received opens a frame the handler's calls nest under.
+ *
+ * A thread's stack is task-local storage: found from the current task without hashing a key
+ * (every traced entry and return looks it up), made zeroed on a thread's first traced call, gone
+ * with the thread. Userspace cannot list task storage; it reads the stacks through the
+ * dump_stacks iterator (functrace.bpf.c), which also fills in each frame's return address.
  */
 #ifndef BT_STACK_BPF_H
 #define BT_STACK_BPF_H
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BT_MAX_THREADS);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
+	__type(key, int);
 	__type(value, struct bt_stack);
 } stacks SEC(".maps");
 
-/* One zeroed stack to create entries from (a 2 KiB value does not fit on the BPF stack). */
+/*
+ * How many threads' stacks exist, at most BT_MAX_THREADS: task storage has no size limit of its
+ * own, and a stack stays with its thread until the thread exits (a traced call re-made on every
+ * outermost entry would cost an allocation each).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} stack_count SEC(".maps");
+
+/* One zeroed stack to create goroutine entries from (a 2 KiB value does not fit on the BPF
+ * stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -24,8 +41,8 @@ struct {
 } zero_stack SEC(".maps");
 
 /*
- * Returns the stack under @key in stack map @map (threads' or goroutines'), created if @create;
- * a full map is counted and yields NULL.
+ * Returns the stack under @key in hash map @map (goroutines'), created if @create; a full map is
+ * counted and yields NULL.
  */
 static __always_inline struct bt_stack *stack_lookup(void *map, const void *key, bool create)
 {
@@ -44,13 +61,58 @@ static __always_inline struct bt_stack *stack_lookup(void *map, const void *key,
 	return st;
 }
 
-/* Returns the stack of thread @tid, created (owned by the current process) if @create. */
-static __always_inline struct bt_stack *stack_get(__u32 tid, bool create)
+/*
+ * Counts a thread's stack just made (in @task's storage): true, or false (counted as a call not
+ * traced) when BT_MAX_THREADS exist already, and the new one is deleted again.
+ */
+static __always_inline bool stack_made(struct task_struct *task)
 {
-	struct bt_stack *st = stack_lookup(&stacks, &tid, create);
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&stack_count, &zero);
 
-	if (st && create)
-		st->pid = bpf_get_current_pid_tgid() >> 32;
+	if (n && __sync_fetch_and_add(n, 1) < BT_MAX_THREADS)
+		return true;
+	if (n)
+		__sync_fetch_and_add(n, -1);
+	bpf_task_storage_delete(&stacks, task);
+	count(BT_CNT_STACK_FULL, 1);
+	return false;
+}
+
+/* Deletes the stack in @task's storage, if it has one, and uncounts it. */
+static __always_inline void stack_drop(struct task_struct *task)
+{
+	__u32 zero = 0;
+	__u64 *n;
+
+	if (bpf_task_storage_delete(&stacks, task))
+		return;
+	n = bpf_map_lookup_elem(&stack_count, &zero);
+	if (n)
+		__sync_fetch_and_add(n, -1);
+}
+
+/*
+ * Returns the stack of the current thread (of process @pid), created if @create; NULL when it
+ * has none, or (counted) when it could not be made.
+ */
+static __always_inline struct bt_stack *stack_get(__u32 pid, bool create)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct bt_stack *st;
+
+	st = bpf_task_storage_get(&stacks, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!st) {
+		if (create)
+			count(BT_CNT_STACK_FULL, 1);
+		return NULL;
+	}
+	/* a new stack is zeroed (pid 0); one copied at fork was counted there */
+	if (create && !st->pid) {
+		if (!stack_made(task))
+			return NULL;
+		st->pid = pid;
+	}
 	return st;
 }
 

@@ -157,7 +157,7 @@ static __always_inline bool is_tls_record(const __u8 *p)
 static __always_inline __u64 open_server_frame(struct sock_state *s, __u64 pid_tgid, __u64 ts)
 {
 	__u32 tid = (__u32)pid_tgid;
-	struct bt_stack *st = stack_get(tid, true);
+	struct bt_stack *st = stack_get(pid_tgid >> 32, true);
 	struct bt_frame *f;
 	__u32 d;
 
@@ -184,10 +184,14 @@ static __always_inline __u64 open_server_frame(struct sock_state *s, __u64 pid_t
 static __always_inline void close_server_frame(struct sock_state *s, __u64 pid_tgid, __u64 now)
 {
 	__u32 tid = s->server_tid;
-	struct bt_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	struct bt_stack *st;
 
 	s->server_call = 0;
-	if (st && tid == (__u32)pid_tgid)
+	/* only the thread that opened the frame can close it: its stack is its own */
+	if (tid != (__u32)pid_tgid)
+		return;
+	st = stack_get(pid_tgid >> 32, false);
+	if (st)
 		stack_close(st, now, BT_END_UNWOUND, pid_tgid >> 32, tid, true);
 }
 
@@ -236,7 +240,7 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 	c.ev->dir = dir;
 	c.ev->src = BT_SRC_SOCKET;
 	c.ev->pad = 0;
-	fill_calls(c.ev, tid);
+	fill_calls(c.ev);
 	c.buf = buf;
 	c.total = len;
 	emit_chunks(&c);
@@ -356,7 +360,11 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	/* inside SSL_read/SSL_write the bytes are ciphertext: tlscap has the plaintext */
 	ssl = tls_on ? ssl_call_current() : NULL;
 	if (ssl) {
-		learn_fd(ssl, fd, pid_tgid);
+		/* the first syscall of an SSL call is the one that can name the fd */
+		if (!ssl->fd_seen) {
+			ssl->fd_seen = 1;
+			learn_fd(ssl, fd, pid_tgid);
+		}
 		return 0;
 	}
 	/* only a TCP socket is worth a call record and a clock read (-a: every file write) */

@@ -63,7 +63,7 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	c.ev->src = src;
 	c.ev->flags = 0;
 	c.ev->pad = 0;
-	fill_calls(c.ev, (__u32)pid_tgid);
+	fill_calls(c.ev);
 	c.buf = buf;
 	c.total = len;
 	emit_chunks(&c);
@@ -85,8 +85,10 @@ static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 
 	call->ssl = (__u64)ssl;
 	call->buf = (__u64)buf;
 	call->len_ptr = (__u64)len_ptr;
-	call->ts = bpf_ktime_get_ns();
+	/* a request is sent when SSL_write starts; what is read is timed when SSL_read returns */
+	call->ts = dir == 0 ? bpf_ktime_get_ns() : 0;
 	call->dir = dir;
+	call->fd_seen = 0;
 	call->ex = ex;
 	call->active = 1;
 	return 0;

@@ -29,8 +29,11 @@
  * of two: BPF bounds frame indexes with & (BT_MAX_DEPTH - 1).
  */
 #define BT_MAX_DEPTH 64
-/* Threads with open traced calls at once (per-thread stack map size). */
+/* Threads with a stack of traced calls at once (stack.bpf.h); calls of more are counted, not
+ * traced. */
 #define BT_MAX_THREADS 8192
+/* Pending uretprobe return instances of a thread examined for return addresses (dump_stacks). */
+#define BT_MAX_RI 256
 /* Goroutines of Go targets with open traced calls at once. */
 #define BT_MAX_GOROUTINES 16384
 /* Saved return addresses per thread while an exception unwinds through traced frames. */
@@ -271,8 +274,13 @@ struct bt_call_event {
 struct bt_frame {
 	__u64 call_id;
 	__u64 entry_ns;
-	__u64 sp;  /* stack pointer at entry: where the return address lives (Go: stack.hi - sp) */
-	__u64 ret; /* the return address found there at entry (the caller's; 0: not read) */
+	__u64 sp; /* stack pointer at entry: where the return address lives (Go: stack.hi - sp) */
+	/*
+	 * The caller's return address the uretprobe replaced in that slot: 0 in BPF's stacks;
+	 * filled in from the kernel's return instances in the records userspace reads
+	 * (struct bt_stack_rec), 0 when the kernel has none for the slot.
+	 */
+	__u64 ret;
 	__u32 probe_id;
 	__u32 pad;
 };
@@ -291,11 +299,22 @@ struct bt_stack {
 	__u32 tid;     /* goroutine stacks: the thread that last entered a traced call */
 };
 
+/*
+ * A thread's stack as userspace reads it: the functrace program dump_stacks (iter/task) writes
+ * one record per thread with open traced calls (the stacks are task-local storage, which
+ * userspace cannot list).
+ */
+struct bt_stack_rec {
+	__u32 pid; /* thread group */
+	__u32 tid;
+	struct bt_stack st;
+};
+
 /* Counters of everything that was dropped or went wrong in BPF; userspace reports them. */
 enum bt_counter {
 	BT_CNT_CALL_RB_FULL,	/* call events lost: ring buffer full */
 	BT_CNT_DEPTH_OVERFLOW,	/* calls deeper than BT_MAX_DEPTH, not traced */
-	BT_CNT_STACK_FULL,	/* threads beyond BT_MAX_THREADS, calls not traced */
+	BT_CNT_STACK_FULL,	/* threads whose stack could not be made, calls not traced */
 	BT_CNT_RET_NO_STACK,	/* returns on a thread with no open traced call (entered earlier) */
 	BT_CNT_RET_MISMATCH,	/* returns whose frame is not the innermost open one */
 	BT_CNT_UNWIND_FIXUP,	/* return addresses restored for exception unwinding */
@@ -350,8 +369,10 @@ _Static_assert(sizeof(struct bt_unwind_event) == 24 + 24 * BT_MAX_RESTORE,
 	       "bt_unwind_event layout is ABI");
 _Static_assert(sizeof(struct bt_call_event) == 72, "bt_call_event layout is ABI");
 _Static_assert(sizeof(struct bt_frame) == 40, "bt_frame layout is ABI");
-/* userspace reads stacks from the map (watchdog, open calls at exit) */
+/* userspace reads stacks as records of dump_stacks (watchdog, open calls at exit) */
 _Static_assert(sizeof(struct bt_stack) == 40 * BT_MAX_DEPTH + 16 * BT_MAX_RESTORE + 40,
 	       "bt_stack layout is ABI");
+_Static_assert(sizeof(struct bt_stack_rec) == 8 + sizeof(struct bt_stack),
+	       "bt_stack_rec layout is ABI");
 
 #endif

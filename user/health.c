@@ -35,7 +35,8 @@ static const struct {
 } counters[BT_CNT_MAX] = {
     [BT_CNT_CALL_RB_FULL] = {"call_events", "call events lost (ring buffer full)"},
     [BT_CNT_DEPTH_OVERFLOW] = {"calls_too_deep", "calls not traced (nesting deeper than 64)"},
-    [BT_CNT_STACK_FULL] = {"calls_no_thread_slot", "calls not traced (too many threads)"},
+    [BT_CNT_STACK_FULL] = {"calls_no_thread_slot",
+			   "calls not traced (no room for the thread's or goroutine's stack)"},
     [BT_CNT_RET_NO_STACK] = {NULL, "returns of calls entered before tracing began"},
     [BT_CNT_RET_MISMATCH] = {"unmatched_returns", "returns that matched no open traced call"},
     [BT_CNT_GO_NO_G] = {"go_calls", "Go calls not traced (goroutine unreadable)"},

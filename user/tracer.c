@@ -25,6 +25,7 @@
 #include "probe/functrace.h"
 #include "probe/ring.h"
 #include "probe/select.h"
+#include "probe/stack_dump.h"
 #include "probe/syscap.h"
 #include "probe/target.h"
 #include "probe/tlscap.h"
@@ -981,18 +982,19 @@ static void flush_stack(struct session *s, const struct bt_stack *st, __u32 tid,
 /* Calls still open at shutdown are exported too, marked incomplete: threads', then goroutines'. */
 static void flush_open_calls(struct session *s)
 {
-	int fd = functrace_stacks_fd(s->ft), go_fd = functrace_go_stacks_fd(s->ft);
+	int go_fd = functrace_go_stacks_fd(s->ft), err;
 	uint64_t now = bt_now_mono_ns();
-	__u32 key, next, *prev = NULL;
 	__u64 gkey, gnext, *gprev = NULL;
+	struct bt_stack_rec *recs;
 	struct bt_stack st;
+	size_t n;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st) == 0)
-			flush_stack(s, &st, key, now);
-	}
+	err = stack_dump_read(functrace_stacks_iter_fd(s->ft), 0, &recs, &n);
+	if (err)
+		pr_warn("cannot read the calls still open: %s\n", strerror(-err));
+	for (size_t i = 0; !err && i < n; i++)
+		flush_stack(s, &recs[i].st, recs[i].tid, now);
+	free(recs);
 	while (bpf_map_get_next_key(go_fd, gprev, &gnext) == 0) {
 		gkey = gnext;
 		gprev = &gkey;
@@ -1437,7 +1439,7 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	sw_tally_add(&s->load_times, "functrace", sw_now_ns() - t_phase);
 	functrace_time_symbols(s->ft, &s->symbol_times);
 	/* before any probe link exists, so the watchdog holds none */
-	err = watchdog_start(functrace_stacks_fd(s->ft), s->maps.procs, &s->wd);
+	err = watchdog_start(functrace_stacks_iter_fd(s->ft), s->maps.procs, &s->wd);
 	if (err)
 		pr_warn("no watchdog (targets may stay stopped if bedtrace is killed): %s\n",
 			strerror(-err));

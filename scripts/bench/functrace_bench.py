@@ -1,17 +1,26 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Cost per traced call (entry + return), side by side in one run, for a function whose first
-instruction the kernel emulates (push %rbp) and one it must single-step (sub $0x18,%rsp):
+instruction the kernel emulates (push %rbp), one it must single-step (sub $0x18,%rsp), and the
+latter behind a 5-byte nop, which kernels with optimized uprobes (6.18) turn into a call:
   baseline (no probes) | floor: empty BPF programs on uprobe+uretprobe (bpftrace, body {})
   | bedtrace | bpftrace timing entry->return into a histogram.
 Then attach time for 1 and 1,000 functions and for `libc:*`, and bedtrace CPU/RSS/drops at
 100,000 calls/s. Metrics on and off side by side: a "bt+metrics" column (the same bedtrace with
 --prometheus and --metrics-output) and the 100,000 calls/s load with and without them, scraped
 every second. --compare OTHER_BEDTRACE adds a column (and attach times) for another build
-measured in the same run.
+measured in the same run. --bpf-stats turns on the kernel's per-program accounting for the
+whole run and prints, per column, the ns per run of each BPF program (entry and return) and
+the rounds' spread; --per-call-only skips the attach and load parts. The target runs pinned to
+CPU 1 and the tool (bedtrace's event reader, bpftrace) to CPU 0, so the reader never preempts
+the traced loop (--no-pin: both float). --ring-size SIZE gives bedtrace's per-call columns a
+ring that holds the measured rounds' events (e.g. 256M): at a million calls a second the reader
+falls behind, and a full ring's failed reservations are cheaper than real ones.
 --load-only runs only the 100,000 calls/s load, ROUNDS times, alternating with the --compare build
 when given: CPU per round, median and spread, and spans written against calls made.
-Usage: sudo scripts/bench/functrace_bench.py [--rounds N] [--compare OTHER_BEDTRACE] [--load-only]"""
+Usage: sudo scripts/bench/functrace_bench.py [--rounds N] [--compare OTHER_BEDTRACE]
+                                             [--bpf-stats] [--per-call-only] [--no-pin]
+                                             [--ring-size SIZE] [--load-only]"""
 import os
 import re
 import statistics
@@ -23,6 +32,9 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bpfstats  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BEDTRACE = os.path.join(ROOT, "bedtrace")
 WORK = tempfile.mkdtemp(prefix="bt-bench-")
@@ -31,6 +43,13 @@ CALLS = 200000
 ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
 COMPARE = sys.argv[sys.argv.index("--compare") + 1] if "--compare" in sys.argv else None
 SINK = os.path.join(WORK, "spans.jsonl")  # -o refuses /dev/null (not a regular file)
+BPF_STATS = "--bpf-stats" in sys.argv
+PER_CALL_ONLY = "--per-call-only" in sys.argv
+# bedtrace's ring in the per-call columns: one that holds the measured rounds' events measures
+# reservations that succeed, not the cheaper failures of a full ring
+RING = sys.argv[sys.argv.index("--ring-size") + 1] if "--ring-size" in sys.argv else None
+# the target on CPU 1, the tool (its event reader) on CPU 0: neither preempts the other
+PIN = "--no-pin" not in sys.argv and os.cpu_count() >= 2
 
 
 def build():
@@ -62,18 +81,49 @@ def drain(pipe):
     pipe.readline()
 
 
+class Result:
+    """The rounds of one column: median ns/call, spread, BPF programs' run time, drop lines."""
+
+    def __init__(self, vals, stats, proc):
+        self.vals = vals
+        self.median = statistics.median(vals)
+        self.stats = stats
+        err = getattr(proc, "stderr_text", "") or "" if proc else ""
+        self.drops = [l.split("dropped:", 1)[1].strip() for l in err.splitlines()
+                      if "dropped:" in l]
+
+    def spread(self):
+        """The rounds' extremes relative to their median, in %."""
+        return (min(self.vals) / self.median - 1) * 100, (max(self.vals) / self.median - 1) * 100
+
+
+def pin(pid, cpu):
+    """Pins every thread of @pid to @cpu (threads started later inherit it)."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            os.sched_setaffinity(int(tid), {cpu})
+        except OSError:
+            pass
+
+
 def measure(fn, tool):
-    """Median ns/call over ROUNDS rounds with @tool (None, or a callable starting it)."""
+    """Result of ROUNDS rounds with @tool (None, or a callable starting it)."""
     t = subprocess.Popen([TARGET, "loop", fn, str(CALLS)], stdout=subprocess.PIPE, bufsize=0)
     proc = None
     try:
+        if PIN:
+            pin(t.pid, 1)
         t.stdout.readline()  # warm up
         if tool:
             proc = tool(t.pid, fn)
+            if PIN:
+                pin(proc.pid, 0)
         drain(t.stdout)  # rounds printed before the tool was attached
         t.stdout.readline()  # a round that may straddle the attach
+        before = bpfstats.snapshot() if BPF_STATS else None
         vals = [float(t.stdout.readline()) for _ in range(ROUNDS)]
-        return statistics.median(vals), proc
+        stats = bpfstats.delta(before, bpfstats.snapshot(), bpfstats.programs_of(proc.pid)) \
+            if BPF_STATS and proc else []
     finally:
         t.kill()
         t.wait()
@@ -86,6 +136,7 @@ def measure(fn, tool):
                 proc.kill()
                 _, err = proc.communicate()
             proc.stderr_text = err
+    return Result(vals, stats, proc)
 
 
 def wait_line(proc, pattern, timeout=30):
@@ -99,6 +150,38 @@ def wait_line(proc, pattern, timeout=30):
         if proc.poll() is not None:
             break
     raise RuntimeError("tool did not get ready: " + buf)
+
+
+def piece_costs(fn):
+    """probe_cost.c: one program per piece of a probe, all on f_@fn; ns per run of each."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    obj, loader = os.path.join(WORK, "probe_cost.bpf.o"), os.path.join(WORK, "probe_cost")
+    if not os.path.exists(loader):
+        subprocess.check_call(["clang", "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86",
+                               "-I" + os.path.join(ROOT, "build"), "-c",
+                               os.path.join(here, "probe_cost.bpf.c"), "-o", obj])
+        subprocess.check_call(["gcc", "-O2", "-o", loader, os.path.join(here, "probe_cost.c"),
+                               "-lbpf"])
+    t = subprocess.Popen([TARGET, "loop", fn, str(CALLS)], stdout=subprocess.PIPE, bufsize=0)
+    p = None
+    try:
+        t.stdout.readline()
+        p = subprocess.Popen([loader, obj, TARGET, "f_" + fn, str(t.pid)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if p.stdout.readline().strip() != "attached":
+            raise RuntimeError("probe_cost did not attach")
+        drain(t.stdout)
+        t.stdout.readline()
+        before = bpfstats.snapshot()
+        for _ in range(ROUNDS):
+            t.stdout.readline()
+        return bpfstats.delta(before, bpfstats.snapshot(), bpfstats.programs_of(p.pid))
+    finally:
+        t.kill()
+        t.wait()
+        if p:
+            p.stdin.close()
+            p.wait()
 
 
 def bpftrace(prog_fmt):
@@ -128,6 +211,7 @@ def metrics_args():
 def bedtrace_of(binary, metrics=False):
     def start(pid, fn):
         extra = metrics_args()[0] if metrics else []
+        extra += ["--ring-size", RING] if RING else []
         p = subprocess.Popen([binary, "-v", "--no-tls", "--no-sockets", "-f", "f_" + fn, "-p",
                               str(pid), "-o", SINK] + extra, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -260,18 +344,29 @@ def main():
     if "--load-only" in sys.argv:
         load_only()
         return
-    print("# bedtrace function-tracing benchmark (%d calls/round, median of %d rounds)" %
-          (CALLS, ROUNDS))
+    if BPF_STATS:
+        with bpfstats.Stats():
+            return run()
+    return run()
+
+
+def run():
+    print("# %s" % " ".join([sys.executable] + sys.argv))
+    print("# bedtrace function-tracing benchmark (%d calls/round, median of %d rounds%s%s)" %
+          (CALLS, ROUNDS, ", BPF run-time accounting on in every column" if BPF_STATS else "",
+           ", target on CPU 1, tool on CPU 0" if PIN else ""))
     print("%-6s %10s %10s %10s %11s %10s %12s %12s %12s%s" % (
         "first", "baseline", "floor", "bedtrace", "bt+metrics", "bpftrace", "bt/floor",
         "btm/floor", "bt/bpftrace", "   compare  cmp/floor" if COMPARE else ""))
-    for fn, label in (("push", "push"), ("sub", "sub")):
-        base, _ = measure(fn, None)
-        floor, _ = measure(fn, bpftrace(FLOOR))
-        bt, _ = measure(fn, bedtrace)
-        btm, _ = measure(fn, bedtrace_metrics)
-        bpft, _ = measure(fn, bpftrace(HIST))
-        cmp = measure(fn, bedtrace_of(COMPARE))[0] if COMPARE else None
+    for fn, label in (("push", "push"), ("sub", "sub"), ("nop5", "nop5")):
+        cols = [("baseline", None), ("floor", bpftrace(FLOOR)), ("bedtrace", bedtrace),
+                ("bt+metrics", bedtrace_metrics), ("bpftrace", bpftrace(HIST))]
+        if COMPARE:
+            cols.append(("compare", bedtrace_of(COMPARE)))
+        res = {name: measure(fn, tool) for name, tool in cols}
+        base, floor, bt, btm, bpft = (res[c].median for c in (
+            "baseline", "floor", "bedtrace", "bt+metrics", "bpftrace"))
+        cmp = res["compare"].median if COMPARE else None
         cost = lambda v: v - base  # noqa: E731
         print("%-6s %8.1fns %8.1fns %8.1fns %9.1fns %8.1fns %11.2fx %11.2fx %11.2fx%s" % (
             label, base, floor, bt, btm, bpft, cost(bt) / cost(floor), cost(btm) / cost(floor),
@@ -281,6 +376,22 @@ def main():
               "%.2f us, with metrics %.2f us, bpftrace %.2f us%s" % (
                   cost(floor) / 1e3, cost(bt) / 1e3, cost(btm) / 1e3, cost(bpft) / 1e3,
                   ", compare %.2f us" % (cost(cmp) / 1e3) if COMPARE else ""))
+        for name, _ in cols:
+            r = res[name]
+            lo, hi = r.spread()
+            line = "       %-10s rounds %s (%+.1f%% .. %+.1f%% of the median)" % (
+                name, " ".join("%.1f" % v for v in r.vals), lo, hi)
+            if r.drops:
+                line += "; dropped: " + "; ".join(r.drops)
+            print(line)
+            if BPF_STATS and name != "baseline":
+                print("       %-10s bpf_stats: %s" % ("", bpfstats.fmt(r.stats)))
+        if BPF_STATS:
+            rows = sorted(piece_costs(fn), key=lambda r: r[2])
+            print("       pieces (probe_cost, each alone on the entry; ns per run, accounting "
+                  "included): " + ", ".join("%s %.1f" % (n[2:], ns) for n, _, ns in rows))
+    if PER_CALL_ONLY:
+        return
     for glob in ("f0000", "f*", "libc:*"):
         got, ms = attach_time(glob)
         line = "attach: %-7s %4d function(s) ready in %7.1f ms (BPF load included)" % (

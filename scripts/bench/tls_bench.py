@@ -12,10 +12,14 @@
      of the machine then passes through; and bedtrace. p25, median, p90 and ratios. Server and
      client are pinned to separate CPUs, so where the scheduler puts them does not swamp the
      figures (on this VM it moves the median by tens of microseconds).
+     --bpf-stats turns on the kernel's per-program accounting for the whole run and prints, per
+     body size, what each of bedtrace's BPF programs ran per request (runs, ns per run, us per
+     request) and the same for the floors' empty programs.
 Usage: sudo scripts/bench/tls_bench.py [--quick] [--rounds N] [--step-secs S] [--latency-only]
-                                       [--compare OTHER_BEDTRACE]
+                                       [--compare OTHER_BEDTRACE] [--bpf-stats]
        (BEDTRACE=PATH in the environment measures another build; --compare adds a latency
        column for a second build, e.g. the one before a change, side by side in the same run)"""
+import contextlib
 import json
 import os
 import re
@@ -29,6 +33,8 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import harness  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bpfstats  # noqa: E402
 
 if os.environ.get("BEDTRACE"):  # another build, e.g. to compare a change
     harness.BEDTRACE = os.path.abspath(os.environ["BEDTRACE"])
@@ -51,6 +57,7 @@ ROUNDS = arg("--rounds", 2 if QUICK else 12, int)  # latency rounds: this VM is 
 STEP_SECS = arg("--step-secs", 2.0 if QUICK else 4.0)
 RATES = [25, 50, 100, 200, 400, 0]  # MB/s of TLS payload; 0 = unpaced
 LAT = [(1024, 150 if QUICK else 400), (1 << 20, 20 if QUICK else 60)]
+BPF_STATS = "--bpf-stats" in sys.argv
 
 
 class Client:
@@ -238,22 +245,33 @@ def latency(client, work, server):
         ["compare"] if other else [])
     res = {(size, c): [] for size, _ in LAT for c in cols}
     cpu_rss = []
+    # (size, column) -> {program name: [runs, ns]}, and requests counted
+    prog_time = {}
 
-    def requests(col):
+    def requests(col, tool_pid=None):
         for size, n in LAT:
+            before = bpfstats.snapshot() if BPF_STATS and tool_pid else None
             res[(size, col)] += client.cmd("lat %d %d" % (size, n))["lat_ns"]
+            if before is None:
+                continue
+            acc = prog_time.setdefault((size, col), {})
+            for name, runs, ns in bpfstats.delta(before, bpfstats.snapshot(),
+                                                 bpfstats.programs_of(tool_pid)):
+                a = acc.setdefault(name, [0, 0.0])
+                a[0] += runs
+                a[1] += runs * ns
 
     for rnd in range(ROUNDS):
         requests("without")
         for name, prog in floor_progs:
             f = Floor(prog)
             try:
-                requests(name)
+                requests(name, f.p.pid)
             finally:
                 f.stop()
         t = Tracer(["-p", str(client.p.pid)], work, "lat-%d" % rnd)
         try:
-            requests("bedtrace")
+            requests("bedtrace", t.p.pid)
         finally:
             cpu, rss, drops, spans = t.stop()
         n_http = sum(1 for s in spans if s.attrs.get("http.request.method") == "GET")
@@ -261,7 +279,7 @@ def latency(client, work, server):
         if other:
             t = Tracer(["-p", str(client.p.pid)], work, "cmp-%d" % rnd, other)
             try:
-                requests("compare")
+                requests("compare", t.p.pid)
             finally:
                 t.stop()
     for size, _ in LAT:
@@ -274,6 +292,13 @@ def latency(client, work, server):
             print("%-15s" % c + "".join(
                 " %11.1f us (%.3fx)" % (pct(v, q) / 1e3, pct(v, q) / pct(base, q))
                 for q in (.25, .5, .9)))
+    for (size, col), progs in sorted(prog_time.items()):
+        n = len(res[(size, col)])
+        total = sum(ns for _, ns in progs.values())
+        print("bpf_stats %s GET, %s: %.2f us of BPF per request: %s" % (
+            "1 KiB" if size == 1024 else "1 MiB", col, total / n / 1e3, ", ".join(
+                "%s %.1f x %.0f ns" % (name, runs / n, ns / runs)
+                for name, (runs, ns) in sorted(progs.items(), key=lambda kv: -kv[1][1]))))
     for i, (cpu, rss, got, want, drops) in enumerate(cpu_rss):
         print("round %d: bedtrace CPU %.0f%%, peak RSS %.0f MiB, %d/%d GET spans, drops: %s"
               % (i + 1, cpu, rss, got, want, "; ".join(drops) or "none"))
@@ -295,9 +320,10 @@ def main():
         make_certs(os.path.join(work, "certs"))
         server, port = start_tls_server(os.path.join(work, "certs"))
         client = Client(os.path.join(work, "certs", "ca.pem"), port)
-        if "--latency-only" not in sys.argv:
-            throughput(client, work)
-        latency(client, work, server)
+        with bpfstats.Stats() if BPF_STATS else contextlib.nullcontext():
+            if "--latency-only" not in sys.argv:
+                throughput(client, work)
+            latency(client, work, server)
     finally:
         if client:
             client.close()

@@ -80,7 +80,9 @@ def by_pid(spans):
 
 def bpf_map_entries(owner_pid, name):
     """Entries of BPF map @name that process @owner_pid holds open, or None if it holds none.
-    The map ids come from /proc/PID/fdinfo (bpftool 7.1 shows no owner pids)."""
+    The map ids come from /proc/PID/fdinfo (bpftool 7.1 shows no owner pids). Task-local storage
+    (the per-thread stacks) cannot be listed: its entries go with their threads, so none can be
+    left behind, and it reads as empty."""
     fdinfo = "/proc/%d/fdinfo" % owner_pid
     for fd in os.listdir(fdinfo):
         try:
@@ -95,6 +97,8 @@ def bpf_map_entries(owner_pid, name):
                                           capture_output=True, text=True, check=True).stdout)
         if shown.get("name") != name:
             continue
+        if shown.get("type") == "task_storage":
+            return []
         dump = subprocess.run(["bpftool", "-j", "map", "dump", "id", mid],
                               capture_output=True, text=True, check=True).stdout
         return json.loads(dump)

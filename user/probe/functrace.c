@@ -257,6 +257,11 @@ int functrace_stacks_fd(const struct func_tracer *ft)
 	return bpf_map__fd(ft->skel->maps.stacks);
 }
 
+int functrace_stacks_iter_fd(const struct func_tracer *ft)
+{
+	return bpf_program__fd(ft->skel->progs.dump_stacks);
+}
+
 int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags)
 {
 	__u32 key = (__u32)pid, val = flags;

@@ -64,7 +64,10 @@ void functrace_hold_forks(struct func_tracer *ft);
 void functrace_destroy(struct func_tracer *ft);
 int functrace_events_fd(const struct func_tracer *ft);
 int functrace_counters_fd(const struct func_tracer *ft);
+/* The per-thread stacks map (task storage: shared with tlscap and syscap, not listable). */
 int functrace_stacks_fd(const struct func_tracer *ft);
+/* The dump_stacks iterator program that reads the stacks for userspace (probe/stack_dump.h). */
+int functrace_stacks_iter_fd(const struct func_tracer *ft);
 
 /*
  * Resolves every spec in target @t and attaches entry/return probes (Go objects: entry probes and

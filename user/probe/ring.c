@@ -16,6 +16,8 @@
 #define RB_BUSY_BIT (1u << 31)
 #define RB_DISCARD_BIT (1u << 30)
 #define RB_HDR_SZ 8u
+/* The reader publishes its position once per this many bytes read (and when it stops). */
+#define RING_RELEASE_BYTES (64u << 10)
 
 struct event_ring {
 	event_ring_fn cb;
@@ -110,36 +112,60 @@ static void *record_at(struct event_ring *r, uint64_t pos, size_t size)
 	return r->wrap;
 }
 
+/* Publishes @cons as the reader's position: the room up to it is the producers' again. */
+static void release_to(struct event_ring *r, uint64_t cons)
+{
+	__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+}
+
 int event_ring_consume(struct event_ring *r)
 {
-	uint64_t cons = *r->consumer_pos, prod;
-	int n = 0, err;
+	uint64_t cons = *r->consumer_pos, prod = cons, released = cons;
+	int n = 0, err = 0;
 
 	for (;;) {
-		prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
-		if (cons >= prod)
-			return n;
-		while (cons < prod) {
-			const uint32_t *hdr = (const uint32_t *)(r->data + (cons & r->mask));
-			uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
-			size_t size = len & ~(RB_BUSY_BIT | RB_DISCARD_BIT);
-			void *rec;
+		const uint32_t *hdr;
+		uint32_t len;
+		size_t size;
+		void *rec;
 
-			if (len & RB_BUSY_BIT) /* reserved, not committed yet: later */
-				return n;
-			err = 0;
-			if (!(len & RB_DISCARD_BIT)) {
-				rec = record_at(r, cons + RB_HDR_SZ, size);
-				/* out of memory for a wrapped record: skipped rather than stuck */
-				err = rec ? r->cb(r->ctx, rec, size) : 0;
-				n++;
-			}
-			cons += (RB_HDR_SZ + size + 7) & ~(uint64_t)7;
-			__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
-			if (err < 0)
-				return err;
+		/* the producers' position is read again only once the known records are read */
+		if (cons >= prod)
+			prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
+		hdr = (const uint32_t *)(r->data + (cons & r->mask));
+		len = cons < prod ? __atomic_load_n(hdr, __ATOMIC_ACQUIRE) : RB_BUSY_BIT;
+		if (len & RB_BUSY_BIT) {
+			/*
+			 * Nothing more to read, or a record not committed yet. A producer wakes the
+			 * reader only when the reader's position is the record it commits: publish
+			 * it, then look once more, for a record committed before it was published.
+			 */
+			if (cons == released)
+				break;
+			release_to(r, cons);
+			released = cons;
+			continue;
 		}
+		size = len & ~(RB_BUSY_BIT | RB_DISCARD_BIT);
+		if (!(len & RB_DISCARD_BIT)) {
+			rec = record_at(r, cons + RB_HDR_SZ, size);
+			/* out of memory for a wrapped record: skipped rather than stuck */
+			err = rec ? r->cb(r->ctx, rec, size) : 0;
+			n++;
+		}
+		cons += (RB_HDR_SZ + size + 7) & ~(uint64_t)7;
+		/*
+		 * Every BPF reservation reads the reader's position: storing it after each record
+		 * would move its cache line to this CPU and back once per event.
+		 */
+		if (err < 0 || cons - released >= RING_RELEASE_BYTES) {
+			release_to(r, cons);
+			released = cons;
+		}
+		if (err < 0)
+			return err;
 	}
+	return n;
 }
 
 int event_ring_poll(struct event_ring *r, int timeout_ms)

@@ -7,6 +7,8 @@
  *
  * Records are handed to the callback in the order they were committed; a negative return from
  * the callback stops the pass (the record counts as read) and is returned.
+ * The reader's position, which every BPF reservation reads, is published once per 64 KiB read
+ * and at the end of a pass, not after each record.
  */
 #ifndef BT_RING_H
 #define BT_RING_H

@@ -15,6 +15,7 @@ static const struct {
     {"counters", offsetof(struct bt_shared_maps, counters)},
     {"stacks", offsetof(struct bt_shared_maps, stacks)},
     {"zero_stack", offsetof(struct bt_shared_maps, zero_stack)},
+    {"stack_count", offsetof(struct bt_shared_maps, stack_count)},
     {"procs", offsetof(struct bt_shared_maps, procs)},
     {"ssl_calls", offsetof(struct bt_shared_maps, ssl_calls)},
     {"conns", offsetof(struct bt_shared_maps, conns)},

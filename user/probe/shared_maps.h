@@ -15,15 +15,16 @@ struct bpf_object;
 
 /* Map fds, -1 while no object created the map; borrowed from the object that created it. */
 struct bt_shared_maps {
-	int events;	/* the one event ring buffer (common.bpf.h) */
-	int counters;	/* drop counters (common.bpf.h) */
-	int stacks;	/* per-thread stacks of open calls (stack.bpf.h) */
-	int zero_stack; /* the zeroed stack new entries start from (stack.bpf.h) */
-	int procs;	/* traced processes (functrace.bpf.c, syscap.bpf.c) */
-	int ssl_calls;	/* SSL call in progress per thread (capture.bpf.h) */
-	int conns;	/* TLS connection state (capture.bpf.h) */
-	int excluded;	/* processes never traced (common.bpf.h) */
-	int files;	/* selected, excluded and examined files (common.bpf.h) */
+	int events;	 /* the one event ring buffer (common.bpf.h) */
+	int counters;	 /* drop counters (common.bpf.h) */
+	int stacks;	 /* per-thread stacks of open calls (stack.bpf.h) */
+	int zero_stack;	 /* the zeroed stack new entries start from (stack.bpf.h) */
+	int stack_count; /* threads' stacks that exist (stack.bpf.h) */
+	int procs;	 /* traced processes (functrace.bpf.c, syscap.bpf.c) */
+	int ssl_calls;	 /* SSL call in progress per thread (capture.bpf.h) */
+	int conns;	 /* TLS connection state (capture.bpf.h) */
+	int excluded;	 /* processes never traced (common.bpf.h) */
+	int files;	 /* selected, excluded and examined files (common.bpf.h) */
 	/* not a map: how processes are chosen (enum bt_select_mode), every object's select_mode */
 	unsigned select_mode;
 };
@@ -34,6 +35,7 @@ struct bt_shared_maps {
 				 .counters = -1,                                                   \
 				 .stacks = -1,                                                     \
 				 .zero_stack = -1,                                                 \
+				 .stack_count = -1,                                                \
 				 .procs = -1,                                                      \
 				 .ssl_calls = -1,                                                  \
 				 .conns = -1,                                                      \

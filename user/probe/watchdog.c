@@ -5,8 +5,10 @@
  * A uretprobe replaces the return address of each traced call in flight with the trampoline
  * address; the kernel still returns through it after the probe is gone, but libgcc's unwinder
  * cannot step over it, so a C++ exception crossing such a frame ends in std::terminate. The BPF
- * stacks map knows, per thread, each open frame's return slot and the address it held at entry:
- * with the process stopped, those are written back, then the process is resumed. The BPF side
+ * stacks know, per thread, each open frame's return slot, and the kernel's pending return
+ * instances the address it held at entry (probe/stack_dump.h reads both, through functrace's
+ * dump_stacks iterator, whose program fd the watchdog holds): with the process stopped, those
+ * are written back, then the process is resumed. The BPF side
  * may also have stopped a target (entry stop, unwind fix-up, late library): it is resumed too.
  *
  * bedtrace → watchdog: a SOCK_SEQPACKET socket pair (fixed-size messages, no SIGPIPE when the
@@ -37,6 +39,7 @@
 #include <bpf/bpf.h>
 
 #include "util/log.h"
+#include "probe/stack_dump.h"
 #include "probe/target.h"
 #include "probe/watchdog.h"
 
@@ -74,13 +77,10 @@ struct wd_tally {
 struct watchdog {
 	pid_t child;
 	int sock;
-	int stacks_fd; /* our own reference: the map outlives functrace_destroy() */
+	int stacks_fd; /* dump_stacks, our own reference: it outlives functrace_destroy() */
 	int procs_fd;  /* likewise, or -1 */
 	struct wd_table known;
 };
-
-/* Keys of one process's stacks; static because a fix-up runs in one thread at a time. */
-static __u32 wd_keys[BT_MAX_THREADS];
 
 static int pidfd_open_(pid_t pid)
 {
@@ -245,60 +245,42 @@ int watchdog_restore_stack(pid_t pid, uint64_t tramp, const struct bt_stack *st)
 	return written;
 }
 
-/* Collects the stacks of process @pid into wd_keys; returns how many; *@any_open: any open frame.
- */
-static size_t stacks_of(int stacks_fd, pid_t pid, bool *any_open)
-{
-	__u32 key, next, *prev = NULL;
-	struct bt_stack st;
-	size_t n = 0;
-
-	*any_open = false;
-	while (n < BT_MAX_THREADS && bpf_map_get_next_key(stacks_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(stacks_fd, &key, &st) || st.pid != (__u32)pid)
-			continue;
-		wd_keys[n++] = key;
-		*any_open = *any_open || st.depth;
-	}
-	return n;
-}
-
 /*
  * Makes process @p safe to run without bedtrace: stopped while its return slots are written
- * back, then always resumed; its stacks are dropped.
+ * back, then always resumed. The stacks are read again once it is stopped: the return instances
+ * of calls that returned meanwhile are gone.
  */
 static void fix_process(int stacks_fd, const struct wd_proc *p, struct wd_tally *t)
 {
+	struct bt_stack_rec *recs = NULL;
 	uint64_t tramp = 0;
-	struct bt_stack st;
-	size_t n, i;
-	bool any_open;
+	size_t n = 0, i;
 
 	if (proc_exited(p))
 		return;
-	n = stacks_of(stacks_fd, p->pid, &any_open);
-	if (any_open && proc_signal(p, SIGSTOP) == 0) {
+	if (stack_dump_read(stacks_fd, p->pid, &recs, &n) == 0 && n &&
+	    proc_signal(p, SIGSTOP) == 0) {
 		if (wait_stopped(p->pid, WD_STOP_WAIT_MS))
 			t->failed++; /* a thread in the kernel for long: slots are checked anyway */
 		tramp = read_trampoline(p->pid);
+		free(recs);
+		recs = NULL;
+		if (stack_dump_read(stacks_fd, p->pid, &recs, &n))
+			n = 0;
 	}
 	for (i = 0; tramp && i < n; i++)
-		if (bpf_map_lookup_elem(stacks_fd, &wd_keys[i], &st) == 0)
-			t->restored += (unsigned int)watchdog_restore_stack(p->pid, tramp, &st);
+		t->restored += (unsigned int)watchdog_restore_stack(p->pid, tramp, &recs[i].st);
+	free(recs);
 	if (proc_signal(p, SIGCONT) == 0)
 		t->resumed++;
-	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(stacks_fd, &wd_keys[i]);
 }
 
-/* Fixes every process in @t, every process with stacks in the map and every one BPF held. */
+/* Fixes every process in @t, every process with open traced calls and every one BPF held. */
 static void fix_all(int stacks_fd, int procs_fd, struct wd_table *t, struct wd_tally *tally)
 {
 	__u32 key, next, *prev = NULL, flags;
-	struct bt_stack st;
-	size_t i;
+	struct bt_stack_rec *recs;
+	size_t i, n;
 
 	while (procs_fd >= 0 && bpf_map_get_next_key(procs_fd, prev, &next) == 0) {
 		key = next;
@@ -306,13 +288,10 @@ static void fix_all(int stacks_fd, int procs_fd, struct wd_table *t, struct wd_t
 		if (bpf_map_lookup_elem(procs_fd, &key, &flags) == 0 && (flags & BT_PROC_HELD))
 			table_add(t, (pid_t)key);
 	}
-	prev = NULL;
-
-	while (bpf_map_get_next_key(stacks_fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(stacks_fd, &key, &st) == 0)
-			table_add(t, (pid_t)st.pid);
+	if (stack_dump_read(stacks_fd, 0, &recs, &n) == 0) {
+		for (i = 0; i < n; i++)
+			table_add(t, (pid_t)recs[i].pid);
+		free(recs);
 	}
 	for (i = 0; i < t->n; i++)
 		fix_process(stacks_fd, &t->procs[i], tally);

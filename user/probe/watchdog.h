@@ -15,14 +15,15 @@
 
 #include "bedtrace.h"
 
-/* Target processes the watchdog remembers; processes found in the stacks map are fixed too. */
+/* Target processes the watchdog remembers; processes with open traced calls are fixed too. */
 #define WATCHDOG_MAX_PIDS 4096
 
 struct watchdog;
 
 /*
  * Forks the watchdog. Call once the BPF maps exist and before any probe link is created (the
- * watchdog must hold no link). @stacks_fd: the per-thread stacks map (struct bt_stack values);
+ * watchdog must hold no link). @stacks_fd: the program that reads the per-thread stacks
+ * (functrace_stacks_iter_fd(), probe/stack_dump.h);
  * @procs_fd: the traced processes (BT_PROC_HELD ones are resumed too), or -1.
  * Returns 0 and *@out (released by watchdog_stop) or -errno.
  */
@@ -32,7 +33,7 @@ pid_t watchdog_pid(const struct watchdog *wd);
 /* Tells the watchdog that process @pid is a target; any time, NULL-safe, best effort. */
 void watchdog_add_pid(struct watchdog *wd, pid_t pid);
 /*
- * Clean exit, once every probe is detached and the open calls were read from the stacks map:
+ * Clean exit, once every probe is detached and the open calls were read (probe/stack_dump.h):
  * restores return addresses and resumes the targets here, lets the watchdog exit, frees @wd.
  * NULL-safe.
  */
