@@ -266,7 +266,7 @@ static void follow_exec(struct session *s, const struct bt_proc_event *e)
 		s->n_execs++;
 		if (attach_target(s, t, true) == 0)
 			pr_debug("process %u executed %s\n", e->pid, t->exe ? t->exe : "?");
-		pysampler_exec(s->py, (pid_t)e->pid);
+		pysampler_exec(s->py, (pid_t)e->pid, bt_mono_to_unix_ns(e->ts_ns));
 		python_follow(s, (pid_t)e->pid);
 	}
 	if (e->status)

@@ -309,7 +309,11 @@ def exec_ends_calls_and_samples_the_new_program():
     first = [s for s in spans if s.name == "execer.first"]
     second = [s for s in spans if s.name == "execer.second"]
     check(len(first) == 1 and len(second) == 1, "first/second spans: %r", spans)
-    check_eq(first[0].attrs.get("bedtrace.end_reason"), "exec", "first ended by the exec")
+    # the first program's <module> called execv: on the stack when the exec replaced it
+    mods = sorted((s for s in spans if s.name == "execer.<module>"), key=lambda s: s.start)
+    check(len(mods) == 2, "a <module> span per program: %r", mods)
+    check_eq(mods[0].attrs.get("bedtrace.end_reason"), "exec", "first <module> ended by exec")
+    check(mods[0].end <= mods[1].start, "the second program's <module> starts after the exec")
     check(second[0].attrs.get("bedtrace.end_reason") is None, "second returned: %r",
           second[0].attrs)
     check(90 <= second[0].duration_ms <= 115, "second lasted %.1f ms", second[0].duration_ms)

@@ -693,16 +693,31 @@ int pysampler_add(struct pysampler *ps, pid_t pid, enum pysample_when when, char
 	return 0;
 }
 
-void pysampler_exec(struct pysampler *ps, pid_t pid)
+void pysampler_exec(struct pysampler *ps, pid_t pid, uint64_t t_ns)
 {
-	size_t i;
+	size_t i, j, k;
 
 	if (!ps)
 		return;
 	pthread_mutex_lock(&ps->mu);
-	for (i = 0; i < ps->n_procs; i++)
-		if (ps->procs[i]->pid == pid && !ps->procs[i]->gone)
-			ps->procs[i]->execd = true;
+	for (i = 0; i < ps->n_procs; i++) {
+		struct pyproc *p = ps->procs[i];
+
+		if (p->pid != pid || p->gone)
+			continue;
+		p->execd = true;
+		/*
+		 * The sampler may have seen the old program's calls vanish before this news came:
+		 * those that ended at the first sample after the exec ended by it.
+		 */
+		for (j = 0; j < p->n_threads; j++) {
+			struct pythread *th = &p->threads[j];
+
+			for (k = 0; k < th->n_hist; k++)
+				if (!th->hist[k]->emitted && th->hist[k]->end_ns >= t_ns)
+					th->hist[k]->end_reason = "exec";
+		}
+	}
 	pthread_mutex_unlock(&ps->mu);
 }
 

@@ -70,10 +70,10 @@ enum pysample_when {
 int pysampler_add(struct pysampler *ps, pid_t pid, enum pysample_when when, char *err,
 		  size_t errlen);
 /*
- * Process @pid executed a program: the calls of the old one end (bedtrace.end_reason exec) and
- * the new one is sampled if it is an interpreter.
+ * Process @pid executed a program at @t_ns (unix): the calls of the old one end
+ * (bedtrace.end_reason exec) and the new one is sampled if it is an interpreter.
  */
-void pysampler_exec(struct pysampler *ps, pid_t pid);
+void pysampler_exec(struct pysampler *ps, pid_t pid, uint64_t t_ns);
 /* Starts the sampling thread. 0 or -errno. */
 int pysampler_start(struct pysampler *ps);
 /* The event loop's tick: builds and sinks the spans of calls that ended. */
