@@ -820,6 +820,17 @@ int pyreader_sample(struct pyreader *r, struct py_sample *out)
 	memset(out, 0, sizeof(*out));
 	out->t_ns = now_ns();
 	r->sample_no++;
+	/*
+	 * Nothing known to read (an interpreter finalized, or not made yet): round 0 would make no
+	 * read, and a process that exits meanwhile would never say so. One read tells.
+	 */
+	if (!r->n_interps && !r->n_thr) {
+		uint8_t b[8];
+
+		err = pymem_read(r->mem, r->l.runtime + r->l.off.runtime_interp_head, b, 8);
+		if (err)
+			goto out;
+	}
 	for (tries = 0; tries < 3; tries++) {
 		err = round0(r);
 		if (err)
