@@ -617,8 +617,7 @@ static void *sampler_main(void *arg)
 		next += ps->period_ns;
 		now = mono_ns();
 		if (now >= next) {
-			/* overran: skip the rounds that are past rather than run them back to back
-			 */
+			/* overran: skip the rounds that are past, not run them back to back */
 			uint64_t missed = (now - next) / ps->period_ns + 1;
 
 			pthread_mutex_lock(&ps->mu);
