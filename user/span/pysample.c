@@ -156,11 +156,25 @@ fail:
 	return NULL;
 }
 
-/* Whether @code's "module.qualname" matches a glob; NULL code (a torn read) never does. */
+/* Whether @name matches one of the globs. */
+static bool glob_hit(const struct pysampler *ps, const char *name)
+{
+	size_t g;
+
+	for (g = 0; g < ps->n_globs; g++)
+		if (fnmatch(ps->globs[g], name, 0) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether @code's "module.qualname" matches a glob, remembered by code object; NULL code (a torn
+ * read) never does.
+ */
 static bool matches(struct pysampler *ps, const struct py_code *code)
 {
 	size_t i, mask;
-	bool hit = false;
+	bool hit;
 
 	if (!code || !code->name)
 		return false;
@@ -169,7 +183,7 @@ static bool matches(struct pysampler *ps, const struct py_code *code)
 		struct match *m = calloc(cap, sizeof(*m));
 
 		if (!m)
-			goto slow;
+			return glob_hit(ps, code->name); /* not remembered: asked again */
 		for (i = 0; i < ps->cap_matches; i++) {
 			size_t j = ((uintptr_t)ps->matches[i].code >> 4) & (cap - 1);
 
@@ -187,15 +201,10 @@ static bool matches(struct pysampler *ps, const struct py_code *code)
 	for (i = ((uintptr_t)code >> 4) & mask; ps->matches[i].code; i = (i + 1) & mask)
 		if (ps->matches[i].code == code)
 			return ps->matches[i].hit;
-	for (size_t g = 0; g < ps->n_globs && !hit; g++)
-		hit = fnmatch(ps->globs[g], code->name, 0) == 0;
+	hit = glob_hit(ps, code->name);
 	ps->matches[i].code = code;
 	ps->matches[i].hit = hit;
 	ps->n_matches++;
-	return hit;
-slow:
-	for (size_t g = 0; g < ps->n_globs && !hit; g++)
-		hit = fnmatch(ps->globs[g], code->name, 0) == 0;
 	return hit;
 }
 
