@@ -60,6 +60,7 @@ struct conn_state {
 	__u64 pos[2];
 	__s32 fd;
 	__u32 announced;
+	__u8 head_seen[2]; /* see emit_ctx.head_seen */
 };
 
 /* TLS connections: stream positions and socket (tlscap creates it). */
@@ -87,12 +88,30 @@ struct {
 	__type(value, struct bt_data_event);
 } scratch SEC(".maps");
 
+/*
+ * Omission windows (struct bt_omit_win), written by userspace. An LRU map: a window whose
+ * connection died before the stream passed its end is evicted by newer ones.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct bt_omit_key);
+	__type(value, struct bt_omit_win);
+} omit_wins SEC(".maps");
+
 struct emit_ctx {
 	struct bt_data_event *ev;
 	__u64 buf;
 	__u32 total;
 	__u32 off;
 	__u64 pos;
+	/*
+	 * The connection direction's "a message head was seen" flag, or NULL. Userspace is woken
+	 * by a large read or write that follows a message head (or is one), so it can parse the
+	 * head and set an omission window while the rest of the body still comes; it otherwise
+	 * reads the ring every 100 ms, long after a request of a few milliseconds ended.
+	 */
+	__u8 *head_seen;
 };
 
 /* The most bytes seen waiting in the ring after a chunk: ring pressure, for userspace. */
@@ -112,6 +131,38 @@ static __always_inline void chunk_lost(__u64 len, __u32 counter)
 {
 	count(counter, 1);
 	count(BT_CNT_DATA_LOST_BYTES, len);
+}
+
+/* True when @d (4 bytes) starts an HTTP/1 status line or request line */
+static __always_inline bool is_message_start(const __u8 *d)
+{
+	/* "HTTP/", then the methods of RFC 9110 and PATCH by their first four bytes */
+	__u32 w = d[0] | d[1] << 8 | d[2] << 16 | (__u32)d[3] << 24;
+
+	return w == 0x50545448 /* HTTP */ || w == 0x20544547 /* GET  */ ||
+	       w == 0x54534f50 /* POST */ || w == 0x20545550 /* PUT  */ ||
+	       w == 0x43544150 /* PATC */ || w == 0x454c4544 /* DELE */ ||
+	       w == 0x44414548 /* HEAD */;
+}
+
+/*
+ * Whether the chunk whose bytes are @d wakes userspace. The first chunk of a large I/O call
+ * wakes it when it starts a message or follows one that did (see emit_ctx.head_seen);
+ * otherwise only ring pressure does.
+ */
+static __always_inline __u64 chunk_flags(struct emit_ctx *c, const __u8 *d)
+{
+	__u8 *seen = c->head_seen;
+
+	if (c->off == 0 && seen) {
+		if (is_message_start(d))
+			*seen = 1;
+		if (*seen && c->total >= BT_DATA_CHUNK) {
+			*seen = 0;
+			return BPF_RB_FORCE_WAKEUP;
+		}
+	}
+	return chunk_wakeup();
 }
 
 /*
@@ -147,20 +198,68 @@ static long emit_chunk(__u64 i, void *data)
 				bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
 				chunk_lost(len, BT_CNT_DATA_READ_FAIL);
 			} else {
-				bpf_ringbuf_submit(r, chunk_wakeup());
+				bpf_ringbuf_submit(r, chunk_flags(c, r->data));
 			}
 		}
 	} else if (bpf_probe_read_user(ev->data, len, (void *)(c->buf + c->off))) {
 		chunk_lost(len, BT_CNT_DATA_READ_FAIL);
 	} else if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data) + len,
-				      chunk_wakeup())) {
+				      chunk_flags(c, ev->data))) {
 		chunk_lost(len, BT_CNT_DATA_RB_FULL);
 	}
 	c->off += (__u32)len;
 	return 0;
 }
 
-/* Copies @c->total bytes from user @c->buf as chunks of the event @c->ev describes. */
+/*
+ * How many leading bytes of the @len at stream position @pos of (@pid, @dir, @conn_id) an
+ * omission window covers (0: none), and in *@report whether they are reported. Only the I/O call
+ * that reaches the window's end reports its part, as a BT_DATA_F_OMITTED event that times the
+ * body's last byte; the calls before it report nothing, and userspace takes the jump in stream
+ * position for what its window covers. The window goes once the stream has passed it.
+ */
+static __always_inline __u64 omit_lead(__u32 pid, __u32 dir, __u64 conn_id, __u64 pos, __u64 len,
+				       bool *report)
+{
+	struct bt_omit_key k = {.pid = pid, .dir = dir, .conn_id = conn_id};
+	struct bt_omit_win *w;
+	__u64 n = 0;
+
+	*report = false;
+	if (len < BT_OMIT_MIN_IO)
+		return 0;
+	w = bpf_map_lookup_elem(&omit_wins, &k);
+	if (!w)
+		return 0;
+	if (w->from <= pos && pos < w->to)
+		n = w->to - pos < len ? w->to - pos : len;
+	if (pos + len >= w->to) {
+		*report = n != 0;
+		bpf_map_delete_elem(&omit_wins, &k);
+	}
+	return n;
+}
+
+/* Reports the @c->off leading bytes of @c as omitted: one event without payload. */
+static __always_inline void emit_omitted(struct emit_ctx *c)
+{
+	struct bt_data_event *ev = c->ev;
+
+	ev->pos = c->pos;
+	ev->len = 0;
+	ev->omitted = c->off;
+	ev->flags |= BT_DATA_F_OMITTED;
+	/* lost: userspace takes the jump for what its window covers, as with the calls before */
+	if (bpf_ringbuf_output(&events, ev, offsetof(struct bt_data_event, data), chunk_wakeup()))
+		count(BT_CNT_OTHER_RB_FULL, 1);
+	ev->flags &= ~BT_DATA_F_OMITTED;
+	ev->omitted = 0;
+}
+
+/*
+ * Copies bytes @c->off to @c->total from user @c->buf as chunks of the event @c->ev describes
+ * (@c->off: what an omission window covers).
+ */
 static __always_inline void emit_chunks(struct emit_ctx *c)
 {
 	bpf_loop(BT_DATA_MAX_CALL / BT_DATA_CHUNK, emit_chunk, c, 0);

@@ -104,7 +104,8 @@ struct sock_state {
 	__u32 server_tid;
 	__u32 gen; /* bumps when the fd is closed, so a reused fd is a new connection */
 	__u32 announced;
-	__u32 ciphertext; /* the stream began with a TLS record: its plaintext is tlscap's */
+	__u32 ciphertext;  /* the stream began with a TLS record: its plaintext is tlscap's */
+	__u8 head_seen[2]; /* see emit_ctx.head_seen */
 };
 
 struct {
@@ -201,6 +202,7 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 	struct emit_ctx c = {};
 	__u32 zero = 0, tid = (__u32)pid_tgid;
 	__u8 head[4] = {};
+	bool report;
 
 	if (!len || s->ciphertext)
 		return;
@@ -239,11 +241,17 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 	c.ev->call_len = len;
 	c.ev->dir = dir;
 	c.ev->src = BT_SRC_SOCKET;
-	c.ev->pad = 0;
-	fill_calls(c.ev);
-	c.buf = buf;
-	c.total = len;
-	emit_chunks(&c);
+	c.ev->omitted = 0;
+	c.off = (__u32)omit_lead(k->pid, dir, c.ev->conn_id, c.pos, len, &report);
+	if (c.off < len || report) {
+		fill_calls(c.ev);
+		c.buf = buf;
+		c.total = len;
+		c.head_seen = &s->head_seen[dir & 1];
+		if (report)
+			emit_omitted(&c);
+		emit_chunks(&c);
+	}
 	if (dir == 0 && first_piece && s->server_call && head[0] == 'H' && head[1] == 'T' &&
 	    head[2] == 'T' && head[3] == 'P')
 		close_server_frame(s, pid_tgid, bpf_ktime_get_ns());

@@ -37,6 +37,7 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	struct emit_ctx c = {};
 	struct conn_state *cs;
 	__u32 zero = 0;
+	bool report;
 
 	if (!len)
 		return;
@@ -46,13 +47,16 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	c.pos = cs->pos[dir & 1];
 	cs->pos[dir & 1] += len;
 	note_traffic(k->pid);
-	c.ev = bpf_map_lookup_elem(&scratch, &zero);
-	if (!c.ev)
-		return;
 	if (len > BT_DATA_MAX_CALL) {
 		count(BT_CNT_DATA_TOO_LONG, len - BT_DATA_MAX_CALL);
 		len = BT_DATA_MAX_CALL;
 	}
+	c.off = (__u32)omit_lead(k->pid, dir, k->id, c.pos, len, &report);
+	if (c.off == len && !report)
+		return;
+	c.ev = bpf_map_lookup_elem(&scratch, &zero);
+	if (!c.ev)
+		return;
 	c.ev->type = BT_EV_DATA;
 	c.ev->pid = pid_tgid >> 32;
 	c.ev->tid = (__u32)pid_tgid;
@@ -62,10 +66,13 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	c.ev->dir = dir;
 	c.ev->src = src;
 	c.ev->flags = 0;
-	c.ev->pad = 0;
+	c.ev->omitted = 0;
 	fill_calls(c.ev);
 	c.buf = buf;
 	c.total = len;
+	c.head_seen = &cs->head_seen[dir & 1];
+	if (report)
+		emit_omitted(&c);
 	emit_chunks(&c);
 }
 
@@ -158,11 +165,16 @@ int BPF_UPROBE(ssl_close, void *ssl)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct conn_key k = {.pid = pid_tgid >> 32, .id = (__u64)ssl};
+	struct bt_omit_key ok = {.pid = k.pid, .conn_id = k.id};
 	struct conn_state *cs = bpf_map_lookup_elem(&conns, &k);
 
 	if (!cs)
 		return 0;
 	emit_conn(BT_EV_CLOSE, BT_SRC_TLS, k.id, cs->fd, cs->pos, NULL, pid_tgid);
 	bpf_map_delete_elem(&conns, &k);
+	/* a new SSL object at this address starts its streams at 0 again */
+	bpf_map_delete_elem(&omit_wins, &ok);
+	ok.dir = 1;
+	bpf_map_delete_elem(&omit_wins, &ok);
 	return 0;
 }

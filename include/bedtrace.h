@@ -168,6 +168,35 @@ enum bt_data_src {
 enum bt_data_flags {
 	/* call_id names a SERVER frame this request just opened on the thread (plain sockets) */
 	BT_DATA_F_SERVER_START = 1,
+	/*
+	 * No payload (len 0): the @omitted bytes at pos crossed the wire but were not copied,
+	 * because userspace marked them as body nobody keeps (struct bt_omit_win)
+	 */
+	BT_DATA_F_OMITTED = 2,
+};
+
+/*
+ * A read or write of at least this many bytes looks up an omission window before it is copied;
+ * smaller ones cost less to copy than to look up.
+ */
+#define BT_OMIT_MIN_IO 2048
+
+/* Key of the omission windows map: the connection and direction of a data event. */
+struct bt_omit_key {
+	__u32 pid;
+	__u32 dir;
+	__u64 conn_id;
+};
+
+/*
+ * Stream bytes [from, to) of a connection direction need not be copied: userspace parsed the
+ * message they belong to and keeps none of its body (an identity body of known length on an
+ * exchange no annotator or dump reads). BPF reports them as BT_DATA_F_OMITTED events and
+ * deletes the window once the stream has passed it.
+ */
+struct bt_omit_win {
+	__u64 from;
+	__u64 to;
 };
 
 /*
@@ -189,7 +218,7 @@ struct bt_data_event {
 	__u16 dir;	/* 0: sent by the process, 1: received (enum bt_dir in user/http.h) */
 	__u16 src;	/* enum bt_data_src */
 	__u32 flags;	/* enum bt_data_flags */
-	__u32 pad;
+	__u32 omitted;	/* BT_DATA_F_OMITTED: stream bytes at pos this event stands for */
 	__u8 data[BT_DATA_CHUNK];
 };
 

@@ -10,6 +10,13 @@
 #include "span/httpspan.h"
 #include "util/log.h"
 
+bool pipeline_wants_body(void *pipeline, const struct http_exchange *ex)
+{
+	const struct pipeline *p = pipeline;
+
+	return p->dump_dir || genai_match(p->genai, ex);
+}
+
 void pipeline_exchange(void *pipeline, const struct conn_exchange *x)
 {
 	struct pipeline *p = pipeline;

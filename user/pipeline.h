@@ -8,6 +8,7 @@
 #ifndef BT_PIPELINE_H
 #define BT_PIPELINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "genai/genai.h"
@@ -26,5 +27,11 @@ struct pipeline {
 
 /* A conn_exchange_fn: @pipeline is a struct pipeline. Sinks the span(s) of @x. */
 void pipeline_exchange(void *pipeline, const struct conn_exchange *x);
+
+/*
+ * A conn_wants_body_fn: whether any stage reads the bodies of @ex (a dump, a GenAI annotator);
+ * HTTP spans need only their sizes.
+ */
+bool pipeline_wants_body(void *pipeline, const struct http_exchange *ex);
 
 #endif

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #include "tracer.h"
 #include "util/grow.h"
 #include "util/log.h"
+#include "util/sched.h"
 #include "util/stopwatch.h"
 
 #define BATCH_MAX 512
@@ -53,6 +55,8 @@
 /* Processes that ended badly listed one by one in the summary of -e / -a. */
 #define FLEET_BAD_LISTED 10
 #define FLUSH_INTERVAL_NS (500ull * 1000000ull)
+/* scheduler slice the event loop asks for (util/sched.h) */
+#define LOOP_SLICE_NS 100000ull
 /*
  * Returned by the event callback to make libbpf stop consuming: while records keep arriving,
  * event_ring_poll/consume would otherwise never return to the loop (stop flag, deadline, tick).
@@ -555,11 +559,30 @@ static void tick_signals(struct session *s, uint64_t now)
 	signals_tick(s->signals, &c, now);
 }
 
+/* A conn_omit_fn: BPF leaves stream bytes [@from, @to) of a connection direction uncopied. */
+static void omit_window(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
+			uint64_t to)
+{
+	struct session *s = ctx;
+	struct bt_omit_key k = {.pid = pid, .dir = (uint32_t)dir, .conn_id = conn_id};
+	struct bt_omit_win w = {.from = from, .to = to};
+
+	/* a failed update only means the bytes are copied after all */
+	if (s->maps.omit_wins >= 0 && bpf_map_update_elem(s->maps.omit_wins, &k, &w, BPF_ANY))
+		pr_debug("omission window of connection %#" PRIx64 ": %s\n", conn_id,
+			 strerror(errno));
+}
+
 static int open_capture(struct session *s)
 {
 	const struct tracer_opts *o = s->opts;
 	struct genai_opts go = {.capture_content = o->capture_content};
-	struct conn_opts co = {.max_body = o->max_body};
+	struct conn_opts co = {
+	    .max_body = o->max_body,
+	    .wants_body = pipeline_wants_body,
+	    .omit = omit_window,
+	    .omit_ctx = s,
+	};
 	uint64_t t0;
 
 	if (o->prices) {
@@ -1142,6 +1165,10 @@ static int report_summary(struct session *s)
 		    "them without a span (out of memory)\n",
 		    (unsigned long long)cs.bytes, (unsigned long long)cs.connections,
 		    (unsigned long long)cs.exchanges, (unsigned long long)s->exchanges.lost);
+		if (cs.omit_windows)
+			pr_debug("not copied: %llu body bytes nobody reads, in %llu window(s)\n",
+				 (unsigned long long)cs.omitted,
+				 (unsigned long long)cs.omit_windows);
 		if (cs.lost_bytes || cs.truncated) {
 			pr_info("dropped: %llu captured bytes lost; %llu HTTP message(s) marked "
 				"truncated\n",
@@ -1492,6 +1519,17 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 	if (s->tls)
 		tlscap_time_symbols(s->tls, NULL);
 
+	/*
+	 * A large body's head wakes this loop so it can set the body's omission window while the
+	 * rest still comes: a wake-up that waits for a busy core's tick lets more of it be copied.
+	 */
+	if (s->conns) {
+		err = sched_short_slices(LOOP_SLICE_NS);
+		if (err)
+			pr_debug("no short scheduler slices for the event loop: %s\n",
+				 strerror(-err));
+		err = 0;
+	}
 	s->last_flush_ns = bt_now_mono_ns();
 	if (opts->duration_s)
 		s->deadline_ns = s->last_flush_ns + (uint64_t)opts->duration_s * 1000000000ull;

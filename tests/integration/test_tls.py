@@ -343,6 +343,31 @@ def keepalive_100_requests_python_one_connection():
 
 
 @test
+def bodies_nobody_reads_are_counted_not_copied():
+    """Without --dump-bodies and outside any Bedrock call, nobody reads an HTTP/1.1 body: once
+    its head is parsed, BPF is asked to leave the rest uncopied (an omission window) and reports
+    only how many bytes went by. Spans keep exact sizes and times, nothing counts as lost, and
+    the -v summary says how much was not copied. Uploads too: the server's received bodies."""
+    n = 4 * MIB
+    spans, err = traced([PY, os.path.join(CLIENTS, "py_client.py"), "--ca", CA, "--port",
+                         str(PORT), "keepalive:4:%d" % n, "keepalive:2:1024"], extra=["-v"],
+                        env=dict(os.environ))
+    no_drops(err)
+    hs = http_spans(spans)
+    check_eq(len(hs), 6, "HTTP spans")
+    for s in hs:
+        size = n if s.attrs["url.full"].startswith(url("/bytes/%d?" % n)) else KIB
+        check_client_span(s, "GET", s.attrs["url.full"][len(url("")):], "1.1", 0, size)
+        check(s.end - s.start > 0, "span without duration")
+    m = re.search(r"not copied: (\d+) body bytes nobody reads, in (\d+) window", err)
+    check(m, "no omission reported: %s", err[-2000:])
+    omitted, windows = int(m.group(1)), int(m.group(2))
+    # each 4 MiB body: its head wakes the reader, the window covers what is still to come
+    check(1 <= windows <= 4, "windows: %d", windows)
+    check(n // 2 <= omitted <= 4 * n, "omitted bytes: %d", omitted)
+
+
+@test
 def keepalive_100_requests_curl_http2():
     spans, err = traced(["curl", "-sS", "--fail", "--http2", "--cacert", CA, "-o", "/dev/null"]
                         + ["-o", "/dev/null"] * 99

@@ -100,6 +100,16 @@ void genai_free(struct genai *g)
 	free(g);
 }
 
+const struct genai_annotator *genai_match(const struct genai *g, const struct http_exchange *ex)
+{
+	size_t i;
+
+	for (i = 0; g && i < g->n; i++)
+		if (g->rows[i]->match(ex))
+			return g->rows[i];
+	return NULL;
+}
+
 const struct genai_annotator *genai_annotate(struct genai *g, const struct http_exchange *ex,
 					     struct bt_span *span, struct bt_span ***children,
 					     size_t *n_children, int *err)

@@ -21,6 +21,7 @@ static const struct {
     {"conns", offsetof(struct bt_shared_maps, conns)},
     {"excluded", offsetof(struct bt_shared_maps, excluded)},
     {"files", offsetof(struct bt_shared_maps, files)},
+    {"omit_wins", offsetof(struct bt_shared_maps, omit_wins)},
 };
 
 /* The slot of @m for map @name, or NULL when the map is not shared. */

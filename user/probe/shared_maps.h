@@ -25,6 +25,7 @@ struct bt_shared_maps {
 	int conns;	 /* TLS connection state (capture.bpf.h) */
 	int excluded;	 /* processes never traced (common.bpf.h) */
 	int files;	 /* selected, excluded and examined files (common.bpf.h) */
+	int omit_wins;	 /* omission windows of captured streams (capture.bpf.h) */
 	/* not a map: how processes are chosen (enum bt_select_mode), every object's select_mode */
 	unsigned select_mode;
 };
@@ -41,6 +42,7 @@ struct bt_shared_maps {
 				 .conns = -1,                                                      \
 				 .excluded = -1,                                                   \
 				 .files = -1,                                                      \
+				 .omit_wins = -1,                                                  \
 				 .select_mode = BT_SELECT_PIDS})
 
 /*

@@ -74,6 +74,13 @@ void body_store_begin(struct body_store *b, struct http_msg *m, const char *codi
 void body_store_data(struct body_store *b, struct http_msg *m, const uint8_t *p, size_t n,
 		     uint64_t ts);
 
+/*
+ * Records that @n body bytes of @m crossed the wire at @ts but were not captured, on purpose
+ * (nobody reads this body): counted in wire_body_len and omitted_bytes, not truncated; nothing
+ * more of the body is stored.
+ */
+void body_store_omit(struct body_store *b, struct http_msg *m, uint64_t n, uint64_t ts);
+
 /* Records that @lost body bytes of @m are missing at @ts: @m is truncated, decoding stops. */
 void body_store_gap(struct body_store *b, struct http_msg *m, uint64_t lost, uint64_t ts);
 

@@ -52,10 +52,12 @@ struct http_msg {
 	uint64_t first_body_ns; /* first body byte, 0 when there is no body */
 	uint64_t tag;		/* tag passed with the chunk holding the first byte */
 
-	uint64_t lost_bytes; /* bytes known to be missing (capture gaps) */
-	bool truncated;	     /* body incomplete: gap, limit, or stream ended early */
-	bool complete;	     /* the message reached its end as framed */
-	const char *error;   /* static string naming a parse/decode problem, or NULL */
+	uint64_t lost_bytes;	/* bytes known to be missing (capture gaps) */
+	uint64_t omitted_bytes; /* body bytes not captured on purpose (http1_conn_omit): nobody
+				 * reads this body, so body holds at most what came before them */
+	bool truncated;		/* body incomplete: gap, limit, or stream ended early */
+	bool complete;		/* the message reached its end as framed */
+	const char *error;	/* static string naming a parse/decode problem, or NULL */
 };
 
 struct http_exchange {

@@ -796,6 +796,44 @@ void http1_conn_gap(struct http1_conn *c, enum bt_dir dir, uint64_t lost, uint64
 	abandon(c, dir, NULL);
 }
 
+uint64_t http1_conn_body_ahead(const struct http1_conn *c, enum bt_dir dir,
+			       const struct http_exchange **ex)
+{
+	const struct h1_dir *d;
+
+	if (!c || (dir != BT_DIR_SEND && dir != BT_DIR_RECV) || c->dead || c->closed)
+		return 0;
+	d = &c->dir[dir];
+	/* a coded body is decoded as it comes: skipping bytes of it would break the decoding */
+	if ((d->state != H1_BODY_LEN && d->state != H1_CHUNK_DATA) || d->body.dec || !d->msg)
+		return 0;
+	if (ex)
+		*ex = &d->ex->ex;
+	return d->remaining;
+}
+
+int http1_conn_omit(struct http1_conn *c, enum bt_dir dir, uint64_t n, uint64_t ts_ns)
+{
+	struct h1_dir *d;
+
+	if (!n)
+		return 0;
+	if (http1_conn_body_ahead(c, dir, NULL) < n)
+		return -ERANGE;
+	d = &c->dir[dir];
+	body_store_omit(&d->body, d->msg, n, ts_ns);
+	d->remaining -= n;
+	if (d->remaining)
+		return 0;
+	if (d->state == H1_BODY_LEN) {
+		msg_finish(c, dir, true);
+	} else {
+		d->state = H1_CHUNK_END;
+		d->got_cr = false;
+	}
+	return 0;
+}
+
 void http1_conn_close(struct http1_conn *c, uint64_t ts_ns)
 {
 	int i;

@@ -64,6 +64,22 @@ int http1_conn_feed(struct http1_conn *c, enum bt_dir dir, const uint8_t *data, 
 void http1_conn_gap(struct http1_conn *c, enum bt_dir dir, uint64_t lost, uint64_t ts_ns);
 
 /*
+ * How many of the next bytes of @dir the parser would store as body and nothing else: the rest
+ * of a Content-Length body or of a chunk's data, when the body has no content coding to undo;
+ * 0 otherwise. *@ex (may be NULL) gets the exchange of that message, request head parsed.
+ */
+uint64_t http1_conn_body_ahead(const struct http1_conn *c, enum bt_dir dir,
+			       const struct http_exchange **ex);
+
+/*
+ * The next @n bytes of @dir crossed the wire but were not captured, on purpose: they are the
+ * body bytes http1_conn_body_ahead() announced, counted (body.h: body_store_omit) and not
+ * stored. Returns 0, or -ERANGE when they are not (more than announced, or the stream moved on):
+ * nothing is changed and the caller reports them as a gap.
+ */
+int http1_conn_omit(struct http1_conn *c, enum bt_dir dir, uint64_t n, uint64_t ts_ns);
+
+/*
  * The connection ended at @ts_ns: completes close-delimited bodies and delivers every pending
  * exchange (a request without response gets has_response=false, incomplete=true).
  */

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include "span/semconv.h"
 #include "util/grow.h"
 #include "util/log.h"
+#include "util/sched.h"
 #include "util/stopwatch.h"
 
 /*
@@ -583,34 +583,17 @@ static void sample_round(struct pysampler *ps)
 	pthread_mutex_unlock(&ps->mu);
 }
 
-/*
- * Asks the scheduler for short slices for the calling thread (EEVDF, Linux 6.12+: a task with a
- * shorter requested slice gets an earlier deadline, so its wakeups preempt CPU-bound tasks). The
- * thread keeps its fair share and its normal policy; a sampler woken late by a machine whose
- * cores are busy would miss the calls that ended meanwhile. Older kernels ignore the request.
- */
-static void short_slices(uint64_t slice_ns)
-{
-	struct {
-		uint32_t size, policy;
-		uint64_t flags;
-		int32_t nice;
-		uint32_t priority;
-		uint64_t runtime, deadline, period;
-	} a = {.size = 48, .policy = 0 /* SCHED_OTHER */, .runtime = slice_ns};
-
-	if (syscall(SYS_sched_setattr, 0, &a, 0))
-		pr_debug("python: no short scheduler slices for the sampler: %s\n",
-			 strerror(errno));
-}
-
 static void *sampler_main(void *arg)
 {
 	struct pysampler *ps = arg;
 	uint64_t next = mono_ns();
 	struct timespec cpu;
+	int err;
 
-	short_slices(SLICE_NS);
+	/* a sampler woken late by a machine whose cores are busy misses the calls that ended */
+	err = sched_short_slices(SLICE_NS);
+	if (err)
+		pr_debug("python: no short scheduler slices for the sampler: %s\n", strerror(-err));
 
 	for (;;) {
 		uint64_t now;

@@ -70,7 +70,8 @@ struct conn {
 	bool h1_only;	/* searching for a message start after a non-HTTP start: text only */
 	bool seen[2];
 	bool dir_mid[2]; /* this direction's bytes so far do not start at a known message start */
-	uint64_t expect[2]; /* stream offset of the next new byte */
+	uint64_t expect[2];		   /* stream offset of the next new byte */
+	uint64_t omit_from[2], omit_to[2]; /* the last omission window asked for */
 	struct pending pend[2];
 	uint64_t mid_seen; /* bytes examined while joined mid-stream */
 	struct http1_conn *h1;
@@ -526,17 +527,69 @@ static void conn_gap(struct conn *c, int dir, uint64_t lost, uint64_t ts)
 	}
 }
 
+/* @n bytes of @dir that BPF did not copy, as an omission window asked. */
+static void conn_omitted(struct conn *c, int dir, uint64_t n, uint64_t ts)
+{
+	if (c->proto == PROTO_HTTP1 && !http1_conn_omit(c->h1, dir, n, ts)) {
+		c->t->stats.omitted += n;
+		return;
+	}
+	/* the stream is not where the window said (a gap moved it): the bytes are lost */
+	pr_debug("connection %#" PRIx64 " of pid %u: %" PRIu64 " omitted bytes out of place\n",
+		 c->conn_id, c->pid, n);
+	conn_gap(c, dir, n, ts);
+}
+
+/*
+ * The @n bytes of @dir at c->expect never came: those the omission window covers were left
+ * uncopied as asked (BPF reports only the I/O call that ends a window), the rest are lost.
+ */
+static void conn_skip(struct conn *c, int dir, uint64_t n, uint64_t ts)
+{
+	uint64_t at = c->expect[dir], in = 0;
+
+	if (at >= c->omit_from[dir] && at < c->omit_to[dir])
+		in = c->omit_to[dir] - at < n ? c->omit_to[dir] - at : n;
+	if (in)
+		conn_omitted(c, dir, in, ts);
+	if (n > in && c->proto != PROTO_IGNORE)
+		conn_gap(c, dir, n - in, ts);
+}
+
+/* Asks for an omission window when @dir of @c is inside a body nobody will read. */
+static void conn_announce(struct conn *c, int dir)
+{
+	struct conn_tracker *t = c->t;
+	const struct http_exchange *ex = NULL;
+	uint64_t ahead, from = c->expect[dir];
+
+	if (!t->opts.omit || !t->opts.wants_body || c->proto != PROTO_HTTP1 ||
+	    c->omit_to[dir] > from)
+		return;
+	ahead = http1_conn_body_ahead(c->h1, dir, &ex);
+	if (ahead < CONN_OMIT_MIN || !ex || t->opts.wants_body(t->ctx, ex))
+		return;
+	c->omit_from[dir] = from;
+	c->omit_to[dir] = from + ahead;
+	t->stats.omit_windows++;
+	t->opts.omit(t->opts.omit_ctx, c->pid, c->conn_id, dir, from, from + ahead);
+}
+
 void conn_tracker_data(struct conn_tracker *t, const struct bt_data_event *e)
 {
 	const uint8_t *p = e->data;
 	uint64_t pos = e->pos, skip, tag;
 	size_t n = e->len < BT_DATA_CHUNK ? e->len : BT_DATA_CHUNK;
+	bool omitted = e->flags & BT_DATA_F_OMITTED;
 	int dir = e->dir;
 	struct conn *c;
 
 	if (!t || (dir != BT_DIR_SEND && dir != BT_DIR_RECV))
 		return;
-	t->stats.bytes += n;
+	if (omitted)
+		n = e->omitted;
+	else
+		t->stats.bytes += n;
 	c = conn_get(t, e->pid, e->conn_id);
 	if (!c)
 		return;
@@ -566,15 +619,22 @@ void conn_tracker_data(struct conn_tracker *t, const struct bt_data_event *e)
 		pos = c->expect[dir];
 	}
 	if (pos > c->expect[dir])
-		conn_gap(c, dir, pos - c->expect[dir], e->ts_ns);
+		conn_skip(c, dir, pos - c->expect[dir], e->ts_ns);
 	c->expect[dir] = pos + n;
 	if (c->proto == PROTO_IGNORE)
 		return;
+	if (omitted) {
+		conn_omitted(c, dir, n, e->ts_ns);
+		return;
+	}
 	tag = ctx_tag(c, e);
 	if (c->proto == PROTO_DETECT)
 		conn_detect(c, dir, p, n, e->ts_ns, tag);
 	else
 		conn_feed(c, dir, p, n, e->ts_ns, tag);
+	/* the parser may have stopped (and freed) the connection */
+	if (c->proto == PROTO_HTTP1)
+		conn_announce(c, dir);
 }
 
 /*
@@ -593,7 +653,7 @@ static void conn_close(struct conn *c, uint64_t ts, bool final, uint64_t send_po
 		for (dir = 0; dir < 2; dir++) {
 			total = dir == BT_DIR_SEND ? send_pos : recv_pos;
 			if (c->seen[dir] && total > c->expect[dir])
-				conn_gap(c, dir, total - c->expect[dir], ts);
+				conn_skip(c, dir, total - c->expect[dir], ts);
 			else if (!c->seen[dir] && !c->midstream && total)
 				conn_gap(c, dir, total, ts);
 		}

@@ -16,8 +16,27 @@
 #include "bedtrace.h"
 #include "proto/http.h"
 
+/*
+ * Body omission. Whether any consumer reads the bodies of @ex (@ctx: the exchange callback's;
+ * only the request head may be parsed yet). A body nobody reads need not be copied by BPF.
+ */
+typedef bool (*conn_wants_body_fn)(void *ctx, const struct http_exchange *ex);
+/* Asks BPF not to copy stream bytes [@from, @to) of (@pid, @conn_id, @dir) (bt_omit_win). */
+typedef void (*conn_omit_fn)(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
+			     uint64_t to);
+
+/* Bodies shorter than this are copied whatever: a window costs a map update. */
+#define CONN_OMIT_MIN (32u << 10)
+
 struct conn_opts {
 	size_t max_body; /* per message, decoded; beyond: truncated and counted */
+	/*
+	 * Both set: an HTTP/1.1 body with no content coding and at least CONN_OMIT_MIN bytes
+	 * still to come, on an exchange wants_body declines, gets an omission window.
+	 */
+	conn_wants_body_fn wants_body;
+	conn_omit_fn omit;
+	void *omit_ctx; /* for omit */
 };
 
 /* The two ends of a connection as BPF learned them (BT_EV_CONN); known false: not learned. */
@@ -61,6 +80,8 @@ struct conn_stats {
 	uint64_t lost_bytes;   /* bytes known missing (gaps) */
 	uint64_t truncated;    /* messages marked bedtrace.capture.truncated */
 	uint64_t parse_errors; /* messages with a parse/decode error */
+	uint64_t omit_windows; /* omission windows asked of BPF */
+	uint64_t omitted;      /* body bytes BPF did not copy, as asked */
 };
 
 struct conn_tracker;

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scheduling of bedtrace's own threads: short slices for the threads whose wake-ups are on a
+ * deadline (the Python sampler, the event loop that sets omission windows).
+ */
+#ifndef BT_SCHED_H
+#define BT_SCHED_H
+
+#include <stdint.h>
+
+/*
+ * Asks the scheduler for @slice_ns slices for the calling thread (EEVDF, Linux 6.12+: a task
+ * with a shorter requested slice gets an earlier deadline, so its wake-ups preempt CPU-bound
+ * tasks instead of waiting for their tick). The thread keeps its fair share and its normal
+ * policy. Returns 0 or -errno; older kernels ignore the request.
+ */
+int sched_short_slices(uint64_t slice_ns);
+
+#endif
