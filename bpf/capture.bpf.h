@@ -146,6 +146,14 @@ static __always_inline bool is_message_start(const __u8 *d)
 }
 
 /*
+ * Head wake-ups are this far apart at least, machine-wide: a server answering thousands of
+ * 20 KiB requests a second would otherwise wake userspace for each, where a window pays off
+ * only for bodies of CONN_OMIT_MIN (32 KiB) and more.
+ */
+#define HEAD_WAKE_GAP_NS 250000
+__u64 head_wake_ns = 0;
+
+/*
  * Whether the chunk whose bytes are @d wakes userspace. The first chunk of a large I/O call
  * wakes it when it starts a message or follows one that did (see emit_ctx.head_seen);
  * otherwise only ring pressure does.
@@ -153,13 +161,18 @@ static __always_inline bool is_message_start(const __u8 *d)
 static __always_inline __u64 chunk_flags(struct emit_ctx *c, const __u8 *d)
 {
 	__u8 *seen = c->head_seen;
+	__u64 ts = c->ev->ts_ns;
 
 	if (c->off == 0 && seen) {
 		if (is_message_start(d))
 			*seen = 1;
 		if (*seen && c->total >= BT_DATA_CHUNK) {
 			*seen = 0;
-			return BPF_RB_FORCE_WAKEUP;
+			/* racy across CPUs: two wake-ups close together are harmless */
+			if (ts - head_wake_ns >= HEAD_WAKE_GAP_NS) {
+				head_wake_ns = ts;
+				return BPF_RB_FORCE_WAKEUP;
+			}
 		}
 	}
 	return chunk_wakeup();

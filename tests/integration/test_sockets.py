@@ -3,6 +3,7 @@
 function spans under it), and a plain-HTTP client (CLIENT span)."""
 import http.server
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -97,6 +98,50 @@ def plain_http_client_span():
     finally:
         srv.shutdown()
 
+
+
+@test
+def plain_http_large_bodies_counted_not_copied():
+    """8 MiB bodies nobody reads (no --dump-bodies, not a model call): after each head the
+    rest of the body is left uncopied, the span still has the exact size, nothing is lost."""
+    size = 8 << 20
+    chunk = bytes(range(256)) * 256
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            for _ in range(size // len(chunk)):
+                self.wfile.write(chunk)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        port = srv.server_address[1]
+        u = "http://127.0.0.1:%d/big" % port
+        rc, spans, err = run_bedtrace(["-v", "--", "curl", "-s", "-o", "/dev/null", u,
+                                       "-o", "/dev/null", u])
+        check_eq(rc, 0, "bedtrace exit (%s)" % err[-2000:])
+        gets = [s for s in spans if s.name == "GET"]
+        check_eq(len(gets), 2, "GET spans")
+        for s in gets:
+            check_eq(s.attrs["http.response.body.size"], size, "response body size")
+            check_eq(s.attrs["http.response.status_code"], 200, "status")
+            for k in ("bedtrace.capture.truncated", "bedtrace.capture.lost_bytes"):
+                check(k not in s.attrs, "unexpected %s: %r", k, s.attrs)
+        check("nothing dropped" in err, "drops: %s", err[-1500:])
+        m = re.search(r"not copied: (\d+) body bytes nobody reads, in (\d+) window", err)
+        check(m, "no omission reported: %s", err[-2000:])
+        check(size <= int(m.group(1)) <= 2 * size, "omitted bytes: %s", m.group(1))
+    finally:
+        srv.shutdown()
 
 if __name__ == "__main__":
     run()
