@@ -295,6 +295,22 @@ static __always_inline void fill_calls(struct bt_data_event *ev)
 	ev->root_id = st->frames[0].call_id;
 }
 
+/*
+ * Emits the I/O call @c->ev describes: @len bytes at user @buf, of which the first @c->off are
+ * covered by an omission window (reported as omitted when @report), the rest as chunks.
+ */
+static __always_inline void emit_call(struct emit_ctx *c, __u64 buf, __u64 len, __u8 *head_seen,
+				      bool report)
+{
+	fill_calls(c->ev);
+	c->buf = buf;
+	c->total = len;
+	c->head_seen = head_seen;
+	if (report)
+		emit_omitted(c);
+	emit_chunks(c);
+}
+
 /* Returns the file behind @fd of the current task, or NULL. */
 static __always_inline struct file *file_of(int fd)
 {

@@ -243,15 +243,8 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 	c.ev->src = BT_SRC_SOCKET;
 	c.ev->omitted = 0;
 	c.off = (__u32)omit_lead(k->pid, dir, c.ev->conn_id, c.pos, len, &report);
-	if (c.off < len || report) {
-		fill_calls(c.ev);
-		c.buf = buf;
-		c.total = len;
-		c.head_seen = &s->head_seen[dir & 1];
-		if (report)
-			emit_omitted(&c);
-		emit_chunks(&c);
-	}
+	if (c.off < len || report)
+		emit_call(&c, buf, len, &s->head_seen[dir & 1], report);
 	if (dir == 0 && first_piece && s->server_call && head[0] == 'H' && head[1] == 'T' &&
 	    head[2] == 'T' && head[3] == 'P')
 		close_server_frame(s, pid_tgid, bpf_ktime_get_ns());

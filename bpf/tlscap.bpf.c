@@ -67,13 +67,7 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	c.ev->src = src;
 	c.ev->flags = 0;
 	c.ev->omitted = 0;
-	fill_calls(c.ev);
-	c.buf = buf;
-	c.total = len;
-	c.head_seen = &cs->head_seen[dir & 1];
-	if (report)
-		emit_omitted(&c);
-	emit_chunks(&c);
+	emit_call(&c, buf, len, &cs->head_seen[dir & 1], report);
 }
 
 static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 dir, __u16 ex)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Plain-TCP HTTP capture: a server whose handler calls traced functions (SERVER span with the
 function spans under it), and a plain-HTTP client (CLIENT span)."""
+import contextlib
 import http.server
 import os
 import re
@@ -68,24 +69,36 @@ def plain_http_server_spans_with_tls_capture_off():
     check_server_spans(["--no-tls"])
 
 
-@test
-def plain_http_client_span():
+@contextlib.contextmanager
+def http_server(body_size, chunk=b"x" * 5000):
+    """A local HTTP/1.1 server (this process, another thread) answering every GET with
+    @body_size bytes written @chunk at a time; yields its port."""
     class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def do_GET(self):
-            body = b"x" * 5000
             self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(body_size))
             self.end_headers()
-            self.wfile.write(body)
+            left = body_size
+            while left:
+                self.wfile.write(chunk[:left])
+                left -= min(left, len(chunk))
 
         def log_message(self, *a):
             pass
 
-    srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    th = threading.Thread(target=srv.serve_forever, daemon=True)
-    th.start()
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        port = srv.server_address[1]
+        yield srv.server_address[1]
+    finally:
+        srv.shutdown()
+
+
+@test
+def plain_http_client_span():
+    with http_server(5000) as port:
         rc, spans, err = run_bedtrace(["--", "curl", "-s", "-o", "/dev/null",
                                        "http://127.0.0.1:%d/plain?q=1" % port])
         check_eq(rc, 0, "bedtrace exit (%s)" % err)
@@ -95,9 +108,6 @@ def plain_http_client_span():
         check_eq(s.attrs["server.port"], port, "server.port")
         check_eq(s.attrs["http.response.status_code"], 200, "status")
         check_eq(s.attrs["http.response.body.size"], 5000, "response body size")
-    finally:
-        srv.shutdown()
-
 
 
 @test
@@ -105,26 +115,7 @@ def plain_http_large_bodies_counted_not_copied():
     """8 MiB bodies nobody reads (no --dump-bodies, not a model call): after each head the
     rest of the body is left uncopied, the span still has the exact size, nothing is lost."""
     size = 8 << 20
-    chunk = bytes(range(256)) * 256
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", str(size))
-            self.end_headers()
-            for _ in range(size // len(chunk)):
-                self.wfile.write(chunk)
-
-        def log_message(self, *a):
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    th = threading.Thread(target=srv.serve_forever, daemon=True)
-    th.start()
-    try:
-        port = srv.server_address[1]
+    with http_server(size, bytes(range(256)) * 256) as port:
         u = "http://127.0.0.1:%d/big" % port
         rc, spans, err = run_bedtrace(["-v", "--", "curl", "-s", "-o", "/dev/null", u,
                                        "-o", "/dev/null", u])
@@ -140,8 +131,7 @@ def plain_http_large_bodies_counted_not_copied():
         m = re.search(r"not copied: (\d+) body bytes nobody reads, in (\d+) window", err)
         check(m, "no omission reported: %s", err[-2000:])
         check(size <= int(m.group(1)) <= 2 * size, "omitted bytes: %s", m.group(1))
-    finally:
-        srv.shutdown()
+
 
 if __name__ == "__main__":
     run()

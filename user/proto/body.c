@@ -429,25 +429,28 @@ void body_store_data(struct body_store *b, struct http_msg *m, const uint8_t *p,
 		store_nomem(b, m);
 }
 
-void body_store_omit(struct body_store *b, struct http_msg *m, uint64_t n, uint64_t ts)
+/* @n body bytes of @m went by at @ts without their contents */
+static void count_unseen(struct http_msg *m, uint64_t n, uint64_t ts)
 {
 	if (!m->first_body_ns)
 		m->first_body_ns = ts;
-	m->omitted_bytes += n;
 	m->wire_body_len += n;
 	m->end_ns = ts;
+}
+
+void body_store_omit(struct body_store *b, struct http_msg *m, uint64_t n, uint64_t ts)
+{
+	count_unseen(m, n, ts);
+	m->omitted_bytes += n;
 	b->frozen = true;
 }
 
 /* Coded bodies cannot be decoded past a hole, so storing stops at the first one. */
 void body_store_gap(struct body_store *b, struct http_msg *m, uint64_t lost, uint64_t ts)
 {
-	if (!m->first_body_ns)
-		m->first_body_ns = ts;
+	count_unseen(m, lost, ts);
 	m->lost_bytes += lost;
-	m->wire_body_len += lost;
 	m->truncated = true;
-	m->end_ns = ts;
 	if (b->dec)
 		b->frozen = true;
 }
