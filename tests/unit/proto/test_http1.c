@@ -1858,8 +1858,8 @@ static void test_http1_omit_chunk_then_more(void **state)
 
 	(void)state;
 	omit_feed(c, BT_DIR_SEND, "GET /c HTTP/1.1\r\nHost: h\r\n\r\n", 1000);
-	omit_feed(c, BT_DIR_RECV,
-		  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8000\r\n", 2000);
+	omit_feed(c, BT_DIR_RECV, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8000\r\n",
+		  2000);
 	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0x8000);
 	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 0x8000, 3000), 0);
 	omit_feed(c, BT_DIR_RECV, "\r\n5\r\nhe", 4000);
@@ -1927,8 +1927,8 @@ static void test_http1_omit_server_request(void **state)
 	const struct http_msg *m;
 
 	(void)state;
-	omit_feed(c, BT_DIR_RECV, "POST /up HTTP/1.1\r\nHost: s\r\nContent-Length: 50000\r\n\r\n0123",
-		  1000);
+	omit_feed(c, BT_DIR_RECV,
+		  "POST /up HTTP/1.1\r\nHost: s\r\nContent-Length: 50000\r\n\r\n0123", 1000);
 	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, &ex), 50000 - 4);
 	assert_non_null(ex);
 	assert_string_equal(ex->req.method, "POST");

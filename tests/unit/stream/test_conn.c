@@ -1184,9 +1184,9 @@ struct omit_call {
 
 /* What the tracker asked and delivered: exchange callback ctx, wants_body ctx, omit ctx. */
 struct omit_rec {
-	bool wants;		 /* what wants_body answers */
-	size_t n_asked;		 /* wants_body calls */
-	char asked_target[32];	 /* the request target wants_body last saw */
+	bool wants;	       /* what wants_body answers */
+	size_t n_asked;	       /* wants_body calls */
+	char asked_target[32]; /* the request target wants_body last saw */
 	struct omit_call call[4];
 	size_t n_calls;
 	struct http_exchange ex[4]; /* delivered: numbers and flags only (omit_copy_msg) */
