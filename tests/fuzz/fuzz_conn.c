@@ -7,11 +7,18 @@
  * with conn = (op >> 1) & 3 and dir = op & 1:
  *   op >> 6 == 0: a data chunk of `length` bytes at the direction's position (op bit 3: the
  *                 SERVER_START flag, op bit 4: a traced call open, op bit 5: plain socket);
- *   op >> 6 == 1: the position jumps forward by `length` (a gap);
+ *   op >> 6 == 1: op bit 3 clear: the position jumps forward by `length` (a gap);
+ *                 op bit 3 set: a BT_DATA_F_OMITTED event for `length` uncopied bytes at the
+ *                 position, which moves past them; with op bit 4 too, as BPF ends the last
+ *                 omission window asked for the direction: the position jumps to
+ *                 `length` bytes before the window's end (or stays, when past it) and the
+ *                 event covers the rest of the window, or `length` bytes without a window;
  *   op >> 6 == 2: the position goes back by `length` (a duplicate or overlap follows);
  *   op >> 6 == 3: control by `length & 3`: close (final totals `length >> 2` beyond what was
  *                 sent), peer learned, process exit, flush.
- * Every span is checked for the fields exporters rely on and freed.
+ * The tracker asks for omission windows (opts.omit, just recorded and checked) on exchanges
+ * the pipeline reads no body of (pipeline_wants_body). Every span is checked for the fields
+ * exporters rely on and freed.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +35,37 @@
 #define FUZZ_CONNS 4
 
 static struct bt_data_event ev;
+
+/* The last omission window asked per connection and direction; to == 0: none. */
+struct windows {
+	uint64_t from[FUZZ_CONNS][2], to[FUZZ_CONNS][2];
+};
+
+static void omit_window(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
+			uint64_t to)
+{
+	struct windows *w = ctx;
+
+	if (pid != FUZZ_PID || conn_id < 3 || conn_id >= 3 + FUZZ_CONNS || (dir != 0 && dir != 1) ||
+	    to - from < CONN_OMIT_MIN || to < from)
+		__builtin_trap();
+	w->from[conn_id - 3][dir] = from;
+	w->to[conn_id - 3][dir] = to;
+}
+
+/* One data event header for @conn/@dir at @pos (payload and flags are the caller's). */
+static void ev_head(int conn, int dir, uint64_t pos, uint64_t ts)
+{
+	memset(&ev, 0, offsetof(struct bt_data_event, data));
+	ev.type = BT_EV_DATA;
+	ev.pid = FUZZ_PID;
+	ev.ts_ns = ts;
+	ev.conn_id = (uint64_t)conn + 3;
+	ev.pos = pos;
+	ev.tid = 5;
+	ev.dir = (uint16_t)dir;
+	ev.src = BT_SRC_TLS;
+}
 
 static void sink(void *ctx, struct bt_span *span)
 {
@@ -51,7 +89,13 @@ static void sink(void *ctx, struct bt_span *span)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct conn_opts opts = {.max_body = 4096};
+	struct windows win = {{{0}}};
+	struct conn_opts opts = {
+	    .max_body = 4096,
+	    .wants_body = pipeline_wants_body,
+	    .omit = omit_window,
+	    .omit_ctx = &win,
+	};
 	uint64_t pos[FUZZ_CONNS][2] = {{0}}, ts = 1000000;
 	struct pipeline pl = {.sink = sink};
 	struct genai_opts go = {0};
@@ -82,19 +126,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				n = size;
 			if (n > BT_DATA_CHUNK)
 				n = BT_DATA_CHUNK;
-			memset(&ev, 0, offsetof(struct bt_data_event, data));
-			ev.type = BT_EV_DATA;
-			ev.pid = FUZZ_PID;
-			ev.ts_ns = ts;
-			ev.conn_id = (uint64_t)conn + 3;
-			ev.pos = pos[conn][dir];
+			ev_head(conn, dir, pos[conn][dir], ts);
 			ev.call_id = op & 0x10 ? 0x100000001ull + (op & 0x8) : 0;
 			ev.root_id = ev.call_id ? 0x100000001ull : 0;
 			ev.parent_id = ev.call_id != ev.root_id ? ev.root_id : 0;
-			ev.tid = 5;
 			ev.len = (uint32_t)n;
 			ev.call_len = (uint32_t)n;
-			ev.dir = (uint16_t)dir;
 			ev.src = op & 0x20 ? BT_SRC_SOCKET : BT_SRC_TLS;
 			ev.flags = op & 0x8 ? BT_DATA_F_SERVER_START : 0;
 			memcpy(ev.data, data, n);
@@ -104,6 +141,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size -= n;
 			break;
 		case 1:
+			if (!(op & 0x8)) {
+				pos[conn][dir] += n;
+				break;
+			}
+			if ((op & 0x10) && win.to[conn][dir] > pos[conn][dir]) {
+				if (win.to[conn][dir] - pos[conn][dir] > n)
+					pos[conn][dir] = win.to[conn][dir] - n;
+				n = (size_t)(win.to[conn][dir] - pos[conn][dir]);
+			}
+			if (!n)
+				break;
+			ev_head(conn, dir, pos[conn][dir], ts);
+			ev.flags = BT_DATA_F_OMITTED;
+			ev.omitted = (uint32_t)n;
+			ev.call_len = (uint32_t)n;
+			conn_tracker_data(t, &ev);
 			pos[conn][dir] += n;
 			break;
 		case 2:
@@ -127,6 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				ce.recv_pos = pos[conn][1];
 				conn_tracker_conn(t, &ce);
 				pos[conn][0] = pos[conn][1] = 0;
+				win.to[conn][0] = win.to[conn][1] = 0;
 				break;
 			case 1:
 				ce.type = BT_EV_CONN;
@@ -137,10 +191,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			case 2:
 				conn_tracker_process_exit(t, FUZZ_PID, ts);
 				memset(pos, 0, sizeof(pos));
+				memset(&win, 0, sizeof(win));
 				break;
 			default:
 				conn_tracker_flush(t, ts);
 				memset(pos, 0, sizeof(pos));
+				memset(&win, 0, sizeof(win));
 				break;
 			}
 		}

@@ -4,8 +4,13 @@
  * each record is a control byte followed by its payload:
  *
  *   bit 0      direction (0 = BT_DIR_SEND, 1 = BT_DIR_RECV)
- *   bits 1-2   0, 1: feed; 2: feed, or close when the length is 0; 3: gap
+ *   bits 1-2   0, 1: feed, or omit when the length is 0; 2: feed, or close when the length
+ *              is 0; 3: gap
  *   bits 3-7   length 0..30; 31 = 31 + 4 * next byte (feed) or 32 + 64 * next byte (gap)
+ *
+ * Omit takes the next byte k: the next n body bytes, announced by http1_conn_body_ahead(), are
+ * omitted (http1_conn_omit) with n = all of them (k 0), k (k 1..127, often more than there
+ * are), or all of them plus k - 128 (k 128..255: more than there are, but for k 128).
  *
  * Every input runs twice, as programmed and with each fed record cut into single bytes (same
  * timestamp and tag); both runs must deliver the same exchanges, start timestamps and tags
@@ -87,6 +92,10 @@ static uint64_t hash_msg(uint64_t h, const struct http_msg *m, size_t max_body)
 	h = fnv_u64(h, m->body_len);
 	h = fnv_u64(h, m->wire_body_len);
 	h = fnv_u64(h, m->lost_bytes);
+	/* omitted bytes are body bytes, and none after them is stored */
+	CHECK(m->omitted_bytes <= m->wire_body_len);
+	CHECK(!m->omitted_bytes || m->body_len + m->omitted_bytes <= m->wire_body_len);
+	h = fnv_u64(h, m->omitted_bytes);
 	h = fnv_u64(h, m->end_ns);
 	h = fnv_u64(h, m->first_body_ns);
 	h = fnv_u64(h, (uint64_t)m->truncated << 1 | m->complete);
@@ -112,6 +121,27 @@ static void on_exchange(void *ctx, struct http_exchange *ex)
 		CHECK(r->hash);
 	}
 	r->hash[r->n++] = h;
+}
+
+/* Omits body bytes of @dir as the connection tracker would, @k choosing how many (see top). */
+static void omit(struct http1_conn *c, enum bt_dir dir, uint8_t k, uint64_t ts)
+{
+	const struct http_exchange *ex = NULL;
+	uint64_t ahead = http1_conn_body_ahead(c, dir, &ex), n, after;
+	int rc;
+
+	CHECK(!ahead || (ex && (ex->has_request || ex->has_response)));
+	n = k == 0 ? ahead : k < 128 ? k : ahead + (k - 128u);
+	rc = http1_conn_omit(c, dir, n, ts);
+	after = http1_conn_body_ahead(c, dir, NULL);
+	if (n > ahead) {
+		CHECK(rc == -ERANGE);
+		CHECK(after == ahead);
+	} else {
+		CHECK(rc == 0);
+		/* the rest of the body or chunk; 0 once it is done */
+		CHECK(after == ahead - n);
+	}
 }
 
 static void run(const uint8_t *data, size_t size, bool bytewise, struct fuzz_run *r)
@@ -147,6 +177,11 @@ static void run(const uint8_t *data, size_t size, bool bytewise, struct fuzz_run
 		}
 		if (op == 2 && len == 0) {
 			http1_conn_close(c, ts);
+			continue;
+		}
+		if (op < 2 && len == 0) {
+			if (i < size)
+				omit(c, dir, data[i++], ts);
 			continue;
 		}
 		if (len == 31 && i < size)

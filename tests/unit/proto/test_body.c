@@ -372,6 +372,95 @@ static void test_body_appends_to_existing_buffer(void **state)
 	free(out);
 }
 
+/* ---- body_store_omit ---- */
+
+static void test_body_omit_counts_not_stores(void **state)
+{
+	struct body_store b = {0};
+	struct http_msg m = {0};
+
+	(void)state;
+	body_store_begin(&b, &m, NULL, 1000);
+	body_store_data(&b, &m, (const uint8_t *)"abc", 3, 10);
+	body_store_omit(&b, &m, 100, 20);
+	assert_int_equal(m.wire_body_len, 103);
+	assert_int_equal(m.omitted_bytes, 100);
+	assert_int_equal(m.body_len, 3);
+	assert_int_equal(m.first_body_ns, 10);
+	assert_int_equal(m.end_ns, 20);
+	assert_false(m.truncated);
+	assert_int_equal(m.lost_bytes, 0);
+	assert_true(b.frozen);
+	/* later bytes are counted and timed, not stored */
+	body_store_data(&b, &m, (const uint8_t *)"def", 3, 30);
+	assert_int_equal(m.wire_body_len, 106);
+	assert_int_equal(m.body_len, 3);
+	assert_memory_equal(m.body, "abc", 3);
+	assert_int_equal(m.end_ns, 30);
+	assert_int_equal(m.n_body_ts, 1);
+	body_store_omit(&b, &m, 7, 40);
+	assert_int_equal(m.omitted_bytes, 107);
+	assert_int_equal(m.wire_body_len, 113);
+	assert_int_equal(m.end_ns, 40);
+	body_store_end(&b, &m, true);
+	assert_false(m.truncated);
+	assert_null(m.error);
+	http_msg_clear(&m);
+}
+
+static void test_body_omit_first_bytes(void **state)
+{
+	struct body_store b = {0};
+	struct http_msg m = {0};
+
+	(void)state;
+	body_store_begin(&b, &m, NULL, 1000);
+	body_store_omit(&b, &m, 50, 77);
+	assert_int_equal(m.first_body_ns, 77);
+	assert_int_equal(m.end_ns, 77);
+	assert_int_equal(m.body_len, 0);
+	assert_null(m.body);
+	assert_int_equal(m.n_body_ts, 0);
+	body_store_data(&b, &m, (const uint8_t *)"x", 1, 80);
+	assert_int_equal(m.first_body_ns, 77);
+	assert_int_equal(m.body_len, 0);
+	assert_int_equal(m.wire_body_len, 51);
+	/* a gap after an omission is still a loss */
+	body_store_gap(&b, &m, 9, 90);
+	assert_true(m.truncated);
+	assert_int_equal(m.lost_bytes, 9);
+	assert_int_equal(m.omitted_bytes, 50);
+	assert_int_equal(m.wire_body_len, 60);
+	body_store_end(&b, &m, true);
+	http_msg_clear(&m);
+}
+
+/* a coded body cut by an omission is not a truncated coding stream: decoding just stopped */
+static void test_body_omit_coded_no_error(void **state)
+{
+	uint8_t *in = sample(4000), *z;
+	struct body_store b = {0};
+	struct http_msg m = {0};
+	size_t zl;
+
+	(void)state;
+	z = zcompress(in, 4000, 31, &zl);
+	assert_true(zl > 20);
+	body_store_begin(&b, &m, "gzip", 100000);
+	body_store_data(&b, &m, z, 10, 5);
+	body_store_omit(&b, &m, zl - 10, 6);
+	assert_int_equal(m.wire_body_len, zl);
+	assert_int_equal(m.omitted_bytes, zl - 10);
+	body_store_end(&b, &m, true);
+	assert_null(m.error);
+	assert_false(m.truncated);
+	assert_true(m.body_len < 4000);
+	assert_int_equal(m.end_ns, 6);
+	http_msg_clear(&m);
+	free(z);
+	free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +478,9 @@ int main(void)
 	    cmocka_unit_test(test_body_bomb_bounded),
 	    cmocka_unit_test(test_body_stacked_codings),
 	    cmocka_unit_test(test_body_appends_to_existing_buffer),
+	    cmocka_unit_test(test_body_omit_counts_not_stores),
+	    cmocka_unit_test(test_body_omit_first_bytes),
+	    cmocka_unit_test(test_body_omit_coded_no_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

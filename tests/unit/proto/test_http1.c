@@ -1605,6 +1605,354 @@ static void test_http1_detect(void **state)
 	assert_false(http1_detect(NULL, 10));
 }
 
+/* ---- omission windows: http1_conn_body_ahead / http1_conn_omit ---- */
+
+static void omit_feed(struct http1_conn *c, enum bt_dir dir, const char *s, uint64_t ts)
+{
+	assert_int_equal(http1_conn_feed(c, dir, (const uint8_t *)s, strlen(s), ts, ts), 0);
+}
+
+/* Feeds @n body bytes 'a', 'b', ... (cycling) at @ts. */
+static void omit_fill(struct http1_conn *c, enum bt_dir dir, size_t n, uint64_t ts)
+{
+	uint8_t *b = malloc(n ? n : 1);
+	size_t i;
+
+	assert_non_null(b);
+	for (i = 0; i < n; i++)
+		b[i] = (uint8_t)('a' + i % 26);
+	assert_int_equal(http1_conn_feed(c, dir, b, n, ts, ts), 0);
+	free(b);
+}
+
+static void test_http1_omit_content_length(void **state)
+{
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
+	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
+	const struct http_exchange *ex = NULL;
+	const struct http_msg *m;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, &ex), 0);
+	omit_feed(c, BT_DIR_SEND, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n", 1000);
+	/* the request has no body: its direction is between messages */
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_SEND, &ex), 0);
+	assert_null(ex);
+	omit_feed(c, BT_DIR_RECV, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", 2000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 100000);
+	omit_fill(c, BT_DIR_RECV, 1000, 3000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, &ex), 99000);
+	assert_non_null(ex);
+	assert_true(ex->has_request);
+	assert_string_equal(ex->req.method, "GET");
+	assert_string_equal(ex->req.target, "/big");
+	assert_int_equal(ex->resp.status, 200);
+
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 0, 3500), 0);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 98000, 4000), 0);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 1000);
+	assert_int_equal(r.n, 0);
+	omit_fill(c, BT_DIR_RECV, 1000, 5000);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0);
+	assert_false(r.ex[0].incomplete);
+	m = &r.ex[0].resp;
+	assert_true(m->complete);
+	assert_false(m->truncated);
+	assert_null(m->error);
+	assert_int_equal(m->wire_body_len, 100000);
+	assert_int_equal(m->omitted_bytes, 98000);
+	assert_int_equal(m->lost_bytes, 0);
+	/* what came before the omission is kept, nothing after it */
+	assert_int_equal(m->body_len, 1000);
+	assert_memory_equal(m->body, "abcdefghij", 10);
+	assert_int_equal(m->first_body_ns, 3000);
+	assert_int_equal(m->end_ns, 5000);
+	assert_int_equal(r.ex[0].req.omitted_bytes, 0);
+	http1_conn_free(c);
+	result_free(&r);
+}
+
+/* the omitted bytes are the last of the body: the message ends with them */
+static void test_http1_omit_ends_body(void **state)
+{
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
+	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
+	const struct http_msg *m;
+
+	(void)state;
+	omit_feed(c, BT_DIR_SEND, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 1000);
+	omit_feed(c, BT_DIR_RECV, "HTTP/1.1 200 OK\r\nContent-Length: 40000\r\n\r\n", 2000);
+	/* nothing of the body captured at all */
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 40000, 7000), 0);
+	assert_int_equal(r.n, 1);
+	m = &r.ex[0].resp;
+	assert_true(m->complete);
+	assert_false(m->truncated);
+	assert_false(r.ex[0].incomplete);
+	assert_int_equal(m->body_len, 0);
+	assert_int_equal(m->wire_body_len, 40000);
+	assert_int_equal(m->omitted_bytes, 40000);
+	assert_int_equal(m->first_body_ns, 7000);
+	assert_int_equal(m->end_ns, 7000);
+	/* nothing left to omit */
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 1, 8000), -ERANGE);
+	http1_conn_free(c);
+	result_free(&r);
+}
+
+static void test_http1_omit_out_of_range(void **state)
+{
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
+	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
+	const struct http_msg *m;
+
+	(void)state;
+	assert_int_equal(http1_conn_omit(NULL, BT_DIR_RECV, 5, 0), -ERANGE);
+	assert_int_equal(http1_conn_body_ahead(NULL, BT_DIR_RECV, NULL), 0);
+	assert_int_equal(http1_conn_body_ahead(c, (enum bt_dir)7, NULL), 0);
+	assert_int_equal(http1_conn_omit(c, (enum bt_dir)7, 5, 0), -ERANGE);
+	/* between messages */
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 5, 0), -ERANGE);
+	omit_feed(c, BT_DIR_SEND, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 1000);
+	omit_feed(c, BT_DIR_RECV, "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n", 2000);
+	omit_fill(c, BT_DIR_RECV, 100, 3000);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 201, 4000), -ERANGE);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, UINT64_MAX, 4000), -ERANGE);
+	/* nothing changed: the real bytes still complete the body */
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 200);
+	omit_fill(c, BT_DIR_RECV, 200, 5000);
+	assert_int_equal(r.n, 1);
+	m = &r.ex[0].resp;
+	assert_true(m->complete);
+	assert_false(m->truncated);
+	assert_int_equal(m->body_len, 300);
+	assert_int_equal(m->wire_body_len, 300);
+	assert_int_equal(m->omitted_bytes, 0);
+	assert_int_equal(m->end_ns, 5000);
+	assert_int_equal(m->n_body_ts, 2);
+	http1_conn_free(c);
+	result_free(&r);
+}
+
+static void test_http1_omit_not_in_body(void **state)
+{
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
+	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
+	const struct http_exchange *ex = NULL;
+
+	(void)state;
+	omit_feed(c, BT_DIR_SEND, "POST /a HTTP/1.1\r\nHost: h\r\nContent-Len", 1000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_SEND, &ex), 0);
+	assert_null(ex);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_SEND, 1, 1000), -ERANGE);
+	omit_feed(c, BT_DIR_SEND, "gth: 4\r\n", 1000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_SEND, NULL), 0);
+	omit_feed(c, BT_DIR_SEND, "\r\n", 1000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_SEND, NULL), 4);
+	omit_feed(c, BT_DIR_SEND, "abcd", 1000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_SEND, NULL), 0);
+	/* a close-delimited body has no known length */
+	omit_feed(c, BT_DIR_RECV, "HTTP/1.1 200 OK\r\n\r\nrest", 2000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 1, 2000), -ERANGE);
+	http1_conn_close(c, 3000);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ex[0].resp.omitted_bytes, 0);
+	assert_int_equal(r.ex[0].req.omitted_bytes, 0);
+	http1_conn_free(c);
+	result_free(&r);
+
+	/* a closed connection and an upgraded one have no body ahead */
+	memset(&r, 0, sizeof(r));
+	r.eproto_at = -1;
+	r.max_body = BT_DEFAULT_MAX_BODY;
+	c = http1_conn_new(NULL, collect, &r);
+	omit_feed(c, BT_DIR_SEND, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 1000);
+	omit_feed(c, BT_DIR_RECV, "HTTP/1.1 200 OK\r\nContent-Length: 50000\r\n\r\n", 2000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 50000);
+	http1_conn_close(c, 3000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 10, 3000), -ERANGE);
+	http1_conn_free(c);
+	result_free(&r);
+}
+
+static void test_http1_omit_gzip_body_refused(void **state)
+{
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
+	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
+	const struct http_exchange *ex = NULL;
+	const char *text = "the same text, compressed and not";
+	size_t zlen = 0;
+	uint8_t *z = zcompress(text, strlen(text), 31, &zlen);
+	char head[160];
+
+	(void)state;
+	assert_non_null(z);
+	omit_feed(c, BT_DIR_SEND, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 1000);
+	snprintf(head, sizeof(head),
+		 "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", zlen);
+	omit_feed(c, BT_DIR_RECV, head, 2000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, &ex), 0);
+	assert_null(ex);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 1, 2500), -ERANGE);
+	assert_int_equal(http1_conn_feed(c, BT_DIR_RECV, z, zlen, 3000, 3000), 0);
+	assert_int_equal(r.n, 1);
+	assert_body(&r.ex[0].resp, text);
+	assert_int_equal(r.ex[0].resp.omitted_bytes, 0);
+	assert_null(r.ex[0].resp.error);
+	free(z);
+	http1_conn_free(c);
+	result_free(&r);
+}
+
+static void test_http1_omit_chunk(void **state)
+{
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
+	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
+	const struct http_exchange *ex = NULL;
+	const struct http_msg *m;
+
+	(void)state;
+	omit_feed(c, BT_DIR_SEND, "GET /c HTTP/1.1\r\nHost: h\r\n\r\n", 1000);
+	omit_feed(c, BT_DIR_RECV, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 2000);
+	/* chunk-size line not seen yet */
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0);
+	omit_feed(c, BT_DIR_RECV, "3\r\nxyz\r\n1", 3000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0);
+	omit_feed(c, BT_DIR_RECV, "0000\r\n", 3000); /* 0x10000 bytes */
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, &ex), 0x10000);
+	assert_non_null(ex);
+	assert_string_equal(ex->req.target, "/c");
+	omit_fill(c, BT_DIR_RECV, 100, 4000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0x10000 - 100);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 0x10000 - 99, 5000), -ERANGE);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 0x10000 - 100, 5000), 0);
+	/* at the CRLF after the chunk data */
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0);
+	assert_int_equal(r.n, 0);
+	omit_feed(c, BT_DIR_RECV, "\r\n0\r\n\r\n", 6000);
+	assert_int_equal(r.n, 1);
+	m = &r.ex[0].resp;
+	assert_true(m->complete);
+	assert_false(m->truncated);
+	assert_null(m->error);
+	assert_false(r.ex[0].incomplete);
+	assert_int_equal(m->wire_body_len, 3 + 0x10000);
+	assert_int_equal(m->omitted_bytes, 0x10000 - 100);
+	assert_int_equal(m->body_len, 103);
+	assert_memory_equal(m->body, "xyzabc", 6);
+	assert_int_equal(m->end_ns, 6000);
+	http1_conn_free(c);
+	result_free(&r);
+}
+
+/* a chunk after an omitted one is counted, not stored, and the message still ends cleanly */
+static void test_http1_omit_chunk_then_more(void **state)
+{
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
+	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
+	const struct http_msg *m;
+
+	(void)state;
+	omit_feed(c, BT_DIR_SEND, "GET /c HTTP/1.1\r\nHost: h\r\n\r\n", 1000);
+	omit_feed(c, BT_DIR_RECV, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8000\r\n",
+		  2000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0x8000);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 0x8000, 3000), 0);
+	omit_feed(c, BT_DIR_RECV, "\r\n5\r\nhe", 4000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 3);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 3, 4500), 0);
+	omit_feed(c, BT_DIR_RECV, "\r\n0\r\nX-T: 1\r\n\r\n", 5000);
+	assert_int_equal(r.n, 1);
+	m = &r.ex[0].resp;
+	assert_true(m->complete);
+	assert_false(m->truncated);
+	assert_int_equal(m->wire_body_len, 0x8000 + 5);
+	assert_int_equal(m->omitted_bytes, 0x8000 + 3);
+	assert_int_equal(m->body_len, 0);
+	assert_string_equal(http_msg_header(m, "x-t"), "1");
+	assert_int_equal(m->end_ns, 5000);
+	http1_conn_free(c);
+	result_free(&r);
+}
+
+/* keep-alive: the message after an omitted body is parsed and stored as usual */
+static void test_http1_omit_keepalive(void **state)
+{
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
+	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		uint64_t ts = 10000 * (uint64_t)(i + 1);
+
+		omit_feed(c, BT_DIR_SEND, "GET /k HTTP/1.1\r\nHost: h\r\n\r\n", ts);
+		omit_feed(c, BT_DIR_RECV, "HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\nhead",
+			  ts + 1000);
+		assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 70000 - 4);
+		assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 70000 - 4 - 2, ts + 2000), 0);
+		omit_feed(c, BT_DIR_RECV, "ta", ts + 3000);
+		assert_int_equal(r.n, (size_t)(2 * i + 1));
+		omit_feed(c, BT_DIR_SEND, "GET /small HTTP/1.1\r\nHost: h\r\n\r\n", ts + 4000);
+		omit_feed(c, BT_DIR_RECV, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+			  ts + 5000);
+		assert_int_equal(r.n, (size_t)(2 * i + 2));
+	}
+	for (i = 0; i < 6; i += 2) {
+		assert_false(r.ex[i].incomplete);
+		assert_body(&r.ex[i].resp, "head");
+		assert_int_equal(r.ex[i].resp.wire_body_len, 70000);
+		assert_int_equal(r.ex[i].resp.omitted_bytes, 70000 - 6);
+		assert_false(r.ex[i].resp.truncated);
+		assert_false(r.ex[i + 1].incomplete);
+		assert_string_equal(r.ex[i + 1].req.target, "/small");
+		assert_body(&r.ex[i + 1].resp, "abc");
+		assert_int_equal(r.ex[i + 1].resp.omitted_bytes, 0);
+		assert_null(r.ex[i + 1].resp.error);
+	}
+	http1_conn_free(c);
+	result_free(&r);
+}
+
+/* a server receives a large request body: the request direction is RECV */
+static void test_http1_omit_server_request(void **state)
+{
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
+	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
+	const struct http_exchange *ex = NULL;
+	const struct http_msg *m;
+
+	(void)state;
+	omit_feed(c, BT_DIR_RECV,
+		  "POST /up HTTP/1.1\r\nHost: s\r\nContent-Length: 50000\r\n\r\n0123", 1000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, &ex), 50000 - 4);
+	assert_non_null(ex);
+	assert_string_equal(ex->req.method, "POST");
+	assert_false(ex->has_response);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_SEND, NULL), 0);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 50000 - 4, 2000), 0);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0);
+	assert_int_equal(r.n, 0);
+	omit_feed(c, BT_DIR_SEND, "HTTP/1.1 204 No Content\r\n\r\n", 3000);
+	assert_int_equal(r.n, 1);
+	assert_true(r.ex[0].server_side);
+	assert_false(r.ex[0].incomplete);
+	m = &r.ex[0].req;
+	assert_true(m->complete);
+	assert_false(m->truncated);
+	assert_body(m, "0123");
+	assert_int_equal(m->wire_body_len, 50000);
+	assert_int_equal(m->omitted_bytes, 50000 - 4);
+	assert_int_equal(m->end_ns, 2000);
+	assert_int_equal(r.ex[0].resp.status, 204);
+	http1_conn_free(c);
+	result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1647,6 +1995,15 @@ int main(void)
 	    cmocka_unit_test(test_http1_known_methods_shared),
 	    cmocka_unit_test(test_http1_api_edges),
 	    cmocka_unit_test(test_http1_detect),
+	    cmocka_unit_test(test_http1_omit_content_length),
+	    cmocka_unit_test(test_http1_omit_ends_body),
+	    cmocka_unit_test(test_http1_omit_out_of_range),
+	    cmocka_unit_test(test_http1_omit_not_in_body),
+	    cmocka_unit_test(test_http1_omit_gzip_body_refused),
+	    cmocka_unit_test(test_http1_omit_chunk),
+	    cmocka_unit_test(test_http1_omit_chunk_then_more),
+	    cmocka_unit_test(test_http1_omit_keepalive),
+	    cmocka_unit_test(test_http1_omit_server_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

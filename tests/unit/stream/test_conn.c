@@ -1173,6 +1173,460 @@ static void test_conn_annotator_usage_reaches_root(void **state)
 	fx_free(&f);
 }
 
+/* ---- omission windows ---- */
+
+struct omit_call {
+	uint32_t pid;
+	uint64_t conn_id;
+	int dir;
+	uint64_t from, to;
+};
+
+/* What the tracker asked and delivered: exchange callback ctx, wants_body ctx, omit ctx. */
+struct omit_rec {
+	bool wants;	       /* what wants_body answers */
+	size_t n_asked;	       /* wants_body calls */
+	char asked_target[32]; /* the request target wants_body last saw */
+	struct omit_call call[4];
+	size_t n_calls;
+	struct http_exchange ex[4]; /* delivered: numbers and flags only (omit_copy_msg) */
+	size_t n_ex;
+};
+
+static bool omit_wants(void *ctx, const struct http_exchange *ex)
+{
+	struct omit_rec *r = ctx;
+
+	assert_non_null(ex);
+	r->n_asked++;
+	snprintf(r->asked_target, sizeof(r->asked_target), "%s",
+		 ex->has_request && ex->req.target ? ex->req.target : "");
+	return r->wants;
+}
+
+static void omit_record(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
+			uint64_t to)
+{
+	struct omit_rec *r = ctx;
+
+	assert_true(r->n_calls < sizeof(r->call) / sizeof(r->call[0]));
+	r->call[r->n_calls++] = (struct omit_call){pid, conn_id, dir, from, to};
+}
+
+/* The numbers and flags of @s; no pointer survives the callback except the static error. */
+static void omit_copy_msg(struct http_msg *d, const struct http_msg *s)
+{
+	memset(d, 0, sizeof(*d));
+	d->status = s->status;
+	d->body_len = s->body_len;
+	d->wire_body_len = s->wire_body_len;
+	d->omitted_bytes = s->omitted_bytes;
+	d->lost_bytes = s->lost_bytes;
+	d->end_ns = s->end_ns;
+	d->first_body_ns = s->first_body_ns;
+	d->truncated = s->truncated;
+	d->complete = s->complete;
+	d->error = s->error;
+}
+
+static void omit_exchange(void *ctx, const struct conn_exchange *x)
+{
+	struct omit_rec *r = ctx;
+	struct http_exchange *e;
+
+	assert_true(r->n_ex < sizeof(r->ex) / sizeof(r->ex[0]));
+	e = &r->ex[r->n_ex++];
+	memset(e, 0, sizeof(*e));
+	e->has_request = x->http->has_request;
+	e->has_response = x->http->has_response;
+	e->incomplete = x->http->incomplete;
+	omit_copy_msg(&e->req, &x->http->req);
+	omit_copy_msg(&e->resp, &x->http->resp);
+}
+
+/* A tracker delivering to @r, asking @r for bodies and windows. */
+static void fx_omit_init(struct fx *f, struct omit_rec *r)
+{
+	struct conn_opts o = {.wants_body = omit_wants, .omit = omit_record, .omit_ctx = r};
+
+	memset(f, 0, sizeof(*f));
+	memset(r, 0, sizeof(*r));
+	f->t = conn_tracker_new(&o, omit_exchange, r);
+	assert_non_null(f->t);
+	f->ts = T0;
+	f->chunk = BT_DATA_CHUNK;
+	f->src = BT_SRC_TLS;
+}
+
+/* BPF's event for the I/O call that ends a window: @n bytes at @pos, not copied. */
+static uint64_t fx_omitted(struct fx *f, int dir, uint64_t pos, uint32_t n)
+{
+	uint64_t ts = f->ts;
+
+	memset(&ev, 0, offsetof(struct bt_data_event, data));
+	ev.type = BT_EV_DATA;
+	ev.pid = PID;
+	ev.ts_ns = ts;
+	ev.conn_id = 0x1234;
+	ev.pos = pos;
+	ev.tid = PID + 1;
+	ev.call_len = n;
+	ev.dir = (uint16_t)dir;
+	ev.src = f->src;
+	ev.flags = BT_DATA_F_OMITTED;
+	ev.omitted = n;
+	conn_tracker_data(f->t, &ev);
+	f->pos[dir] = pos + n;
+	f->ts += 1000;
+	return ts;
+}
+
+/* The head of a response with a @len-byte identity body and its first @first body bytes. */
+static void fx_big_response(struct fx *f, uint64_t len, size_t first, const char *extra)
+{
+	char head[256], *buf;
+	size_t n;
+
+	n = (size_t)snprintf(head, sizeof(head),
+			     "HTTP/1.1 200 OK\r\n%sContent-Length: %llu\r\n\r\n", extra,
+			     (unsigned long long)len);
+	buf = malloc(n + first);
+	assert_non_null(buf);
+	memcpy(buf, head, n);
+	memset(buf + n, 'b', first);
+	fx_data(f, BT_DIR_RECV, buf, n + first);
+	free(buf);
+}
+
+static void fx_fill(struct fx *f, int dir, size_t n)
+{
+	char *b = malloc(n);
+
+	assert_non_null(b);
+	memset(b, 'f', n);
+	fx_data(f, dir, b, n);
+	free(b);
+}
+
+static const char BIG_REQ[] = "GET /big HTTP/1.1\r\nHost: h\r\n\r\n";
+
+static void test_conn_omit_window_asked_once(void **state)
+{
+	const uint64_t len = 100000;
+	struct omit_rec r;
+	struct conn_stats st;
+	uint64_t from, to, end;
+	struct fx f;
+
+	(void)state;
+	fx_omit_init(&f, &r);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	assert_int_equal(r.n_calls, 0);
+	fx_big_response(&f, len, 1000, "");
+	assert_int_equal(r.n_calls, 1);
+	assert_string_equal(r.asked_target, "/big");
+	from = f.pos[BT_DIR_RECV];
+	to = from + len - 1000;
+	assert_int_equal(r.call[0].pid, PID);
+	assert_int_equal(r.call[0].conn_id, 0x1234);
+	assert_int_equal(r.call[0].dir, BT_DIR_RECV);
+	assert_int_equal(r.call[0].from, from);
+	assert_int_equal(r.call[0].to, to);
+	/* bytes copied before BPF saw the window do not ask again */
+	fx_fill(&f, BT_DIR_RECV, 1000);
+	assert_int_equal(r.n_calls, 1);
+	/* BPF sends nothing for most of the window, then the call that ends it */
+	end = fx_omitted(&f, BT_DIR_RECV, to - 5000, 5000);
+	assert_int_equal(r.n_calls, 1);
+	assert_int_equal(r.n_ex, 1);
+	assert_false(r.ex[0].incomplete);
+	assert_true(r.ex[0].resp.complete);
+	assert_false(r.ex[0].resp.truncated);
+	assert_int_equal(r.ex[0].resp.lost_bytes, 0);
+	assert_int_equal(r.ex[0].resp.wire_body_len, len);
+	assert_int_equal(r.ex[0].resp.omitted_bytes, len - 2000);
+	assert_int_equal(r.ex[0].resp.body_len, 2000);
+	assert_int_equal(r.ex[0].resp.end_ns, end);
+	assert_null(r.ex[0].resp.error);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omit_windows, 1);
+	assert_int_equal(st.omitted, len - 2000);
+	assert_int_equal(st.lost_bytes, 0);
+	assert_int_equal(st.truncated, 0);
+	/* keep-alive: the next exchange is captured as usual, without a window */
+	fx_str(&f, BT_DIR_SEND, REQ);
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(r.n_ex, 2);
+	assert_false(r.ex[1].incomplete);
+	assert_int_equal(r.ex[1].resp.wire_body_len, 2);
+	assert_int_equal(r.ex[1].resp.omitted_bytes, 0);
+	assert_int_equal(r.n_calls, 1);
+	/* a second large body gets a window of its own */
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_big_response(&f, len, 0, "");
+	assert_int_equal(r.n_calls, 2);
+	assert_int_equal(r.call[1].from, f.pos[BT_DIR_RECV]);
+	assert_int_equal(r.call[1].to, f.pos[BT_DIR_RECV] + len);
+	conn_tracker_free(f.t);
+}
+
+/* through the event loop's pipeline, which reads no body here: the span has the sizes */
+static void test_conn_omit_span_sizes(void **state)
+{
+	const uint64_t len = 200000;
+	struct conn_opts o = {0};
+	struct omit_rec r = {0};
+	struct conn_stats st;
+	uint64_t to, end;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 0, false, false);
+	conn_tracker_free(f.t);
+	o.wants_body = pipeline_wants_body;
+	o.omit = omit_record;
+	o.omit_ctx = &r;
+	f.t = conn_tracker_new(&o, pipeline_exchange, &f.pl);
+	assert_non_null(f.t);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_big_response(&f, len, 100, "Content-Type: application/octet-stream\r\n");
+	assert_int_equal(r.n_calls, 1);
+	to = r.call[0].to;
+	assert_int_equal(to, f.pos[BT_DIR_RECV] + len - 100);
+	end = fx_omitted(&f, BT_DIR_RECV, to - 3000, 3000);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(iattr(f.spans[0], "http.response.body.size"), len);
+	assert_int_equal(iattr(f.spans[0], "http.response.status_code"), 200);
+	assert_null(attr(f.spans[0], "bedtrace.capture.truncated"));
+	assert_null(attr(f.spans[0], "bedtrace.capture.lost_bytes"));
+	assert_null(attr(f.spans[0], "bedtrace.http.incomplete"));
+	assert_int_equal(f.spans[0]->end_ns, bt_mono_to_unix_ns(end));
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omitted, len - 100);
+	assert_int_equal(st.lost_bytes, 0);
+	fx_free(&f);
+}
+
+static void test_conn_omit_not_asked(void **state)
+{
+	const size_t gz_len = 100000;
+	struct conn_stats st;
+	struct omit_rec r;
+	struct fx f;
+
+	(void)state;
+	/* someone reads the body: asked, declined, every byte copied */
+	fx_omit_init(&f, &r);
+	r.wants = true;
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_big_response(&f, 100000, 0, "");
+	assert_int_equal(r.n_asked, 1);
+	assert_int_equal(r.n_calls, 0);
+	fx_fill(&f, BT_DIR_RECV, 100000);
+	assert_int_equal(r.n_ex, 1);
+	assert_int_equal(r.ex[0].resp.body_len, 100000);
+	assert_int_equal(r.ex[0].resp.omitted_bytes, 0);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omit_windows, 0);
+	assert_int_equal(st.omitted, 0);
+
+	/* a body just under the minimum, then one just at it */
+	r.wants = false;
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_big_response(&f, CONN_OMIT_MIN - 1, 0, "");
+	assert_int_equal(r.n_calls, 0);
+	fx_fill(&f, BT_DIR_RECV, CONN_OMIT_MIN - 1);
+	assert_int_equal(r.n_ex, 2);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_big_response(&f, CONN_OMIT_MIN + 10, 10, "");
+	assert_int_equal(r.n_calls, 1);
+	assert_int_equal(r.call[0].to - r.call[0].from, CONN_OMIT_MIN);
+	fx_omitted(&f, BT_DIR_RECV, r.call[0].from, CONN_OMIT_MIN);
+	assert_int_equal(r.n_ex, 3);
+	assert_false(r.ex[2].resp.truncated);
+	assert_int_equal(r.ex[2].resp.omitted_bytes, CONN_OMIT_MIN);
+
+	/* a gzip body is decoded as it comes: never a window */
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_big_response(&f, gz_len, 0, "Content-Encoding: gzip\r\n");
+	fx_data(&f, BT_DIR_RECV, "\x1f\x8b\x08\0\0\0\0\0\0\x03", 10); /* a gzip header */
+	assert_int_equal(r.n_calls, 1);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omit_windows, 1);
+	assert_int_equal(st.lost_bytes, 0);
+	conn_tracker_free(f.t);
+
+	/* without an omit callback nothing is asked */
+	memset(&r, 0, sizeof(r));
+	{
+		struct conn_opts o = {.wants_body = omit_wants};
+
+		f.t = conn_tracker_new(&o, omit_exchange, &r);
+		assert_non_null(f.t);
+		f.pos[0] = f.pos[1] = 0;
+		fx_str(&f, BT_DIR_SEND, BIG_REQ);
+		fx_big_response(&f, 100000, 0, "");
+		assert_int_equal(r.n_asked, 0);
+		conn_tracker_free(f.t);
+	}
+}
+
+/* a position jump past the window's end: the part beyond is lost */
+static void test_conn_omit_jump_past_window(void **state)
+{
+	struct conn_stats st;
+	struct omit_rec r;
+	uint64_t to;
+	struct fx f;
+
+	(void)state;
+	fx_omit_init(&f, &r);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ); /* pipelined: its response follows the big one */
+	fx_big_response(&f, 50000, 0, "");
+	assert_int_equal(r.n_calls, 1);
+	to = r.call[0].to;
+	f.pos[BT_DIR_RECV] = to + 300;
+	fx_str(&f, BT_DIR_RECV, "junk");
+	/* the second response's start was in the lost bytes: delivered as lost at once */
+	assert_int_equal(r.n_ex, 2);
+	assert_true(r.ex[0].resp.complete);
+	assert_false(r.ex[0].resp.truncated);
+	assert_int_equal(r.ex[0].resp.omitted_bytes, 50000);
+	assert_int_equal(r.ex[0].resp.lost_bytes, 0);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omitted, 50000);
+	assert_int_equal(st.lost_bytes, 300);
+	assert_true(r.ex[1].incomplete);
+	assert_int_equal(r.ex[1].resp.lost_bytes, 300);
+	assert_true(r.ex[1].resp.truncated);
+	conn_tracker_free(f.t);
+}
+
+/* a chunk's window ends before the message: a jump past it truncates the message */
+static void test_conn_omit_chunk_jump_past_window(void **state)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n";
+	struct conn_stats st;
+	struct omit_rec r;
+	uint64_t from, to;
+	struct fx f;
+
+	(void)state;
+	fx_omit_init(&f, &r);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_str(&f, BT_DIR_RECV, head);
+	assert_int_equal(r.n_calls, 1);
+	from = r.call[0].from;
+	to = r.call[0].to;
+	assert_int_equal(from, strlen(head));
+	assert_int_equal(to, from + 0x10000);
+	f.pos[BT_DIR_RECV] = to + 50;
+	fx_str(&f, BT_DIR_RECV, "0\r\n\r\n");
+	conn_tracker_flush(f.t, f.ts);
+	assert_int_equal(r.n_ex, 1);
+	assert_true(r.ex[0].incomplete);
+	assert_true(r.ex[0].resp.truncated);
+	assert_false(r.ex[0].resp.complete);
+	assert_int_equal(r.ex[0].resp.lost_bytes, 50);
+	assert_int_equal(r.ex[0].resp.omitted_bytes, 0x10000);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omitted, 0x10000);
+	assert_int_equal(st.lost_bytes, 50);
+	assert_int_equal(st.truncated, 1);
+	conn_tracker_free(f.t);
+}
+
+/* the chunk's window ends exactly: the message goes on and completes */
+static void test_conn_omit_chunk_window(void **state)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9000\r\n";
+	struct conn_stats st;
+	struct omit_rec r;
+	struct fx f;
+
+	(void)state;
+	fx_omit_init(&f, &r);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_str(&f, BT_DIR_RECV, head);
+	assert_int_equal(r.n_calls, 1);
+	fx_omitted(&f, BT_DIR_RECV, r.call[0].to - 100, 100);
+	fx_str(&f, BT_DIR_RECV, "\r\n0\r\n\r\n");
+	assert_int_equal(r.n_ex, 1);
+	assert_false(r.ex[0].incomplete);
+	assert_false(r.ex[0].resp.truncated);
+	assert_int_equal(r.ex[0].resp.wire_body_len, 0x9000);
+	assert_int_equal(r.ex[0].resp.omitted_bytes, 0x9000);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.lost_bytes, 0);
+	assert_int_equal(st.omit_windows, 1);
+	conn_tracker_free(f.t);
+}
+
+/* an omitted event with no body to stand for is a loss */
+static void test_conn_omit_out_of_place(void **state)
+{
+	struct conn_stats st;
+	struct omit_rec r;
+	struct fx f;
+
+	(void)state;
+	fx_omit_init(&f, &r);
+	fx_str(&f, BT_DIR_SEND, REQ);
+	fx_str(&f, BT_DIR_RECV, RESP);
+	assert_int_equal(r.n_ex, 1);
+	/* between messages */
+	fx_omitted(&f, BT_DIR_RECV, f.pos[BT_DIR_RECV], 500);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omitted, 0);
+	assert_int_equal(st.lost_bytes, 500);
+	/* in the middle of a head */
+	fx_str(&f, BT_DIR_SEND, "GET /h HTTP/1.1\r\nHo");
+	fx_omitted(&f, BT_DIR_SEND, f.pos[BT_DIR_SEND], 40);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omitted, 0);
+	assert_int_equal(st.lost_bytes, 540);
+	assert_int_equal(st.omit_windows, 0);
+	conn_tracker_flush(f.t, f.ts);
+	assert_int_equal(r.n_ex, 2);
+	assert_true(r.ex[1].req.truncated);
+	assert_int_equal(r.ex[1].req.omitted_bytes, 0);
+	conn_tracker_free(f.t);
+
+	/* the very first event of a connection */
+	fx_omit_init(&f, &r);
+	fx_omitted(&f, BT_DIR_SEND, 0, 4096);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omitted, 0);
+	assert_int_equal(st.lost_bytes, 4096);
+	conn_tracker_free(f.t);
+}
+
+/* BPF's close totals reach the window's end: the uncopied rest is omitted, not lost */
+static void test_conn_omit_rest_at_close(void **state)
+{
+	struct conn_stats st;
+	struct omit_rec r;
+	struct fx f;
+
+	(void)state;
+	fx_omit_init(&f, &r);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_big_response(&f, 60000, 10, "");
+	assert_int_equal(r.n_calls, 1);
+	fx_close(&f, 0x1234, f.pos[BT_DIR_SEND], r.call[0].to + 20);
+	assert_int_equal(r.n_ex, 1);
+	assert_true(r.ex[0].resp.complete);
+	assert_false(r.ex[0].resp.truncated);
+	assert_int_equal(r.ex[0].resp.omitted_bytes, 60000 - 10);
+	assert_int_equal(r.ex[0].resp.wire_body_len, 60000);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omitted, 60000 - 10);
+	/* the 20 bytes after the window were not asked for */
+	assert_int_equal(st.lost_bytes, 20);
+	conn_tracker_free(f.t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1197,6 +1651,14 @@ int main(void)
 	    cmocka_unit_test(test_conn_bedrock_converse),
 	    cmocka_unit_test(test_conn_exchanges_to_callback),
 	    cmocka_unit_test(test_conn_annotator_usage_reaches_root),
+	    cmocka_unit_test(test_conn_omit_window_asked_once),
+	    cmocka_unit_test(test_conn_omit_span_sizes),
+	    cmocka_unit_test(test_conn_omit_not_asked),
+	    cmocka_unit_test(test_conn_omit_jump_past_window),
+	    cmocka_unit_test(test_conn_omit_chunk_jump_past_window),
+	    cmocka_unit_test(test_conn_omit_chunk_window),
+	    cmocka_unit_test(test_conn_omit_out_of_place),
+	    cmocka_unit_test(test_conn_omit_rest_at_close),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
