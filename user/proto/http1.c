@@ -804,8 +804,12 @@ uint64_t http1_conn_body_ahead(const struct http1_conn *c, enum bt_dir dir,
 	if (!c || (dir != BT_DIR_SEND && dir != BT_DIR_RECV) || c->dead || c->closed)
 		return 0;
 	d = &c->dir[dir];
-	/* a coded body is decoded as it comes: skipping bytes of it would break the decoding */
-	if ((d->state != H1_BODY_LEN && d->state != H1_CHUNK_DATA) || d->body.dec || !d->msg)
+	/*
+	 * A coded body is decoded as it comes: skipping bytes of it would break the decoding. One
+	 * whose coding failed is kept as the bytes that crossed the wire (body.h), whole.
+	 */
+	if ((d->state != H1_BODY_LEN && d->state != H1_CHUNK_DATA) || d->body.dec || !d->msg ||
+	    d->msg->error)
 		return 0;
 	if (ex)
 		*ex = &d->ex->ex;

@@ -72,6 +72,7 @@ struct conn {
 	bool dir_mid[2]; /* this direction's bytes so far do not start at a known message start */
 	uint64_t expect[2];		   /* stream offset of the next new byte */
 	uint64_t omit_from[2], omit_to[2]; /* the last omission window asked for */
+	uint64_t declined_end[2]; /* end of the last body wants_body kept whole (not asked again) */
 	struct pending pend[2];
 	uint64_t mid_seen; /* bytes examined while joined mid-stream */
 	struct http1_conn *h1;
@@ -527,10 +528,11 @@ static void conn_gap(struct conn *c, int dir, uint64_t lost, uint64_t ts)
 	}
 }
 
-/* @n bytes of @dir that BPF did not copy, as an omission window asked. */
-static void conn_omitted(struct conn *c, int dir, uint64_t n, uint64_t ts)
+/* @n bytes of @dir at stream position @at that BPF did not copy, as an omission window asked. */
+static void conn_omitted(struct conn *c, int dir, uint64_t at, uint64_t n, uint64_t ts)
 {
-	if (c->proto == PROTO_HTTP1 && !http1_conn_omit(c->h1, dir, n, ts)) {
+	if (c->proto == PROTO_HTTP1 && at >= c->omit_from[dir] && n <= c->omit_to[dir] - at &&
+	    at < c->omit_to[dir] && !http1_conn_omit(c->h1, dir, n, ts)) {
 		c->t->stats.omitted += n;
 		return;
 	}
@@ -551,7 +553,7 @@ static void conn_skip(struct conn *c, int dir, uint64_t n, uint64_t ts)
 	if (at >= c->omit_from[dir] && at < c->omit_to[dir])
 		in = c->omit_to[dir] - at < n ? c->omit_to[dir] - at : n;
 	if (in)
-		conn_omitted(c, dir, in, ts);
+		conn_omitted(c, dir, at, in, ts);
 	if (n > in && c->proto != PROTO_IGNORE)
 		conn_gap(c, dir, n - in, ts);
 }
@@ -567,8 +569,12 @@ static void conn_announce(struct conn *c, int dir)
 	    c->omit_to[dir] > from)
 		return;
 	ahead = http1_conn_body_ahead(c->h1, dir, &ex);
-	if (ahead < CONN_OMIT_MIN || !ex || t->opts.wants_body(t->ctx, ex))
+	if (ahead < CONN_OMIT_MIN || !ex || from + ahead == c->declined_end[dir])
 		return;
+	if (t->opts.wants_body(t->ctx, ex)) {
+		c->declined_end[dir] = from + ahead;
+		return;
+	}
 	c->omit_from[dir] = from;
 	c->omit_to[dir] = from + ahead;
 	t->stats.omit_windows++;
@@ -624,7 +630,7 @@ void conn_tracker_data(struct conn_tracker *t, const struct bt_data_event *e)
 	if (c->proto == PROTO_IGNORE)
 		return;
 	if (omitted) {
-		conn_omitted(c, dir, n, e->ts_ns);
+		conn_omitted(c, dir, pos, n, e->ts_ns);
 		return;
 	}
 	tag = ctx_tag(c, e);

@@ -1808,6 +1808,29 @@ static void test_http1_omit_gzip_body_refused(void **state)
 	result_free(&r);
 }
 
+/* A body whose coding failed is kept as the bytes that crossed the wire (body.h): whole. */
+static void test_http1_omit_failed_coding_refused(void **state)
+{
+	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
+	struct http1_conn *c = http1_conn_new(NULL, collect, &r);
+
+	(void)state;
+	omit_feed(c, BT_DIR_SEND, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 1000);
+	omit_feed(c, BT_DIR_RECV,
+		  "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 100000\r\n\r\n",
+		  2000);
+	omit_feed(c, BT_DIR_RECV, "not gzip at all", 3000);
+	assert_int_equal(http1_conn_body_ahead(c, BT_DIR_RECV, NULL), 0);
+	assert_int_equal(http1_conn_omit(c, BT_DIR_RECV, 1000, 3500), -ERANGE);
+	omit_fill(c, BT_DIR_RECV, 100000 - 15, 4000);
+	assert_int_equal(r.n, 1);
+	assert_non_null(r.ex[0].resp.error);
+	assert_int_equal(r.ex[0].resp.body_len, 100000);
+	assert_int_equal(r.ex[0].resp.omitted_bytes, 0);
+	http1_conn_free(c);
+	result_free(&r);
+}
+
 static void test_http1_omit_chunk(void **state)
 {
 	struct result r = {.eproto_at = -1, .max_body = BT_DEFAULT_MAX_BODY};
@@ -2000,6 +2023,7 @@ int main(void)
 	    cmocka_unit_test(test_http1_omit_out_of_range),
 	    cmocka_unit_test(test_http1_omit_not_in_body),
 	    cmocka_unit_test(test_http1_omit_gzip_body_refused),
+	    cmocka_unit_test(test_http1_omit_failed_coding_refused),
 	    cmocka_unit_test(test_http1_omit_chunk),
 	    cmocka_unit_test(test_http1_omit_chunk_then_more),
 	    cmocka_unit_test(test_http1_omit_keepalive),
