@@ -55,8 +55,6 @@
 /* Processes that ended badly listed one by one in the summary of -e / -a. */
 #define FLEET_BAD_LISTED 10
 #define FLUSH_INTERVAL_NS (500ull * 1000000ull)
-/* scheduler slice the event loop asks for (util/sched.h) */
-#define LOOP_SLICE_NS 100000ull
 /*
  * Returned by the event callback to make libbpf stop consuming: while records keep arriving,
  * event_ring_poll/consume would otherwise never return to the loop (stop flag, deadline, tick).
@@ -1520,16 +1518,14 @@ int tracer_run(const struct tracer_opts *opts, volatile sig_atomic_t *stop, int 
 		tlscap_time_symbols(s->tls, NULL);
 
 	/*
-	 * A large body's head wakes this loop so it can set the body's omission window while the
-	 * rest still comes: a wake-up that waits for a busy core's tick lets more of it be copied.
+	 * A large body's head wakes this loop from inside the traced program's SSL_read, so it can
+	 * set the body's omission window. Woken as an ordinary task, it preempted the program on
+	 * the spot and its work landed on the request's path (README: Where the time goes).
 	 */
-	if (s->conns) {
-		err = sched_short_slices(LOOP_SLICE_NS);
-		if (err)
-			pr_debug("no short scheduler slices for the event loop: %s\n",
-				 strerror(-err));
-		err = 0;
-	}
+	err = sched_batch();
+	if (err)
+		pr_debug("event loop not SCHED_BATCH: %s\n", strerror(-err));
+	err = 0;
 	s->last_flush_ns = bt_now_mono_ns();
 	if (opts->duration_s)
 		s->deadline_ns = s->last_flush_ns + (uint64_t)opts->duration_s * 1000000000ull;

@@ -5,16 +5,31 @@
 
 #include "util/sched.h"
 
+/* struct sched_attr, version 1 (48 bytes: with the deadline fields) */
+struct attr {
+	uint32_t size, policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+};
+
+static int set_attr(struct attr *a)
+{
+	a->size = sizeof(*a);
+	return syscall(SYS_sched_setattr, 0, a, 0) ? -errno : 0;
+}
+
 int sched_short_slices(uint64_t slice_ns)
 {
-	/* struct sched_attr, version 1 (48 bytes: with the deadline fields) */
-	struct {
-		uint32_t size, policy;
-		uint64_t flags;
-		int32_t nice;
-		uint32_t priority;
-		uint64_t runtime, deadline, period;
-	} a = {.size = 48, .policy = 0 /* SCHED_OTHER */, .runtime = slice_ns};
+	struct attr a = {.policy = 0 /* SCHED_OTHER */, .runtime = slice_ns};
 
-	return syscall(SYS_sched_setattr, 0, &a, 0) ? -errno : 0;
+	return set_attr(&a);
+}
+
+int sched_batch(void)
+{
+	struct attr a = {.policy = 3 /* SCHED_BATCH */};
+
+	return set_attr(&a);
 }

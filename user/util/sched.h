@@ -16,4 +16,12 @@
  */
 int sched_short_slices(uint64_t slice_ns);
 
+/*
+ * Makes the calling thread SCHED_BATCH: its wake-ups never preempt the running task, it runs
+ * when a core next reschedules (a tick, or the running task blocking). For a thread woken by
+ * the traced program itself, so that waking it does not put its work on the program's path.
+ * Returns 0 or -errno.
+ */
+int sched_batch(void);
+
 #endif
