@@ -558,17 +558,22 @@ static void tick_signals(struct session *s, uint64_t now)
 }
 
 /* A conn_omit_fn: BPF leaves stream bytes [@from, @to) of a connection direction uncopied. */
-static void omit_window(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
-			uint64_t to)
+static int omit_window(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
+		       uint64_t to)
 {
 	struct session *s = ctx;
 	struct bt_omit_key k = {.pid = pid, .dir = (uint32_t)dir, .conn_id = conn_id};
 	struct bt_omit_win w = {.from = from, .to = to};
 
-	/* a failed update only means the bytes are copied after all */
-	if (s->maps.omit_wins >= 0 && bpf_map_update_elem(s->maps.omit_wins, &k, &w, BPF_ANY))
+	if (s->maps.omit_wins < 0)
+		return -ENOENT;
+	if (bpf_map_update_elem(s->maps.omit_wins, &k, &w, BPF_ANY)) {
+		/* the bytes are copied after all */
 		pr_debug("omission window of connection %#" PRIx64 ": %s\n", conn_id,
 			 strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 static int open_capture(struct session *s)

@@ -41,8 +41,8 @@ struct windows {
 	uint64_t from[FUZZ_CONNS][2], to[FUZZ_CONNS][2];
 };
 
-static void omit_window(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
-			uint64_t to)
+static int omit_window(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
+		       uint64_t to)
 {
 	struct windows *w = ctx;
 
@@ -51,6 +51,7 @@ static void omit_window(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint
 		__builtin_trap();
 	w->from[conn_id - 3][dir] = from;
 	w->to[conn_id - 3][dir] = to;
+	return 0;
 }
 
 /* One data event header for @conn/@dir at @pos (payload and flags are the caller's). */

@@ -53,14 +53,14 @@ struct genai *genai_new_table(const struct genai_annotator *const *rows, size_t 
 			      const struct genai_opts *opts);
 void genai_free(struct genai *g);
 
+/* The row whose match() accepts @ex (its request may be all there is yet), or NULL. */
+const struct genai_annotator *genai_match(const struct genai *g, const struct http_exchange *ex);
+
 /*
  * Offers @ex to the rows in order; the first that matches annotates @span and appends children
  * (see struct genai_annotator). Returns the matching row (NULL: not a GenAI call; @span
  * untouched); *@err gets 0 or that row's -errno, already logged.
  */
-/* The row whose match() accepts @ex (its request may be all there is yet), or NULL. */
-const struct genai_annotator *genai_match(const struct genai *g, const struct http_exchange *ex);
-
 const struct genai_annotator *genai_annotate(struct genai *g, const struct http_exchange *ex,
 					     struct bt_span *span, struct bt_span ***children,
 					     size_t *n_children, int *err);

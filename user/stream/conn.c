@@ -531,8 +531,8 @@ static void conn_gap(struct conn *c, int dir, uint64_t lost, uint64_t ts)
 /* @n bytes of @dir at stream position @at that BPF did not copy, as an omission window asked. */
 static void conn_omitted(struct conn *c, int dir, uint64_t at, uint64_t n, uint64_t ts)
 {
-	if (c->proto == PROTO_HTTP1 && at >= c->omit_from[dir] && n <= c->omit_to[dir] - at &&
-	    at < c->omit_to[dir] && !http1_conn_omit(c->h1, dir, n, ts)) {
+	if (c->proto == PROTO_HTTP1 && at >= c->omit_from[dir] && at < c->omit_to[dir] &&
+	    n <= c->omit_to[dir] - at && !http1_conn_omit(c->h1, dir, n, ts)) {
 		c->t->stats.omitted += n;
 		return;
 	}
@@ -575,10 +575,14 @@ static void conn_announce(struct conn *c, int dir)
 		c->declined_end[dir] = from + ahead;
 		return;
 	}
+	/* not set: every byte keeps coming, and a jump stays a loss; not asked again */
+	if (t->opts.omit(t->opts.omit_ctx, c->pid, c->conn_id, dir, from, from + ahead)) {
+		c->declined_end[dir] = from + ahead;
+		return;
+	}
 	c->omit_from[dir] = from;
 	c->omit_to[dir] = from + ahead;
 	t->stats.omit_windows++;
-	t->opts.omit(t->opts.omit_ctx, c->pid, c->conn_id, dir, from, from + ahead);
 }
 
 void conn_tracker_data(struct conn_tracker *t, const struct bt_data_event *e)

@@ -21,9 +21,12 @@
  * only the request head may be parsed yet). A body nobody reads need not be copied by BPF.
  */
 typedef bool (*conn_wants_body_fn)(void *ctx, const struct http_exchange *ex);
-/* Asks BPF not to copy stream bytes [@from, @to) of (@pid, @conn_id, @dir) (bt_omit_win). */
-typedef void (*conn_omit_fn)(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
-			     uint64_t to);
+/*
+ * Asks BPF not to copy stream bytes [@from, @to) of (@pid, @conn_id, @dir) (bt_omit_win).
+ * Returns 0, or -errno when the window could not be set (every byte will come).
+ */
+typedef int (*conn_omit_fn)(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
+			    uint64_t to);
 
 /* Bodies shorter than this are copied whatever: a window costs a map update. */
 #define CONN_OMIT_MIN (32u << 10)

@@ -1185,6 +1185,7 @@ struct omit_call {
 /* What the tracker asked and delivered: exchange callback ctx, wants_body ctx, omit ctx. */
 struct omit_rec {
 	bool wants;	       /* what wants_body answers */
+	int fail;	       /* what omit returns */
 	size_t n_asked;	       /* wants_body calls */
 	char asked_target[32]; /* the request target wants_body last saw */
 	struct omit_call call[4];
@@ -1204,13 +1205,14 @@ static bool omit_wants(void *ctx, const struct http_exchange *ex)
 	return r->wants;
 }
 
-static void omit_record(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
-			uint64_t to)
+static int omit_record(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
+		       uint64_t to)
 {
 	struct omit_rec *r = ctx;
 
 	assert_true(r->n_calls < sizeof(r->call) / sizeof(r->call[0]));
 	r->call[r->n_calls++] = (struct omit_call){pid, conn_id, dir, from, to};
+	return r->fail;
 }
 
 /* The numbers and flags of @s; no pointer survives the callback except the static error. */
@@ -1309,6 +1311,34 @@ static void fx_fill(struct fx *f, int dir, size_t n)
 }
 
 static const char BIG_REQ[] = "GET /big HTTP/1.1\r\nHost: h\r\n\r\n";
+
+/* A window BPF did not take: every byte keeps coming, and a jump is a loss. */
+static void test_conn_omit_window_not_set(void **state)
+{
+	struct conn_stats st;
+	struct omit_rec r;
+	struct fx f;
+
+	(void)state;
+	fx_omit_init(&f, &r);
+	r.fail = -EIO;
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_big_response(&f, 100000, 1000, "");
+	assert_int_equal(r.n_calls, 1);
+	/* 1,000 bytes lost, the rest copied: not asked again for the same body */
+	f.pos[BT_DIR_RECV] += 1000;
+	fx_fill(&f, BT_DIR_RECV, 98000);
+	assert_int_equal(r.n_calls, 1);
+	assert_int_equal(r.n_ex, 1);
+	assert_true(r.ex[0].resp.truncated);
+	assert_int_equal(r.ex[0].resp.lost_bytes, 1000);
+	assert_int_equal(r.ex[0].resp.omitted_bytes, 0);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.omit_windows, 0);
+	assert_int_equal(st.omitted, 0);
+	assert_int_equal(st.lost_bytes, 1000);
+	fx_free(&f);
+}
 
 static void test_conn_omit_window_asked_once(void **state)
 {
@@ -1653,6 +1683,7 @@ int main(void)
 	    cmocka_unit_test(test_conn_bedrock_converse),
 	    cmocka_unit_test(test_conn_exchanges_to_callback),
 	    cmocka_unit_test(test_conn_annotator_usage_reaches_root),
+	    cmocka_unit_test(test_conn_omit_window_not_set),
 	    cmocka_unit_test(test_conn_omit_window_asked_once),
 	    cmocka_unit_test(test_conn_omit_span_sizes),
 	    cmocka_unit_test(test_conn_omit_not_asked),
