@@ -17,7 +17,7 @@
           for CHURN_SECS: every process traced with its one span, bedtrace's CPU, RSS at start /
           at the end / 10 s later, and the entries left in its procs/stacks/excluded BPF maps
 bedtrace runs with -v (its readiness line); the helper programs are built into a temporary
-directory from scripts/bench/fleet_target.c and syscall_floor{,.bpf}.c.
+directory from scripts/bench/fleet_target.c, syscall_floor.bpf.c and hold_bpf.c (its loader).
 Usage: sudo scripts/bench/fleet_bench.py [--quick] [--only memory|idle|tax|churn]
                                          [--compare OTHER_BEDTRACE]
        (BEDTRACE=PATH in the environment measures another build; --compare adds a column for a
@@ -107,9 +107,9 @@ class Programs:
         subprocess.check_call(["clang", "-O2", "-g", "-target", "bpf", "-I" + arch, "-c",
                                os.path.join(HERE, "syscall_floor.bpf.c"), "-o",
                                self.floor_obj])
-        self.floor = os.path.join(work, "syscall_floor")
+        self.floor = os.path.join(work, "hold_bpf")
         subprocess.check_call(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", self.floor,
-                               os.path.join(HERE, "syscall_floor.c"), "-lbpf"])
+                               os.path.join(HERE, "hold_bpf.c"), "-lbpf"])
 
 
 class TpBtfFloor:

@@ -153,14 +153,15 @@ def wait_line(proc, pattern, timeout=30):
 
 
 def piece_costs(fn):
-    """probe_cost.c: one program per piece of a probe, all on f_@fn; ns per run of each."""
+    """probe_cost.bpf.c: one program per piece of a probe, all on f_@fn (loaded by hold_bpf.c);
+    ns per run of each."""
     here = os.path.dirname(os.path.abspath(__file__))
-    obj, loader = os.path.join(WORK, "probe_cost.bpf.o"), os.path.join(WORK, "probe_cost")
+    obj, loader = os.path.join(WORK, "probe_cost.bpf.o"), os.path.join(WORK, "hold_bpf")
     if not os.path.exists(loader):
         subprocess.check_call(["clang", "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86",
                                "-I" + os.path.join(ROOT, "build"), "-c",
                                os.path.join(here, "probe_cost.bpf.c"), "-o", obj])
-        subprocess.check_call(["gcc", "-O2", "-o", loader, os.path.join(here, "probe_cost.c"),
+        subprocess.check_call(["gcc", "-O2", "-o", loader, os.path.join(here, "hold_bpf.c"),
                                "-lbpf"])
     t = subprocess.Popen([TARGET, "loop", fn, str(CALLS)], stdout=subprocess.PIPE, bufsize=0)
     p = None
