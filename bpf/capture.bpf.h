@@ -8,6 +8,7 @@
 #ifndef BT_CAPTURE_BPF_H
 #define BT_CAPTURE_BPF_H
 
+#include "http_methods.h"
 #include "stack.bpf.h"
 
 #define AF_INET 2
@@ -133,16 +134,21 @@ static __always_inline void chunk_lost(__u64 len, __u32 counter)
 	count(BT_CNT_DATA_LOST_BYTES, len);
 }
 
-/* True when @d (4 bytes) starts an HTTP/1 status line or request line */
-static __always_inline bool is_message_start(const __u8 *d)
-{
-	/* "HTTP/", then the methods of RFC 9110 and PATCH by their first four bytes */
-	__u32 w = d[0] | d[1] << 8 | d[2] << 16 | (__u32)d[3] << 24;
+/* is_request_start() and is_status_start() read this many bytes */
+_Static_assert(BT_HTTP_METHOD_PREFIX_LEN == 4, "request start prefix length");
 
-	return w == 0x50545448 /* HTTP */ || w == 0x20544547 /* GET  */ ||
-	       w == 0x54534f50 /* POST */ || w == 0x20545550 /* PUT  */ ||
-	       w == 0x43544150 /* PATC */ || w == 0x454c4544 /* DELE */ ||
-	       w == 0x44414548 /* HEAD */;
+/* The BT_HTTP_METHOD_PREFIX_LEN bytes at @p begin the request line of a known method. */
+static __always_inline bool is_request_start(const __u8 *p)
+{
+#define BT_METHOD_TEST(m) BT_HTTP_METHOD_PREFIX_IS(p, m) ||
+	return BT_HTTP_METHODS(BT_METHOD_TEST) false;
+#undef BT_METHOD_TEST
+}
+
+/* The 4 bytes at @p begin an HTTP/1 status line ("HTTP/1.1 200 OK"). */
+static __always_inline bool is_status_start(const __u8 *p)
+{
+	return p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P';
 }
 
 /*
@@ -164,7 +170,7 @@ static __always_inline __u64 chunk_flags(struct emit_ctx *c, const __u8 *d)
 	__u64 ts = c->ev->ts_ns;
 
 	if (c->off == 0 && seen) {
-		if (is_message_start(d))
+		if (is_status_start(d) || is_request_start(d))
 			*seen = 1;
 		if (*seen && c->total >= BT_DATA_CHUNK) {
 			*seen = 0;

@@ -25,7 +25,6 @@
 #include <bpf/bpf_core_read.h>
 
 #include "bedtrace.h"
-#include "http_methods.h"
 #include "common.bpf.h"
 #include "capture.bpf.h"
 
@@ -133,17 +132,6 @@ static __always_inline __u64 conn_id(const struct sock_state *s, int fd)
 	return ((__u64)s->gen << 32) | (__u32)fd;
 }
 
-/* emit() reads this many bytes of a piece to test it with is_request_start() */
-_Static_assert(BT_HTTP_METHOD_PREFIX_LEN == 4, "request start prefix length");
-
-/* The BT_HTTP_METHOD_PREFIX_LEN bytes at @p begin the request line of a known method. */
-static __always_inline bool is_request_start(const __u8 *p)
-{
-#define BT_METHOD_TEST(m) BT_HTTP_METHOD_PREFIX_IS(p, m) ||
-	return BT_HTTP_METHODS(BT_METHOD_TEST) false;
-#undef BT_METHOD_TEST
-}
-
 /*
  * The 4 bytes at @p begin a TLS record: content type 20-23 (change_cipher_spec, alert,
  * handshake, application_data) and major version 3 (SSL 3.0 to TLS 1.3). No HTTP/1 method or
@@ -245,8 +233,7 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 	c.off = (__u32)omit_lead(k->pid, dir, c.ev->conn_id, c.pos, len, &report);
 	if (c.off < len || report)
 		emit_call(&c, buf, len, &s->head_seen[dir & 1], report);
-	if (dir == 0 && first_piece && s->server_call && head[0] == 'H' && head[1] == 'T' &&
-	    head[2] == 'T' && head[3] == 'P')
+	if (dir == 0 && first_piece && s->server_call && is_status_start(head))
 		close_server_frame(s, pid_tgid, bpf_ktime_get_ns());
 }
 

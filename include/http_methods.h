@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The HTTP request methods bedtrace knows, shared by the BPF programs and userspace; the one
- * list, so that what opens a server span in BPF (syscap.bpf.c), what the HTTP/1.1 parser
- * recognises as a request start (proto/http1_msg.c) and what names a span (span/httpspan.c)
- * cannot disagree.
+ * list, so that what opens a server span or wakes userspace for a message head in BPF
+ * (capture.bpf.h), what the HTTP/1.1 parser recognises as a request start (proto/http1_msg.c)
+ * and what names a span (span/httpspan.c) cannot disagree.
  *
  * The list: the methods of RFC 9110 §9.3, PATCH (RFC 5789) and QUERY (the safe method with a
  * body, httpbis draft), which is the set OpenTelemetry's http.request.method names; any other
