@@ -100,14 +100,25 @@ void genai_free(struct genai *g)
 	free(g);
 }
 
+/* The index of the row whose match() accepts @ex, or g->n when none does. */
+static size_t match_row(const struct genai *g, const struct http_exchange *ex)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		if (g->rows[i]->match(ex))
+			break;
+	return i;
+}
+
 const struct genai_annotator *genai_match(const struct genai *g, const struct http_exchange *ex)
 {
 	size_t i;
 
-	for (i = 0; g && i < g->n; i++)
-		if (g->rows[i]->match(ex))
-			return g->rows[i];
-	return NULL;
+	if (!g)
+		return NULL;
+	i = match_row(g, ex);
+	return i < g->n ? g->rows[i] : NULL;
 }
 
 const struct genai_annotator *genai_annotate(struct genai *g, const struct http_exchange *ex,
@@ -119,13 +130,11 @@ const struct genai_annotator *genai_annotate(struct genai *g, const struct http_
 	*err = 0;
 	if (!g)
 		return NULL;
-	for (i = 0; i < g->n; i++) {
-		if (!g->rows[i]->match(ex))
-			continue;
-		*err = g->rows[i]->annotate(g->state[i], ex, span, children, n_children);
-		if (*err)
-			pr_warn("%s annotation failed: %s\n", g->rows[i]->name, strerror(-*err));
-		return g->rows[i];
-	}
-	return NULL;
+	i = match_row(g, ex);
+	if (i == g->n)
+		return NULL;
+	*err = g->rows[i]->annotate(g->state[i], ex, span, children, n_children);
+	if (*err)
+		pr_warn("%s annotation failed: %s\n", g->rows[i]->name, strerror(-*err));
+	return g->rows[i];
 }
