@@ -634,14 +634,24 @@ static int queue_prev(struct pyreader *r, struct thr *t, size_t from, bool spec)
 static int round0(struct pyreader *r)
 {
 	const struct pyoffsets *o = &r->l.off;
-	size_t i, j, off, first_ts = r->n_interps, ts_off;
-	size_t head_off[MAX_INTERPS];
+	size_t i, j, off, first_ts, ts_off;
+	size_t head_off[MAX_INTERPS], tramp_req[MAX_INTERPS];
 	int err = 0;
 
 	r->n_reqs = 0;
 	r->arena_len = 0;
 	for (i = 0; i < r->n_interps && !err; i++)
 		err = pyr_queue(r, r->interps[i] + o->interp_tstate_head, 8, &head_off[i]);
+	/* 3.12: an interpreter found early in its start-up has no trampoline yet; read it again
+	 * until it has one, or every shim would look stale and every stack torn */
+	for (i = 0; i < r->n_interps && !err; i++) {
+		tramp_req[i] = SIZE_MAX;
+		if (o->interp_trampoline && !r->trampolines[i]) {
+			tramp_req[i] = r->n_reqs;
+			err = pyr_queue(r, r->interps[i] + o->interp_trampoline, 8, &off);
+		}
+	}
+	first_ts = r->n_reqs;
 	for (i = 0; i < r->n_thr && !err; i++) {
 		struct thr *t = r->thr[i];
 
@@ -659,6 +669,8 @@ static int round0(struct pyreader *r)
 	for (i = 0; i < r->n_interps; i++) {
 		r->heads_ok[i] = r->reqs[i].ok;
 		memcpy(r->heads[i], r->reqs[i].buf, 8);
+		if (tramp_req[i] != SIZE_MAX && r->reqs[tramp_req[i]].ok)
+			r->trampolines[i] = ld64(r->reqs[tramp_req[i]].buf);
 	}
 	for (i = 0, j = first_ts; i < r->n_thr; i++) {
 		struct thr *t = r->thr[i];

@@ -194,6 +194,39 @@ static void test_pyreader_shim_frame_skipped(void **state)
 	}
 }
 
+/* 3.12: an interpreter found early in its start-up has no trampoline yet; once it has one, its
+ * shims are taken as such (not every stack torn for good). */
+static void test_pyreader_trampoline_made_after_open(void **state)
+{
+	uint64_t ts, c1, c2, a[3];
+	int kinds[3] = {PYIMG_PLAIN, PYIMG_SHIM, PYIMG_PLAIN};
+	struct py_sample s;
+	struct pyreader *r;
+	struct pyimg im;
+
+	(void)state;
+	pyimg_init(&im, 12, 60);
+	c1 = pyimg_code(&im, "<module>", "/srv/m.py", 1, 0);
+	c2 = pyimg_code(&im, "cb", "/srv/m.py", 5, 0);
+	ts = pyimg_thread(&im, 60);
+	pyimg_stack(&im, ts, 3, (uint64_t[]){c1, 0, c2}, kinds, a);
+	pyimg_put64(&im, PYIMG_INTERP + im.o->interp_trampoline, 0);
+	r = open_img(&im);
+	/* no trampoline: a shim cannot be told from a stale slot */
+	assert_int_equal(pyreader_sample(r, &s), 0);
+	assert_true(s.threads[0].torn);
+	pyimg_put64(&im, PYIMG_INTERP + im.o->interp_trampoline, im.trampoline);
+	assert_int_equal(pyreader_sample(r, &s), 0);
+	assert_false(s.threads[0].torn);
+	assert_int_equal(s.threads[0].n_frames, 2);
+	assert_string_equal(s.threads[0].frames[1].code->name, "m.cb");
+	/* a frame running other code in a shim's place is still torn */
+	pyimg_put64(&im, a[1] + im.o->frame_code, c2);
+	assert_int_equal(pyreader_sample(r, &s), 0);
+	assert_true(s.threads[0].torn);
+	pyreader_free(r);
+}
+
 /* A thread started, then another one gone, between samples. */
 static void test_pyreader_thread_list_changes(void **state)
 {
@@ -725,6 +758,7 @@ int main(void)
 	    cmocka_unit_test(test_pyreader_version_312),
 	    cmocka_unit_test(test_pyreader_version_313),
 	    cmocka_unit_test(test_pyreader_shim_frame_skipped),
+	    cmocka_unit_test(test_pyreader_trampoline_made_after_open),
 	    cmocka_unit_test(test_pyreader_thread_list_changes),
 	    cmocka_unit_test(test_pyreader_torn_chains),
 	    cmocka_unit_test(test_pyreader_cut_chains),
