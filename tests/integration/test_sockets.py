@@ -70,9 +70,10 @@ def plain_http_server_spans_with_tls_capture_off():
 
 
 @contextlib.contextmanager
-def http_server(body_size, chunk=b"x" * 5000):
+def http_server(body_size, chunk=b"x" * 5000, pause=0.0):
     """A local HTTP/1.1 server (this process, another thread) answering every GET with
-    @body_size bytes written @chunk at a time; yields its port."""
+    @body_size bytes written @chunk at a time, @pause seconds after the first; yields its
+    port."""
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -83,6 +84,8 @@ def http_server(body_size, chunk=b"x" * 5000):
             left = body_size
             while left:
                 self.wfile.write(chunk[:left])
+                if left == body_size and pause:
+                    time.sleep(pause)
                 left -= min(left, len(chunk))
 
         def log_message(self, *a):
@@ -113,9 +116,12 @@ def plain_http_client_span():
 @test
 def plain_http_large_bodies_counted_not_copied():
     """8 MiB bodies nobody reads (no --dump-bodies, not a model call): after each head the
-    rest of the body is left uncopied, the span still has the exact size, nothing is lost."""
+    rest of the body is left uncopied, the span still has the exact size, nothing is lost.
+    The server pauses after the head and the first 64 KiB, so that even on a loaded machine
+    bedtrace has parsed the head before the rest comes: the check is then of what is left out,
+    not of how fast the event loop reacts."""
     size = 8 << 20
-    with http_server(size, bytes(range(256)) * 256) as port:
+    with http_server(size, bytes(range(256)) * 256, pause=0.2) as port:
         u = "http://127.0.0.1:%d/big" % port
         rc, spans, err = run_bedtrace(["-v", "--", "curl", "-s", "-o", "/dev/null", u,
                                        "-o", "/dev/null", u])
@@ -130,7 +136,9 @@ def plain_http_large_bodies_counted_not_copied():
         check("nothing dropped" in err, "drops: %s", err[-1500:])
         m = re.search(r"not copied: (\d+) body bytes nobody reads, in (\d+) window", err)
         check(m, "no omission reported: %s", err[-2000:])
-        check(size <= int(m.group(1)) <= 2 * size, "omitted bytes: %s", m.group(1))
+        # at most the first 64 KiB and a few 16 KiB reads of each body are copied
+        check(2 * (size - (1 << 20)) <= int(m.group(1)) <= 2 * size, "omitted bytes: %s",
+              m.group(1))
 
 
 if __name__ == "__main__":
