@@ -72,6 +72,7 @@ static int add_region(struct pyreader *r, struct thr *t, uint64_t addr, size_t l
 	struct region *g;
 
 	r->req_thr[r->n_reqs - 1] = t;
+	t->tail_due = true;
 
 	if (grow(&t->regs, &t->cap_regs, t->n_regs + 1, sizeof(*g)))
 		return -ENOMEM;
@@ -120,6 +121,7 @@ static void thr_free(struct thr *t)
 		return;
 	free(t->prev);
 	free(t->regs);
+	free(t->tails);
 	free(t->chain);
 	free(t->frames);
 	free(t);
@@ -339,15 +341,19 @@ static uint64_t trampoline(const struct pyreader *r, uint64_t interp)
  * callee's frame (the last one walked, innermost first), when both lie a short way apart in a
  * region read no earlier than the frame itself (3.11+ data-stack chunks). 0 when not known.
  * Frames this close are also read as one region by the speculative read (MERGE_GAP), so the
- * hash is there in every sample or in none.
+ * hash is there in every sample or in none; *@unread when no read holds them together (the
+ * callee was pushed just after the thread state was read, beyond the chunk's top then): the
+ * caller must read them, or the call's first sample names it apart from the next ones.
  */
-static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint64_t addr)
+static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint64_t addr,
+			     bool *unread)
 {
 	uint64_t lo = addr + r->frame_len, callee, h = 0xcbf29ce484222325ull, batch = 0;
 	const uint8_t *p;
 	bool failed;
 	size_t i, len;
 
+	*unread = false;
 	if (pyoff_frame_objects(&r->l.off) || !t->n_chain)
 		return 0;
 	callee = t->chain[t->n_chain - 1];
@@ -355,13 +361,43 @@ static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint
 		return 0;
 	len = (size_t)(callee - lo);
 	p = region_find(r, t, lo, len, &failed, &batch);
-	if (!p || batch < t->cur_batch)
+	if (!p || batch < t->cur_batch) {
+		*unread = !failed;
 		return 0;
+	}
 	for (i = 0; i + 8 <= len; i += 8) {
 		h ^= ld64(p + i);
 		h *= 0x100000001b3ull;
 	}
 	return h ? h : 1;
+}
+
+/*
+ * A chain whose calls returned while it was read: the frame pointer, read again after the
+ * newest frames the chain took, points into the chain above its first frame. The frames
+ * between were read in part before and in part after the returns (a caller that went on, a
+ * frame left as it was), which names a call that is no longer there or gives a running one a
+ * caller it did not have: torn, read again. A pointer that moved anywhere else (a call made
+ * meanwhile, above the chain) leaves the chain as it was.
+ */
+static void check_tail(const struct pyreader *r, struct thr *t)
+{
+	uint64_t now;
+	size_t i;
+
+	for (i = t->n_tails; i-- > 0;)
+		if (t->tails[i].batch == t->cur_batch)
+			break;
+	if (i == SIZE_MAX || !t->tails[i].ok || !t->n_chain)
+		return;
+	now = ld64(r->arena + t->tails[i].off);
+	if (now == t->chain[0])
+		return;
+	for (i = 1; i < t->n_chain; i++)
+		if (t->chain[i] == now) {
+			t->torn = true;
+			return;
+		}
 }
 
 /*
@@ -371,7 +407,7 @@ static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint
 static int walk(struct pyreader *r, struct thr *t)
 {
 	const struct pyoffsets *o = &r->l.off;
-	bool failed;
+	bool failed, unread;
 	size_t k;
 
 	while (t->cur && !t->torn) {
@@ -415,7 +451,15 @@ static int walk(struct pyreader *r, struct thr *t)
 			break;
 		}
 		code = ld64(f + o->frame_code);
-		locals = frame_locals(r, t, t->cur);
+		locals = frame_locals(r, t, t->cur, &unread);
+		if (unread) {
+			/* the frame and the bytes up to its callee, in one read */
+			uint64_t len = t->chain[t->n_chain - 1] - t->cur;
+			size_t off;
+
+			return pyr_queue(r, t->cur, (size_t)len, &off)
+				   ?: add_region(r, t, t->cur, (size_t)len, off) ?: 1;
+		}
 		/* 3.12: a shim runs its interpreter's trampoline code and nothing else does; a
 		 * mismatch is a C stack slot read after the shim it held had returned */
 		if (o->interp_trampoline && (owner == PYOFF_OWNED_BY_CSTACK) !=
@@ -455,6 +499,8 @@ static int walk(struct pyreader *r, struct thr *t)
 		if (!t->cur && o->frame_owner && owner != 0 && owner != PYOFF_OWNED_BY_CSTACK)
 			t->torn = true;
 	}
+	if (!t->torn)
+		check_tail(r, t);
 	t->done = true;
 	return 0;
 }
@@ -567,12 +613,41 @@ static void finish(struct pyreader *r, struct thr *t, struct py_thread_stack *s)
 	s->n_frames = n;
 }
 
-/* Runs the queued round and marks each thread's regions from their requests, in order. */
+/* Where the thread's innermost frame pointer is read from: its CFrame (3.11/3.12, when known)
+ * or its thread state. 0 when not known. */
+static uint64_t frame_slot(const struct pyreader *r, const struct thr *t)
+{
+	const struct pyoffsets *o = &r->l.off;
+
+	if (o->minor == 11 || o->minor == 12)
+		return t->cframe ? t->cframe + o->cframe_current_frame : 0;
+	return t->tstate + o->tstate_frame;
+}
+
+/*
+ * Runs the queued round and marks each thread's regions from their requests, in order. Each
+ * thread whose frames the round reads gets its frame pointer read last, after them (a batch's
+ * requests are read in order): check_tail compares it with where the chain began.
+ */
 static int run_marked(struct pyreader *r)
 {
 	size_t i;
-	int err = pyr_run_round(r);
+	int err = 0;
 
+	for (i = 0; i < r->n_thr && !err; i++) {
+		struct thr *t = r->thr[i];
+		uint64_t slot = frame_slot(r, t);
+
+		if (!t->tail_due)
+			continue;
+		t->tail_due = false;
+		if (!slot || grow(&t->tails, &t->cap_tails, t->n_tails + 1, sizeof(*t->tails)))
+			continue;
+		t->tails[t->n_tails] = (struct tail){.batch = r->batches, .req = r->n_reqs};
+		err = pyr_queue(r, slot, 8, &t->tails[t->n_tails].off);
+		t->n_tails += !err;
+	}
+	err = err ?: pyr_run_round(r);
 	if (err)
 		return err;
 	for (i = 0; i < r->n_reqs; i++) {
@@ -580,6 +655,12 @@ static int run_marked(struct pyreader *r)
 
 		if (t && t->n_marked < t->n_regs)
 			t->regs[t->n_marked++].ok = r->reqs[i].ok;
+	}
+	for (i = 0; i < r->n_thr; i++) {
+		struct thr *t = r->thr[i];
+
+		if (t->n_tails && t->tails[t->n_tails - 1].batch == r->batches - 1)
+			t->tails[t->n_tails - 1].ok = r->reqs[t->tails[t->n_tails - 1].req].ok;
 	}
 	return 0;
 }
@@ -655,7 +736,8 @@ static int round0(struct pyreader *r)
 	for (i = 0; i < r->n_thr && !err; i++) {
 		struct thr *t = r->thr[i];
 
-		t->n_regs = t->n_marked = 0;
+		t->n_regs = t->n_marked = t->n_tails = 0;
+		t->tail_due = false;
 		err = pyr_queue(r, t->tstate, r->ts_len, &ts_off);
 		if (!err && t->cframe)
 			err = pyr_queue(r, t->cframe + o->cframe_current_frame, 8, &off)
@@ -730,7 +812,8 @@ static int retry_torn(struct pyreader *r, bool roots)
 					     t->chain[t->n_chain - 1] != t->prev[t->n_prev - 1]));
 		if (!t->retry)
 			continue;
-		t->n_regs = t->n_marked = 0;
+		t->n_regs = t->n_marked = t->n_tails = 0;
+		t->tail_due = false;
 		err = pyr_queue(r, t->tstate, r->ts_len, &off);
 		if (err)
 			return err;

@@ -68,6 +68,16 @@ struct thr {
 	struct py_frame *frames;
 	size_t cap_frames;
 	size_t n_marked; /* regions whose read has run */
+	/* the frame pointer read once more at the end of each batch that read this thread's
+	 * frames: where the chain was followed from, as it was after them */
+	struct tail {
+		uint64_t batch;
+		size_t req; /* the request, until the batch has run */
+		size_t off;
+		bool ok;
+	} * tails;
+	size_t n_tails, cap_tails;
+	bool tail_due; /* frames of this thread queued in the batch being built */
 	bool torn, done;
 	bool retry; /* read again this sample: torn, or its outermost frame changed */
 	uint64_t chunk_lo, chunk_hi; /* used part of the data-stack chunk [lo, hi) */

@@ -227,6 +227,149 @@ static void test_pyreader_trampoline_made_after_open(void **state)
 	pyreader_free(r);
 }
 
+/* Memory that changes while a batch is read: once the request that covers @slot has been read,
+ * @slot becomes @value (a call returned between the read of the frame pointer and the rest). */
+struct racing {
+	struct pymem m;
+	struct pymem *img;
+	uint64_t slot, value;
+	bool armed;
+};
+
+static int racing_readv(struct pymem *m, struct pymem_req *reqs, size_t n)
+{
+	struct racing *rc = (struct racing *)m;
+	size_t i;
+
+	m->syscalls++;
+	for (i = 0; i < n; i++) {
+		int err = pymem_readv(rc->img, &reqs[i], 1);
+
+		if (err)
+			return err;
+		if (rc->armed && reqs[i].addr <= rc->slot &&
+		    rc->slot + 8 <= reqs[i].addr + reqs[i].len) {
+			memcpy(pymem_image_at(rc->img, rc->slot, 8), &rc->value, 8);
+			rc->armed = false;
+		}
+	}
+	return 0;
+}
+
+static void racing_free(struct pymem *m)
+{
+	pymem_free(((struct racing *)m)->img);
+	free(m);
+}
+
+static const struct pymem_ops racing_ops = {.readv = racing_readv, .free = racing_free};
+
+/*
+ * A call returns while its stack is read: the frame pointer read first names the callee, the
+ * frames read after it are what the caller left and what it went on with. The pointer read
+ * again after them names the caller: the chain is read again, and the sample shows the stack as
+ * it is after the return.
+ */
+static void test_pyreader_return_while_read(void **state)
+{
+	unsigned minors[] = {9, 10, 11, 12, 13};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 5; k++) {
+		const struct pyoffsets *o;
+		uint64_t ts, c1, c2, c3, a[3], slot;
+		struct racing *rc = calloc(1, sizeof(*rc));
+		struct pyreader_stats st;
+		struct py_sample s;
+		struct pyreader *r;
+		struct pyimg im;
+		char err[256] = "";
+
+		assert_non_null(rc);
+		pyimg_init(&im, minors[k], 70);
+		o = im.o;
+		c1 = pyimg_code(&im, "<module>", "/srv/m.py", 1, 0);
+		c2 = pyimg_code(&im, "handle", "/srv/m.py", 5, 0);
+		c3 = pyimg_code(&im, "call_model", "/srv/m.py", 9, 0);
+		ts = pyimg_thread(&im, 70);
+		pyimg_stack(&im, ts, 3, (uint64_t[]){c1, c2, c3}, NULL, a);
+		slot = ts + o->tstate_frame;
+		if (minors[k] == 11 || minors[k] == 12) {
+			uint64_t cframe;
+
+			memcpy(&cframe, pymem_image_at(im.m, slot, 8), 8);
+			slot = cframe + o->cframe_current_frame;
+		}
+		rc->m.ops = &racing_ops;
+		rc->img = im.m;
+		r = pyreader_open_mem(&rc->m, &im.l, err, sizeof(err));
+		assert_non_null(r);
+		/* read once as it is: the chain becomes the next sample's guess */
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_int_equal(s.threads[0].n_frames, 3);
+		rc->slot = slot;
+		rc->value = a[1];
+		rc->armed = true;
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_false(rc->armed);
+		assert_false(s.threads[0].torn);
+		assert_int_equal(s.threads[0].n_frames, 2);
+		assert_string_equal(s.threads[0].frames[1].code->name, "m.handle");
+		pyreader_get_stats(r, &st);
+		assert_int_equal(st.torn, 0);
+		pyreader_free(r);
+	}
+}
+
+/*
+ * 3.11+: a call made just after the thread state was read lies beyond the data stack's top as
+ * read: its caller's locals are read with it all the same, so that the call's first sample and
+ * the next ones give its caller the same locals (the identity of the call).
+ */
+static void test_pyreader_callee_beyond_top_read(void **state)
+{
+	unsigned minors[] = {11, 12, 13};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 3; k++) {
+		const struct pyoffsets *o;
+		uint64_t ts, c1, c2, a[2], top, locals;
+		struct py_sample s;
+		struct pyreader *r;
+		struct pyimg im;
+
+		pyimg_init(&im, minors[k], 80);
+		o = im.o;
+		c1 = pyimg_code(&im, "<module>", "/srv/m.py", 1, 0);
+		c2 = pyimg_code(&im, "first", "/srv/m.py", 5, 0);
+		ts = pyimg_thread(&im, 80);
+		pyimg_stack(&im, ts, 1, (uint64_t[]){c1}, NULL, a);
+		/* a value on the caller's stack, between its frame and its callee's */
+		pyimg_put64(&im, a[0] + o->frame_size + 8, 0x1234);
+		r = open_img(&im);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_int_equal(s.threads[0].n_frames, 1);
+		memcpy(&top, pymem_image_at(im.m, ts + o->tstate_datastack_top, 8), 8);
+		pyimg_stack(&im, ts, 2, (uint64_t[]){c1, c2}, NULL, a);
+		pyimg_put64(&im, a[0] + o->frame_size + 8, 0x1234);
+		/* the thread state as read before the call: the old top */
+		pyimg_put64(&im, ts + o->tstate_datastack_top, top);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_false(s.threads[0].torn);
+		assert_int_equal(s.threads[0].n_frames, 2);
+		locals = s.threads[0].frames[0].locals;
+		assert_true(locals != 0);
+		pyimg_stack(&im, ts, 2, (uint64_t[]){c1, c2}, NULL, a);
+		pyimg_put64(&im, a[0] + o->frame_size + 8, 0x1234);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_int_equal(s.threads[0].n_frames, 2);
+		assert_int_equal(s.threads[0].frames[0].locals, locals);
+		pyreader_free(r);
+	}
+}
+
 /* A thread started, then another one gone, between samples. */
 static void test_pyreader_thread_list_changes(void **state)
 {
@@ -759,6 +902,8 @@ int main(void)
 	    cmocka_unit_test(test_pyreader_version_313),
 	    cmocka_unit_test(test_pyreader_shim_frame_skipped),
 	    cmocka_unit_test(test_pyreader_trampoline_made_after_open),
+	    cmocka_unit_test(test_pyreader_return_while_read),
+	    cmocka_unit_test(test_pyreader_callee_beyond_top_read),
 	    cmocka_unit_test(test_pyreader_thread_list_changes),
 	    cmocka_unit_test(test_pyreader_torn_chains),
 	    cmocka_unit_test(test_pyreader_cut_chains),
