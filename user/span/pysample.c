@@ -32,6 +32,9 @@
 #define SLICE_NS 100000ull
 /* Samples failed in a row before the interpreter is looked for again. */
 #define MAX_ERRORS 100
+/* How far before a call's first sample an exact span may start and still nest in it, when the
+ * thread's samples before came late or torn (a period when they came on time) */
+#define MAX_BACK_PERIODS 10
 /* Keys of the totals of traces rooted at a sampled call: apart from BPF's call ids. */
 #define TOTALS_KEY_BIT (1ull << 62)
 
@@ -42,7 +45,8 @@ struct pyrec {
 	struct pyrec *parent; /* enclosing sampled call; outlives this one (ends no earlier) */
 	uint8_t trace_id[BT_TRACE_ID_LEN], span_id[BT_SPAN_ID_LEN];
 	uint64_t start_ns, end_ns; /* unix; end 0 while open */
-	uint64_t totals_key;	   /* the trace's GenAI totals (stitcher) */
+	uint64_t after_ns;   /* the thread's sample before the first that showed it (0: none) */
+	uint64_t totals_key; /* the trace's GenAI totals (stitcher) */
 	uint32_t n_seen;
 	uint32_t depth; /* among the thread's sampled calls; 0: outermost */
 	bool generator, incomplete, emitted;
@@ -63,6 +67,8 @@ struct pythread {
 	struct pyrec **suspect;
 	size_t n_suspect, cap_suspect, suspect_depth;
 	uint64_t suspect_ns; /* when that sample was taken */
+	uint64_t seen_ns;    /* the last sample that read its stack whole; at first, the
+			      * process's round before the thread appeared */
 };
 
 struct pyproc {
@@ -235,6 +241,8 @@ static struct pythread *thread_get(struct pyproc *p, uint64_t tstate)
 		return NULL;
 	memset(&p->threads[p->n_threads], 0, sizeof(p->threads[0]));
 	p->threads[p->n_threads].tstate = tstate;
+	/* not there in the last round: it began running Python code since */
+	p->threads[p->n_threads].seen_ns = p->last_ns;
 	return &p->threads[p->n_threads++];
 }
 
@@ -274,6 +282,7 @@ static struct pyrec *open_call(struct pysampler *ps, struct pythread *th, uint64
 	r->code = f->code;
 	r->parent = parent;
 	r->start_ns = t_ns;
+	r->after_ns = th->seen_ns;
 	r->n_seen = 1;
 	r->depth = (uint32_t)th->n_open;
 	r->generator = f->generator;
@@ -396,6 +405,7 @@ static void apply_stack(struct pysampler *ps, struct pythread *th, const struct 
 	for (i = j; i < n_m; i++)
 		if (!open_call(ps, th, m[i].key, m[i].f, t_ns))
 			break;
+	th->seen_ns = t_ns;
 }
 
 /*
@@ -864,11 +874,13 @@ static struct pyrec *open_at(struct pysampler *ps, struct pythread *th, uint64_t
 
 	/*
 	 * A call began between the sample before its first one and that first one: an exact span
-	 * that starts in that period is taken to be inside it (its start moves back, below).
+	 * that starts in that time is taken to be inside it (its start moves back, below). That is
+	 * a period, or longer when the samples between came late or read the stack torn, up to
+	 * MAX_BACK_PERIODS.
 	 */
 	for (i = 0; i < th->n_open + th->n_suspect + th->n_hist; i++) {
 		struct pyrec *r;
-		uint64_t end;
+		uint64_t end, back;
 
 		if (i < th->n_open) {
 			r = th->open[i];
@@ -881,7 +893,14 @@ static struct pyrec *open_at(struct pysampler *ps, struct pythread *th, uint64_t
 			r = th->hist[i - th->n_open - th->n_suspect];
 			end = r->end_ns;
 		}
-		if (r->start_ns > t_ns + ps->period_ns || (end && end <= t_ns))
+		back = ps->period_ns;
+		if (r->after_ns && r->after_ns < r->start_ns)
+			back = r->start_ns - r->after_ns;
+		if (back < ps->period_ns)
+			back = ps->period_ns;
+		if (back > MAX_BACK_PERIODS * ps->period_ns)
+			back = MAX_BACK_PERIODS * ps->period_ns;
+		if (r->start_ns > t_ns + back || (end && end <= t_ns))
 			continue;
 		if (!best || r->depth > best->depth ||
 		    (r->depth == best->depth && r->start_ns > best->start_ns))

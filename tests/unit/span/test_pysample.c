@@ -295,6 +295,73 @@ static void test_pysample_outer_parent(void **state)
 	stitcher_free(st);
 }
 
+/*
+ * Samples of a thread that came late or read its stack torn: an exact span that started after
+ * the thread's last sample read whole, more than a period before a call's first sample, is
+ * inside that call; with samples on time, one that started before the last sample without the
+ * call is not.
+ */
+static void test_pysample_outer_parent_after_torn_samples(void **state)
+{
+	const struct py_frame outer[] = {{0xb0, &code_handle, 7, false, 0}};
+	const struct py_frame inner[] = {{0xb0, &code_handle, 7, false, 0},
+					 {0xd0, &code_step, 1, false, 0}};
+	struct sink k = {0};
+	struct stitcher *st;
+	struct pysampler *ps = new_sampler(&k, &st);
+	struct bt_span *late = bt_span_new("chat m", BT_KIND_CLIENT);
+	struct bt_span *early = bt_span_new("GET", BT_KIND_CLIENT);
+	struct bt_span *fresh = bt_span_new("POST", BT_KIND_CLIENT);
+	struct bt_span *step, *handle, *step8;
+	struct one o;
+
+	(void)state;
+	stitcher_set_outer(st, pysampler_outer, ps);
+	pysampler_feed(ps, PID, sample(&o, 10, 7, outer, 1));
+	sample(&o, 11, 7, inner, 2);
+	o.th.torn = true;
+	pysampler_feed(ps, PID, &o.smp);
+	sample(&o, 12, 7, inner, 2);
+	o.th.torn = true;
+	pysampler_feed(ps, PID, &o.smp);
+	pysampler_feed(ps, PID, sample(&o, 13, 7, inner, 2));
+	pysampler_feed(ps, PID, sample(&o, 14, 7, outer, 1));
+	pysampler_feed(ps, PID, sample(&o, 15, 7, outer, 1));
+	pysampler_feed(ps, PID, sample(&o, 16, 7, inner, 2));
+	pysampler_feed(ps, PID, sample(&o, 17, 7, outer, 1));
+	/* a thread that appears in a round 3 ms after the last: it began since */
+	pysampler_feed(ps, PID, sample(&o, 20, 7, outer, 1));
+	pysampler_feed(ps, PID, sample(&o, 23, 8, inner, 2));
+	pysampler_feed(ps, PID, sample(&o, 24, 8, outer, 1));
+	fresh->start_ns = unix_ms(21);
+	assert_true(stitcher_place_outer(st, fresh, PID, 8) != 0);
+	/* 2.5 ms before step's first sample, after the last sample read whole (10 ms) */
+	late->start_ns = unix_ms(10) + 500000;
+	assert_true(stitcher_place_outer(st, late, PID, 7) != 0);
+	/* 1.5 ms before the second step's first sample (16 ms), before the sample at 15 ms
+	 * that showed handle alone: in handle */
+	early->start_ns = unix_ms(14) + 500000;
+	assert_true(stitcher_place_outer(st, early, PID, 7) != 0);
+	pysampler_stop(ps);
+	step = find(&k, "app.step", 0);
+	handle = find(&k, "app.handle", 0);
+	assert_non_null(step);
+	assert_non_null(handle);
+	assert_memory_equal(late->parent_span_id, step->span_id, BT_SPAN_ID_LEN);
+	assert_int_equal(step->start_ns, late->start_ns);
+	assert_memory_equal(early->parent_span_id, handle->span_id, BT_SPAN_ID_LEN);
+	step8 = find(&k, "app.step", 2);
+	assert_non_null(step8);
+	assert_int_equal(iattr(step8, "thread.id"), 8);
+	assert_memory_equal(fresh->parent_span_id, step8->span_id, BT_SPAN_ID_LEN);
+	bt_span_free(fresh);
+	bt_span_free(late);
+	bt_span_free(early);
+	free_sink(&k);
+	pysampler_free(ps);
+	stitcher_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +370,7 @@ int main(void)
 	    cmocka_unit_test(test_pysample_thread_gone),
 	    cmocka_unit_test(test_pysample_glitch_taken_back),
 	    cmocka_unit_test(test_pysample_outer_parent),
+	    cmocka_unit_test(test_pysample_outer_parent_after_torn_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
