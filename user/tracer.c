@@ -671,8 +671,15 @@ static int open_targets(struct session *s)
 	if (o->command) {
 		err = target_launch(&s->targets[0], o->command);
 		if (err) {
+			/* a command that is there: a script whose "#!" interpreter is not */
+			char *found = err == -ENOENT ? target_which(o->command[0]) : NULL;
+
 			pr_warn("cannot start %s: %s\n", o->command[0],
-				err == -ENOENT ? "command not found" : strerror(-err));
+				found		 ? "the interpreter its #! line names is not there"
+				: err == -ENOENT ? "command not found"
+				: err == -ELOOP	 ? "too many levels of #! interpreters"
+						 : strerror(-err));
+			free(found);
 			return err;
 		}
 		s->n_targets = 1;

@@ -180,6 +180,37 @@ def curl_http2_get():
     curl_get("--http2")
 
 
+@test
+def launched_script_runs_as_its_interpreter():
+    """bedtrace -- ./script: a "#!" script is held at its interpreter's entry point (the image the
+    kernel runs for it); a shell script that execs curl, through "#!/usr/bin/env sh", is
+    traced as curl once it has exec'd."""
+    d = tempfile.mkdtemp(prefix="bt-script-")
+    try:
+        script = os.path.join(d, "get.sh")
+        with open(script, "w") as f:
+            f.write("#!/usr/bin/env sh\nexec curl -sS --fail --http1.1 --cacert %s -o /dev/null "
+                    "'%s'\n" % (CA, url("/bytes/1024")))
+        os.chmod(script, 0o755)
+        spans, err = traced([script])
+        no_drops(err)
+        hs = http_spans(spans)
+        check_eq(len(hs), 1, "HTTP spans (%r)" % spans)
+        check_client_span(hs[0], "GET", "/bytes/1024", "1.1", 0, 1024)
+        # a script whose interpreter is missing: one clear line, nothing run
+        bad = os.path.join(d, "bad.sh")
+        with open(bad, "w") as f:
+            f.write("#!%s/no-such-interpreter\n" % d)
+        os.chmod(bad, 0o755)
+        rc, spans, err = run_bedtrace(["--", bad])
+        check(rc != 0, "bedtrace ran a script without an interpreter: %s", err)
+        lines = [ln for ln in err.splitlines() if not ln.startswith("libbpf:")]
+        check(len(lines) == 1 and bad in lines[0] and "interpreter" in lines[0],
+              "not one clear line: %r", lines)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def curl_bodies(version, sizes):
     """GET and POST every size in one curl run (--next: one keep-alive connection)."""
     dumps = Dumps()

@@ -327,10 +327,71 @@ char *target_which(const char *cmd)
 	return NULL;
 }
 
+int target_shebang(const char *buf, size_t len, char *interp, size_t cap)
+{
+	size_t i = 2, start, n;
+
+	if (len < 2 || buf[0] != '#' || buf[1] != '!')
+		return -ENOEXEC;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	start = i;
+	while (i < len && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\0')
+		i++;
+	n = i - start;
+	/* no interpreter, or one cut off by the end of what the kernel reads of a file */
+	if (!n || (i == len && len >= TARGET_SHEBANG_MAX))
+		return -ENOEXEC;
+	if (n >= cap)
+		return -ENAMETOOLONG;
+	memcpy(interp, buf + start, n);
+	interp[n] = '\0';
+	return 0;
+}
+
+char *target_exec_image(const char *path)
+{
+	char *cur = strdup(path);
+	int level;
+
+	/* the kernel follows "#!" this many times before it gives up (ELOOP) */
+	for (level = 0; cur && level <= 4; level++) {
+		char buf[TARGET_SHEBANG_MAX], interp[PATH_MAX], *next;
+		ssize_t n;
+		int fd = open(cur, O_RDONLY | O_CLOEXEC), err;
+
+		if (fd < 0)
+			break;
+		n = read(fd, buf, sizeof(buf));
+		err = errno;
+		close(fd);
+		if (n < 0) {
+			errno = err;
+			break;
+		}
+		err = target_shebang(buf, (size_t)n, interp, sizeof(interp));
+		if (err == -ENOEXEC)
+			return cur; /* not a script: the image itself */
+		if (err) {
+			errno = -err;
+			break;
+		}
+		next = realpath(interp, NULL);
+		if (!next)
+			break;
+		free(cur);
+		cur = next;
+	}
+	if (cur && level > 4)
+		errno = ELOOP;
+	free(cur);
+	return NULL;
+}
+
 int target_launch(struct target *t, char *const argv[])
 {
 	int pipefd[2], err;
-	char *exe;
+	char *exe, *image;
 	pid_t pid;
 
 	memset(t, 0, sizeof(*t));
@@ -339,9 +400,17 @@ int target_launch(struct target *t, char *const argv[])
 	exe = target_which(argv[0]);
 	if (!exe)
 		return -errno;
+	/* a script runs as its interpreter: that is the image to hold at its entry point */
+	image = target_exec_image(exe);
+	if (!image) {
+		err = -errno;
+		free(exe);
+		return err;
+	}
 	if (pipe2(pipefd, O_CLOEXEC)) {
 		err = -errno;
 		free(exe);
+		free(image);
 		return err;
 	}
 	pid = fork();
@@ -350,6 +419,7 @@ int target_launch(struct target *t, char *const argv[])
 		close(pipefd[0]);
 		close(pipefd[1]);
 		free(exe);
+		free(image);
 		return err;
 	}
 	if (pid == 0) {
@@ -369,9 +439,11 @@ int target_launch(struct target *t, char *const argv[])
 	t->pid = pid;
 	t->launched = true;
 	t->go_fd = pipefd[1];
-	t->exe = exe;
-	t->exe_host = strdup(exe);
+	t->exe = image;
+	t->exe_host = strdup(image);
+	/* the kernel names a process after the file executed, a script's own name */
 	t->comm = strdup(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe);
+	free(exe);
 	t->cmdline = redact_cmdline(argv[0], strlen(argv[0]));
 	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (!t->exe_host || !t->comm || !t->cmdline)

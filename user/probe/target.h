@@ -97,4 +97,19 @@ char *target_host_path(pid_t pid, const char *path);
 /* Resolves @cmd through PATH like execvp. Returns malloc'd absolute path or NULL (errno). */
 char *target_which(const char *cmd);
 
+/* What the kernel reads of a file to find a "#!" line (BINPRM_BUF_SIZE). */
+#define TARGET_SHEBANG_MAX 256
+/*
+ * The interpreter a script's first bytes @buf[0..@len) name ("#!/usr/bin/python3 -u": the path
+ * only), into @interp. Returns 0, -ENOEXEC (not a script, no interpreter, or a line longer than
+ * the kernel reads) or -ENAMETOOLONG.
+ */
+int target_shebang(const char *buf, size_t len, char *interp, size_t cap);
+/*
+ * The executable image the kernel runs for @path: @path itself, or the interpreter its "#!"
+ * line names, followed as the kernel does (at most 4 levels). Returns a malloc'd absolute path,
+ * or NULL and errno (ENOENT: a missing interpreter, ELOOP: too many levels).
+ */
+char *target_exec_image(const char *path);
+
 #endif

@@ -194,6 +194,99 @@ static void test_target_reads_identity_and_otel_env(void **state)
 	assert_null(t.env_service_name);
 }
 
+/* The "#!" line as execve(2) reads it: the interpreter's path, without its argument. */
+static void test_target_shebang_lines(void **state)
+{
+	static const struct {
+		const char *in;
+		int err;
+		const char *interp;
+	} cases[] = {
+	    {"#!/usr/bin/python3\nimport os\n", 0, "/usr/bin/python3"},
+	    {"#! /bin/sh -e\n", 0, "/bin/sh"},
+	    {"#!\t/usr/bin/env python3 -u\n", 0, "/usr/bin/env"},
+	    {"#!/bin/sh", 0, "/bin/sh"}, /* a file of one line without its newline */
+	    {"#!./relative\n", 0, "./relative"},
+	    {"#!\n", -ENOEXEC, NULL},
+	    {"#!   \n", -ENOEXEC, NULL},
+	    {"#", -ENOEXEC, NULL},
+	    {"", -ENOEXEC, NULL},
+	    {"\x7f"
+	     "ELF\x02\x01\x01",
+	     -ENOEXEC, NULL},
+	    {" #!/bin/sh\n", -ENOEXEC, NULL},
+	};
+	char interp[64], longer[TARGET_SHEBANG_MAX + 8];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int err = target_shebang(cases[i].in, strlen(cases[i].in), interp, sizeof(interp));
+
+		assert_int_equal(err, cases[i].err);
+		if (!err)
+			assert_string_equal(interp, cases[i].interp);
+	}
+	/* a path longer than the buffer given */
+	assert_int_equal(target_shebang("#!/a/very/long/interpreter/path\n", 32, interp, 8),
+			 -ENAMETOOLONG);
+	/* a first line longer than the kernel reads: the path may be cut, so it is none */
+	memset(longer, 'x', sizeof(longer));
+	memcpy(longer, "#!/", 3);
+	assert_int_equal(target_shebang(longer, TARGET_SHEBANG_MAX, interp, sizeof(interp)),
+			 -ENOEXEC);
+}
+
+/* A script runs as the interpreter its "#!" line names, followed through scripts; a binary is
+ * its own image; a missing interpreter and a loop of scripts are errors. */
+static void test_target_exec_image(void **state)
+{
+	char dir[] = "/tmp/bt-shebang-XXXXXX", a[64], b[64], c[64], d[64], *img;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(c, sizeof(c), "%s/c", dir);
+	snprintf(d, sizeof(d), "%s/d", dir);
+	/* a -> b -> /bin/sh (a script whose interpreter is a script) */
+	f = fopen(a, "w");
+	assert_non_null(f);
+	fprintf(f, "#!%s arg\necho a\n", b);
+	fclose(f);
+	f = fopen(b, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\nexec \"$@\"\n");
+	fclose(f);
+	f = fopen(c, "w");
+	assert_non_null(f);
+	fprintf(f, "#!%s/missing\n", dir);
+	fclose(f);
+	f = fopen(d, "w");
+	assert_non_null(f);
+	fprintf(f, "#!%s\n", d);
+	fclose(f);
+	img = target_exec_image(a);
+	assert_non_null(img);
+	assert_string_equal(img, realpath("/bin/sh", NULL) ?: "?");
+	free(img);
+	img = target_exec_image("/bin/sh");
+	assert_non_null(img);
+	free(img);
+	errno = 0;
+	assert_null(target_exec_image(c));
+	assert_int_equal(errno, ENOENT);
+	errno = 0;
+	assert_null(target_exec_image(d));
+	assert_int_equal(errno, ELOOP);
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	unlink(d);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +296,8 @@ int main(void)
 	    cmocka_unit_test(test_target_open_refuses_self_and_kernel_threads),
 	    cmocka_unit_test(test_target_which),
 	    cmocka_unit_test(test_target_reads_identity_and_otel_env),
+	    cmocka_unit_test(test_target_shebang_lines),
+	    cmocka_unit_test(test_target_exec_image),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
