@@ -237,12 +237,21 @@ static void test_target_shebang_lines(void **state)
 			 -ENOEXEC);
 }
 
+/* Writes the file @path holding one line, @a @b @c. */
+static void write_line(const char *path, const char *a, const char *b, const char *c)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "%s%s%s\n", a, b, c);
+	fclose(f);
+}
+
 /* A script runs as the interpreter its "#!" line names, followed through scripts; a binary is
  * its own image; a missing interpreter and a loop of scripts are errors. */
 static void test_target_exec_image(void **state)
 {
 	char dir[] = "/tmp/bt-shebang-XXXXXX", a[64], b[64], c[64], d[64], *img;
-	FILE *f;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -251,22 +260,10 @@ static void test_target_exec_image(void **state)
 	snprintf(c, sizeof(c), "%s/c", dir);
 	snprintf(d, sizeof(d), "%s/d", dir);
 	/* a -> b -> /bin/sh (a script whose interpreter is a script) */
-	f = fopen(a, "w");
-	assert_non_null(f);
-	fprintf(f, "#!%s arg\necho a\n", b);
-	fclose(f);
-	f = fopen(b, "w");
-	assert_non_null(f);
-	fprintf(f, "#!/bin/sh\nexec \"$@\"\n");
-	fclose(f);
-	f = fopen(c, "w");
-	assert_non_null(f);
-	fprintf(f, "#!%s/missing\n", dir);
-	fclose(f);
-	f = fopen(d, "w");
-	assert_non_null(f);
-	fprintf(f, "#!%s\n", d);
-	fclose(f);
+	write_line(a, "#!", b, " arg");
+	write_line(b, "#!", "/bin/sh", "");
+	write_line(c, "#!", dir, "/missing");
+	write_line(d, "#!", d, "");
 	img = target_exec_image(a);
 	assert_non_null(img);
 	assert_string_equal(img, realpath("/bin/sh", NULL) ?: "?");
