@@ -357,9 +357,10 @@ def cost_ten_threads_1khz():
         check_eq(res.returncode, 0, "pystack exit status (%s)" % res.stderr)
         st = dict(kv.split("=") for kv in res.stderr.split("# stats ")[1].split())
         print("# 10 threads, 3000 samples at 1 kHz: %s syscalls/sample, %s bytes/sample, "
-              "%s us CPU in pyreader_sample, %s us CPU per loop (with the sleep), torn %s" %
+              "%s us CPU in pyreader_sample, %s us CPU per loop (with the sleep), torn %s, "
+              "cut back at returns %s" %
               (st["syscalls_per_sample"], st["bytes_per_sample"], st["in_sample_us"],
-               st["us_per_sample"], st["torn"]))
+               st["us_per_sample"], st["torn"], st["returned"]))
         check(float(st["syscalls_per_sample"]) < 2.0,
               "%s system calls per sample" % st["syscalls_per_sample"])
         check_eq(int(st["errors"]), 0, "errors")

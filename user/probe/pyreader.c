@@ -341,19 +341,16 @@ static uint64_t trampoline(const struct pyreader *r, uint64_t interp)
  * callee's frame (the last one walked, innermost first), when both lie a short way apart in a
  * region read no earlier than the frame itself (3.11+ data-stack chunks). 0 when not known.
  * Frames this close are also read as one region by the speculative read (MERGE_GAP), so the
- * hash is there in every sample or in none; *@unread when no read holds them together (the
- * callee was pushed just after the thread state was read, beyond the chunk's top then): the
- * caller must read them, or the call's first sample names it apart from the next ones.
+ * hash is there in every sample or in none, but for a callee pushed just after the thread state
+ * was read (beyond the chunk's top then, read alone): the sampler takes 0 as "not known".
  */
-static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint64_t addr,
-			     bool *unread)
+static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint64_t addr)
 {
 	uint64_t lo = addr + r->frame_len, callee, h = 0xcbf29ce484222325ull, batch = 0;
 	const uint8_t *p;
 	bool failed;
 	size_t i, len;
 
-	*unread = false;
 	if (pyoff_frame_objects(&r->l.off) || !t->n_chain)
 		return 0;
 	callee = t->chain[t->n_chain - 1];
@@ -361,10 +358,8 @@ static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint
 		return 0;
 	len = (size_t)(callee - lo);
 	p = region_find(r, t, lo, len, &failed, &batch);
-	if (!p || batch < t->cur_batch) {
-		*unread = !failed;
+	if (!p || batch < t->cur_batch)
 		return 0;
-	}
 	for (i = 0; i + 8 <= len; i += 8) {
 		h ^= ld64(p + i);
 		h *= 0x100000001b3ull;
@@ -374,16 +369,18 @@ static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint
 
 /*
  * A chain whose calls returned while it was read: the frame pointer, read again after the
- * newest frames the chain took, points into the chain above its first frame. The frames
- * between were read in part before and in part after the returns (a caller that went on, a
- * frame left as it was), which names a call that is no longer there or gives a running one a
- * caller it did not have: torn, read again. A pointer that moved anywhere else (a call made
- * meanwhile, above the chain) leaves the chain as it was.
+ * newest frames the chain took, points into the chain above its first frame. The frames above
+ * that one were read in part before and in part after the returns (a caller that went on, a
+ * callee left as it was), which would give a returned call a caller it did not have: they are
+ * dropped, and the sample shows the stack as it was after the returns (a thread that calls a
+ * small function in a loop is caught so in many samples: read again, it would be caught again).
+ * A pointer that moved anywhere else (a call made meanwhile, above the chain) leaves the chain
+ * as it was.
  */
-static void check_tail(const struct pyreader *r, struct thr *t)
+static void check_tail(struct pyreader *r, struct thr *t)
 {
 	uint64_t now;
-	size_t i;
+	size_t i, k;
 
 	for (i = t->n_tails; i-- > 0;)
 		if (t->tails[i].batch == t->cur_batch)
@@ -391,13 +388,14 @@ static void check_tail(const struct pyreader *r, struct thr *t)
 	if (i == SIZE_MAX || !t->tails[i].ok || !t->n_chain)
 		return;
 	now = ld64(r->arena + t->tails[i].off);
-	if (now == t->chain[0])
+	for (k = 1; k < t->n_chain && t->chain[k] != now; k++)
+		;
+	if (now == t->chain[0] || k == t->n_chain)
 		return;
-	for (i = 1; i < t->n_chain; i++)
-		if (t->chain[i] == now) {
-			t->torn = true;
-			return;
-		}
+	memmove(t->chain, t->chain + k, (t->n_chain - k) * sizeof(*t->chain));
+	memmove(t->frames, t->frames + k, (t->n_chain - k) * sizeof(*t->frames));
+	t->n_chain -= k;
+	r->st.returned++;
 }
 
 /*
@@ -407,7 +405,7 @@ static void check_tail(const struct pyreader *r, struct thr *t)
 static int walk(struct pyreader *r, struct thr *t)
 {
 	const struct pyoffsets *o = &r->l.off;
-	bool failed, unread;
+	bool failed;
 	size_t k;
 
 	while (t->cur && !t->torn) {
@@ -451,15 +449,7 @@ static int walk(struct pyreader *r, struct thr *t)
 			break;
 		}
 		code = ld64(f + o->frame_code);
-		locals = frame_locals(r, t, t->cur, &unread);
-		if (unread) {
-			/* the frame and the bytes up to its callee, in one read */
-			uint64_t len = t->chain[t->n_chain - 1] - t->cur;
-			size_t off;
-
-			return pyr_queue(r, t->cur, (size_t)len, &off)
-				   ?: add_region(r, t, t->cur, (size_t)len, off) ?: 1;
-		}
+		locals = frame_locals(r, t, t->cur);
 		/* 3.12: a shim runs its interpreter's trampoline code and nothing else does; a
 		 * mismatch is a C stack slot read after the shim it held had returned */
 		if (o->interp_trampoline && (owner == PYOFF_OWNED_BY_CSTACK) !=

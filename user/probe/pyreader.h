@@ -76,6 +76,7 @@ struct py_sample {
 
 struct pyreader_stats {
 	uint64_t samples, syscalls, bytes_read, torn, code_objects, errors;
+	uint64_t returned; /* stacks cut back to where calls that returned while read left them */
 };
 
 struct pyreader;
