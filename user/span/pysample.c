@@ -40,7 +40,9 @@
 
 /* One sampled call: open while the thread's stack shows it, then closed until built. */
 struct pyrec {
-	uint64_t key; /* identity: frame address, code, caller's instruction, frames below */
+	uint64_t key;	/* identity: frame address, code, caller's instruction, frames below */
+	uint64_t loose; /* the same without the callers' locals */
+	bool unknown;	/* some caller's locals were not known to the sample that named it */
 	const struct py_code *code;
 	struct pyrec *parent; /* enclosing sampled call; outlives this one (ends no earlier) */
 	uint8_t trace_id[BT_TRACE_ID_LEN], span_id[BT_SPAN_ID_LEN];
@@ -267,9 +269,27 @@ static void close_from(struct pysampler *ps, struct pythread *th, size_t from, u
 	}
 }
 
-static struct pyrec *open_call(struct pysampler *ps, struct pythread *th, uint64_t key,
-			       const struct py_frame *f, uint64_t t_ns)
+/* The matched calls of one thread's stack, outermost first. */
+struct matched {
+	uint64_t key, loose;
+	bool unknown;
+	const struct py_frame *f;
+};
+
+/*
+ * Whether @m is the open call @r: the same key, or the same but for locals one of the two
+ * samples could not read (a callee pushed just as its stack was read), which then come from
+ * the sample that read them.
+ */
+static bool same_call(const struct matched *m, const struct pyrec *r)
 {
+	return m->key == r->key || ((m->unknown || r->unknown) && m->loose == r->loose);
+}
+
+static struct pyrec *open_call(struct pysampler *ps, struct pythread *th, const struct matched *m,
+			       uint64_t t_ns)
+{
+	const struct py_frame *f = m->f;
 	struct pyrec *parent = th->n_open ? th->open[th->n_open - 1] : NULL;
 	struct pyrec *r;
 
@@ -278,7 +298,9 @@ static struct pyrec *open_call(struct pysampler *ps, struct pythread *th, uint64
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	r->key = key;
+	r->key = m->key;
+	r->loose = m->loose;
+	r->unknown = m->unknown;
 	r->code = f->code;
 	r->parent = parent;
 	r->start_ns = t_ns;
@@ -298,18 +320,12 @@ static struct pyrec *open_call(struct pysampler *ps, struct pythread *th, uint64
 	return r;
 }
 
-/* The matched calls of one thread's stack, outermost first. */
-struct matched {
-	uint64_t key;
-	const struct py_frame *f;
-};
-
 /* How many of @m's first calls are the thread's open calls @open[0..@n). */
 static size_t common(const struct matched *m, size_t n_m, struct pyrec *const *open, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n_m && i < n && m[i].key == open[i]->key; i++)
+	for (i = 0; i < n_m && i < n && same_call(&m[i], open[i]); i++)
 		;
 	return i;
 }
@@ -338,7 +354,8 @@ static void apply_stack(struct pysampler *ps, struct pythread *th, const struct 
 			uint64_t t_ns)
 {
 	struct matched m[256];
-	uint64_t key = 0;
+	uint64_t key = 0, loose = 0;
+	bool unknown = false;
 	size_t i, n_m = 0, j;
 
 	for (i = 0; i < ts->n_frames && n_m < sizeof(m) / sizeof(m[0]); i++) {
@@ -348,12 +365,14 @@ static void apply_stack(struct pysampler *ps, struct pythread *th, const struct 
 		 * The same call: same frame, same code, same call site and locals in its caller
 		 * (a loop's next call comes with another counter), same frames below.
 		 */
-		key = mix(key, f->addr);
-		key = mix(key, f->code ? f->code->addr : 0);
-		key = mix(key, i ? ts->frames[i - 1].instr : 0);
-		key = mix(key, i ? ts->frames[i - 1].locals : 0);
+		loose = mix(loose, f->addr);
+		loose = mix(loose, f->code ? f->code->addr : 0);
+		loose = mix(loose, i ? ts->frames[i - 1].instr : 0);
+		key = mix(mix(key, loose), i ? ts->frames[i - 1].locals : 0);
+		/* 0: not read (3.9/3.10 frame objects always, which is the same every sample) */
+		unknown |= i && !ts->frames[i - 1].locals;
 		if (matches(ps, f->code))
-			m[n_m++] = (struct matched){key, f};
+			m[n_m++] = (struct matched){key, loose, unknown, f};
 	}
 	if (th->n_suspect) {
 		size_t keep = th->suspect_depth, c_now = common(m, n_m, th->open, th->n_open),
@@ -365,7 +384,7 @@ static void apply_stack(struct pysampler *ps, struct pythread *th, const struct 
 			    c_then < keep ? th->open[c_then]
 					  : th->suspect[th->n_suspect - 1 - (c_then - keep)];
 
-			if (m[c_then].key != r->key)
+			if (!same_call(&m[c_then], r))
 				break;
 		}
 		if (c_then > c_now) {
@@ -388,8 +407,16 @@ static void apply_stack(struct pysampler *ps, struct pythread *th, const struct 
 		}
 	}
 	j = common(m, n_m, th->open, th->n_open);
-	for (i = 0; i < j; i++)
-		th->open[i]->n_seen++;
+	for (i = 0; i < j; i++) {
+		struct pyrec *r = th->open[i];
+
+		r->n_seen++;
+		if (r->unknown && !m[i].unknown) {
+			/* the locals this sample read name the call from now on */
+			r->key = m[i].key;
+			r->unknown = false;
+		}
+	}
 	if (j < th->n_open) {
 		/* innermost last: suspect[0] is the innermost, as close_from would take them */
 		if (!grow(&th->suspect, &th->cap_suspect, th->n_open - j, sizeof(*th->suspect))) {
@@ -403,7 +430,7 @@ static void apply_stack(struct pysampler *ps, struct pythread *th, const struct 
 		}
 	}
 	for (i = j; i < n_m; i++)
-		if (!open_call(ps, th, m[i].key, m[i].f, t_ns))
+		if (!open_call(ps, th, &m[i], t_ns))
 			break;
 	th->seen_ns = t_ns;
 }

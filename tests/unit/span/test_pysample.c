@@ -362,6 +362,47 @@ static void test_pysample_outer_parent_after_torn_samples(void **state)
 	stitcher_free(st);
 }
 
+/*
+ * A call whose first sample could not read its caller's locals (0) is the same call when the
+ * next samples read them; a call whose caller's locals then change is another one (a loop's
+ * next call).
+ */
+static void test_pysample_unknown_locals_same_call(void **state)
+{
+	const struct py_frame unread[] = {{0xb0, &code_handle, 7, false, 0},
+					  {0xd0, &code_step, 1, false, 0}};
+	const struct py_frame read1[] = {{0xb0, &code_handle, 7, false, 0x55},
+					 {0xd0, &code_step, 1, false, 0}};
+	const struct py_frame read2[] = {{0xb0, &code_handle, 7, false, 0x66},
+					 {0xd0, &code_step, 1, false, 0}};
+	struct sink k = {0};
+	struct stitcher *st;
+	struct pysampler *ps = new_sampler(&k, &st);
+	struct bt_span *a, *b;
+	struct one o;
+
+	(void)state;
+	pysampler_feed(ps, PID, sample(&o, 1, 7, unread, 2));
+	pysampler_feed(ps, PID, sample(&o, 2, 7, read1, 2));
+	pysampler_feed(ps, PID, sample(&o, 3, 7, read1, 2));
+	pysampler_feed(ps, PID, sample(&o, 4, 7, read2, 2));
+	pysampler_feed(ps, PID, sample(&o, 5, 7, read2, 2));
+	pysampler_stop(ps);
+	a = find(&k, "app.step", 0);
+	b = find(&k, "app.step", 1);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_null(find(&k, "app.step", 2));
+	assert_int_equal(a->start_ns, unix_ms(1));
+	assert_int_equal(a->end_ns, unix_ms(4));
+	assert_int_equal(iattr(a, "bedtrace.sample.count"), 3);
+	assert_int_equal(b->start_ns, unix_ms(4));
+	assert_int_equal(iattr(find(&k, "app.handle", 0), "bedtrace.sample.count"), 5);
+	free_sink(&k);
+	pysampler_free(ps);
+	stitcher_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +412,7 @@ int main(void)
 	    cmocka_unit_test(test_pysample_glitch_taken_back),
 	    cmocka_unit_test(test_pysample_outer_parent),
 	    cmocka_unit_test(test_pysample_outer_parent_after_torn_samples),
+	    cmocka_unit_test(test_pysample_unknown_locals_same_call),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
