@@ -79,6 +79,14 @@ static struct pysampler *new_sampler(struct sink *k, struct stitcher **st)
 	return ps;
 }
 
+/* Frees what new_sampler made and the spans it built. */
+static void teardown(struct sink *k, struct pysampler *ps, struct stitcher *st)
+{
+	free_sink(k);
+	pysampler_free(ps);
+	stitcher_free(st);
+}
+
 static struct bt_span *find(struct sink *k, const char *name, size_t nth)
 {
 	for (size_t i = 0; i < k->n; i++)
@@ -140,9 +148,7 @@ static void test_pysample_span_bounds_and_nesting(void **state)
 	/* still open when sampling stopped */
 	assert_true(battr(handle, "bedtrace.span.incomplete"));
 	assert_null(bt_attrs_get(&step->attrs, "bedtrace.span.incomplete"));
-	free_sink(&k);
-	pysampler_free(ps);
-	stitcher_free(st);
+	teardown(&k, ps, st);
 }
 
 /* The same function called again from another line (or the same frame slot reused) is a new
@@ -176,9 +182,7 @@ static void test_pysample_calls_told_apart(void **state)
 	pysampler_get_stats(ps, &stats);
 	assert_int_equal(stats.seen_once, 1);
 	assert_int_equal(stats.torn, 1);
-	free_sink(&k);
-	pysampler_free(ps);
-	stitcher_free(st);
+	teardown(&k, ps, st);
 }
 
 /*
@@ -211,9 +215,7 @@ static void test_pysample_glitch_taken_back(void **state)
 	assert_int_equal(find(&k, "app.step", 0)->end_ns, unix_ms(4));
 	pysampler_get_stats(ps, &stats);
 	assert_int_equal(stats.glitches, 1);
-	free_sink(&k);
-	pysampler_free(ps);
-	stitcher_free(st);
+	teardown(&k, ps, st);
 }
 
 /* A thread missing from one round may be a thread list read mid-change; from two, it is gone,
@@ -237,9 +239,7 @@ static void test_pysample_thread_gone(void **state)
 	assert_int_equal(k.spans[0]->start_ns, unix_ms(1));
 	assert_int_equal(k.spans[0]->end_ns, unix_ms(4));
 	assert_null(bt_attrs_get(&k.spans[0]->attrs, "bedtrace.span.incomplete"));
-	free_sink(&k);
-	pysampler_free(ps);
-	stitcher_free(st);
+	teardown(&k, ps, st);
 }
 
 /*
@@ -290,9 +290,7 @@ static void test_pysample_outer_parent(void **state)
 	assert_int_equal(iattr(handle, "bedtrace.trace.gen_ai.usage.output_tokens"), 7);
 	bt_span_free(req);
 	bt_span_free(other);
-	free_sink(&k);
-	pysampler_free(ps);
-	stitcher_free(st);
+	teardown(&k, ps, st);
 }
 
 /*
@@ -357,9 +355,7 @@ static void test_pysample_outer_parent_after_torn_samples(void **state)
 	bt_span_free(fresh);
 	bt_span_free(late);
 	bt_span_free(early);
-	free_sink(&k);
-	pysampler_free(ps);
-	stitcher_free(st);
+	teardown(&k, ps, st);
 }
 
 /*
@@ -398,9 +394,7 @@ static void test_pysample_unknown_locals_same_call(void **state)
 	assert_int_equal(iattr(a, "bedtrace.sample.count"), 3);
 	assert_int_equal(b->start_ns, unix_ms(4));
 	assert_int_equal(iattr(find(&k, "app.handle", 0), "bedtrace.sample.count"), 5);
-	free_sink(&k);
-	pysampler_free(ps);
-	stitcher_free(st);
+	teardown(&k, ps, st);
 }
 
 int main(void)
