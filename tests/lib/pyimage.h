@@ -210,6 +210,15 @@ static inline void pyimg_stack(struct pyimg *im, uint64_t ts, size_t n, const ui
 		memcpy(&chunk, pymem_image_at(im->m, ts + o->tstate_datastack_chunk, 8), 8);
 		top = chunk + o->chunk_data;
 	}
+	/* 3.12+: the thread's entry into the interpreter, below its outermost frame (not below
+	 * a generator's frame: that one stands for a chain cut short) */
+	if (o->minor >= 12 && n && (!kinds || kinds[0] == PYIMG_PLAIN)) {
+		prev = a = top;
+		top += PYIMG_FRAME_STRIDE;
+		pyimg_put64(im, a + o->frame_previous, 0);
+		pyimg_put64(im, a + o->frame_code, im->trampoline);
+		*(uint8_t *)pymem_image_at(im->m, a + o->frame_owner, 1) = PYIMG_SHIM;
+	}
 	for (i = 0; i < n; i++) {
 		int kind = kinds ? kinds[i] : PYIMG_PLAIN;
 

@@ -484,9 +484,13 @@ static int walk(struct pyreader *r, struct thr *t)
 			pf->locals = locals;
 		}
 		t->cur = ld64(f + o->frame_previous);
-		/* a thread's outermost frame is its own (or a 3.12+ entry shim): a chain that
-		 * ends at a generator's frame read it suspended, after it had been resumed */
-		if (!t->cur && o->frame_owner && owner != 0 && owner != PYOFF_OWNED_BY_CSTACK)
+		/* a thread's outermost frame is its own (3.11) or an entry shim (3.12+: every
+		 * entry into the interpreter pushes one): a chain that ends at a generator's
+		 * frame read it suspended, after it had been resumed; one that ends at a 3.12+
+		 * Python frame read a frame being made again for a new call (its previous link
+		 * not set yet) */
+		if (!t->cur && o->frame_owner && owner != PYOFF_OWNED_BY_CSTACK &&
+		    (owner != 0 || o->minor >= 12))
 			t->torn = true;
 	}
 	if (!t->torn)

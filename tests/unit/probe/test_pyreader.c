@@ -360,7 +360,7 @@ static void test_pyreader_torn_chains(void **state)
 	(void)state;
 	for (k = 0; k < 3; k++) {
 		const struct pyoffsets *o;
-		uint64_t ts, c, a[3], bad;
+		uint64_t ts, c, a[3], bad, root;
 		struct pyreader_stats st;
 		struct py_sample s;
 		struct pyreader *r;
@@ -374,6 +374,8 @@ static void test_pyreader_torn_chains(void **state)
 		r = open_img(&im);
 		assert_int_equal(pyreader_sample(r, &s), 0);
 		assert_int_equal(s.threads[0].n_frames, 3);
+		/* what the outermost frame links to: nothing, or (3.12+) the entry shim */
+		memcpy(&root, pymem_image_at(im.m, a[0] + o->frame_previous, 8), 8);
 		/* a cycle: the outermost frame points back at the current one */
 		pyimg_put64(&im, a[0] + o->frame_previous, a[2]);
 		assert_int_equal(pyreader_sample(r, &s), 0);
@@ -383,7 +385,14 @@ static void test_pyreader_torn_chains(void **state)
 		pyimg_put64(&im, a[0] + o->frame_previous, 0xdead0000ull);
 		assert_int_equal(pyreader_sample(r, &s), 0);
 		assert_true(s.threads[0].torn);
-		pyimg_put64(&im, a[0] + o->frame_previous, 0);
+		/* 3.12+: a chain ending at a Python frame (one being made again for a new call,
+		 * its link not set yet), not at the entry shim */
+		if (minors[k] >= 12) {
+			pyimg_put64(&im, a[0] + o->frame_previous, 0);
+			assert_int_equal(pyreader_sample(r, &s), 0);
+			assert_true(s.threads[0].torn);
+		}
+		pyimg_put64(&im, a[0] + o->frame_previous, root);
 		assert_int_equal(pyreader_sample(r, &s), 0);
 		assert_false(s.threads[0].torn);
 		assert_int_equal(s.threads[0].n_frames, 3);
@@ -401,7 +410,7 @@ static void test_pyreader_torn_chains(void **state)
 		assert_int_equal(pyreader_sample(r, &s), 0);
 		assert_true(s.threads[0].torn);
 		pyreader_get_stats(r, &st);
-		assert_int_equal(st.torn, 4);
+		assert_int_equal(st.torn, minors[k] >= 12 ? 5 : 4);
 		pyreader_free(r);
 	}
 }
