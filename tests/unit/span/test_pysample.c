@@ -42,6 +42,10 @@ static const struct py_code code_handle = {0x2000, "app.handle",  "handle",
 					   "app",  "/srv/app.py", 10};
 static const struct py_code code_helper = {0x3000, "lib.helper", "helper", "lib", "/srv/lib.py", 3};
 static const struct py_code code_step = {0x4000, "app.step", "step", "app", "/srv/app.py", 20};
+/* app.handle alone, and app.handle calling app.step: the stacks most tests feed */
+static const struct py_frame handle_only[] = {{0xb0, &code_handle, 7, false, 0}};
+static const struct py_frame handle_step[] = {{0xb0, &code_handle, 7, false, 0},
+					      {0xd0, &code_step, 1, false, 0}};
 
 /* One thread's stack of @n frames (outermost first) in a one-thread sample at @t_ms. */
 struct one {
@@ -155,8 +159,7 @@ static void test_pysample_span_bounds_and_nesting(void **state)
  * call; a torn sample tells nothing. */
 static void test_pysample_calls_told_apart(void **state)
 {
-	const struct py_frame a[] = {{0xb0, &code_handle, 7, false, 0},
-				     {0xd0, &code_step, 1, false, 0}};
+	const struct py_frame *a = handle_step;
 	const struct py_frame b[] = {{0xb0, &code_handle, 8, false, 0},
 				     {0xd0, &code_step, 1, false, 0}};
 	struct sink k = {0};
@@ -191,8 +194,7 @@ static void test_pysample_calls_told_apart(void **state)
  */
 static void test_pysample_glitch_taken_back(void **state)
 {
-	const struct py_frame a[] = {{0xb0, &code_handle, 7, false, 0},
-				     {0xd0, &code_step, 1, false, 0}};
+	const struct py_frame *a = handle_step;
 	const struct py_frame odd[] = {{0xb0, &code_handle, 7, false, 0},
 				       {0xe0, &code_module, 1, false, 0}};
 	struct sink k = {0};
@@ -222,7 +224,7 @@ static void test_pysample_glitch_taken_back(void **state)
  * and its calls ended at the first miss. */
 static void test_pysample_thread_gone(void **state)
 {
-	const struct py_frame a[] = {{0xb0, &code_handle, 7, false, 0}};
+	const struct py_frame *a = handle_only;
 	struct sink k = {0};
 	struct stitcher *st;
 	struct pysampler *ps = new_sampler(&k, &st);
@@ -249,9 +251,7 @@ static void test_pysample_thread_gone(void **state)
  */
 static void test_pysample_outer_parent(void **state)
 {
-	const struct py_frame outer[] = {{0xb0, &code_handle, 7, false, 0}};
-	const struct py_frame inner[] = {{0xb0, &code_handle, 7, false, 0},
-					 {0xd0, &code_step, 1, false, 0}};
+	const struct py_frame *outer = handle_only, *inner = handle_step;
 	struct sink k = {0};
 	struct stitcher *st;
 	struct pysampler *ps = new_sampler(&k, &st);
@@ -301,9 +301,7 @@ static void test_pysample_outer_parent(void **state)
  */
 static void test_pysample_outer_parent_after_torn_samples(void **state)
 {
-	const struct py_frame outer[] = {{0xb0, &code_handle, 7, false, 0}};
-	const struct py_frame inner[] = {{0xb0, &code_handle, 7, false, 0},
-					 {0xd0, &code_step, 1, false, 0}};
+	const struct py_frame *outer = handle_only, *inner = handle_step;
 	struct sink k = {0};
 	struct stitcher *st;
 	struct pysampler *ps = new_sampler(&k, &st);
@@ -365,8 +363,7 @@ static void test_pysample_outer_parent_after_torn_samples(void **state)
  */
 static void test_pysample_unknown_locals_same_call(void **state)
 {
-	const struct py_frame unread[] = {{0xb0, &code_handle, 7, false, 0},
-					  {0xd0, &code_step, 1, false, 0}};
+	const struct py_frame *unread = handle_step;
 	const struct py_frame read1[] = {{0xb0, &code_handle, 7, false, 0x55},
 					 {0xd0, &code_step, 1, false, 0}};
 	const struct py_frame read2[] = {{0xb0, &code_handle, 7, false, 0x66},
