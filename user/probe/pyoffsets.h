@@ -62,6 +62,12 @@ static inline int pyoff_frame_objects(const struct pyoffsets *o)
 	return o->minor < 11;
 }
 
+/* 3.11/3.12: the thread state points to a CFrame, which points to the current frame. */
+static inline int pyoff_cframe(const struct pyoffsets *o)
+{
+	return o->minor == 11 || o->minor == 12;
+}
+
 /* Returns the table row of CPython 3.@minor, or NULL if there is none. */
 const struct pyoffsets *pyoffsets_for(unsigned minor);
 

@@ -121,7 +121,6 @@ static void thr_free(struct thr *t)
 		return;
 	free(t->prev);
 	free(t->regs);
-	free(t->tails);
 	free(t->chain);
 	free(t->frames);
 	free(t);
@@ -379,15 +378,11 @@ static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint
  */
 static void check_tail(struct pyreader *r, struct thr *t)
 {
-	uint64_t now;
-	size_t i, k;
+	uint64_t now = t->tail;
+	size_t k;
 
-	for (i = t->n_tails; i-- > 0;)
-		if (t->tails[i].batch == t->cur_batch)
-			break;
-	if (i == SIZE_MAX || !t->tails[i].ok || !t->n_chain)
+	if (t->tail_batch != t->cur_batch || !t->tail_ok || !t->n_chain)
 		return;
-	now = ld64(r->arena + t->tails[i].off);
 	for (k = 1; k < t->n_chain && t->chain[k] != now; k++)
 		;
 	if (now == t->chain[0] || k == t->n_chain)
@@ -508,7 +503,7 @@ static int first_frame(struct pyreader *r, struct thr *t)
 	size_t off;
 	int err;
 
-	if (o->minor == 11 || o->minor == 12) {
+	if (pyoff_cframe(o)) {
 		if (!p) {
 			t->cur = 0;
 			return 0;
@@ -613,7 +608,7 @@ static uint64_t frame_slot(const struct pyreader *r, const struct thr *t)
 {
 	const struct pyoffsets *o = &r->l.off;
 
-	if (o->minor == 11 || o->minor == 12)
+	if (pyoff_cframe(o))
 		return t->cframe ? t->cframe + o->cframe_current_frame : 0;
 	return t->tstate + o->tstate_frame;
 }
@@ -625,7 +620,7 @@ static uint64_t frame_slot(const struct pyreader *r, const struct thr *t)
  */
 static int run_marked(struct pyreader *r)
 {
-	size_t i;
+	size_t i, off;
 	int err = 0;
 
 	for (i = 0; i < r->n_thr && !err; i++) {
@@ -635,11 +630,13 @@ static int run_marked(struct pyreader *r)
 		if (!t->tail_due)
 			continue;
 		t->tail_due = false;
-		if (!slot || grow(&t->tails, &t->cap_tails, t->n_tails + 1, sizeof(*t->tails)))
+		t->tail_batch = UINT64_MAX;
+		if (!slot)
 			continue;
-		t->tails[t->n_tails] = (struct tail){.batch = r->batches, .req = r->n_reqs};
-		err = pyr_queue(r, slot, 8, &t->tails[t->n_tails].off);
-		t->n_tails += !err;
+		t->tail_req = r->n_reqs;
+		err = pyr_queue(r, slot, 8, &off);
+		if (!err)
+			t->tail_batch = r->batches;
 	}
 	err = err ?: pyr_run_round(r);
 	if (err)
@@ -653,8 +650,11 @@ static int run_marked(struct pyreader *r)
 	for (i = 0; i < r->n_thr; i++) {
 		struct thr *t = r->thr[i];
 
-		if (t->n_tails && t->tails[t->n_tails - 1].batch == r->batches - 1)
-			t->tails[t->n_tails - 1].ok = r->reqs[t->tails[t->n_tails - 1].req].ok;
+		if (t->tail_batch != r->batches - 1)
+			continue;
+		t->tail_ok = r->reqs[t->tail_req].ok;
+		if (t->tail_ok)
+			t->tail = ld64(r->reqs[t->tail_req].buf);
 	}
 	return 0;
 }
@@ -730,7 +730,8 @@ static int round0(struct pyreader *r)
 	for (i = 0; i < r->n_thr && !err; i++) {
 		struct thr *t = r->thr[i];
 
-		t->n_regs = t->n_marked = t->n_tails = 0;
+		t->n_regs = t->n_marked = 0;
+		t->tail_batch = UINT64_MAX;
 		t->tail_due = false;
 		err = pyr_queue(r, t->tstate, r->ts_len, &ts_off);
 		if (!err && t->cframe)
@@ -806,7 +807,8 @@ static int retry_torn(struct pyreader *r, bool roots)
 					     t->chain[t->n_chain - 1] != t->prev[t->n_prev - 1]));
 		if (!t->retry)
 			continue;
-		t->n_regs = t->n_marked = t->n_tails = 0;
+		t->n_regs = t->n_marked = 0;
+		t->tail_batch = UINT64_MAX;
 		t->tail_due = false;
 		err = pyr_queue(r, t->tstate, r->ts_len, &off);
 		if (err)

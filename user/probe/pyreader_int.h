@@ -68,15 +68,12 @@ struct thr {
 	struct py_frame *frames;
 	size_t cap_frames;
 	size_t n_marked; /* regions whose read has run */
-	/* the frame pointer read once more at the end of each batch that read this thread's
-	 * frames: where the chain was followed from, as it was after them */
-	struct tail {
-		uint64_t batch;
-		size_t req; /* the request, until the batch has run */
-		size_t off;
-		bool ok;
-	} * tails;
-	size_t n_tails, cap_tails;
+	/* the frame pointer read once more at the end of the last batch that read this thread's
+	 * frames (the batch the chain's newest frames came from): where the chain was followed
+	 * from, as it was after them */
+	uint64_t tail, tail_batch; /* tail_batch UINT64_MAX: none this sample */
+	size_t tail_req;	   /* its request, until the batch has run */
+	bool tail_ok;
 	bool tail_due; /* frames of this thread queued in the batch being built */
 	bool torn, done;
 	bool retry; /* read again this sample: torn, or its outermost frame changed */
