@@ -63,6 +63,9 @@ int main(void)
 	P(frame_instr, offsetof(_PyInterpreterFrame, prev_instr));
 #endif
 	P(frame_owner, offsetof(_PyInterpreterFrame, owner));
+#if PY_VERSION_HEX < 0x030c0000
+	P(frame_is_entry, offsetof(_PyInterpreterFrame, is_entry));
+#endif
 	P(frame_size, offsetof(_PyInterpreterFrame, localsplus));
 	P(chunk_data, offsetof(_PyStackChunk, data));
 #else

@@ -242,6 +242,9 @@ static inline void pyimg_stack(struct pyimg *im, uint64_t ts, size_t n, const ui
 			pyimg_put64(im, a + o->frame_code, im->trampoline);
 		if (o->frame_owner)
 			*(uint8_t *)pymem_image_at(im->m, a + o->frame_owner, 1) = (uint8_t)kind;
+		/* 3.11: the outermost frame is the one the thread's entry from C pushed */
+		if (o->frame_is_entry)
+			*(uint8_t *)pymem_image_at(im->m, a + o->frame_is_entry, 1) = i == 0;
 		pyimg_put32(im, a + o->frame_instr, (uint32_t)(10 + i));
 		if (addrs)
 			addrs[i] = a;

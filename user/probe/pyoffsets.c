@@ -86,6 +86,7 @@ static const struct pyoffsets table[] = {
 	.frame_code = 32,
 	.frame_instr = 56,
 	.frame_owner = 69,
+	.frame_is_entry = 68,
 	.frame_size = 72,
 	.chunk_data = 24,
 	.code_flags = 48,

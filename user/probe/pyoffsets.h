@@ -44,6 +44,7 @@ struct pyoffsets {
 	/* frame: PyFrameObject f_back/f_code/f_lasti (3.9/3.10), _PyInterpreterFrame previous,
 	 * f_code (f_executable on 3.13), prev_instr (instr_ptr on 3.13), owner */
 	uint32_t frame_previous, frame_code, frame_instr, frame_owner;
+	uint32_t frame_is_entry; /* 3.11: set on the frame an entry from C pushed */
 	uint32_t
 	    frame_size; /* the bytes of a frame read: sizeof(PyFrameObject), or up to localsplus */
 	uint32_t chunk_data; /* _PyStackChunk.data (3.11+) */

@@ -479,13 +479,13 @@ static int walk(struct pyreader *r, struct thr *t)
 			pf->locals = locals;
 		}
 		t->cur = ld64(f + o->frame_previous);
-		/* a thread's outermost frame is its own (3.11) or an entry shim (3.12+: every
-		 * entry into the interpreter pushes one): a chain that ends at a generator's
-		 * frame read it suspended, after it had been resumed; one that ends at a 3.12+
-		 * Python frame read a frame being made again for a new call (its previous link
-		 * not set yet) */
+		/* a thread's outermost frame is its own and marked as an entry from C (3.11), or
+		 * an entry shim (3.12+: every entry into the interpreter pushes one): a chain that
+		 * ends at a generator's frame read it suspended, after it had been resumed; one
+		 * that ends at any other frame read a frame being made again for a new call (its
+		 * previous link not set yet) */
 		if (!t->cur && o->frame_owner && owner != PYOFF_OWNED_BY_CSTACK &&
-		    (owner != 0 || o->minor >= 12))
+		    (owner != 0 || o->minor >= 12 || (o->frame_is_entry && !f[o->frame_is_entry])))
 			t->torn = true;
 	}
 	if (!t->torn)
@@ -1005,7 +1005,8 @@ struct pyreader *pyreader_open_mem(struct pymem *m, const struct pyreader_layout
 	if (r->ts_len > TSTATE_MAX || r->frame_len < 16 || r->frame_len > 4096 ||
 	    o->frame_previous + 8 > r->frame_len || o->frame_code + 8 > r->frame_len ||
 	    o->frame_instr + 4 > r->frame_len || o->frame_owner >= r->frame_len ||
-	    o->unicode_compact_size > 128 || o->unicode_ascii_size > o->unicode_compact_size ||
+	    o->frame_is_entry >= r->frame_len || o->unicode_compact_size > 128 ||
+	    o->unicode_ascii_size > o->unicode_compact_size ||
 	    o->unicode_state + 4 > o->unicode_ascii_size ||
 	    o->unicode_length + 8 > o->unicode_ascii_size) {
 		snprintf(err, errlen, "CPython %s: structure offsets out of range", l->version);

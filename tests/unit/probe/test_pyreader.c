@@ -354,11 +354,11 @@ static void test_pyreader_thread_list_changes(void **state)
 /* Chains that do not hold together are torn, never followed for ever nor named wrongly. */
 static void test_pyreader_torn_chains(void **state)
 {
-	unsigned minors[] = {9, 11, 13};
+	unsigned minors[] = {9, 11, 12, 13};
 	size_t k;
 
 	(void)state;
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < 4; k++) {
 		const struct pyoffsets *o;
 		uint64_t ts, c, a[3], bad, root;
 		struct pyreader_stats st;
@@ -385,12 +385,25 @@ static void test_pyreader_torn_chains(void **state)
 		pyimg_put64(&im, a[0] + o->frame_previous, 0xdead0000ull);
 		assert_int_equal(pyreader_sample(r, &s), 0);
 		assert_true(s.threads[0].torn);
-		/* 3.12+: a chain ending at a Python frame (one being made again for a new call,
-		 * its link not set yet), not at the entry shim */
+		/* 3.11+: a chain ending at a Python frame being made again for a new call (its
+		 * link not set yet), not at the entry shim (3.12+) or the frame an entry from C
+		 * pushed (3.11: is_entry) */
 		if (minors[k] >= 12) {
 			pyimg_put64(&im, a[0] + o->frame_previous, 0);
 			assert_int_equal(pyreader_sample(r, &s), 0);
 			assert_true(s.threads[0].torn);
+		}
+		if (o->frame_is_entry) {
+			pyimg_put64(&im, a[1] + o->frame_previous, 0);
+			assert_int_equal(pyreader_sample(r, &s), 0);
+			assert_true(s.threads[0].torn);
+			/* the same link cut at a frame an entry from C pushed: a whole stack */
+			*(uint8_t *)pymem_image_at(im.m, a[1] + o->frame_is_entry, 1) = 1;
+			assert_int_equal(pyreader_sample(r, &s), 0);
+			assert_false(s.threads[0].torn);
+			assert_int_equal(s.threads[0].n_frames, 2);
+			*(uint8_t *)pymem_image_at(im.m, a[1] + o->frame_is_entry, 1) = 0;
+			pyimg_put64(&im, a[1] + o->frame_previous, a[0]);
 		}
 		pyimg_put64(&im, a[0] + o->frame_previous, root);
 		assert_int_equal(pyreader_sample(r, &s), 0);
@@ -410,7 +423,7 @@ static void test_pyreader_torn_chains(void **state)
 		assert_int_equal(pyreader_sample(r, &s), 0);
 		assert_true(s.threads[0].torn);
 		pyreader_get_stats(r, &st);
-		assert_int_equal(st.torn, minors[k] >= 12 ? 5 : 4);
+		assert_int_equal(st.torn, minors[k] >= 11 ? 5 : 4);
 		pyreader_free(r);
 	}
 }
