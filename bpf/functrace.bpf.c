@@ -423,6 +423,94 @@ int BPF_PROG(thread_exit)
 }
 
 /*
+ * -a: the path of the executable each process runs, for one that ends before userspace reads
+ * /proc (struct bt_exe_path). Sized by userspace: one entry unless -a.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bt_exe_path);
+} exe_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bt_exe_path);
+} exe_path_scratch SEC(".maps");
+
+struct path_walk {
+	struct bt_exe_path *out;
+	struct dentry *d;
+	struct mount *mnt;
+};
+
+/* One step of note_exe_path: a mount crossed, or one name stored; 1 ends the walk. */
+static long path_step(__u64 i, struct path_walk *w)
+{
+	/* locals: BPF_CORE_READ relocates every access within its source expression */
+	struct bt_exe_path *out = w->out;
+	struct dentry *d = w->d, *parent;
+	struct mount *mnt = w->mnt;
+	const unsigned char *name;
+	__u32 len, off = out->len;
+
+	if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (!up || up == mnt)
+			return 1; /* the root */
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d)
+		return 1; /* the root of a file system mounted nowhere visible */
+	len = BPF_CORE_READ(d, d_name.len);
+	name = BPF_CORE_READ(d, d_name.name);
+	if (!len || off + len + 1 > BT_EXE_PATH_USED) {
+		out->truncated = 1;
+		return 1;
+	}
+	/* off and len are below BT_EXE_PATH_USED: within the buffer of twice that */
+	if (bpf_probe_read_kernel(&out->path[off & (BT_EXE_PATH_USED - 1)],
+				  len & (BT_EXE_PATH_USED - 1), name)) {
+		out->truncated = 1;
+		return 1;
+	}
+	out->path[(off + len) & (2 * BT_EXE_PATH_USED - 1)] = '/';
+	out->len = off + len + 1;
+	w->d = parent;
+	return 0;
+}
+
+/*
+ * -a: keeps the path of @exe, which process @pid now runs, in exe_paths: names from the file up
+ * to the root, across mounts, as the kernel's d_path does without its locks (what a rename
+ * racing the walk gives is a path that was true a moment ago, or one marked truncated).
+ */
+static __always_inline void note_exe_path(__u32 pid, struct file *exe)
+{
+	struct path_walk w = {};
+	__u32 zero = 0;
+
+	w.out = bpf_map_lookup_elem(&exe_path_scratch, &zero);
+	if (!w.out)
+		return;
+	w.out->len = 0;
+	w.out->truncated = 0;
+	w.d = BPF_CORE_READ(exe, f_path.dentry);
+	/* the struct mount around the file's vfsmount */
+	w.mnt = (struct mount *)((void *)BPF_CORE_READ(exe, f_path.mnt) -
+				 bpf_core_field_offset(struct mount, mnt));
+	if (bpf_loop(BT_EXE_PATH_DEPTH, path_step, &w, 0) == BT_EXE_PATH_DEPTH)
+		w.out->truncated = 1; /* deeper than the walk goes */
+	bpf_map_update_elem(&exe_paths, &pid, w.out, BPF_ANY);
+}
+
+/*
  * -e / -a: what executing the file it now runs means for process @pid (@flags: its procs entry,
  * NULL when it was not traced). -e: a process that executes a selected file is traced from its
  * first instruction (the function probes are on the file already); one that executes another file
@@ -452,6 +540,7 @@ static __always_inline __u32 *exec_select(struct task_struct *p, __u32 pid, __u3
 	if (ex)
 		bpf_map_delete_elem(&excluded, &pid);
 	if (select_mode == BT_SELECT_ALL) {
+		note_exe_path(pid, exe);
 		if (!fi || !(fi->flags & BT_FILE_EXAMINED))
 			select_event(pid, BT_SELECT_NEW_FILE, 0);
 		return flags;

@@ -134,6 +134,22 @@ struct bt_select_event {
 };
 
 /*
+ * -a: the executable a process runs, as BPF read it when the process executed it (map
+ * exe_paths, keyed by pid), for a process that ends before userspace can read /proc (its
+ * resource). The path's components are stored innermost first, each followed by '/':
+ * "curl/bin/usr/" is /usr/bin/curl. len: the bytes of path used (at most BT_EXE_PATH_USED; the
+ * buffer is twice that, which lets the verifier bound each component's copy); truncated: the
+ * path was longer, or deeper than BT_EXE_PATH_DEPTH, and is not usable.
+ */
+#define BT_EXE_PATH_USED 256
+#define BT_EXE_PATH_DEPTH 32
+struct bt_exe_path {
+	__u32 len;
+	__u32 truncated;
+	char path[2 * BT_EXE_PATH_USED];
+};
+
+/*
  * BT_EV_EXIT: status is the wait(2) status of the process (exit code << 8, or the terminating
  * signal | 0x80 if it dumped core). BT_EV_FORK: pid is the child, ppid the traced parent.
  * BT_EV_EXEC: pid executed a new program (its threads' open calls were closed, reason EXEC).
@@ -388,6 +404,7 @@ BT_EVENT_HEAD(bt_call_event);
 _Static_assert(sizeof(struct bt_proc_event) == 24, "bt_proc_event layout is ABI");
 _Static_assert(sizeof(struct bt_select_event) == 48, "bt_select_event layout is ABI");
 _Static_assert(sizeof(struct bt_file_key) == 16, "bt_file_key layout is ABI");
+_Static_assert(sizeof(struct bt_exe_path) == 8 + 2 * BT_EXE_PATH_USED, "bt_exe_path layout is ABI");
 _Static_assert(sizeof(struct bt_file_info) == 8, "bt_file_info layout is ABI");
 _Static_assert(sizeof(struct bt_data_event) == 80 + BT_DATA_CHUNK, "bt_data_event layout is ABI");
 /* a chunk is sent as its header plus len bytes of data */

@@ -838,8 +838,15 @@ static void select_process(struct session *s, pid_t pid, int exe, const char *co
 		return;
 	err = target_open_pid(t, pid);
 	if (err == -ESRCH) {
+		char path[BT_EXE_PATH_USED + 1];
+		/* -e: the file it executed; -a: the path BPF read when it executed it */
+		const char *exe_path = exe >= 0 ? select_exe_path(s->sel, exe)
+				       : functrace_exe_path(s->ft, pid, path, sizeof(path)) > 0
+					   ? path
+					   : NULL;
+
 		target_close(t);
-		err = target_from_event(s, t, pid, select_exe_path(s->sel, exe), comm, NULL);
+		err = target_from_event(s, t, pid, exe_path, comm, NULL);
 		if (err) {
 			resource_release(t);
 			target_close(t);

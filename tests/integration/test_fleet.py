@@ -308,6 +308,42 @@ def all_captures_https_of_processes_never_named():
 
 
 @test
+def all_names_the_program_of_a_process_gone_before_it_is_read():
+    # bedtrace stopped while curl runs and ends: its resource cannot come from /proc, so the
+    # executable's path is the one BPF read when curl executed it, across a mount (a copy of
+    # curl on the /dev/shm tmpfs) as well as on the root file system
+    _, port, ca = tls_server()
+    shm = tempfile.mkdtemp(prefix="bt-fleet-", dir="/dev/shm")
+    copy = os.path.join(shm, "curl-copy")
+    shutil.copy2(shutil.which("curl"), copy)
+    f = Fleet("gone", ["-a"])
+    pids = {}
+    try:
+        os.kill(f.proc.pid, signal.SIGSTOP)
+        try:
+            for path in (shutil.which("curl"), copy):
+                p = subprocess.Popen([path, "-sS", "--cacert", ca, "-o", "/dev/null",
+                                      "https://127.0.0.1:%d/fleet/gone" % port])
+                check_eq(p.wait(timeout=60), 0, "%s exit" % path)
+                pids[path] = p.pid
+        finally:
+            os.kill(f.proc.pid, signal.SIGCONT)
+        time.sleep(1.0)
+    finally:
+        rc = f.stop()
+        shutil.rmtree(shm, ignore_errors=True)
+    check_eq(rc, 0, "bedtrace exit (%s)" % f.describe())
+    got = by_pid(f.spans)
+    for path, pid in pids.items():
+        check("process %d (%s) selected; it ended before it could be read"
+              % (pid, os.path.basename(path)[:15]) in f.stderr, "%s read late: %s"
+              % (path, f.describe()))
+        spans = [s for s in got.get(pid, []) if s.attrs.get("url.full", "").endswith("/gone")]
+        check_eq(len(spans), 1, "%s's HTTPS span (%s)" % (path, f.describe()))
+        check_eq(spans[0].resource.get("process.executable.path"), path, "%s's resource" % path)
+
+
+@test
 def exe_python_bedrock_calls_and_node_left_out():
     # -e through a symbolic link (python3 -> python3.11): the file it names is selected; TLS
     # probes are per libssl file and the BPF filter leaves Node's calls out

@@ -20,6 +20,7 @@
 #include "probe/elf_sym.h"
 #include "probe/fdclose.h"
 #include "probe/functrace.h"
+#include "probe/select.h"
 #include "functrace.skel.h"
 #include "util/grow.h"
 #include "util/log.h"
@@ -163,6 +164,10 @@ struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pi
 	/* -e: a process that executes a selected file meets the probes on it already */
 	ft->skel->rodata->hold_exec = follow && !ft->per_file;
 	err = bpf_map__set_max_entries(ft->skel->maps.events, ring_bytes);
+	/* -a: a process's path is read at most once, soon after it ran or ended */
+	err = err
+		  ?: bpf_map__set_max_entries(ft->skel->maps.exe_paths,
+					      maps->select_mode == BT_SELECT_ALL ? 4096 : 1);
 	if (err)
 		goto fail;
 	err = shared_maps_reuse(maps, ft->skel->obj);
@@ -290,6 +295,16 @@ void functrace_resumed(struct func_tracer *ft, pid_t pid)
 		bpf_map_delete_elem(fd, &key);
 	else
 		bpf_map_update_elem(fd, &key, &val, BPF_EXIST);
+}
+
+int functrace_exe_path(const struct func_tracer *ft, pid_t pid, char *buf, size_t len)
+{
+	struct bt_exe_path p;
+	__u32 key = (__u32)pid;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(ft->skel->maps.exe_paths), &key, &p))
+		return -errno;
+	return select_exe_path_decode(&p, buf, len);
 }
 
 /* Adds @flags to the procs entry of @pid if it has one still (it goes when the process ends). */

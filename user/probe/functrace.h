@@ -97,6 +97,12 @@ void functrace_detach_entry_stop(struct func_tracer *ft);
  * Returns 0 or -errno.
  */
 int functrace_add_proc(struct func_tracer *ft, pid_t pid, uint32_t flags);
+/*
+ * -a: the path of the executable process @pid ran last, as BPF read it when it executed it (for
+ * a process gone before /proc could be read), into @buf. Returns its length or -errno (-ENOENT:
+ * none kept).
+ */
+int functrace_exe_path(const struct func_tracer *ft, pid_t pid, char *buf, size_t len);
 /* Removes process @pid from the procs map. */
 void functrace_remove_proc(struct func_tracer *ft, pid_t pid);
 /* Process @pid, which BPF held (BT_PROC_HELD), was resumed: the watchdog need not. */

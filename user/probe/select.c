@@ -291,3 +291,28 @@ int select_mark_examined(struct proc_select *ps, pid_t pid)
 	target_maps_free(maps, n);
 	return err ? err : added;
 }
+
+int select_exe_path_decode(const struct bt_exe_path *p, char *buf, size_t len)
+{
+	size_t end, start, n, out = 0;
+
+	if (p->truncated || !p->len || p->len > BT_EXE_PATH_USED || p->path[p->len - 1] != '/')
+		return -EINVAL;
+	/* names innermost first: copy them out from the last, each after a '/' */
+	for (end = p->len - 1;; end = start - 1) {
+		for (start = end; start && p->path[start - 1] != '/'; start--)
+			;
+		n = end - start;
+		if (!n || memchr(p->path + start, 0, n))
+			return -EINVAL;
+		if (out + 1 + n + 1 > len)
+			return -ENOSPC;
+		buf[out++] = '/';
+		memcpy(buf + out, p->path + start, n);
+		out += n;
+		if (!start)
+			break;
+	}
+	buf[out] = 0;
+	return (int)out;
+}

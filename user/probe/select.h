@@ -50,6 +50,14 @@ int select_scan(struct proc_select *ps, int (*cb)(pid_t pid, int exe, void *ctx)
 
 /* Path of selected executable @exe as given on the command line. */
 const char *select_exe_path(const struct proc_select *ps, int exe);
+
+struct bt_exe_path;
+/*
+ * -a: the path of an executable as BPF kept it (struct bt_exe_path: names innermost first, each
+ * followed by '/'), written to @buf (@len bytes) as an absolute path. Returns its length, or
+ * -EINVAL when the record is truncated, malformed or has no name, -ENOSPC when @buf is too small.
+ */
+int select_exe_path_decode(const struct bt_exe_path *p, char *buf, size_t len);
 size_t select_n_exes(const struct proc_select *ps);
 
 /*

@@ -172,6 +172,58 @@ static void test_select_all_lists_user_processes(void **state)
 	reap(a);
 }
 
+/* A bt_exe_path holding @path (innermost name first, as BPF stores it). */
+static struct bt_exe_path exe_rec(const char *path)
+{
+	struct bt_exe_path p;
+
+	memset(&p, 0, sizeof(p));
+	p.len = (uint32_t)strlen(path);
+	memcpy(p.path, path, p.len);
+	return p;
+}
+
+static void test_select_exe_path_decode(void **state)
+{
+	struct bt_exe_path p;
+	char buf[BT_EXE_PATH_USED + 1];
+
+	(void)state;
+	p = exe_rec("curl/bin/usr/");
+	assert_int_equal(select_exe_path_decode(&p, buf, sizeof(buf)), 13);
+	assert_string_equal(buf, "/usr/bin/curl");
+	p = exe_rec("init/");
+	assert_int_equal(select_exe_path_decode(&p, buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "/init");
+	/* names with spaces and dots are names */
+	p = exe_rec("my app/.hidden dir/");
+	assert_int_equal(select_exe_path_decode(&p, buf, sizeof(buf)), 19);
+	assert_string_equal(buf, "/.hidden dir/my app");
+	/* exactly fits, then one byte short */
+	p = exe_rec("curl/bin/usr/");
+	assert_int_equal(select_exe_path_decode(&p, buf, 14), 13);
+	assert_int_equal(select_exe_path_decode(&p, buf, 13), -ENOSPC);
+	/* what BPF gave up on, or never wrote */
+	p = exe_rec("curl/bin/usr/");
+	p.truncated = 1;
+	assert_int_equal(select_exe_path_decode(&p, buf, sizeof(buf)), -EINVAL);
+	p = exe_rec("");
+	assert_int_equal(select_exe_path_decode(&p, buf, sizeof(buf)), -EINVAL);
+	/* malformed: an empty name, no final '/', a NUL inside a name, a length past the limit */
+	p = exe_rec("curl//usr/");
+	assert_int_equal(select_exe_path_decode(&p, buf, sizeof(buf)), -EINVAL);
+	p = exe_rec("/curl/");
+	assert_int_equal(select_exe_path_decode(&p, buf, sizeof(buf)), -EINVAL);
+	p = exe_rec("curl/usr");
+	assert_int_equal(select_exe_path_decode(&p, buf, sizeof(buf)), -EINVAL);
+	p = exe_rec("cuXrl/usr/");
+	p.path[2] = 0;
+	assert_int_equal(select_exe_path_decode(&p, buf, sizeof(buf)), -EINVAL);
+	p = exe_rec("curl/usr/");
+	p.len = BT_EXE_PATH_USED + 1;
+	assert_int_equal(select_exe_path_decode(&p, buf, sizeof(buf)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +231,7 @@ int main(void)
 	    cmocka_unit_test(test_select_refuses_bad_paths),
 	    cmocka_unit_test(test_select_scan_finds_processes_of_a_file),
 	    cmocka_unit_test(test_select_all_lists_user_processes),
+	    cmocka_unit_test(test_select_exe_path_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
