@@ -839,11 +839,11 @@ static void select_process(struct session *s, pid_t pid, int exe, const char *co
 	err = target_open_pid(t, pid);
 	if (err == -ESRCH) {
 		char path[BT_EXE_PATH_USED + 1];
-		/* -e: the file it executed; -a: the path BPF read when it executed it */
-		const char *exe_path = exe >= 0 ? select_exe_path(s->sel, exe)
-				       : functrace_exe_path(s->ft, pid, path, sizeof(path)) > 0
-					   ? path
-					   : NULL;
+		const char *exe_path = select_exe_path(s->sel, exe);
+
+		/* -a: the path BPF read when the process executed it */
+		if (exe < 0 && functrace_exe_path(s->ft, pid, path, sizeof(path)) > 0)
+			exe_path = path;
 
 		target_close(t);
 		err = target_from_event(s, t, pid, exe_path, comm, NULL);
