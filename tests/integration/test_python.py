@@ -158,9 +158,12 @@ def check_service(label, r, threads, requests, bedrock=True):
         devs.append((abs((s.end - s.start) - (c["end"] - c["start"])), s.name, "duration"))
         devs.append((s.start - c["start"], s.name, "start"))
         devs.append((s.end - c["end"], s.name, "end"))
-        check(s.start >= c["start"] - 300000 and s.end >= c["end"] - 300000,
-              "%s: %s [%d, %d] begins or ends before the call [%d, %d]", label, s.name,
-              s.start, s.end, c["start"], c["end"])
+        # never before: the call starts after its caller's start and ends after its body's
+        # last statement (its caller's end may come later still, when another thread took the
+        # GIL between the return and the caller's clock read)
+        check(s.start >= c["start"] - 300000 and s.end >= c["last"] - 300000,
+              "%s: %s [%d, %d] begins or ends before the call [%d, %d (last statement %d)]",
+              label, s.name, s.start, s.end, c["start"], c["end"], c["last"])
     devs.sort()
     durs = sorted(d for d in devs if d[2] == "duration")
     p90 = durs[int(len(durs) * 0.9)]

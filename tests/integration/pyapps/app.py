@@ -13,8 +13,10 @@ way a real TLS request the Bedrock span comes from.
     app.py --endpoint URL --ca CA --model ID [--threads N] [--requests N] [--wait]
 
 --wait prints "waiting" and reads one line from stdin first (to be attached to by PID).
-One JSON line per function call, with the thread's native id and the app's own clock
-(time.time_ns() around the body), and one {"defs": {...}} line with each function's def line.
+One JSON line per function call, with the thread's native id and the app's own clock:
+start and end, time.time_ns() around the call by its caller, and last, time.time_ns() as the
+body's last statement (the call ends between last and end: another thread may hold the GIL
+in between); and one {"defs": {...}} line with each function's def line.
 """
 import argparse
 import json
@@ -26,6 +28,8 @@ import time
 sys.dont_write_bytecode = True
 
 OUT = threading.Lock()
+# each function's last statement stamps its time here (a C call: no Python frame of its own)
+LAST = threading.local()
 ARGS = None
 CLIENT = None
 
@@ -39,7 +43,9 @@ def emit(**kw):
 
 def retrieve_documents(i):
     time.sleep(0.040)
-    return ["doc-%d-%d" % (i, k) for k in range(3)]
+    docs = ["doc-%d-%d" % (i, k) for k in range(3)]
+    LAST.retrieve_documents = time.time_ns()
+    return docs
 
 
 def assemble_prompt(docs):
@@ -47,6 +53,7 @@ def assemble_prompt(docs):
     n = 0
     while time.perf_counter() < deadline:
         n += 1
+    LAST.assemble_prompt = time.time_ns()
     return "Say this is a test" if docs else ""
 
 
@@ -77,7 +84,9 @@ def converse_boto3(prompt):
 
 
 def call_bedrock(prompt):
-    return converse_boto3(prompt) if CLIENT else converse_urllib(prompt)
+    status = converse_boto3(prompt) if CLIENT else converse_urllib(prompt)
+    LAST.call_bedrock = time.time_ns()
+    return status
 
 
 def handle_request(i):
@@ -90,8 +99,10 @@ def handle_request(i):
     t2 = time.time_ns()
     status = call_bedrock(prompt)
     t3 = time.time_ns()
-    times = [("retrieve_documents", t0, t1), ("assemble_prompt", t1, t2),
-             ("call_bedrock", t2, t3)]
+    times = [("retrieve_documents", t0, t1, LAST.retrieve_documents),
+             ("assemble_prompt", t1, t2, LAST.assemble_prompt),
+             ("call_bedrock", t2, t3, LAST.call_bedrock)]
+    LAST.handle_request = time.time_ns()
     return status, times
 
 
@@ -101,8 +112,8 @@ def worker(n):
         t0 = time.time_ns()
         status, times = handle_request(i)
         t1 = time.time_ns()
-        for fn, start, end in times + [("handle_request", t0, t1)]:
-            emit(fn=fn, tid=tid, start=start, end=end, status=status)
+        for fn, start, end, last in times + [("handle_request", t0, t1, LAST.handle_request)]:
+            emit(fn=fn, tid=tid, start=start, end=end, last=last, status=status)
 
 
 def make_client():
