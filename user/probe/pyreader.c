@@ -942,6 +942,12 @@ int pyreader_sample(struct pyreader *r, struct py_sample *out)
 	 * again */
 	err = err ?: retry_torn(r, true);
 	err = err ?: retry_torn(r, false);
+	/*
+	 * The stacks are as the last reads found them (a chain cut back at a return shows the
+	 * stack after it): the sample's time is now, so that a call it no longer shows ends after
+	 * its return even when this thread was held up mid-read, and one it shows had begun.
+	 */
+	out->t_ns = now_ns();
 	err = err ?: pycode_resolve(r);
 	if (err)
 		goto out;

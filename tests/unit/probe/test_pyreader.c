@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/pyimage.h"
@@ -234,6 +235,7 @@ struct racing {
 	struct pymem *img;
 	uint64_t slot, value;
 	bool armed;
+	uint64_t changed_ns; /* CLOCK_MONOTONIC when @slot changed: the call's return */
 };
 
 static int racing_readv(struct pymem *m, struct pymem_req *reqs, size_t n)
@@ -249,8 +251,13 @@ static int racing_readv(struct pymem *m, struct pymem_req *reqs, size_t n)
 			return err;
 		if (rc->armed && reqs[i].addr <= rc->slot &&
 		    rc->slot + 8 <= reqs[i].addr + reqs[i].len) {
+			struct timespec now;
+
 			memcpy(pymem_image_at(rc->img, rc->slot, 8), &rc->value, 8);
 			rc->armed = false;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			rc->changed_ns =
+			    (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 		}
 	}
 	return 0;
@@ -315,6 +322,9 @@ static void test_pyreader_return_while_read(void **state)
 		assert_false(s.threads[0].torn);
 		assert_int_equal(s.threads[0].n_frames, 2);
 		assert_string_equal(s.threads[0].frames[1].code->name, "m.handle");
+		/* the stack is the one after the return, so the sample's time is too: the call it
+		 * no longer shows ends then, never before it returned */
+		assert_true(s.t_ns >= rc->changed_ns);
 		pyreader_get_stats(r, &st);
 		assert_int_equal(st.torn, 0);
 		assert_int_equal(st.returned, 1);
