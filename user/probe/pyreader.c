@@ -705,6 +705,14 @@ static int queue_prev(struct pyreader *r, struct thr *t, size_t from, bool spec)
 	return 0;
 }
 
+/* Forgets what this sample read of @t so far: its thread state is about to be read (again). */
+static void thr_restart(struct thr *t)
+{
+	t->n_regs = t->n_marked = 0;
+	t->tail_batch = UINT64_MAX;
+	t->tail_due = false;
+}
+
 /* Round 0: heads, known thread states, their last CFrame and last chain, all in one read. */
 static int round0(struct pyreader *r)
 {
@@ -730,9 +738,7 @@ static int round0(struct pyreader *r)
 	for (i = 0; i < r->n_thr && !err; i++) {
 		struct thr *t = r->thr[i];
 
-		t->n_regs = t->n_marked = 0;
-		t->tail_batch = UINT64_MAX;
-		t->tail_due = false;
+		thr_restart(t);
 		err = pyr_queue(r, t->tstate, r->ts_len, &ts_off);
 		if (!err && t->cframe)
 			err = pyr_queue(r, t->cframe + o->cframe_current_frame, 8, &off)
@@ -807,9 +813,7 @@ static int retry_torn(struct pyreader *r, bool roots)
 					     t->chain[t->n_chain - 1] != t->prev[t->n_prev - 1]));
 		if (!t->retry)
 			continue;
-		t->n_regs = t->n_marked = 0;
-		t->tail_batch = UINT64_MAX;
-		t->tail_due = false;
+		thr_restart(t);
 		err = pyr_queue(r, t->tstate, r->ts_len, &off);
 		if (err)
 			return err;
@@ -909,7 +913,6 @@ int pyreader_sample(struct pyreader *r, struct py_sample *out)
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
-	out->t_ns = now_ns();
 	r->sample_no++;
 	/*
 	 * Nothing known to read (an interpreter finalized, or not made yet): round 0 would make no

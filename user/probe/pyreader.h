@@ -69,7 +69,8 @@ struct py_thread_stack {
 };
 
 struct py_sample {
-	uint64_t t_ns; /* CLOCK_MONOTONIC when the sample's last read of the stacks ended */
+	/* CLOCK_MONOTONIC when the sample's last read of the stacks ended (when it succeeded) */
+	uint64_t t_ns;
 	size_t n_threads;
 	struct py_thread_stack *threads; /* owned by the reader, valid until the next sample */
 };
