@@ -267,14 +267,19 @@ def tls_server():
     return SERVERS.tls(WORK)
 
 
+def curl_argv(tls, curl, path):
+    """@curl GETting /fleet/@path from the TLS server @tls."""
+    _, port, ca = tls
+    return [curl, "-sS", "--cacert", ca, "-o", "/dev/null",
+            "https://127.0.0.1:%d/fleet/%s" % (port, path)]
+
+
 def run_clients(srv, tls, kinds):
     """Runs each client kind once; returns {kind: pid}."""
     pids = {}
     for kind in kinds:
         if kind == "curl":
-            _, port, ca = tls
-            p = subprocess.Popen(["curl", "-sS", "--cacert", ca, "-o", "/dev/null",
-                                  "https://127.0.0.1:%d/fleet/curl" % port])
+            p = subprocess.Popen(curl_argv(tls, "curl", "curl"))
         else:
             srv.reset([cassette_name(CASSETTE)])
             p = subprocess.Popen(client_argv(kind, srv, CASSETTE),
@@ -312,7 +317,7 @@ def all_names_the_program_of_a_process_gone_before_it_is_read():
     # bedtrace stopped while curl runs and ends: its resource cannot come from /proc, so the
     # executable's path is the one BPF read when curl executed it, across a mount (a copy of
     # curl on the /dev/shm tmpfs) as well as on the root file system
-    _, port, ca = tls_server()
+    tls = tls_server()
     shm = tempfile.mkdtemp(prefix="bt-fleet-", dir="/dev/shm")
     copy = os.path.join(shm, "curl-copy")
     shutil.copy2(shutil.which("curl"), copy)
@@ -322,8 +327,7 @@ def all_names_the_program_of_a_process_gone_before_it_is_read():
         os.kill(f.proc.pid, signal.SIGSTOP)
         try:
             for path in (shutil.which("curl"), copy):
-                p = subprocess.Popen([path, "-sS", "--cacert", ca, "-o", "/dev/null",
-                                      "https://127.0.0.1:%d/fleet/gone" % port])
+                p = subprocess.Popen(curl_argv(tls, path, "gone"))
                 check_eq(p.wait(timeout=60), 0, "%s exit" % path)
                 pids[path] = p.pid
         finally:
