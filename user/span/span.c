@@ -637,17 +637,49 @@ uint64_t bt_now_mono_ns(void)
 	return sw_now_ns();
 }
 
+uint64_t bt_clock_offset(const struct bt_clock_read *reads, size_t n)
+{
+	const struct bt_clock_read *best = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (reads[i].mono_after >= reads[i].mono_before &&
+		    (!best || reads[i].mono_after - reads[i].mono_before <
+				  best->mono_after - best->mono_before))
+			best = &reads[i];
+	if (!best)
+		return 0;
+	/* the realtime read happened somewhere in the bracket: its middle errs by half of it */
+	return best->unix_ns - (best->mono_before + (best->mono_after - best->mono_before) / 2);
+}
+
+static uint64_t unix_offset;
+static pthread_once_t unix_offset_once = PTHREAD_ONCE_INIT;
+
+static void unix_offset_init(void)
+{
+	struct bt_clock_read reads[8];
+	struct timespec now;
+	size_t i;
+
+	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		reads[i].mono_before = sw_now_ns();
+		clock_gettime(CLOCK_REALTIME, &now);
+		reads[i].mono_after = sw_now_ns();
+		reads[i].unix_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	}
+	unix_offset = bt_clock_offset(reads, i);
+}
+
 uint64_t bt_mono_to_unix_ns(uint64_t mono_ns)
 {
-	static uint64_t offset;
-	struct timespec now;
-
-	/* The offset is fixed at first use so that durations stay exactly what BPF measured. */
-	if (!offset) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		offset = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec - sw_now_ns();
-	}
-	return mono_ns + offset;
+	/*
+	 * The offset is fixed at first use so that durations stay exactly what BPF measured. It
+	 * is read with care: a thread preempted between its two clock reads (hundreds of us on a
+	 * loaded machine) would move every span against the clocks of the traced programs.
+	 */
+	pthread_once(&unix_offset_once, unix_offset_init);
+	return mono_ns + unix_offset;
 }
 
 int bt_attrs_set_attr(struct bt_attrs *a, const struct bt_attr *src)

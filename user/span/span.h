@@ -163,6 +163,17 @@ void bt_hex(const uint8_t *in, size_t len, char *out);
 
 /* Realtime (unix epoch) nanoseconds for a CLOCK_MONOTONIC timestamp such as bpf_ktime_get_ns(). */
 uint64_t bt_mono_to_unix_ns(uint64_t mono_ns);
+
+/* One read of CLOCK_REALTIME between two reads of CLOCK_MONOTONIC. */
+struct bt_clock_read {
+	uint64_t mono_before, unix_ns, mono_after;
+};
+/*
+ * The offset of CLOCK_REALTIME from CLOCK_MONOTONIC that @n reads give: that of the read with the
+ * narrowest bracket, against its middle. 0 if no read is sound (a bracket that ends before it
+ * begins).
+ */
+uint64_t bt_clock_offset(const struct bt_clock_read *reads, size_t n);
 /* CLOCK_MONOTONIC now, in nanoseconds (util/stopwatch.h's clock, the one bedtrace reads). */
 uint64_t bt_now_mono_ns(void);
 

@@ -466,6 +466,30 @@ static void test_span_clock_mono_to_unix(void **state)
 	assert_true(bt_now_mono_ns() >= mono);
 }
 
+/*
+ * A thread preempted between its clock reads: a read whose realtime came 400 us before the end of
+ * its bracket. The offset comes from the tightest read, whichever its place, and errs by at most
+ * half of that bracket.
+ */
+static void test_span_clock_offset_narrowest_read(void **state)
+{
+	const uint64_t off = 1796563572000000000ull;
+	struct bt_clock_read reads[] = {
+	    {1000000, 1000000 + off, 1400000}, /* preempted after the realtime read */
+	    {2000000, 2000030 + off, 2000060}, /* on time */
+	    {3000000, 3000200 + off, 3000400}, /* a shorter preemption */
+	    {4000100, 4000000 + off, 4000000}, /* a bracket that ends before it begins */
+	};
+
+	(void)state;
+	assert_int_equal(bt_clock_offset(reads, 4), off);
+	/* the preempted read alone errs by half its bracket; with it first, the others still win */
+	assert_int_equal(bt_clock_offset(reads, 1), off - 200000);
+	assert_int_equal(bt_clock_offset(reads + 2, 1), off);
+	assert_int_equal(bt_clock_offset(reads + 3, 1), 0);
+	assert_int_equal(bt_clock_offset(NULL, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +508,7 @@ int main(void)
 	    cmocka_unit_test(test_span_random_id_nonzero_and_varies),
 	    cmocka_unit_test(test_span_hex_lowercase),
 	    cmocka_unit_test(test_span_clock_mono_to_unix),
+	    cmocka_unit_test(test_span_clock_offset_narrowest_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
