@@ -893,47 +893,83 @@ void pysampler_drain(struct pysampler *ps)
 		drain(ps, false);
 }
 
-/* The innermost sampled call of @th that was open at @t_ns, if any. */
+/* Whether @anc is @r or encloses it. */
+static bool within(const struct pyrec *r, const struct pyrec *anc)
+{
+	for (; r; r = r->parent)
+		if (r == anc)
+			return true;
+	return false;
+}
+
+/* The thread's call @i of its open, suspect and built ones, with when it ended (0: open). */
+static struct pyrec *call_at(const struct pythread *th, size_t i, uint64_t *end)
+{
+	if (i < th->n_open) {
+		*end = 0;
+		return th->open[i];
+	}
+	i -= th->n_open;
+	if (i < th->n_suspect) {
+		/* not seen by the last sample: ended then, unless the next one disagrees */
+		*end = th->suspect_ns;
+		return th->suspect[i];
+	}
+	i -= th->n_suspect;
+	*end = th->hist[i]->end_ns;
+	return th->hist[i];
+}
+
+/* How long before its first sample @r may have begun. */
+static uint64_t may_begin_before(const struct pysampler *ps, const struct pyrec *r)
+{
+	uint64_t back = ps->period_ns;
+
+	if (r->after_ns && r->after_ns < r->start_ns)
+		back = r->start_ns - r->after_ns;
+	if (back < ps->period_ns)
+		back = ps->period_ns;
+	if (back > MAX_BACK_PERIODS * ps->period_ns)
+		back = MAX_BACK_PERIODS * ps->period_ns;
+	return back;
+}
+
+/* Whether @r goes before @best as the innermost: deeper, or as deep and begun later. */
+static bool inner_than(const struct pyrec *r, const struct pyrec *best)
+{
+	return !best || r->depth > best->depth ||
+	       (r->depth == best->depth && r->start_ns > best->start_ns);
+}
+
+/*
+ * The innermost sampled call of @th that was open at @t_ns, if any: first among the calls its
+ * samples place there (begun by @t_ns, not ended by then), the innermost, X.
+ *
+ * A call began between the sample before its first one and that first one: an exact span that
+ * starts in that time may be inside it (its start then moves back, in pysampler_outer). That is
+ * a period, or longer when the samples between came late or read the stack torn, up to
+ * MAX_BACK_PERIODS. Such a call is taken only inside X: one beside it (the next call at X's
+ * depth, or one inside that) would have begun before X ended, which the samples deny; so a late
+ * round that saw one call end and the next begin leaves the exact span in the first.
+ */
 static struct pyrec *open_at(struct pysampler *ps, struct pythread *th, uint64_t t_ns)
 {
-	struct pyrec *best = NULL;
-	size_t i;
+	size_t i, n = th->n_open + th->n_suspect + th->n_hist;
+	struct pyrec *best = NULL, *moved = NULL, *r;
+	uint64_t end;
 
-	/*
-	 * A call began between the sample before its first one and that first one: an exact span
-	 * that starts in that time is taken to be inside it (its start moves back, below). That is
-	 * a period, or longer when the samples between came late or read the stack torn, up to
-	 * MAX_BACK_PERIODS.
-	 */
-	for (i = 0; i < th->n_open + th->n_suspect + th->n_hist; i++) {
-		struct pyrec *r;
-		uint64_t end, back;
-
-		if (i < th->n_open) {
-			r = th->open[i];
-			end = 0;
-		} else if (i < th->n_open + th->n_suspect) {
-			/* not seen by the last sample: ended then, unless the next one disagrees */
-			r = th->suspect[i - th->n_open];
-			end = th->suspect_ns;
-		} else {
-			r = th->hist[i - th->n_open - th->n_suspect];
-			end = r->end_ns;
-		}
-		back = ps->period_ns;
-		if (r->after_ns && r->after_ns < r->start_ns)
-			back = r->start_ns - r->after_ns;
-		if (back < ps->period_ns)
-			back = ps->period_ns;
-		if (back > MAX_BACK_PERIODS * ps->period_ns)
-			back = MAX_BACK_PERIODS * ps->period_ns;
-		if (r->start_ns > t_ns + back || (end && end <= t_ns))
-			continue;
-		if (!best || r->depth > best->depth ||
-		    (r->depth == best->depth && r->start_ns > best->start_ns))
+	for (i = 0; i < n; i++) {
+		r = call_at(th, i, &end);
+		if (r->start_ns <= t_ns && (!end || end > t_ns) && inner_than(r, best))
 			best = r;
 	}
-	return best;
+	for (i = 0; i < n; i++) {
+		r = call_at(th, i, &end);
+		if (r->start_ns > t_ns && r->start_ns - t_ns <= may_begin_before(ps, r) &&
+		    (!end || end > t_ns) && (!best || within(r, best)) && inner_than(r, moved))
+			moved = r;
+	}
+	return moved && (!best || moved->depth > best->depth) ? moved : best;
 }
 
 uint64_t pysampler_outer(void *pysampler, uint32_t pid, uint32_t tid, uint64_t t_ns,

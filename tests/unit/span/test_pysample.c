@@ -357,6 +357,62 @@ static void test_pysample_outer_parent_after_torn_samples(void **state)
 }
 
 /*
+ * A round that came 3 ms late saw one call of step end and the next begin (called from another
+ * line of handle): an exact span that started in that gap was made by the first, whose samples
+ * place it there; the next call's start stays at its first sample. One that started in the gap
+ * but inside a call that began in it (deeper than the call the samples place there) is still
+ * taken to be inside that one.
+ */
+static void test_pysample_outer_parent_across_late_round(void **state)
+{
+	static const struct py_frame next_step[] = {{0xb0, &code_handle, 9, false, 0},
+						    {0xd0, &code_step, 1, false, 0}};
+	static const struct py_frame step_helper[] = {{0xb0, &code_handle, 9, false, 0},
+						      {0xd0, &code_step, 4, false, 0},
+						      {0xf0, &code_handle, 1, false, 0}};
+	struct sink k = {0};
+	struct stitcher *st;
+	struct pysampler *ps = new_sampler(&k, &st);
+	struct bt_span *req = bt_span_new("chat m", BT_KIND_CLIENT);
+	struct bt_span *deep = bt_span_new("GET", BT_KIND_CLIENT);
+	struct bt_span *first, *second, *inner;
+	struct one o;
+
+	(void)state;
+	stitcher_set_outer(st, pysampler_outer, ps);
+	pysampler_feed(ps, PID, sample(&o, 10, 7, handle_step, 2));
+	pysampler_feed(ps, PID, sample(&o, 11, 7, handle_step, 2));
+	pysampler_feed(ps, PID, sample(&o, 14, 7, next_step, 2));
+	pysampler_feed(ps, PID, sample(&o, 15, 7, next_step, 2));
+	pysampler_feed(ps, PID, sample(&o, 19, 7, step_helper, 3));
+	pysampler_feed(ps, PID, sample(&o, 20, 7, handle_only, 1));
+	req->start_ns = unix_ms(12) + 500000;
+	assert_true(stitcher_place_outer(st, req, PID, 7) != 0);
+	/* after the last sample of the second step alone: in the handle call it made since */
+	deep->start_ns = unix_ms(16);
+	assert_true(stitcher_place_outer(st, deep, PID, 7) != 0);
+	pysampler_stop(ps);
+	first = find(&k, "app.step", 0);
+	second = find(&k, "app.step", 1);
+	/* the two calls of handle: the inner one began later */
+	inner = find(&k, "app.handle", 0);
+	assert_non_null(inner);
+	if (find(&k, "app.handle", 1) && find(&k, "app.handle", 1)->start_ns > inner->start_ns)
+		inner = find(&k, "app.handle", 1);
+	assert_non_null(first);
+	assert_non_null(second);
+	assert_int_equal(first->start_ns, unix_ms(10));
+	assert_int_equal(first->end_ns, unix_ms(14));
+	assert_memory_equal(req->parent_span_id, first->span_id, BT_SPAN_ID_LEN);
+	assert_int_equal(second->start_ns, unix_ms(14));
+	assert_memory_equal(deep->parent_span_id, inner->span_id, BT_SPAN_ID_LEN);
+	assert_int_equal(inner->start_ns, deep->start_ns);
+	bt_span_free(req);
+	bt_span_free(deep);
+	teardown(&k, ps, st);
+}
+
+/*
  * A call whose first sample could not read its caller's locals (0) is the same call when the
  * next samples read them; a call whose caller's locals then change is another one (a loop's
  * next call).
@@ -403,6 +459,7 @@ int main(void)
 	    cmocka_unit_test(test_pysample_glitch_taken_back),
 	    cmocka_unit_test(test_pysample_outer_parent),
 	    cmocka_unit_test(test_pysample_outer_parent_after_torn_samples),
+	    cmocka_unit_test(test_pysample_outer_parent_across_late_round),
 	    cmocka_unit_test(test_pysample_unknown_locals_same_call),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
