@@ -107,11 +107,12 @@ static __always_inline void count(__u32 idx, __u64 n)
 }
 
 /*
- * BT_EV_EXIT / BT_EV_FORK / BT_EV_EXEC for a traced process (@status: wait status, or 1 for a
- * process stopped until userspace resumes it). @held wakes userspace at once. Returns false when
- * the ring was full (counted).
+ * BT_EV_EXIT / BT_EV_FORK / BT_EV_EXEC for a traced process at @ts_ns (@status: wait status, or 1
+ * for a process stopped until userspace resumes it). @held wakes userspace at once. Returns false
+ * when the ring was full (counted).
  */
-static __always_inline bool proc_event(__u32 type, __u32 pid, __u32 ppid, __u32 status, bool held)
+static __always_inline bool proc_event_at(__u32 type, __u32 pid, __u32 ppid, __u32 status,
+					  bool held, __u64 ts_ns)
 {
 	struct bt_proc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -121,11 +122,17 @@ static __always_inline bool proc_event(__u32 type, __u32 pid, __u32 ppid, __u32 
 	}
 	e->type = type;
 	e->pid = pid;
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = ts_ns;
 	e->ppid = ppid;
 	e->status = status;
 	bpf_ringbuf_submit(e, held ? BPF_RB_FORCE_WAKEUP : 0);
 	return true;
+}
+
+/* proc_event_at, now. */
+static __always_inline bool proc_event(__u32 type, __u32 pid, __u32 ppid, __u32 status, bool held)
+{
+	return proc_event_at(type, pid, ppid, status, held, bpf_ktime_get_ns());
 }
 
 /*

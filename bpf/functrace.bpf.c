@@ -564,21 +564,63 @@ leave:
 	return flags;
 }
 
-/* A new program replaces the process image: the calls open in the old one end here. */
+/*
+ * When the thread of a traced process that executes a program passed the point of no return
+ * (kernel 6.10+; set by proc_prepare_exec, taken by proc_exec).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} exec_began SEC(".maps");
+
+/*
+ * The old program's last moment: before the kernel takes its memory away (exec_mmap), which
+ * sched_process_exec fires after. A reader of the process's memory (the Python sampler) that
+ * found the new program's there did so after this time, not before the exec's.
+ */
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(proc_prepare_exec, struct task_struct *task, struct linux_binprm *bprm)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *t;
+
+	if (!bpf_map_lookup_elem(&procs, &pid))
+		return 0;
+	t = bpf_task_storage_get(&exec_began, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (t)
+		*t = bpf_ktime_get_ns();
+	return 0;
+}
+
+/*
+ * A new program replaces the process image: the calls open in the old one end here, at the
+ * point of no return where the kernel tells it.
+ */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 pid = pid_tgid >> 32, old = (__u32)old_pid, hold;
-	__u64 now = bpf_ktime_get_ns();
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 now = 0, *began = bpf_task_storage_get(&exec_began, task, 0, 0);
 	struct bt_stack *st;
 	__u32 *flags;
+
+	if (began) {
+		now = *began;
+		bpf_task_storage_delete(&exec_began, task);
+	}
+	if (!now)
+		now = bpf_ktime_get_ns();
 
 	/* a thread other than the leader that execs takes the leader's id: its calls were old's */
 	st = stack_get(pid, false);
 	if (st) {
 		stack_close(st, now, BT_END_EXEC, pid, old, false);
-		stack_drop(bpf_get_current_task_btf());
+		stack_drop(task);
 	}
 	flags = bpf_map_lookup_elem(&procs, &pid);
 	if (flags && (*flags & BT_PROC_GO)) {
@@ -594,7 +636,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid)
 		*flags |= BT_PROC_HELD;
 		bpf_send_signal(SIGSTOP);
 	}
-	proc_event(BT_EV_EXEC, pid, 0, hold, hold);
+	proc_event_at(BT_EV_EXEC, pid, 0, hold, hold, now);
 	return 0;
 }
 

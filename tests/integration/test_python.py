@@ -344,7 +344,7 @@ def asyncio_tasks_not_mixed():
 @test
 def exec_ends_calls_and_samples_the_new_program():
     out = os.path.join(WORK, "exec.jsonl")
-    p = subprocess.run([BEDTRACE, "-o", out, "--python", "execer.*", "--", PY,
+    p = subprocess.run([BEDTRACE, "-v", "-o", out, "--python", "execer.*", "--", PY,
                         os.path.join(APPS, "execer.py")], capture_output=True, text=True,
                        timeout=60)
     check_eq(p.returncode, 0, "bedtrace exit status (stderr: %s)" % p.stderr[-2000:])
@@ -357,8 +357,14 @@ def exec_ends_calls_and_samples_the_new_program():
     check(len(mods) == 2, "a <module> span per program: %r", mods)
     check_eq(mods[0].attrs.get("bedtrace.end_reason"), "exec", "first <module> ended by exec")
     check(mods[0].end <= mods[1].start, "the second program's <module> starts after the exec")
-    check(second[0].attrs.get("bedtrace.end_reason") is None, "second returned: %r",
-          second[0].attrs)
+    # second returns a few ms before the process exits (the interpreter finalizes): a sampler
+    # on time sees it return; one that came late by that much saw the process end first
+    gap = re.search(r"longest gap ([0-9.]+) ms", p.stderr)
+    late = gap and float(gap.group(1)) > 1.5
+    check(second[0].attrs.get("bedtrace.end_reason") in ((None, "process_exit") if late else
+                                                          (None,)),
+          "second returned: %r (longest gap between samples: %s ms)", second[0].attrs,
+          gap and gap.group(1))
     check(90 <= second[0].duration_ms <= 115, "second lasted %.1f ms", second[0].duration_ms)
     check(first[0].end <= second[0].start, "first ends before second starts")
 

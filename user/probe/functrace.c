@@ -53,7 +53,8 @@ struct func_tracer {
 	size_t n_uobjs, cap_uobjs;
 	struct bpf_link *exit_link; /* sched_process_exit: calls cut by thread/process exit */
 	struct bpf_link *exec_link; /* sched_process_exec: calls cut by exec; exec reported */
-	struct bpf_link *fork_link; /* sched_process_fork: children of followed processes */
+	struct bpf_link *prepare_exec_link; /* sched_prepare_exec (6.10+): when the exec began */
+	struct bpf_link *fork_link;	    /* sched_process_fork: children of followed processes */
 	uint32_t ring_bytes;
 	uint64_t prefault_left;	  /* bytes of the event ring still to pre-fault */
 	unsigned prefault_runs;	  /* pre-fault runs left before giving up */
@@ -184,6 +185,10 @@ struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pi
 	bpf_program__set_autoload(ft->skel->progs.entry_stop, stop_pid != 0);
 	if (!funcs)
 		skip_func_progs(ft->skel);
+	/* before 6.10, an exec is dated when the new program is in place */
+	bpf_program__set_autoload(
+	    ft->skel->progs.proc_prepare_exec,
+	    libbpf_find_vmlinux_btf_id("sched_prepare_exec", BPF_TRACE_RAW_TP) > 0);
 	err = functrace__load(ft->skel);
 	if (err)
 		goto fail;
@@ -192,6 +197,13 @@ struct func_tracer *functrace_load(struct bt_shared_maps *maps, uint32_t stop_pi
 	ft->ring_bytes = ring_bytes;
 	ft->prefault_left = (uint64_t)ring_bytes + BT_PREFAULT_REC * BT_PREFAULT_PER_RUN;
 	ft->prefault_runs = 4 * (ring_bytes / (BT_PREFAULT_REC * BT_PREFAULT_PER_RUN) + 1);
+	if (bpf_program__autoload(ft->skel->progs.proc_prepare_exec)) {
+		ft->prepare_exec_link = bpf_program__attach(ft->skel->progs.proc_prepare_exec);
+		if (!ft->prepare_exec_link)
+			pr_debug("exec dated when the new program is in place: sched_prepare_exec: "
+				 "%s\n",
+				 strerror(errno));
+	}
 	ft->exit_link = bpf_program__attach(ft->skel->progs.thread_exit);
 	ft->exec_link = ft->exit_link ? bpf_program__attach(ft->skel->progs.proc_exec) : NULL;
 	ft->fork_link = ft->exec_link ? bpf_program__attach(ft->skel->progs.proc_fork) : NULL;
@@ -233,6 +245,7 @@ void functrace_destroy(struct func_tracer *ft)
 	functrace_detach_all(ft);
 	bpf_link__destroy(ft->exit_link);
 	bpf_link__destroy(ft->exec_link);
+	bpf_link__destroy(ft->prepare_exec_link);
 	bpf_link__destroy(ft->fork_link);
 	functrace__destroy(ft->skel);
 	for (i = 0; i < ft->n_probes; i++) {

@@ -84,6 +84,8 @@ struct pyproc {
 	size_t n_threads, cap_threads;
 	unsigned errors;	   /* samples failed in a row */
 	bool execd;		   /* it executed a program since the last round */
+	uint64_t exec_ns;	   /* when (unix), once execd */
+	uint64_t opened_ns;	   /* when its reader was opened (unix) */
 	struct pyreader **retired; /* readers of programs it executed away from */
 	size_t n_retired, cap_retired;
 };
@@ -520,13 +522,58 @@ static void end_all(struct pysampler *ps, struct pyproc *p, uint64_t t_ns, const
 }
 
 /*
+ * The calls of @p that began at or after @exec_ns, when it executed another program, are the new
+ * program's, read by the old program's reader before the news of the exec came: not calls of the
+ * old one (the new reader finds them again). Those still open go; built ones are not sent. One
+ * an exact span was placed in stays, and ends with the others.
+ */
+static void drop_new_program(struct pysampler *ps, struct pyproc *p, uint64_t exec_ns)
+{
+	size_t i, k;
+
+	for (i = 0; i < p->n_threads; i++) {
+		struct pythread *th = &p->threads[i];
+
+		end_suspects(ps, th);
+		while (th->n_open && th->open[th->n_open - 1]->start_ns >= exec_ns &&
+		       !th->open[th->n_open - 1]->referenced) {
+			free(th->open[--th->n_open]);
+			ps->st.glitches++;
+		}
+		for (k = 0; k < th->n_hist; k++) {
+			struct pyrec *r = th->hist[k];
+
+			if (!r->emitted && !r->referenced && r->start_ns >= exec_ns) {
+				r->emitted = true; /* trim_history frees it */
+				ps->st.glitches++;
+			}
+		}
+	}
+}
+
+/*
+ * The calls of @p's old program end: at its exec, when the news of one came (the old program's
+ * calls ended with it, not when heard of), else at @t_ns.
+ */
+static void old_program_ends(struct pysampler *ps, struct pyproc *p, uint64_t t_ns)
+{
+	if (p->exec_ns && p->exec_ns <= t_ns) {
+		drop_new_program(ps, p, p->exec_ns);
+		t_ns = p->exec_ns;
+	}
+	p->execd = false;
+	p->exec_ns = 0;
+	end_all(ps, p, t_ns, "exec");
+}
+
+/*
  * @p executed another program (or its runtime became unreadable): its calls end, and the new
  * program is waited for as a launched one would be. The old reader stays until the end: the
  * spans still to build name their code from its cache.
  */
 static void retire(struct pysampler *ps, struct pyproc *p, uint64_t t_ns)
 {
-	end_all(ps, p, t_ns, "exec");
+	old_program_ends(ps, p, t_ns);
 	if (grow(&p->retired, &p->cap_retired, p->n_retired + 1, sizeof(*p->retired))) {
 		/* no room to keep it: keep sampling nothing rather than free names in use */
 		p->gone = true;
@@ -551,6 +598,7 @@ static bool try_open(struct pysampler *ps, struct pyproc *p, uint64_t now)
 	pthread_mutex_lock(&ps->mu);
 	if (r) {
 		p->r = r;
+		p->opened_ns = bt_mono_to_unix_ns(now);
 		ps->st.processes++;
 		pr_debug("python: pid %d is CPython %s\n", p->pid, pyreader_version(r));
 	} else if (errno == ESRCH || now >= p->retry_until_ns) {
@@ -593,9 +641,12 @@ static void sample_round(struct pysampler *ps)
 		if (p->execd) {
 			/* what the reader knew of the old program is no more */
 			pthread_mutex_lock(&ps->mu);
-			p->execd = false;
-			if (p->r)
+			if (p->r) {
 				retire(ps, p, bt_mono_to_unix_ns(mono_ns()));
+			} else {
+				p->execd = false;
+				p->exec_ns = 0;
+			}
 			pthread_mutex_unlock(&ps->mu);
 		}
 		if (!p->r && !try_open(ps, p, mono_ns()))
@@ -731,19 +782,30 @@ void pysampler_exec(struct pysampler *ps, pid_t pid, uint64_t t_ns)
 	for (i = 0; i < ps->n_procs; i++) {
 		struct pyproc *p = ps->procs[i];
 
-		if (p->pid != pid || p->gone)
+		/* one gone (or fed by hand) is no longer read: the news changes its calls alone */
+		if (p->pid != pid)
 			continue;
-		p->execd = true;
+		/* a reader opened since reads the new program already (ENOEXEC came first) */
+		if (!p->r || p->opened_ns < t_ns) {
+			p->execd = true;
+			p->exec_ns = t_ns;
+		}
 		/*
 		 * The sampler may have seen the old program's calls vanish before this news came:
-		 * those that ended at the first sample after the exec ended by it.
+		 * those that ended at the first sample after the exec began ended by it, then (no
+		 * code of the old program runs past that point).
 		 */
 		for (j = 0; j < p->n_threads; j++) {
 			struct pythread *th = &p->threads[j];
 
-			for (k = 0; k < th->n_hist; k++)
-				if (!th->hist[k]->emitted && th->hist[k]->end_ns >= t_ns)
-					th->hist[k]->end_reason = "exec";
+			for (k = 0; k < th->n_hist; k++) {
+				struct pyrec *r = th->hist[k];
+
+				if (!r->emitted && r->start_ns < t_ns && r->end_ns >= t_ns) {
+					r->end_ns = t_ns;
+					r->end_reason = "exec";
+				}
+			}
 		}
 	}
 	pthread_mutex_unlock(&ps->mu);
@@ -776,9 +838,15 @@ void pysampler_feed(struct pysampler *ps, pid_t pid, const struct py_sample *smp
 	pthread_mutex_lock(&ps->mu);
 	ps->round++;
 	ps->st.samples++;
-	for (i = 0; i < ps->n_procs; i++)
-		if (ps->procs[i]->pid == pid && !ps->procs[i]->r)
-			apply_sample(ps, ps->procs[i], smp);
+	for (i = 0; i < ps->n_procs; i++) {
+		struct pyproc *p = ps->procs[i];
+
+		if (p->pid != pid || p->r)
+			continue;
+		if (p->execd)
+			old_program_ends(ps, p, p->exec_ns);
+		apply_sample(ps, p, smp);
+	}
 	pthread_mutex_unlock(&ps->mu);
 }
 
@@ -942,17 +1010,21 @@ static bool inner_than(const struct pyrec *r, const struct pyrec *best)
 }
 
 /*
- * The innermost sampled call of @th that was open at @t_ns, if any: first among the calls its
- * samples place there (begun by @t_ns, not ended by then), the innermost, X.
+ * The innermost sampled call of @th that can hold an exact span from @t_ns to @end_ns, if any.
+ * Samples bound a call: it began after the sample before its first one and by that first one,
+ * and ended by the first sample without it. One that ended by @end_ns cannot hold the span
+ * (a native call that sleeps on past it: the next call holds it). Of the others, X is the
+ * innermost that had begun by @t_ns.
  *
- * A call began between the sample before its first one and that first one: an exact span that
- * starts in that time may be inside it (its start then moves back, in pysampler_outer). That is
- * a period, or longer when the samples between came late or read the stack torn, up to
- * MAX_BACK_PERIODS. Such a call is taken only inside X: one beside it (the next call at X's
- * depth, or one inside that) would have begun before X ended, which the samples deny; so a late
- * round that saw one call end and the next begin leaves the exact span in the first.
+ * One whose first sample came after @t_ns may have begun before, since the sample before its
+ * first one: a period, or longer when the samples between came late or read the stack torn, up to
+ * MAX_BACK_PERIODS; the span's start then moves it back (pysampler_outer). Such a call is taken
+ * only inside X: one beside X (the next call at X's depth, or one inside that) would have begun
+ * before X ended. So a late round that saw one call end and the next begin leaves a span that
+ * either could hold in the first, which the samples place there.
  */
-static struct pyrec *open_at(struct pysampler *ps, struct pythread *th, uint64_t t_ns)
+static struct pyrec *open_at(struct pysampler *ps, struct pythread *th, uint64_t t_ns,
+			     uint64_t end_ns)
 {
 	size_t i, n = th->n_open + th->n_suspect + th->n_hist;
 	struct pyrec *best = NULL, *moved = NULL, *r;
@@ -960,20 +1032,20 @@ static struct pyrec *open_at(struct pysampler *ps, struct pythread *th, uint64_t
 
 	for (i = 0; i < n; i++) {
 		r = call_at(th, i, &end);
-		if (r->start_ns <= t_ns && (!end || end > t_ns) && inner_than(r, best))
+		if (r->start_ns <= t_ns && (!end || end > end_ns) && inner_than(r, best))
 			best = r;
 	}
 	for (i = 0; i < n; i++) {
 		r = call_at(th, i, &end);
 		if (r->start_ns > t_ns && r->start_ns - t_ns <= may_begin_before(ps, r) &&
-		    (!end || end > t_ns) && (!best || within(r, best)) && inner_than(r, moved))
+		    (!end || end > end_ns) && (!best || within(r, best)) && inner_than(r, moved))
 			moved = r;
 	}
 	return moved && (!best || moved->depth > best->depth) ? moved : best;
 }
 
 uint64_t pysampler_outer(void *pysampler, uint32_t pid, uint32_t tid, uint64_t t_ns,
-			 uint8_t *trace_id, uint8_t *parent_id)
+			 uint64_t end_ns, uint8_t *trace_id, uint8_t *parent_id)
 {
 	struct pysampler *ps = pysampler;
 	struct pyproc *p = NULL;
@@ -1002,7 +1074,7 @@ uint64_t pysampler_outer(void *pysampler, uint32_t pid, uint32_t tid, uint64_t t
 			;
 	}
 	th = thread_by_tid(p, tid);
-	r = th ? open_at(ps, th, t_ns) : NULL;
+	r = th ? open_at(ps, th, t_ns, end_ns) : NULL;
 	if (!r)
 		goto out;
 	/* the exact span is inside the call: the call had begun by then */

@@ -79,11 +79,11 @@ int pysampler_start(struct pysampler *ps);
 /* The event loop's tick: builds and sinks the spans of calls that ended. */
 void pysampler_drain(struct pysampler *ps);
 /*
- * An outer_fn (span/stitch.h): the innermost sampled call open on thread @tid of @pid at @t_ns
- * (unix). Waits for the sampler to have looked past @t_ns (at most a few periods).
+ * An outer_fn (span/stitch.h): the innermost sampled call open on thread @tid of @pid from @t_ns
+ * to @end_ns (unix). Waits for the sampler to have looked past @t_ns (at most a few periods).
  */
 uint64_t pysampler_outer(void *pysampler, uint32_t pid, uint32_t tid, uint64_t t_ns,
-			 uint8_t *trace_id, uint8_t *parent_id);
+			 uint64_t end_ns, uint8_t *trace_id, uint8_t *parent_id);
 /* Stops sampling; calls still open end now as incomplete spans; everything is sunk. */
 void pysampler_stop(struct pysampler *ps);
 void pysampler_get_stats(const struct pysampler *ps, struct pysampler_stats *st);

@@ -72,12 +72,13 @@ void stitcher_set_outer(struct stitcher *s, outer_fn fn, void *ctx)
 }
 
 /*
- * The trace entry of root call @root, made on thread @tid of @pid and still open at @t_ns (unix).
+ * The trace entry of root call @root, made on thread @tid of @pid and open from @t_ns to @end_ns
+ * (unix) at least.
  * Created on first use, when the outer producer says which of its spans the root call nests in:
  * asking once, at creation, keeps every span of the trace on the same trace id.
  */
 static struct id_entry *trace_get(struct stitcher *s, uint64_t root, uint32_t pid, uint32_t tid,
-				  uint64_t t_ns)
+				  uint64_t t_ns, uint64_t end_ns)
 {
 	uint8_t trace_id[BT_TRACE_ID_LEN], parent_id[BT_SPAN_ID_LEN];
 	struct id_entry *t = idmap_find(s->traces, root);
@@ -88,7 +89,8 @@ static struct id_entry *trace_get(struct stitcher *s, uint64_t root, uint32_t pi
 	t = idmap_get(s->traces, root);
 	if (!t || !s->outer || !tid)
 		return t;
-	key = s->outer(s->outer_ctx, pid, tid, t_ns, trace_id, parent_id);
+	key = s->outer(s->outer_ctx, pid, tid, t_ns, end_ns > t_ns ? end_ns : t_ns, trace_id,
+		       parent_id);
 	if (key) {
 		t->outer_key = key;
 		memcpy(t->trace_id, trace_id, sizeof(trace_id));
@@ -104,7 +106,9 @@ uint64_t stitcher_place_outer(struct stitcher *s, struct bt_span *span, uint32_t
 
 	if (!s || !s->outer || !tid)
 		return 0;
-	key = s->outer(s->outer_ctx, pid, tid, span->start_ns, trace_id, parent_id);
+	key = s->outer(s->outer_ctx, pid, tid, span->start_ns,
+		       span->end_ns > span->start_ns ? span->end_ns : span->start_ns, trace_id,
+		       parent_id);
 	if (key) {
 		memcpy(span->trace_id, trace_id, sizeof(trace_id));
 		memcpy(span->parent_span_id, parent_id, sizeof(parent_id));
@@ -123,7 +127,7 @@ int stitcher_parent(struct stitcher *s, struct bt_span *span, uint64_t call_id, 
 		return 0;
 	}
 	c = idmap_get(s->calls, call_id);
-	t = trace_get(s, root_id ? root_id : call_id, pid, tid, span->start_ns);
+	t = trace_get(s, root_id ? root_id : call_id, pid, tid, span->start_ns, span->end_ns);
 	if (!c || !t)
 		return -ENOMEM;
 	memcpy(span->trace_id, t->trace_id, sizeof(span->trace_id));
@@ -137,7 +141,7 @@ void stitcher_ref(struct stitcher *s, uint64_t call_id, uint64_t root_id, uint32
 	if (!call_id)
 		return;
 	idmap_get(s->calls, call_id);
-	trace_get(s, root_id ? root_id : call_id, pid, tid, t_ns);
+	trace_get(s, root_id ? root_id : call_id, pid, tid, t_ns, t_ns);
 }
 
 int stitcher_adopt(struct stitcher *s, struct bt_span *span, uint64_t call_id, uint64_t parent_id,
@@ -249,7 +253,7 @@ int stitcher_call(struct stitcher *s, const struct bt_call_event *e, const struc
 	 */
 	if (e->parent_id || s->outer)
 		trace = trace_get(s, e->parent_id ? e->root_id : e->call_id, e->pid, e->tid,
-				  bt_mono_to_unix_ns(e->entry_ns));
+				  bt_mono_to_unix_ns(e->entry_ns), bt_mono_to_unix_ns(e->exit_ns));
 	else
 		trace = idmap_find(s->traces, e->call_id);
 	if ((e->parent_id || s->outer) && !trace)

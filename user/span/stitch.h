@@ -22,10 +22,11 @@ typedef struct bt_resource *(*resource_fn)(void *ctx, uint32_t pid);
 /*
  * Where a span with no traced call around it belongs, when another producer has spans around it
  * (sampled Python calls): fills @trace_id and @parent_id with those of the innermost such span open
- * on thread @tid of @pid at @t_ns (unix) and returns a nonzero key under which that trace's GenAI
+ * on thread @tid of @pid from @t_ns to @end_ns (unix; the span's start, and its end or the latest
+ * time it is known to go on, >= @t_ns) and returns a nonzero key under which that trace's GenAI
  * totals are kept (stitcher_take_totals); 0 when nothing was open there.
  */
-typedef uint64_t (*outer_fn)(void *ctx, uint32_t pid, uint32_t tid, uint64_t t_ns,
+typedef uint64_t (*outer_fn)(void *ctx, uint32_t pid, uint32_t tid, uint64_t t_ns, uint64_t end_ns,
 			     uint8_t *trace_id, uint8_t *parent_id);
 
 struct stitcher;

@@ -361,7 +361,8 @@ static void test_pysample_outer_parent_after_torn_samples(void **state)
  * line of handle): an exact span that started in that gap was made by the first, whose samples
  * place it there; the next call's start stays at its first sample. One that started in the gap
  * but inside a call that began in it (deeper than the call the samples place there) is still
- * taken to be inside that one.
+ * taken to be inside that one. On a second thread with the same samples, one that lasted past the
+ * first call's end (a native call sleeping on) was made by the next: its start moves back.
  */
 static void test_pysample_outer_parent_across_late_round(void **state)
 {
@@ -375,17 +376,25 @@ static void test_pysample_outer_parent_across_late_round(void **state)
 	struct pysampler *ps = new_sampler(&k, &st);
 	struct bt_span *req = bt_span_new("chat m", BT_KIND_CLIENT);
 	struct bt_span *deep = bt_span_new("GET", BT_KIND_CLIENT);
-	struct bt_span *first, *second, *inner;
+	struct bt_span *sleep = bt_span_new("clock_nanosleep", BT_KIND_INTERNAL);
+	struct bt_span *first, *second, *inner, *holder = NULL;
 	struct one o;
+	uint32_t tid;
+	size_t i;
 
 	(void)state;
 	stitcher_set_outer(st, pysampler_outer, ps);
-	pysampler_feed(ps, PID, sample(&o, 10, 7, handle_step, 2));
-	pysampler_feed(ps, PID, sample(&o, 11, 7, handle_step, 2));
-	pysampler_feed(ps, PID, sample(&o, 14, 7, next_step, 2));
-	pysampler_feed(ps, PID, sample(&o, 15, 7, next_step, 2));
-	pysampler_feed(ps, PID, sample(&o, 19, 7, step_helper, 3));
-	pysampler_feed(ps, PID, sample(&o, 20, 7, handle_only, 1));
+	for (tid = 7; tid <= 8; tid++) {
+		pysampler_feed(ps, PID, sample(&o, 10, tid, handle_step, 2));
+		pysampler_feed(ps, PID, sample(&o, 11, tid, handle_step, 2));
+		pysampler_feed(ps, PID, sample(&o, 14, tid, next_step, 2));
+		pysampler_feed(ps, PID, sample(&o, 15, tid, next_step, 2));
+		pysampler_feed(ps, PID, sample(&o, 19, tid, step_helper, 3));
+		pysampler_feed(ps, PID, sample(&o, 20, tid, handle_only, 1));
+	}
+	sleep->start_ns = unix_ms(12) + 500000;
+	sleep->end_ns = unix_ms(14) + 500000;
+	assert_true(stitcher_place_outer(st, sleep, PID, 8) != 0);
 	req->start_ns = unix_ms(12) + 500000;
 	assert_true(stitcher_place_outer(st, req, PID, 7) != 0);
 	/* after the last sample of the second step alone: in the handle call it made since */
@@ -399,6 +408,17 @@ static void test_pysample_outer_parent_across_late_round(void **state)
 	assert_non_null(inner);
 	if (find(&k, "app.handle", 1) && find(&k, "app.handle", 1)->start_ns > inner->start_ns)
 		inner = find(&k, "app.handle", 1);
+	assert_int_equal(iattr(first, "thread.id"), 7);
+	assert_int_equal(iattr(second, "thread.id"), 7);
+	assert_int_equal(iattr(inner, "thread.id"), 7);
+	for (i = 0; i < k.n; i++)
+		if (!memcmp(k.spans[i]->span_id, sleep->parent_span_id, BT_SPAN_ID_LEN))
+			holder = k.spans[i];
+	assert_non_null(holder);
+	assert_string_equal(holder->name, "app.step");
+	assert_int_equal(iattr(holder, "thread.id"), 8);
+	assert_int_equal(holder->start_ns, sleep->start_ns);
+	assert_int_equal(holder->end_ns, unix_ms(20));
 	assert_non_null(first);
 	assert_non_null(second);
 	assert_int_equal(first->start_ns, unix_ms(10));
@@ -409,6 +429,49 @@ static void test_pysample_outer_parent_across_late_round(void **state)
 	assert_int_equal(inner->start_ns, deep->start_ns);
 	bt_span_free(req);
 	bt_span_free(deep);
+	bt_span_free(sleep);
+	teardown(&k, ps, st);
+}
+
+/*
+ * An exec whose news came late: the samples at 12 and 13 ms read the new program's memory with
+ * the old program's reader (the same executable, the same addresses). The old program's calls end
+ * when the exec began (11.5 ms), by it; the new program's calls those samples saw are not the
+ * old program's and are not sent; the new program's calls are those seen after the news.
+ */
+static void test_pysample_exec_heard_late(void **state)
+{
+	static const struct py_frame new_module[] = {{0x90, &code_module, 3, false, 0}};
+	struct sink k = {0};
+	struct stitcher *st;
+	struct pysampler *ps = new_sampler(&k, &st);
+	struct bt_span *handle, *step, *module;
+	struct one o;
+
+	(void)state;
+	pysampler_feed(ps, PID, sample(&o, 10, 7, handle_step, 2));
+	pysampler_feed(ps, PID, sample(&o, 11, 7, handle_step, 2));
+	pysampler_feed(ps, PID, sample(&o, 12, 7, new_module, 1));
+	pysampler_feed(ps, PID, sample(&o, 13, 7, new_module, 1));
+	pysampler_exec(ps, PID, unix_ms(11) + 500000);
+	pysampler_feed(ps, PID, sample(&o, 14, 7, new_module, 1));
+	pysampler_feed(ps, PID, sample(&o, 15, 7, handle_only, 1));
+	pysampler_stop(ps);
+	handle = find(&k, "app.handle", 0);
+	step = find(&k, "app.step", 0);
+	module = find(&k, "app.<module>", 0);
+	assert_non_null(handle);
+	assert_non_null(step);
+	assert_non_null(module);
+	assert_int_equal(handle->end_ns, unix_ms(11) + 500000);
+	assert_string_equal(sattr(handle, "bedtrace.end_reason"), "exec");
+	assert_int_equal(step->end_ns, unix_ms(11) + 500000);
+	assert_string_equal(sattr(step, "bedtrace.end_reason"), "exec");
+	/* one <module>: the one seen after the news, from its first sample then */
+	assert_null(find(&k, "app.<module>", 1));
+	assert_int_equal(module->start_ns, unix_ms(14));
+	assert_int_equal(module->end_ns, unix_ms(15));
+	assert_false(has(module, "bedtrace.end_reason"));
 	teardown(&k, ps, st);
 }
 
@@ -460,6 +523,7 @@ int main(void)
 	    cmocka_unit_test(test_pysample_outer_parent),
 	    cmocka_unit_test(test_pysample_outer_parent_after_torn_samples),
 	    cmocka_unit_test(test_pysample_outer_parent_across_late_round),
+	    cmocka_unit_test(test_pysample_exec_heard_late),
 	    cmocka_unit_test(test_pysample_unknown_locals_same_call),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

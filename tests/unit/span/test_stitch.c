@@ -263,12 +263,13 @@ struct outer {
 	unsigned asked;
 };
 
-static uint64_t outer(void *ctx, uint32_t pid, uint32_t tid, uint64_t t_ns, uint8_t *trace_id,
-		      uint8_t *parent_id)
+static uint64_t outer(void *ctx, uint32_t pid, uint32_t tid, uint64_t t_ns, uint64_t end_ns,
+		      uint8_t *trace_id, uint8_t *parent_id)
 {
 	struct outer *o = ctx;
 
 	o->asked++;
+	assert_true(end_ns >= t_ns);
 	if (pid != 42 || tid != 43 || t_ns < 100)
 		return 0;
 	memcpy(trace_id, o->trace_id, BT_TRACE_ID_LEN);
