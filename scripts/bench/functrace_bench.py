@@ -413,4 +413,5 @@ def run():
 
 
 if __name__ == "__main__":
-    main()
+    import benchcli  # noqa: E402
+    benchcli.run(main, __doc__)

@@ -136,4 +136,5 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import benchcli  # noqa: E402
+    benchcli.run(main, __doc__)

@@ -231,4 +231,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import benchcli  # noqa: E402
+    benchcli.run(main, __doc__)
