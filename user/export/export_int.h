@@ -15,6 +15,7 @@
 
 #include "export/export.h"
 #include "util/jbuf.h"
+#include "util/stopwatch.h"
 
 enum exporter_type { EXPORTER_FILE, EXPORTER_HTTP };
 
@@ -84,14 +85,6 @@ static inline void stat_sub(uint64_t *counter, uint64_t v)
 static inline void stat_set(uint64_t *counter, uint64_t v)
 {
 	__atomic_store_n(counter, v, __ATOMIC_RELAXED);
-}
-
-static inline uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* A zeroed exporter of @type for @signal with its lock initialised, or NULL. */

@@ -105,7 +105,7 @@ static int abort_at_deadline(void *clientp, curl_off_t dltotal, curl_off_t dlnow
 
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
 	pthread_mutex_lock(&e->lock);
-	late = e->closing && mono_ns() >= e->close_deadline_ns;
+	late = e->closing && sw_now_ns() >= e->close_deadline_ns;
 	pthread_mutex_unlock(&e->lock);
 	return late;
 }
@@ -333,7 +333,7 @@ static void spill_head(struct bt_exporter *e)
 	pr_warn("spool %s: cannot write (%s); keeping %s in memory for now\n", spool_dir(e->spool),
 		strerror(-err), exporter_items(e));
 	queue_push_front(e, req);
-	e->spool_retry_ns = mono_ns() + SPOOL_RETRY_MS * 1000000ull;
+	e->spool_retry_ns = sw_now_ns() + SPOOL_RETRY_MS * 1000000ull;
 }
 
 /* Whether the head of the memory queue should go to the spool now. Lock held. */
@@ -455,7 +455,7 @@ static void http_retry_later(struct bt_exporter *e, struct http_req *req,
 	 * deadline still bounds the wait) */
 	if (e->closing && delay_ms > CLOSE_BACKOFF_MAX_MS && res->retry_after_s <= 0)
 		delay_ms = CLOSE_BACKOFF_MAX_MS;
-	e->next_attempt_ns = mono_ns() + delay_ms * 1000000ull;
+	e->next_attempt_ns = sw_now_ns() + delay_ms * 1000000ull;
 	e->backoff_ms = e->backoff_ms * 2 < BACKOFF_MAX_MS ? e->backoff_ms * 2 : BACKOFF_MAX_MS;
 	if (e->down)
 		return;
@@ -610,7 +610,7 @@ static void *http_sender(void *arg)
 		goto cleanup;
 	}
 	for (;;) {
-		now = mono_ns();
+		now = sw_now_ns();
 		if (spill_due(e, now)) {
 			spill_head(e);
 			continue;
@@ -638,7 +638,7 @@ static void *http_sender(void *arg)
 			if (err) {
 				pr_debug("spool: read failed (%s); trying again later\n",
 					 strerror(-err));
-				e->next_attempt_ns = mono_ns() + SPOOL_RETRY_MS * 1000000ull;
+				e->next_attempt_ns = sw_now_ns() + SPOOL_RETRY_MS * 1000000ull;
 				continue;
 			}
 		}
@@ -947,7 +947,7 @@ int otlp_http_finish(struct bt_exporter *e)
 
 	pthread_mutex_lock(&e->lock);
 	e->closing = true;
-	e->close_deadline_ns = mono_ns() + (uint64_t)e->close_timeout_ms * 1000000ull;
+	e->close_deadline_ns = sw_now_ns() + (uint64_t)e->close_timeout_ms * 1000000ull;
 	/* last chance: try now instead of waiting out a long backoff */
 	e->next_attempt_ns = 0;
 	e->close_probe = true;

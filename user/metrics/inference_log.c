@@ -9,6 +9,7 @@
 #include "metrics/inference_log.h"
 #include "span/semconv.h"
 #include "util/jbuf.h"
+#include "util/stopwatch.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -64,14 +65,6 @@ bool inference_log_wanted(const struct bt_span *s)
 	return !strcmp(op->s, "chat");
 }
 
-static uint64_t now_unix_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void copy_keys(struct bt_attrs *out, const struct bt_span *s, const char *const *keys,
 		      size_t n)
 {
@@ -124,7 +117,7 @@ char *inference_logs_encode(struct bt_span *const *spans, size_t n, bool capture
 	static const struct bt_attrs no_attrs;
 	const struct bt_resource **res = NULL;
 	size_t n_res = 0, i, j, total = 0;
-	uint64_t now = now_unix_ns();
+	uint64_t now = sw_clock_ns(CLOCK_REALTIME);
 	struct jbuf b = {0};
 
 	*n_records = 0;

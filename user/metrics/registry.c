@@ -12,6 +12,7 @@
 #include "span/semconv.h"
 #include "util/grow.h"
 #include "util/hash.h"
+#include "util/stopwatch.h"
 
 /* Distinct point resources kept; a process beyond them is counted under the default one. */
 #define MAX_RESOURCES 1000
@@ -33,10 +34,7 @@ static const char *const resource_keys[] = {
 
 uint64_t metrics_now_unix_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return sw_clock_ns(CLOCK_REALTIME);
 }
 
 /* A string for keys, on the stack until it outgrows its buffer: most lookups allocate nothing. */

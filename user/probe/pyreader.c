@@ -23,6 +23,7 @@
 #include "probe/pyreader.h"
 #include "probe/pyreader_int.h"
 #include "util/grow.h"
+#include "util/stopwatch.h"
 
 /* ---- reads ---- */
 
@@ -898,14 +899,6 @@ static int walk_rounds(struct pyreader *r)
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int pyreader_sample(struct pyreader *r, struct py_sample *out)
 {
 	uint64_t sc = r->mem->syscalls, by = r->mem->bytes;
@@ -950,7 +943,7 @@ int pyreader_sample(struct pyreader *r, struct py_sample *out)
 	 * stack after it): the sample's time is now, so that a call it no longer shows ends after
 	 * its return even when this thread was held up mid-read, and one it shows had begun.
 	 */
-	out->t_ns = now_ns();
+	out->t_ns = sw_now_ns();
 	err = err ?: pycode_resolve(r);
 	if (err)
 		goto out;

@@ -675,7 +675,7 @@ static void *sampler_main(void *arg)
 {
 	struct pysampler *ps = arg;
 	uint64_t next = mono_ns();
-	struct timespec cpu;
+	uint64_t cpu_ns;
 	int err;
 
 	/* a sampler woken late by a machine whose cores are busy misses the calls that ended */
@@ -710,10 +710,10 @@ static void *sampler_main(void *arg)
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
 	}
-	if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu)) {
+	cpu_ns = sw_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	if (cpu_ns) {
 		pthread_mutex_lock(&ps->mu);
-		ps->st.sampler_cpu_ns =
-		    (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
+		ps->st.sampler_cpu_ns = cpu_ns;
 		pthread_mutex_unlock(&ps->mu);
 	}
 	return NULL;

@@ -659,14 +659,12 @@ static pthread_once_t unix_offset_once = PTHREAD_ONCE_INIT;
 static void unix_offset_init(void)
 {
 	struct bt_clock_read reads[8];
-	struct timespec now;
 	size_t i;
 
 	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
 		reads[i].mono_before = sw_now_ns();
-		clock_gettime(CLOCK_REALTIME, &now);
+		reads[i].unix_ns = sw_clock_ns(CLOCK_REALTIME);
 		reads[i].mono_after = sw_now_ns();
-		reads[i].unix_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	}
 	unix_offset = bt_clock_offset(reads, i);
 }

@@ -9,12 +9,18 @@
 #include "util/grow.h"
 #include "util/stopwatch.h"
 
-uint64_t sw_now_ns(void)
+uint64_t sw_clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (clock_gettime(clock, &ts))
+		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t sw_now_ns(void)
+{
+	return sw_clock_ns(CLOCK_MONOTONIC);
 }
 
 int sw_tally_add(struct sw_tally *t, const char *label, uint64_t ns)

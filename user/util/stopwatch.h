@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <time.h>
+
+/* Clock @clock (CLOCK_REALTIME, CLOCK_THREAD_CPUTIME_ID, ...) in nanoseconds; 0 if unreadable. */
+uint64_t sw_clock_ns(clockid_t clock);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t sw_now_ns(void);
 

@@ -25,6 +25,7 @@
 #include "probe/pymem.h"
 #include "probe/pyoffsets.h"
 #include "probe/pyreader.h"
+#include "util/stopwatch.h"
 
 static struct pyreader *open_img(struct pyimg *im)
 {
@@ -251,13 +252,9 @@ static int racing_readv(struct pymem *m, struct pymem_req *reqs, size_t n)
 			return err;
 		if (rc->armed && reqs[i].addr <= rc->slot &&
 		    rc->slot + 8 <= reqs[i].addr + reqs[i].len) {
-			struct timespec now;
-
 			memcpy(pymem_image_at(rc->img, rc->slot, 8), &rc->value, 8);
 			rc->armed = false;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			rc->changed_ns =
-			    (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+			rc->changed_ns = sw_now_ns();
 		}
 	}
 	return 0;
