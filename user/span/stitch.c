@@ -72,6 +72,17 @@ void stitcher_set_outer(struct stitcher *s, outer_fn fn, void *ctx)
 }
 
 /*
+ * The outer producer's span around what ran on thread @tid of @pid from @t_ns to @end_ns (unix;
+ * an @end_ns before @t_ns, an end not known, is @t_ns): its ids and totals key, or 0.
+ */
+static uint64_t ask_outer(struct stitcher *s, uint32_t pid, uint32_t tid, uint64_t t_ns,
+			  uint64_t end_ns, uint8_t *trace_id, uint8_t *parent_id)
+{
+	return s->outer(s->outer_ctx, pid, tid, t_ns, end_ns > t_ns ? end_ns : t_ns, trace_id,
+			parent_id);
+}
+
+/*
  * The trace entry of root call @root, made on thread @tid of @pid and open from @t_ns to @end_ns
  * (unix) at least.
  * Created on first use, when the outer producer says which of its spans the root call nests in:
@@ -89,8 +100,7 @@ static struct id_entry *trace_get(struct stitcher *s, uint64_t root, uint32_t pi
 	t = idmap_get(s->traces, root);
 	if (!t || !s->outer || !tid)
 		return t;
-	key = s->outer(s->outer_ctx, pid, tid, t_ns, end_ns > t_ns ? end_ns : t_ns, trace_id,
-		       parent_id);
+	key = ask_outer(s, pid, tid, t_ns, end_ns, trace_id, parent_id);
 	if (key) {
 		t->outer_key = key;
 		memcpy(t->trace_id, trace_id, sizeof(trace_id));
@@ -106,9 +116,7 @@ uint64_t stitcher_place_outer(struct stitcher *s, struct bt_span *span, uint32_t
 
 	if (!s || !s->outer || !tid)
 		return 0;
-	key = s->outer(s->outer_ctx, pid, tid, span->start_ns,
-		       span->end_ns > span->start_ns ? span->end_ns : span->start_ns, trace_id,
-		       parent_id);
+	key = ask_outer(s, pid, tid, span->start_ns, span->end_ns, trace_id, parent_id);
 	if (key) {
 		memcpy(span->trace_id, trace_id, sizeof(trace_id));
 		memcpy(span->parent_span_id, parent_id, sizeof(parent_id));
