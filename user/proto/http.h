@@ -30,10 +30,11 @@ struct http_body_ts {
 
 struct http_msg {
 	/* request only */
-	char *method;	 /* "GET", ... */
-	char *target;	 /* request-target / :path as sent */
-	char *authority; /* Host header or :authority, NULL if absent */
-	char *scheme;	 /* :scheme (HTTP/2) or NULL */
+	char *method;	    /* "GET", ... */
+	char *target;	    /* request-target / :path as sent */
+	char *authority;    /* Host header or :authority, NULL if absent */
+	char *scheme;	    /* :scheme (HTTP/2) or NULL */
+	uint32_t path_hash; /* HTTP/1: bt_path_hash (http_head.h) of "METHOD /path" as sent */
 	/* response only */
 	int status; /* 0 when not a response */
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "http_head.h"
 #include "proto/http1.h"
 #include "proto/body.h"
 #include "proto/http1_msg.h"
@@ -386,6 +387,16 @@ static void headers_done(struct http1_conn *c, int di)
 					 : H1_BODY_CLOSE;
 }
 
+/* How many of the @n bytes of request target @t are its path: up to a query or fragment. */
+static size_t path_len(const char *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && t[i] != '?' && t[i] != '#'; i++)
+		;
+	return i;
+}
+
 /* A start line of @kind begins at @off in lbuf (@n bytes without line ending). */
 static void begin_message(struct http1_conn *c, int di, enum h1_kind kind, size_t off, size_t n,
 			  uint64_t ts)
@@ -412,6 +423,8 @@ static void begin_message(struct http1_conn *c, int di, enum h1_kind kind, size_
 		m = &x->ex.req;
 		m->method = strndup(s.method, s.method_len);
 		m->target = strndup(s.target, s.target_len);
+		m->path_hash =
+		    bt_path_hash(s.method, s.method_len + 1 + path_len(s.target, s.target_len));
 	} else {
 		x->ex.has_response = true;
 		m = &x->ex.resp;
@@ -814,6 +827,24 @@ uint64_t http1_conn_body_ahead(const struct http1_conn *c, enum bt_dir dir,
 	if (ex)
 		*ex = &d->ex->ex;
 	return d->remaining;
+}
+
+int64_t http1_conn_next_head(const struct http1_conn *c, enum bt_dir dir)
+{
+	const struct h1_dir *d;
+
+	if (!c || (dir != BT_DIR_SEND && dir != BT_DIR_RECV) || c->dead || c->closed ||
+	    c->role == ROLE_UNKNOWN)
+		return -1;
+	d = &c->dir[dir];
+	/* a response whose request is not the last one sent: which answers which is BPF's guess */
+	if ((int)dir != req_dir(c) && c->await)
+		return -1;
+	if (d->state == H1_START && d->synced && !d->llen)
+		return 0;
+	if (d->state == H1_BODY_LEN && d->msg && !d->msg->error)
+		return (int64_t)d->remaining;
+	return -1;
 }
 
 int http1_conn_omit(struct http1_conn *c, enum bt_dir dir, uint64_t n, uint64_t ts_ns)

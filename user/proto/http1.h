@@ -72,6 +72,13 @@ uint64_t http1_conn_body_ahead(const struct http1_conn *c, enum bt_dir dir,
 			       const struct http_exchange **ex);
 
 /*
+ * How many bytes of @dir come before its next message head: 0 between messages, the rest of a
+ * Content-Length body; -1 when that is not known (inside a head, a chunked or close-delimited
+ * body, a direction not in step yet, responses owed to more than one request).
+ */
+int64_t http1_conn_next_head(const struct http1_conn *c, enum bt_dir dir);
+
+/*
  * The next @n bytes of @dir crossed the wire but were not captured, on purpose: they are the
  * body bytes http1_conn_body_ahead() announced, counted (body.h: body_store_omit) and not
  * stored. Returns 0, or -ERANGE when they are not (more than announced, or the stream moved on):
