@@ -8,6 +8,7 @@
 #ifndef BT_CAPTURE_BPF_H
 #define BT_CAPTURE_BPF_H
 
+#include "http_head.h"
 #include "http_methods.h"
 #include "stack.bpf.h"
 
@@ -275,6 +276,186 @@ static __always_inline void emit_omitted(struct emit_ctx *c)
 	ev->omitted = 0;
 }
 
+/* Connections userspace armed for auto windows (struct bt_auto_arm); BPF keeps them current. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct bt_auto_key);
+	__type(value, struct bt_auto_arm);
+} auto_arms SEC(".maps");
+
+/*
+ * bt_head_byte() as a global function, which the verifier checks once on its own: inlined into
+ * the loop below, every state of the parser was a state of the loop (over a million
+ * instructions).
+ */
+__noinline int head_byte(struct bt_head *h, __u32 b)
+{
+	if (!h)
+		return 0;
+	return bt_head_byte(h, (__u8)b);
+}
+
+/*
+ * What auto_window() keeps while it works: per CPU, as syscap's capture path runs four calls
+ * deep and has no stack left (BPF allows 512 bytes for a whole call chain).
+ */
+struct auto_scratch {
+	struct bt_head h;
+	struct bt_auto_key k;
+	struct bt_omit_key ok;
+	struct bt_omit_win w;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct auto_scratch);
+} auto_scratch SEC(".maps");
+
+struct head_buf {
+	__u8 b[BT_HEAD_MAX];
+};
+
+struct head_loop {
+	struct bt_head *h;
+	const struct head_buf *buf;
+	__u32 n;
+};
+
+static long head_step(__u64 i, void *data)
+{
+	struct head_loop *l = data;
+
+	if (i >= l->n)
+		return 1;
+	return head_byte(l->h, l->buf->b[i & (BT_HEAD_MAX - 1)]) ? 0 : 1;
+}
+
+/*
+ * Reads the first @n bytes of @buf into head @h. Global too: its loop is verified once, not
+ * again for every state of the capture path that calls it.
+ */
+__noinline int head_parse(struct bt_head *h, const struct head_buf *buf, __u32 n)
+{
+	struct head_loop l = {.h = h, .buf = buf, .n = n};
+
+	if (!h || !buf)
+		return 0;
+	bpf_loop(BT_HEAD_MAX, head_step, &l, 0);
+	return 0;
+}
+
+/* Whether userspace found the bodies of request @hash (bt_path_hash) unwanted on @a. */
+static __always_inline bool auto_unwanted(const struct bt_auto_arm *a, __u32 hash)
+{
+	int i;
+
+	if (!hash)
+		return false;
+#pragma unroll
+	for (i = 0; i < BT_AUTO_LINES; i++)
+		if (a->unwanted[i] == hash)
+			return true;
+	return false;
+}
+
+/*
+ * Pairs head @h (in direction @d) with the request before it on @a; returns the length of the
+ * body that follows it, or -1 when the connection's framing is no longer known in @d; sets
+ * *@unwanted when nobody reads that body.
+ */
+static __always_inline __s64 auto_pair(struct bt_auto_arm *a, const struct bt_head *h, __u32 d,
+				       bool *unwanted)
+{
+	__s64 body;
+
+	*unwanted = false;
+	if (h->kind == BT_HEAD_REQ) {
+		if (a->pending && a->req_dir != d)
+			return -1;
+		if (a->pending < 255)
+			a->pending++;
+		/* requests sent ahead of responses: which response answers which is not known */
+		a->req_hash = a->pending == 1 ? h->hash : 0;
+		a->req_dir = (__u8)d;
+		a->req_head = (h->flags & BT_HEAD_F_HEAD_METHOD) != 0;
+		*unwanted = auto_unwanted(a, h->hash);
+		return bt_head_body(h, 0);
+	}
+	/* a response only after its request was read: a HEAD's response has no body */
+	if (a->pending != 1 || a->req_dir == d)
+		return -1;
+	body = bt_head_body(h, a->req_head);
+	*unwanted = auto_unwanted(a, a->req_hash);
+	a->pending = 0;
+	a->req_hash = 0;
+	return body;
+}
+
+/*
+ * Auto windows (struct bt_auto_arm): when an I/O call of @len bytes at user @buf, at stream
+ * position @pos of (@pid, @conn_id, @dir), starts at the next message head BPF knows of on an
+ * armed connection, reads that head (into @ev's data) and moves the connection's framing past
+ * its body. When nobody reads a body of BT_OMIT_MIN_BODY or more that goes on past this call,
+ * opens an omission window from the head's end and sets *@win to its length. Returns how many
+ * leading bytes of the call to copy.
+ */
+static __always_inline __u64 auto_window(struct bt_data_event *ev, __u64 pos, __u32 pid,
+					 __u64 conn_id, __u32 dir, __u64 buf, __u64 len, __u32 *win)
+{
+	struct auto_scratch *x;
+	struct bt_auto_arm *a;
+	__u32 d = dir & 1, zero = 0;
+	bool unwanted;
+	__u64 n, end;
+	__s64 body;
+
+	*win = 0;
+	x = bpf_map_lookup_elem(&auto_scratch, &zero);
+	if (!x)
+		return len;
+	x->k.pid = pid;
+	x->k.pad = 0;
+	x->k.conn_id = conn_id;
+	a = bpf_map_lookup_elem(&auto_arms, &x->k);
+	if (!a || a->next_head[d] != pos)
+		return len;
+	/* from here on, only a head read whole keeps the framing known */
+	a->next_head[d] = BT_POS_NONE;
+	n = len < BT_HEAD_MAX ? len : BT_HEAD_MAX;
+	asm volatile("%0 &= %1" : "+r"(n) : "i"(2 * BT_HEAD_MAX - 1));
+	if (n < BT_HTTP_METHOD_PREFIX_LEN || n > BT_HEAD_MAX ||
+	    bpf_probe_read_user(ev->data, n, (void *)buf))
+		return len;
+	if (is_status_start(ev->data))
+		bt_head_init(&x->h, BT_HEAD_RESP);
+	else if (is_request_start(ev->data))
+		bt_head_init(&x->h, BT_HEAD_REQ);
+	else
+		return len;
+	head_parse(&x->h, (const struct head_buf *)ev->data, (__u32)n);
+	if (x->h.state != BT_HS_DONE)
+		return len;
+	body = auto_pair(a, &x->h, d, &unwanted);
+	if (body < 0)
+		return len;
+	end = pos + x->h.len + (__u64)body;
+	a->next_head[d] = end;
+	if (!unwanted || body < BT_OMIT_MIN_BODY || body > 0xffffffffLL || end <= pos + len)
+		return len;
+	x->ok.pid = pid;
+	x->ok.dir = dir;
+	x->ok.conn_id = conn_id;
+	x->w.from = pos + x->h.len;
+	x->w.to = end;
+	if (bpf_map_update_elem(&omit_wins, &x->ok, &x->w, BPF_ANY))
+		return len;
+	*win = (__u32)body;
+	return x->h.len;
+}
+
 /*
  * Copies bytes @c->off to @c->total from user @c->buf as chunks of the event @c->ev describes
  * (@c->off: what an omission window covers).
@@ -302,6 +483,27 @@ static __always_inline void fill_calls(struct bt_data_event *ev)
 }
 
 /*
+ * When auto_window() opened a window of @win bytes after the head at the start of the call @c
+ * describes: marks the head's chunk, which then tells userspace, and wakes nobody for it.
+ */
+static __always_inline void mark_head_window(struct emit_ctx *c, __u32 win)
+{
+	if (!win || c->off)
+		return;
+	c->ev->flags |= BT_DATA_F_WINDOW;
+	c->ev->omitted = win;
+}
+
+/* A marked head (mark_head_window) leaves nothing for a head wake-up to do. */
+static __always_inline void report_head_window(struct emit_ctx *c)
+{
+	if (!(c->ev->flags & BT_DATA_F_WINDOW) || !c->head_seen)
+		return;
+	*c->head_seen = 0;
+	c->head_seen = NULL;
+}
+
+/*
  * Emits the I/O call @c->ev describes: @len bytes at user @buf, of which the first @c->off are
  * covered by an omission window (reported as omitted when @report), the rest as chunks.
  */
@@ -312,6 +514,7 @@ static __always_inline void emit_call(struct emit_ctx *c, __u64 buf, __u64 len, 
 	c->buf = buf;
 	c->total = len;
 	c->head_seen = head_seen;
+	report_head_window(c);
 	if (report)
 		emit_omitted(c);
 	emit_chunks(c);

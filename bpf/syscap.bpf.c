@@ -184,8 +184,19 @@ static __always_inline void close_server_frame(struct sock_state *s, __u64 pid_t
 		stack_close(st, now, BT_END_UNWOUND, pid_tgid >> 32, tid, true);
 }
 
+/* The scalars of one emit() call, in memory: a global function takes at most five arguments. */
+struct piece {
+	__u64 buf, len, ts, pid_tgid;
+	__u8 dir;
+	__u8 first; /* the first buffer of the call */
+	__u16 copy; /* auto_piece: the head's length, copied before the auto window */
+	__u32 win;  /* auto_piece: the window opened after the head, 0 for none */
+};
+
+/* @p->copy and @p->win: the auto window auto_piece() opened, if any. */
 static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 buf, __u64 len,
-				 __u32 dir, __u64 ts, __u64 pid_tgid, bool first_piece)
+				 __u32 dir, __u64 ts, __u64 pid_tgid, bool first_piece,
+				 const struct piece *p)
 {
 	struct emit_ctx c = {};
 	__u32 zero = 0, tid = (__u32)pid_tgid;
@@ -231,18 +242,13 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 	c.ev->src = BT_SRC_SOCKET;
 	c.ev->omitted = 0;
 	c.off = (__u32)omit_lead(k->pid, dir, c.ev->conn_id, c.pos, len, &report);
+	mark_head_window(&c, p->win);
 	if (c.off < len || report)
-		emit_call(&c, buf, len, &s->head_seen[dir & 1], report);
+		emit_call(&c, buf, c.ev->flags & BT_DATA_F_WINDOW ? p->copy : len,
+			  &s->head_seen[dir & 1], report);
 	if (dir == 0 && first_piece && s->server_call && is_status_start(head))
 		close_server_frame(s, pid_tgid, bpf_ktime_get_ns());
 }
-
-/* The scalars of one emit() call, in memory: a global function takes at most five arguments. */
-struct piece {
-	__u64 buf, len, ts, pid_tgid;
-	__u32 dir;
-	__u32 first;
-};
 
 /*
  * emit() as a global function, which the verifier checks once on its own: inlined into the
@@ -253,7 +259,32 @@ __noinline int emit_piece(struct sock_state *s, struct fd_key *k, const struct p
 {
 	if (!s || !k || !p)
 		return 0;
-	emit(s, k, p->buf, p->len, p->dir, p->ts, p->pid_tgid, p->first);
+	emit(s, k, p->buf, p->len, p->dir, p->ts, p->pid_tgid, p->first, p);
+	return 0;
+}
+
+/*
+ * Auto windows (capture.bpf.h: auto_window) for a read or write of one buffer, before
+ * emit_piece(): global, so that the head's reading is not one more frame on emit_piece's
+ * chain, which has no stack left. Sets @p->copy and @p->win. Reads and writes of several
+ * buffers get no auto window; a head they carry only leaves the connection unarmed.
+ */
+__noinline int auto_piece(struct sock_state *s, struct fd_key *k, struct piece *p)
+{
+	struct bt_data_event *ev;
+	__u32 zero = 0;
+
+	if (!s || !k || !p)
+		return 0;
+	p->copy = 0;
+	p->win = 0;
+	if (!p->len || s->ciphertext || p->len > BT_DATA_MAX_CALL)
+		return 0;
+	ev = bpf_map_lookup_elem(&scratch, &zero);
+	if (!ev)
+		return 0;
+	p->copy = (__u16)auto_window(ev, s->pos[p->dir & 1], k->pid, conn_id(s, k->fd), p->dir,
+				     p->buf, p->len, &p->win);
 	return 0;
 }
 
@@ -286,6 +317,8 @@ static long emit_iov(__u64 i, void *data)
 	p.ts = c->ts;
 	p.pid_tgid = c->pid_tgid;
 	p.first = i == 0;
+	p.copy = 0;
+	p.win = 0;
 	emit_piece(c->s, c->k, &p);
 	c->left -= len;
 	return 0;
@@ -514,6 +547,7 @@ static __always_inline void sock_done(struct pt_regs *regs, struct sock_call *ca
 				  .dir = dir,
 				  .first = true};
 
+		auto_piece(s, &k, &p);
 		emit_piece(s, &k, &p);
 	}
 }

@@ -36,7 +36,7 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 {
 	struct emit_ctx c = {};
 	struct conn_state *cs;
-	__u32 zero = 0;
+	__u32 zero = 0, win;
 	bool report;
 
 	if (!len)
@@ -67,6 +67,10 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	c.ev->src = src;
 	c.ev->flags = 0;
 	c.ev->omitted = 0;
+	if (!c.off) {
+		len = auto_window(c.ev, c.pos, k->pid, k->id, dir, buf, len, &win);
+		mark_head_window(&c, win);
+	}
 	emit_call(&c, buf, len, &cs->head_seen[dir & 1], report);
 }
 
@@ -160,6 +164,7 @@ int BPF_UPROBE(ssl_close, void *ssl)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct conn_key k = {.pid = pid_tgid >> 32, .id = (__u64)ssl};
 	struct bt_omit_key ok = {.pid = k.pid, .conn_id = k.id};
+	struct bt_auto_key ak = {.pid = k.pid, .conn_id = k.id};
 	struct conn_state *cs = bpf_map_lookup_elem(&conns, &k);
 
 	if (!cs)
@@ -170,5 +175,6 @@ int BPF_UPROBE(ssl_close, void *ssl)
 	bpf_map_delete_elem(&omit_wins, &ok);
 	ok.dir = 1;
 	bpf_map_delete_elem(&omit_wins, &ok);
+	bpf_map_delete_elem(&auto_arms, &ak);
 	return 0;
 }

@@ -189,6 +189,12 @@ enum bt_data_flags {
 	 * because userspace marked them as body nobody keeps (struct bt_omit_win)
 	 */
 	BT_DATA_F_OMITTED = 2,
+	/*
+	 * The chunk ends a message head at the start of its I/O call, and BPF opened an omission
+	 * window of its own right after it (struct bt_auto_arm): the @omitted stream bytes after
+	 * pos + len, the rest of the call and of the body, are not copied
+	 */
+	BT_DATA_F_WINDOW = 4,
 };
 
 /*
@@ -196,6 +202,8 @@ enum bt_data_flags {
  * smaller ones cost less to copy than to look up.
  */
 #define BT_OMIT_MIN_IO 2048
+/* The smallest body an omission window is asked or opened for. */
+#define BT_OMIT_MIN_BODY (32u << 10)
 
 /* Key of the omission windows map: the connection and direction of a data event. */
 struct bt_omit_key {
@@ -213,6 +221,36 @@ struct bt_omit_key {
 struct bt_omit_win {
 	__u64 from;
 	__u64 to;
+};
+
+/*
+ * Auto windows: BPF opens an omission window itself, with no round trip through userspace, for
+ * the body of a message whose head it read at a stream position it knows to start a message
+ * (include/http_head.h), when the request (method and path) is one whose bodies userspace found
+ * nobody reads on this connection. Userspace arms a connection (one entry of this, keyed by
+ * bt_auto_key) after it asked for a window there itself; BPF then follows the message framing from
+ * the positions given and keeps next_head, req_hash and pending up to date. A position userspace
+ * writes is always a true message start, so a stale one only never matches. Userspace checks
+ * every window BPF opened against its own parse (BT_DATA_F_WINDOW).
+ */
+#define BT_AUTO_LINES 8
+/* next_head: no message start known */
+#define BT_POS_NONE (~0ULL)
+
+struct bt_auto_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 conn_id;
+};
+
+struct bt_auto_arm {
+	__u64 next_head[2]; /* per direction: stream position of the next message head, or none */
+	__u32 unwanted[BT_AUTO_LINES]; /* bt_path_hash of requests whose bodies are left out */
+	__u32 req_hash;		       /* the request awaiting its response (pending == 1) */
+	__u8 pending;		       /* requests read whose response head was not */
+	__u8 req_dir;		       /* the direction requests go */
+	__u8 req_head;		       /* the request awaiting its response is a HEAD */
+	__u8 pad;
 };
 
 /*
@@ -410,6 +448,7 @@ _Static_assert(sizeof(struct bt_data_event) == 80 + BT_DATA_CHUNK, "bt_data_even
 /* a chunk is sent as its header plus len bytes of data */
 _Static_assert(__builtin_offsetof(struct bt_data_event, data) == 80, "bt_data_event header");
 _Static_assert(sizeof(struct bt_conn_event) == 88, "bt_conn_event layout is ABI");
+_Static_assert(sizeof(struct bt_auto_arm) == 56, "bt_auto_arm layout is ABI");
 _Static_assert(sizeof(struct bt_mmap_event) == 24, "bt_mmap_event layout is ABI");
 _Static_assert(sizeof(struct bt_unwind_event) == 24 + 24 * BT_MAX_RESTORE,
 	       "bt_unwind_event layout is ABI");

@@ -576,6 +576,24 @@ static int omit_window(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint6
 	return 0;
 }
 
+/* A conn_arm_fn: BPF follows the connection's framing and opens windows itself (bt_auto_arm). */
+static int arm_conn(void *ctx, uint32_t pid, uint64_t conn_id, const struct bt_auto_arm *arm)
+{
+	struct session *s = ctx;
+	struct bt_auto_key k = {.pid = pid, .conn_id = conn_id};
+
+	if (s->maps.auto_arms < 0)
+		return -ENOENT;
+	if (!arm)
+		return bpf_map_delete_elem(s->maps.auto_arms, &k) && errno != ENOENT ? -errno : 0;
+	if (bpf_map_update_elem(s->maps.auto_arms, &k, arm, BPF_ANY)) {
+		/* the windows keep coming from here */
+		pr_debug("auto windows of connection %#" PRIx64 ": %s\n", conn_id, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int open_capture(struct session *s)
 {
 	const struct tracer_opts *o = s->opts;
@@ -584,6 +602,7 @@ static int open_capture(struct session *s)
 	    .max_body = o->max_body,
 	    .wants_body = pipeline_wants_body,
 	    .omit = omit_window,
+	    .arm = arm_conn,
 	    .omit_ctx = s,
 	};
 	uint64_t t0;
@@ -1183,9 +1202,12 @@ static int report_summary(struct session *s)
 		    (unsigned long long)cs.bytes, (unsigned long long)cs.connections,
 		    (unsigned long long)cs.exchanges, (unsigned long long)s->exchanges.lost);
 		if (cs.omit_windows)
-			pr_debug("not copied: %llu body bytes nobody reads, in %llu window(s)\n",
-				 (unsigned long long)cs.omitted,
-				 (unsigned long long)cs.omit_windows);
+			pr_debug(
+			    "not copied: %llu body bytes nobody reads, in %llu window(s), %llu "
+			    "of them opened by BPF (%llu arming(s), %llu refused)\n",
+			    (unsigned long long)cs.omitted, (unsigned long long)cs.omit_windows,
+			    (unsigned long long)cs.auto_windows, (unsigned long long)cs.arms,
+			    (unsigned long long)cs.auto_refused);
 		if (cs.lost_bytes || cs.truncated) {
 			pr_info("dropped: %llu captured bytes lost; %llu HTTP message(s) marked "
 				"truncated\n",

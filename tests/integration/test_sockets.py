@@ -141,5 +141,33 @@ def plain_http_large_bodies_counted_not_copied():
               m.group(1))
 
 
+@test
+def plain_http_bpf_opens_windows():
+    """Six 4 MiB GETs of one path (other queries) on one keep-alive connection. The first
+    body's window comes from bedtrace, which then arms the connection: BPF reads the next
+    heads itself and opens the other five windows without waiting for bedtrace. The server
+    pauses after each head, so that bedtrace has armed the connection before the second
+    request goes out even on a loaded machine."""
+    size, k = 4 << 20, 6
+    with http_server(size, bytes(range(256)) * 64, pause=0.2) as port:
+        urls = ["http://127.0.0.1:%d/big?i=%d" % (port, i) for i in range(k)]
+        rc, spans, err = run_bedtrace(["-v", "--", "curl", "-s"]
+                                      + [a for u in urls for a in ("-o", "/dev/null", u)])
+        check_eq(rc, 0, "bedtrace exit (%s)" % err[-2000:])
+        gets = [s for s in spans if s.name == "GET"]
+        check_eq(sorted(s.attrs["url.full"] for s in gets), sorted(urls), "GET spans")
+        for s in gets:
+            check_eq(s.attrs["http.response.body.size"], size, "response body size")
+            for a in ("bedtrace.capture.truncated", "bedtrace.capture.lost_bytes"):
+                check(a not in s.attrs, "unexpected %s: %r", a, s.attrs)
+        check("nothing dropped" in err, "drops: %s", err[-1500:])
+        m = re.search(r"in (\d+) window\(s\), (\d+) of them opened by BPF \((\d+) arming\(s\), "
+                      r"(\d+) refused\)", err)
+        check(m, "no omission reported: %s", err[-2000:])
+        windows, by_bpf, arms, refused = (int(g) for g in m.groups())
+        check_eq((windows, by_bpf, arms, refused), (k, k - 1, 1, 0),
+                 "windows, opened by BPF, armings, refused")
+
+
 if __name__ == "__main__":
     run()

@@ -405,6 +405,43 @@ def bodies_nobody_reads_are_counted_not_copied():
 
 
 @test
+def bpf_opens_windows_on_armed_connections():
+    """Once bedtrace asked BPF for a window on a connection, BPF follows that connection's
+    message framing and opens the windows of later bodies of the same request (method and
+    path, any query) itself, without a round trip through bedtrace. An InvokeModel call on the
+    same connection, whose ~64 KiB answer the Bedrock annotator reads, is copied whole every
+    time: its span has the token usage that ends the answer, and no window was refused."""
+    n, k = 2 * MIB, 12
+    spans, err = traced([PY, os.path.join(CLIENTS, "py_client.py"), "--ca", CA, "--port",
+                         str(PORT), "mixed:%d:%d" % (k, n)], extra=["-v"], env=dict(os.environ))
+    no_drops(err)
+    hs = http_spans(spans)
+    check_eq(len(hs), 2 * k, "HTTP spans")
+    gets = [s for s in hs if s.attrs["url.full"].startswith(url("/bytes/"))]
+    calls = [s for s in hs if "/model/" in s.attrs["url.full"]]
+    check_eq(sorted(s.attrs["url.full"] for s in gets),
+             sorted(url("/bytes/%d?i=%d" % (n, i)) for i in range(k)), "GET spans")
+    for s in gets:
+        check_client_span(s, "GET", s.attrs["url.full"][len(url("")):], "1.1", 0, n)
+    check_eq(len(calls), k, "InvokeModel spans")
+    for s in calls:
+        check_eq(s.attrs.get("gen_ai.usage.output_tokens"), 22, "output tokens of %s" % s.name)
+        check_eq(s.attrs.get("gen_ai.usage.input_tokens"), 11, "input tokens of %s" % s.name)
+        for a in ("bedtrace.capture.truncated", "bedtrace.capture.lost_bytes"):
+            check(a not in s.attrs, "%s on an InvokeModel span: %r", a, s.attrs)
+    m = re.search(r"not copied: (\d+) body bytes nobody reads, in (\d+) window\(s\), (\d+) of "
+                  r"them opened by BPF \((\d+) arming\(s\), (\d+) refused\)", err)
+    check(m, "no omission reported: %s", err[-2000:])
+    omitted, windows, by_bpf, arms, refused = (int(g) for g in m.groups())
+    check_eq(refused, 0, "windows refused")
+    check(1 <= arms <= windows - by_bpf, "armings %d, windows %d, by BPF %d", arms, windows,
+          by_bpf)
+    # every GET body but the first few has its window, most of them from BPF
+    check(k // 2 <= by_bpf < windows <= k, "windows %d, by BPF %d", windows, by_bpf)
+    check(omitted <= k * n and omitted >= (k - 2) * (n - MIB), "omitted bytes: %d", omitted)
+
+
+@test
 def keepalive_100_requests_curl_http2():
     spans, err = traced(["curl", "-sS", "--fail", "--http2", "--cacert", CA, "-o", "/dev/null"]
                         + ["-o", "/dev/null"] * 99

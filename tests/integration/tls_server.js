@@ -8,6 +8,7 @@
 //   GET  /bytes/N    N bytes of the deterministic pattern below (content-length set)
 //   POST /upload     (any POST) reads the body, answers {"size": N, "sha256": "..."}
 //   POST /sink       reads the body, answers "ok" (benchmark: the smallest possible answer)
+//   POST /model/ID/invoke  an InvokeModel answer (Anthropic messages shape) of about 64 KiB
 //
 // Pattern byte i = ((i % 251) + (i >> 14)) & 0xff: not periodic at the 16 KiB chunk size, so a
 // lost, doubled or reordered chunk changes the sha256. The port is printed as "listening PORT".
@@ -69,6 +70,19 @@ function body(n) {
 	return b;
 }
 
+/*
+ * An InvokeModel answer in the Anthropic messages shape, its text long enough (64 KiB) that its
+ * body would get an omission window if nobody read it; the usage comes last.
+ */
+function invokeAnswer(modelId) {
+	return JSON.stringify({
+		id: 'msg_tls_test', type: 'message', role: 'assistant', model: modelId,
+		content: [{ type: 'text', text: 'w'.repeat(64 << 10) }],
+		stop_reason: 'end_turn', stop_sequence: null,
+		usage: { input_tokens: 11, output_tokens: 22 },
+	});
+}
+
 function handle(req, res) {
 	const url = req.url || '/';
 	const m = /^\/bytes\/(\d+)/.exec(url);
@@ -76,6 +90,17 @@ function handle(req, res) {
 		const b = body(Number(m[1]));
 		res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': b.length });
 		res.end(b);
+		return;
+	}
+	const model = /^\/model\/([^/]+)\/invoke$/.exec(url);
+	if (req.method === 'POST' && model) {
+		req.resume();
+		req.on('end', () => {
+			const out = invokeAnswer(decodeURIComponent(model[1]));
+			res.writeHead(200, { 'content-type': 'application/json',
+				'content-length': Buffer.byteLength(out) });
+			res.end(out);
+		});
 		return;
 	}
 	if (req.method === 'POST') {

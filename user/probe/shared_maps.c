@@ -22,6 +22,7 @@ static const struct {
     {"excluded", offsetof(struct bt_shared_maps, excluded)},
     {"files", offsetof(struct bt_shared_maps, files)},
     {"omit_wins", offsetof(struct bt_shared_maps, omit_wins)},
+    {"auto_arms", offsetof(struct bt_shared_maps, auto_arms)},
 };
 
 /* The slot of @m for map @name, or NULL when the map is not shared. */

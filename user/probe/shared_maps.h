@@ -26,6 +26,7 @@ struct bt_shared_maps {
 	int excluded;	 /* processes never traced (common.bpf.h) */
 	int files;	 /* selected, excluded and examined files (common.bpf.h) */
 	int omit_wins;	 /* omission windows of captured streams (capture.bpf.h) */
+	int auto_arms;	 /* connections armed for auto windows (capture.bpf.h) */
 	/* not a map: how processes are chosen (enum bt_select_mode), every object's select_mode */
 	unsigned select_mode;
 };
@@ -43,6 +44,7 @@ struct bt_shared_maps {
 				 .excluded = -1,                                                   \
 				 .files = -1,                                                      \
 				 .omit_wins = -1,                                                  \
+				 .auto_arms = -1,                                                  \
 				 .select_mode = BT_SELECT_PIDS})
 
 /*

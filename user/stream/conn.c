@@ -73,6 +73,8 @@ struct conn {
 	uint64_t expect[2];		   /* stream offset of the next new byte */
 	uint64_t omit_from[2], omit_to[2]; /* the last omission window asked for */
 	uint64_t declined_end[2]; /* end of the last body wants_body kept whole (not asked again) */
+	uint32_t unwanted[BT_AUTO_LINES]; /* requests armed for auto windows (bt_auto_arm) */
+	unsigned n_unwanted;		  /* entries of unwanted set, the oldest replaced first */
 	struct pending pend[2];
 	uint64_t mid_seen; /* bytes examined while joined mid-stream */
 	struct http1_conn *h1;
@@ -558,6 +560,72 @@ static void conn_skip(struct conn *c, int dir, uint64_t n, uint64_t ts)
 		conn_gap(c, dir, n - in, ts);
 }
 
+/*
+ * Arms @c for auto windows after a window on a body of @ex: BPF may open the windows of later
+ * bodies of the same request (method and path) itself, from the next message starts this parse
+ * knows.
+ */
+static void conn_arm(struct conn *c, const struct http_exchange *ex)
+{
+	struct conn_tracker *t = c->t;
+	struct bt_auto_arm a = {.next_head = {BT_POS_NONE, BT_POS_NONE}};
+	uint32_t h = ex->req.path_hash;
+	unsigned i, n = c->n_unwanted < BT_AUTO_LINES ? c->n_unwanted : BT_AUTO_LINES;
+	int64_t ahead;
+	int dir;
+
+	if (!t->opts.arm || !h)
+		return;
+	for (i = 0; i < n && c->unwanted[i] != h; i++)
+		;
+	if (i == n)
+		c->unwanted[c->n_unwanted++ % BT_AUTO_LINES] = h;
+	for (dir = 0; dir < 2; dir++) {
+		ahead = http1_conn_next_head(c->h1, dir);
+		if (ahead >= 0)
+			a.next_head[dir] = c->expect[dir] + (uint64_t)ahead;
+	}
+	memcpy(a.unwanted, c->unwanted, sizeof(a.unwanted));
+	if (!t->opts.arm(t->opts.omit_ctx, c->pid, c->conn_id, &a))
+		t->stats.arms++;
+}
+
+/*
+ * BPF opened a window of @n bytes of @dir at @from itself (BT_DATA_F_WINDOW), after the head
+ * it just delivered: taken as this parse's own when the parse agrees that a body of exactly
+ * those bytes follows and that nobody reads it. Otherwise the bytes are lost: counted, and the
+ * connection disarmed.
+ */
+static void conn_adopt(struct conn *c, int dir, uint64_t from, uint64_t n)
+{
+	struct conn_tracker *t = c->t;
+	const struct http_exchange *ex = NULL;
+	const char *why = NULL;
+
+	if (c->proto != PROTO_HTTP1)
+		why = "not HTTP/1.1";
+	else if (c->expect[dir] != from || c->omit_to[dir] > from)
+		why = "not where the stream is";
+	else if (http1_conn_body_ahead(c->h1, dir, &ex) != n || !ex)
+		why = "not the body the head announced";
+	else if (!t->opts.wants_body || t->opts.wants_body(t->ctx, ex))
+		why = "a body that is read";
+	if (!why) {
+		c->omit_from[dir] = from;
+		c->omit_to[dir] = from + n;
+		t->stats.omit_windows++;
+		t->stats.auto_windows++;
+		return;
+	}
+	t->stats.auto_refused++;
+	pr_info("connection %#" PRIx64 " of pid %u: BPF left out %" PRIu64 " bytes at %" PRIu64
+		" as body nobody reads, but they are %s: lost\n",
+		c->conn_id, c->pid, n, from, why);
+	c->n_unwanted = 0;
+	if (t->opts.arm)
+		t->opts.arm(t->opts.omit_ctx, c->pid, c->conn_id, NULL);
+}
+
 /* Asks for an omission window when @dir of @c is inside a body nobody will read. */
 static void conn_announce(struct conn *c, int dir)
 {
@@ -583,6 +651,7 @@ static void conn_announce(struct conn *c, int dir)
 	c->omit_from[dir] = from;
 	c->omit_to[dir] = from + ahead;
 	t->stats.omit_windows++;
+	conn_arm(c, ex);
 }
 
 void conn_tracker_data(struct conn_tracker *t, const struct bt_data_event *e)
@@ -643,7 +712,9 @@ void conn_tracker_data(struct conn_tracker *t, const struct bt_data_event *e)
 	else
 		conn_feed(c, dir, p, n, e->ts_ns, tag);
 	/* the parser may have stopped (and freed) the connection */
-	if (c->proto == PROTO_HTTP1)
+	if (e->flags & BT_DATA_F_WINDOW)
+		conn_adopt(c, dir, e->pos + e->len, e->omitted);
+	else if (c->proto == PROTO_HTTP1)
 		conn_announce(c, dir);
 }
 

@@ -28,8 +28,15 @@ typedef bool (*conn_wants_body_fn)(void *ctx, const struct http_exchange *ex);
 typedef int (*conn_omit_fn)(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint64_t from,
 			    uint64_t to);
 
+/*
+ * Arms (@arm non-NULL) or disarms (NULL) connection (@pid, @conn_id) for auto windows
+ * (struct bt_auto_arm). Returns 0 or -errno.
+ */
+typedef int (*conn_arm_fn)(void *ctx, uint32_t pid, uint64_t conn_id,
+			   const struct bt_auto_arm *arm);
+
 /* Bodies shorter than this are copied whatever: a window costs a map update. */
-#define CONN_OMIT_MIN (32u << 10)
+#define CONN_OMIT_MIN BT_OMIT_MIN_BODY
 
 struct conn_opts {
 	size_t max_body; /* per message, decoded; beyond: truncated and counted */
@@ -39,7 +46,12 @@ struct conn_opts {
 	 */
 	conn_wants_body_fn wants_body;
 	conn_omit_fn omit;
-	void *omit_ctx; /* for omit */
+	/*
+	 * Also set: once it asked for a window on an HTTP/1.1 connection, the tracker arms it, so
+	 * that BPF opens the windows of later bodies of the same requests (method, path) itself.
+	 */
+	conn_arm_fn arm;
+	void *omit_ctx; /* for omit and arm */
 };
 
 /* The two ends of a connection as BPF learned them (BT_EV_CONN); known false: not learned. */
@@ -83,8 +95,11 @@ struct conn_stats {
 	uint64_t lost_bytes;   /* bytes known missing (gaps) */
 	uint64_t truncated;    /* messages marked bedtrace.capture.truncated */
 	uint64_t parse_errors; /* messages with a parse/decode error */
-	uint64_t omit_windows; /* omission windows asked of BPF */
+	uint64_t omit_windows; /* omission windows asked of BPF or opened by it */
 	uint64_t omitted;      /* body bytes BPF did not copy, as asked */
+	uint64_t auto_windows; /* of omit_windows, those BPF opened itself (BT_DATA_F_WINDOW) */
+	uint64_t auto_refused; /* windows BPF opened that the parse disagreed with: bytes lost */
+	uint64_t arms;	       /* connections armed or re-armed for auto windows */
 };
 
 struct conn_tracker;

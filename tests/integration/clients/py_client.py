@@ -9,6 +9,8 @@ OPs, run in order:
   get:N            urllib GET /bytes/N (a fresh connection)
   post:N           http.client POST of pattern(N) to /upload on a fresh connection
   keepalive:K:N    K GETs of /bytes/N?i=<k> on ONE http.client connection
+  mixed:K:N        on ONE connection, K times: GET /bytes/N?i=<k>, then an InvokeModel POST
+                   (Bedrock's path, a bearer token) whose ~64 KiB answer is read whole
 With --wait-file, prints "waiting" and sleeps until PATH exists before importing ssl, so that
 a tracer can attach to a process that has not loaded libssl yet.
 Prints one JSON line per OP: {"op", "status", "size", "sha256"} (size/sha256 of the body read).
@@ -21,6 +23,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pattern import pattern  # noqa: E402
+
+
+MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 def main():
@@ -80,6 +85,27 @@ def main():
             c.close()
             body = b""
             res = {"statuses": statuses}
+        elif kind == "mixed":
+            k, n = int(rest[0]), int(rest[1])
+            c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=60)
+            statuses = []
+            tokens = 0
+            req = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
+                              "messages": [{"role": "user", "content": "hello"}]})
+            for i in range(k):
+                c.request("GET", "/bytes/%d?i=%d" % (n, i))
+                r = c.getresponse()
+                r.read()
+                statuses.append(r.status)
+                c.request("POST", "/model/%s/invoke" % MODEL, body=req,
+                          headers={"Content-Type": "application/json",
+                                   "Authorization": "Bearer tls-test-token"})
+                r = c.getresponse()
+                tokens += json.loads(r.read())["usage"]["output_tokens"]
+                statuses.append(r.status)
+            c.close()
+            body = b""
+            res = {"statuses": statuses, "output_tokens": tokens}
         else:
             sys.exit("py_client: unknown op " + op)
         res.update(op=op, size=len(body), sha256=hashlib.sha256(body).hexdigest())

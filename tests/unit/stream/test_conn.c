@@ -30,6 +30,7 @@
 #include "proto/http.h"
 #include "span/span.h"
 #include "span/stitch.h"
+#include "http_head.h"
 #include "stream/conn.h"
 
 #include "lib/attrs.h"
@@ -1207,6 +1208,8 @@ struct omit_rec {
 	size_t n_calls;
 	struct http_exchange ex[4]; /* delivered: numbers and flags only (omit_copy_msg) */
 	size_t n_ex;
+	struct bt_auto_arm arm; /* the last arming */
+	size_t n_arms, n_disarms;
 };
 
 static bool omit_wants(void *ctx, const struct http_exchange *ex)
@@ -1228,6 +1231,21 @@ static int omit_record(void *ctx, uint32_t pid, uint64_t conn_id, int dir, uint6
 	assert_true(r->n_calls < sizeof(r->call) / sizeof(r->call[0]));
 	r->call[r->n_calls++] = (struct omit_call){pid, conn_id, dir, from, to};
 	return r->fail;
+}
+
+static int omit_arm(void *ctx, uint32_t pid, uint64_t conn_id, const struct bt_auto_arm *arm)
+{
+	struct omit_rec *r = ctx;
+
+	assert_int_equal(pid, PID);
+	assert_int_equal(conn_id, 0x1234);
+	if (!arm) {
+		r->n_disarms++;
+		return 0;
+	}
+	r->arm = *arm;
+	r->n_arms++;
+	return 0;
 }
 
 /* The numbers and flags of @s; no pointer survives the callback except the static error. */
@@ -1264,7 +1282,8 @@ static void omit_exchange(void *ctx, const struct conn_exchange *x)
 /* A tracker delivering to @r, asking @r for bodies and windows. */
 static void fx_omit_init(struct fx *f, struct omit_rec *r)
 {
-	struct conn_opts o = {.wants_body = omit_wants, .omit = omit_record, .omit_ctx = r};
+	struct conn_opts o = {
+	    .wants_body = omit_wants, .omit = omit_record, .arm = omit_arm, .omit_ctx = r};
 
 	memset(f, 0, sizeof(*f));
 	memset(r, 0, sizeof(*r));
@@ -1296,6 +1315,45 @@ static uint64_t fx_omitted(struct fx *f, int dir, uint64_t pos, uint32_t n)
 	f->pos[dir] = pos + n;
 	f->ts += 1000;
 	return ts;
+}
+
+/*
+ * BPF's event for a response head it read itself, after which it opened a window of @n bytes
+ * (BT_DATA_F_WINDOW): the next event's position is past the window.
+ */
+static void fx_window_head(struct fx *f, const char *head, uint32_t n)
+{
+	f->flags = BT_DATA_F_WINDOW;
+	memset(&ev, 0, offsetof(struct bt_data_event, data));
+	ev.type = BT_EV_DATA;
+	ev.pid = PID;
+	ev.ts_ns = f->ts;
+	ev.conn_id = 0x1234;
+	ev.pos = f->pos[BT_DIR_RECV];
+	ev.tid = PID + 1;
+	ev.len = (uint32_t)strlen(head);
+	ev.call_len = ev.len + 1000;
+	ev.dir = BT_DIR_RECV;
+	ev.src = f->src;
+	ev.flags = BT_DATA_F_WINDOW;
+	ev.omitted = n;
+	memcpy(ev.data, head, ev.len);
+	conn_tracker_data(f->t, &ev);
+	f->flags = 0;
+	f->pos[BT_DIR_RECV] += ev.len;
+	f->ts += 1000;
+}
+
+/* The tracker's auto-window counts. */
+static void auto_stats_eq(const struct conn_tracker *t, uint64_t windows, uint64_t refused,
+			  uint64_t arms)
+{
+	struct conn_stats st;
+
+	conn_tracker_stats(t, &st);
+	assert_int_equal(st.auto_windows, windows);
+	assert_int_equal(st.auto_refused, refused);
+	assert_int_equal(st.arms, arms);
 }
 
 /* The head of a response with a @len-byte identity body and its first @first body bytes. */
@@ -1504,6 +1562,130 @@ static void test_conn_omit_not_asked(void **state)
 	}
 }
 
+/*
+ * A window asked of BPF arms the connection: the request line, and where the next message of
+ * each direction starts. BPF then opens the next body's window itself, and the tracker takes it
+ * as its own: the exchange is whole, nothing lost, nothing asked.
+ */
+static void test_conn_auto_window_armed_then_adopted(void **state)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+	const uint64_t len = 100000;
+	struct omit_rec r;
+	uint64_t end;
+	struct fx f;
+	int i;
+
+	(void)state;
+	fx_omit_init(&f, &r);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_big_response(&f, len, 1000, "");
+	assert_int_equal(r.n_calls, 1);
+	assert_int_equal(r.n_arms, 1);
+	assert_int_equal(r.arm.unwanted[0], bt_path_hash("GET /big", 8));
+	for (i = 1; i < BT_AUTO_LINES; i++)
+		assert_int_equal(r.arm.unwanted[i], 0);
+	/* the body's end; the request side is between messages */
+	assert_int_equal(r.arm.next_head[BT_DIR_RECV], r.call[0].to);
+	assert_int_equal(r.arm.next_head[BT_DIR_SEND], f.pos[BT_DIR_SEND]);
+	assert_int_equal(r.arm.pending, 0);
+	assert_int_equal(r.arm.req_hash, 0);
+	fx_omitted(&f, BT_DIR_RECV, r.call[0].to - 5000, 5000);
+	assert_int_equal(r.n_ex, 1);
+
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_window_head(&f, head, (uint32_t)len);
+	/* nothing asked of BPF, which has the window already */
+	assert_int_equal(r.n_calls, 1);
+	assert_int_equal(r.n_arms, 1);
+	end = fx_omitted(&f, BT_DIR_RECV, f.pos[BT_DIR_RECV] + len - 3000, 3000);
+	assert_int_equal(r.n_ex, 2);
+	assert_true(r.ex[1].resp.complete);
+	assert_false(r.ex[1].resp.truncated);
+	assert_false(r.ex[1].incomplete);
+	assert_int_equal(r.ex[1].resp.lost_bytes, 0);
+	assert_int_equal(r.ex[1].resp.omitted_bytes, len);
+	assert_int_equal(r.ex[1].resp.wire_body_len, len);
+	assert_int_equal(r.ex[1].resp.body_len, 0);
+	assert_int_equal(r.ex[1].resp.end_ns, end);
+	omit_stats_eq(f.t, len - 1000 + len, 0, 2);
+	auto_stats_eq(f.t, 1, 0, 1);
+	assert_int_equal(r.n_disarms, 0);
+	conn_tracker_free(f.t);
+}
+
+/*
+ * A window BPF opened that this parse does not agree with (another length, or a body someone
+ * reads): its bytes are lost and counted, and the connection is disarmed.
+ */
+static void test_conn_auto_window_refused(void **state)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 60000\r\n\r\n";
+	struct conn_stats st;
+	struct omit_rec r;
+	struct fx f;
+
+	(void)state;
+	fx_omit_init(&f, &r);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_window_head(&f, head, 50000);
+	auto_stats_eq(f.t, 0, 1, 0);
+	assert_int_equal(r.n_disarms, 1);
+	/* BPF reports the call that ends its window; the parse still wants 10,000 bytes more */
+	fx_omitted(&f, BT_DIR_RECV, f.pos[BT_DIR_RECV] + 45000, 5000);
+	conn_tracker_stats(f.t, &st);
+	assert_int_equal(st.lost_bytes, 50000);
+	assert_int_equal(st.omitted, 0);
+	fx_fill(&f, BT_DIR_RECV, 10000);
+	assert_int_equal(r.n_ex, 1);
+	assert_true(r.ex[0].resp.truncated);
+	assert_int_equal(r.ex[0].resp.lost_bytes, 50000);
+	conn_tracker_free(f.t);
+
+	/* the right length, but the body is read */
+	fx_omit_init(&f, &r);
+	r.wants = true;
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_window_head(&f, head, 60000);
+	auto_stats_eq(f.t, 0, 1, 0);
+	assert_int_equal(r.n_disarms, 1);
+	fx_omitted(&f, BT_DIR_RECV, f.pos[BT_DIR_RECV] + 55000, 5000);
+	assert_int_equal(r.n_ex, 1);
+	assert_true(r.ex[0].resp.truncated);
+	assert_int_equal(r.ex[0].resp.lost_bytes, 60000);
+	conn_tracker_free(f.t);
+}
+
+/* Arming: a direction in the middle of a head, or a chunked body, gives no position. */
+static void test_conn_auto_arm_positions(void **state)
+{
+	static const char chunked[] =
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n";
+	struct omit_rec r;
+	struct fx f;
+
+	(void)state;
+	fx_omit_init(&f, &r);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_str(&f, BT_DIR_RECV, chunked);
+	assert_int_equal(r.n_calls, 1);
+	assert_int_equal(r.n_arms, 1);
+	assert_int_equal(r.arm.next_head[BT_DIR_RECV], BT_POS_NONE);
+	assert_int_equal(r.arm.next_head[BT_DIR_SEND], f.pos[BT_DIR_SEND]);
+	conn_tracker_free(f.t);
+
+	/* a second request already sent: the response side is not in step */
+	fx_omit_init(&f, &r);
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_str(&f, BT_DIR_SEND, "GET /next HTTP/1.1\r\nHost: h\r\n");
+	fx_big_response(&f, 100000, 0, "");
+	assert_int_equal(r.n_arms, 1);
+	assert_int_equal(r.arm.next_head[BT_DIR_RECV], BT_POS_NONE);
+	/* and the request side is inside a head */
+	assert_int_equal(r.arm.next_head[BT_DIR_SEND], BT_POS_NONE);
+	conn_tracker_free(f.t);
+}
+
 /* a position jump past the window's end: the part beyond is lost */
 static void test_conn_omit_jump_past_window(void **state)
 {
@@ -1668,6 +1850,9 @@ int main(void)
 	    cmocka_unit_test(test_conn_annotator_usage_reaches_root),
 	    cmocka_unit_test(test_conn_omit_window_not_set),
 	    cmocka_unit_test(test_conn_omit_window_asked_once),
+	    cmocka_unit_test(test_conn_auto_window_armed_then_adopted),
+	    cmocka_unit_test(test_conn_auto_window_refused),
+	    cmocka_unit_test(test_conn_auto_arm_positions),
 	    cmocka_unit_test(test_conn_omit_span_sizes),
 	    cmocka_unit_test(test_conn_omit_not_asked),
 	    cmocka_unit_test(test_conn_omit_jump_past_window),
