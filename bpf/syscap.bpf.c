@@ -369,17 +369,15 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	if (nr == NR_close ? !sockets_on : !is_io_syscall(nr))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
-	pid = pid_tgid >> 32;
-	if (!selected(pid))
-		return 0;
+	task = bpf_get_current_task_btf();
 	/* x86-64 syscall arguments: di, si, dx, r10, r8, r9 */
 	fd = (int)regs->di;
-	if (nr == NR_close) {
-		sock_closed(fd, pid_tgid);
-		return 0;
-	}
-	/* inside SSL_read/SSL_write the bytes are ciphertext: tlscap has the plaintext */
-	ssl = tls_on ? ssl_call_current() : NULL;
+	/*
+	 * Inside SSL_read/SSL_write the bytes are ciphertext: tlscap has the plaintext. Looked at
+	 * first: most syscalls of a TLS transfer are these, and a thread has an SSL call in
+	 * progress only in a process tlscap found selected (one load for any other thread).
+	 */
+	ssl = tls_on && nr != NR_close && task->bpf_storage ? ssl_call_current() : NULL;
 	if (ssl) {
 		/* the first syscall of an SSL call is the one that can name the fd */
 		if (!ssl->fd_seen) {
@@ -388,10 +386,16 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 		}
 		return 0;
 	}
+	pid = pid_tgid >> 32;
+	if (!selected(pid))
+		return 0;
+	if (nr == NR_close) {
+		sock_closed(fd, pid_tgid);
+		return 0;
+	}
 	/* only a TCP socket is worth a call record and a clock read (-a: every file write) */
 	if (!sockets_on || !tcp_sock_of(fd))
 		return 0;
-	task = bpf_get_current_task_btf();
 	call = bpf_task_storage_get(&sock_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!call) {
 		count(BT_CNT_IO_UNTRACKED, 1);
