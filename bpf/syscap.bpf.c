@@ -225,11 +225,11 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 		count(BT_CNT_DATA_TOO_LONG, len - BT_DATA_MAX_CALL);
 		len = BT_DATA_MAX_CALL;
 	}
-	c.ev->flags = 0;
+	c.ev->flags = p->win ? BT_DATA_F_WINDOW : 0;
 	if (first_piece && len >= 4) {
 		if (dir == 1 && !s->server_call && is_request_start(head)) {
 			if (open_server_frame(s, pid_tgid, ts))
-				c.ev->flags = BT_DATA_F_SERVER_START;
+				c.ev->flags |= BT_DATA_F_SERVER_START;
 		}
 	}
 	c.ev->type = BT_EV_DATA;
@@ -240,12 +240,11 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 	c.ev->call_len = len;
 	c.ev->dir = dir;
 	c.ev->src = BT_SRC_SOCKET;
-	c.ev->omitted = 0;
+	c.ev->omitted = p->win;
+	/* an auto window starts after the head, so no earlier window covers the call (off 0) */
 	c.off = (__u32)omit_lead(k->pid, dir, c.ev->conn_id, c.pos, len, &report);
-	mark_head_window(&c, p->win);
 	if (c.off < len || report)
-		emit_call(&c, buf, c.ev->flags & BT_DATA_F_WINDOW ? p->copy : len,
-			  &s->head_seen[dir & 1], report);
+		emit_call(&c, buf, p->win ? p->copy : len, &s->head_seen[dir & 1], report);
 	if (dir == 0 && first_piece && s->server_call && is_status_start(head))
 		close_server_frame(s, pid_tgid, bpf_ktime_get_ns());
 }
@@ -283,8 +282,11 @@ __noinline int auto_piece(struct sock_state *s, struct fd_key *k, struct piece *
 	ev = bpf_map_lookup_elem(&scratch, &zero);
 	if (!ev)
 		return 0;
+	ev->flags = 0;
 	p->copy = (__u16)auto_window(ev, s->pos[p->dir & 1], k->pid, conn_id(s, k->fd), p->dir,
-				     p->buf, p->len, &p->win);
+				     p->buf, p->len);
+	if (ev->flags & BT_DATA_F_WINDOW)
+		p->win = ev->omitted;
 	return 0;
 }
 

@@ -36,7 +36,7 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 {
 	struct emit_ctx c = {};
 	struct conn_state *cs;
-	__u32 zero = 0, win;
+	__u32 zero = 0;
 	bool report;
 
 	if (!len)
@@ -68,8 +68,16 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	c.ev->flags = 0;
 	c.ev->omitted = 0;
 	if (!c.off) {
-		len = auto_window(c.ev, c.pos, k->pid, k->id, dir, buf, len, &win);
-		mark_head_window(&c, win);
+		struct auto_io io = {.pos = c.pos,
+				     .conn_id = k->id,
+				     .buf = buf,
+				     .len = len,
+				     .pid = k->pid,
+				     .dir = dir};
+		__u64 copy = auto_io_window(c.ev, &io);
+
+		if (copy < len)
+			len = copy;
 	}
 	emit_call(&c, buf, len, &cs->head_seen[dir & 1], report);
 }
