@@ -472,7 +472,7 @@ struct auto_io {
 __noinline __u64 auto_io_window(struct bt_data_event *ev, const struct auto_io *io)
 {
 	if (!ev || !io)
-		return 0;
+		return BT_DATA_MAX_CALL; /* no limit: the whole call is copied */
 	return auto_window(ev, io->pos, io->pid, io->conn_id, io->dir, io->buf, io->len);
 }
 

@@ -52,6 +52,7 @@ struct fx {
 	size_t chunk; /* bytes per data event */
 	uint64_t call_id, parent_id, root_id;
 	uint32_t flags;
+	uint32_t omitted; /* as sent with flags */
 	uint16_t src;
 	char dump_dir[64];
 };
@@ -174,6 +175,7 @@ static void fx_data_on(struct fx *f, uint64_t conn, int dir, const void *data, s
 		ev.dir = (uint16_t)dir;
 		ev.src = f->src;
 		ev.flags = f->flags;
+		ev.omitted = f->omitted;
 		memcpy(ev.data, p, n);
 		conn_tracker_data(f->t, &ev);
 		f->pos[dir] += n;
@@ -1324,24 +1326,10 @@ static uint64_t fx_omitted(struct fx *f, int dir, uint64_t pos, uint32_t n)
 static void fx_window_head(struct fx *f, const char *head, uint32_t n)
 {
 	f->flags = BT_DATA_F_WINDOW;
-	memset(&ev, 0, offsetof(struct bt_data_event, data));
-	ev.type = BT_EV_DATA;
-	ev.pid = PID;
-	ev.ts_ns = f->ts;
-	ev.conn_id = 0x1234;
-	ev.pos = f->pos[BT_DIR_RECV];
-	ev.tid = PID + 1;
-	ev.len = (uint32_t)strlen(head);
-	ev.call_len = ev.len + 1000;
-	ev.dir = BT_DIR_RECV;
-	ev.src = f->src;
-	ev.flags = BT_DATA_F_WINDOW;
-	ev.omitted = n;
-	memcpy(ev.data, head, ev.len);
-	conn_tracker_data(f->t, &ev);
+	f->omitted = n;
+	fx_str(f, BT_DIR_RECV, head);
 	f->flags = 0;
-	f->pos[BT_DIR_RECV] += ev.len;
-	f->ts += 1000;
+	f->omitted = 0;
 }
 
 /* The tracker's auto-window counts. */
