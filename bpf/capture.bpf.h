@@ -60,6 +60,7 @@ struct conn_key {
 
 struct conn_state {
 	__u64 pos[2];
+	struct bt_omit_win win[2]; /* each direction's omission window in use (omit_lead) */
 	__s32 fd;
 	__u32 announced;
 	__u8 head_seen[2]; /* see emit_ctx.head_seen */
@@ -237,9 +238,13 @@ static long emit_chunk(__u64 i, void *data)
  * that reaches the window's end reports its part, as a BT_DATA_F_OMITTED event that times the
  * body's last byte; the calls before it report nothing, and userspace takes the jump in stream
  * position for what its window covers. The window goes once the stream has passed it.
+ *
+ * @cw is the connection direction's window in use: one userspace wrote into omit_wins moves
+ * there when the stream has passed the one before (or there was none), and auto_window() writes
+ * its own there. The reads inside a window, most of a large body, then look nothing up.
  */
-static __always_inline __u64 omit_lead(__u32 pid, __u32 dir, __u64 conn_id, __u64 pos, __u64 len,
-				       bool *report)
+static __always_inline __u64 omit_lead(struct bt_omit_win *cw, __u32 pid, __u32 dir, __u64 conn_id,
+				       __u64 pos, __u64 len, bool *report)
 {
 	struct bt_omit_key k = {.pid = pid, .dir = dir, .conn_id = conn_id};
 	struct bt_omit_win *w;
@@ -248,14 +253,19 @@ static __always_inline __u64 omit_lead(__u32 pid, __u32 dir, __u64 conn_id, __u6
 	*report = false;
 	if (len < BT_OMIT_MIN_IO)
 		return 0;
-	w = bpf_map_lookup_elem(&omit_wins, &k);
-	if (!w)
-		return 0;
-	if (w->from <= pos && pos < w->to)
-		n = w->to - pos < len ? w->to - pos : len;
-	if (pos + len >= w->to) {
-		*report = n != 0;
+	if (pos >= cw->to) {
+		w = bpf_map_lookup_elem(&omit_wins, &k);
+		if (!w)
+			return 0;
+		cw->from = w->from;
+		cw->to = w->to;
 		bpf_map_delete_elem(&omit_wins, &k);
+	}
+	if (cw->from <= pos && pos < cw->to)
+		n = cw->to - pos < len ? cw->to - pos : len;
+	if (pos + len >= cw->to) {
+		*report = n != 0;
+		cw->from = cw->to = 0;
 	}
 	return n;
 }
@@ -303,8 +313,6 @@ __noinline int head_byte(struct bt_head *h, __u32 b)
 struct auto_scratch {
 	struct bt_head h;
 	struct bt_auto_key k;
-	struct bt_omit_key ok;
-	struct bt_omit_win w;
 };
 
 struct {
@@ -399,11 +407,13 @@ static __always_inline __s64 auto_pair(struct bt_auto_arm *a, const struct bt_he
  * position @pos of (@pid, @conn_id, @dir), starts at the next message head BPF knows of on an
  * armed connection, reads that head (into @ev's data) and moves the connection's framing past
  * its body. When nobody reads a body of BT_OMIT_MIN_BODY or more that goes on past this call,
- * opens an omission window from the head's end and marks @ev (BT_DATA_F_WINDOW, the window's
- * length in omitted). Returns how many leading bytes of the call to copy.
+ * opens an omission window from the head's end as the direction's window in use @cw (omit_lead)
+ * and marks @ev (BT_DATA_F_WINDOW, the window's length in omitted). Returns how many leading
+ * bytes of the call to copy.
  */
-static __always_inline __u64 auto_window(struct bt_data_event *ev, __u64 pos, __u32 pid,
-					 __u64 conn_id, __u32 dir, __u64 buf, __u64 len)
+static __always_inline __u64 auto_window(struct bt_data_event *ev, struct bt_omit_win *cw,
+					 __u64 pos, __u32 pid, __u64 conn_id, __u32 dir, __u64 buf,
+					 __u64 len)
 {
 	struct auto_scratch *x;
 	struct bt_auto_arm *a;
@@ -444,13 +454,8 @@ static __always_inline __u64 auto_window(struct bt_data_event *ev, __u64 pos, __
 	a->next_head[d] = end;
 	if (!unwanted || body < BT_OMIT_MIN_BODY || body > 0xffffffffLL || end <= pos + len)
 		return len;
-	x->ok.pid = pid;
-	x->ok.dir = dir;
-	x->ok.conn_id = conn_id;
-	x->w.from = pos + x->h.len;
-	x->w.to = end;
-	if (bpf_map_update_elem(&omit_wins, &x->ok, &x->w, BPF_ANY))
-		return len;
+	cw->from = pos + x->h.len;
+	cw->to = end;
 	/* the head's chunk tells userspace; it is short, so it wakes nobody (chunk_flags) */
 	ev->flags |= BT_DATA_F_WINDOW;
 	ev->omitted = (__u32)body;
@@ -469,11 +474,12 @@ struct auto_io {
  * 9.6k so). Returns how many leading bytes of the call to copy; marks @ev when it opened a
  * window.
  */
-__noinline __u64 auto_io_window(struct bt_data_event *ev, const struct auto_io *io)
+__noinline __u64 auto_io_window(struct bt_data_event *ev, struct bt_omit_win *cw,
+				const struct auto_io *io)
 {
-	if (!ev || !io)
+	if (!ev || !cw || !io)
 		return BT_DATA_MAX_CALL; /* no limit: the whole call is copied */
-	return auto_window(ev, io->pos, io->pid, io->conn_id, io->dir, io->buf, io->len);
+	return auto_window(ev, cw, io->pos, io->pid, io->conn_id, io->dir, io->buf, io->len);
 }
 
 /*

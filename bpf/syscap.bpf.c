@@ -103,8 +103,9 @@ struct sock_state {
 	__u32 server_tid;
 	__u32 gen; /* bumps when the fd is closed, so a reused fd is a new connection */
 	__u32 announced;
-	__u32 ciphertext;  /* the stream began with a TLS record: its plaintext is tlscap's */
-	__u8 head_seen[2]; /* see emit_ctx.head_seen */
+	__u32 ciphertext; /* the stream began with a TLS record: its plaintext is tlscap's */
+	struct bt_omit_win win[2]; /* see conn_state.win */
+	__u8 head_seen[2];	   /* see emit_ctx.head_seen */
 };
 
 struct {
@@ -113,6 +114,9 @@ struct {
 	__type(key, struct fd_key);
 	__type(value, struct sock_state);
 } socks SEC(".maps");
+
+/* A new socket's state, not on the stack: sys_exit's call chain has no room for it. */
+static const struct sock_state sock_init;
 
 /* Returns the TCP socket behind @fd of the current task, or NULL. */
 static __always_inline struct sock *tcp_sock_of(int fd)
@@ -242,7 +246,7 @@ static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 b
 	c.ev->src = BT_SRC_SOCKET;
 	c.ev->omitted = p->win;
 	/* an auto window starts after the head, so no earlier window covers the call (off 0) */
-	c.off = (__u32)omit_lead(k->pid, dir, c.ev->conn_id, c.pos, len, &report);
+	c.off = (__u32)omit_lead(&s->win[dir & 1], k->pid, dir, c.ev->conn_id, c.pos, len, &report);
 	if (c.off < len || report)
 		emit_call(&c, buf, p->win ? p->copy : len, &s->head_seen[dir & 1], report);
 	if (dir == 0 && first_piece && s->server_call && is_status_start(head))
@@ -283,8 +287,8 @@ __noinline int auto_piece(struct sock_state *s, struct fd_key *k, struct piece *
 	if (!ev)
 		return 0;
 	ev->flags = 0;
-	p->copy = (__u16)auto_window(ev, s->pos[p->dir & 1], k->pid, conn_id(s, k->fd), p->dir,
-				     p->buf, p->len);
+	p->copy = (__u16)auto_window(ev, &s->win[p->dir & 1], s->pos[p->dir & 1], k->pid,
+				     conn_id(s, k->fd), p->dir, p->buf, p->len);
 	if (ev->flags & BT_DATA_F_WINDOW)
 		p->win = ev->omitted;
 	return 0;
@@ -353,6 +357,7 @@ static __always_inline void sock_closed(int fd, __u64 pid_tgid)
 	if (s->server_call)
 		close_server_frame(s, pid_tgid, bpf_ktime_get_ns());
 	s->pos[0] = s->pos[1] = 0;
+	__builtin_memset(s->win, 0, sizeof(s->win));
 	s->announced = 0;
 	s->ciphertext = 0;
 	s->gen++;
@@ -490,7 +495,7 @@ static __always_inline void sock_done(struct pt_regs *regs, struct sock_call *ca
 				      __u64 pid_tgid)
 {
 	struct fd_key k = {.pid = pid_tgid >> 32, .fd = call->fd};
-	struct sock_state *s, init = {};
+	struct sock_state *s;
 	struct sock *sk;
 	__u32 dir;
 	__u64 ts;
@@ -500,7 +505,7 @@ static __always_inline void sock_done(struct pt_regs *regs, struct sock_call *ca
 	sk = tcp_sock_of(k.fd);
 	if (!sk)
 		return;
-	s = map_lookup_or_try_init(&socks, &k, &init);
+	s = map_lookup_or_try_init(&socks, &k, &sock_init);
 	if (!s) {
 		count(BT_CNT_CONN_FULL, 1);
 		return;

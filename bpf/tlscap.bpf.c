@@ -51,7 +51,7 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 		count(BT_CNT_DATA_TOO_LONG, len - BT_DATA_MAX_CALL);
 		len = BT_DATA_MAX_CALL;
 	}
-	c.off = (__u32)omit_lead(k->pid, dir, k->id, c.pos, len, &report);
+	c.off = (__u32)omit_lead(&cs->win[dir & 1], k->pid, dir, k->id, c.pos, len, &report);
 	if (c.off == len && !report)
 		return;
 	c.ev = bpf_map_lookup_elem(&scratch, &zero);
@@ -74,7 +74,7 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 				     .len = len,
 				     .pid = k->pid,
 				     .dir = dir};
-		__u64 copy = auto_io_window(c.ev, &io);
+		__u64 copy = auto_io_window(c.ev, &cs->win[dir & 1], &io);
 
 		if (copy < len)
 			len = copy;
