@@ -30,7 +30,10 @@ struct bt_uregs {
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Emits @len bytes at user @buf as data of connection @k, direction @dir. */
+/*
+ * Emits @len bytes at user @buf as data of connection @k, direction @dir, at time @ts (0: now,
+ * read only when something is sent: a read inside an omission window sends nothing).
+ */
 static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, __u32 dir,
 				      __u16 src, __u64 ts, __u64 pid_tgid)
 {
@@ -54,6 +57,8 @@ static __always_inline void emit_data(struct conn_key *k, __u64 buf, __u64 len, 
 	c.off = (__u32)omit_lead(&cs->win[dir & 1], k->pid, dir, k->id, c.pos, len, &report);
 	if (c.off == len && !report)
 		return;
+	if (!ts)
+		ts = bpf_ktime_get_ns();
 	c.ev = bpf_map_lookup_elem(&scratch, &zero);
 	if (!c.ev)
 		return;
@@ -127,8 +132,8 @@ static __always_inline int ssl_leave(int rc)
 	}
 	k.pid = pid_tgid >> 32;
 	k.id = call->ssl;
-	/* a request is sent when SSL_write starts; a response is had when SSL_read returns */
-	ts = call->dir == 0 ? call->ts : bpf_ktime_get_ns();
+	/* a request is sent when SSL_write starts; a response is had when SSL_read returns (now) */
+	ts = call->dir == 0 ? call->ts : 0;
 	emit_data(&k, call->buf, n, call->dir, BT_SRC_TLS, ts, pid_tgid);
 	call->active = 0;
 	return 0;
