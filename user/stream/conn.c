@@ -621,6 +621,7 @@ static void conn_adopt(struct conn *c, int dir, uint64_t from, uint64_t n)
 	pr_info("connection %#" PRIx64 " of pid %u: BPF left out %" PRIu64 " bytes at %" PRIu64
 		" as body nobody reads, but they are %s: lost\n",
 		c->conn_id, c->pid, n, from, why);
+	memset(c->unwanted, 0, sizeof(c->unwanted));
 	c->n_unwanted = 0;
 	if (t->opts.arm)
 		t->opts.arm(t->opts.omit_ctx, c->pid, c->conn_id, NULL);

@@ -1615,19 +1615,35 @@ static void test_conn_auto_window_refused(void **state)
 
 	(void)state;
 	fx_omit_init(&f, &r);
+	/* two requests armed by windows of bedtrace's own */
+	fx_str(&f, BT_DIR_SEND, BIG_REQ);
+	fx_big_response(&f, 40000, 0, "");
+	fx_omitted(&f, BT_DIR_RECV, r.call[0].to - 5000, 5000);
+	fx_str(&f, BT_DIR_SEND, "GET /big2 HTTP/1.1\r\nHost: h\r\n\r\n");
+	fx_big_response(&f, 40000, 0, "");
+	fx_omitted(&f, BT_DIR_RECV, r.call[1].to - 5000, 5000);
+	assert_int_equal(r.n_arms, 2);
+	assert_int_equal(r.arm.unwanted[1], bt_path_hash("GET /big2", 9));
 	fx_str(&f, BT_DIR_SEND, BIG_REQ);
 	fx_window_head(&f, head, 50000);
-	auto_stats_eq(f.t, 0, 1, 0);
+	auto_stats_eq(f.t, 0, 1, 2);
 	assert_int_equal(r.n_disarms, 1);
 	/* BPF reports the call that ends its window; the parse still wants 10,000 bytes more */
 	fx_omitted(&f, BT_DIR_RECV, f.pos[BT_DIR_RECV] + 45000, 5000);
 	conn_tracker_stats(f.t, &st);
 	assert_int_equal(st.lost_bytes, 50000);
-	assert_int_equal(st.omitted, 0);
+	assert_int_equal(st.omitted, 80000);
 	fx_fill(&f, BT_DIR_RECV, 10000);
-	assert_int_equal(r.n_ex, 1);
-	assert_true(r.ex[0].resp.truncated);
-	assert_int_equal(r.ex[0].resp.lost_bytes, 50000);
+	assert_int_equal(r.n_ex, 3);
+	assert_true(r.ex[2].resp.truncated);
+	assert_int_equal(r.ex[2].resp.lost_bytes, 50000);
+
+	/* armed again later: none of the requests armed before the refusal is */
+	fx_str(&f, BT_DIR_SEND, "GET /other HTTP/1.1\r\nHost: h\r\n\r\n");
+	fx_big_response(&f, 100000, 0, "");
+	assert_int_equal(r.n_arms, 3);
+	assert_int_equal(r.arm.unwanted[0], bt_path_hash("GET /other", 10));
+	assert_int_equal(r.arm.unwanted[1], 0);
 	conn_tracker_free(f.t);
 
 	/* the right length, but the body is read */
