@@ -240,8 +240,8 @@ static long emit_chunk(__u64 i, void *data)
  * position for what its window covers. The window goes once the stream has passed it.
  *
  * @cw is the connection direction's window in use: one userspace wrote into omit_wins moves
- * there when the stream has passed the one before (or there was none), and auto_window() writes
- * its own there. The reads inside a window, most of a large body, then look nothing up.
+ * there when the stream has passed the one before (or there was none), and auto_io_window()
+ * writes its own there. The reads inside a window, most of a large body, then look nothing up.
  */
 static __always_inline __u64 omit_lead(struct bt_omit_win *cw, __u32 pid, __u32 dir, __u64 conn_id,
 				       __u64 pos, __u64 len, bool *report)
@@ -307,7 +307,7 @@ __noinline int head_byte(struct bt_head *h, __u32 b)
 }
 
 /*
- * What auto_window() keeps while it works: per CPU, as syscap's capture path runs four calls
+ * What auto_io_window() keeps while it works: per CPU, as syscap's capture path runs four calls
  * deep and has no stack left (BPF allows 512 bytes for a whole call chain).
  */
 struct auto_scratch {
@@ -402,32 +402,45 @@ static __always_inline __s64 auto_pair(struct bt_auto_arm *a, const struct bt_he
 	return body;
 }
 
+/* An I/O call for auto_io_window(): a global function takes at most five arguments. */
+struct auto_io {
+	__u64 pos, conn_id, buf, len;
+	__u32 pid, dir;
+};
+
 /*
- * Auto windows (struct bt_auto_arm): when an I/O call of @len bytes at user @buf, at stream
- * position @pos of (@pid, @conn_id, @dir), starts at the next message head BPF knows of on an
- * armed connection, reads that head (into @ev's data) and moves the connection's framing past
- * its body. When nobody reads a body of BT_OMIT_MIN_BODY or more that goes on past this call,
- * opens an omission window from the head's end as the direction's window in use @cw (omit_lead)
- * and marks @ev (BT_DATA_F_WINDOW, the window's length in omitted). Returns how many leading
- * bytes of the call to copy.
+ * Auto windows (struct bt_auto_arm): when I/O call @io (@io->len bytes at user @io->buf, at
+ * stream position @io->pos of its connection and direction) starts at the next message head BPF
+ * knows of on an armed connection, reads that head (into @ev's data) and moves the connection's
+ * framing past its body. When nobody reads a body of BT_OMIT_MIN_BODY or more that goes on past
+ * this call, opens an omission window from the head's end as the direction's window in use @cw
+ * (omit_lead) and marks @ev (BT_DATA_F_WINDOW, the window's length in omitted). Returns how many
+ * leading bytes of the call to copy.
+ *
+ * A global function, verified once on its own: inlined, its paths multiplied the capture path's
+ * states (ssl_return: 5.8k instructions verified before auto windows, 16.5k inlined, 9.6k so).
  */
-static __always_inline __u64 auto_window(struct bt_data_event *ev, struct bt_omit_win *cw,
-					 __u64 pos, __u32 pid, __u64 conn_id, __u32 dir, __u64 buf,
-					 __u64 len)
+__noinline __u64 auto_io_window(struct bt_data_event *ev, struct bt_omit_win *cw,
+				const struct auto_io *io)
 {
+	__u64 pos, len, n, end;
 	struct auto_scratch *x;
 	struct bt_auto_arm *a;
-	__u32 d = dir & 1, zero = 0;
+	__u32 d, zero = 0;
 	bool unwanted;
-	__u64 n, end;
 	__s64 body;
 
+	if (!ev || !cw || !io)
+		return BT_DATA_MAX_CALL; /* no limit: the whole call is copied */
+	pos = io->pos;
+	len = io->len;
+	d = io->dir & 1;
 	x = bpf_map_lookup_elem(&auto_scratch, &zero);
 	if (!x)
 		return len;
-	x->k.pid = pid;
+	x->k.pid = io->pid;
 	x->k.pad = 0;
-	x->k.conn_id = conn_id;
+	x->k.conn_id = io->conn_id;
 	a = bpf_map_lookup_elem(&auto_arms, &x->k);
 	if (!a || a->next_head[d] != pos)
 		return len;
@@ -436,7 +449,7 @@ static __always_inline __u64 auto_window(struct bt_data_event *ev, struct bt_omi
 	n = len < BT_HEAD_MAX ? len : BT_HEAD_MAX;
 	asm volatile("%0 &= %1" : "+r"(n) : "i"(2 * BT_HEAD_MAX - 1));
 	if (n < BT_HTTP_METHOD_PREFIX_LEN || n > BT_HEAD_MAX ||
-	    bpf_probe_read_user(ev->data, n, (void *)buf))
+	    bpf_probe_read_user(ev->data, n, (void *)io->buf))
 		return len;
 	if (is_status_start(ev->data))
 		bt_head_init(&x->h, BT_HEAD_RESP);
@@ -460,26 +473,6 @@ static __always_inline __u64 auto_window(struct bt_data_event *ev, struct bt_omi
 	ev->flags |= BT_DATA_F_WINDOW;
 	ev->omitted = (__u32)body;
 	return x->h.len;
-}
-
-/* An I/O call for auto_io_window(): a global function takes at most five arguments. */
-struct auto_io {
-	__u64 pos, conn_id, buf, len;
-	__u32 pid, dir;
-};
-
-/*
- * auto_window() as a global function, verified once on its own: inlined, its paths multiplied
- * the capture path's states (ssl_return: 5.8k instructions verified before, 16.5k inlined,
- * 9.6k so). Returns how many leading bytes of the call to copy; marks @ev when it opened a
- * window.
- */
-__noinline __u64 auto_io_window(struct bt_data_event *ev, struct bt_omit_win *cw,
-				const struct auto_io *io)
-{
-	if (!ev || !cw || !io)
-		return BT_DATA_MAX_CALL; /* no limit: the whole call is copied */
-	return auto_window(ev, cw, io->pos, io->pid, io->conn_id, io->dir, io->buf, io->len);
 }
 
 /*

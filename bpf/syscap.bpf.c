@@ -197,11 +197,12 @@ struct piece {
 	__u32 win;  /* auto_piece: the window opened after the head, 0 for none */
 };
 
-/* @p->copy and @p->win: the auto window auto_piece() opened, if any. */
-static __always_inline void emit(struct sock_state *s, struct fd_key *k, __u64 buf, __u64 len,
-				 __u32 dir, __u64 ts, __u64 pid_tgid, bool first_piece,
-				 const struct piece *p)
+/* Emits piece @p; @p->copy and @p->win: the auto window auto_piece() opened, if any. */
+static __always_inline void emit(struct sock_state *s, struct fd_key *k, const struct piece *p)
 {
+	__u64 buf = p->buf, len = p->len, ts = p->ts, pid_tgid = p->pid_tgid;
+	bool first_piece = p->first;
+	__u32 dir = p->dir;
 	struct emit_ctx c = {};
 	__u32 zero = 0, tid = (__u32)pid_tgid;
 	__u8 head[4] = {};
@@ -262,12 +263,12 @@ __noinline int emit_piece(struct sock_state *s, struct fd_key *k, const struct p
 {
 	if (!s || !k || !p)
 		return 0;
-	emit(s, k, p->buf, p->len, p->dir, p->ts, p->pid_tgid, p->first, p);
+	emit(s, k, p);
 	return 0;
 }
 
 /*
- * Auto windows (capture.bpf.h: auto_window) for a read or write of one buffer, before
+ * Auto windows (capture.bpf.h: auto_io_window) for a read or write of one buffer, before
  * emit_piece(): global, so that the head's reading is not one more frame on emit_piece's
  * chain, which has no stack left. Sets @p->copy and @p->win. Reads and writes of several
  * buffers get no auto window; a head they carry only leaves the connection unarmed.
@@ -275,6 +276,7 @@ __noinline int emit_piece(struct sock_state *s, struct fd_key *k, const struct p
 __noinline int auto_piece(struct sock_state *s, struct fd_key *k, struct piece *p)
 {
 	struct bt_data_event *ev;
+	struct auto_io io;
 	__u32 zero = 0;
 
 	if (!s || !k || !p)
@@ -287,8 +289,13 @@ __noinline int auto_piece(struct sock_state *s, struct fd_key *k, struct piece *
 	if (!ev)
 		return 0;
 	ev->flags = 0;
-	p->copy = (__u16)auto_window(ev, &s->win[p->dir & 1], s->pos[p->dir & 1], k->pid,
-				     conn_id(s, k->fd), p->dir, p->buf, p->len);
+	io.pos = s->pos[p->dir & 1];
+	io.conn_id = conn_id(s, k->fd);
+	io.buf = p->buf;
+	io.len = p->len;
+	io.pid = k->pid;
+	io.dir = p->dir;
+	p->copy = (__u16)auto_io_window(ev, &s->win[p->dir & 1], &io);
 	if (ev->flags & BT_DATA_F_WINDOW)
 		p->win = ev->omitted;
 	return 0;
