@@ -387,16 +387,6 @@ static void headers_done(struct http1_conn *c, int di)
 					 : H1_BODY_CLOSE;
 }
 
-/* How many of the @n bytes of request target @t are its path: up to a query or fragment. */
-static size_t path_len(const char *t, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n && t[i] != '?' && t[i] != '#'; i++)
-		;
-	return i;
-}
-
 /* A start line of @kind begins at @off in lbuf (@n bytes without line ending). */
 static void begin_message(struct http1_conn *c, int di, enum h1_kind kind, size_t off, size_t n,
 			  uint64_t ts)
@@ -423,8 +413,10 @@ static void begin_message(struct http1_conn *c, int di, enum h1_kind kind, size_
 		m = &x->ex.req;
 		m->method = strndup(s.method, s.method_len);
 		m->target = strndup(s.target, s.target_len);
-		m->path_hash =
-		    bt_path_hash(s.method, s.method_len + 1 + path_len(s.target, s.target_len));
+		/* the path: the target up to a query or fragment */
+		if (m->target)
+			m->path_hash =
+			    bt_path_hash(s.method, s.method_len + 1 + strcspn(m->target, "?#"));
 	} else {
 		x->ex.has_response = true;
 		m = &x->ex.resp;
