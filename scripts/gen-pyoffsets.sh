@@ -81,6 +81,8 @@ int main(void)
 	P(code_name, offsetof(PyCodeObject, co_name));
 #if PY_VERSION_HEX >= 0x030b0000
 	P(code_qualname, offsetof(PyCodeObject, co_qualname));
+	P(code_nlocalsplus, offsetof(PyCodeObject, co_nlocalsplus));
+	P(code_stacksize, offsetof(PyCodeObject, co_stacksize));
 #endif
 	P(code_size, sizeof(PyCodeObject));
 	P(unicode_length, offsetof(PyASCIIObject, length));

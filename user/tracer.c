@@ -1299,13 +1299,14 @@ static void report_python(const struct session *s)
 		"call(s) seen by one sample only (calls shorter than a period may be missed)\n",
 		(unsigned long long)ps.spans, (unsigned long long)ps.samples, ps.processes,
 		(unsigned long long)ps.seen_once);
-	pr_debug("python: %llu thread stacks read (%llu torn, %llu calls taken back), %llu rounds "
-		 "late, longest gap %.2f ms, %llu exact spans nested in sampled ones, %llu reads "
-		 "of target memory, sampler CPU %.1f ms\n",
+	pr_debug("python: %llu thread stacks read (%llu torn, %llu read again that mixed two "
+		 "calls, %llu calls taken back), %llu rounds late, longest gap %.2f ms, %llu exact "
+		 "spans nested in sampled ones, %llu reads of target memory, sampler CPU %.1f ms\n",
 		 (unsigned long long)ps.thread_stacks, (unsigned long long)ps.torn,
-		 (unsigned long long)ps.glitches, (unsigned long long)ps.late,
-		 (double)ps.max_gap_ns / 1e6, (unsigned long long)ps.nested,
-		 (unsigned long long)ps.syscalls, (double)ps.sampler_cpu_ns / 1e6);
+		 (unsigned long long)ps.mixed, (unsigned long long)ps.glitches,
+		 (unsigned long long)ps.late, (double)ps.max_gap_ns / 1e6,
+		 (unsigned long long)ps.nested, (unsigned long long)ps.syscalls,
+		 (double)ps.sampler_cpu_ns / 1e6);
 }
 
 /*

@@ -139,7 +139,26 @@ static inline uint64_t pyimg_code(struct pyimg *im, const char *qualname, const 
 	}
 	pyimg_put32(im, a + o->code_firstlineno, line);
 	pyimg_put32(im, a + o->code_flags, flags);
+	/* 3.11+: a frame running it fills PYIMG_FRAME_STRIDE, where pyimg_stack puts its callee */
+	if (o->code_nlocalsplus) {
+		pyimg_put32(im, a + o->code_nlocalsplus, 4);
+		pyimg_put32(im, a + o->code_stacksize,
+			    (uint32_t)((PYIMG_FRAME_STRIDE - o->frame_size) / 8 - 4));
+	}
 	return a;
+}
+
+/* 3.11/3.12: the root CFrame inside thread state @ts, current while it runs no Python code
+ * (the last 24 bytes of the thread state: room for either version's). */
+static inline uint64_t pyimg_root_cframe(const struct pyimg *im, uint64_t ts)
+{
+	return ts + im->o->tstate_size - 24;
+}
+
+/* 3.11/3.12: the CFrame an entry into the interpreter pushed on thread @ts's C stack. */
+static inline uint64_t pyimg_entry_cframe(uint64_t ts)
+{
+	return PYIMG_CFRAME + (ts - PYIMG_TSTATE);
 }
 
 /* A new thread state with kernel id @tid, linked at the head of the interpreter's list.
@@ -169,7 +188,7 @@ static inline uint64_t pyimg_thread(struct pyimg *im, uint32_t tid)
 	}
 	if (o->minor == 11 || o->minor == 12) {
 		pyimg_zero(im, PYIMG_CFRAME + 0x1000ull * i, 0x100);
-		pyimg_put64(im, ts + o->tstate_frame, PYIMG_CFRAME + 0x1000ull * i);
+		pyimg_put64(im, ts + o->tstate_frame, pyimg_root_cframe(im, ts));
 	}
 	pyimg_put64(im, PYIMG_INTERP + o->interp_tstate_head, ts);
 	return ts;
@@ -192,7 +211,19 @@ static inline void pyimg_set_current(struct pyimg *im, uint64_t ts, uint64_t fra
 /* Kinds of frame pyimg_stack makes. */
 #define PYIMG_PLAIN 0
 #define PYIMG_GEN 1  /* owned by a generator: outside the chunk on 3.11+ */
-#define PYIMG_SHIM 3 /* 3.12+ entry shim (FRAME_OWNED_BY_CSTACK) */
+#define PYIMG_SHIM 3 /* 3.12+ entry shim (FRAME_OWNED_BY_CSTACK): off the chunk too */
+
+/* A frame off the data stack: a frame object (3.9/3.10), a generator's frame, or an entry
+ * shim (3.12+: on the C stack of the call into the interpreter). */
+static inline uint64_t pyimg_heap_frame(struct pyimg *im)
+{
+	uint64_t a = PYIMG_HEAP + 0x200ull * im->n_heap++;
+
+	if (a + 0x200 > PYIMG_HEAP + PYIMG_HEAP_LEN)
+		abort();
+	memset(pymem_image_at(im->m, a, 0x200), 0, 0x200);
+	return a;
+}
 
 /*
  * Gives thread @ts the stack @codes[0] (outermost) .. @codes[n - 1] (current), frame kinds in
@@ -213,8 +244,7 @@ static inline void pyimg_stack(struct pyimg *im, uint64_t ts, size_t n, const ui
 	/* 3.12+: the thread's entry into the interpreter, below its outermost frame (not below
 	 * a generator's frame: that one stands for a chain cut short) */
 	if (o->minor >= 12 && n && (!kinds || kinds[0] == PYIMG_PLAIN)) {
-		prev = a = top;
-		top += PYIMG_FRAME_STRIDE;
+		prev = a = pyimg_heap_frame(im);
 		pyimg_put64(im, a + o->frame_previous, 0);
 		pyimg_put64(im, a + o->frame_code, im->trampoline);
 		*(uint8_t *)pymem_image_at(im->m, a + o->frame_owner, 1) = PYIMG_SHIM;
@@ -222,11 +252,8 @@ static inline void pyimg_stack(struct pyimg *im, uint64_t ts, size_t n, const ui
 	for (i = 0; i < n; i++) {
 		int kind = kinds ? kinds[i] : PYIMG_PLAIN;
 
-		if (o->minor < 11 || kind == PYIMG_GEN) {
-			a = PYIMG_HEAP + 0x200ull * im->n_heap++;
-			if (a + 0x200 > PYIMG_HEAP + PYIMG_HEAP_LEN)
-				abort();
-			memset(pymem_image_at(im->m, a, 0x200), 0, 0x200);
+		if (o->minor < 11 || kind == PYIMG_GEN || kind == PYIMG_SHIM) {
+			a = pyimg_heap_frame(im);
 		} else {
 			a = top;
 			top += PYIMG_FRAME_STRIDE;
@@ -252,6 +279,10 @@ static inline void pyimg_stack(struct pyimg *im, uint64_t ts, size_t n, const ui
 	}
 	if (o->minor >= 11)
 		pyimg_put64(im, ts + o->tstate_datastack_top, top);
+	/* 3.11/3.12: running Python code, in the CFrame of its entry; else in the root one */
+	if (o->minor == 11 || o->minor == 12)
+		pyimg_put64(im, ts + o->tstate_frame,
+			    n ? pyimg_entry_cframe(ts) : pyimg_root_cframe(im, ts));
 	pyimg_set_current(im, ts, n ? a : 0);
 }
 

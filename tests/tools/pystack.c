@@ -127,11 +127,13 @@ int main(int argc, char **argv)
 	pyreader_get_stats(r, &st);
 	fprintf(stderr,
 		"# stats samples=%llu syscalls=%llu bytes=%llu torn=%llu returned=%llu "
-		"code_objects=%llu errors=%llu cpu_us=%llu us_per_sample=%.2f in_sample_us=%.2f "
+		"misplaced=%llu replaced=%llu code_objects=%llu errors=%llu cpu_us=%llu "
+		"us_per_sample=%.2f in_sample_us=%.2f "
 		"syscalls_per_sample=%.2f bytes_per_sample=%.0f\n",
 		(unsigned long long)st.samples, (unsigned long long)st.syscalls,
 		(unsigned long long)st.bytes_read, (unsigned long long)st.torn,
-		(unsigned long long)st.returned, (unsigned long long)st.code_objects,
+		(unsigned long long)st.returned, (unsigned long long)st.misplaced,
+		(unsigned long long)st.replaced, (unsigned long long)st.code_objects,
 		(unsigned long long)st.errors, (unsigned long long)(c1 - c0),
 		n ? (double)(c1 - c0) / (double)n : 0.0,
 		n ? (double)in_sample_ns / 1e3 / (double)n : 0.0,

@@ -212,6 +212,23 @@ static void code_ids(const struct pyreader *r, const uint8_t *b, uint64_t *name,
 	*flags = o->code_flags ? ld32(b + o->code_flags) : 0;
 }
 
+/* 3.11+: the bytes a frame running code object @b takes on its thread's data stack (its fixed
+ * part, then co_nlocalsplus + co_stacksize slots); 0 when not known or not plausible. */
+static uint32_t frame_bytes(const struct pyreader *r, const uint8_t *b)
+{
+	const struct pyoffsets *o = &r->l.off;
+	uint32_t nl, ss;
+
+	if (!o->code_nlocalsplus || !o->code_stacksize)
+		return 0;
+	nl = ld32(b + o->code_nlocalsplus);
+	ss = ld32(b + o->code_stacksize);
+	/* both ints, far below this for any code object the compiler makes */
+	if (nl > (1u << 16) || ss > (1u << 16))
+		return 0;
+	return r->frame_len + 8 * (nl + ss);
+}
+
 /* Builds the cache entry of code object @addr from its header @b and its names (read as @qs,
  * @fs). NULL: not a code object, a name not read, or no memory. */
 static struct code_ent *code_make(struct pyreader *r, uint64_t addr, const uint8_t *b,
@@ -227,6 +244,7 @@ static struct code_ent *code_make(struct pyreader *r, uint64_t addr, const uint8
 	if (!e)
 		return NULL;
 	code_ids(r, b, &e->name_ptr, &e->qual_ptr, &e->file_ptr, &e->c.first_line, &e->flags);
+	e->frame_bytes = frame_bytes(r, b);
 	qual = qs->addr == e->qual_ptr ? str_decode(r, qs) : NULL;
 	file = fs->addr == e->file_ptr ? str_decode(r, fs) : NULL;
 	if (!qual || !file || grow(&r->all, &r->cap_all, r->n_all + 1, sizeof(*r->all))) {

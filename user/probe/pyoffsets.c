@@ -94,6 +94,8 @@ static const struct pyoffsets table[] = {
 	.code_filename = 112,
 	.code_name = 120,
 	.code_qualname = 128,
+	.code_nlocalsplus = 76,
+	.code_stacksize = 68,
 	.code_size = 192,
 	.unicode_length = 16,
 	.unicode_state = 32,
@@ -129,6 +131,8 @@ static const struct pyoffsets table[] = {
 	.code_filename = 112,
 	.code_name = 120,
 	.code_qualname = 128,
+	.code_nlocalsplus = 72,
+	.code_stacksize = 64,
 	.code_size = 200,
 	.unicode_length = 16,
 	.unicode_state = 32,
@@ -162,6 +166,8 @@ static const struct pyoffsets table[] = {
 	.code_filename = 112,
 	.code_name = 120,
 	.code_qualname = 128,
+	.code_nlocalsplus = 72,
+	.code_stacksize = 64,
 	.code_size = 208,
 	.unicode_length = 16,
 	.unicode_state = 32,
@@ -235,6 +241,7 @@ static int dbg_field(const uint8_t *buf, unsigned pos, uint64_t size, uint32_t *
 int pyoffsets_from_debug(const uint8_t *buf, size_t len, struct pyoffsets *o, uint64_t *version)
 {
 	uint64_t interp, tstate, frame, code;
+	uint32_t line = o->code_firstlineno, frame_size = o->frame_size;
 	int err = 0;
 
 	if (len < PYOFF_DEBUG_LEN || memcmp(buf, PYOFF_DEBUG_COOKIE, 8))
@@ -279,5 +286,9 @@ int pyoffsets_from_debug(const uint8_t *buf, size_t len, struct pyoffsets *o, ui
 		return err;
 	o->tstate_size = (uint32_t)tstate;
 	o->code_size = (uint32_t)code;
+	/* no debug offset gives a frame's size: the table's fields hold where the interpreter
+	 * agrees with it on the layout around them */
+	if (o->code_firstlineno != line || o->frame_size != frame_size)
+		o->code_nlocalsplus = o->code_stacksize = 0;
 	return 0;
 }

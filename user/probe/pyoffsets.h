@@ -51,6 +51,9 @@ struct pyoffsets {
 	/* PyCodeObject */
 	uint32_t code_flags, code_firstlineno, code_filename, code_name;
 	uint32_t code_qualname; /* 3.11+ */
+	/* 3.11+: a frame's size, localsplus and value stack (co_nlocalsplus + co_stacksize slots
+	 * past frame_size, where its callee's frame begins) */
+	uint32_t code_nlocalsplus, code_stacksize;
 	uint32_t code_size;
 	/* PyASCIIObject / PyCompactUnicodeObject */
 	uint32_t unicode_length, unicode_state, unicode_ascii_size, unicode_compact_size;

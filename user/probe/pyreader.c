@@ -374,11 +374,14 @@ static uint64_t frame_locals(const struct pyreader *r, const struct thr *t, uint
  * callee left as it was), which would give a returned call a caller it did not have: they are
  * dropped, and the sample shows the stack as it was after the returns (a thread that calls a
  * small function in a loop is caught so in many samples: read again, it would be caught again).
- * A pointer that moved anywhere else (a call made meanwhile, above the chain) leaves the chain
- * as it was.
+ * A pointer that stayed, or moved anywhere else (a call made meanwhile, above the chain), leaves
+ * the chain as it was if its first frame did: read again with the pointer, that frame still runs
+ * the same code for the same caller. If not, its call returned and its caller made another at
+ * the same address (and maybe further calls from there) while the chain was read: torn.
  */
 static void check_tail(struct pyreader *r, struct thr *t)
 {
+	const struct pyoffsets *o = &r->l.off;
 	uint64_t now = t->tail;
 	size_t k;
 
@@ -386,8 +389,21 @@ static void check_tail(struct pyreader *r, struct thr *t)
 		return;
 	for (k = 1; k < t->n_chain && t->chain[k] != now; k++)
 		;
-	if (now == t->chain[0] || k == t->n_chain)
+	if (now == t->chain[0] || k == t->n_chain) {
+		/* the first frame read again with the pointer: running other code, or called
+		 * from elsewhere, it is a new call at the address of one that returned (a
+		 * caller that went on to its next call, maybe deeper by now), and the chain
+		 * mixes the two */
+		if (t->head_ok && t->head_addr == t->chain[0] && t->frames[0].instr != UINT64_MAX &&
+		    (ld64(t->head + o->frame_code - r->head_lo) !=
+			 (uint64_t)(uintptr_t)t->frames[0].code ||
+		     ld64(t->head + o->frame_previous - r->head_lo) !=
+			 (t->n_chain > 1 ? t->chain[1] : 0))) {
+			t->torn = true;
+			r->st.replaced++;
+		}
 		return;
+	}
 	memmove(t->chain, t->chain + k, (t->n_chain - k) * sizeof(*t->chain));
 	memmove(t->frames, t->frames + k, (t->n_chain - k) * sizeof(*t->frames));
 	t->n_chain -= k;
@@ -421,7 +437,7 @@ static int walk(struct pyreader *r, struct thr *t)
 			return queue_frame(r, t, t->cur) ?: 1;
 		t->cur_batch = batch;
 		if (t->n_chain >= MAX_DEPTH) {
-			t->torn = true;
+			t->torn = t->capped = true;
 			break;
 		}
 		for (k = 0; k < t->n_chain; k++)
@@ -495,6 +511,12 @@ static int walk(struct pyreader *r, struct thr *t)
 	return 0;
 }
 
+/* 3.11/3.12: whether CFrame @p is the root one inside @t's thread state. */
+static bool cframe_is_root(const struct pyreader *r, const struct thr *t, uint64_t p)
+{
+	return p >= t->tstate && p - t->tstate < r->l.off.tstate_size;
+}
+
 /* The first frame of @t from its thread state (3.11/3.12: through the CFrame). Returns 1 when
  * a round is needed for the CFrame, 0 when t->cur is set. */
 static int first_frame(struct pyreader *r, struct thr *t)
@@ -512,6 +534,12 @@ static int first_frame(struct pyreader *r, struct thr *t)
 		if (p == t->cframe && t->cframe_ok) {
 			t->cur = ld64(t->cframe_buf);
 			t->cur_batch = t->cframe_batch;
+			/* a CFrame on the C stack names a frame from the entry that pushed it to
+			 * its return; none there is its slot read before the entry set it, or
+			 * after the return, when other C code had the stack. Only the thread
+			 * state's own root CFrame (a thread running no Python code) names none. */
+			if (!t->cur && !cframe_is_root(r, t, p))
+				t->torn = true;
 			return 0;
 		}
 		t->cframe = p;
@@ -533,7 +561,7 @@ static void thr_reset(struct pyreader *r, struct thr *t)
 
 	t->n_chain = 0;
 	t->cur = 0;
-	t->torn = t->done = false;
+	t->torn = t->done = t->capped = false;
 	t->chunk_lo = t->chunk_hi = 0;
 	if (o->tstate_datastack_chunk && t->ts_ok) {
 		chunk = ld64(t->ts + o->tstate_datastack_chunk);
@@ -541,6 +569,54 @@ static void thr_reset(struct pyreader *r, struct thr *t)
 		if (chunk && top > chunk + o->chunk_data && top - chunk < (1u << 30)) {
 			t->chunk_lo = chunk + o->chunk_data;
 			t->chunk_hi = top;
+		}
+	}
+}
+
+/* Whether frame @addr is the first of a data-stack chunk that is not the thread's first (a
+ * chunk is its own mapping: its data begins a fixed way past a page boundary). */
+static bool chunk_start(const struct pyreader *r, uint64_t addr)
+{
+	return addr > r->l.off.chunk_data && !((addr - r->l.off.chunk_data) & (r->page - 1));
+}
+
+/*
+ * 3.11+: a frame on a thread's data stack begins where its caller's ends (the top of the stack
+ * when it was pushed, through any entry from C between them), or at the start of a new chunk
+ * when the caller's was full. A chain with a frame anywhere else read a call that had returned,
+ * at an address its caller had given to another call since (a caller that went on, a callee
+ * left as it was), or a caller replaced so: its frames were never one stack. Checked where the
+ * caller's code object is known, after pycode_resolve; a frame whose code object could not be
+ * read makes its chain torn too.
+ */
+static void check_frames(struct pyreader *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->n_thr; i++) {
+		struct thr *t = r->thr[i];
+		uint64_t callee = 0; /* the last frame walked, when on the data stack */
+
+		for (j = 0; j < t->n_chain && !t->torn; j++) {
+			const struct py_frame *f = &t->frames[j];
+			const struct code_ent *e;
+
+			if (f->instr == UINT64_MAX && !f->code)
+				continue; /* a shim: between a caller and its callee */
+			e = pycode_get(r, (uint64_t)(uintptr_t)f->code);
+			if (!e || !e->seen) {
+				t->torn = true;
+				break;
+			}
+			/* a generator's frame lives in the generator (3.11+ frames of the
+			 * thread's own calls live on the data stack) */
+			if (callee && !f->generator && e->frame_bytes &&
+			    callee != f->addr + e->frame_bytes && !chunk_start(r, callee)) {
+				t->torn = true;
+				r->st.misplaced++;
+				break;
+			}
+			callee = f->generator || pyoff_frame_objects(&r->l.off) ? 0 : f->addr;
 		}
 	}
 }
@@ -614,6 +690,17 @@ static uint64_t frame_slot(const struct pyreader *r, const struct thr *t)
 	return t->tstate + o->tstate_frame;
 }
 
+/* The frame @t's chain begins at, as far as is known before this round's reads: the one it
+ * began at, the one it is about to begin at, or (round 0) the one it began at last time. */
+static uint64_t expected_head(const struct thr *t)
+{
+	if (t->n_chain)
+		return t->chain[0];
+	if (t->cur && t->cur != UINT64_MAX)
+		return t->cur;
+	return t->n_prev ? t->prev[0] : 0;
+}
+
 /*
  * Runs the queued round and marks each thread's regions from their requests, in order. Each
  * thread whose frames the round reads gets its frame pointer read last, after them (a batch's
@@ -638,6 +725,10 @@ static int run_marked(struct pyreader *r)
 		err = pyr_queue(r, slot, 8, &off);
 		if (!err)
 			t->tail_batch = r->batches;
+		t->head_addr = expected_head(t);
+		t->head_req = r->n_reqs;
+		if (!err && t->head_addr)
+			err = pyr_queue(r, t->head_addr + r->head_lo, r->head_len, &off);
 	}
 	err = err ?: pyr_run_round(r);
 	if (err)
@@ -656,6 +747,9 @@ static int run_marked(struct pyreader *r)
 		t->tail_ok = r->reqs[t->tail_req].ok;
 		if (t->tail_ok)
 			t->tail = ld64(r->reqs[t->tail_req].buf);
+		t->head_ok = t->head_addr && r->reqs[t->head_req].ok;
+		if (t->head_ok)
+			memcpy(t->head, r->reqs[t->head_req].buf, r->head_len);
 	}
 	return 0;
 }
@@ -809,9 +903,9 @@ static int retry_torn(struct pyreader *r, bool roots)
 
 		/* the outermost frame of a thread changes when it starts or ends running Python
 		 * code, rarely: more often a chain cut short by a frame read just as it changed */
-		t->retry =
-		    t->ts_ok && (t->torn || (roots && t->n_chain && t->n_prev &&
-					     t->chain[t->n_chain - 1] != t->prev[t->n_prev - 1]));
+		t->retry = t->ts_ok && !t->capped &&
+			   (t->torn || (roots && t->n_chain && t->n_prev &&
+					t->chain[t->n_chain - 1] != t->prev[t->n_prev - 1]));
 		if (!t->retry)
 			continue;
 		thr_restart(t);
@@ -934,17 +1028,27 @@ int pyreader_sample(struct pyreader *r, struct py_sample *out)
 	err = 0;
 	walk_prepare(r);
 	err = walk_rounds(r);
-	/* twice for torn chains: one read while its thread runs a deep new call path can tear
-	 * again */
 	err = err ?: retry_torn(r, true);
-	err = err ?: retry_torn(r, false);
-	/*
-	 * The stacks are as the last reads found them (a chain cut back at a return shows the
-	 * stack after it): the sample's time is now, so that a call it no longer shows ends after
-	 * its return even when this thread was held up mid-read, and one it shows had begun.
-	 */
-	out->t_ns = sw_now_ns();
-	err = err ?: pycode_resolve(r);
+	for (tries = 0; !err; tries++) {
+		/*
+		 * The stacks are as the last reads found them (a chain cut back at a return shows
+		 * the stack after it): the sample's time is now, so that a call it no longer
+		 * shows ends after its return even when this thread was held up mid-read, and
+		 * one it shows had begun.
+		 */
+		out->t_ns = sw_now_ns();
+		/* the code objects name the frames, and give the chains' last check */
+		err = pycode_resolve(r);
+		if (err)
+			break;
+		check_frames(r);
+		for (i = 0; i < r->n_thr; i++)
+			if (r->thr[i]->torn && r->thr[i]->ts_ok && !r->thr[i]->capped)
+				break;
+		if (i == r->n_thr || tries == MAX_RETRIES)
+			break;
+		err = retry_torn(r, false);
+	}
 	if (err)
 		goto out;
 	if (grow(&r->out, &r->cap_out, r->n_thr, sizeof(*r->out))) {
@@ -989,6 +1093,9 @@ struct pyreader *pyreader_open_mem(struct pymem *m, const struct pyreader_layout
 		return NULL;
 	}
 	r->tid_off = -1;
+	r->page = (uint64_t)sysconf(_SC_PAGESIZE);
+	if (!r->page || (r->page & (r->page - 1)))
+		r->page = 4096;
 	ts_end = o->tstate_next;
 	ts_end = o->tstate_interp > ts_end ? o->tstate_interp : ts_end;
 	ts_end = o->tstate_thread_id > ts_end ? o->tstate_thread_id : ts_end;
@@ -1001,14 +1108,19 @@ struct pyreader *pyreader_open_mem(struct pymem *m, const struct pyreader_layout
 	code_end = o->code_filename > code_end ? o->code_filename : code_end;
 	code_end = o->code_name > code_end ? o->code_name : code_end;
 	code_end = o->code_qualname > code_end ? o->code_qualname : code_end;
+	code_end = o->code_nlocalsplus > code_end ? o->code_nlocalsplus : code_end;
+	code_end = o->code_stacksize > code_end ? o->code_stacksize : code_end;
 	r->ts_len = ts_end + 8;
 	r->code_len = code_end + 8;
 	r->frame_len = o->frame_size;
+	r->head_lo = o->frame_code < o->frame_previous ? o->frame_code : o->frame_previous;
+	r->head_len = (o->frame_code > o->frame_previous ? o->frame_code : o->frame_previous) + 8 -
+		      r->head_lo;
 	if (r->ts_len > TSTATE_MAX || r->frame_len < 16 || r->frame_len > 4096 ||
 	    o->frame_previous + 8 > r->frame_len || o->frame_code + 8 > r->frame_len ||
 	    o->frame_instr + 4 > r->frame_len || o->frame_owner >= r->frame_len ||
-	    o->frame_is_entry >= r->frame_len || o->unicode_compact_size > 128 ||
-	    o->unicode_ascii_size > o->unicode_compact_size ||
+	    o->frame_is_entry >= r->frame_len || r->head_len > sizeof(((struct thr *)0)->head) ||
+	    o->unicode_compact_size > 128 || o->unicode_ascii_size > o->unicode_compact_size ||
 	    o->unicode_state + 4 > o->unicode_ascii_size ||
 	    o->unicode_length + 8 > o->unicode_ascii_size) {
 		snprintf(err, errlen, "CPython %s: structure offsets out of range", l->version);

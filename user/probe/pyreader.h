@@ -77,7 +77,9 @@ struct py_sample {
 
 struct pyreader_stats {
 	uint64_t samples, syscalls, bytes_read, torn, code_objects, errors;
-	uint64_t returned; /* stacks cut back to where calls that returned while read left them */
+	uint64_t returned;  /* stacks cut back to where calls that returned while read left them */
+	uint64_t misplaced; /* chains with a frame where its caller's did not end (read again) */
+	uint64_t replaced;  /* chains whose first frame was another call's when read again */
 };
 
 struct pyreader;

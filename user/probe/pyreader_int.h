@@ -21,6 +21,10 @@
 /* read rounds per sample before the rest is called torn: 3.9/3.10 frame objects are found one
  * level per round when a chain is new */
 #define MAX_ROUNDS (MAX_DEPTH + 4)
+/* Reads of a torn chain again in one sample, after the first retry: a thread that runs Python
+ * code changes its frames while they are copied, and a look a few microseconds later mostly
+ * holds together. */
+#define MAX_RETRIES 3
 #define CHUNK_READ_MAX 65536 /* bytes of a data-stack chunk read at once */
 #define MERGE_GAP 2048	     /* frames this close are read as one region */
 #define MAX_STR 1024	     /* characters of a name kept */
@@ -31,7 +35,8 @@ struct code_ent {
 	struct py_code c;
 	uint64_t name_ptr, qual_ptr, file_ptr;
 	uint32_t flags;
-	uint64_t seen; /* the sample that last saw it */
+	uint32_t frame_bytes; /* 3.11+: the size of a frame running it; 0 not known */
+	uint64_t seen;	      /* the sample that last saw it */
 };
 
 /* A region read in this sample, for one thread: frames or a piece of its data-stack chunk. */
@@ -74,16 +79,25 @@ struct thr {
 	uint64_t tail, tail_batch; /* tail_batch UINT64_MAX: none this sample */
 	size_t tail_req;	   /* its request, until the batch has run */
 	bool tail_ok;
+	/* with it, the code and caller of the frame the chain was expected to begin at, read
+	 * again: a frame at the same address may be another call's by then */
+	uint64_t head_addr; /* 0: not read */
+	size_t head_req;
+	bool head_ok;
+	uint8_t head[24];
 	bool tail_due; /* frames of this thread queued in the batch being built */
 	bool torn, done;
-	bool retry; /* read again this sample: torn, or its outermost frame changed */
+	bool capped; /* torn for being deeper than MAX_DEPTH: reading it again would not help */
+	bool retry;  /* read again this sample: torn, or its outermost frame changed */
 	uint64_t chunk_lo, chunk_hi; /* used part of the data-stack chunk [lo, hi) */
 };
 
 struct pyreader {
 	struct pymem *mem;
+	uint64_t page; /* the page size: data-stack chunks are mapped at page boundaries */
 	struct pyreader_layout l;
 	uint32_t ts_len, frame_len, code_len;
+	uint32_t head_lo, head_len; /* a frame's code and previous fields, as one read */
 	uint64_t interps[MAX_INTERPS];
 	uint64_t trampolines[MAX_INTERPS]; /* 3.12: each interpreter's shim code object */
 	size_t n_interps;

@@ -1119,6 +1119,7 @@ void pysampler_stop(struct pysampler *ps)
 		if (p->r) {
 			pyreader_get_stats(p->r, &rs);
 			ps->st.syscalls += rs.syscalls;
+			ps->st.mixed += rs.misplaced + rs.replaced;
 		}
 	}
 	pthread_mutex_unlock(&ps->mu);

@@ -38,8 +38,9 @@ struct pysampler_stats {
 	uint64_t max_gap_ns;	/* longest time between two rounds (a period, when on time) */
 	uint64_t thread_stacks; /* thread stacks read */
 	uint64_t torn;		/* of them, read while changing (no information that round) */
-	uint64_t glitches;	/* calls one sample showed and the next took back (dropped) */
-	uint64_t spans;		/* sampled spans built */
+	uint64_t mixed; /* stacks read with frames of two calls (misplaced, replaced): read again */
+	uint64_t glitches;  /* calls one sample showed and the next took back (dropped) */
+	uint64_t spans;	    /* sampled spans built */
 	uint64_t seen_once; /* of them, calls seen by a single sample (shorter ones are missed) */
 	uint64_t nested;    /* exact spans placed inside a sampled one */
 	uint64_t syscalls;  /* reads of target memory */

@@ -25,6 +25,7 @@
 #include "probe/pymem.h"
 #include "probe/pyoffsets.h"
 #include "probe/pyreader.h"
+#include "probe/pyreader_int.h"
 #include "util/stopwatch.h"
 
 static struct pyreader *open_img(struct pyimg *im)
@@ -237,6 +238,9 @@ struct racing {
 	uint64_t slot, value;
 	bool armed;
 	uint64_t changed_ns; /* CLOCK_MONOTONIC when @slot changed: the call's return */
+	/* a second change, made the same way when its own slot has been read */
+	uint64_t slot2, value2;
+	bool armed2;
 };
 
 static int racing_readv(struct pymem *m, struct pymem_req *reqs, size_t n)
@@ -256,8 +260,27 @@ static int racing_readv(struct pymem *m, struct pymem_req *reqs, size_t n)
 			rc->armed = false;
 			rc->changed_ns = sw_now_ns();
 		}
+		if (rc->armed2 && reqs[i].addr <= rc->slot2 &&
+		    rc->slot2 + 8 <= reqs[i].addr + reqs[i].len) {
+			memcpy(pymem_image_at(rc->img, rc->slot2, 8), &rc->value2, 8);
+			rc->armed2 = false;
+		}
 	}
 	return 0;
+}
+
+/* Where thread @ts's current frame pointer is: its thread state, or (3.11/3.12) its CFrame. */
+static uint64_t cur_slot(struct pyimg *im, uint64_t ts)
+{
+	uint64_t slot = ts + im->o->tstate_frame;
+
+	if (im->o->minor == 11 || im->o->minor == 12) {
+		uint64_t cframe;
+
+		memcpy(&cframe, pymem_image_at(im->m, slot, 8), 8);
+		slot = cframe + im->o->cframe_current_frame;
+	}
+	return slot;
 }
 
 static void racing_free(struct pymem *m)
@@ -325,6 +348,194 @@ static void test_pyreader_return_while_read(void **state)
 		pyreader_get_stats(r, &st);
 		assert_int_equal(st.torn, 0);
 		assert_int_equal(st.returned, 1);
+		pyreader_free(r);
+	}
+}
+
+/*
+ * A call returns and its caller makes the next one at the same address while the stack is read:
+ * the frames read first hold the call that returned, the pointer read again after them names
+ * the same address, and the frame there runs the next call's code. The chain mixes two calls:
+ * it is read again, and the sample shows the new call.
+ */
+static void test_pyreader_first_frame_replaced(void **state)
+{
+	unsigned minors[] = {9, 10, 11, 12, 13};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 5; k++) {
+		uint64_t ts, c1, c2, c3, c4, a[3];
+		struct racing *rc = calloc(1, sizeof(*rc));
+		struct pyreader_stats st;
+		struct py_sample s;
+		struct pyreader *r;
+		struct pyimg im;
+		char err[256] = "";
+
+		assert_non_null(rc);
+		pyimg_init(&im, minors[k], 75);
+		c1 = pyimg_code(&im, "<module>", "/srv/m.py", 1, 0);
+		c2 = pyimg_code(&im, "handle", "/srv/m.py", 5, 0);
+		c3 = pyimg_code(&im, "retrieve", "/srv/m.py", 9, 0);
+		c4 = pyimg_code(&im, "assemble", "/srv/m.py", 14, 0);
+		ts = pyimg_thread(&im, 75);
+		pyimg_stack(&im, ts, 3, (uint64_t[]){c1, c2, c3}, NULL, a);
+		rc->m.ops = &racing_ops;
+		rc->img = im.m;
+		r = pyreader_open_mem(&rc->m, &im.l, err, sizeof(err));
+		assert_non_null(r);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_int_equal(s.threads[0].n_frames, 3);
+		/* the code of the newest frame changes just after the frames were read */
+		rc->slot = a[2] + im.o->frame_code;
+		rc->value = c4;
+		rc->armed = true;
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_false(rc->armed);
+		assert_false(s.threads[0].torn);
+		assert_int_equal(s.threads[0].n_frames, 3);
+		assert_string_equal(s.threads[0].frames[2].code->name, "m.assemble");
+		pyreader_get_stats(r, &st);
+		assert_int_equal(st.replaced, 1);
+		assert_int_equal(st.torn, 0);
+		/* 3.11+: ... and the new call has made one of its own (at the next address of the
+		 * data stack) by the time the pointer is read again, above the chain */
+		if (minors[k] >= 11) {
+			uint64_t b[4];
+
+			pyimg_stack(&im, ts, 3, (uint64_t[]){c1, c2, c3}, NULL, a);
+			assert_int_equal(pyreader_sample(r, &s), 0);
+			assert_string_equal(s.threads[0].frames[2].code->name, "m.retrieve");
+			/* the stack after, then the frame and pointer as they were before */
+			pyimg_stack(&im, ts, 4, (uint64_t[]){c1, c2, c4, c3}, NULL, b);
+			assert_int_equal(b[2], a[2]);
+			pyimg_put64(&im, a[2] + im.o->frame_code, c3);
+			pyimg_set_current(&im, ts, a[2]);
+			rc->slot = a[2] + im.o->frame_code;
+			rc->value = c4;
+			rc->armed = true;
+			rc->slot2 = cur_slot(&im, ts);
+			rc->value2 = b[3];
+			rc->armed2 = true;
+			assert_int_equal(pyreader_sample(r, &s), 0);
+			assert_false(rc->armed || rc->armed2);
+			pyreader_get_stats(r, &st);
+			assert_int_equal(st.replaced, 2);
+			assert_false(s.threads[0].torn);
+			assert_int_equal(s.threads[0].n_frames, 4);
+			assert_string_equal(s.threads[0].frames[2].code->name, "m.assemble");
+		}
+		pyreader_free(r);
+	}
+}
+
+/*
+ * 3.11/3.12: a CFrame on the C stack that names no frame was read as its entry pushed it, or
+ * after the entry returned and other C code had the stack: torn, not an empty stack. The root
+ * CFrame inside the thread state names none while the thread runs no Python code.
+ */
+static void test_pyreader_cframe_without_frame(void **state)
+{
+	unsigned minors[] = {11, 12};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		uint64_t ts, c1, c2;
+		struct py_sample s;
+		struct pyreader *r;
+		struct pyimg im;
+
+		pyimg_init(&im, minors[k], 80);
+		c1 = pyimg_code(&im, "<module>", "/srv/m.py", 1, 0);
+		c2 = pyimg_code(&im, "work", "/srv/m.py", 5, 0);
+		ts = pyimg_thread(&im, 80);
+		pyimg_stack(&im, ts, 2, (uint64_t[]){c1, c2}, NULL, NULL);
+		r = open_img(&im);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_false(s.threads[0].torn);
+		assert_int_equal(s.threads[0].n_frames, 2);
+		pyimg_put64(&im, pyimg_entry_cframe(ts) + im.o->cframe_current_frame, 0);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_true(s.threads[0].torn);
+		assert_int_equal(s.threads[0].n_frames, 0);
+		/* back from its last call into the interpreter */
+		pyimg_stack(&im, ts, 0, NULL, NULL, NULL);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_false(s.threads[0].torn);
+		assert_int_equal(s.threads[0].n_frames, 0);
+		pyreader_free(r);
+	}
+}
+
+/* Puts a copy of frame @from at @to and makes it thread @ts's current frame. */
+static void move_frame(struct pyimg *im, uint64_t ts, uint64_t from, uint64_t to)
+{
+	pyimg_put(im, to, pymem_image_at(im->m, from, im->o->frame_size), im->o->frame_size);
+	pyimg_set_current(im, ts, to);
+}
+
+/*
+ * 3.11+: a frame on the data stack lies where its caller's ends. A chain whose caller runs a
+ * function of another frame size was read across a return: the callee's frame read before it
+ * returned, its caller's address read after another call had taken it. It is read again, and
+ * torn while it stays so. A function of the same size cannot be told apart that way; a callee
+ * at the start of a new chunk (a mapping of its own) is in place.
+ */
+static void test_pyreader_frames_where_callers_end(void **state)
+{
+	unsigned minors[] = {11, 12, 13};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 3; k++) {
+		uint64_t ts, c1, c2, c3, c_big, c_same, a[3], chunk2 = PYIMG_CHUNK + 0x80000;
+		struct pyreader_stats st0, st1;
+		struct py_sample s;
+		struct pyreader *r;
+		struct pyimg im;
+
+		pyimg_init(&im, minors[k], 90);
+		c1 = pyimg_code(&im, "<module>", "/srv/m.py", 1, 0);
+		c2 = pyimg_code(&im, "handle", "/srv/m.py", 5, 0);
+		c3 = pyimg_code(&im, "call_model", "/srv/m.py", 9, 0);
+		c_big = pyimg_code(&im, "emit", "/srv/m.py", 20, 0);
+		pyimg_put32(&im, c_big + im.o->code_nlocalsplus, 20);
+		c_same = pyimg_code(&im, "log", "/srv/m.py", 30, 0);
+		ts = pyimg_thread(&im, 90);
+		pyimg_stack(&im, ts, 3, (uint64_t[]){c1, c2, c3}, NULL, a);
+		pyimg_zero(&im, chunk2, 0x1000);
+		r = open_img(&im);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_false(s.threads[0].torn);
+		assert_int_equal(s.threads[0].n_frames, 3);
+		/* handle returned and its caller called emit at its address; call_model's frame
+		 * still names it as its caller */
+		pyimg_put64(&im, a[1] + im.o->frame_code, c_big);
+		pyreader_get_stats(r, &st0);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		pyreader_get_stats(r, &st1);
+		assert_true(s.threads[0].torn);
+		/* read as it was, then again as often as any torn chain */
+		assert_int_equal(st1.misplaced - st0.misplaced, 1 + MAX_RETRIES);
+		assert_true(st1.syscalls - st0.syscalls > 1);
+		pyimg_put64(&im, a[1] + im.o->frame_code, c_same);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_false(s.threads[0].torn);
+		assert_string_equal(s.threads[0].frames[1].code->name, "m.log");
+		pyimg_put64(&im, a[1] + im.o->frame_code, c2);
+		/* call_model at the start of a new chunk */
+		move_frame(&im, ts, a[2], chunk2 + im.o->chunk_data);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_false(s.threads[0].torn);
+		assert_int_equal(s.threads[0].n_frames, 3);
+		assert_int_equal(s.threads[0].frames[2].addr, chunk2 + im.o->chunk_data);
+		assert_string_equal(s.threads[0].frames[1].code->name, "m.handle");
+		/* ... anywhere else in it */
+		move_frame(&im, ts, a[2], chunk2 + im.o->chunk_data + 0x100);
+		assert_int_equal(pyreader_sample(r, &s), 0);
+		assert_true(s.threads[0].torn);
 		pyreader_free(r);
 	}
 }
@@ -765,6 +976,15 @@ static void test_pyoffsets_debug_offsets(void **state)
 	assert_int_equal(o.tstate_size, 400);
 	/* fields the debug offsets lack keep the table's values */
 	assert_int_equal(o.tstate_datastack_top, pyoffsets_for(13)->tstate_datastack_top);
+	assert_int_equal(o.code_nlocalsplus, pyoffsets_for(13)->code_nlocalsplus);
+	/* ... but for a frame's size, where the code object's layout moved from the table's */
+	o = *pyoffsets_for(13);
+	put_dbg(b, 312, 76);
+	assert_int_equal(pyoffsets_from_debug(b, sizeof(b), &o, &ver), 0);
+	assert_int_equal(o.code_firstlineno, 76);
+	assert_int_equal(o.code_nlocalsplus, 0);
+	assert_int_equal(o.code_stacksize, 0);
+	put_dbg(b, 312, 68);
 	/* an offset past its structure */
 	put_dbg(b, 248, 4000);
 	assert_int_equal(pyoffsets_from_debug(b, sizeof(b), &o, &ver), -EINVAL);
@@ -884,6 +1104,9 @@ int main(void)
 	    cmocka_unit_test(test_pyreader_shim_frame_skipped),
 	    cmocka_unit_test(test_pyreader_trampoline_made_after_open),
 	    cmocka_unit_test(test_pyreader_return_while_read),
+	    cmocka_unit_test(test_pyreader_first_frame_replaced),
+	    cmocka_unit_test(test_pyreader_cframe_without_frame),
+	    cmocka_unit_test(test_pyreader_frames_where_callers_end),
 	    cmocka_unit_test(test_pyreader_thread_list_changes),
 	    cmocka_unit_test(test_pyreader_torn_chains),
 	    cmocka_unit_test(test_pyreader_cut_chains),
