@@ -28,8 +28,11 @@
 /* A process that is not (yet) an interpreter: tried again so often, for so long. */
 #define RETRY_NS (10ull * 1000000ull)
 #define WAIT_FOR_NS (10ull * 1000000000ull)
-/* The scheduler slice the sampling thread asks for (the kernel's floor is 0.1 ms). */
+/* The scheduler slice the sampling thread asks for when not real-time (the kernel's floor is
+ * 0.1 ms). */
 #define SLICE_NS 100000ull
+/* The share of a core the sampling thread may take while real-time, over a second. */
+#define RT_SHARE_DIV 4
 /* Samples failed in a row before the interpreter is looked for again. */
 #define MAX_ERRORS 100
 /* How far before a call's first sample an exact span may start and still nest in it, when the
@@ -100,6 +103,7 @@ struct pysampler {
 	char **globs;
 	size_t n_globs;
 	uint64_t period_ns;
+	bool rt; /* the sampling thread runs real-time (its own: read without the lock) */
 	struct stitcher *stitcher;
 	span_sink_fn sink;
 	resource_fn resource;
@@ -616,6 +620,58 @@ static bool try_open(struct pysampler *ps, struct pyproc *p, uint64_t now)
 	return r != NULL;
 }
 
+/* Without real-time priority for its length: opening an interpreter reads its ELF files. */
+static bool open_fair(struct pysampler *ps, struct pyproc *p)
+{
+	bool ok;
+
+	if (ps->rt)
+		sched_short_slices(SLICE_NS);
+	ok = try_open(ps, p, mono_ns());
+	if (ps->rt && sched_fifo_lowest())
+		ps->rt = false;
+	return ok;
+}
+
+/*
+ * How the sampling thread is scheduled. A sampler woken late by a machine whose cores are busy
+ * misses the calls that ended meanwhile, and the exact spans of the gap lose their place: on 2
+ * cores kept busy by a traced service and its peer, the fair scheduler woke it 1.7-3 ms late
+ * (it protects the running task's slice). Real-time (the lowest priority) wakes it on time: a
+ * round costs the program what it did, when it is due. That holds while rounds stay short: a
+ * second in which the thread took more than a quarter of a core puts it back on the fair
+ * scheduler for good, with short slices.
+ */
+static void sched_sampler(struct pysampler *ps, uint64_t now, uint64_t *win_ns, uint64_t *win_cpu)
+{
+	uint64_t cpu;
+	int err;
+
+	if (!*win_ns) {
+		ps->rt = !sched_fifo_lowest();
+		err = ps->rt ? 0 : sched_short_slices(SLICE_NS);
+		if (ps->rt)
+			pr_debug("python: the sampler runs real-time (SCHED_FIFO 1)\n");
+		else if (err)
+			pr_debug("python: sampler neither real-time nor on short slices: %s\n",
+				 strerror(-err));
+		*win_ns = now;
+		*win_cpu = sw_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		return;
+	}
+	if (!ps->rt || now - *win_ns < 1000000000ull)
+		return;
+	cpu = sw_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	if ((cpu - *win_cpu) * RT_SHARE_DIV > now - *win_ns) {
+		pr_debug("python: the sampler took %.0f ms of CPU in %.0f ms: real-time no more\n",
+			 (double)(cpu - *win_cpu) / 1e6, (double)(now - *win_ns) / 1e6);
+		ps->rt = false;
+		sched_short_slices(SLICE_NS);
+	}
+	*win_ns = now;
+	*win_cpu = cpu;
+}
+
 static void sample_round(struct pysampler *ps)
 {
 	size_t i, n;
@@ -649,7 +705,7 @@ static void sample_round(struct pysampler *ps)
 			}
 			pthread_mutex_unlock(&ps->mu);
 		}
-		if (!p->r && !try_open(ps, p, mono_ns()))
+		if (!p->r && !open_fair(ps, p))
 			continue;
 		/* the read runs unlocked: only this thread touches the reader */
 		err = pyreader_sample(p->r, &smp);
@@ -674,14 +730,8 @@ static void sample_round(struct pysampler *ps)
 static void *sampler_main(void *arg)
 {
 	struct pysampler *ps = arg;
-	uint64_t next = mono_ns();
+	uint64_t next = mono_ns(), win_ns = 0, win_cpu = 0;
 	uint64_t cpu_ns;
-	int err;
-
-	/* a sampler woken late by a machine whose cores are busy misses the calls that ended */
-	err = sched_short_slices(SLICE_NS);
-	if (err)
-		pr_debug("python: no short scheduler slices for the sampler: %s\n", strerror(-err));
 
 	for (;;) {
 		uint64_t now;
@@ -693,6 +743,7 @@ static void *sampler_main(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&ps->mu);
+		sched_sampler(ps, mono_ns(), &win_ns, &win_cpu);
 		sample_round(ps);
 		next += ps->period_ns;
 		now = mono_ns();

@@ -27,6 +27,14 @@ int sched_short_slices(uint64_t slice_ns)
 	return set_attr(&a);
 }
 
+int sched_fifo_lowest(void)
+{
+	/* SCHED_FLAG_RESET_ON_FORK: a child of the thread would start as a normal task */
+	struct attr a = {.policy = 1 /* SCHED_FIFO */, .flags = 1, .priority = 1};
+
+	return set_attr(&a);
+}
+
 int sched_batch(void)
 {
 	struct attr a = {.policy = 3 /* SCHED_BATCH */};

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Scheduling of bedtrace's own threads: short slices for the threads whose wake-ups are on a
- * deadline (the Python sampler, the event loop that sets omission windows).
+ * Scheduling of bedtrace's own threads: real-time or short slices for the threads whose
+ * wake-ups are on a deadline (the Python sampler, the event loop that sets omission windows).
  */
 #ifndef BT_SCHED_H
 #define BT_SCHED_H
@@ -15,6 +15,14 @@
  * policy. Returns 0 or -errno; older kernels ignore the request.
  */
 int sched_short_slices(uint64_t slice_ns);
+
+/*
+ * Makes the calling thread SCHED_FIFO at the lowest real-time priority: its wake-ups preempt
+ * every fair-scheduled task at once. Only for a thread that sleeps most of the time and whose
+ * every run is short and bounded (the kernel's real-time throttling caps it regardless). Needs
+ * CAP_SYS_NICE. Returns 0 or -errno.
+ */
+int sched_fifo_lowest(void);
 
 /*
  * Makes the calling thread SCHED_BATCH: its wake-ups never preempt the running task, it runs
