@@ -51,6 +51,7 @@ struct pyrec {
 	uint8_t trace_id[BT_TRACE_ID_LEN], span_id[BT_SPAN_ID_LEN];
 	uint64_t start_ns, end_ns; /* unix; end 0 while open */
 	uint64_t after_ns;   /* the thread's sample before the first that showed it (0: none) */
+	uint64_t last_ns;    /* the last sample that showed it */
 	uint64_t totals_key; /* the trace's GenAI totals (stitcher) */
 	uint32_t n_seen;
 	uint32_t depth; /* among the thread's sampled calls; 0: outermost */
@@ -310,6 +311,7 @@ static struct pyrec *open_call(struct pysampler *ps, struct pythread *th, const 
 	r->code = f->code;
 	r->parent = parent;
 	r->start_ns = t_ns;
+	r->last_ns = t_ns;
 	r->after_ns = th->seen_ns;
 	r->n_seen = 1;
 	r->depth = (uint32_t)th->n_open;
@@ -417,6 +419,7 @@ static void apply_stack(struct pysampler *ps, struct pythread *th, const struct 
 		struct pyrec *r = th->open[i];
 
 		r->n_seen++;
+		r->last_ns = t_ns;
 		if (r->unknown && !m[i].unknown) {
 			/* the locals this sample read name the call from now on */
 			r->key = m[i].key;
@@ -1065,7 +1068,12 @@ static bool inner_than(const struct pyrec *r, const struct pyrec *best)
  * Samples bound a call: it began after the sample before its first one and by that first one,
  * and ended by the first sample without it. One that ended by @end_ns cannot hold the span
  * (a native call that sleeps on past it: the next call holds it). Of the others, X is the
- * innermost that had begun by @t_ns.
+ * innermost that had begun by @t_ns and ran then as far as the samples tell: still open, or
+ * @t_ns within a period and a half of its last sample, where the next sample on time would have
+ * looked. Past that, when the next sample came late or the ones between read the stack torn, a
+ * call may have ended right after its last sample and the span come from a call no sample saw
+ * (a Bedrock request from the unseen call after the one last sampled): of such calls, the
+ * outermost, which holds whatever the others held, is X when no call ran surely.
  *
  * One whose first sample came after @t_ns may have begun before, since the sample before its
  * first one: a period, or longer when the samples between came late or read the stack torn, up to
@@ -1078,14 +1086,22 @@ static struct pyrec *open_at(struct pysampler *ps, struct pythread *th, uint64_t
 			     uint64_t end_ns)
 {
 	size_t i, n = th->n_open + th->n_suspect + th->n_hist;
-	struct pyrec *best = NULL, *moved = NULL, *r;
+	struct pyrec *best = NULL, *unsure = NULL, *moved = NULL, *r;
 	uint64_t end;
 
 	for (i = 0; i < n; i++) {
 		r = call_at(th, i, &end);
-		if (r->start_ns <= t_ns && (!end || end > end_ns) && inner_than(r, best))
-			best = r;
+		if (r->start_ns > t_ns || (end && end <= end_ns))
+			continue;
+		if (!end || t_ns <= r->last_ns + ps->period_ns + ps->period_ns / 2) {
+			if (inner_than(r, best))
+				best = r;
+		} else if (!unsure || r->depth < unsure->depth) {
+			unsure = r;
+		}
 	}
+	if (!best)
+		best = unsure;
 	for (i = 0; i < n; i++) {
 		r = call_at(th, i, &end);
 		if (r->start_ns > t_ns && r->start_ns - t_ns <= may_begin_before(ps, r) &&

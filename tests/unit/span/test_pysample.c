@@ -434,6 +434,57 @@ static void test_pysample_outer_parent_across_late_round(void **state)
 }
 
 /*
+ * A round 7 ms late (or rounds between read torn): the last samples of a request (handle A
+ * calling step, at 10 and 11 ms) and the next one's (handle B, from the loop's next line, at
+ * 18 ms). A span begun within a period and a half of step's last sample is step's, as the
+ * samples place it; one begun later may come from a call after step that no sample saw (the
+ * Bedrock call after prompt assembly): it goes to handle A, which held whatever step held, not
+ * to step, which may have ended at 11 ms.
+ */
+static void test_pysample_outer_parent_past_last_sample(void **state)
+{
+	static const struct py_frame req_a[] = {{0xa0, &code_helper, 5, false, 0},
+						{0xb0, &code_handle, 7, false, 0},
+						{0xd0, &code_step, 1, false, 0}};
+	static const struct py_frame req_b[] = {{0xa0, &code_helper, 6, false, 0},
+						{0xb0, &code_handle, 7, false, 0},
+						{0xd0, &code_step, 1, false, 0}};
+	struct sink k = {0};
+	struct stitcher *st;
+	struct pysampler *ps = new_sampler(&k, &st);
+	struct bt_span *near = bt_span_new("GET", BT_KIND_CLIENT);
+	struct bt_span *far = bt_span_new("chat m", BT_KIND_CLIENT);
+	struct bt_span *step, *handle;
+	struct one o;
+
+	(void)state;
+	stitcher_set_outer(st, pysampler_outer, ps);
+	pysampler_feed(ps, PID, sample(&o, 10, 7, req_a, 3));
+	pysampler_feed(ps, PID, sample(&o, 11, 7, req_a, 3));
+	pysampler_feed(ps, PID, sample(&o, 18, 7, req_b, 3));
+	near->start_ns = unix_ms(12);
+	near->end_ns = unix_ms(12) + 800000;
+	assert_true(stitcher_place_outer(st, near, PID, 7) != 0);
+	far->start_ns = unix_ms(14);
+	far->end_ns = unix_ms(15);
+	assert_true(stitcher_place_outer(st, far, PID, 7) != 0);
+	pysampler_stop(ps);
+	step = find(&k, "app.step", 0);
+	handle = find(&k, "app.handle", 0);
+	assert_non_null(step);
+	assert_non_null(handle);
+	assert_int_equal(step->start_ns, unix_ms(10));
+	assert_int_equal(handle->start_ns, unix_ms(10));
+	assert_int_equal(handle->end_ns, unix_ms(18));
+	assert_memory_equal(near->parent_span_id, step->span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(far->parent_span_id, handle->span_id, BT_SPAN_ID_LEN);
+	assert_memory_equal(far->trace_id, handle->trace_id, BT_TRACE_ID_LEN);
+	bt_span_free(near);
+	bt_span_free(far);
+	teardown(&k, ps, st);
+}
+
+/*
  * An exec whose news came late: the samples at 12 and 13 ms read the new program's memory with
  * the old program's reader (the same executable, the same addresses). The old program's calls end
  * when the exec began (11.5 ms), by it; the new program's calls those samples saw are not the
@@ -523,6 +574,7 @@ int main(void)
 	    cmocka_unit_test(test_pysample_outer_parent),
 	    cmocka_unit_test(test_pysample_outer_parent_after_torn_samples),
 	    cmocka_unit_test(test_pysample_outer_parent_across_late_round),
+	    cmocka_unit_test(test_pysample_outer_parent_past_last_sample),
 	    cmocka_unit_test(test_pysample_exec_heard_late),
 	    cmocka_unit_test(test_pysample_unknown_locals_same_call),
 	};
