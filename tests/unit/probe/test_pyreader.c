@@ -291,6 +291,22 @@ static void racing_free(struct pymem *m)
 
 static const struct pymem_ops racing_ops = {.readv = racing_readv, .free = racing_free};
 
+/* A reader of @im through racing memory *@rc (freed with the reader). */
+static struct pyreader *open_racing(struct pyimg *im, struct racing **rc)
+{
+	char err[256] = "";
+	struct pyreader *r;
+
+	*rc = calloc(1, sizeof(**rc));
+	assert_non_null(*rc);
+	(*rc)->m.ops = &racing_ops;
+	(*rc)->img = im->m;
+	r = pyreader_open_mem(&(*rc)->m, &im->l, err, sizeof(err));
+	if (!r)
+		fail_msg("pyreader_open_mem: %s", err);
+	return r;
+}
+
 /*
  * A call returns while its stack is read: the frame pointer read first names the callee, the
  * frames read after it are what the caller left and what it went on with. The pointer read
@@ -303,38 +319,24 @@ static void test_pyreader_return_while_read(void **state)
 
 	(void)state;
 	for (k = 0; k < 5; k++) {
-		const struct pyoffsets *o;
-		uint64_t ts, c1, c2, c3, a[3], slot;
-		struct racing *rc = calloc(1, sizeof(*rc));
+		uint64_t ts, c1, c2, c3, a[3];
 		struct pyreader_stats st;
 		struct py_sample s;
 		struct pyreader *r;
+		struct racing *rc;
 		struct pyimg im;
-		char err[256] = "";
 
-		assert_non_null(rc);
 		pyimg_init(&im, minors[k], 70);
-		o = im.o;
 		c1 = pyimg_code(&im, "<module>", "/srv/m.py", 1, 0);
 		c2 = pyimg_code(&im, "handle", "/srv/m.py", 5, 0);
 		c3 = pyimg_code(&im, "call_model", "/srv/m.py", 9, 0);
 		ts = pyimg_thread(&im, 70);
 		pyimg_stack(&im, ts, 3, (uint64_t[]){c1, c2, c3}, NULL, a);
-		slot = ts + o->tstate_frame;
-		if (minors[k] == 11 || minors[k] == 12) {
-			uint64_t cframe;
-
-			memcpy(&cframe, pymem_image_at(im.m, slot, 8), 8);
-			slot = cframe + o->cframe_current_frame;
-		}
-		rc->m.ops = &racing_ops;
-		rc->img = im.m;
-		r = pyreader_open_mem(&rc->m, &im.l, err, sizeof(err));
-		assert_non_null(r);
+		r = open_racing(&im, &rc);
 		/* read once as it is: the chain becomes the next sample's guess */
 		assert_int_equal(pyreader_sample(r, &s), 0);
 		assert_int_equal(s.threads[0].n_frames, 3);
-		rc->slot = slot;
+		rc->slot = cur_slot(&im, ts);
 		rc->value = a[1];
 		rc->armed = true;
 		assert_int_equal(pyreader_sample(r, &s), 0);
@@ -366,14 +368,12 @@ static void test_pyreader_first_frame_replaced(void **state)
 	(void)state;
 	for (k = 0; k < 5; k++) {
 		uint64_t ts, c1, c2, c3, c4, a[3];
-		struct racing *rc = calloc(1, sizeof(*rc));
 		struct pyreader_stats st;
 		struct py_sample s;
 		struct pyreader *r;
+		struct racing *rc;
 		struct pyimg im;
-		char err[256] = "";
 
-		assert_non_null(rc);
 		pyimg_init(&im, minors[k], 75);
 		c1 = pyimg_code(&im, "<module>", "/srv/m.py", 1, 0);
 		c2 = pyimg_code(&im, "handle", "/srv/m.py", 5, 0);
@@ -381,10 +381,7 @@ static void test_pyreader_first_frame_replaced(void **state)
 		c4 = pyimg_code(&im, "assemble", "/srv/m.py", 14, 0);
 		ts = pyimg_thread(&im, 75);
 		pyimg_stack(&im, ts, 3, (uint64_t[]){c1, c2, c3}, NULL, a);
-		rc->m.ops = &racing_ops;
-		rc->img = im.m;
-		r = pyreader_open_mem(&rc->m, &im.l, err, sizeof(err));
-		assert_non_null(r);
+		r = open_racing(&im, &rc);
 		assert_int_equal(pyreader_sample(r, &s), 0);
 		assert_int_equal(s.threads[0].n_frames, 3);
 		/* the code of the newest frame changes just after the frames were read */
