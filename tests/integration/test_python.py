@@ -72,6 +72,19 @@ class AppRun:
                       for s in self.spans)[-6000:])
 
 
+def sched_of(pid):
+    """(rt_priority, policy) of each thread of @pid (/proc/PID/task/TID/stat fields 40, 41)."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                rest = f.read().rsplit(")", 1)[1].split()  # from field 3 on
+        except OSError:
+            continue  # a thread that ended meanwhile
+        out.append((int(rest[37]), int(rest[38])))
+    return out
+
+
 def parse_lines(text):
     out = []
     for line in text.splitlines():
@@ -252,6 +265,12 @@ def python311_attached_by_pid():
                                   stdout=subprocess.DEVNULL, stderr=logf)
         wait_for_text(log, "ready in", 30, bt)
         time.sleep(0.3)  # a few hundred samples of the idle app first
+        # the sampling thread is woken on time: real-time at the lowest priority, while the
+        # traced program's threads keep the policy they had
+        check((1, 1) in sched_of(bt.pid), "no bedtrace thread at SCHED_FIFO 1: %r",
+              sched_of(bt.pid))
+        check(all(pol == 0 for _, pol in sched_of(app.pid)), "the app's threads were moved: %r",
+              sched_of(app.pid))
         app.stdin.write("go\n")
         app.stdin.flush()
         rest, _ = app.communicate(timeout=120)

@@ -626,11 +626,14 @@ static bool try_open(struct pysampler *ps, struct pyproc *p, uint64_t now)
 /* Without real-time priority for its length: opening an interpreter reads its ELF files. */
 static bool open_fair(struct pysampler *ps, struct pyproc *p)
 {
+	uint64_t now = mono_ns();
 	bool ok;
 
+	if (now < p->next_try_ns)
+		return false; /* not yet: no need to leave real-time */
 	if (ps->rt)
 		sched_short_slices(SLICE_NS);
-	ok = try_open(ps, p, mono_ns());
+	ok = try_open(ps, p, now);
 	if (ps->rt && sched_fifo_lowest())
 		ps->rt = false;
 	return ok;
