@@ -388,6 +388,48 @@ def exec_ends_calls_and_samples_the_new_program():
     check(first[0].end <= second[0].start, "first ends before second starts")
 
 
+SPIN = r"""
+import sys, threading, time
+def spin(stop, counts, k):
+    while time.monotonic() < stop:
+        counts[k] += sum(range(50)) > 0
+counts = [0] * int(sys.argv[1])
+stop = time.monotonic() + float(sys.argv[2])
+ths = [threading.Thread(target=spin, args=(stop, counts, k)) for k in range(len(counts))]
+print("spinning", flush=True)  # before the threads: once they run, this one rarely does
+[t.start() for t in ths]
+[t.join() for t in ths]
+print(sum(counts), flush=True)
+"""
+
+
+@test
+def sampler_leaves_real_time_when_rounds_run_long():
+    # 60 threads running Python code, sampled 10,000 times a second: rounds of more than half
+    # a period, well over a quarter of a core. The sampler must not keep that real-time.
+    app = subprocess.Popen([PY, "-c", SPIN, "60", "4"], stdout=subprocess.PIPE, text=True)
+    bt = None
+    try:
+        check_eq(_readline_timeout(app.stdout, 30).strip(), "spinning", "app's first line")
+        log = os.path.join(WORK, "spin.log")
+        with open(log, "w") as logf:
+            bt = subprocess.Popen([BEDTRACE, "-v", "-o", os.path.join(WORK, "spin.jsonl"), "-p",
+                                   str(app.pid), "--python", "spin*", "--sample-hz", "10000",
+                                   "-d", "2"], stdout=subprocess.DEVNULL, stderr=logf)
+        wait_for_text(log, "real-time no more", 30, bt)
+        # back on the fair scheduler: no bedtrace thread is real-time any more
+        check(all(pol != 1 for _, pol in sched_of(bt.pid)), "still SCHED_FIFO: %r",
+              sched_of(bt.pid))
+        check_eq(bt.wait(timeout=30), 0, "bedtrace exit status")
+        rest, _ = app.communicate(timeout=30)
+    finally:
+        for p in (app, bt):
+            if p and p.poll() is None:
+                stop_process(p, signal.SIGKILL)
+    check_eq(app.returncode, 0, "app exit status")
+    check(int(rest.split()[-1]) > 0, "the app made no progress: %r", rest)
+
+
 @test
 def sigkill_mid_sampling_leaves_target_running():
     srv = replay()

@@ -31,8 +31,11 @@
 /* The scheduler slice the sampling thread asks for when not real-time (the kernel's floor is
  * 0.1 ms). */
 #define SLICE_NS 100000ull
-/* The share of a core the sampling thread may take while real-time, over a second. */
+/* The share of a core the sampling thread may take while real-time, over RT_WINDOW_NS; and how
+ * many rounds in a row may take over half a period. */
 #define RT_SHARE_DIV 4
+#define RT_WINDOW_NS 250000000ull
+#define RT_LONG_ROUNDS 3
 /* Samples failed in a row before the interpreter is looked for again. */
 #define MAX_ERRORS 100
 /* How far before a call's first sample an exact span may start and still nest in it, when the
@@ -644,38 +647,59 @@ static bool open_fair(struct pysampler *ps, struct pyproc *p)
  * misses the calls that ended meanwhile, and the exact spans of the gap lose their place: on 2
  * cores kept busy by a traced service and its peer, the fair scheduler woke it 1.7-3 ms late
  * (it protects the running task's slice). Real-time (the lowest priority) wakes it on time: a
- * round costs the program what it did, when it is due. That holds while rounds stay short: a
- * second in which the thread took more than a quarter of a core puts it back on the fair
- * scheduler for good, with short slices.
+ * round costs the program what it did, when it is due. That holds while rounds stay short:
+ * RT_LONG_ROUNDS rounds in a row of over half a period (many processes, deep stacks), or a
+ * quarter of a second in which the thread took more than a quarter of a core (a high
+ * --sample-hz over many threads), put it back on the fair scheduler for good, with short
+ * slices.
  */
-static void sched_sampler(struct pysampler *ps, uint64_t now, uint64_t *win_ns, uint64_t *win_cpu)
+struct rt_watch {
+	uint64_t win_ns, win_cpu; /* the window being measured: its start, the thread's CPU then */
+	unsigned long_rounds;	  /* rounds in a row that took over half a period */
+};
+
+static void sched_start(struct pysampler *ps, struct rt_watch *w)
 {
-	uint64_t cpu;
 	int err;
 
-	if (!*win_ns) {
-		ps->rt = !sched_fifo_lowest();
-		err = ps->rt ? 0 : sched_short_slices(SLICE_NS);
-		if (ps->rt)
-			pr_debug("python: the sampler runs real-time (SCHED_FIFO 1)\n");
-		else if (err)
-			pr_debug("python: sampler neither real-time nor on short slices: %s\n",
-				 strerror(-err));
-		*win_ns = now;
-		*win_cpu = sw_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	ps->rt = !sched_fifo_lowest();
+	err = ps->rt ? 0 : sched_short_slices(SLICE_NS);
+	if (ps->rt)
+		pr_debug("python: the sampler runs real-time (SCHED_FIFO 1)\n");
+	else if (err)
+		pr_debug("python: sampler neither real-time nor on short slices: %s\n",
+			 strerror(-err));
+	w->win_ns = mono_ns();
+	w->win_cpu = sw_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	w->long_rounds = 0;
+}
+
+static void sched_check(struct pysampler *ps, struct rt_watch *w, uint64_t now, uint64_t round_ns)
+{
+	uint64_t cpu;
+
+	if (!ps->rt)
+		return;
+	w->long_rounds = round_ns > ps->period_ns / 2 ? w->long_rounds + 1 : 0;
+	if (w->long_rounds >= RT_LONG_ROUNDS) {
+		pr_debug("python: %u sampling rounds in a row took over half a period: real-time "
+			 "no more\n",
+			 w->long_rounds);
+		ps->rt = false;
+		sched_short_slices(SLICE_NS);
 		return;
 	}
-	if (!ps->rt || now - *win_ns < 1000000000ull)
+	if (now - w->win_ns < RT_WINDOW_NS)
 		return;
 	cpu = sw_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	if ((cpu - *win_cpu) * RT_SHARE_DIV > now - *win_ns) {
+	if ((cpu - w->win_cpu) * RT_SHARE_DIV > now - w->win_ns) {
 		pr_debug("python: the sampler took %.0f ms of CPU in %.0f ms: real-time no more\n",
-			 (double)(cpu - *win_cpu) / 1e6, (double)(now - *win_ns) / 1e6);
+			 (double)(cpu - w->win_cpu) / 1e6, (double)(now - w->win_ns) / 1e6);
 		ps->rt = false;
 		sched_short_slices(SLICE_NS);
 	}
-	*win_ns = now;
-	*win_cpu = cpu;
+	w->win_ns = now;
+	w->win_cpu = cpu;
 }
 
 static void sample_round(struct pysampler *ps)
@@ -736,11 +760,13 @@ static void sample_round(struct pysampler *ps)
 static void *sampler_main(void *arg)
 {
 	struct pysampler *ps = arg;
-	uint64_t next = mono_ns(), win_ns = 0, win_cpu = 0;
+	uint64_t next = mono_ns();
 	uint64_t cpu_ns;
+	struct rt_watch w;
 
+	sched_start(ps, &w);
 	for (;;) {
-		uint64_t now;
+		uint64_t now, round_ns;
 		struct timespec ts;
 
 		pthread_mutex_lock(&ps->mu);
@@ -749,10 +775,11 @@ static void *sampler_main(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&ps->mu);
-		sched_sampler(ps, mono_ns(), &win_ns, &win_cpu);
+		round_ns = mono_ns();
 		sample_round(ps);
 		next += ps->period_ns;
 		now = mono_ns();
+		sched_check(ps, &w, now, now - round_ns);
 		if (now >= next) {
 			/* overran: skip the rounds that are past, not run them back to back */
 			uint64_t missed = (now - next) / ps->period_ns + 1;
