@@ -187,7 +187,7 @@ static inline uint64_t pyimg_thread(struct pyimg *im, uint32_t tid)
 			    PYIMG_CHUNK + 0x10000ull * i + o->chunk_data);
 	}
 	if (o->minor == 11 || o->minor == 12) {
-		pyimg_zero(im, PYIMG_CFRAME + 0x1000ull * i, 0x100);
+		pyimg_zero(im, pyimg_entry_cframe(ts), 0x100);
 		pyimg_put64(im, ts + o->tstate_frame, pyimg_root_cframe(im, ts));
 	}
 	pyimg_put64(im, PYIMG_INTERP + o->interp_tstate_head, ts);

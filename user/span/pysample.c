@@ -604,7 +604,12 @@ static bool try_open(struct pysampler *ps, struct pyproc *p, uint64_t now)
 
 	if (now < p->next_try_ns)
 		return false;
+	/* off real-time for its length: opening an interpreter reads its ELF files */
+	if (ps->rt)
+		sched_short_slices(SLICE_NS);
 	r = pyreader_open(p->pid, err, sizeof(err));
+	if (ps->rt && sched_fifo_lowest())
+		ps->rt = false;
 	pthread_mutex_lock(&ps->mu);
 	if (r) {
 		p->r = r;
@@ -626,22 +631,6 @@ static bool try_open(struct pysampler *ps, struct pyproc *p, uint64_t now)
 	return r != NULL;
 }
 
-/* Without real-time priority for its length: opening an interpreter reads its ELF files. */
-static bool open_fair(struct pysampler *ps, struct pyproc *p)
-{
-	uint64_t now = mono_ns();
-	bool ok;
-
-	if (now < p->next_try_ns)
-		return false; /* not yet: no need to leave real-time */
-	if (ps->rt)
-		sched_short_slices(SLICE_NS);
-	ok = try_open(ps, p, now);
-	if (ps->rt && sched_fifo_lowest())
-		ps->rt = false;
-	return ok;
-}
-
 /*
  * How the sampling thread is scheduled. A sampler woken late by a machine whose cores are busy
  * misses the calls that ended meanwhile, and the exact spans of the gap lose their place: on 2
@@ -657,6 +646,13 @@ struct rt_watch {
 	uint64_t win_ns, win_cpu; /* the window being measured: its start, the thread's CPU then */
 	unsigned long_rounds;	  /* rounds in a row that took over half a period */
 };
+
+/* Puts the sampling thread back on the fair scheduler for good. */
+static void rt_leave(struct pysampler *ps)
+{
+	ps->rt = false;
+	sched_short_slices(SLICE_NS);
+}
 
 static void sched_start(struct pysampler *ps, struct rt_watch *w)
 {
@@ -685,8 +681,7 @@ static void sched_check(struct pysampler *ps, struct rt_watch *w, uint64_t now, 
 		pr_debug("python: %u sampling rounds in a row took over half a period: real-time "
 			 "no more\n",
 			 w->long_rounds);
-		ps->rt = false;
-		sched_short_slices(SLICE_NS);
+		rt_leave(ps);
 		return;
 	}
 	if (now - w->win_ns < RT_WINDOW_NS)
@@ -695,8 +690,7 @@ static void sched_check(struct pysampler *ps, struct rt_watch *w, uint64_t now, 
 	if ((cpu - w->win_cpu) * RT_SHARE_DIV > now - w->win_ns) {
 		pr_debug("python: the sampler took %.0f ms of CPU in %.0f ms: real-time no more\n",
 			 (double)(cpu - w->win_cpu) / 1e6, (double)(now - w->win_ns) / 1e6);
-		ps->rt = false;
-		sched_short_slices(SLICE_NS);
+		rt_leave(ps);
 	}
 	w->win_ns = now;
 	w->win_cpu = cpu;
@@ -735,7 +729,7 @@ static void sample_round(struct pysampler *ps)
 			}
 			pthread_mutex_unlock(&ps->mu);
 		}
-		if (!p->r && !open_fair(ps, p))
+		if (!p->r && !try_open(ps, p, mono_ns()))
 			continue;
 		/* the read runs unlocked: only this thread touches the reader */
 		err = pyreader_sample(p->r, &smp);
