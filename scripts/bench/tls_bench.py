@@ -6,12 +6,14 @@
      a fresh `bedtrace -p CLIENT` per step. Per step: achieved MB/s, what bedtrace reports lost
      (its "dropped:" exit lines), the HTTP spans and body bytes it exported, its CPU% and peak RSS;
   2. latency: the same client's per-request latency for 1 KiB and 1 MiB GETs on a keep-alive
-     connection, alternating in rounds between: nothing attached; two mechanism floors run by
+     connection, alternating in rounds between: nothing attached; mechanism floors run by
      bpftrace with empty bodies, (a) uprobe+uretprobe on the SSL probe points bedtrace chose
-     (read off its -v log) and (b) the raw_syscalls sys_enter/sys_exit tracepoints every syscall
-     of the machine then passes through; and bedtrace. p25, median, p90 and ratios. Server and
-     client are pinned to separate CPUs, so where the scheduler puts them does not swamp the
-     figures (on this VM it moves the median by tens of microseconds).
+     (read off its -v log), (b) the raw_syscalls sys_enter/sys_exit tracepoints every syscall
+     of the machine then passes through, and (c) both in one program (each uretprobe's return
+     syscall then passes the tracepoints too, which neither floor alone pays); and bedtrace.
+     p25, median, p90 and ratios. Server and client are pinned to separate CPUs, so where the
+     scheduler puts them does not swamp the figures (on this VM it moves the median by tens of
+     microseconds).
      --bpf-stats turns on the kernel's per-program accounting for the whole run and prints, per
      body size, what each of bedtrace's BPF programs ran per request (runs, ns per run, us per
      request) and the same for the floors' empty programs.
@@ -219,7 +221,10 @@ def floors(work, client):
     sc = "tracepoint:raw_syscalls:sys_enter {} tracepoint:raw_syscalls:sys_exit {}"
     print("floor syscalls: bpftrace -e '%s'   (perf-event tracepoints: a little dearer than the "
           "raw tracepoints bedtrace uses)" % sc)
-    return [("floor uprobes", up), ("floor syscalls", sc)]
+    # both mechanisms at once: each return probe's uretprobe syscall then passes the syscall
+    # tracepoints too, a cost neither floor alone has
+    print("floor both:     bpftrace --unsafe -e '<the two above in one program>'")
+    return [("floor uprobes", up), ("floor syscalls", sc), ("floor both", up + " " + sc)]
 
 
 def pin(pid, cpu):
