@@ -102,13 +102,21 @@ void otlp_json_attrs(struct jbuf *b, bool first, const struct bt_attrs *attrs)
 	JB_LIT(b, "[");
 	/* the punctuation between key and value in one piece: this runs for every attribute */
 	for (i = 0; i < attrs->n; i++) {
+		const struct bt_attr *at = &attrs->v[i];
+
 		if (i)
-			JB_LIT(b, ",{\"key\":");
-		else
+			JB_LIT(b, ",");
+		if (at->flags & BT_ATTR_KEY_PLAIN) {
+			/* a literal key checked once: its bytes as they are */
+			JB_LIT(b, "{\"key\":\"");
+			jb_put(b, at->key, at->key_len);
+			JB_LIT(b, "\",\"value\":{");
+		} else {
 			JB_LIT(b, "{\"key\":");
-		jb_str(b, attrs->v[i].key);
-		JB_LIT(b, ",\"value\":{");
-		any_value_body(b, &attrs->v[i]);
+			jb_str(b, at->key);
+			JB_LIT(b, ",\"value\":{");
+		}
+		any_value_body(b, at);
 		JB_LIT(b, "}}");
 	}
 	JB_LIT(b, "]");

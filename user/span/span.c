@@ -9,11 +9,17 @@
 
 #include "span/span.h"
 #include "util/grow.h"
+#include "util/jbuf.h"
 #include "util/stopwatch.h"
 
-/* Which strings of an attribute are in its set's pool (bt_attr.pooled). */
-#define POOLED_KEY 1u
-#define POOLED_VAL 2u
+/*
+ * bt_attr.flags besides BT_ATTR_KEY_PLAIN: which strings of an attribute are in its set's pool,
+ * and a key borrowed from a string literal. Neither key is freed with the attribute.
+ */
+#define POOLED_KEY 0x1u
+#define POOLED_VAL 0x2u
+#define KEY_LITERAL 0x4u
+#define KEY_NOT_OWNED (POOLED_KEY | KEY_LITERAL)
 /*
  * The pool: chunks of POOL_CHUNK_MIN bytes, each next one twice the last up to POOL_CHUNK_MAX
  * (a small set, such as a metric point's, stays small; a function span's attributes fit in the
@@ -92,7 +98,7 @@ static void attr_free_value(struct bt_attr *at)
 
 	switch (at->type) {
 	case BT_ATTR_STR:
-		if (!(at->pooled & POOLED_VAL))
+		if (!(at->flags & POOLED_VAL))
 			free(at->s);
 		break;
 	case BT_ATTR_STR_ARRAY:
@@ -103,7 +109,7 @@ static void attr_free_value(struct bt_attr *at)
 	default:
 		break;
 	}
-	at->pooled &= ~POOLED_VAL;
+	at->flags &= ~POOLED_VAL;
 }
 
 static uint16_t key_len16(size_t len)
@@ -119,15 +125,38 @@ static size_t attr_find(const struct bt_attrs *a, const char *key, size_t len)
 
 	/* lengths first: most keys of a set differ in length, and strcmp is then skipped */
 	for (i = 0; i < a->n; i++)
-		if (a->v[i].key_len == l16 && strcmp(a->v[i].key, key) == 0)
+		if (a->v[i].key_len == l16 && (a->v[i].key == key || strcmp(a->v[i].key, key) == 0))
 			break;
 	return i;
 }
 
-/* Returns the slot for @key, existing (value freed) or new; NULL on ENOMEM. */
-static struct bt_attr *attr_slot(struct bt_attrs *a, const char *key)
+/*
+ * Whether literal @key (@len bytes) needs no JSON escaping. A literal's bytes never change, so
+ * the answer is kept by address, per thread (spans are built on the event loop and the Python
+ * sampler's thread).
+ */
+static bool literal_plain(const char *key, size_t len)
 {
-	size_t len = strlen(key), i = attr_find(a, key, len);
+	static _Thread_local struct {
+		const char *key;
+		bool plain;
+	} seen[64];
+	size_t h = (size_t)(((uintptr_t)key * 0x9e3779b97f4a7c15ull) >> 58);
+
+	if (seen[h].key != key) {
+		seen[h].key = key;
+		seen[h].plain = jb_is_plain(key, len);
+	}
+	return seen[h].plain;
+}
+
+/*
+ * Returns the slot for @key, existing (value freed) or new; NULL on ENOMEM. @lit: the length of
+ * @key when it is a string literal, which is borrowed then; 0: @key is copied.
+ */
+static struct bt_attr *attr_slot(struct bt_attrs *a, const char *key, size_t lit)
+{
+	size_t len = lit ? lit : strlen(key), i = attr_find(a, key, len);
 	struct bt_attr *at;
 	bool pooled;
 
@@ -138,17 +167,25 @@ static struct bt_attr *attr_slot(struct bt_attrs *a, const char *key)
 	if (grow(&a->v, &a->cap, a->n + 1, sizeof(*a->v)))
 		return NULL;
 	at = &a->v[a->n];
-	at->key = attrs_strdup(a, key, len, &pooled);
-	if (!at->key)
-		return NULL;
 	at->key_len = key_len16(len);
-	at->pooled = pooled ? POOLED_KEY : 0;
+	if (lit) {
+		at->key = (char *)key;
+		at->flags = KEY_LITERAL;
+		if (len < UINT16_MAX && literal_plain(key, len))
+			at->flags |= BT_ATTR_KEY_PLAIN;
+	} else {
+		at->key = attrs_strdup(a, key, len, &pooled);
+		if (!at->key)
+			return NULL;
+		at->flags = pooled ? POOLED_KEY : 0;
+	}
 	a->n++;
 	return at;
 }
 
 /* Sets @key to a copy of the @len bytes at @val, which hold no NUL. */
-static int attrs_set_exact(struct bt_attrs *a, const char *key, const char *val, size_t len)
+static int attrs_set_exact(struct bt_attrs *a, const char *key, size_t lit, const char *val,
+			   size_t len)
 {
 	struct bt_attr *at;
 	bool pooled;
@@ -160,7 +197,7 @@ static int attrs_set_exact(struct bt_attrs *a, const char *key, const char *val,
 	copy = attrs_strdup(a, val, len, &pooled);
 	if (!copy)
 		return attrs_fail(a);
-	at = attr_slot(a, key);
+	at = attr_slot(a, key, lit);
 	if (!at) {
 		if (!pooled)
 			free(copy);
@@ -169,25 +206,27 @@ static int attrs_set_exact(struct bt_attrs *a, const char *key, const char *val,
 	at->type = BT_ATTR_STR;
 	at->s = copy;
 	if (pooled)
-		at->pooled |= POOLED_VAL;
+		at->flags |= POOLED_VAL;
 	return 0;
 }
 
-int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size_t len)
+int bt_attrs_set_strn_k(struct bt_attrs *a, const char *key, size_t lit, const char *val,
+			size_t len)
 {
 	/* as strndup: the value ends at a NUL within @len */
-	return val ? attrs_set_exact(a, key, val, strnlen(val, len))
-		   : attrs_set_exact(a, key, "", 0);
+	return val ? attrs_set_exact(a, key, lit, val, strnlen(val, len))
+		   : attrs_set_exact(a, key, lit, "", 0);
 }
 
-int bt_attrs_set_str(struct bt_attrs *a, const char *key, const char *val)
+int bt_attrs_set_str_k(struct bt_attrs *a, const char *key, size_t lit, const char *val)
 {
-	return val ? attrs_set_exact(a, key, val, strlen(val)) : attrs_set_exact(a, key, "", 0);
+	return val ? attrs_set_exact(a, key, lit, val, strlen(val))
+		   : attrs_set_exact(a, key, lit, "", 0);
 }
 
-int bt_attrs_set_int(struct bt_attrs *a, const char *key, int64_t val)
+int bt_attrs_set_int_k(struct bt_attrs *a, const char *key, size_t lit, int64_t val)
 {
-	struct bt_attr *at = a->err ? NULL : attr_slot(a, key);
+	struct bt_attr *at = a->err ? NULL : attr_slot(a, key, lit);
 
 	if (!at)
 		return attrs_fail(a);
@@ -196,9 +235,9 @@ int bt_attrs_set_int(struct bt_attrs *a, const char *key, int64_t val)
 	return 0;
 }
 
-int bt_attrs_set_double(struct bt_attrs *a, const char *key, double val)
+int bt_attrs_set_double_k(struct bt_attrs *a, const char *key, size_t lit, double val)
 {
-	struct bt_attr *at = a->err ? NULL : attr_slot(a, key);
+	struct bt_attr *at = a->err ? NULL : attr_slot(a, key, lit);
 
 	if (!at)
 		return attrs_fail(a);
@@ -207,9 +246,9 @@ int bt_attrs_set_double(struct bt_attrs *a, const char *key, double val)
 	return 0;
 }
 
-int bt_attrs_set_bool(struct bt_attrs *a, const char *key, bool val)
+int bt_attrs_set_bool_k(struct bt_attrs *a, const char *key, size_t lit, bool val)
 {
-	struct bt_attr *at = a->err ? NULL : attr_slot(a, key);
+	struct bt_attr *at = a->err ? NULL : attr_slot(a, key, lit);
 
 	if (!at)
 		return attrs_fail(a);
@@ -218,7 +257,8 @@ int bt_attrs_set_bool(struct bt_attrs *a, const char *key, bool val)
 	return 0;
 }
 
-int bt_attrs_set_str_array(struct bt_attrs *a, const char *key, const char *const *vals, size_t n)
+int bt_attrs_set_str_array_k(struct bt_attrs *a, const char *key, size_t lit,
+			     const char *const *vals, size_t n)
 {
 	struct bt_attr *at;
 	char **v;
@@ -234,7 +274,7 @@ int bt_attrs_set_str_array(struct bt_attrs *a, const char *key, const char *cons
 		if (!v[i])
 			goto nomem;
 	}
-	at = attr_slot(a, key);
+	at = attr_slot(a, key, lit);
 	if (!at)
 		goto nomem;
 	at->type = BT_ATTR_STR_ARRAY;
@@ -265,7 +305,7 @@ bool bt_attrs_del(struct bt_attrs *a, const char *key)
 	if (i == a->n)
 		return false;
 	attr_free_value(&a->v[i]);
-	if (!(a->v[i].pooled & POOLED_KEY))
+	if (!(a->v[i].flags & KEY_NOT_OWNED))
 		free(a->v[i].key);
 	memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(a->v[0]));
 	a->n--;
@@ -279,7 +319,7 @@ void bt_attrs_clear(struct bt_attrs *a)
 
 	for (i = 0; i < a->n; i++) {
 		attr_free_value(&a->v[i]);
-		if (!(a->v[i].pooled & POOLED_KEY))
+		if (!(a->v[i].flags & KEY_NOT_OWNED))
 			free(a->v[i].key);
 	}
 	free(a->v);
@@ -324,7 +364,7 @@ static void attrs_reset(struct bt_attrs *a)
 
 	for (i = 0; i < a->n; i++) {
 		attr_free_value(&a->v[i]);
-		if (!(a->v[i].pooled & POOLED_KEY))
+		if (!(a->v[i].flags & KEY_NOT_OWNED))
 			free(a->v[i].key);
 	}
 	a->n = 0;
@@ -682,18 +722,21 @@ uint64_t bt_mono_to_unix_ns(uint64_t mono_ns)
 
 int bt_attrs_set_attr(struct bt_attrs *a, const struct bt_attr *src)
 {
+	/* a literal key stays borrowed in the copy */
+	size_t lit = src->flags & KEY_LITERAL && src->key_len < UINT16_MAX ? src->key_len : 0;
+
 	switch (src->type) {
 	case BT_ATTR_STR:
-		return bt_attrs_set_str(a, src->key, src->s);
+		return bt_attrs_set_str_k(a, src->key, lit, src->s);
 	case BT_ATTR_INT:
-		return bt_attrs_set_int(a, src->key, src->i);
+		return bt_attrs_set_int_k(a, src->key, lit, src->i);
 	case BT_ATTR_DOUBLE:
-		return bt_attrs_set_double(a, src->key, src->d);
+		return bt_attrs_set_double_k(a, src->key, lit, src->d);
 	case BT_ATTR_BOOL:
-		return bt_attrs_set_bool(a, src->key, src->b);
+		return bt_attrs_set_bool_k(a, src->key, lit, src->b);
 	case BT_ATTR_STR_ARRAY:
-		return bt_attrs_set_str_array(a, src->key, (const char *const *)src->arr.v,
-					      src->arr.n);
+		return bt_attrs_set_str_array_k(a, src->key, lit, (const char *const *)src->arr.v,
+						src->arr.n);
 	}
 	return a->err;
 }

@@ -39,10 +39,11 @@ enum bt_attr_type {
 struct bt_attr {
 	char *key;
 	enum bt_attr_type type;
-	/* span.c's own: the key's length (capped at UINT16_MAX), which of key and value live in
-	 * the set's string pool rather than their own allocation (zero in borrowed views) */
+	/* span.c's own: the key's length (capped at UINT16_MAX), and flags: which of key and
+	 * value live in the set's string pool, whether the key is a borrowed literal and whether
+	 * it needs no JSON escaping (BT_ATTR_KEY_PLAIN); zero in borrowed views */
 	uint16_t key_len;
-	uint8_t pooled;
+	uint8_t flags;
 	union {
 		char *s;
 		int64_t i;
@@ -122,13 +123,32 @@ struct bt_span {
 	uint32_t n_chunk_gaps;
 };
 
-/* Attribute sets. Setters return 0 or the set's sticky error (-ENOMEM); @val is copied. */
-int bt_attrs_set_str(struct bt_attrs *a, const char *key, const char *val);
-int bt_attrs_set_strn(struct bt_attrs *a, const char *key, const char *val, size_t len);
-int bt_attrs_set_int(struct bt_attrs *a, const char *key, int64_t val);
-int bt_attrs_set_double(struct bt_attrs *a, const char *key, double val);
-int bt_attrs_set_bool(struct bt_attrs *a, const char *key, bool val);
-int bt_attrs_set_str_array(struct bt_attrs *a, const char *key, const char *const *vals, size_t n);
+/* bt_attr.flags: the key is @key_len bytes of ASCII from 0x20 without '"' or '\\' (JSON as is) */
+#define BT_ATTR_KEY_PLAIN 0x8u
+
+/*
+ * Attribute sets. Setters return 0 or the set's sticky error (-ENOMEM); @val is copied, and so
+ * is @key unless the compiler sees a string literal there (the keys of semconv.h): a literal
+ * lives as long as the program, so the set borrows it, its length counted at compile time (a
+ * function span sets seven such keys, 100,000 spans a second). The _k functions take that
+ * length as @lit: 0 for a key to copy.
+ */
+#define BT_KEY_LIT(key) (__builtin_constant_p(key) ? __builtin_strlen(key) : 0)
+#define bt_attrs_set_str(a, key, val) bt_attrs_set_str_k(a, key, BT_KEY_LIT(key), val)
+#define bt_attrs_set_strn(a, key, val, len) bt_attrs_set_strn_k(a, key, BT_KEY_LIT(key), val, len)
+#define bt_attrs_set_int(a, key, val) bt_attrs_set_int_k(a, key, BT_KEY_LIT(key), val)
+#define bt_attrs_set_double(a, key, val) bt_attrs_set_double_k(a, key, BT_KEY_LIT(key), val)
+#define bt_attrs_set_bool(a, key, val) bt_attrs_set_bool_k(a, key, BT_KEY_LIT(key), val)
+#define bt_attrs_set_str_array(a, key, vals, n)                                                    \
+	bt_attrs_set_str_array_k(a, key, BT_KEY_LIT(key), vals, n)
+int bt_attrs_set_str_k(struct bt_attrs *a, const char *key, size_t lit, const char *val);
+int bt_attrs_set_strn_k(struct bt_attrs *a, const char *key, size_t lit, const char *val,
+			size_t len);
+int bt_attrs_set_int_k(struct bt_attrs *a, const char *key, size_t lit, int64_t val);
+int bt_attrs_set_double_k(struct bt_attrs *a, const char *key, size_t lit, double val);
+int bt_attrs_set_bool_k(struct bt_attrs *a, const char *key, size_t lit, bool val);
+int bt_attrs_set_str_array_k(struct bt_attrs *a, const char *key, size_t lit,
+			     const char *const *vals, size_t n);
 /* Sets @src's key to a copy of @src's value, whatever its type. */
 int bt_attrs_set_attr(struct bt_attrs *a, const struct bt_attr *src);
 /* Returns the attribute named @key or NULL; owned by @a. */

@@ -110,6 +110,11 @@ static size_t jb_plain_run(const unsigned char *p, size_t len)
 	return i;
 }
 
+bool jb_is_plain(const char *s, size_t len)
+{
+	return jb_plain_run((const unsigned char *)s, len) == len;
+}
+
 /* Writes the escape or UTF-8 sequence for the non-plain byte at @p; returns the bytes taken. */
 static size_t jb_str_special(struct jbuf *b, const unsigned char *p)
 {

@@ -72,6 +72,8 @@ static inline void jb_put(struct jbuf *b, const char *s, size_t n)
 void jb_elem(struct jbuf *b, bool first, const char *open);
 /* A JSON string of @s (NULL: ""). */
 void jb_str(struct jbuf *b, const char *s);
+/* Whether the @len bytes at @s go into a JSON string as they are (no escape, all ASCII). */
+bool jb_is_plain(const char *s, size_t len);
 /* "key": with a literal key (no escaping needed) and the comma before it when not @first. */
 void jb_key(struct jbuf *b, bool first, const char *key);
 /* "123" (quoted, as OTLP JSON writes 64-bit integers). */

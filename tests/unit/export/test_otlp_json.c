@@ -363,6 +363,9 @@ static void test_otlp_json_encode_escapes_strings(void **state)
 
 	(void)state;
 	assert_int_equal(bt_attrs_set_str(&s->attrs, tricky, tricky), 0);
+	/* literal keys: written as they are only when nothing needs escaping */
+	assert_int_equal(bt_attrs_set_int(&s->attrs, "lit\"key\n", 1), 0);
+	assert_int_equal(bt_attrs_set_int(&s->attrs, "lit.plain", 2), 0);
 	/* invalid UTF-8: lone continuation, overlong '/', surrogate, truncated sequence */
 	assert_int_equal(bt_attrs_set_str(&s->attrs, "bad",
 					  "a\x80"
@@ -385,6 +388,8 @@ static void test_otlp_json_encode_escapes_strings(void **state)
 	assert_string_equal(get_str(js, "name"), tricky);
 	attrs = get(js, "attributes");
 	assert_string_equal(get_str(attr_value(attrs, tricky), "stringValue"), tricky);
+	assert_string_equal(get_str(attr_value(attrs, "lit\"key\n"), "intValue"), "1");
+	assert_string_equal(get_str(attr_value(attrs, "lit.plain"), "intValue"), "2");
 	assert_string_equal(get_str(attr_value(attrs, "bad"), "stringValue"),
 			    "a\xef\xbf\xbd"
 			    "b\xef\xbf\xbd\xef\xbf\xbd"

@@ -70,6 +70,49 @@ static void test_span_attrs_set_copies_value(void **state)
 	bt_attrs_clear(&a);
 }
 
+/* A literal key is borrowed (found again by its text), plain when JSON takes it as it is. */
+static void test_span_attrs_literal_keys_borrowed(void **state)
+{
+	struct bt_attrs a = {0}, b = {0};
+	char same[] = "lit.key";
+	const char *borrowed;
+
+	(void)state;
+	assert_int_equal(bt_attrs_set_int(&a, "lit.key", 1), 0);
+	assert_int_equal(bt_attrs_set_str(&a, "lit\"key", "v"), 0);
+	assert_int_equal(bt_attrs_set_bool(&a, same + 0, true), 0); /* not a literal: copied */
+	assert_int_equal(a.n, 2);				    /* ... and found by its text */
+	assert_int_equal(a.v[0].type, BT_ATTR_BOOL);
+	assert_int_equal(a.v[0].key_len, 7);
+	assert_true(a.v[0].flags & BT_ATTR_KEY_PLAIN);
+	assert_false(a.v[1].flags & BT_ATTR_KEY_PLAIN); /* a quote needs escaping */
+	assert_int_equal(a.v[1].key_len, 7);
+	assert_int_equal(bt_attrs_set_str(&a, "caf\xc3\xa9", "v"), 0);
+	assert_false(a.v[2].flags & BT_ATTR_KEY_PLAIN); /* not ASCII: checked by the encoder */
+	borrowed = a.v[0].key;
+
+	/* a copied attribute keeps borrowing the literal, and outlives its source */
+	assert_int_equal(bt_attrs_set_attr(&b, &a.v[0]), 0);
+	assert_ptr_equal(b.v[0].key, borrowed);
+	assert_true(b.v[0].flags & BT_ATTR_KEY_PLAIN);
+	/* deleting or clearing never frees a literal (ASan builds would see it) */
+	assert_true(bt_attrs_del(&a, same));
+	bt_attrs_clear(&a);
+	assert_string_equal(b.v[0].key, "lit.key");
+	assert_true(b.v[0].b);
+
+	/* a key from a buffer is copied: changing the buffer changes nothing */
+	assert_int_equal(bt_attrs_set_int(&b, same, 2), 0);
+	assert_int_equal(b.n, 1);
+	strcpy(same, "changed");
+	assert_int_equal(bt_attrs_set_int(&b, same, 3), 0);
+	assert_int_equal(b.n, 2);
+	assert_false(b.v[1].flags & BT_ATTR_KEY_PLAIN);
+	assert_string_equal(b.v[1].key, "changed");
+	assert_int_equal(bt_attrs_get(&b, "lit.key")->i, 2);
+	bt_attrs_clear(&b);
+}
+
 static void test_span_attrs_replace_keeps_order_and_count(void **state)
 {
 	static const char *const arr[] = {"x", "y"};
@@ -495,6 +538,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_span_attrs_set_get_each_type),
 	    cmocka_unit_test(test_span_attrs_set_copies_value),
+	    cmocka_unit_test(test_span_attrs_literal_keys_borrowed),
 	    cmocka_unit_test(test_span_attrs_replace_keeps_order_and_count),
 	    cmocka_unit_test(test_span_attrs_grow_many),
 	    cmocka_unit_test(test_span_attrs_del),
