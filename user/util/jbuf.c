@@ -264,9 +264,20 @@ void jb_u64(struct jbuf *b, uint64_t v)
 	jb_decimal(b, v, false, true);
 }
 
+/* The two lowercase hex digits of every byte value: ids are written a byte (two digits) a step. */
+#define JB_HEX_DIGIT(d) ((char)((d) < 10 ? '0' + (d) : 'a' + (d)-10))
+#define JB_HEX_PAIR(n)                                                                             \
+	{                                                                                          \
+		JB_HEX_DIGIT((n) >> 4), JB_HEX_DIGIT((n)&0xf)                                      \
+	}
+#define JB_HEX_4(n) JB_HEX_PAIR(n), JB_HEX_PAIR(n + 1), JB_HEX_PAIR(n + 2), JB_HEX_PAIR(n + 3)
+#define JB_HEX_16(n) JB_HEX_4(n), JB_HEX_4(n + 4), JB_HEX_4(n + 8), JB_HEX_4(n + 12)
+#define JB_HEX_64(n) JB_HEX_16(n), JB_HEX_16(n + 16), JB_HEX_16(n + 32), JB_HEX_16(n + 48)
+static const char jb_hex_pairs[256][2] = {JB_HEX_64(0), JB_HEX_64(64), JB_HEX_64(128),
+					  JB_HEX_64(192)};
+
 void jb_hex(struct jbuf *b, const uint8_t *id, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	char *o;
 	size_t i;
 
@@ -274,10 +285,8 @@ void jb_hex(struct jbuf *b, const uint8_t *id, size_t len)
 		return;
 	o = b->p + b->len;
 	*o++ = '"';
-	for (i = 0; i < len; i++) {
-		o[2 * i] = hex[id[i] >> 4];
-		o[2 * i + 1] = hex[id[i] & 0xf];
-	}
+	for (i = 0; i < len; i++)
+		memcpy(o + 2 * i, jb_hex_pairs[id[i]], 2);
 	o[2 * len] = '"';
 	b->len += 2 * len + 2;
 	b->p[b->len] = '\0';

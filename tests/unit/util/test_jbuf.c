@@ -216,6 +216,30 @@ static void test_jbuf_strings(void **state)
 	check_str(s);
 }
 
+/* Ids: every byte value as two lowercase hex digits, between quotes, against printf's. */
+static void test_jbuf_hex_every_byte(void **state)
+{
+	uint8_t id[256];
+	char want[2 * sizeof(id) + 3], *w = want;
+	struct jbuf b = {0};
+	size_t i;
+
+	(void)state;
+	*w++ = '"';
+	for (i = 0; i < sizeof(id); i++) {
+		id[i] = (uint8_t)(255 - i);
+		w += sprintf(w, "%02x", id[i]);
+	}
+	strcpy(w, "\"");
+	jb_hex(&b, id, sizeof(id));
+	jb_hex(&b, id, 0);
+	assert_false(b.oom);
+	assert_int_equal(b.len, strlen(want) + 2);
+	assert_memory_equal(b.p, want, strlen(want));
+	assert_string_equal(b.p + strlen(want), "\"\"");
+	free(b.p);
+}
+
 /* Strings are appended where the text is, with growth as they go. */
 static void test_jbuf_appends(void **state)
 {
@@ -239,6 +263,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_jbuf_integers),
 	    cmocka_unit_test(test_jbuf_strings),
+	    cmocka_unit_test(test_jbuf_hex_every_byte),
 	    cmocka_unit_test(test_jbuf_appends),
 	};
 
